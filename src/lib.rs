@@ -1,0 +1,23 @@
+//! pg_lead_score: scores a CRM's leads and contacts inside its own database.
+//!
+//! * `scoring` — the pure core (rule model, evaluation, decay math). No pgrx.
+//! * `pg`      — the Postgres glue: SQL functions, triggers, SPI, catalog.
+//! * `sql/`    — hand-written SQL, included into the install script from here.
+
+::pgrx::pg_module_magic!(name, version);
+
+pub mod pg;
+pub mod scoring;
+
+::pgrx::extension_sql_file!("../sql/bootstrap.sql", name = "bootstrap", bootstrap);
+
+/// Required by `cargo pgrx test`; must sit at the crate root.
+#[cfg(test)]
+pub mod pg_test {
+    pub fn setup(_options: Vec<&str>) {}
+
+    #[must_use]
+    pub fn postgresql_conf_options() -> Vec<&'static str> {
+        vec![]
+    }
+}

@@ -1,0 +1,16 @@
+//! Postgres glue: the only modules that use pgrx, run SQL or touch catalogs.
+//!
+//! Each module here turns SQL arguments into plain values, calls the pure core in
+//! `crate::scoring`, and turns its errors into SQLSTATEs. Logic lives in the core.
+
+mod decay_functions;
+pub(crate) mod errors;
+
+#[cfg(any(test, feature = "pg_test"))]
+mod tests;
+
+/// Declares schema `lead_score` to pgrx so `#[pg_extern(schema = "lead_score")]` resolves.
+/// The schema is created by `sql/bootstrap.sql`, which runs first; pgrx's own
+/// `CREATE SCHEMA IF NOT EXISTS` for this module then finds ours and does nothing.
+#[pgrx::pg_schema]
+mod lead_score {}

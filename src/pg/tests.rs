@@ -1,0 +1,76 @@
+//! `#[pg_test]`s: the glue exercised inside a running Postgres.
+
+#[pgrx::pg_schema]
+mod tests {
+    use pgrx::prelude::*;
+
+    fn one_f64(sql: &str) -> f64 {
+        Spi::get_one::<f64>(sql).expect("query failed").expect("query returned NULL")
+    }
+
+    #[pg_test]
+    fn decay_halves_each_half_life() {
+        let cases = [
+            ("SELECT lead_score.decay(10, '0 days', '30 days')", 10.0),
+            ("SELECT lead_score.decay(10, '30 days', '30 days')", 5.0),
+            ("SELECT lead_score.decay(10, '60 days', '30 days')", 2.5),
+            ("SELECT lead_score.decay(-4, '1 day', '12 hours')", -1.0),
+            ("SELECT lead_score.decay(10, '-1 day', '30 days')", 0.0),
+            ("SELECT lead_score.decay(10, '1 year', '365 days 6 hours')", 5.0),
+        ];
+        for (sql, expected) in cases {
+            let got = one_f64(sql);
+            assert!((got - expected).abs() < 1e-12, "{sql}: got {got}, want {expected}");
+        }
+    }
+
+    #[pg_test]
+    fn decay_agrees_with_the_same_formula_in_sql() {
+        let gap = one_f64(
+            "SELECT max(abs(lead_score.decay(p, a, h) \
+                            - p * power(2, -extract(epoch FROM a) / extract(epoch FROM h)))) \
+             FROM generate_series(1, 50) AS p, \
+                  (VALUES (interval '0'), ('1 hour'), ('3 days'), ('1 mon'), ('400 days')) AS ages(a), \
+                  (VALUES (interval '1 day'), ('14 days'), ('30 days'), ('1 year')) AS half_lives(h)",
+        );
+        assert!(gap < 1e-9, "largest difference {gap}");
+    }
+
+    #[pg_test]
+    fn decay_is_strict() {
+        let got = Spi::get_one::<f64>("SELECT lead_score.decay(NULL, '1 day', '1 day')").unwrap();
+        assert_eq!(got, None);
+    }
+
+    #[pg_test(error = "lead_score.decay: half-life must be positive, got 0 seconds")]
+    fn decay_rejects_zero_half_life() {
+        Spi::run("SELECT lead_score.decay(1, '1 day', '0 days')").unwrap();
+    }
+
+    #[pg_test]
+    fn extension_objects_live_in_the_lead_score_schema() {
+        // Functions of a pg_test build also live in the test-only schema `tests`.
+        let outside = Spi::get_one::<i64>(
+            "SELECT count(*) FROM pg_depend d JOIN pg_proc p ON d.objid = p.oid \
+             WHERE d.classid = 'pg_proc'::regclass AND d.refclassid = 'pg_extension'::regclass \
+               AND d.deptype = 'e' \
+               AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'pg_lead_score') \
+               AND p.pronamespace NOT IN ('lead_score'::regnamespace, 'tests'::regnamespace)",
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(outside, 0);
+    }
+
+    #[pg_test]
+    fn the_schema_is_a_member_of_the_extension() {
+        let member = Spi::get_one::<bool>(
+            "SELECT EXISTS (SELECT FROM pg_depend \
+              WHERE classid = 'pg_namespace'::regclass AND objid = 'lead_score'::regnamespace \
+                AND refclassid = 'pg_extension'::regclass AND deptype = 'e' \
+                AND refobjid = (SELECT oid FROM pg_extension WHERE extname = 'pg_lead_score'))",
+        )
+        .unwrap();
+        assert_eq!(member, Some(true));
+    }
+}

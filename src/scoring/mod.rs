@@ -1,0 +1,7 @@
+//! The scoring core: pure Rust, no Postgres.
+//!
+//! Nothing under `scoring/` may use pgrx or call into Postgres: these modules take and
+//! return plain Rust values, so every rule of the scoring math is unit-tested with
+//! ordinary `#[test]`s and the Postgres glue in `crate::pg` stays thin.
+
+pub mod decay;
