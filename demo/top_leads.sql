@@ -1,0 +1,26 @@
+-- What the sales team looks at first: the best leads right now.
+\pset footer off
+\echo
+\echo 'The sample CRM'
+SELECT (SELECT count(*) FROM crm.accounts) AS accounts,
+       (SELECT count(*) FROM crm.contacts) AS contacts,
+       (SELECT count(*) FROM crm.events) AS events,
+       (SELECT min(occurred_at)::date FROM crm.events) AS first_event,
+       (SELECT max(occurred_at)::date FROM crm.events) AS last_event;
+
+\echo 'Top 20 leads by current score (fit + decayed engagement)'
+SELECT row_number() OVER (ORDER BY s.score DESC, c.id) AS rank,
+       c.first_name || ' ' || c.last_name AS contact,
+       c.job_title,
+       a.name AS company,
+       a.employees,
+       c.country,
+       round(s.fit_score::numeric, 1) AS fit,
+       round(s.engagement_score::numeric, 1) AS engagement,
+       round(s.score::numeric, 1) AS score,
+       s.last_activity::date AS last_active
+  FROM demo_profile.lead_scores s
+  JOIN crm.contacts c ON c.id = s.contact_id
+  JOIN crm.accounts a ON a.id = c.account_id
+ ORDER BY s.score DESC, c.id
+ LIMIT 20;
