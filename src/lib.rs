@@ -9,7 +9,20 @@
 pub mod pg;
 pub mod scoring;
 
+// Hand-written SQL, in install order. pgrx places the Rust functions they call first.
 ::pgrx::extension_sql_file!("../sql/bootstrap.sql", name = "bootstrap", bootstrap);
+::pgrx::extension_sql_file!("../sql/catalog.sql", name = "catalog", requires = ["bootstrap"]);
+::pgrx::extension_sql_file!(
+    "../sql/profiles.sql",
+    name = "profiles",
+    requires = [
+        "catalog",
+        pg::rule_functions::rule_problem,
+        pg::rule_functions::settings_problem,
+        pg::identity::acting_role
+    ]
+);
+::pgrx::extension_sql_file!("../sql/templates.sql", name = "templates", requires = ["bootstrap"]);
 
 /// Required by `cargo pgrx test`; must sit at the crate root.
 #[cfg(test)]

@@ -3,8 +3,11 @@
 //! Each module here turns SQL arguments into plain values, calls the pure core in
 //! `crate::scoring`, and turns its errors into SQLSTATEs. Logic lives in the core.
 
+pub(crate) mod clock;
 mod decay_functions;
 pub(crate) mod errors;
+pub(crate) mod identity;
+pub(crate) mod rule_functions;
 
 #[cfg(any(test, feature = "pg_test"))]
 mod tests;

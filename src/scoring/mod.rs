@@ -4,4 +4,14 @@
 //! return plain Rust values, so every rule of the scoring math is unit-tested with
 //! ordinary `#[test]`s and the Postgres glue in `crate::pg` stays thin.
 
+pub mod condition;
 pub mod decay;
+pub mod error;
+pub mod json_facts;
+pub mod rule;
+pub mod settings;
+pub mod span;
+pub mod value;
+
+#[cfg(test)]
+mod rule_tests;

@@ -35,10 +35,13 @@ SELECT pg_describe_object(classid, objid, objsubid) AS member
    AND refobjid = (SELECT oid FROM pg_extension WHERE extname = 'pg_lead_score')
  ORDER BY 1;
 
--- Everything the install added: nothing cluster-wide (no roles), nothing outside lead_score.
-SELECT kind, name FROM pg_temp.catalog_snapshot()
-EXCEPT SELECT kind, name FROM before_install
-ORDER BY 1, 2;
+-- Everything the install added, by kind (TOAST tables have OID-based names: counted apart).
+CREATE TEMP TABLE added AS
+    SELECT * FROM pg_temp.catalog_snapshot() EXCEPT SELECT * FROM before_install;
+SELECT kind, name LIKE 'pg_toast.%' AS toast, count(*) FROM added GROUP BY 1, 2 ORDER BY 1, 2;
+-- Nothing cluster-wide (no roles) and nothing outside schema lead_score.
+SELECT kind, name FROM added
+ WHERE kind = 'role' OR NOT (name = 'lead_score' OR name LIKE 'lead_score.%' OR name LIKE 'pg_toast.%');
 
 -- Installing twice is an error, not a silent no-op.
 CREATE EXTENSION pg_lead_score;

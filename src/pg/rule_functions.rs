@@ -1,0 +1,45 @@
+//! SQL functions over the rule language: check a rule or settings without a profile,
+//! and try a rule on a sample record.
+
+use pgrx::prelude::*;
+use pgrx::JsonB;
+use pgrx::PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE;
+
+use crate::pg::clock::{now_unix_micros, to_unix_micros};
+use crate::pg::errors::raise;
+use crate::scoring::json_facts::JsonFacts;
+use crate::scoring::rule::Rule;
+use crate::scoring::settings::Settings;
+
+/// `lead_score.rule_problem(rule)`: NULL when `rule` is a valid rule, otherwise what is
+/// wrong with it and where, e.g. `$.when.value: operator "gte" needs a number, got "abc"`.
+#[pg_extern(immutable, strict, parallel_safe, schema = "lead_score")]
+fn rule_problem(rule: JsonB) -> Option<String> {
+    Rule::compile(&rule.0).err().map(|e| e.to_string())
+}
+
+/// `lead_score.settings_problem(settings)`: NULL when valid profile settings.
+#[pg_extern(immutable, strict, parallel_safe, schema = "lead_score")]
+fn settings_problem(settings: JsonB) -> Option<String> {
+    Settings::compile(&settings.0).err().map(|e| e.to_string())
+}
+
+/// `lead_score.rule_matches(rule, record, at)`: whether `rule` matches `record` (a JSON
+/// object of column values, with `account`, `props` and `events` nested as documented)
+/// at time `at` (default: now). Event rules also need `record->>'event_type'` to be one
+/// of their types.
+#[pg_extern(stable, parallel_safe, schema = "lead_score")]
+fn rule_matches(
+    rule: Option<JsonB>,
+    record: Option<JsonB>,
+    at: default!(Option<TimestampWithTimeZone>, "NULL"),
+) -> Option<bool> {
+    let (rule, record) = (rule?, record?);
+    let compiled = match Rule::compile(&rule.0) {
+        Ok(compiled) => compiled,
+        Err(e) => raise(ERRCODE_INVALID_PARAMETER_VALUE, format!("invalid rule: {e}")),
+    };
+    let now = at.map_or_else(now_unix_micros, to_unix_micros);
+    let event_type = record.0.get("event_type").and_then(|t| t.as_str());
+    Some(compiled.matches(&JsonFacts { record: &record.0, now }, event_type))
+}
