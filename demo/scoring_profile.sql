@@ -1,6 +1,25 @@
 -- The sample scoring profile: the classic lead-scoring table of HubSpot, Freshsales and
 -- Mautic. Fit points come from who the contact is and never decay; engagement points
 -- come from what the contact did and halve every half-life, via lead_score.decay().
+
+-- 1. The profile as marketers write it: the classic signals from the templates, plus the
+--    demo CRM's own event types, published as version 1. Attaching it to crm.contacts
+--    and crm.events for live, trigger-maintained scores comes with issue #5.
+SELECT lead_score.create_profile('Demo', 'The sample CRM''s lead score',
+                                 '{"half_life": "30 days", "pql_threshold": 60}') AS profile_id \gset
+SELECT count(lead_score.add_rule('Demo', rule_name, rule)) AS template_rules
+  FROM lead_score.suggested_rules() \gset
+SELECT count(lead_score.add_rule('Demo', rule_name, rule::jsonb)) AS demo_rules
+  FROM (VALUES
+    ('Email open', '{"kind": "event", "event": "email_open", "points": 1}'),
+    ('Page view', '{"kind": "event", "event": "page_view", "points": 1, "half_life": "14 days"}'),
+    ('Content download', '{"kind": "event", "event": "content_download", "points": 3}'),
+    ('Form submitted', '{"kind": "event", "event": "form_submit", "points": 5}'),
+    ('Quote requested', '{"kind": "event", "event": "form_submit", "when": {"field": "props.form", "op": "eq", "value": "pricing_quote"}, "points": 10, "count": "once"}')
+  ) AS demo_rules(rule_name, rule) \gset
+SELECT lead_score.publish('Demo') AS demo_version \gset
+
+-- 2. Until then, the same table evaluated in plain SQL with lead_score.decay().
 DROP SCHEMA IF EXISTS demo_profile CASCADE;
 CREATE SCHEMA demo_profile;
 

@@ -8,6 +8,18 @@ SELECT (SELECT count(*) FROM crm.accounts) AS accounts,
        (SELECT min(occurred_at)::date FROM crm.events) AS first_event,
        (SELECT max(occurred_at)::date FROM crm.events) AS last_event;
 
+\echo 'The published scoring profile'
+SELECT p.name AS profile, p.active_version AS version, v.rules, v.settings, p.published_by
+  FROM lead_score.profiles p
+  JOIN lead_score.profile_versions v ON v.profile = p.name AND v.is_active
+ WHERE p.name = 'Demo';
+SELECT rule_name, kind, rule -> 'points' AS points,
+       coalesce(rule ->> 'event', rule #>> '{when,field}', '(condition)') AS "on",
+       coalesce(rule ->> 'half_life', CASE WHEN rule ? 'half_life' THEN 'never' END) AS half_life
+  FROM lead_score.rules
+ WHERE profile = 'Demo' AND is_active
+ ORDER BY kind DESC, (rule ->> 'points')::float8 DESC NULLS LAST, rule_name;
+
 \echo 'Top 20 leads by current score (fit + decayed engagement)'
 SELECT row_number() OVER (ORDER BY s.score DESC, c.id) AS rank,
        c.first_name || ' ' || c.last_name AS contact,

@@ -106,16 +106,11 @@ SELECT p.name,
        -- Compared, not tracked: reverting a draft to the active version clears it.
        (p.active_version IS NULL
         OR p.settings IS DISTINCT FROM v.settings
-        OR EXISTS (SELECT r.name, r.body FROM lead_score.rule_store r
-                    WHERE r.profile_id = p.id AND r.version IS NULL
-                   EXCEPT
-                   SELECT r.name, r.body FROM lead_score.rule_store r
-                    WHERE r.profile_id = p.id AND r.version = p.active_version)
-        OR EXISTS (SELECT r.name, r.body FROM lead_score.rule_store r
-                    WHERE r.profile_id = p.id AND r.version = p.active_version
-                   EXCEPT
-                   SELECT r.name, r.body FROM lead_score.rule_store r
-                    WHERE r.profile_id = p.id AND r.version IS NULL)) AS has_unpublished_changes,
+        OR (SELECT jsonb_object_agg(r.name, r.body) FROM lead_score.rule_store r
+             WHERE r.profile_id = p.id AND r.version IS NULL)
+           IS DISTINCT FROM
+           (SELECT jsonb_object_agg(r.name, r.body) FROM lead_score.rule_store r
+             WHERE r.profile_id = p.id AND r.version = p.active_version)) AS has_unpublished_changes,
        (SELECT count(*) FROM lead_score.rule_store r
          WHERE r.profile_id = p.id AND r.version IS NULL) AS draft_rules,
        p.settings AS draft_settings,

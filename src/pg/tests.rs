@@ -73,4 +73,58 @@ mod tests {
         .unwrap();
         assert_eq!(member, Some(true));
     }
+
+    #[pg_test]
+    fn rule_problem_reports_the_json_path() {
+        let problem = Spi::get_one::<String>(
+            "SELECT lead_score.rule_problem('{\"kind\": \"fit\", \"when\": {\"field\": \"employees\", \
+             \"op\": \"gte\", \"value\": \"abc\"}, \"points\": 10}')",
+        )
+        .unwrap();
+        assert_eq!(
+            problem.as_deref(),
+            Some("$.when.value: operator \"gte\" needs a number, got \"abc\"")
+        );
+        let valid = Spi::get_one::<String>(
+            "SELECT lead_score.rule_problem('{\"kind\": \"event\", \"event\": \"email_click\", \"points\": 1}')",
+        )
+        .unwrap();
+        assert_eq!(valid, None);
+    }
+
+    #[pg_test]
+    fn rule_matches_uses_the_given_time_or_the_transaction_start() {
+        let rule = r#"{"kind": "fit", "when": {"field": "seen", "op": "within", "value": "1 day"}, "points": 1}"#;
+        let at = |record: &str, at: &str| {
+            Spi::get_one::<bool>(&format!(
+                "SELECT lead_score.rule_matches('{rule}', '{record}', {at})"
+            ))
+            .unwrap()
+            .unwrap()
+        };
+        assert!(at(r#"{"seen": "2024-05-31T12:00:00Z"}"#, "'2024-06-01 00:00+00'"));
+        assert!(!at(r#"{"seen": "2024-05-30T12:00:00Z"}"#, "'2024-06-01 00:00+00'"));
+        // NULL means now: a record seen an hour ago is within a day of now.
+        let an_hour_ago = Spi::get_one::<String>(
+            "SELECT to_char((now() - interval '1 hour') AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')",
+        )
+        .unwrap()
+        .unwrap();
+        assert!(at(&format!(r#"{{"seen": "{an_hour_ago}"}}"#), "NULL"));
+    }
+
+    #[pg_test(
+        error = "invalid rule: $.kind: unknown rule kind \"bonus\"; expected \"fit\", \"event\" or \"disqualifier\""
+    )]
+    fn rule_matches_rejects_invalid_rules() {
+        Spi::run("SELECT lead_score.rule_matches('{\"kind\": \"bonus\"}', '{}')").unwrap();
+    }
+
+    #[pg_test]
+    fn acting_role_is_the_outer_role() {
+        let (acting, current) =
+            Spi::get_two::<String, String>("SELECT lead_score.acting_role(), current_user::text")
+                .unwrap();
+        assert_eq!(acting, current);
+    }
 }

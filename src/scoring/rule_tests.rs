@@ -366,38 +366,27 @@ mod never_panics {
             any::<f64>()
                 .prop_map(|f| serde_json::Number::from_f64(f).map_or(Json::Null, Json::Number)),
             "[a-z_.]{0,12}".prop_map(Json::String),
-            prop::sample::select(vec![
-                "fit",
-                "event",
-                "disqualifier",
-                "eq",
-                "ne",
-                "in",
-                "not_in",
-                "gt",
-                "gte",
-                "lt",
-                "lte",
-                "between",
-                "contains",
-                "starts_with",
-                "ends_with",
-                "matches",
-                "is_null",
-                "not_null",
-                "within",
-                "14 days",
-                "2024-05-01",
-                "2024-13-01",
-                "(",
-                "^a.*",
-                "props.url",
-                "account.employees",
-                "once",
-                "every",
-                "-1 day",
-                "0 days",
-            ])
+            prop::sample::select(
+                [
+                    "fit",
+                    "event",
+                    "disqualifier",
+                    "14 days",
+                    "2024-05-01",
+                    "2024-13-01",
+                    "(",
+                    "^a.*",
+                    "props.url",
+                    "account.employees",
+                    "once",
+                    "every",
+                    "-1 day",
+                    "0 days",
+                ]
+                .into_iter()
+                .chain(crate::scoring::condition::OPERATORS.iter().copied())
+                .collect::<Vec<_>>(),
+            )
             .prop_map(|s| Json::String(s.to_owned())),
         ];
         leaf.prop_recursive(5, 64, 6, |inner| {
