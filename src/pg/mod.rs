@@ -4,7 +4,8 @@
 //! `crate::scoring`, and turns its errors into SQLSTATEs. Logic lives in the core.
 
 pub(crate) mod clock;
-mod decay_functions;
+pub(crate) mod decay_functions;
+mod decayed_sum;
 pub(crate) mod errors;
 pub(crate) mod identity;
 pub(crate) mod rule_functions;

@@ -3,10 +3,11 @@
 \set SHOW_CONTEXT never
 
 -- Every SQL and PL/pgSQL function, and every SECURITY DEFINER function, pins
--- search_path with pg_catalog first and pg_temp last.
+-- search_path with pg_catalog first and pg_temp last. (Aggregates run no SQL of their
+-- own and cannot carry SET; their state functions are Rust.)
 SELECT p.oid::regprocedure AS function_without_pinned_search_path
   FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
- WHERE p.pronamespace = 'lead_score'::regnamespace
+ WHERE p.pronamespace = 'lead_score'::regnamespace AND p.prokind <> 'a'
    AND (l.lanname <> 'c' OR p.prosecdef)
    AND NOT coalesce('search_path=pg_catalog, lead_score, pg_temp' = ANY (p.proconfig), false);
 
