@@ -9,6 +9,13 @@
 pub mod pg;
 pub mod scoring;
 
+/// Runs when a backend first loads the library. It only registers settings: no
+/// memory, hooks or workers, so loading costs nothing and cannot fail.
+#[pgrx::pg_guard]
+pub extern "C-unwind" fn _PG_init() {
+    pg::clock::register_settings();
+}
+
 // Hand-written SQL, in install order. pgrx places the Rust functions they call first.
 ::pgrx::extension_sql_file!("../sql/bootstrap.sql", name = "bootstrap", bootstrap);
 ::pgrx::extension_sql_file!("../sql/catalog.sql", name = "catalog", requires = ["bootstrap"]);

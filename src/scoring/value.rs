@@ -107,7 +107,12 @@ pub fn parse_timestamp(text: &str) -> Option<Micros> {
     if let Ok(dt) = DateTime::parse_from_rfc3339(t) {
         return Some(dt.timestamp_micros());
     }
-    for format in ["%Y-%m-%d %H:%M:%S%.f%#z", "%Y-%m-%dT%H:%M:%S%.f%#z"] {
+    for format in [
+        "%Y-%m-%d %H:%M:%S%.f%#z",
+        "%Y-%m-%dT%H:%M:%S%.f%#z",
+        "%Y-%m-%d %H:%M%#z",
+        "%Y-%m-%dT%H:%M%#z",
+    ] {
         if let Ok(dt) = DateTime::parse_from_str(t, format) {
             return Some(dt.timestamp_micros());
         }
@@ -170,6 +175,8 @@ mod tests {
             ("2024-05-01 02:00:00+02", may_first),
             ("2024-05-01 00:00:00.5", may_first + 500_000),
             ("2024-05-01T10:30", may_first + 37_800_000_000),
+            ("2024-05-01 10:30+00", may_first + 37_800_000_000),
+            ("2024-05-01T12:30+02:00", may_first + 37_800_000_000),
         ];
         for &(text, micros) in cases {
             assert_eq!(parse_timestamp(text), Some(micros), "{text}");
