@@ -264,16 +264,24 @@ impl Condition {
         }
     }
 
-    /// Whether the condition looks at event history (`no_event`, `event_count`).
-    pub fn uses_history(&self) -> bool {
+    /// The event types and windows of its history conditions, for knowing when the
+    /// passing of time can change the condition's value.
+    pub fn history_windows(&self) -> Vec<(&[String], Option<&Span>)> {
         match self {
             Condition::All(items) | Condition::Any(items) => {
-                items.iter().any(Condition::uses_history)
+                items.iter().flat_map(Condition::history_windows).collect()
             }
-            Condition::Not(inner) => inner.uses_history(),
-            Condition::Compare(_) => false,
-            Condition::EventCount { .. } => true,
+            Condition::Not(inner) => inner.history_windows(),
+            Condition::Compare(_) => Vec::new(),
+            Condition::EventCount { event_types, within, .. } => {
+                vec![(event_types.as_slice(), within.as_ref())]
+            }
         }
+    }
+
+    /// Whether the condition looks at event history (`no_event`, `event_count`).
+    pub fn uses_history(&self) -> bool {
+        !self.history_windows().is_empty()
     }
 }
 

@@ -6,6 +6,7 @@
 
 pub mod condition;
 pub mod decay;
+pub mod engine;
 pub mod error;
 pub mod json_facts;
 pub mod rule;
@@ -13,5 +14,7 @@ pub mod settings;
 pub mod span;
 pub mod value;
 
+#[cfg(test)]
+mod engine_tests;
 #[cfg(test)]
 mod rule_tests;

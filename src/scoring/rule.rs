@@ -134,11 +134,17 @@ impl Rule {
     pub fn matches(&self, facts: &dyn Facts, event_type: Option<&str>) -> bool {
         match self {
             Rule::Fit { when, .. } | Rule::Disqualifier { when } => when.holds(facts),
-            Rule::Event(rule) => {
-                event_type.is_some_and(|t| rule.event_types.iter().any(|r| r == t))
-                    && rule.when.as_ref().is_none_or(|c| c.holds(facts))
-            }
+            Rule::Event(rule) => event_type.is_some_and(|t| rule.matches(facts, t)),
         }
+    }
+}
+
+impl EventRule {
+    /// Whether an event of `event_type` with these facts matches the rule (type and
+    /// condition; windows and count limits are the engine's business).
+    pub fn matches(&self, facts: &dyn Facts, event_type: &str) -> bool {
+        self.event_types.iter().any(|t| t == event_type)
+            && self.when.as_ref().is_none_or(|c| c.holds(facts))
     }
 }
 

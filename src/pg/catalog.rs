@@ -1,0 +1,95 @@
+//! Reading profiles from the catalog and compiling them for the engine.
+
+use pgrx::prelude::*;
+use pgrx::JsonB;
+use pgrx::PgSqlErrorCode::{
+    ERRCODE_INVALID_PARAMETER_VALUE, ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+    ERRCODE_UNDEFINED_OBJECT,
+};
+
+use crate::pg::errors::raise;
+use crate::scoring::engine::CompiledProfile;
+
+/// Which rules of a profile to use.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Edition {
+    /// The active published version.
+    Active,
+    /// The draft, as it would be published now.
+    Draft,
+}
+
+pub(crate) struct LoadedProfile {
+    pub compiled: CompiledProfile,
+    /// `None` for the draft.
+    pub version: Option<i32>,
+}
+
+/// Load and compile a profile's rules. Raises 42704 for an unknown profile, 55000 when
+/// asking for the active version of a never-published one, 22023 for a draft that
+/// does not compile (a published version always does: it was validated at publish).
+pub(crate) fn load_profile(name: &str, edition: Edition) -> LoadedProfile {
+    let (settings, version) = Spi::connect(|client| {
+        let found = client.select(
+            "SELECT draft_settings, active_version FROM lead_score.profiles WHERE name = $1",
+            Some(1),
+            &[name.into()],
+        )?;
+        if found.is_empty() {
+            return Ok::<_, pgrx::spi::Error>((None, None));
+        }
+        let (draft_settings, active_version) = found.first().get_two::<JsonB, i32>()?;
+        let draft_settings = draft_settings.map_or(serde_json::Value::Null, |s| s.0);
+        Ok(match edition {
+            Edition::Draft => (Some(draft_settings), None),
+            Edition::Active => {
+                let settings = match active_version {
+                    None => None,
+                    Some(v) => client
+                        .select(
+                            "SELECT settings FROM lead_score.profile_versions WHERE profile = $1 AND version = $2",
+                            Some(1),
+                            &[name.into(), v.into()],
+                        )?
+                        .first()
+                        .get_one::<JsonB>()?
+                        .map(|s| s.0),
+                };
+                (settings.or(Some(serde_json::Value::Null)), active_version)
+            }
+        })
+    })
+    .unwrap_or_else(|e| raise(ERRCODE_UNDEFINED_OBJECT, format!("reading profile \"{name}\": {e}")));
+
+    let Some(settings) = settings else {
+        raise(ERRCODE_UNDEFINED_OBJECT, format!("profile \"{name}\" does not exist"));
+    };
+    if edition == Edition::Active && version.is_none() {
+        raise(
+            ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+            format!("profile \"{name}\" has not been published yet; publish it, or score its draft with use_draft => true"),
+        );
+    }
+    let rules: Vec<(String, serde_json::Value)> = Spi::connect(|client| {
+        let query = match edition {
+            Edition::Draft => "SELECT rule_name, rule FROM lead_score.rules WHERE profile = $1 AND is_draft ORDER BY rule_name",
+            Edition::Active => "SELECT rule_name, rule FROM lead_score.rules WHERE profile = $1 AND is_active ORDER BY rule_name",
+        };
+        client
+            .select(query, None, &[name.into()])?
+            .map(|row| Ok((row.get::<String>(1)?.unwrap_or_default(), row.get::<JsonB>(2)?.map_or(serde_json::Value::Null, |j| j.0))))
+            .collect::<Result<Vec<_>, pgrx::spi::Error>>()
+    })
+    .unwrap_or_else(|e| raise(ERRCODE_UNDEFINED_OBJECT, format!("reading the rules of profile \"{name}\": {e}")));
+
+    match CompiledProfile::compile(&settings, &rules) {
+        Ok(compiled) => LoadedProfile { compiled, version },
+        Err(e) => raise(
+            ERRCODE_INVALID_PARAMETER_VALUE,
+            match e.rule_name {
+                Some(rule) => format!("profile \"{name}\", rule \"{rule}\": {}", e.error),
+                None => format!("profile \"{name}\", settings: {}", e.error),
+            },
+        ),
+    }
+}

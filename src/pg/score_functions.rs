@@ -1,0 +1,56 @@
+//! Scoring sample data with a whole profile, without any tables.
+
+use pgrx::prelude::*;
+use pgrx::JsonB;
+use serde_json::{json, Value as Json};
+
+use crate::pg::catalog::{load_profile, Edition};
+use crate::pg::clock::{now_unix_micros, to_unix_micros};
+use crate::scoring::engine::{score_contact, Event};
+use crate::scoring::json_facts::JsonFacts;
+use crate::scoring::value::parse_timestamp;
+
+fn iso8601(micros: i64) -> Json {
+    chrono::DateTime::from_timestamp_micros(micros)
+        .map_or(Json::Null, |t| Json::from(t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)))
+}
+
+/// `lead_score.score_record(profile, contact, events, at, use_draft)`: what the profile
+/// (its active version, or its draft) gives a sample contact with sample events, at
+/// `at` (default: the extension's clock). `contact` holds the contact's columns with
+/// its account under `"account"`; `events` is an array of objects with `event_type`,
+/// `at` and the event's other columns, properties under `"props"`.
+#[pg_extern(stable, parallel_safe, schema = "lead_score")]
+fn score_record(
+    profile: &str,
+    contact: JsonB,
+    events: default!(JsonB, "'[]'"),
+    at: default!(Option<TimestampWithTimeZone>, "NULL"),
+    use_draft: default!(bool, "false"),
+) -> JsonB {
+    let loaded = load_profile(profile, if use_draft { Edition::Draft } else { Edition::Active });
+    let now = at.map_or_else(now_unix_micros, to_unix_micros);
+    let event_list: &[Json] = events.0.as_array().map_or(&[], Vec::as_slice);
+    let facts: Vec<JsonFacts> = event_list.iter().map(|record| JsonFacts { record, now }).collect();
+    let events = event_list.iter().zip(&facts).map(|(record, facts)| Event {
+        event_type: record.get("event_type").and_then(Json::as_str),
+        at: record.get("at").and_then(Json::as_str).and_then(parse_timestamp),
+        facts,
+    });
+    let result =
+        score_contact(&loaded.compiled, &JsonFacts { record: &contact.0, now }, events, now);
+    let tally = result.tally;
+    JsonB(json!({
+        "score": result.score_at(now),
+        "fit": result.fit,
+        "engagement": result.engagement.value_at(now),
+        "dimensions": result.dimensions.iter().map(|(k, v)| (k.clone(), Json::from(v.value_at(now)))).collect::<serde_json::Map<_, _>>(),
+        "disqualified_by": result.disqualified_by,
+        "next_due": result.next_due.map_or(Json::Null, iso8601),
+        "events": {
+            "scored": tally.scored, "unmatched": tally.unmatched, "not_counted": tally.not_counted,
+            "future": tally.future, "null_time": tally.null_time, "null_type": tally.null_type,
+        },
+        "version": loaded.version,
+    }))
+}
