@@ -36,3 +36,31 @@ SELECT row_number() OVER (ORDER BY s.score DESC, c.id) AS rank,
   JOIN crm.accounts a ON a.id = c.account_id
  ORDER BY s.score DESC, c.id
  LIMIT 20;
+
+\echo
+\echo 'The same five leads scored by the published "Demo" profile itself (lead_score.score_record,'
+\echo 'the engine that attached tables will use; its rules are richer than the view above: count limits,'
+\echo 'the careers-page penalty, disqualifiers) with the next time alone will change each score'
+WITH top_five AS (
+    SELECT contact_id FROM demo_profile.lead_scores ORDER BY score DESC, contact_id LIMIT 5
+), scored AS (
+    SELECT c.id, c.first_name || ' ' || c.last_name AS contact,
+           lead_score.score_record('Demo',
+               to_jsonb(c) || jsonb_build_object('account', to_jsonb(a)),
+               (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                           'event_type', e.event_type, 'at', e.occurred_at, 'props', e.properties)), '[]')
+                  FROM crm.events e WHERE e.contact_id = c.id)) AS result
+      FROM top_five t
+      JOIN crm.contacts c ON c.id = t.contact_id
+      JOIN crm.accounts a ON a.id = c.account_id
+)
+SELECT contact,
+       round((result ->> 'score')::numeric, 1) AS score,
+       round((result ->> 'fit')::numeric, 1) AS fit,
+       round((result ->> 'engagement')::numeric, 1) AS engagement,
+       result -> 'disqualified_by' AS disqualified_by,
+       (result ->> 'next_due')::timestamptz(0) AS next_due,
+       result #>> '{events,scored}' AS events_scored,
+       result #>> '{events,not_counted}' AS beyond_limits
+  FROM scored
+ ORDER BY (result ->> 'score')::float8 DESC;

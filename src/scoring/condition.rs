@@ -109,6 +109,42 @@ impl Order {
     }
 }
 
+/// A `no_event` / `event_count` condition: the number of events of these types in the
+/// window, compared with a whole number.
+#[derive(Clone, Copy, Debug)]
+pub struct HistoryCondition<'a> {
+    pub event_types: &'a [String],
+    pub within: Option<&'a Span>,
+    pub op: Order,
+    pub value: u64,
+}
+
+impl HistoryCondition<'_> {
+    /// The first instant after `now` at which this condition's truth changes through the
+    /// passing of time alone, given the times of the contact's matching events: a future
+    /// event comes due (at its time), or an event leaves the window (just after
+    /// `time + within`; the window includes its edge). `None`: it never changes again.
+    pub fn next_flip(&self, times: &[Micros], now: Micros) -> Option<Micros> {
+        let window = self.within.map(Span::micros);
+        let count_at = |t: Micros| {
+            times
+                .iter()
+                .filter(|&&at| at <= t && window.is_none_or(|w| t <= at.saturating_add(w)))
+                .count() as u64
+        };
+        let holds_now = self.op.holds(count_at(now), self.value);
+        let mut changes: Vec<Micros> = times
+            .iter()
+            .flat_map(|&at| [Some(at), window.map(|w| at.saturating_add(w).saturating_add(1))])
+            .flatten()
+            .filter(|&t| t > now)
+            .collect();
+        changes.sort_unstable();
+        changes.dedup();
+        changes.into_iter().find(|&t| self.op.holds(count_at(t), self.value) != holds_now)
+    }
+}
+
 /// An operand of `eq`, `ne`, `in`, `not_in`.
 #[derive(Debug)]
 enum Scalar {
@@ -264,24 +300,29 @@ impl Condition {
         }
     }
 
-    /// The event types and windows of its history conditions, for knowing when the
-    /// passing of time can change the condition's value.
-    pub fn history_windows(&self) -> Vec<(&[String], Option<&Span>)> {
+    /// Its history conditions (`no_event`, `event_count`), for knowing when the passing
+    /// of time can change the condition's value.
+    pub fn history_conditions(&self) -> Vec<HistoryCondition<'_>> {
         match self {
             Condition::All(items) | Condition::Any(items) => {
-                items.iter().flat_map(Condition::history_windows).collect()
+                items.iter().flat_map(Condition::history_conditions).collect()
             }
-            Condition::Not(inner) => inner.history_windows(),
+            Condition::Not(inner) => inner.history_conditions(),
             Condition::Compare(_) => Vec::new(),
-            Condition::EventCount { event_types, within, .. } => {
-                vec![(event_types.as_slice(), within.as_ref())]
+            Condition::EventCount { event_types, within, op, value } => {
+                vec![HistoryCondition {
+                    event_types,
+                    within: within.as_ref(),
+                    op: *op,
+                    value: *value,
+                }]
             }
         }
     }
 
     /// Whether the condition looks at event history (`no_event`, `event_count`).
     pub fn uses_history(&self) -> bool {
-        !self.history_windows().is_empty()
+        !self.history_conditions().is_empty()
     }
 }
 

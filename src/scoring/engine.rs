@@ -178,11 +178,13 @@ pub fn score_contact<'a>(
                 continue;
             }
             if let Some(window) = &rule.within {
-                let leaves_at = at.saturating_add(window.micros());
-                if leaves_at < now {
+                // The window includes its edge: the event counts until `at + within`
+                // and leaves one microsecond later.
+                let last_counted = at.saturating_add(window.micros());
+                if last_counted < now {
                     continue;
                 }
-                earliest_due(&mut result.next_due, leaves_at, now);
+                earliest_due(&mut result.next_due, last_counted.saturating_add(1), now);
             }
             match rule.count {
                 CountLimit::Every => {
@@ -221,20 +223,14 @@ pub fn score_contact<'a>(
                 if when.holds(&facts) {
                     result.disqualified_by.push(name.clone());
                 }
-                for (types, window) in when.history_windows() {
-                    for &(event_type, at) in &history {
-                        if types.iter().any(|t| t == event_type) {
-                            // A matching event changes the count when it comes due and
-                            // again when it leaves the window.
-                            earliest_due(&mut result.next_due, at, now);
-                            if let Some(window) = window {
-                                earliest_due(
-                                    &mut result.next_due,
-                                    at.saturating_add(window.micros()),
-                                    now,
-                                );
-                            }
-                        }
+                for condition in when.history_conditions() {
+                    let times: Vec<Micros> = history
+                        .iter()
+                        .filter(|(t, _)| condition.event_types.iter().any(|wanted| wanted == t))
+                        .map(|&(_, at)| at)
+                        .collect();
+                    if let Some(flip) = condition.next_flip(&times, now) {
+                        earliest_due(&mut result.next_due, flip, now);
                     }
                 }
             }

@@ -169,12 +169,16 @@ fn windows_drop_old_events_and_say_when_the_next_one_leaves() {
     ];
     let s = score(&p, &json!({}), &events, now);
     assert_eq!(s.score_at(now), 4.0, "only the two visits of the last 7 days");
-    assert_eq!(s.next_due, Some(at("2024-06-03")), "the 05-27 visit leaves the window on 06-03");
+    assert_eq!(
+        s.next_due,
+        Some(at("2024-06-03") + 1),
+        "the 05-27 visit leaves the window after 06-03"
+    );
     assert_eq!((s.tally.scored, s.tally.not_counted), (2, 1));
     // At that time, recomputing drops it.
     let s = score(&p, &json!({}), &events, at("2024-06-03") + 1);
     assert_eq!(s.score_at(at("2024-06-03") + 1), 2.0);
-    assert_eq!(s.next_due, Some(at("2024-06-06")));
+    assert_eq!(s.next_due, Some(at("2024-06-06") + 1));
 }
 
 #[test]
@@ -192,7 +196,7 @@ fn limited_rules_inside_a_window_count_the_earliest_events_still_in_it() {
     assert_eq!(s.score_at(at("2024-06-01")), 10.0, "one demo counts, the earliest in the window");
     assert_eq!(
         s.next_due,
-        Some(at("2024-06-14")),
+        Some(at("2024-06-14") + 1),
         "when the 05-15 demo leaves, the 05-25 one counts"
     );
 }
@@ -268,7 +272,7 @@ fn disqualifiers_hold_on_facts_and_history_and_say_when_to_look_again() {
     assert!(active.disqualified_by.is_empty());
     assert_eq!(
         active.next_due,
-        Some(at("2024-07-19")),
+        Some(at("2024-07-19") + 1),
         "goes quiet when the open leaves the 60-day window"
     );
 }
@@ -301,4 +305,58 @@ fn a_profile_that_does_not_compile_names_the_rule() {
     assert_eq!(error.rule_name.as_deref(), Some("Bad"));
     let error = CompiledProfile::compile(&json!({"half_life": "0 days"}), &[]).unwrap_err();
     assert_eq!(error.rule_name, None);
+}
+
+#[test]
+fn absence_conditions_are_due_only_when_their_truth_can_change() {
+    let p = profile(
+        json!({}),
+        &[(
+            "Gone quiet",
+            json!({"kind": "disqualifier", "when": {"no_event": "email_open", "within": "60 days"}}),
+        )],
+    );
+    let now = at("2024-06-01");
+    // Three opens: only the last one leaving the window makes the contact quiet.
+    let opens = [
+        event("email_open", "2024-04-10"),
+        event("email_open", "2024-05-01"),
+        event("email_open", "2024-05-20"),
+    ];
+    let s = score(&p, &json!({}), &opens, now);
+    assert!(s.disqualified_by.is_empty());
+    assert_eq!(s.next_due, Some(at("2024-07-19") + 1), "not 06-09, when the first open leaves");
+    // Quiet now, with an open scheduled in the future: due when it comes.
+    let s = score(
+        &p,
+        &json!({}),
+        &[event("email_open", "2024-01-01"), event("email_open", "2024-06-10")],
+        now,
+    );
+    assert_eq!(s.disqualified_by, vec!["Gone quiet".to_owned()]);
+    assert_eq!(s.next_due, Some(at("2024-06-10")));
+    // Quiet for good: nothing will ever change it.
+    let s = score(&p, &json!({}), &[event("email_open", "2024-01-01")], now);
+    assert_eq!(s.next_due, None);
+}
+
+#[test]
+fn count_conditions_are_due_when_the_count_crosses_the_threshold() {
+    let p = profile(
+        json!({}),
+        &[(
+            "Barely active",
+            json!({"kind": "disqualifier", "when": {"event_count": "page_view", "within": "30 days", "op": "lt", "value": 2}}),
+        )],
+    );
+    let now = at("2024-06-01");
+    // Three views in the window: the count drops to 1 (< 2) when the second one leaves.
+    let views = [
+        event("page_view", "2024-05-05"),
+        event("page_view", "2024-05-10"),
+        event("page_view", "2024-05-30"),
+    ];
+    let s = score(&p, &json!({}), &views, now);
+    assert!(s.disqualified_by.is_empty());
+    assert_eq!(s.next_due, Some(at("2024-06-09") + 1), "the 05-10 view leaving leaves one view");
 }
