@@ -172,6 +172,9 @@ AS $$
 DECLARE
     target lead_score.profile_store := lead_score.locked_profile(name);
 BEGIN
+    IF EXISTS (SELECT FROM lead_score.attachment_store a WHERE a.profile_id = target.id) THEN
+        PERFORM lead_score.detach(target.name);
+    END IF;
     DELETE FROM lead_score.profile_store p WHERE p.id = target.id;
     PERFORM lead_score.log_change(target.name, 'drop_profile', NULL, target.active_version,
         jsonb_build_object('description', target.description, 'settings', target.settings), NULL);
@@ -279,6 +282,11 @@ BEGIN
           FROM lead_score.rules r,
                LATERAL (SELECT lead_score.rule_problem(r.rule) AS problem) c
          WHERE r.profile = profile AND r.is_draft AND c.problem IS NOT NULL
+        UNION ALL
+        -- Once attached, every field must name a column of the attached tables.
+        SELECT f.rule_name, f.problem
+          FROM lead_score.field_problems(
+                   (SELECT p.id FROM lead_score.profile_store p WHERE p.name = profile), true) f
     ) found
     ORDER BY found.rule_name NULLS FIRST, found.problem;
 END
@@ -324,6 +332,10 @@ BEGIN
       FROM lead_score.rule_store r
      WHERE r.profile_id = target.id AND r.version IS NULL;
     UPDATE lead_score.profile_store p SET active_version = next_version WHERE p.id = target.id;
+    -- An attached profile is rescored from the full history with the new version.
+    IF EXISTS (SELECT FROM lead_score.attachment_store a WHERE a.profile_id = target.id) THEN
+        PERFORM lead_score.rescore(target.name);
+    END IF;
     PERFORM lead_score.log_change(target.name, 'publish', NULL, next_version,
         CASE WHEN target.active_version IS NOT NULL THEN jsonb_build_object('version', target.active_version) END,
         jsonb_build_object('version', next_version, 'settings', target.settings,

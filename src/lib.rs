@@ -30,6 +30,18 @@ pub extern "C-unwind" fn _PG_init() {
     ]
 );
 ::pgrx::extension_sql_file!("../sql/templates.sql", name = "templates", requires = ["bootstrap"]);
+::pgrx::extension_sql_file!(
+    "../sql/attach.sql",
+    name = "attach",
+    requires = [
+        "profiles",
+        pg::attach_functions::lead_score::rule_fields,
+        pg::attach_functions::lead_score::dimension_scores,
+        pg::attach_functions::lead_score::rescore,
+        pg::decayed_sum::lead_score::value_at
+    ]
+);
+::pgrx::extension_sql_file!("../sql/finalize.sql", name = "finalize", finalize);
 
 /// Required by `cargo pgrx test`; must sit at the crate root.
 #[cfg(test)]

@@ -3,10 +3,12 @@
 //! Each module here turns SQL arguments into plain values, calls the pure core in
 //! `crate::scoring`, and turns its errors into SQLSTATEs. Logic lives in the core.
 
+mod attach_functions;
+pub(crate) mod attachment;
 pub(crate) mod catalog;
 pub(crate) mod clock;
 pub(crate) mod decay_functions;
-mod decayed_sum;
+pub(crate) mod decayed_sum;
 pub(crate) mod errors;
 pub(crate) mod identity;
 pub(crate) mod rule_functions;

@@ -16,9 +16,10 @@ SELECT p.proname, has_function_privilege('public', p.oid, 'EXECUTE') AS public_m
        p.prosecdef AS security_definer
   FROM pg_proc p
  WHERE p.pronamespace = 'lead_score'::regnamespace
- ORDER BY public_may_run, p.proname;
+ ORDER BY public_may_run, p.proname, pg_get_function_identity_arguments(p.oid);
 
--- Relations: PUBLIC reads the views, never the tables behind them.
+-- Relations: PUBLIC reads the views and the two catalog tables score() reads as the
+-- caller; it writes nothing.
 SELECT c.relname, c.relkind, has_table_privilege('public', c.oid, 'SELECT') AS public_may_read,
        has_table_privilege('public', c.oid, 'INSERT, UPDATE, DELETE, TRUNCATE') AS public_may_write
   FROM pg_class c
@@ -62,7 +63,9 @@ RESET ROLE;
 -- The one GRANT that lets a role edit profiles (as documented in the README).
 GRANT EXECUTE ON FUNCTION lead_score.create_profile, lead_score.update_profile,
     lead_score.drop_profile, lead_score.add_rule, lead_score.update_rule,
-    lead_score.remove_rule, lead_score.publish, lead_score.revert_draft
+    lead_score.remove_rule, lead_score.publish, lead_score.revert_draft,
+    lead_score.attach, lead_score.detach, lead_score.rescore(text),
+    lead_score.rescore(text, text), lead_score.rescore(text, anyelement)
     TO lead_score_test_editor;
 
 SET ROLE lead_score_test_editor;
@@ -80,7 +83,9 @@ SELECT published_by FROM lead_score.profile_versions WHERE profile = 'Guarded';
 SELECT lead_score.drop_profile('Guarded');
 REVOKE EXECUTE ON FUNCTION lead_score.create_profile, lead_score.update_profile,
     lead_score.drop_profile, lead_score.add_rule, lead_score.update_rule,
-    lead_score.remove_rule, lead_score.publish, lead_score.revert_draft
+    lead_score.remove_rule, lead_score.publish, lead_score.revert_draft,
+    lead_score.attach, lead_score.detach, lead_score.rescore(text),
+    lead_score.rescore(text, text), lead_score.rescore(text, anyelement)
     FROM lead_score_test_editor;
 DROP ROLE lead_score_test_reader;
 DROP ROLE lead_score_test_editor;

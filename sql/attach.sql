@@ -1,0 +1,380 @@
+-- Attaching a profile to a CRM's own tables.
+--
+-- attach() checks every option against the catalog, creates the profile's state table
+-- (keyed by the contacts' own key type, so joins are index joins), the readable
+-- relation lead_score."<profile>_scores", and statement-level triggers on the CRM's
+-- tables; then it scores every contact. Nothing else of the CRM's tables is altered.
+-- detach() removes all of it. DROP EXTENSION ... CASCADE removes it too: the state
+-- tables and views live in schema lead_score and the triggers call its functions.
+
+CREATE TABLE lead_score.attachment_store (
+    profile_id       bigint PRIMARY KEY REFERENCES lead_score.profile_store ON DELETE CASCADE,
+    contacts         regclass NOT NULL,
+    contact_key      name NOT NULL,
+    key_type         regtype NOT NULL,
+    events           regclass NOT NULL,
+    event_contact    name NOT NULL,
+    event_type       name NOT NULL,
+    event_time       name NOT NULL,
+    event_props      name,
+    accounts         regclass,
+    contact_account  name,
+    account_key      name,
+    state_table      name NOT NULL UNIQUE,
+    view_name        name NOT NULL UNIQUE,
+    scored_version   integer,
+    attached_at      timestamptz NOT NULL,
+    attached_by      text NOT NULL,
+    CHECK ((accounts IS NULL) = (contact_account IS NULL) AND (accounts IS NULL) = (account_key IS NULL))
+);
+SELECT pg_catalog.pg_extension_config_dump('lead_score.attachment_store', '');
+
+CREATE VIEW lead_score.attachments AS
+SELECT p.name AS profile, a.contacts, a.contact_key, a.key_type, a.events, a.event_contact,
+       a.event_type, a.event_time, a.event_props, a.accounts, a.contact_account, a.account_key,
+       ('lead_score.' || quote_ident(a.view_name))::regclass AS scores, a.scored_version,
+       a.attached_at, a.attached_by
+  FROM lead_score.attachment_store a
+  JOIN lead_score.profile_store p ON p.id = a.profile_id;
+COMMENT ON VIEW lead_score.attachments IS 'Which tables each profile scores, and where its scores are';
+GRANT SELECT ON lead_score.attachments TO PUBLIC;
+
+-- The column `name` of `relation`, or 42703 naming the option that asked for it.
+CREATE FUNCTION lead_score.attached_column(relation regclass, column_name text, option text)
+RETURNS regtype LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, lead_score, pg_temp
+AS $$
+DECLARE
+    found_type regtype;
+BEGIN
+    SELECT a.atttypid::regtype INTO found_type
+      FROM pg_attribute a
+     WHERE a.attrelid = relation AND a.attname = column_name AND a.attnum > 0 AND NOT a.attisdropped;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'column "%" of relation % does not exist (option "%")', column_name, relation, option
+            USING ERRCODE = '42703';
+    END IF;
+    RETURN found_type;
+END
+$$;
+
+-- Raise 42804 unless `actual` is one of `expected`.
+CREATE FUNCTION lead_score.expect_type(relation regclass, column_name text, option text,
+                                       actual regtype, expected regtype[])
+RETURNS void LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, lead_score, pg_temp
+AS $$
+BEGIN
+    IF NOT actual = ANY (expected) THEN
+        RAISE EXCEPTION 'column "%" of relation % has type %, but option "%" needs %',
+            column_name, relation, actual, option, array_to_string(expected, ' or ')
+            USING ERRCODE = '42804';
+    END IF;
+END
+$$;
+
+-- The single-column primary key of `relation`, or NULL.
+CREATE FUNCTION lead_score.primary_key_column(relation regclass)
+RETURNS name LANGUAGE sql STABLE
+SET search_path = pg_catalog, lead_score, pg_temp
+AS $$
+    SELECT a.attname
+      FROM pg_index i
+      JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+     WHERE i.indrelid = relation AND i.indisprimary AND i.indnkeyatts = 1
+$$;
+
+-- Problems of the active (or draft) rules against the attached tables: a field that
+-- names no column. Empty when every field exists.
+CREATE FUNCTION lead_score.field_problems(profile_id bigint, draft boolean)
+RETURNS TABLE(rule_name text, problem text) LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, lead_score, pg_temp
+AS $$
+DECLARE
+    att lead_score.attachment_store;
+BEGIN
+    SELECT * INTO att FROM lead_score.attachment_store s WHERE s.profile_id = field_problems.profile_id;
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    RETURN QUERY
+    SELECT r.name, CASE
+             WHEN f.source = 'account' AND att.accounts IS NULL THEN
+                 format('$.when: field "account.%s" needs an accounts table; attach with the "accounts" option', f.column_name)
+             WHEN f.source = 'props' AND att.event_props IS NULL THEN
+                 format('$.when: field "props.%s" needs an event properties column; attach with the "event_props" option', f.column_name)
+             ELSE format('$.when: field "%s" names no column of %s', f.field,
+                         CASE f.source WHEN 'contact' THEN att.contacts
+                                       WHEN 'account' THEN att.accounts
+                                       ELSE att.events END)
+           END
+      FROM lead_score.rule_store r
+     CROSS JOIN LATERAL lead_score.rule_fields(r.body) f
+     WHERE r.profile_id = field_problems.profile_id
+       AND (CASE WHEN draft THEN r.version IS NULL
+                 ELSE r.version = (SELECT p.active_version FROM lead_score.profile_store p
+                                    WHERE p.id = field_problems.profile_id) END)
+       AND CASE f.source
+             WHEN 'contact' THEN NOT EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = att.contacts
+                                              AND a.attname = f.column_name AND a.attnum > 0 AND NOT a.attisdropped)
+             WHEN 'account' THEN att.accounts IS NULL
+                              OR NOT EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = att.accounts
+                                              AND a.attname = f.column_name AND a.attnum > 0 AND NOT a.attisdropped)
+             WHEN 'event' THEN NOT EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = att.events
+                                            AND a.attname = f.column_name AND a.attnum > 0 AND NOT a.attisdropped)
+             ELSE att.event_props IS NULL
+           END
+     ORDER BY 1, 2;
+END
+$$;
+
+REVOKE ALL ON FUNCTION lead_score.attached_column(regclass, text, text),
+                       lead_score.expect_type(regclass, text, text, regtype, regtype[]),
+                       lead_score.primary_key_column(regclass)
+    FROM PUBLIC;
+
+CREATE FUNCTION lead_score.attach(profile text, contacts regclass, events regclass,
+                                  options jsonb DEFAULT '{}')
+RETURNS void LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, lead_score, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+    target lead_score.profile_store := lead_score.locked_profile(profile);
+    actor text := lead_score.acting_role();
+    known_options constant text[] := ARRAY['contact_key', 'event_contact', 'event_type', 'event_time',
+                                           'event_props', 'accounts', 'contact_account', 'account_key', 'view'];
+    unknown text;
+    contact_key name;
+    key_type regtype;
+    event_contact name := coalesce(options ->> 'event_contact', 'contact_id');
+    event_type name := coalesce(options ->> 'event_type', 'event_type');
+    event_time name := coalesce(options ->> 'event_time', 'occurred_at');
+    event_props name := options ->> 'event_props';
+    accounts regclass;
+    contact_account name;
+    account_key name;
+    view_name text := coalesce(options ->> 'view', target.name || '_scores');
+    state_table name := 'state_' || target.id;
+    problem record;
+    relation regclass;
+BEGIN
+    IF contacts IS NULL OR events IS NULL THEN
+        RAISE EXCEPTION 'attach needs the contacts and the events tables' USING ERRCODE = '22004';
+    END IF;
+    IF EXISTS (SELECT FROM lead_score.attachment_store s WHERE s.profile_id = target.id) THEN
+        RAISE EXCEPTION 'profile "%" is already attached', target.name
+            USING ERRCODE = '42710', HINT = 'Detach it first with lead_score.detach().';
+    END IF;
+    IF target.active_version IS NULL THEN
+        RAISE EXCEPTION 'profile "%" has not been published yet; publish it before attaching', target.name
+            USING ERRCODE = '55000';
+    END IF;
+    options := coalesce(options, '{}');
+    IF jsonb_typeof(options) <> 'object' THEN
+        RAISE EXCEPTION 'attach options must be a JSON object' USING ERRCODE = '22023';
+    END IF;
+    SELECT k INTO unknown FROM jsonb_object_keys(options) k WHERE k <> ALL (known_options) LIMIT 1;
+    IF unknown IS NOT NULL THEN
+        RAISE EXCEPTION 'unknown attach option "%"; expected one of %', unknown, array_to_string(known_options, ', ')
+            USING ERRCODE = '22023';
+    END IF;
+    IF octet_length(view_name) > 63 THEN
+        RAISE EXCEPTION 'the scores relation name "%" is longer than 63 bytes', view_name
+            USING ERRCODE = '42622', HINT = 'Name it with the "view" option.';
+    END IF;
+    IF to_regclass('lead_score.' || quote_ident(view_name)) IS NOT NULL THEN
+        RAISE EXCEPTION 'relation lead_score.% already exists', quote_ident(view_name)
+            USING ERRCODE = '42P07', HINT = 'Name the scores relation with the "view" option.';
+    END IF;
+
+    -- The accounts table, named in JSON: an unqualified name is looked up in the
+    -- contacts table's schema (this function's search_path is pinned, not the caller's).
+    IF options ? 'accounts' THEN
+        DECLARE
+            parts text[] := parse_ident(options ->> 'accounts');
+        BEGIN
+            IF cardinality(parts) = 1 THEN
+                parts := ARRAY[(SELECT n.nspname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                                 WHERE c.oid = contacts)] || parts;
+            END IF;
+            accounts := to_regclass(quote_ident(parts[1]) || '.' || quote_ident(parts[2]));
+            IF accounts IS NULL OR cardinality(parts) > 2 THEN
+                RAISE EXCEPTION 'relation "%" does not exist (option "accounts")', options ->> 'accounts'
+                    USING ERRCODE = '42P01';
+            END IF;
+        END;
+    END IF;
+
+    -- Only the owner of a table may put triggers on it through us.
+    FOREACH relation IN ARRAY ARRAY[contacts, events, accounts] LOOP
+        CONTINUE WHEN relation IS NULL;
+        IF NOT pg_has_role(actor, (SELECT c.relowner FROM pg_class c WHERE c.oid = relation), 'USAGE') THEN
+            RAISE EXCEPTION 'must be the owner of % to attach a profile to it', relation USING ERRCODE = '42501';
+        END IF;
+        IF (SELECT c.relkind FROM pg_class c WHERE c.oid = relation) NOT IN ('r', 'p') THEN
+            RAISE EXCEPTION '% is not a table', relation USING ERRCODE = '42809';
+        END IF;
+    END LOOP;
+
+    -- The contacts' key: named, or the single-column primary key.
+    contact_key := coalesce(options ->> 'contact_key', lead_score.primary_key_column(contacts));
+    IF contact_key IS NULL THEN
+        RAISE EXCEPTION '% has no single-column primary key; name its key with the "contact_key" option', contacts
+            USING ERRCODE = '42P10';
+    END IF;
+    key_type := lead_score.attached_column(contacts, contact_key, 'contact_key');
+    PERFORM lead_score.expect_type(contacts, contact_key, 'contact_key', key_type,
+        ARRAY['bigint', 'integer', 'uuid', 'text', 'character varying']::regtype[]);
+    PERFORM lead_score.expect_type(events, event_contact, 'event_contact',
+        lead_score.attached_column(events, event_contact, 'event_contact'), ARRAY[key_type]);
+    PERFORM lead_score.expect_type(events, event_type, 'event_type',
+        lead_score.attached_column(events, event_type, 'event_type'), ARRAY['text', 'character varying']::regtype[]);
+    PERFORM lead_score.expect_type(events, event_time, 'event_time',
+        lead_score.attached_column(events, event_time, 'event_time'),
+        ARRAY['timestamp with time zone', 'timestamp without time zone', 'date']::regtype[]);
+    IF event_props IS NOT NULL THEN
+        PERFORM lead_score.expect_type(events, event_props, 'event_props',
+            lead_score.attached_column(events, event_props, 'event_props'), ARRAY['jsonb', 'json']::regtype[]);
+    END IF;
+    IF accounts IS NOT NULL THEN
+        account_key := coalesce(options ->> 'account_key', lead_score.primary_key_column(accounts));
+        IF account_key IS NULL THEN
+            RAISE EXCEPTION '% has no single-column primary key; name its key with the "account_key" option', accounts
+                USING ERRCODE = '42P10';
+        END IF;
+        contact_account := coalesce(options ->> 'contact_account', 'account_id');
+        PERFORM lead_score.expect_type(contacts, contact_account, 'contact_account',
+            lead_score.attached_column(contacts, contact_account, 'contact_account'),
+            ARRAY[lead_score.attached_column(accounts, account_key, 'account_key')]);
+    ELSIF options ?| ARRAY['contact_account', 'account_key'] THEN
+        RAISE EXCEPTION 'options "contact_account" and "account_key" need the "accounts" option'
+            USING ERRCODE = '22023';
+    END IF;
+
+    INSERT INTO lead_score.attachment_store
+           (profile_id, contacts, contact_key, key_type, events, event_contact, event_type, event_time,
+            event_props, accounts, contact_account, account_key, state_table, view_name, attached_at, attached_by)
+    VALUES (target.id, contacts, contact_key, key_type, events, event_contact, event_type, event_time,
+            event_props, accounts, contact_account, account_key, state_table, view_name, now(), actor);
+
+    -- Every rule field must name a column of the attached tables.
+    SELECT * INTO problem FROM lead_score.field_problems(target.id, false) LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'profile "%", rule "%": %', target.name, problem.rule_name, problem.problem
+            USING ERRCODE = '42703';
+    END IF;
+
+    IF NOT EXISTS (SELECT FROM pg_index i WHERE i.indrelid = events
+                      AND i.indkey[0] = (SELECT a.attnum FROM pg_attribute a
+                                          WHERE a.attrelid = events AND a.attname = event_contact)) THEN
+        RAISE NOTICE '% has no index on %: each change rereads the contact''s events with a full scan',
+            events, quote_ident(event_contact)
+            USING HINT = format('CREATE INDEX ON %s (%I, %I);', events, event_contact, event_time);
+    END IF;
+
+    EXECUTE format($ddl$
+        CREATE TABLE lead_score.%1$I (
+            contact_key      %2$s PRIMARY KEY,
+            version          integer NOT NULL,
+            fit              float8 NOT NULL,
+            engagement       lead_score.decayed NOT NULL,
+            dimensions       jsonb NOT NULL,
+            disqualified_by  text[] NOT NULL,
+            next_due         timestamptz,
+            tally            bigint[] NOT NULL,
+            scored_at        timestamptz NOT NULL
+        )$ddl$, state_table, key_type);
+    EXECUTE format('CREATE INDEX ON lead_score.%I (next_due) WHERE next_due IS NOT NULL', state_table);
+    -- Readers see a contact's score only when they may see the contact.
+    EXECUTE format('ALTER TABLE lead_score.%I ENABLE ROW LEVEL SECURITY', state_table);
+    EXECUTE format('CREATE POLICY visible_contacts ON lead_score.%I FOR SELECT USING '
+                   '(EXISTS (SELECT FROM %s c WHERE c.%I = contact_key))', state_table, contacts, contact_key);
+    EXECUTE format('GRANT SELECT ON lead_score.%I TO PUBLIC', state_table);
+    EXECUTE format($ddl$
+        CREATE VIEW lead_score.%1$I WITH (security_invoker = true) AS
+        SELECT s.contact_key AS %2$I,
+               s.fit + lead_score.value_at(s.engagement, lead_score.now()) AS score,
+               s.fit AS fit_score,
+               lead_score.value_at(s.engagement, lead_score.now()) AS engagement_score,
+               lead_score.dimension_scores(s.dimensions, lead_score.now()) AS dimension_scores,
+               s.disqualified_by,
+               s.version,
+               s.scored_at
+          FROM lead_score.%3$I s$ddl$, view_name, contact_key, state_table);
+    EXECUTE format('GRANT SELECT ON lead_score.%I TO PUBLIC', view_name);
+
+    EXECUTE format('CREATE TRIGGER %I AFTER INSERT ON %s REFERENCING NEW TABLE AS changed '
+                   'FOR EACH STATEMENT EXECUTE FUNCTION lead_score.on_events_change(%L)',
+                   'lead_score_' || target.id || '_events_insert', events, target.id);
+    EXECUTE format('CREATE TRIGGER %I AFTER UPDATE ON %s REFERENCING OLD TABLE AS before_change NEW TABLE AS changed '
+                   'FOR EACH STATEMENT EXECUTE FUNCTION lead_score.on_events_change(%L)',
+                   'lead_score_' || target.id || '_events_update', events, target.id);
+    EXECUTE format('CREATE TRIGGER %I AFTER DELETE ON %s REFERENCING OLD TABLE AS before_change '
+                   'FOR EACH STATEMENT EXECUTE FUNCTION lead_score.on_events_change(%L)',
+                   'lead_score_' || target.id || '_events_delete', events, target.id);
+    EXECUTE format('CREATE TRIGGER %I AFTER TRUNCATE ON %s '
+                   'FOR EACH STATEMENT EXECUTE FUNCTION lead_score.on_events_change(%L)',
+                   'lead_score_' || target.id || '_events_truncate', events, target.id);
+    EXECUTE format('CREATE TRIGGER %I AFTER INSERT ON %s REFERENCING NEW TABLE AS changed '
+                   'FOR EACH STATEMENT EXECUTE FUNCTION lead_score.on_contacts_change(%L)',
+                   'lead_score_' || target.id || '_contacts_insert', contacts, target.id);
+    EXECUTE format('CREATE TRIGGER %I AFTER UPDATE ON %s REFERENCING OLD TABLE AS before_change NEW TABLE AS changed '
+                   'FOR EACH STATEMENT EXECUTE FUNCTION lead_score.on_contacts_change(%L)',
+                   'lead_score_' || target.id || '_contacts_update', contacts, target.id);
+    EXECUTE format('CREATE TRIGGER %I AFTER DELETE ON %s REFERENCING OLD TABLE AS before_change '
+                   'FOR EACH STATEMENT EXECUTE FUNCTION lead_score.on_contacts_change(%L)',
+                   'lead_score_' || target.id || '_contacts_delete', contacts, target.id);
+    EXECUTE format('CREATE TRIGGER %I AFTER TRUNCATE ON %s '
+                   'FOR EACH STATEMENT EXECUTE FUNCTION lead_score.on_contacts_change(%L)',
+                   'lead_score_' || target.id || '_contacts_truncate', contacts, target.id);
+    IF accounts IS NOT NULL THEN
+        EXECUTE format('CREATE TRIGGER %I AFTER INSERT ON %s REFERENCING NEW TABLE AS changed '
+                       'FOR EACH STATEMENT EXECUTE FUNCTION lead_score.on_accounts_change(%L)',
+                       'lead_score_' || target.id || '_accounts_insert', accounts, target.id);
+        EXECUTE format('CREATE TRIGGER %I AFTER UPDATE ON %s REFERENCING OLD TABLE AS before_change NEW TABLE AS changed '
+                       'FOR EACH STATEMENT EXECUTE FUNCTION lead_score.on_accounts_change(%L)',
+                       'lead_score_' || target.id || '_accounts_update', accounts, target.id);
+        EXECUTE format('CREATE TRIGGER %I AFTER DELETE ON %s REFERENCING OLD TABLE AS before_change '
+                       'FOR EACH STATEMENT EXECUTE FUNCTION lead_score.on_accounts_change(%L)',
+                       'lead_score_' || target.id || '_accounts_delete', accounts, target.id);
+    END IF;
+
+    PERFORM lead_score.rescore(target.name);
+    PERFORM lead_score.log_change(target.name, 'attach', NULL, target.active_version, NULL,
+        jsonb_build_object('contacts', contacts::text, 'events', events::text, 'options', options));
+END
+$$;
+
+CREATE FUNCTION lead_score.detach(profile text)
+RETURNS void LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, lead_score, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+    target lead_score.profile_store := lead_score.locked_profile(profile);
+    att lead_score.attachment_store;
+    trigger_row record;
+BEGIN
+    SELECT * INTO att FROM lead_score.attachment_store s WHERE s.profile_id = target.id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'profile "%" is not attached', target.name USING ERRCODE = '42704';
+    END IF;
+    FOR trigger_row IN
+        SELECT t.tgname, t.tgrelid::regclass AS relation FROM pg_trigger t
+         WHERE t.tgname LIKE 'lead_score\_' || target.id || '\_%'
+           AND t.tgrelid IN (att.contacts, att.events, coalesce(att.accounts, 0))
+    LOOP
+        EXECUTE format('DROP TRIGGER %I ON %s', trigger_row.tgname, trigger_row.relation);
+    END LOOP;
+    EXECUTE format('DROP VIEW IF EXISTS lead_score.%I', att.view_name);
+    EXECUTE format('DROP TABLE IF EXISTS lead_score.%I', att.state_table);
+    DELETE FROM lead_score.attachment_store s WHERE s.profile_id = target.id;
+    PERFORM lead_score.log_change(target.name, 'detach', NULL, NULL,
+        jsonb_build_object('contacts', att.contacts::text, 'events', att.events::text), NULL);
+END
+$$;
+
+REVOKE ALL ON FUNCTION lead_score.attach(text, regclass, regclass, jsonb),
+                       lead_score.detach(text)
+    FROM PUBLIC;

@@ -1,0 +1,450 @@
+//! SQL functions and triggers of attached profiles: rescore, the statement-level
+//! triggers that keep scores current, and small readers used by views and attach.
+
+use pgrx::prelude::*;
+use pgrx::spi::SpiClient;
+use pgrx::JsonB;
+use pgrx::PgSqlErrorCode::{ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE, ERRCODE_UNDEFINED_OBJECT};
+use serde_json::{Map, Value as Json};
+
+use std::collections::HashMap;
+
+use crate::pg::attachment::{
+    all_contact_keys, compiled_version, compute_batch, load_attachment, rescore_contacts,
+    Attachment, Outcome,
+};
+use crate::pg::clock::{now_unix_micros, to_unix_micros};
+use crate::pg::errors::raise;
+use crate::scoring::condition::Source;
+use crate::scoring::decay::DecayedSum;
+use crate::scoring::rule::Rule;
+
+fn profile_id(client: &SpiClient<'_>, profile: &str) -> i64 {
+    client
+        .select(
+            "SELECT id FROM lead_score.profile_store WHERE name = $1",
+            Some(1),
+            &[profile.into()],
+        )
+        .ok()
+        .filter(|t| !t.is_empty())
+        .and_then(|t| t.first().get_one::<i64>().ok().flatten())
+        .unwrap_or_else(|| {
+            raise(ERRCODE_UNDEFINED_OBJECT, format!("profile \"{profile}\" does not exist"))
+        })
+}
+
+fn attached(client: &SpiClient<'_>, profile: &str) -> Attachment {
+    let id = profile_id(client, profile);
+    load_attachment(client, id).unwrap_or_else(|| {
+        raise(
+            ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+            format!("profile \"{profile}\" is not attached"),
+        )
+    })
+}
+
+/// Rescore every contact of an attached profile from the full history, with its
+/// active version. Takes SHARE locks on the attached tables: writers wait until it
+/// commits (readers do not), so no event written meanwhile is scored by the old
+/// version and then lost.
+pub(crate) fn rescore_all(client: &mut SpiClient<'_>, attachment: &Attachment) -> usize {
+    let mut tables = vec![attachment.contacts.clone(), attachment.events.clone()];
+    if let Some((accounts, _, _)) = &attachment.accounts {
+        tables.push(accounts.clone());
+    }
+    client
+        .update(&format!("LOCK TABLE {} IN SHARE MODE", tables.join(", ")), None, &[])
+        .unwrap_or_else(|e| {
+            raise(
+                ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+                format!("locking the attached tables: {e}"),
+            )
+        });
+    let keys = all_contact_keys(client, attachment);
+    let scored = rescore_contacts(client, attachment, &keys, now_unix_micros()).scored;
+    let state = &attachment.state_table;
+    let orphans = format!(
+        "DELETE FROM {state} s WHERE NOT EXISTS (SELECT FROM {contacts} c WHERE c.{key} = s.contact_key)",
+        contacts = attachment.contacts,
+        key = attachment.contact_key
+    );
+    let mark = "UPDATE lead_score.attachment_store SET scored_version = $2 WHERE profile_id = $1";
+    client
+        .update(&orphans, None, &[])
+        .and_then(|_| {
+            client.update(mark, None, &[attachment.profile_id.into(), attachment.version.into()])
+        })
+        .unwrap_or_else(|e| raise(ERRCODE_UNDEFINED_OBJECT, format!("finishing the rescore: {e}")));
+    scored
+}
+
+#[pg_schema]
+mod lead_score {
+    use super::*;
+
+    /// `lead_score.rescore(profile)`: recompute every contact; returns how many.
+    #[pg_extern(security_definer)]
+    #[search_path(pg_catalog, lead_score, pg_temp)]
+    fn rescore(profile: &str) -> i64 {
+        Spi::connect_mut(|client| {
+            let attachment = attached(client, profile);
+            rescore_all(client, &attachment) as i64
+        })
+    }
+
+    /// `lead_score.rescore(profile, contact)`: recompute one contact (its key in the
+    /// contacts' key type, or as text); returns 1 when it exists, 0 otherwise.
+    #[pg_extern(security_definer, name = "rescore")]
+    #[search_path(pg_catalog, lead_score, pg_temp)]
+    fn rescore_one(profile: &str, contact: &str) -> i64 {
+        Spi::connect_mut(|client| {
+            let attachment = attached(client, profile);
+            rescore_contacts(client, &attachment, &[contact.to_owned()], now_unix_micros()).scored
+                as i64
+        })
+    }
+
+    /// `lead_score.tick()`: apply what time alone changed (events leaving windows or
+    /// coming due, history conditions flipping) to the contacts that are due, in every
+    /// attached profile. Idempotent; concurrent ticks serialise on the contacts' rows.
+    #[pg_extern(security_definer)]
+    #[search_path(pg_catalog, lead_score, pg_temp)]
+    fn tick(
+    ) -> TableIterator<'static, (name!(profile, String), name!(checked, i64), name!(changed, i64))>
+    {
+        let rows = Spi::connect_mut(|client| {
+            let ids: Vec<i64> = client
+                .select(
+                    "SELECT profile_id FROM lead_score.attachment_store ORDER BY profile_id",
+                    None,
+                    &[],
+                )
+                .map(|t| t.filter_map(|r| r.get::<i64>(1).ok().flatten()).collect())
+                .unwrap_or_default();
+            let now = now_unix_micros();
+            let mut rows = Vec::new();
+            for id in ids {
+                let Some(attachment) = load_attachment(client, id) else { continue };
+                let outcome = super::tick_attachment(client, &attachment, now);
+                rows.push((attachment.profile_name, outcome.scored as i64, outcome.changed as i64));
+            }
+            rows
+        });
+        TableIterator::new(rows)
+    }
+
+    /// `lead_score.verify(profile)`: after applying what is due, every contact whose
+    /// stored score differs from a full recomputation from history at the same instant
+    /// by more than 1e-9 relative (1e-9 absolute near zero). Empty when correct.
+    #[pg_extern(security_definer)]
+    #[search_path(pg_catalog, lead_score, pg_temp)]
+    fn verify(
+        profile: &str,
+    ) -> TableIterator<
+        'static,
+        (name!(contact, String), name!(stored, Option<f64>), name!(recomputed, Option<f64>)),
+    > {
+        let rows = Spi::connect_mut(|client| {
+            let attachment = attached(client, profile);
+            let now = now_unix_micros();
+            super::tick_attachment(client, &attachment, now);
+            super::differences(client, &attachment, now)
+        });
+        TableIterator::new(rows)
+    }
+
+    /// `lead_score.stats(profile)`: how many events were scored, and how many were
+    /// ignored and why, so that silent drops are visible.
+    #[pg_extern(security_definer)]
+    #[search_path(pg_catalog, lead_score, pg_temp)]
+    fn stats(profile: &str) -> TableIterator<'static, (name!(reason, String), name!(events, i64))> {
+        let rows = Spi::connect(|client| {
+            let attachment = attached(client, profile);
+            super::event_stats(client, &attachment)
+        });
+        TableIterator::new(rows)
+    }
+
+    /// `lead_score.score(profile, contact, at)`: a contact's score at `at` (default:
+    /// the extension's clock), read in O(1) from its stored sums; NULL for a contact
+    /// that does not exist or that the caller may not see.
+    #[pg_extern(stable, parallel_safe)]
+    fn score(
+        profile: &str,
+        contact: &str,
+        at: default!(Option<TimestampWithTimeZone>, "NULL"),
+    ) -> Option<f64> {
+        let at = at.map_or_else(now_unix_micros, to_unix_micros);
+        Spi::connect(|client| {
+            let attachment = attached(client, profile);
+            let found = client
+                .select(
+                    &format!(
+                        "SELECT fit, engagement::text FROM {} WHERE contact_key = $1::text::{}",
+                        attachment.state_table, attachment.key_type
+                    ),
+                    Some(1),
+                    &[contact.into()],
+                )
+                .ok()?;
+            if found.is_empty() {
+                return None;
+            }
+            let (fit, engagement) = found.first().get_two::<f64, String>().ok()?;
+            let engagement: DecayedSum = serde_json::from_str(&engagement?).ok()?;
+            Some(fit? + engagement.value_at(at))
+        })
+    }
+
+    /// `lead_score.dimension_scores(dimensions, at)`: each dimension's worth at `at`.
+    #[pg_extern(immutable, strict, parallel_safe)]
+    fn dimension_scores(dimensions: JsonB, at: TimestampWithTimeZone) -> JsonB {
+        let at = to_unix_micros(at);
+        let Json::Object(sums) = dimensions.0 else { return JsonB(Json::Object(Map::new())) };
+        JsonB(Json::Object(
+            sums.into_iter()
+                .filter_map(|(label, sum)| {
+                    let sum: DecayedSum = serde_json::from_value(sum).ok()?;
+                    Some((label, Json::from(sum.value_at(at))))
+                })
+                .collect(),
+        ))
+    }
+
+    /// `lead_score.rule_fields(rule)`: the fields a valid rule reads, with where they
+    /// come from (`contact`, `account`, `event`, `props`) and the column they name.
+    #[pg_extern(immutable, strict, parallel_safe)]
+    fn rule_fields(
+        rule: JsonB,
+    ) -> TableIterator<
+        'static,
+        (name!(source, String), name!(field, String), name!(column_name, String)),
+    > {
+        let rows: Vec<(String, String, String)> = match Rule::compile(&rule.0) {
+            Err(_) => Vec::new(),
+            Ok(rule) => rule
+                .fields()
+                .into_iter()
+                .map(|f| {
+                    let source = match f.source {
+                        Source::Contact => "contact",
+                        Source::Account => "account",
+                        Source::Event => "event",
+                        Source::Props => "props",
+                    };
+                    (source.to_owned(), f.text.clone(), f.path.join("."))
+                })
+                .collect(),
+        };
+        TableIterator::new(rows)
+    }
+
+    #[pg_trigger]
+    fn on_events_change<'a>(
+        trigger: &'a pgrx::PgTrigger<'a>,
+    ) -> Result<Option<PgHeapTuple<'a, AllocatedByPostgres>>, pgrx::PgTriggerError> {
+        super::keep_current(trigger, super::Watched::Events);
+        Ok(None)
+    }
+
+    #[pg_trigger]
+    fn on_contacts_change<'a>(
+        trigger: &'a pgrx::PgTrigger<'a>,
+    ) -> Result<Option<PgHeapTuple<'a, AllocatedByPostgres>>, pgrx::PgTriggerError> {
+        super::keep_current(trigger, super::Watched::Contacts);
+        Ok(None)
+    }
+
+    #[pg_trigger]
+    fn on_accounts_change<'a>(
+        trigger: &'a pgrx::PgTrigger<'a>,
+    ) -> Result<Option<PgHeapTuple<'a, AllocatedByPostgres>>, pgrx::PgTriggerError> {
+        super::keep_current(trigger, super::Watched::Accounts);
+        Ok(None)
+    }
+}
+
+fn tick_attachment(client: &mut SpiClient<'_>, attachment: &Attachment, now: i64) -> Outcome {
+    let due: Vec<String> = client
+        .select(
+            &format!(
+                "SELECT contact_key::text FROM {} WHERE next_due <= to_timestamp($1::float8 / 1e6) ORDER BY contact_key",
+                attachment.state_table
+            ),
+            None,
+            &[(now as f64).into()],
+        )
+        .map(|t| t.filter_map(|r| r.get::<String>(1).ok().flatten()).collect())
+        .unwrap_or_default();
+    rescore_contacts(client, attachment, &due, now)
+}
+
+fn differences(
+    client: &SpiClient<'_>,
+    attachment: &Attachment,
+    now: i64,
+) -> Vec<(String, Option<f64>, Option<f64>)> {
+    let compiled = compiled_version(attachment);
+    let mut stored: HashMap<String, f64> = client
+        .select(
+            &format!(
+                "SELECT contact_key::text, fit, engagement::text FROM {}",
+                attachment.state_table
+            ),
+            None,
+            &[],
+        )
+        .map(|t| {
+            t.filter_map(|r| {
+                let key = r.get::<String>(1).ok().flatten()?;
+                let fit = r.get::<f64>(2).ok().flatten()?;
+                let sum: DecayedSum =
+                    serde_json::from_str(&r.get::<String>(3).ok().flatten()?).ok()?;
+                Some((key, fit + sum.value_at(now)))
+            })
+            .collect()
+        })
+        .unwrap_or_default();
+    let mut found = Vec::new();
+    for batch in all_contact_keys(client, attachment).chunks(5_000) {
+        for (key, result) in compute_batch(client, attachment, &compiled, batch, now) {
+            let recomputed = result.score_at(now);
+            match stored.remove(&key) {
+                Some(kept)
+                    if (kept - recomputed).abs()
+                        <= (1e-9 * kept.abs().max(recomputed.abs())).max(1e-9) => {}
+                kept => found.push((key, kept, Some(recomputed))),
+            }
+        }
+    }
+    // Scores of contacts that no longer exist.
+    found.extend(stored.into_iter().map(|(key, kept)| (key, Some(kept), None)));
+    found.sort_by(|a, b| a.0.cmp(&b.0));
+    found
+}
+
+fn event_stats(client: &SpiClient<'_>, attachment: &Attachment) -> Vec<(String, i64)> {
+    let sums = format!(
+        "SELECT coalesce(sum(tally[1]), 0)::bigint, coalesce(sum(tally[2]), 0)::bigint, coalesce(sum(tally[3]), 0)::bigint,
+                coalesce(sum(tally[4]), 0)::bigint, coalesce(sum(tally[5]), 0)::bigint, coalesce(sum(tally[6]), 0)::bigint
+           FROM {}",
+        attachment.state_table
+    );
+    let orphans = format!(
+        "SELECT count(*) FILTER (WHERE e.{contact} IS NULL),
+                count(*) FILTER (WHERE e.{contact} IS NOT NULL
+                                   AND NOT EXISTS (SELECT FROM {contacts} c WHERE c.{key} = e.{contact}))
+           FROM {events} e",
+        contact = attachment.event_contact,
+        contacts = attachment.contacts,
+        key = attachment.contact_key,
+        events = attachment.events
+    );
+    let mut counts = vec![0i64; 8];
+    if let Ok(t) = client.select(&sums, Some(1), &[]) {
+        let row = t.first();
+        for (i, count) in counts.iter_mut().take(6).enumerate() {
+            *count = row.get::<i64>(i + 1).ok().flatten().unwrap_or(0);
+        }
+    }
+    if let Ok(t) = client.select(&orphans, Some(1), &[]) {
+        let row = t.first();
+        counts[6] = row.get::<i64>(1).ok().flatten().unwrap_or(0);
+        counts[7] = row.get::<i64>(2).ok().flatten().unwrap_or(0);
+    }
+    [
+        "scored",
+        "unmatched",
+        "not_counted",
+        "future",
+        "null_time",
+        "null_type",
+        "null_contact",
+        "unknown_contact",
+    ]
+    .iter()
+    .zip(counts)
+    .map(|(reason, count)| (reason.to_string(), count))
+    .collect()
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Watched {
+    Events,
+    Contacts,
+    Accounts,
+}
+
+/// The contacts a statement touched, in the key's own order (so every writer locks
+/// state rows in one global order), read from the transition tables.
+fn touched_keys(
+    client: &SpiClient<'_>,
+    attachment: &Attachment,
+    watched: Watched,
+    tables: &[&str],
+) -> Vec<String> {
+    let key_type = &attachment.key_type;
+    let selects: Vec<String> = tables
+        .iter()
+        .map(|table| match watched {
+            Watched::Events => format!("SELECT {c}::{key_type} AS k FROM {table}", c = attachment.event_contact),
+            Watched::Contacts => format!("SELECT {c}::{key_type} AS k FROM {table}", c = attachment.contact_key),
+            Watched::Accounts => {
+                let (_, contact_account, account_key) = attachment.accounts.as_ref().expect("accounts attached");
+                format!(
+                    "SELECT c.{key} AS k FROM {contacts} c WHERE c.{contact_account} IN (SELECT {account_key} FROM {table})",
+                    key = attachment.contact_key,
+                    contacts = attachment.contacts
+                )
+            }
+        })
+        .collect();
+    let query = format!(
+        "SELECT k::text FROM ({}) touched WHERE k IS NOT NULL GROUP BY k ORDER BY k",
+        selects.join(" UNION ALL ")
+    );
+    client
+        .select(&query, None, &[])
+        .map(|rows| rows.filter_map(|row| row.get::<String>(1).ok().flatten()).collect())
+        .unwrap_or_default()
+}
+
+fn keep_current(trigger: &pgrx::PgTrigger<'_>, watched: Watched) {
+    let Some(profile_id) =
+        trigger.extra_args().ok().and_then(|a| a.first().and_then(|id| id.parse::<i64>().ok()))
+    else {
+        return;
+    };
+    Spi::connect_mut(|client| {
+        // SAFETY: we are inside this trigger's own SPI connection; the trigger data
+        // outlives it. This makes the transition tables queryable by name.
+        unsafe {
+            pg_sys::SPI_register_trigger_data(trigger.trigger_data() as *const _ as *mut _);
+        }
+        let Some(attachment) = load_attachment(client, profile_id) else { return };
+        let now = now_unix_micros();
+        let truncate = matches!(trigger.op(), Ok(pgrx::PgTriggerOperation::Truncate));
+        match (watched, truncate) {
+            (Watched::Contacts, true) => {
+                let _ =
+                    client.update(&format!("DELETE FROM {}", attachment.state_table), None, &[]);
+            }
+            (Watched::Events, true) => {
+                let keys = all_contact_keys(client, &attachment);
+                rescore_contacts(client, &attachment, &keys, now);
+            }
+            _ => {
+                let mut tables = Vec::new();
+                if trigger.new_transition_table_name().ok().flatten().is_some() {
+                    tables.push("changed");
+                }
+                if trigger.old_transition_table_name().ok().flatten().is_some() {
+                    tables.push("before_change");
+                }
+                let keys = touched_keys(client, &attachment, watched, &tables);
+                rescore_contacts(client, &attachment, &keys, now);
+            }
+        }
+    });
+}
