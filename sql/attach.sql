@@ -158,6 +158,7 @@ DECLARE
     state_table name := 'state_' || target.id;
     problem record;
     relation regclass;
+    trigger_row record;
 BEGIN
     IF contacts IS NULL OR events IS NULL THEN
         RAISE EXCEPTION 'attach needs the contacts and the events tables' USING ERRCODE = '22004';
@@ -304,41 +305,22 @@ BEGIN
           FROM lead_score.%3$I s$ddl$, view_name, contact_key, state_table);
     EXECUTE format('GRANT SELECT ON lead_score.%I TO PUBLIC', view_name);
 
-    EXECUTE format('CREATE TRIGGER %I AFTER INSERT ON %s REFERENCING NEW TABLE AS changed '
-                   'FOR EACH STATEMENT EXECUTE FUNCTION lead_score.on_events_change(%L)',
-                   'lead_score_' || target.id || '_events_insert', events, target.id);
-    EXECUTE format('CREATE TRIGGER %I AFTER UPDATE ON %s REFERENCING OLD TABLE AS before_change NEW TABLE AS changed '
-                   'FOR EACH STATEMENT EXECUTE FUNCTION lead_score.on_events_change(%L)',
-                   'lead_score_' || target.id || '_events_update', events, target.id);
-    EXECUTE format('CREATE TRIGGER %I AFTER DELETE ON %s REFERENCING OLD TABLE AS before_change '
-                   'FOR EACH STATEMENT EXECUTE FUNCTION lead_score.on_events_change(%L)',
-                   'lead_score_' || target.id || '_events_delete', events, target.id);
-    EXECUTE format('CREATE TRIGGER %I AFTER TRUNCATE ON %s '
-                   'FOR EACH STATEMENT EXECUTE FUNCTION lead_score.on_events_change(%L)',
-                   'lead_score_' || target.id || '_events_truncate', events, target.id);
-    EXECUTE format('CREATE TRIGGER %I AFTER INSERT ON %s REFERENCING NEW TABLE AS changed '
-                   'FOR EACH STATEMENT EXECUTE FUNCTION lead_score.on_contacts_change(%L)',
-                   'lead_score_' || target.id || '_contacts_insert', contacts, target.id);
-    EXECUTE format('CREATE TRIGGER %I AFTER UPDATE ON %s REFERENCING OLD TABLE AS before_change NEW TABLE AS changed '
-                   'FOR EACH STATEMENT EXECUTE FUNCTION lead_score.on_contacts_change(%L)',
-                   'lead_score_' || target.id || '_contacts_update', contacts, target.id);
-    EXECUTE format('CREATE TRIGGER %I AFTER DELETE ON %s REFERENCING OLD TABLE AS before_change '
-                   'FOR EACH STATEMENT EXECUTE FUNCTION lead_score.on_contacts_change(%L)',
-                   'lead_score_' || target.id || '_contacts_delete', contacts, target.id);
-    EXECUTE format('CREATE TRIGGER %I AFTER TRUNCATE ON %s '
-                   'FOR EACH STATEMENT EXECUTE FUNCTION lead_score.on_contacts_change(%L)',
-                   'lead_score_' || target.id || '_contacts_truncate', contacts, target.id);
-    IF accounts IS NOT NULL THEN
-        EXECUTE format('CREATE TRIGGER %I AFTER INSERT ON %s REFERENCING NEW TABLE AS changed '
-                       'FOR EACH STATEMENT EXECUTE FUNCTION lead_score.on_accounts_change(%L)',
-                       'lead_score_' || target.id || '_accounts_insert', accounts, target.id);
-        EXECUTE format('CREATE TRIGGER %I AFTER UPDATE ON %s REFERENCING OLD TABLE AS before_change NEW TABLE AS changed '
-                       'FOR EACH STATEMENT EXECUTE FUNCTION lead_score.on_accounts_change(%L)',
-                       'lead_score_' || target.id || '_accounts_update', accounts, target.id);
-        EXECUTE format('CREATE TRIGGER %I AFTER DELETE ON %s REFERENCING OLD TABLE AS before_change '
-                       'FOR EACH STATEMENT EXECUTE FUNCTION lead_score.on_accounts_change(%L)',
-                       'lead_score_' || target.id || '_accounts_delete', accounts, target.id);
-    END IF;
+    -- Statement-level triggers: one call per statement, the rows it touched in the
+    -- transition tables `changed` (new rows) and `before_change` (old rows).
+    FOR trigger_row IN
+        SELECT w.relation, w.watched, o.operation, o.referencing
+          FROM (VALUES (events, 'events'), (contacts, 'contacts'), (accounts, 'accounts')) AS w(relation, watched),
+               (VALUES ('insert', 'REFERENCING NEW TABLE AS changed'),
+                       ('update', 'REFERENCING OLD TABLE AS before_change NEW TABLE AS changed'),
+                       ('delete', 'REFERENCING OLD TABLE AS before_change'),
+                       ('truncate', '')) AS o(operation, referencing)
+         WHERE w.relation IS NOT NULL
+    LOOP
+        EXECUTE format('CREATE TRIGGER %I AFTER %s ON %s %s FOR EACH STATEMENT EXECUTE FUNCTION lead_score.%I(%L)',
+                       format('lead_score_%s_%s_%s', target.id, trigger_row.watched, trigger_row.operation),
+                       upper(trigger_row.operation), trigger_row.relation, trigger_row.referencing,
+                       'on_' || trigger_row.watched || '_change', target.id);
+    END LOOP;
 
     PERFORM lead_score.rescore(target.name);
     PERFORM lead_score.log_change(target.name, 'attach', NULL, target.active_version, NULL,

@@ -430,7 +430,7 @@ fn keep_current(trigger: &pgrx::PgTrigger<'_>, watched: Watched) {
                 let _ =
                     client.update(&format!("DELETE FROM {}", attachment.state_table), None, &[]);
             }
-            (Watched::Events, true) => {
+            (Watched::Events | Watched::Accounts, true) => {
                 let keys = all_contact_keys(client, &attachment);
                 rescore_contacts(client, &attachment, &keys, now);
             }

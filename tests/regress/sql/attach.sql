@@ -163,8 +163,11 @@ SELECT lead_score.publish('Intent');
 \echo :LAST_ERROR_SQLSTATE
 SELECT lead_score.remove_rule('Intent', 'Industry');
 
--- TRUNCATE: events gone, only fit points remain; contacts gone, no scores remain.
+-- TRUNCATE: events gone, only fit points remain; accounts gone, their fit points go;
+-- contacts gone, no scores remain.
 TRUNCATE crm.events;
+SELECT id, score FROM lead_score."Sales_scores" ORDER BY id;
+TRUNCATE crm.accounts;
 SELECT id, score FROM lead_score."Sales_scores" ORDER BY id;
 TRUNCATE crm.contacts;
 SELECT count(*) AS scores_left FROM lead_score."Sales_scores";
