@@ -13,7 +13,7 @@ use crate::pg::attachment::{
     all_contact_keys, compiled_version, compute_batch, load_attachment, rescore_contacts,
     Attachment, Outcome,
 };
-use crate::pg::clock::{now_unix_micros, to_unix_micros};
+use crate::pg::clock::{decision_now_unix_micros, now_unix_micros, to_unix_micros};
 use crate::pg::errors::raise;
 use crate::scoring::condition::Source;
 use crate::scoring::decay::DecayedSum;
@@ -62,7 +62,7 @@ pub(crate) fn rescore_all(client: &mut SpiClient<'_>, attachment: &Attachment) -
             )
         });
     let keys = all_contact_keys(client, attachment);
-    let scored = rescore_contacts(client, attachment, &keys, now_unix_micros()).scored;
+    let scored = rescore_contacts(client, attachment, &keys, decision_now_unix_micros()).scored;
     let state = &attachment.state_table;
     let orphans = format!(
         "DELETE FROM {state} s WHERE NOT EXISTS (SELECT FROM {contacts} c WHERE c.{key} = s.contact_key)",
@@ -122,7 +122,7 @@ mod lead_score {
                 )
                 .map(|t| t.filter_map(|r| r.get::<i64>(1).ok().flatten()).collect())
                 .unwrap_or_default();
-            let now = now_unix_micros();
+            let now = decision_now_unix_micros();
             let mut rows = Vec::new();
             for id in ids {
                 let Some(attachment) = load_attachment(client, id) else { continue };
@@ -147,7 +147,8 @@ mod lead_score {
     > {
         let rows = Spi::connect_mut(|client| {
             let attachment = attached(client, profile);
-            let now = now_unix_micros();
+            // One instant for applying what is due and for comparing.
+            let now = decision_now_unix_micros();
             super::tick_attachment(client, &attachment, now);
             super::differences(client, &attachment, now)
         });
@@ -423,7 +424,7 @@ fn keep_current(trigger: &pgrx::PgTrigger<'_>, watched: Watched) {
             pg_sys::SPI_register_trigger_data(trigger.trigger_data() as *const _ as *mut _);
         }
         let Some(attachment) = load_attachment(client, profile_id) else { return };
-        let now = now_unix_micros();
+        let now = decision_now_unix_micros();
         let truncate = matches!(trigger.op(), Ok(pgrx::PgTriggerOperation::Truncate));
         match (watched, truncate) {
             (Watched::Contacts, true) => {

@@ -41,6 +41,23 @@ pub(crate) fn now_unix_micros() -> i64 {
     }
 }
 
+/// "Now" for deciding what has happened when scores are written (triggers, rescore,
+/// tick): `lead_score.now` when set, otherwise the later of the transaction's start and
+/// the wall clock. A writer that waited for another's lock must count the events that
+/// writer stamped after our transaction began: they are in the past by now, not in the
+/// future, and leaving them to the next tick would show readers a stale score.
+pub(crate) fn decision_now_unix_micros() -> i64 {
+    match SIMULATED_NOW.load(Ordering::Relaxed) {
+        NOT_SIMULATED => {
+            // SAFETY: reads the system clock through Postgres; always valid in a backend.
+            let wall = unsafe { pg_sys::GetCurrentTimestamp() }
+                .saturating_add(POSTGRES_EPOCH_IN_UNIX_MICROS);
+            now_unix_micros().max(wall)
+        }
+        simulated => simulated,
+    }
+}
+
 /// `lead_score.now()`: the extension's clock as a timestamptz.
 #[pg_extern(stable, parallel_safe, schema = "lead_score", name = "now")]
 fn clock_now() -> TimestampWithTimeZone {

@@ -1,0 +1,29 @@
+-- Loaded by scripts/test into the isolation database, once: the fixture every spec
+-- sets up and tears down per permutation (specs cannot include files).
+CREATE EXTENSION pg_lead_score;
+
+CREATE FUNCTION iso_setup() RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    CREATE TABLE contacts (id bigint PRIMARY KEY, country text);
+    CREATE TABLE events (id bigserial PRIMARY KEY, contact_id bigint, event_type text, occurred_at timestamptz);
+    CREATE INDEX ON events (contact_id);
+    INSERT INTO contacts SELECT g, 'US' FROM generate_series(1, 10) AS g;
+    PERFORM lead_score.create_profile('iso');
+    PERFORM lead_score.add_rule('iso', 'Click', '{"kind": "event", "event": "click", "points": 1, "half_life": null}');
+    PERFORM lead_score.publish('iso');
+    PERFORM lead_score.attach('iso', 'contacts', 'events', '{"view": "iso_scores"}');
+END
+$$;
+
+CREATE FUNCTION iso_teardown() RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM lead_score.drop_profile('iso');
+    DROP TABLE contacts, events;
+END
+$$;
+
+-- Spec steps are delimited by braces, so JSON cannot appear in them: edit via a helper.
+CREATE FUNCTION iso_set_click_points(points integer) RETURNS void LANGUAGE sql AS $$
+    SELECT lead_score.update_rule('iso', 'Click',
+        jsonb_build_object('kind', 'event', 'event', 'click', 'points', points, 'half_life', NULL))
+$$;
