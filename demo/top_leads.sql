@@ -1,4 +1,5 @@
--- What the sales team looks at first: the best leads right now.
+-- What the sales team looks at first: the best leads right now, read from the live
+-- scores relation with plain SQL.
 \pset footer off
 \echo
 \echo 'The sample CRM'
@@ -20,47 +21,43 @@ SELECT rule_name, kind, rule -> 'points' AS points,
  WHERE profile = 'Demo' AND is_active
  ORDER BY kind DESC, (rule ->> 'points')::float8 DESC NULLS LAST, rule_name;
 
-\echo 'Top 20 leads by current score (fit + decayed engagement)'
+\echo 'Top 20 leads by current score: SELECT ... FROM lead_score."Demo_scores" ORDER BY score DESC'
 SELECT row_number() OVER (ORDER BY s.score DESC, c.id) AS rank,
        c.first_name || ' ' || c.last_name AS contact,
        c.job_title,
        a.name AS company,
-       a.employees,
        c.country,
        round(s.fit_score::numeric, 1) AS fit,
        round(s.engagement_score::numeric, 1) AS engagement,
        round(s.score::numeric, 1) AS score,
-       s.last_activity::date AS last_active
-  FROM demo_profile.lead_scores s
-  JOIN crm.contacts c ON c.id = s.contact_id
+       s.disqualified_by
+  FROM lead_score."Demo_scores" s
+  JOIN crm.contacts c ON c.id = s.id
   JOIN crm.accounts a ON a.id = c.account_id
  ORDER BY s.score DESC, c.id
  LIMIT 20;
 
+\echo 'Disqualified contacts, by reason'
+SELECT reason, count(*) AS contacts
+  FROM lead_score."Demo_scores", unnest(disqualified_by) AS reason
+ GROUP BY reason ORDER BY 2 DESC;
+
 \echo
-\echo 'The same five leads scored by the published "Demo" profile itself (lead_score.score_record,'
-\echo 'the engine that attached tables will use; its rules are richer than the view above: count limits,'
-\echo 'the careers-page penalty, disqualifiers) with the next time alone will change each score'
-WITH top_five AS (
-    SELECT contact_id FROM demo_profile.lead_scores ORDER BY score DESC, contact_id LIMIT 5
-), scored AS (
-    SELECT c.id, c.first_name || ' ' || c.last_name AS contact,
-           lead_score.score_record('Demo',
-               to_jsonb(c) || jsonb_build_object('account', to_jsonb(a)),
-               (SELECT coalesce(jsonb_agg(jsonb_build_object(
-                           'event_type', e.event_type, 'at', e.occurred_at, 'props', e.properties)), '[]')
-                  FROM crm.events e WHERE e.contact_id = c.id)) AS result
-      FROM top_five t
-      JOIN crm.contacts c ON c.id = t.contact_id
-      JOIN crm.accounts a ON a.id = c.account_id
-)
-SELECT contact,
-       round((result ->> 'score')::numeric, 1) AS score,
-       round((result ->> 'fit')::numeric, 1) AS fit,
-       round((result ->> 'engagement')::numeric, 1) AS engagement,
-       result -> 'disqualified_by' AS disqualified_by,
-       (result ->> 'next_due')::timestamptz(0) AS next_due,
-       result #>> '{events,scored}' AS events_scored,
-       result #>> '{events,not_counted}' AS beyond_limits
-  FROM scored
- ORDER BY (result ->> 'score')::float8 DESC;
+\echo 'Live: the lead ranked 25th books a call and checks the pricing page.'
+\echo 'Triggers rescore the contact in the same transaction as the INSERT:'
+SELECT s.id AS lead, round(s.score::numeric, 1) AS score_before,
+       (SELECT count(*) + 1 FROM lead_score."Demo_scores" o WHERE o.score > s.score) AS rank_before
+  FROM lead_score."Demo_scores" s ORDER BY s.score DESC, s.id OFFSET 24 LIMIT 1 \gset
+INSERT INTO crm.events (contact_id, event_type, occurred_at, properties) VALUES
+    (:lead, 'call_booked', now(), '{}'),
+    (:lead, 'page_view', now(), '{"url": "/pricing"}');
+SELECT :lead AS lead, :score_before AS score_before, :rank_before AS rank_before,
+       round(s.score::numeric, 1) AS score_after,
+       (SELECT count(*) + 1 FROM lead_score."Demo_scores" o WHERE o.score > s.score) AS rank_after
+  FROM lead_score."Demo_scores" s WHERE s.id = :lead;
+
+\echo 'What the triggers saw, by outcome (lead_score.stats):'
+SELECT * FROM lead_score.stats('Demo');
+
+\echo 'Correctness check: every stored score equals a full recomputation (lead_score.verify):'
+SELECT count(*) AS contacts_that_differ FROM lead_score.verify('Demo');
