@@ -19,9 +19,11 @@ use serde_json::{json, Value as Json};
 use crate::pg::catalog::{load_profile, Edition};
 use crate::pg::clock::to_unix_micros;
 use crate::pg::errors::raise;
+use crate::scoring::condition::Source;
 use crate::scoring::decay::DecayedSum;
 use crate::scoring::engine::{score_contact, CompiledProfile, ContactScore, Event};
 use crate::scoring::json_facts::JsonFacts;
+use crate::scoring::rule::Rule;
 
 /// How many contacts one query reads and one statement writes.
 const BATCH: usize = 5_000;
@@ -108,27 +110,110 @@ pub(crate) fn compiled_version(attachment: &Attachment) -> Rc<CompiledProfile> {
     loaded
 }
 
+/// What the active rules read, so that queries fetch only that: whole rows as JSON
+/// would cost a conversion and a parse per column nobody looks at.
+pub(crate) struct FactsPlan {
+    contact_columns: Vec<String>,
+    account_columns: Vec<String>,
+    event_columns: Vec<String>,
+    props: bool,
+    /// Types of the events whose rules have a condition: only those need facts.
+    condition_types: Vec<String>,
+}
+
+impl FactsPlan {
+    pub(crate) fn of(compiled: &CompiledProfile) -> FactsPlan {
+        let mut plan = FactsPlan {
+            contact_columns: Vec::new(),
+            account_columns: Vec::new(),
+            event_columns: Vec::new(),
+            props: false,
+            condition_types: Vec::new(),
+        };
+        for (_, rule) in &compiled.rules {
+            for field in rule.fields() {
+                let column = field.path.join(".");
+                let list = match field.source {
+                    Source::Contact => &mut plan.contact_columns,
+                    Source::Account => &mut plan.account_columns,
+                    Source::Event => &mut plan.event_columns,
+                    Source::Props => {
+                        plan.props = true;
+                        continue;
+                    }
+                };
+                if !list.contains(&column) {
+                    list.push(column);
+                }
+            }
+            if let Rule::Event(event) = rule {
+                if event.when.is_some() {
+                    plan.condition_types.extend(event.event_types.iter().cloned());
+                }
+            }
+        }
+        plan.condition_types.sort();
+        plan.condition_types.dedup();
+        plan
+    }
+}
+
+/// `jsonb_build_object('a', t."a", ...)` over the given columns (keys as SQL literals).
+fn json_of(alias: &str, columns: &[String], extra: Option<String>) -> String {
+    let mut pairs: Vec<String> = columns
+        .iter()
+        .map(|c| format!("'{}', {alias}.{}", c.replace('\'', "''"), ident(c)))
+        .collect();
+    pairs.extend(extra);
+    if pairs.is_empty() {
+        "'{}'::jsonb".to_owned()
+    } else {
+        format!("jsonb_build_object({})", pairs.join(", "))
+    }
+}
+
 impl Attachment {
-    fn contacts_query(&self) -> String {
+    fn contacts_query(&self, plan: &FactsPlan) -> String {
         let (key, contacts, key_type) = (&self.contact_key, &self.contacts, &self.key_type);
         match &self.accounts {
-            Some((accounts, contact_account, account_key)) => format!(
-                "SELECT c.{key}::text, to_jsonb(c) || jsonb_build_object('account', to_jsonb(a))
-                   FROM {contacts} c LEFT JOIN {accounts} a ON a.{account_key} = c.{contact_account}
-                  WHERE c.{key} = ANY ($1::text[]::{key_type}[])"
-            ),
-            None => format!(
-                "SELECT c.{key}::text, to_jsonb(c) FROM {contacts} c
-                  WHERE c.{key} = ANY ($1::text[]::{key_type}[])"
+            Some((accounts, contact_account, account_key)) if !plan.account_columns.is_empty() => {
+                let account = json_of("a", &plan.account_columns, None);
+                format!(
+                    "SELECT c.{key}::text, {facts}
+                       FROM {contacts} c LEFT JOIN {accounts} a ON a.{account_key} = c.{contact_account}
+                      WHERE c.{key} = ANY ($1::text[]::{key_type}[])",
+                    facts = json_of("c", &plan.contact_columns, Some(format!("'account', {account}")))
+                )
+            }
+            _ => format!(
+                "SELECT c.{key}::text, {facts} FROM {contacts} c WHERE c.{key} = ANY ($1::text[]::{key_type}[])",
+                facts = json_of("c", &plan.contact_columns, None)
             ),
         }
     }
 
-    fn events_query(&self) -> String {
-        let props = self.event_props.as_ref().map_or("NULL".to_owned(), |p| format!("e.{p}"));
+    fn events_query(&self, plan: &FactsPlan) -> String {
+        let props = match (&self.event_props, plan.props) {
+            (Some(p), true) => Some(format!("'props', e.{p}")),
+            _ => None,
+        };
+        let facts = if plan.condition_types.is_empty() {
+            "NULL::jsonb".to_owned()
+        } else {
+            let types: Vec<String> = plan
+                .condition_types
+                .iter()
+                .map(|t| format!("'{}'", t.replace('\'', "''")))
+                .collect();
+            format!(
+                "CASE WHEN e.{event_type}::text IN ({types}) THEN {json} END",
+                event_type = self.event_type,
+                types = types.join(", "),
+                json = json_of("e", &plan.event_columns, props)
+            )
+        };
         format!(
-            "SELECT e.{contact}::text, e.{event_type}::text, e.{time}::timestamptz,
-                    to_jsonb(e) || jsonb_build_object('props', {props})
+            "SELECT e.{contact}::text, e.{event_type}::text, e.{time}::timestamptz, {facts}
                FROM {events} e
               WHERE e.{contact} = ANY ($1::text[]::{key_type}[])",
             contact = self.event_contact,
@@ -242,8 +327,9 @@ pub(crate) fn compute_batch(
     now: i64,
 ) -> Scored {
     let key_list = key_array(keys);
+    let plan = FactsPlan::of(compiled);
     let mut contacts: Vec<(String, Json)> = client
-        .select(&attachment.contacts_query(), None, &[key_list.clone().into()])
+        .select(&attachment.contacts_query(&plan), None, &[key_list.clone().into()])
         .unwrap_or_else(|e| spi_failed(attachment, "reading contacts", e))
         .filter_map(|row| {
             let key = row.get::<String>(1).ok().flatten()?;
@@ -255,7 +341,7 @@ pub(crate) fn compute_batch(
 
     let mut events: HashMap<String, Vec<EventRow>> = HashMap::new();
     for row in client
-        .select(&attachment.events_query(), None, &[key_list.into()])
+        .select(&attachment.events_query(&plan), None, &[key_list.into()])
         .unwrap_or_else(|e| spi_failed(attachment, "reading events", e))
     {
         let Some(key) = row.get::<String>(1).ok().flatten() else { continue };
