@@ -10,8 +10,8 @@ use serde_json::{Map, Value as Json};
 use std::collections::HashMap;
 
 use crate::pg::attachment::{
-    all_contact_keys, compiled_version, compute_batch, load_attachment, rescore_contacts,
-    Attachment, Outcome,
+    add_inserted_events, all_contact_keys, compiled_version, compute_batch, load_attachment,
+    rescore_contacts, Attachment, Outcome,
 };
 use crate::pg::clock::{decision_now_unix_micros, now_unix_micros, to_unix_micros};
 use crate::pg::errors::raise;
@@ -434,6 +434,12 @@ fn keep_current(trigger: &pgrx::PgTrigger<'_>, watched: Watched) {
             (Watched::Events | Watched::Accounts, true) => {
                 let keys = all_contact_keys(client, &attachment);
                 rescore_contacts(client, &attachment, &keys, now);
+            }
+            (Watched::Events, false)
+                if matches!(trigger.op(), Ok(pgrx::PgTriggerOperation::Insert)) =>
+            {
+                let slow = add_inserted_events(client, &attachment, "changed", now);
+                rescore_contacts(client, &attachment, &slow, now);
             }
             _ => {
                 let mut tables = Vec::new();

@@ -21,7 +21,9 @@ use crate::pg::clock::to_unix_micros;
 use crate::pg::errors::raise;
 use crate::scoring::condition::Source;
 use crate::scoring::decay::DecayedSum;
-use crate::scoring::engine::{score_contact, CompiledProfile, ContactScore, Event};
+use crate::scoring::engine::{
+    add_events, score_contact, Additive, CompiledProfile, ContactScore, Event, EventTally,
+};
 use crate::scoring::json_facts::JsonFacts;
 use crate::scoring::rule::Rule;
 
@@ -193,6 +195,17 @@ impl Attachment {
     }
 
     fn events_query(&self, plan: &FactsPlan) -> String {
+        format!(
+            "{} WHERE e.{contact} = ANY ($1::text[]::{key_type}[])",
+            self.events_select(plan, &self.events),
+            contact = self.event_contact,
+            key_type = self.key_type
+        )
+    }
+
+    /// (contact, type, time, facts) of every row of `relation` (the events table, or a
+    /// trigger's transition table).
+    fn events_select(&self, plan: &FactsPlan, relation: &str) -> String {
         let props = match (&self.event_props, plan.props) {
             (Some(p), true) => Some(format!("'props', e.{p}")),
             _ => None,
@@ -213,14 +226,10 @@ impl Attachment {
             )
         };
         format!(
-            "SELECT e.{contact}::text, e.{event_type}::text, e.{time}::timestamptz, {facts}
-               FROM {events} e
-              WHERE e.{contact} = ANY ($1::text[]::{key_type}[])",
+            "SELECT e.{contact}::text, e.{event_type}::text, e.{time}::timestamptz, {facts} FROM {relation} e",
             contact = self.event_contact,
             event_type = self.event_type,
             time = self.event_time,
-            events = self.events,
-            key_type = self.key_type,
         )
     }
 }
@@ -318,6 +327,38 @@ fn lock_and_read(
         .collect()
 }
 
+/// Run an events query (contact, type, time, facts) and group its rows by contact,
+/// keeping the order in which contacts first appear.
+fn read_events(
+    client: &SpiClient<'_>,
+    attachment: &Attachment,
+    query: &str,
+    args: &[pgrx::datum::DatumWithOid<'_>],
+) -> (Vec<String>, HashMap<String, Vec<EventRow>>) {
+    let mut order = Vec::new();
+    let mut grouped: HashMap<String, Vec<EventRow>> = HashMap::new();
+    for row in client
+        .select(query, None, args)
+        .unwrap_or_else(|e| spi_failed(attachment, "reading events", e))
+    {
+        let Some(key) = row.get::<String>(1).ok().flatten() else { continue };
+        if !grouped.contains_key(&key) {
+            order.push(key.clone());
+        }
+        grouped.entry(key).or_default().push(EventRow {
+            event_type: row.get::<String>(2).ok().flatten(),
+            at: row
+                .get::<TimestampWithTimeZone>(3)
+                .ok()
+                .flatten()
+                .filter(|t| t.is_finite())
+                .map(to_unix_micros),
+            facts: row.get::<JsonB>(4).ok().flatten().map_or(Json::Null, |j| j.0),
+        });
+    }
+    (order, grouped)
+}
+
 /// Read the contacts and their events, and score them. Writes nothing.
 pub(crate) fn compute_batch(
     client: &SpiClient<'_>,
@@ -339,23 +380,8 @@ pub(crate) fn compute_batch(
         .collect();
     contacts.sort_by(|a, b| a.0.cmp(&b.0));
 
-    let mut events: HashMap<String, Vec<EventRow>> = HashMap::new();
-    for row in client
-        .select(&attachment.events_query(&plan), None, &[key_list.into()])
-        .unwrap_or_else(|e| spi_failed(attachment, "reading events", e))
-    {
-        let Some(key) = row.get::<String>(1).ok().flatten() else { continue };
-        events.entry(key).or_default().push(EventRow {
-            event_type: row.get::<String>(2).ok().flatten(),
-            at: row
-                .get::<TimestampWithTimeZone>(3)
-                .ok()
-                .flatten()
-                .filter(|t| t.is_finite())
-                .map(to_unix_micros),
-            facts: row.get::<JsonB>(4).ok().flatten().map_or(Json::Null, |j| j.0),
-        });
-    }
+    let (_, mut events) =
+        read_events(client, attachment, &attachment.events_query(&plan), &[key_list.into()]);
 
     contacts
         .into_iter()
@@ -453,4 +479,117 @@ pub(crate) fn all_contact_keys(client: &SpiClient<'_>, attachment: &Attachment) 
         .unwrap_or_else(|e| spi_failed(attachment, "listing contacts", e))
         .filter_map(|row| row.get::<String>(1).ok().flatten())
         .collect()
+}
+
+/// The fast path for inserted events: add them to the contacts' stored sums without
+/// rereading any history, when the profile allows it for every one of them (see
+/// `CompiledProfile::is_additive`). Reads the statement's new rows from `relation`.
+/// Returns the contacts it could not handle, for a full recompute.
+pub(crate) fn add_inserted_events(
+    client: &mut SpiClient<'_>,
+    attachment: &Attachment,
+    relation: &str,
+    now: i64,
+) -> Vec<String> {
+    let compiled = compiled_version(attachment);
+    let plan = FactsPlan::of(&compiled);
+    let (state, key_type) = (&attachment.state_table, &attachment.key_type);
+    // New rows, grouped by contact in the key's own order.
+    let query = format!(
+        "{} WHERE e.{contact} IS NOT NULL ORDER BY e.{contact}",
+        attachment.events_select(&plan, relation),
+        contact = attachment.event_contact
+    );
+    let (order, new_events) = read_events(client, attachment, &query, &[]);
+    if order.is_empty() {
+        return order;
+    }
+    let mut stored: HashMap<String, (i32, Additive)> = HashMap::new();
+    for batch in order.chunks(BATCH) {
+        let rows = client
+            .update(
+                &format!(
+                    "SELECT contact_key::text, version, engagement::text, dimensions, tally
+                       FROM {state} WHERE contact_key = ANY ($1::text[]::{key_type}[])
+                      ORDER BY contact_key FOR UPDATE"
+                ),
+                None,
+                &[key_array(batch).into()],
+            )
+            .unwrap_or_else(|e| spi_failed(attachment, "locking scores", e));
+        for row in rows {
+            let parsed = (|| {
+                let key = row.get::<String>(1).ok().flatten()?;
+                let version = row.get::<i32>(2).ok().flatten()?;
+                let engagement =
+                    serde_json::from_str(&row.get::<String>(3).ok().flatten()?).ok()?;
+                let dimensions =
+                    serde_json::from_value(row.get::<JsonB>(4).ok().flatten()?.0).ok()?;
+                let t = row.get::<Vec<i64>>(5).ok().flatten()?;
+                let count = |i: usize| t.get(i).copied().unwrap_or(0).max(0) as u64;
+                let tally = EventTally {
+                    scored: count(0),
+                    unmatched: count(1),
+                    not_counted: count(2),
+                    future: count(3),
+                    null_time: count(4),
+                    null_type: count(5),
+                };
+                Some((key, (version, Additive { engagement, dimensions, tally })))
+            })();
+            if let Some((key, value)) = parsed {
+                stored.insert(key, value);
+            }
+        }
+    }
+
+    let mut slow = Vec::new();
+    let mut updates = Vec::new();
+    for key in order {
+        let events = &new_events[&key];
+        let handled = match stored.get_mut(&key) {
+            Some((version, additive)) if *version == attachment.version => {
+                let facts: Vec<JsonFacts> =
+                    events.iter().map(|e| JsonFacts { record: &e.facts, now }).collect();
+                add_events(
+                    &compiled,
+                    additive,
+                    events.iter().zip(&facts).map(|(e, f)| Event {
+                        event_type: e.event_type.as_deref(),
+                        at: e.at,
+                        facts: f,
+                    }),
+                    now,
+                )
+            }
+            _ => false,
+        };
+        if handled {
+            let additive = &stored[&key].1;
+            let t = additive.tally;
+            updates.push(json!({
+                "key": key,
+                "engagement": serde_json::to_string(&additive.engagement).unwrap_or_else(|_| "{\"terms\":[]}".into()),
+                "dimensions": additive.dimensions,
+                "tally": [t.scored, t.unmatched, t.not_counted, t.future, t.null_time, t.null_type],
+            }));
+        } else {
+            slow.push(key);
+        }
+    }
+    if !updates.is_empty() {
+        client
+            .update(
+                &format!(
+                    "UPDATE {state} s SET engagement = r.engagement::lead_score.decayed, dimensions = r.dimensions,
+                            tally = r.tally, scored_at = to_timestamp($2::float8 / 1e6)
+                       FROM jsonb_to_recordset($1) AS r(key text, engagement text, dimensions jsonb, tally bigint[])
+                      WHERE s.contact_key = r.key::{key_type}"
+                ),
+                None,
+                &[JsonB(Json::Array(updates)).into(), (now as f64).into()],
+            )
+            .unwrap_or_else(|e| spi_failed(attachment, "adding new events", e));
+    }
+    slow
 }

@@ -247,3 +247,80 @@ fn add_points(profile: &CompiledProfile, rule: &EventRule, result: &mut ContactS
         result.dimensions.entry(dimension.clone()).or_default().add(rule.points, at, half_life);
     }
 }
+
+/// The part of a contact's stored result that new events can add to directly.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Additive {
+    pub engagement: DecayedSum,
+    pub dimensions: BTreeMap<String, DecayedSum>,
+    pub tally: EventTally,
+}
+
+impl CompiledProfile {
+    /// Whether an event of this type can be added to a stored result without rereading
+    /// the contact's history: every rule of that type counts every event, has no
+    /// window, and no history condition watches the type. (Unknown types qualify.)
+    pub fn is_additive(&self, event_type: &str) -> bool {
+        self.rules.iter().all(|(_, rule)| match rule {
+            Rule::Event(e) if e.event_types.iter().any(|t| t == event_type) => {
+                e.count == CountLimit::Every && e.within.is_none()
+            }
+            Rule::Disqualifier { when } | Rule::Fit { when, .. } => when
+                .history_conditions()
+                .iter()
+                .all(|h| !h.event_types.iter().any(|t| t == event_type)),
+            _ => true,
+        })
+    }
+}
+
+/// Add new events to a stored result, as `score_contact` would count them, or return
+/// `false` (changing nothing) when one of them needs the contact's history: a type
+/// that is not additive, or an event in the future (it would set a due time).
+pub fn add_events<'a>(
+    profile: &CompiledProfile,
+    stored: &mut Additive,
+    events: impl IntoIterator<Item = Event<'a>>,
+    now: Micros,
+) -> bool {
+    let events: Vec<Event<'a>> = events.into_iter().collect();
+    let additive = events.iter().all(|e| match (e.event_type, e.at) {
+        (Some(t), Some(at)) => at <= now && profile.is_additive(t),
+        _ => true,
+    });
+    if !additive {
+        return false;
+    }
+    let mut scored = ContactScore {
+        engagement: std::mem::take(&mut stored.engagement),
+        dimensions: std::mem::take(&mut stored.dimensions),
+        ..ContactScore::default()
+    };
+    for event in &events {
+        let (Some(event_type), Some(at)) = (event.event_type, event.at) else {
+            if event.at.is_none() {
+                stored.tally.null_time += 1;
+            } else {
+                stored.tally.null_type += 1;
+            }
+            continue;
+        };
+        let mut matched = false;
+        for (_, rule) in &profile.rules {
+            if let Rule::Event(rule) = rule {
+                if rule.matches(event.facts, event_type) {
+                    add_points(profile, rule, &mut scored, at);
+                    matched = true;
+                }
+            }
+        }
+        if matched {
+            stored.tally.scored += 1;
+        } else {
+            stored.tally.unmatched += 1;
+        }
+    }
+    stored.engagement = scored.engagement;
+    stored.dimensions = scored.dimensions;
+    true
+}

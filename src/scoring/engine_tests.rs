@@ -3,7 +3,9 @@
 
 use serde_json::{json, Value as Json};
 
-use crate::scoring::engine::{score_contact, CompiledProfile, ContactScore, Event};
+use crate::scoring::engine::{
+    add_events, score_contact, Additive, CompiledProfile, ContactScore, Event,
+};
 use crate::scoring::json_facts::JsonFacts;
 use crate::scoring::value::{parse_timestamp, Micros};
 
@@ -359,4 +361,79 @@ fn count_conditions_are_due_when_the_count_crosses_the_threshold() {
     let s = score(&p, &json!({}), &views, now);
     assert!(s.disqualified_by.is_empty());
     assert_eq!(s.next_due, Some(at("2024-06-09") + 1), "the 05-10 view leaving leaves one view");
+}
+
+#[test]
+fn adding_new_events_equals_recomputing_from_history() {
+    let p = profile(
+        json!({"half_life": "30 days"}),
+        &[
+            ("Click", json!({"kind": "event", "event": "email_click", "points": 8})),
+            (
+                "Pricing",
+                json!({"kind": "event", "event": "page_view", "points": 4, "half_life": "14 days", "dimension": "intent",
+                           "when": {"field": "props.url", "op": "contains", "value": "/pricing"}}),
+            ),
+            (
+                "Trial",
+                json!({"kind": "event", "event": "trial_signup", "points": 15, "count": "once"}),
+            ),
+            (
+                "Quiet",
+                json!({"kind": "disqualifier", "when": {"no_event": "email_open", "within": "60 days"}}),
+            ),
+        ],
+    );
+    let now = at("2024-06-01");
+    let old = [
+        event("email_click", "2024-04-02"),
+        json!({"event_type": "page_view", "at": "2024-05-18", "props": {"url": "/pricing"}}),
+    ];
+    let new = [
+        event("email_click", "2024-05-30"),
+        json!({"event_type": "page_view", "at": "2024-05-31", "props": {"url": "/pricing"}}),
+        json!({"event_type": "page_view", "at": "2024-05-31", "props": {"url": "/blog"}}),
+        event("unknown", "2024-05-31"),
+        json!({"event_type": "email_click"}),
+    ];
+    let before = score(&p, &json!({}), &old, now);
+    let mut stored = Additive {
+        engagement: before.engagement.clone(),
+        dimensions: before.dimensions.clone(),
+        tally: before.tally,
+    };
+    let facts: Vec<JsonFacts> = new.iter().map(|e| JsonFacts { record: e, now }).collect();
+    let as_events = || {
+        new.iter().zip(&facts).map(|(e, f)| Event {
+            event_type: e.get("event_type").and_then(Json::as_str),
+            at: e.get("at").and_then(Json::as_str).and_then(parse_timestamp),
+            facts: f,
+        })
+    };
+    assert!(add_events(&p, &mut stored, as_events(), now));
+    let all: Vec<Json> = old.iter().chain(new.iter()).cloned().collect();
+    let full = score(&p, &json!({}), &all, now);
+    assert!(close(stored.engagement.value_at(now), full.engagement.value_at(now)));
+    assert!(close(
+        stored.dimensions["intent"].value_at(now),
+        full.dimensions["intent"].value_at(now)
+    ));
+    assert_eq!(stored.tally, full.tally);
+
+    // Types with limits, windows or history conditions, and future events, need history.
+    for needs_history in [
+        event("trial_signup", "2024-05-31"),
+        event("email_open", "2024-05-31"),
+        event("email_click", "2024-07-01"),
+    ] {
+        let f = JsonFacts { record: &needs_history, now };
+        let mut untouched = stored.clone();
+        let e = Event {
+            event_type: needs_history.get("event_type").and_then(Json::as_str),
+            at: needs_history.get("at").and_then(Json::as_str).and_then(parse_timestamp),
+            facts: &f,
+        };
+        assert!(!add_events(&p, &mut untouched, [e], now), "{needs_history}");
+        assert_eq!(untouched, stored, "nothing changes when the fast path declines");
+    }
 }
