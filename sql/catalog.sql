@@ -32,9 +32,10 @@ CREATE TABLE lead_score.version_store (
     PRIMARY KEY (profile_id, version)
 );
 
-ALTER TABLE lead_score.profile_store
-    ADD CONSTRAINT active_version_exists FOREIGN KEY (id, active_version)
-        REFERENCES lead_score.version_store (profile_id, version) DEFERRABLE INITIALLY DEFERRED;
+-- No foreign key from profile_store.active_version to version_store: the two would
+-- reference each other, and pg_restore loads each configuration table on its own, so
+-- a circular constraint would make dumps unrestorable. publish() and revert_draft()
+-- (which lock the profile's row) are the only writers of active_version.
 
 CREATE TABLE lead_score.rule_store (
     id          bigserial PRIMARY KEY,
