@@ -286,7 +286,7 @@ fn differences(
     attachment: &Attachment,
     now: i64,
 ) -> Vec<(String, Option<f64>, Option<f64>)> {
-    let compiled = compiled_version(attachment);
+    let version = compiled_version(attachment);
     let mut stored: HashMap<String, f64> = client
         .select(
             &format!(
@@ -309,7 +309,7 @@ fn differences(
         .unwrap_or_default();
     let mut found = Vec::new();
     for batch in all_contact_keys(client, attachment).chunks(5_000) {
-        for (key, result) in compute_batch(client, attachment, &compiled, batch, now) {
+        for (key, result) in compute_batch(client, attachment, &version, batch, now) {
             let recomputed = result.score_at(now);
             match stored.remove(&key) {
                 Some(kept)
@@ -388,19 +388,22 @@ fn touched_keys(
     let key_type = &attachment.key_type;
     let selects: Vec<String> = tables
         .iter()
-        .map(|table| match watched {
-            Watched::Events => format!("SELECT {c}::{key_type} AS k FROM {table}", c = attachment.event_contact),
-            Watched::Contacts => format!("SELECT {c}::{key_type} AS k FROM {table}", c = attachment.contact_key),
-            Watched::Accounts => {
-                let (_, contact_account, account_key) = attachment.accounts.as_ref().expect("accounts attached");
+        .filter_map(|table| match watched {
+            Watched::Events => Some(format!("SELECT {c}::{key_type} AS k FROM {table}", c = attachment.event_contact)),
+            Watched::Contacts => Some(format!("SELECT {c}::{key_type} AS k FROM {table}", c = attachment.contact_key)),
+            // Accounts triggers exist only when accounts are attached.
+            Watched::Accounts => attachment.accounts.as_ref().map(|(_, contact_account, account_key)| {
                 format!(
                     "SELECT c.{key} AS k FROM {contacts} c WHERE c.{contact_account} IN (SELECT {account_key} FROM {table})",
                     key = attachment.contact_key,
                     contacts = attachment.contacts
                 )
-            }
+            }),
         })
         .collect();
+    if selects.is_empty() {
+        return Vec::new();
+    }
     let query = format!(
         "SELECT k::text FROM ({}) touched WHERE k IS NOT NULL GROUP BY k ORDER BY k",
         selects.join(" UNION ALL ")

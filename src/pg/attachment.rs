@@ -96,18 +96,26 @@ pub(crate) fn load_attachment(client: &SpiClient<'_>, profile_id: i64) -> Option
     })
 }
 
-thread_local! {
-    /// Compiled published versions, per backend. A version never changes once
-    /// published, so entries never go stale; only dropped profiles leave garbage.
-    static COMPILED: RefCell<HashMap<(i64, i32), Rc<CompiledProfile>>> = RefCell::new(HashMap::new());
+/// A published version ready to score with: compiled rules, and the columns they read.
+pub(crate) struct ScoringVersion {
+    pub compiled: CompiledProfile,
+    plan: FactsPlan,
 }
 
-pub(crate) fn compiled_version(attachment: &Attachment) -> Rc<CompiledProfile> {
+thread_local! {
+    /// Published versions, compiled once per backend. A version never changes once
+    /// published, so entries never go stale; only dropped profiles leave garbage.
+    static COMPILED: RefCell<HashMap<(i64, i32), Rc<ScoringVersion>>> = RefCell::new(HashMap::new());
+}
+
+pub(crate) fn compiled_version(attachment: &Attachment) -> Rc<ScoringVersion> {
     let key = (attachment.profile_id, attachment.version);
     if let Some(found) = COMPILED.with(|c| c.borrow().get(&key).cloned()) {
         return found;
     }
-    let loaded = Rc::new(load_profile(&attachment.profile_name, Edition::Active).compiled);
+    let compiled = load_profile(&attachment.profile_name, Edition::Active).compiled;
+    let plan = FactsPlan::of(&compiled);
+    let loaded = Rc::new(ScoringVersion { compiled, plan });
     COMPILED.with(|c| c.borrow_mut().insert(key, loaded.clone()));
     loaded
 }
@@ -124,7 +132,7 @@ pub(crate) struct FactsPlan {
 }
 
 impl FactsPlan {
-    pub(crate) fn of(compiled: &CompiledProfile) -> FactsPlan {
+    fn of(compiled: &CompiledProfile) -> FactsPlan {
         let mut plan = FactsPlan {
             contact_columns: Vec::new(),
             account_columns: Vec::new(),
@@ -260,11 +268,11 @@ pub(crate) fn rescore_contacts(
     keys: &[String],
     now: i64,
 ) -> Outcome {
-    let compiled = compiled_version(attachment);
+    let version = compiled_version(attachment);
     let mut outcome = Outcome::default();
     for batch in keys.chunks(BATCH) {
         let before = lock_and_read(client, attachment, batch);
-        let scored = compute_batch(client, attachment, &compiled, batch, now);
+        let scored = compute_batch(client, attachment, &version, batch, now);
         outcome.scored += scored.len();
         outcome.changed += scored
             .iter()
@@ -363,14 +371,14 @@ fn read_events(
 pub(crate) fn compute_batch(
     client: &SpiClient<'_>,
     attachment: &Attachment,
-    compiled: &CompiledProfile,
+    version: &ScoringVersion,
     keys: &[String],
     now: i64,
 ) -> Scored {
     let key_list = key_array(keys);
-    let plan = FactsPlan::of(compiled);
+    let (compiled, plan) = (&version.compiled, &version.plan);
     let mut contacts: Vec<(String, Json)> = client
-        .select(&attachment.contacts_query(&plan), None, &[key_list.clone().into()])
+        .select(&attachment.contacts_query(plan), None, &[key_list.clone().into()])
         .unwrap_or_else(|e| spi_failed(attachment, "reading contacts", e))
         .filter_map(|row| {
             let key = row.get::<String>(1).ok().flatten()?;
@@ -381,7 +389,7 @@ pub(crate) fn compute_batch(
     contacts.sort_by(|a, b| a.0.cmp(&b.0));
 
     let (_, mut events) =
-        read_events(client, attachment, &attachment.events_query(&plan), &[key_list.into()]);
+        read_events(client, attachment, &attachment.events_query(plan), &[key_list.into()]);
 
     contacts
         .into_iter()
@@ -491,13 +499,13 @@ pub(crate) fn add_inserted_events(
     relation: &str,
     now: i64,
 ) -> Vec<String> {
-    let compiled = compiled_version(attachment);
-    let plan = FactsPlan::of(&compiled);
+    let version = compiled_version(attachment);
+    let (compiled, plan) = (&version.compiled, &version.plan);
     let (state, key_type) = (&attachment.state_table, &attachment.key_type);
     // New rows, grouped by contact in the key's own order.
     let query = format!(
         "{} WHERE e.{contact} IS NOT NULL ORDER BY e.{contact}",
-        attachment.events_select(&plan, relation),
+        attachment.events_select(plan, relation),
         contact = attachment.event_contact
     );
     let (order, new_events) = read_events(client, attachment, &query, &[]);
@@ -552,7 +560,7 @@ pub(crate) fn add_inserted_events(
                 let facts: Vec<JsonFacts> =
                     events.iter().map(|e| JsonFacts { record: &e.facts, now }).collect();
                 add_events(
-                    &compiled,
+                    compiled,
                     additive,
                     events.iter().zip(&facts).map(|(e, f)| Event {
                         event_type: e.event_type.as_deref(),

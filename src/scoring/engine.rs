@@ -10,7 +10,7 @@
 //! * `next_due`: the next instant at which time alone changes the result (an event
 //!   leaving a window or coming due), so a sweep can visit only contacts that are due.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value as Json;
 
@@ -27,6 +27,9 @@ use crate::scoring::value::{Micros, Value};
 pub struct CompiledProfile {
     pub settings: Settings,
     pub rules: Vec<(String, Rule)>,
+    /// Event types whose new events need the contact's history to be counted (see
+    /// [`CompiledProfile::is_additive`]); worked out once, at compile time.
+    needs_history: BTreeSet<String>,
 }
 
 /// A profile that failed to compile: which rule (none for settings) and what.
@@ -48,7 +51,21 @@ impl CompiledProfile {
                     .map_err(|error| ProfileError { rule_name: Some(name.clone()), error })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(CompiledProfile { settings, rules })
+        let mut needs_history = BTreeSet::new();
+        for (_, rule) in &rules {
+            match rule {
+                Rule::Event(e) if e.count != CountLimit::Every || e.within.is_some() => {
+                    needs_history.extend(e.event_types.iter().cloned())
+                }
+                Rule::Disqualifier { when } | Rule::Fit { when, .. } => {
+                    for condition in when.history_conditions() {
+                        needs_history.extend(condition.event_types.iter().cloned());
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(CompiledProfile { settings, rules, needs_history })
     }
 
     fn half_life(&self, rule: &EventRule) -> Option<HalfLife> {
@@ -261,16 +278,7 @@ impl CompiledProfile {
     /// the contact's history: every rule of that type counts every event, has no
     /// window, and no history condition watches the type. (Unknown types qualify.)
     pub fn is_additive(&self, event_type: &str) -> bool {
-        self.rules.iter().all(|(_, rule)| match rule {
-            Rule::Event(e) if e.event_types.iter().any(|t| t == event_type) => {
-                e.count == CountLimit::Every && e.within.is_none()
-            }
-            Rule::Disqualifier { when } | Rule::Fit { when, .. } => when
-                .history_conditions()
-                .iter()
-                .all(|h| !h.event_types.iter().any(|t| t == event_type)),
-            _ => true,
-        })
+        !self.needs_history.contains(event_type)
     }
 }
 
