@@ -44,16 +44,6 @@ pub struct Field {
     pub text: String,
 }
 
-impl Field {
-    /// The column this field reads, if it reads one (properties read the props column).
-    pub fn column(&self) -> Option<&str> {
-        match self.source {
-            Source::Props => None,
-            _ => self.path.first().map(String::as_str),
-        }
-    }
-}
-
 /// The facts a condition is evaluated against. Implementations must be total: a
 /// missing field is `Value::Null`, never an error.
 pub trait Facts {

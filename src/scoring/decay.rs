@@ -78,11 +78,6 @@ impl HalfLife {
     }
 }
 
-/// `points·2^(−age/half_life)`, all lengths in seconds; see [`HalfLife::decay`].
-pub fn decay(points: f64, age_seconds: f64, half_life_seconds: f64) -> Result<f64, DecayError> {
-    Ok(HalfLife::from_seconds(half_life_seconds)?.decay(points, age_seconds))
-}
-
 /// A sum of points that each decay from their own time, which can be evaluated at any
 /// later time and added to other such sums (`lead_score.decayed_sum`).
 ///
@@ -172,6 +167,11 @@ impl DecayedSum {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `points·2^(−age/half_life)`, all lengths in seconds.
+    fn decay(points: f64, age_seconds: f64, half_life_seconds: f64) -> Result<f64, DecayError> {
+        Ok(HalfLife::from_seconds(half_life_seconds)?.decay(points, age_seconds))
+    }
 
     const DAY: f64 = 86_400.0;
 

@@ -102,6 +102,17 @@ pub struct EventTally {
     pub null_type: u64,
 }
 
+impl EventTally {
+    /// An event without a time or without a type: counted, never scored.
+    fn count_unusable(&mut self, at: Option<Micros>) {
+        if at.is_none() {
+            self.null_time += 1;
+        } else {
+            self.null_type += 1;
+        }
+    }
+}
+
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ContactScore {
     pub fit: f64,
@@ -175,11 +186,7 @@ pub fn score_contact<'a>(
 
     for event in events {
         let (Some(event_type), Some(at)) = (event.event_type, event.at) else {
-            if event.at.is_none() {
-                result.tally.null_time += 1;
-            } else {
-                result.tally.null_type += 1;
-            }
+            result.tally.count_unusable(event.at);
             continue;
         };
         let number = outcomes.len();
@@ -306,11 +313,7 @@ pub fn add_events<'a>(
     };
     for event in &events {
         let (Some(event_type), Some(at)) = (event.event_type, event.at) else {
-            if event.at.is_none() {
-                stored.tally.null_time += 1;
-            } else {
-                stored.tally.null_type += 1;
-            }
+            stored.tally.count_unusable(event.at);
             continue;
         };
         let mut matched = false;

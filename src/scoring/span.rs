@@ -25,15 +25,6 @@ impl Span {
     pub fn micros(&self) -> i64 {
         (self.seconds * 1e6).round() as i64
     }
-
-    pub fn text(&self) -> &str {
-        &self.text
-    }
-
-    /// Only for tests and settings defaults.
-    pub fn from_seconds(seconds: f64, text: &str) -> Span {
-        Span { seconds, text: text.to_owned() }
-    }
 }
 
 impl fmt::Display for Span {
