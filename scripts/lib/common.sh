@@ -62,7 +62,9 @@ cluster_start() {
         } | as_cluster_owner tee -a "$dir/data/postgresql.conf" >/dev/null
     fi
     if ! as_cluster_owner "$PG_BIN/pg_ctl" status --pgdata="$dir/data" >/dev/null 2>&1; then
-        as_cluster_owner "$PG_BIN/pg_ctl" start --pgdata="$dir/data" --wait \
+        # A developer's RUST_BACKTRACE would put Rust backtraces into error details;
+        # servers in production run without it.
+        as_cluster_owner env -u RUST_BACKTRACE "$PG_BIN/pg_ctl" start --pgdata="$dir/data" --wait \
             --log="$dir/server.log" >/dev/null
     fi
     export PGHOST="$dir/sock" PGPORT="$port" PGUSER=postgres

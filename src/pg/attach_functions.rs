@@ -172,10 +172,12 @@ mod lead_score {
     /// that does not exist or that the caller may not see.
     #[pg_extern(stable, parallel_safe)]
     fn score(
-        profile: &str,
-        contact: &str,
+        profile: Option<&str>,
+        contact: Option<&str>,
         at: default!(Option<TimestampWithTimeZone>, "NULL"),
     ) -> Option<f64> {
+        // Not STRICT (`at` may be NULL), so NULL profiles and keys arrive here: no score.
+        let (profile, contact) = (profile?, contact?);
         let at = at.map_or_else(now_unix_micros, to_unix_micros);
         Spi::connect(|client| {
             let attachment = attached(client, profile);

@@ -9,7 +9,10 @@ mod lead_score {
     use pgrx::aggregate::{Aggregate, ParallelOption};
     use pgrx::datum::Interval;
     use pgrx::prelude::*;
-    use pgrx::PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE;
+    use pgrx::InOutFuncs;
+    use pgrx::PgSqlErrorCode::{
+        ERRCODE_INVALID_PARAMETER_VALUE, ERRCODE_INVALID_TEXT_REPRESENTATION,
+    };
     use serde::{Deserialize, Serialize};
 
     use crate::pg::clock::to_unix_micros;
@@ -22,7 +25,28 @@ mod lead_score {
     #[derive(Clone, Default, PostgresType, Serialize, Deserialize, AggregateName)]
     #[aggregate_name = "decayed_sum"]
     #[serde(transparent)]
+    #[inoutfuncs]
     pub struct Decayed(DecayedSum);
+
+    impl InOutFuncs for Decayed {
+        fn input(input: &core::ffi::CStr) -> Self {
+            let parsed =
+                input.to_str().ok().and_then(|text| serde_json::from_str::<DecayedSum>(text).ok());
+            parsed.map(Decayed).unwrap_or_else(|| {
+                raise(
+                    ERRCODE_INVALID_TEXT_REPRESENTATION,
+                    format!(
+                        "invalid input syntax for type lead_score.decayed: \"{}\"; expected {{\"terms\": [...]}}",
+                        input.to_string_lossy()
+                    ),
+                )
+            })
+        }
+
+        fn output(&self, buffer: &mut pgrx::StringInfo) {
+            buffer.push_str(&serde_json::to_string(&self.0).unwrap_or_default());
+        }
+    }
 
     #[pg_aggregate]
     impl Aggregate<Decayed> for Decayed {

@@ -22,12 +22,16 @@ fn iso8601(micros: i64) -> Json {
 /// `at` and the event's other columns, properties under `"props"`.
 #[pg_extern(stable, parallel_safe, schema = "lead_score")]
 fn score_record(
-    profile: &str,
-    contact: JsonB,
-    events: default!(JsonB, "'[]'"),
+    profile: Option<&str>,
+    contact: Option<JsonB>,
+    events: default!(Option<JsonB>, "'[]'"),
     at: default!(Option<TimestampWithTimeZone>, "NULL"),
-    use_draft: default!(bool, "false"),
-) -> JsonB {
+    use_draft: default!(Option<bool>, "false"),
+) -> Option<JsonB> {
+    // Not STRICT (`at` may be NULL): a NULL profile or contact has no score.
+    let (profile, contact) = (profile?, contact?);
+    let events = events.unwrap_or(JsonB(Json::Array(Vec::new())));
+    let use_draft = use_draft.unwrap_or(false);
     let loaded = load_profile(profile, if use_draft { Edition::Draft } else { Edition::Active });
     let now = at.map_or_else(now_unix_micros, to_unix_micros);
     let event_list: &[Json] = events.0.as_array().map_or(&[], Vec::as_slice);
@@ -40,7 +44,7 @@ fn score_record(
     let result =
         score_contact(&loaded.compiled, &JsonFacts { record: &contact.0, now }, events, now);
     let tally = result.tally;
-    JsonB(json!({
+    Some(JsonB(json!({
         "score": result.score_at(now),
         "fit": result.fit,
         "engagement": result.engagement.value_at(now),
@@ -52,5 +56,5 @@ fn score_record(
             "future": tally.future, "null_time": tally.null_time, "null_type": tally.null_type,
         },
         "version": loaded.version,
-    }))
+    })))
 }
