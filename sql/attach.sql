@@ -285,7 +285,8 @@ BEGIN
             next_due         timestamptz,
             tally            bigint[] NOT NULL,
             scored_at        timestamptz NOT NULL
-        )$ddl$, state_table, key_type);
+        ) WITH (fillfactor = 70)$ddl$, state_table, key_type);
+    -- (Room on each page lets a new event's update stay a HOT update: no index write.)
     EXECUTE format('CREATE INDEX ON lead_score.%I (next_due) WHERE next_due IS NOT NULL', state_table);
     -- Readers see a contact's score only when they may see the contact.
     EXECUTE format('ALTER TABLE lead_score.%I ENABLE ROW LEVEL SECURITY', state_table);
@@ -322,6 +323,7 @@ BEGIN
                        'on_' || trigger_row.watched || '_change', target.id);
     END LOOP;
 
+    PERFORM lead_score.invalidate_scoring_cache();
     PERFORM lead_score.rescore(target.name);
     PERFORM lead_score.log_change(target.name, 'attach', NULL, target.active_version, NULL,
         jsonb_build_object('contacts', contacts::text, 'events', events::text, 'options', options));
@@ -352,6 +354,7 @@ BEGIN
     EXECUTE format('DROP VIEW IF EXISTS lead_score.%I', att.view_name);
     EXECUTE format('DROP TABLE IF EXISTS lead_score.%I', att.state_table);
     DELETE FROM lead_score.attachment_store s WHERE s.profile_id = target.id;
+    PERFORM lead_score.invalidate_scoring_cache();
     PERFORM lead_score.log_change(target.name, 'detach', NULL, NULL,
         jsonb_build_object('contacts', att.contacts::text, 'events', att.events::text), NULL);
 END

@@ -11,6 +11,9 @@ REVOKE ALL ON FUNCTION lead_score.on_events_change(), lead_score.on_contacts_cha
 -- Rescoring writes state tables as the owner: for editors only (see the README's GRANT).
 REVOKE ALL ON FUNCTION lead_score.rescore(text), lead_score.rescore(text, text) FROM PUBLIC;
 
+-- Called by attach, detach and publish only.
+REVOKE ALL ON FUNCTION lead_score.invalidate_scoring_cache() FROM PUBLIC;
+
 -- Run by the sweep (pg_cron or a DBA), not by every role.
 REVOKE ALL ON FUNCTION lead_score.tick(), lead_score.verify(text) FROM PUBLIC;
 

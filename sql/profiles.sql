@@ -332,6 +332,8 @@ BEGIN
       FROM lead_score.rule_store r
      WHERE r.profile_id = target.id AND r.version IS NULL;
     UPDATE lead_score.profile_store p SET active_version = next_version WHERE p.id = target.id;
+    -- Backends' cached versions are stale from the commit on.
+    PERFORM lead_score.invalidate_scoring_cache();
     -- An attached profile is rescored from the full history with the new version.
     IF EXISTS (SELECT FROM lead_score.attachment_store a WHERE a.profile_id = target.id) THEN
         PERFORM lead_score.rescore(target.name);

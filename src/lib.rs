@@ -9,11 +9,13 @@
 pub mod pg;
 pub mod scoring;
 
-/// Runs when a backend first loads the library. It only registers settings: no
-/// memory, hooks or workers, so loading costs nothing and cannot fail.
+/// Runs when a backend first loads the library. It registers the settings and the
+/// invalidation callback of the per-backend profile cache: no memory, hooks or
+/// workers, so loading costs nothing and cannot fail.
 #[pgrx::pg_guard]
 pub extern "C-unwind" fn _PG_init() {
     pg::clock::register_settings();
+    pg::plan_cache::register_invalidation_callback();
 }
 
 // Hand-written SQL, in install order. pgrx places the Rust functions they call first.

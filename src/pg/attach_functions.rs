@@ -7,14 +7,16 @@ use pgrx::JsonB;
 use pgrx::PgSqlErrorCode::{ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE, ERRCODE_UNDEFINED_OBJECT};
 use serde_json::{Map, Value as Json};
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+use std::rc::Rc;
 
+use crate::pg::attachment::Attachment;
 use crate::pg::attachment::{
-    add_inserted_events, all_contact_keys, compiled_version, compute_batch, load_attachment,
-    rescore_contacts, Attachment, Outcome,
+    add_inserted_events, rescore_contacts, score_everyone, write_batch, Outcome,
 };
 use crate::pg::clock::{decision_now_unix_micros, now_unix_micros, to_unix_micros};
 use crate::pg::errors::raise;
+use crate::pg::plan_cache::{self, Attached};
 use crate::scoring::condition::Source;
 use crate::scoring::decay::DecayedSum;
 use crate::scoring::rule::Rule;
@@ -34,9 +36,9 @@ fn profile_id(client: &SpiClient<'_>, profile: &str) -> i64 {
         })
 }
 
-fn attached(client: &SpiClient<'_>, profile: &str) -> Attachment {
+fn attached(client: &SpiClient<'_>, profile: &str) -> Rc<Attached> {
     let id = profile_id(client, profile);
-    load_attachment(client, id).unwrap_or_else(|| {
+    plan_cache::attached(client, id).unwrap_or_else(|| {
         raise(
             ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
             format!("profile \"{profile}\" is not attached"),
@@ -48,7 +50,8 @@ fn attached(client: &SpiClient<'_>, profile: &str) -> Attachment {
 /// active version. Takes SHARE locks on the attached tables: writers wait until it
 /// commits (readers do not), so no event written meanwhile is scored by the old
 /// version and then lost.
-pub(crate) fn rescore_all(client: &mut SpiClient<'_>, attachment: &Attachment) -> usize {
+pub(crate) fn rescore_all(client: &mut SpiClient<'_>, attached: &Attached) -> usize {
+    let attachment = &attached.attachment;
     let mut tables = vec![attachment.contacts.clone(), attachment.events.clone()];
     if let Some((accounts, _, _)) = &attachment.accounts {
         tables.push(accounts.clone());
@@ -61,20 +64,29 @@ pub(crate) fn rescore_all(client: &mut SpiClient<'_>, attachment: &Attachment) -
                 format!("locking the attached tables: {e}"),
             )
         });
-    let keys = all_contact_keys(client, attachment);
-    let scored = rescore_contacts(client, attachment, &keys, decision_now_unix_micros()).scored;
-    let state = &attachment.state_table;
+    let scored = rewrite_everyone(client, attached, decision_now_unix_micros());
+    let mark = "UPDATE lead_score.attachment_store SET scored_version = $2 WHERE profile_id = $1";
+    client
+        .update(mark, None, &[attachment.profile_id.into(), attachment.version.into()])
+        .unwrap_or_else(|e| raise(ERRCODE_UNDEFINED_OBJECT, format!("finishing the rescore: {e}")));
+    scored
+}
+
+/// Score every contact in one pass and store the results; drop the state rows of
+/// contacts that no longer exist.
+fn rewrite_everyone(client: &mut SpiClient<'_>, attached: &Attached, now: i64) -> usize {
+    let scored = score_everyone(client, attached, now, |client, batch| {
+        write_batch(client, attached, batch, now)
+    });
+    let attachment = &attached.attachment;
     let orphans = format!(
         "DELETE FROM {state} s WHERE NOT EXISTS (SELECT FROM {contacts} c WHERE c.{key} = s.contact_key)",
+        state = attachment.state_table,
         contacts = attachment.contacts,
         key = attachment.contact_key
     );
-    let mark = "UPDATE lead_score.attachment_store SET scored_version = $2 WHERE profile_id = $1";
     client
         .update(&orphans, None, &[])
-        .and_then(|_| {
-            client.update(mark, None, &[attachment.profile_id.into(), attachment.version.into()])
-        })
         .unwrap_or_else(|e| raise(ERRCODE_UNDEFINED_OBJECT, format!("finishing the rescore: {e}")));
     scored
 }
@@ -87,9 +99,11 @@ mod lead_score {
     #[pg_extern(security_definer)]
     #[search_path(pg_catalog, lead_score, pg_temp)]
     fn rescore(profile: &str) -> i64 {
+        // A full rescore reloads the profile rather than trust this backend's cache.
+        plan_cache::mark_stale();
         Spi::connect_mut(|client| {
-            let attachment = attached(client, profile);
-            rescore_all(client, &attachment) as i64
+            let attached = attached(client, profile);
+            rescore_all(client, &attached) as i64
         })
     }
 
@@ -99,8 +113,8 @@ mod lead_score {
     #[search_path(pg_catalog, lead_score, pg_temp)]
     fn rescore_one(profile: &str, contact: &str) -> i64 {
         Spi::connect_mut(|client| {
-            let attachment = attached(client, profile);
-            rescore_contacts(client, &attachment, &[contact.to_owned()], now_unix_micros()).scored
+            let attached = attached(client, profile);
+            rescore_contacts(client, &attached, &[contact.to_owned()], now_unix_micros()).scored
                 as i64
         })
     }
@@ -125,9 +139,10 @@ mod lead_score {
             let now = decision_now_unix_micros();
             let mut rows = Vec::new();
             for id in ids {
-                let Some(attachment) = load_attachment(client, id) else { continue };
-                let outcome = super::tick_attachment(client, &attachment, now);
-                rows.push((attachment.profile_name, outcome.scored as i64, outcome.changed as i64));
+                let Some(attached) = plan_cache::attached(client, id) else { continue };
+                let outcome = super::tick_attachment(client, &attached, now);
+                let name = attached.attachment.profile_name.clone();
+                rows.push((name, outcome.scored as i64, outcome.changed as i64));
             }
             rows
         });
@@ -146,11 +161,11 @@ mod lead_score {
         (name!(contact, String), name!(stored, Option<f64>), name!(recomputed, Option<f64>)),
     > {
         let rows = Spi::connect_mut(|client| {
-            let attachment = attached(client, profile);
+            let attached = attached(client, profile);
             // One instant for applying what is due and for comparing.
             let now = decision_now_unix_micros();
-            super::tick_attachment(client, &attachment, now);
-            super::differences(client, &attachment, now)
+            super::tick_attachment(client, &attached, now);
+            super::differences(client, &attached, now)
         });
         TableIterator::new(rows)
     }
@@ -161,8 +176,8 @@ mod lead_score {
     #[search_path(pg_catalog, lead_score, pg_temp)]
     fn stats(profile: &str) -> TableIterator<'static, (name!(reason, String), name!(events, i64))> {
         let rows = Spi::connect(|client| {
-            let attachment = attached(client, profile);
-            super::event_stats(client, &attachment)
+            let attached = attached(client, profile);
+            super::event_stats(client, &attached.attachment)
         });
         TableIterator::new(rows)
     }
@@ -180,7 +195,7 @@ mod lead_score {
         let (profile, contact) = (profile?, contact?);
         let at = at.map_or_else(now_unix_micros, to_unix_micros);
         Spi::connect(|client| {
-            let attachment = attached(client, profile);
+            let attachment = &attached(client, profile).attachment;
             let found = client
                 .select(
                     &format!(
@@ -213,6 +228,20 @@ mod lead_score {
                 })
                 .collect(),
         ))
+    }
+
+    /// `lead_score.dimensions_add(a, b)`: two stored dimension sums (label to decayed
+    /// sum) added label by label. Used by the triggers' fast path.
+    #[pg_extern(immutable, strict, parallel_safe)]
+    fn dimensions_add(a: JsonB, b: JsonB) -> JsonB {
+        let parse = |j: Json| -> BTreeMap<String, DecayedSum> {
+            serde_json::from_value(j).unwrap_or_default()
+        };
+        let mut sums = parse(a.0);
+        for (label, sum) in parse(b.0) {
+            sums.entry(label).or_default().merge(&sum);
+        }
+        JsonB(serde_json::to_value(sums).unwrap_or_else(|_| Json::Object(Map::new())))
     }
 
     /// `lead_score.rule_fields(rule)`: the fields a valid rule reads, with where they
@@ -268,32 +297,36 @@ mod lead_score {
     }
 }
 
-fn tick_attachment(client: &mut SpiClient<'_>, attachment: &Attachment, now: i64) -> Outcome {
+fn tick_attachment(client: &SpiClient<'_>, attached: &Attached, now: i64) -> Outcome {
+    let due_query = attached.statement(
+        client,
+        "due",
+        &[pgrx::pg_sys::PgOid::BuiltIn(pgrx::pg_sys::PgBuiltInOids::FLOAT8OID)],
+        false,
+        || {
+            format!(
+                "SELECT contact_key::text FROM {} WHERE next_due <= to_timestamp($1 / 1e6) ORDER BY contact_key",
+                attached.attachment.state_table
+            )
+        },
+    );
     let due: Vec<String> = client
-        .select(
-            &format!(
-                "SELECT contact_key::text FROM {} WHERE next_due <= to_timestamp($1::float8 / 1e6) ORDER BY contact_key",
-                attachment.state_table
-            ),
-            None,
-            &[(now as f64).into()],
-        )
+        .select(&*due_query, None, &[(now as f64).into()])
         .map(|t| t.filter_map(|r| r.get::<String>(1).ok().flatten()).collect())
         .unwrap_or_default();
-    rescore_contacts(client, attachment, &due, now)
+    rescore_contacts(client, attached, &due, now)
 }
 
 fn differences(
     client: &SpiClient<'_>,
-    attachment: &Attachment,
+    attached: &Attached,
     now: i64,
 ) -> Vec<(String, Option<f64>, Option<f64>)> {
-    let version = compiled_version(attachment);
     let mut stored: HashMap<String, f64> = client
         .select(
             &format!(
                 "SELECT contact_key::text, fit, engagement::text FROM {}",
-                attachment.state_table
+                attached.attachment.state_table
             ),
             None,
             &[],
@@ -310,17 +343,17 @@ fn differences(
         })
         .unwrap_or_default();
     let mut found = Vec::new();
-    for batch in all_contact_keys(client, attachment).chunks(5_000) {
-        for (key, result) in compute_batch(client, attachment, &version, batch, now) {
+    score_everyone(client, attached, now, |_, batch| {
+        for (key, result) in batch {
             let recomputed = result.score_at(now);
-            match stored.remove(&key) {
+            match stored.remove(key) {
                 Some(kept)
                     if (kept - recomputed).abs()
                         <= (1e-9 * kept.abs().max(recomputed.abs())).max(1e-9) => {}
-                kept => found.push((key, kept, Some(recomputed))),
+                kept => found.push((key.clone(), kept, Some(recomputed))),
             }
         }
-    }
+    });
     // Scores of contacts that no longer exist.
     found.extend(stored.into_iter().map(|(key, kept)| (key, Some(kept), None)));
     found.sort_by(|a, b| a.0.cmp(&b.0));
@@ -372,7 +405,7 @@ fn event_stats(client: &SpiClient<'_>, attachment: &Attachment) -> Vec<(String, 
     .collect()
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Watched {
     Events,
     Contacts,
@@ -383,10 +416,11 @@ enum Watched {
 /// state rows in one global order), read from the transition tables.
 fn touched_keys(
     client: &SpiClient<'_>,
-    attachment: &Attachment,
+    attached: &Attached,
     watched: Watched,
     tables: &[&str],
 ) -> Vec<String> {
+    let attachment = &attached.attachment;
     let key_type = &attachment.key_type;
     let selects: Vec<String> = tables
         .iter()
@@ -406,12 +440,15 @@ fn touched_keys(
     if selects.is_empty() {
         return Vec::new();
     }
-    let query = format!(
-        "SELECT k::text FROM ({}) touched WHERE k IS NOT NULL GROUP BY k ORDER BY k",
-        selects.join(" UNION ALL ")
-    );
+    let name = format!("touched {watched:?} {}", tables.join(" "));
+    let query = attached.statement(client, &name, &[], false, || {
+        format!(
+            "SELECT k::text FROM ({}) touched WHERE k IS NOT NULL GROUP BY k ORDER BY k",
+            selects.join(" UNION ALL ")
+        )
+    });
     client
-        .select(&query, None, &[])
+        .select(&*query, None, &[])
         .map(|rows| rows.filter_map(|row| row.get::<String>(1).ok().flatten()).collect())
         .unwrap_or_default()
 }
@@ -428,23 +465,24 @@ fn keep_current(trigger: &pgrx::PgTrigger<'_>, watched: Watched) {
         unsafe {
             pg_sys::SPI_register_trigger_data(trigger.trigger_data() as *const _ as *mut _);
         }
-        let Some(attachment) = load_attachment(client, profile_id) else { return };
+        let Some(attached) = plan_cache::attached(client, profile_id) else { return };
         let now = decision_now_unix_micros();
         let truncate = matches!(trigger.op(), Ok(pgrx::PgTriggerOperation::Truncate));
         match (watched, truncate) {
             (Watched::Contacts, true) => {
-                let _ =
-                    client.update(&format!("DELETE FROM {}", attachment.state_table), None, &[]);
+                let state = &attached.attachment.state_table;
+                if let Err(e) = client.update(&format!("DELETE FROM {state}"), None, &[]) {
+                    raise(ERRCODE_UNDEFINED_OBJECT, format!("clearing {state}: {e}"));
+                }
             }
             (Watched::Events | Watched::Accounts, true) => {
-                let keys = all_contact_keys(client, &attachment);
-                rescore_contacts(client, &attachment, &keys, now);
+                rewrite_everyone(client, &attached, now);
             }
             (Watched::Events, false)
                 if matches!(trigger.op(), Ok(pgrx::PgTriggerOperation::Insert)) =>
             {
-                let slow = add_inserted_events(client, &attachment, "changed", now);
-                rescore_contacts(client, &attachment, &slow, now);
+                let slow = add_inserted_events(client, &attached, now);
+                rescore_contacts(client, &attached, &slow, now);
             }
             _ => {
                 let mut tables = Vec::new();
@@ -454,8 +492,8 @@ fn keep_current(trigger: &pgrx::PgTrigger<'_>, watched: Watched) {
                 if trigger.old_transition_table_name().ok().flatten().is_some() {
                     tables.push("before_change");
                 }
-                let keys = touched_keys(client, &attachment, watched, &tables);
-                rescore_contacts(client, &attachment, &keys, now);
+                let keys = touched_keys(client, &attached, watched, &tables);
+                rescore_contacts(client, &attached, &keys, now);
             }
         }
     });

@@ -1,29 +1,32 @@
 //! Attached profiles: recomputing contacts' scores from the CRM's own tables.
 //!
-//! Every write path (triggers, tick, rescore, publish) comes down to
-//! [`rescore_contacts`]: lock the contacts' state rows in key order, read the contacts
-//! (with their accounts) and all their events in two set-based queries, score each with
-//! the engine, and upsert the results in one statement. Recomputing from history
-//! instead of adding and subtracting keeps scores exact: nothing can drift.
+//! Every write path comes down to one of three ways of scoring, all built on
+//! `EventSummary` (events fold into per-contact summaries in any order):
+//!
+//! * [`rescore_contacts`]: some contacts. Lock their state rows in key order, read the
+//!   contacts (with their accounts) and all their events in two set-based queries,
+//!   score, upsert in one statement. Triggers and `tick()` use it.
+//! * [`score_everyone`]: every contact, in one sequential pass over the events table
+//!   and one over the contacts (publish, rescore, verify).
+//! * [`add_inserted_events`]: new events whose summary is additive are added to the
+//!   stored sums in one UPDATE, with no history read.
+//!
+//! Statements are prepared once per backend (see `plan_cache`).
 
-use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
-use std::rc::Rc;
 
-use pgrx::prelude::*;
-use pgrx::spi::SpiClient;
+use pgrx::pg_sys::{self, PgBuiltInOids, PgOid};
+use pgrx::spi::{OwnedPreparedStatement, SpiClient, SpiCursor, SpiTupleTable};
 use pgrx::JsonB;
 use pgrx::PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT;
 use serde_json::{json, Value as Json};
 
-use crate::pg::catalog::{load_profile, Edition};
-use crate::pg::clock::to_unix_micros;
 use crate::pg::errors::raise;
+use crate::pg::plan_cache::Attached;
+use crate::pg::spi_rows::current_rows;
 use crate::scoring::condition::Source;
 use crate::scoring::decay::DecayedSum;
-use crate::scoring::engine::{
-    add_events, score_contact, Additive, CompiledProfile, ContactScore, Event, EventTally,
-};
+use crate::scoring::engine::{CompiledProfile, ContactScore, Event, EventSummary};
 use crate::scoring::json_facts::JsonFacts;
 use crate::scoring::rule::Rule;
 
@@ -96,30 +99,6 @@ pub(crate) fn load_attachment(client: &SpiClient<'_>, profile_id: i64) -> Option
     })
 }
 
-/// A published version ready to score with: compiled rules, and the columns they read.
-pub(crate) struct ScoringVersion {
-    pub compiled: CompiledProfile,
-    plan: FactsPlan,
-}
-
-thread_local! {
-    /// Published versions, compiled once per backend. A version never changes once
-    /// published, so entries never go stale; only dropped profiles leave garbage.
-    static COMPILED: RefCell<HashMap<(i64, i32), Rc<ScoringVersion>>> = RefCell::new(HashMap::new());
-}
-
-pub(crate) fn compiled_version(attachment: &Attachment) -> Rc<ScoringVersion> {
-    let key = (attachment.profile_id, attachment.version);
-    if let Some(found) = COMPILED.with(|c| c.borrow().get(&key).cloned()) {
-        return found;
-    }
-    let compiled = load_profile(&attachment.profile_name, Edition::Active).compiled;
-    let plan = FactsPlan::of(&compiled);
-    let loaded = Rc::new(ScoringVersion { compiled, plan });
-    COMPILED.with(|c| c.borrow_mut().insert(key, loaded.clone()));
-    loaded
-}
-
 /// What the active rules read, so that queries fetch only that: whole rows as JSON
 /// would cost a conversion and a parse per column nobody looks at.
 pub(crate) struct FactsPlan {
@@ -132,7 +111,7 @@ pub(crate) struct FactsPlan {
 }
 
 impl FactsPlan {
-    fn of(compiled: &CompiledProfile) -> FactsPlan {
+    pub(crate) fn of(compiled: &CompiledProfile) -> FactsPlan {
         let mut plan = FactsPlan {
             contact_columns: Vec::new(),
             account_columns: Vec::new(),
@@ -183,31 +162,41 @@ fn json_of(alias: &str, columns: &[String], extra: Option<String>) -> String {
 }
 
 impl Attachment {
-    fn contacts_query(&self, plan: &FactsPlan) -> String {
+    /// The contacts' keys and facts: those in `$1` (keys as text), or with `None`, every
+    /// contact in key order.
+    fn contacts_query(&self, plan: &FactsPlan, which: Option<()>) -> String {
         let (key, contacts, key_type) = (&self.contact_key, &self.contacts, &self.key_type);
+        let filter = match which {
+            Some(()) => format!("c.{key} = ANY ($1::text[]::{key_type}[])"),
+            None => format!("c.{key} IS NOT NULL ORDER BY c.{key}"),
+        };
         match &self.accounts {
             Some((accounts, contact_account, account_key)) if !plan.account_columns.is_empty() => {
                 let account = json_of("a", &plan.account_columns, None);
                 format!(
                     "SELECT c.{key}::text, {facts}
                        FROM {contacts} c LEFT JOIN {accounts} a ON a.{account_key} = c.{contact_account}
-                      WHERE c.{key} = ANY ($1::text[]::{key_type}[])",
+                      WHERE {filter}",
                     facts = json_of("c", &plan.contact_columns, Some(format!("'account', {account}")))
                 )
             }
             _ => format!(
-                "SELECT c.{key}::text, {facts} FROM {contacts} c WHERE c.{key} = ANY ($1::text[]::{key_type}[])",
+                "SELECT c.{key}::text, {facts} FROM {contacts} c WHERE {filter}",
                 facts = json_of("c", &plan.contact_columns, None)
             ),
         }
     }
 
-    fn events_query(&self, plan: &FactsPlan) -> String {
+    /// The events of the contacts in `$1` (keys as text), or with `None`, all events.
+    fn events_query(&self, plan: &FactsPlan, which: Option<()>) -> String {
+        let filter = match which {
+            Some(()) => format!("= ANY ($1::text[]::{}[])", self.key_type),
+            None => "IS NOT NULL".to_owned(),
+        };
         format!(
-            "{} WHERE e.{contact} = ANY ($1::text[]::{key_type}[])",
+            "{} WHERE e.{} {filter}",
             self.events_select(plan, &self.events),
-            contact = self.event_contact,
-            key_type = self.key_type
+            self.event_contact
         )
     }
 
@@ -242,11 +231,10 @@ impl Attachment {
     }
 }
 
-struct EventRow {
-    event_type: Option<String>,
-    at: Option<i64>,
-    facts: Json,
-}
+/// A text array parameter.
+const TEXT_ARRAY: PgOid = PgOid::BuiltIn(PgBuiltInOids::TEXTARRAYOID);
+/// Rows fetched at a time from cursors over whole tables.
+const FETCH: i64 = 10_000;
 
 /// What recomputing some contacts found: per contact, its key and fresh result.
 pub(crate) type Scored = Vec<(String, ContactScore)>;
@@ -260,25 +248,190 @@ pub(crate) struct Outcome {
     pub changed: usize,
 }
 
-/// Recompute the given contacts (keys as text) as of `now` and store the results.
-/// Contacts that no longer exist lose their state row.
+fn spi_failed(attachment: &Attachment, what: &str, error: pgrx::spi::Error) -> ! {
+    raise(
+        ERRCODE_UNDEFINED_OBJECT,
+        format!("profile \"{}\": {what}: {error}", attachment.profile_name),
+    )
+}
+
+fn key_array(keys: &[String]) -> Vec<Option<String>> {
+    keys.iter().cloned().map(Some).collect()
+}
+
+/// Run a prepared statement, or raise an error naming the profile and what failed.
+fn run<'conn>(
+    client: &SpiClient<'conn>,
+    attached: &Attached,
+    statement: &OwnedPreparedStatement,
+    what: &str,
+    args: &[pgrx::datum::DatumWithOid<'_>],
+) -> SpiTupleTable<'conn> {
+    client
+        .select(statement, None, args)
+        .unwrap_or_else(|e| spi_failed(&attached.attachment, what, e))
+}
+
+/// Fold the rows of the last SPI result, (contact, type, time, facts), into one
+/// summary per contact.
+fn fold_rows(attached: &Attached, summaries: &mut HashMap<String, EventSummary>, now: i64) {
+    // SAFETY: the rows are read here, before any other statement runs.
+    for row in unsafe { current_rows() } {
+        let Some(key) = row.text(1) else { continue };
+        let facts = row.json(4);
+        let facts = JsonFacts { record: &facts, now };
+        let event = Event { event_type: row.text(2), at: row.time(3), facts: &facts };
+        match summaries.get_mut(key) {
+            Some(summary) => summary.add(&attached.compiled, &event, now),
+            None => {
+                let mut summary = EventSummary::default();
+                summary.add(&attached.compiled, &event, now);
+                summaries.insert(key.to_owned(), summary);
+            }
+        }
+    }
+}
+
+/// Fold every row of an events cursor, a chunk at a time (a whole table may not fit
+/// in one result).
+fn fold_cursor(
+    attached: &Attached,
+    mut cursor: SpiCursor<'_>,
+    summaries: &mut HashMap<String, EventSummary>,
+    now: i64,
+) {
+    loop {
+        let chunk = cursor
+            .fetch(FETCH)
+            .unwrap_or_else(|e| spi_failed(&attached.attachment, "reading events", e));
+        if chunk.is_empty() {
+            break;
+        }
+        fold_rows(attached, summaries, now);
+        // SAFETY: the chunk was read above; free it now rather than at SPI_finish.
+        unsafe { pg_sys::SPI_freetuptable(pg_sys::SPI_tuptable) };
+    }
+}
+
+/// Score the contacts of the last SPI result, (key, facts), from their events'
+/// summaries.
+fn finish_rows(
+    attached: &Attached,
+    summaries: &mut HashMap<String, EventSummary>,
+    now: i64,
+) -> Scored {
+    // SAFETY: the rows are read here, before any other statement runs.
+    unsafe { current_rows() }
+        .filter_map(|row| {
+            let key = row.text(1)?.to_owned();
+            let facts = row.json(2);
+            let summary = summaries.remove(&key).unwrap_or_default();
+            let result =
+                summary.finish(&attached.compiled, &JsonFacts { record: &facts, now }, now);
+            Some((key, result))
+        })
+        .collect()
+}
+
+/// Read some contacts (keys as text) and their events, and score them. Writes nothing.
+pub(crate) fn compute_batch(
+    client: &SpiClient<'_>,
+    attached: &Attached,
+    keys: &[String],
+    now: i64,
+) -> Scored {
+    let (attachment, plan) = (&attached.attachment, &attached.plan);
+    let events = attached.statement(client, "events of contacts", &[TEXT_ARRAY], false, || {
+        attachment.events_query(plan, Some(()))
+    });
+    let contacts = attached.statement(client, "contacts", &[TEXT_ARRAY], false, || {
+        attachment.contacts_query(plan, Some(()))
+    });
+    let mut summaries = HashMap::new();
+    run(client, attached, &events, "reading events", &[key_array(keys).into()]);
+    fold_rows(attached, &mut summaries, now);
+    run(client, attached, &contacts, "reading contacts", &[key_array(keys).into()]);
+    let mut scored = finish_rows(attached, &mut summaries, now);
+    scored.sort_by(|a, b| a.0.cmp(&b.0));
+    scored
+}
+
+/// Score every contact in one pass over the events table (summaries kept per contact
+/// in memory) and one over the contacts in key order, handing results to `sink` a
+/// batch at a time, in key order.
+pub(crate) fn score_everyone(
+    client: &SpiClient<'_>,
+    attached: &Attached,
+    now: i64,
+    mut sink: impl FnMut(&SpiClient<'_>, &Scored),
+) -> usize {
+    let (attachment, plan) = (&attached.attachment, &attached.plan);
+    let mut summaries = HashMap::new();
+    let events = attachment.events_query(plan, None);
+    let cursor = client
+        .try_open_cursor(events.as_str(), &[])
+        .unwrap_or_else(|e| spi_failed(attachment, "reading events", e));
+    fold_cursor(attached, cursor, &mut summaries, now);
+
+    let contacts = attachment.contacts_query(plan, None);
+    let mut cursor = client
+        .try_open_cursor(contacts.as_str(), &[])
+        .unwrap_or_else(|e| spi_failed(attachment, "reading contacts", e));
+    let mut total = 0;
+    loop {
+        cursor
+            .fetch(BATCH as i64)
+            .unwrap_or_else(|e| spi_failed(attachment, "reading contacts", e));
+        let scored = finish_rows(attached, &mut summaries, now);
+        // SAFETY: the chunk was read above.
+        unsafe { pg_sys::SPI_freetuptable(pg_sys::SPI_tuptable) };
+        if scored.is_empty() {
+            break;
+        }
+        total += scored.len();
+        sink(client, &scored);
+    }
+    total
+}
+
+/// Put keys (as text) in the key type's own order, without duplicates: the one order
+/// in which every writer locks state rows, so writers never deadlock.
+pub(crate) fn in_key_order(
+    client: &SpiClient<'_>,
+    attached: &Attached,
+    keys: Vec<String>,
+) -> Vec<String> {
+    if keys.len() <= 1 {
+        return keys;
+    }
+    let key_type = &attached.attachment.key_type;
+    let order = attached.statement(client, "key order", &[TEXT_ARRAY], false, || {
+        format!("SELECT k::text FROM unnest($1::text[]::{key_type}[]) AS k GROUP BY k ORDER BY k")
+    });
+    run(client, attached, &order, "ordering keys", &[Some(keys).into()])
+        .filter_map(|row| row.get::<String>(1).ok().flatten())
+        .collect()
+}
+
+/// Recompute the given contacts (keys as text, in key order) as of `now` and store the
+/// results. Contacts that no longer exist lose their state row.
 pub(crate) fn rescore_contacts(
-    client: &mut SpiClient<'_>,
-    attachment: &Attachment,
+    client: &SpiClient<'_>,
+    attached: &Attached,
     keys: &[String],
     now: i64,
 ) -> Outcome {
-    let version = compiled_version(attachment);
     let mut outcome = Outcome::default();
     for batch in keys.chunks(BATCH) {
-        let before = lock_and_read(client, attachment, batch);
-        let scored = compute_batch(client, attachment, &version, batch, now);
+        let before = lock_and_read(client, attached, batch);
+        let scored = compute_batch(client, attached, batch, now);
         outcome.scored += scored.len();
         outcome.changed += scored
             .iter()
             .filter(|(key, result)| before.get(key) != Some(&comparable(result)))
             .count();
-        write_batch(client, attachment, batch, &scored, now);
+        remove_missing(client, attached, batch, &scored);
+        write_batch(client, attached, &scored, now);
     }
     outcome
 }
@@ -296,37 +449,23 @@ fn comparable(result: &ContactScore) -> Comparable {
     )
 }
 
-fn spi_failed(attachment: &Attachment, what: &str, error: pgrx::spi::Error) -> ! {
-    raise(
-        ERRCODE_UNDEFINED_OBJECT,
-        format!("profile \"{}\": {what}: {error}", attachment.profile_name),
-    )
-}
-
-fn key_array(keys: &[String]) -> Vec<Option<String>> {
-    keys.iter().cloned().map(Some).collect()
-}
-
 /// Lock the contacts' state rows in key order (so statements touching overlapping
 /// contacts never deadlock) and read what they hold.
 fn lock_and_read(
-    client: &mut SpiClient<'_>,
-    attachment: &Attachment,
+    client: &SpiClient<'_>,
+    attached: &Attached,
     keys: &[String],
 ) -> HashMap<String, Comparable> {
-    let (state, key_type) = (&attachment.state_table, &attachment.key_type);
-    client
-        .update(
-            &format!(
-                "SELECT contact_key::text, jsonb_build_array(fit, engagement::text::jsonb, dimensions,
-                                                             to_jsonb(disqualified_by))
-                   FROM {state} WHERE contact_key = ANY ($1::text[]::{key_type}[])
-                  ORDER BY contact_key FOR UPDATE"
-            ),
-            None,
-            &[key_array(keys).into()],
+    let (state, key_type) = (&attached.attachment.state_table, &attached.attachment.key_type);
+    let lock = attached.statement(client, "lock and read", &[TEXT_ARRAY], true, || {
+        format!(
+            "SELECT contact_key::text, jsonb_build_array(fit, engagement::text::jsonb, dimensions,
+                                                         to_jsonb(disqualified_by))
+               FROM {state} WHERE contact_key = ANY ($1::text[]::{key_type}[])
+              ORDER BY contact_key FOR UPDATE"
         )
-        .unwrap_or_else(|e| spi_failed(attachment, "locking scores", e))
+    });
+    run(client, attached, &lock, "locking scores", &[key_array(keys).into()])
         .filter_map(|row| {
             let key = row.get::<String>(1).ok().flatten()?;
             let stored = row.get::<JsonB>(2).ok().flatten()?;
@@ -335,112 +474,75 @@ fn lock_and_read(
         .collect()
 }
 
-/// Run an events query (contact, type, time, facts) and group its rows by contact,
-/// keeping the order in which contacts first appear.
-fn read_events(
-    client: &SpiClient<'_>,
-    attachment: &Attachment,
-    query: &str,
-    args: &[pgrx::datum::DatumWithOid<'_>],
-) -> (Vec<String>, HashMap<String, Vec<EventRow>>) {
-    let mut order = Vec::new();
-    let mut grouped: HashMap<String, Vec<EventRow>> = HashMap::new();
-    for row in client
-        .select(query, None, args)
-        .unwrap_or_else(|e| spi_failed(attachment, "reading events", e))
-    {
-        let Some(key) = row.get::<String>(1).ok().flatten() else { continue };
-        if !grouped.contains_key(&key) {
-            order.push(key.clone());
-        }
-        grouped.entry(key).or_default().push(EventRow {
-            event_type: row.get::<String>(2).ok().flatten(),
-            at: row
-                .get::<TimestampWithTimeZone>(3)
-                .ok()
-                .flatten()
-                .filter(|t| t.is_finite())
-                .map(to_unix_micros),
-            facts: row.get::<JsonB>(4).ok().flatten().map_or(Json::Null, |j| j.0),
-        });
-    }
-    (order, grouped)
-}
-
-/// Read the contacts and their events, and score them. Writes nothing.
-pub(crate) fn compute_batch(
-    client: &SpiClient<'_>,
-    attachment: &Attachment,
-    version: &ScoringVersion,
-    keys: &[String],
-    now: i64,
-) -> Scored {
-    let key_list = key_array(keys);
-    let (compiled, plan) = (&version.compiled, &version.plan);
-    let mut contacts: Vec<(String, Json)> = client
-        .select(&attachment.contacts_query(plan), None, &[key_list.clone().into()])
-        .unwrap_or_else(|e| spi_failed(attachment, "reading contacts", e))
-        .filter_map(|row| {
-            let key = row.get::<String>(1).ok().flatten()?;
-            let facts = row.get::<JsonB>(2).ok().flatten().map_or(Json::Null, |j| j.0);
-            Some((key, facts))
-        })
-        .collect();
-    contacts.sort_by(|a, b| a.0.cmp(&b.0));
-
-    let (_, mut events) =
-        read_events(client, attachment, &attachment.events_query(plan), &[key_list.into()]);
-
-    contacts
-        .into_iter()
-        .map(|(key, contact)| {
-            let mut history = events.remove(&key).unwrap_or_default();
-            // One order for every run, so sums round the same way and verify() compares
-            // like with like.
-            history.sort_by(|a, b| (a.at, &a.event_type).cmp(&(b.at, &b.event_type)));
-            let facts: Vec<JsonFacts> =
-                history.iter().map(|e| JsonFacts { record: &e.facts, now }).collect();
-            let result = score_contact(
-                compiled,
-                &JsonFacts { record: &contact, now },
-                history.iter().zip(&facts).map(|(e, f)| Event {
-                    event_type: e.event_type.as_deref(),
-                    at: e.at,
-                    facts: f,
-                }),
-                now,
-            );
-            (key, result)
-        })
-        .collect()
-}
-
-fn write_batch(
-    client: &mut SpiClient<'_>,
-    attachment: &Attachment,
-    keys: &[String],
-    scored: &Scored,
-    now: i64,
-) {
-    let (state, key_type) = (&attachment.state_table, &attachment.key_type);
-    let existing: Vec<Option<String>> = scored.iter().map(|(k, _)| Some(k.clone())).collect();
-    client
-        .update(
-            &format!(
-                "DELETE FROM {state} s WHERE s.contact_key = ANY ($1::text[]::{key_type}[])
-                   AND NOT s.contact_key = ANY ($2::text[]::{key_type}[])"
-            ),
-            None,
-            &[key_array(keys).into(), existing.into()],
+/// Lock the contacts' state rows in key order, without reading them.
+fn lock(client: &SpiClient<'_>, attached: &Attached, keys: &[String]) {
+    let (state, key_type) = (&attached.attachment.state_table, &attached.attachment.key_type);
+    let lock = attached.statement(client, "lock", &[TEXT_ARRAY], true, || {
+        format!(
+            "SELECT FROM {state} WHERE contact_key = ANY ($1::text[]::{key_type}[])
+              ORDER BY contact_key FOR UPDATE"
         )
-        .unwrap_or_else(|e| spi_failed(attachment, "removing deleted contacts", e));
+    });
+    run(client, attached, &lock, "locking scores", &[key_array(keys).into()]);
+}
+
+/// Drop the state rows of the given contacts that were not scored: they no longer exist.
+fn remove_missing(client: &SpiClient<'_>, attached: &Attached, keys: &[String], scored: &Scored) {
+    if scored.len() == keys.len() {
+        return;
+    }
+    let (state, key_type) = (&attached.attachment.state_table, &attached.attachment.key_type);
+    let delete =
+        attached.statement(client, "remove missing", &[TEXT_ARRAY, TEXT_ARRAY], true, || {
+            format!(
+                "DELETE FROM {state} s WHERE s.contact_key = ANY ($1::text[]::{key_type}[])
+               AND NOT s.contact_key = ANY ($2::text[]::{key_type}[])"
+            )
+        });
+    let existing: Vec<Option<String>> = scored.iter().map(|(k, _)| Some(k.clone())).collect();
+    run(
+        client,
+        attached,
+        &delete,
+        "removing deleted contacts",
+        &[key_array(keys).into(), existing.into()],
+    );
+}
+
+/// Upsert results, in the order given (a function scan keeps the array's order, so row
+/// locks follow key order).
+pub(crate) fn write_batch(client: &SpiClient<'_>, attached: &Attached, scored: &Scored, now: i64) {
     if scored.is_empty() {
         return;
     }
+    let (state, key_type) = (&attached.attachment.state_table, &attached.attachment.key_type);
+    let upsert = attached.statement(
+        client,
+        "write scores",
+        &[
+            PgOid::BuiltIn(PgBuiltInOids::JSONBOID),
+            PgOid::BuiltIn(PgBuiltInOids::INT4OID),
+            PgOid::BuiltIn(PgBuiltInOids::FLOAT8OID),
+        ],
+        true,
+        || {
+            format!(
+                "INSERT INTO {state} AS s (contact_key, version, fit, engagement, dimensions,
+                                           disqualified_by, next_due, tally, scored_at)
+                 SELECT r.key::{key_type}, $2, r.fit, r.engagement::lead_score.decayed, r.dimensions,
+                        r.disqualified_by, to_timestamp(r.next_due), r.tally, to_timestamp($3 / 1e6)
+                   FROM jsonb_to_recordset($1) AS r(key text, fit float8, engagement text, dimensions jsonb,
+                                                    disqualified_by text[], next_due float8, tally bigint[])
+                 ON CONFLICT (contact_key) DO UPDATE
+                    SET version = excluded.version, fit = excluded.fit, engagement = excluded.engagement,
+                        dimensions = excluded.dimensions, disqualified_by = excluded.disqualified_by,
+                        next_due = excluded.next_due, tally = excluded.tally, scored_at = excluded.scored_at"
+            )
+        },
+    );
     let rows: Vec<Json> = scored
         .iter()
         .map(|(key, result)| {
-            let t = result.tally;
             json!({
                 "key": key,
                 "fit": result.fit,
@@ -448,156 +550,113 @@ fn write_batch(
                 "dimensions": result.dimensions,
                 "disqualified_by": result.disqualified_by,
                 "next_due": result.next_due.map(|d| d as f64 / 1e6),
-                "tally": [t.scored, t.unmatched, t.not_counted, t.future, t.null_time, t.null_type],
+                "tally": result.tally.to_array(),
             })
         })
         .collect();
-    client
-        .update(
-            &format!(
-                "INSERT INTO {state} AS s (contact_key, version, fit, engagement, dimensions,
-                                           disqualified_by, next_due, tally, scored_at)
-                 SELECT r.key::{key_type}, $2, r.fit, r.engagement::lead_score.decayed, r.dimensions,
-                        r.disqualified_by, to_timestamp(r.next_due), r.tally, to_timestamp($3::float8 / 1e6)
-                   FROM jsonb_to_recordset($1) AS r(key text, fit float8, engagement text, dimensions jsonb,
-                                                    disqualified_by text[], next_due float8, tally bigint[])
-                 ON CONFLICT (contact_key) DO UPDATE
-                    SET version = excluded.version, fit = excluded.fit, engagement = excluded.engagement,
-                        dimensions = excluded.dimensions, disqualified_by = excluded.disqualified_by,
-                        next_due = excluded.next_due, tally = excluded.tally, scored_at = excluded.scored_at"
-            ),
-            None,
-            &[JsonB(Json::Array(rows)).into(), attachment.version.into(), (now as f64).into()],
-        )
-        .unwrap_or_else(|e| spi_failed(attachment, "writing scores", e));
+    run(
+        client,
+        attached,
+        &upsert,
+        "writing scores",
+        &[JsonB(Json::Array(rows)).into(), attached.attachment.version.into(), (now as f64).into()],
+    );
 }
 
-/// Every contact of the attached contacts table, as text keys in key order.
-pub(crate) fn all_contact_keys(client: &SpiClient<'_>, attachment: &Attachment) -> Vec<String> {
-    client
-        .select(
-            &format!(
-                "SELECT c.{key}::text FROM {contacts} c WHERE c.{key} IS NOT NULL ORDER BY c.{key}",
-                key = attachment.contact_key,
-                contacts = attachment.contacts
-            ),
-            None,
-            &[],
-        )
-        .unwrap_or_else(|e| spi_failed(attachment, "listing contacts", e))
-        .filter_map(|row| row.get::<String>(1).ok().flatten())
-        .collect()
-}
-
-/// The fast path for inserted events: add them to the contacts' stored sums without
-/// rereading any history, when the profile allows it for every one of them (see
-/// `CompiledProfile::is_additive`). Reads the statement's new rows from `relation`.
-/// Returns the contacts it could not handle, for a full recompute.
+/// The fast path for inserted events: a statement's new events, summarised per
+/// contact, are added to the contacts' stored sums in SQL without rereading any
+/// history, when they are additive (see `EventSummary::is_additive`) and the stored row
+/// was scored by the active version. Reads the new rows from the trigger's transition
+/// table `changed`. Returns the contacts it could not handle, in key order, for a full
+/// recompute.
 pub(crate) fn add_inserted_events(
-    client: &mut SpiClient<'_>,
-    attachment: &Attachment,
-    relation: &str,
+    client: &SpiClient<'_>,
+    attached: &Attached,
     now: i64,
 ) -> Vec<String> {
-    let version = compiled_version(attachment);
-    let (compiled, plan) = (&version.compiled, &version.plan);
+    let (attachment, plan) = (&attached.attachment, &attached.plan);
+    let new_rows = attached.statement(client, "new events", &[], false, || {
+        format!(
+            "{} WHERE e.{} IS NOT NULL",
+            attachment.events_select(plan, "changed"),
+            attachment.event_contact
+        )
+    });
+    let mut summaries = HashMap::new();
+    let cursor = client
+        .try_open_cursor(&*new_rows, &[])
+        .unwrap_or_else(|e| spi_failed(attachment, "reading new events", e));
+    fold_cursor(attached, cursor, &mut summaries, now);
+    if summaries.is_empty() {
+        return Vec::new();
+    }
+    let keys = in_key_order(client, attached, summaries.keys().cloned().collect());
+    if keys.len() > 1 {
+        // One statement locks all its contacts first, in key order: with the updates
+        // below locking in whatever order, two statements could deadlock.
+        for batch in keys.chunks(BATCH) {
+            lock(client, attached, batch);
+        }
+    }
     let (state, key_type) = (&attachment.state_table, &attachment.key_type);
-    // New rows, grouped by contact in the key's own order.
-    let query = format!(
-        "{} WHERE e.{contact} IS NOT NULL ORDER BY e.{contact}",
-        attachment.events_select(plan, relation),
-        contact = attachment.event_contact
+    let add = attached.statement(
+        client,
+        "add new events",
+        &[
+            PgOid::BuiltIn(PgBuiltInOids::JSONBOID),
+            PgOid::BuiltIn(PgBuiltInOids::INT4OID),
+            PgOid::BuiltIn(PgBuiltInOids::FLOAT8OID),
+        ],
+        true,
+        || {
+            format!(
+                "UPDATE {state} s
+                    SET engagement = s.engagement OPERATOR(lead_score.+) r.engagement::lead_score.decayed,
+                        dimensions = CASE WHEN r.dimensions = '{{}}' THEN s.dimensions
+                                          ELSE lead_score.dimensions_add(s.dimensions, r.dimensions) END,
+                        tally = ARRAY[s.tally[1] + r.tally[1], s.tally[2] + r.tally[2], s.tally[3] + r.tally[3],
+                                      s.tally[4] + r.tally[4], s.tally[5] + r.tally[5], s.tally[6] + r.tally[6]],
+                        scored_at = to_timestamp($3 / 1e6)
+                   FROM jsonb_to_recordset($1) AS r(key text, engagement text, dimensions jsonb, tally bigint[])
+                  WHERE s.contact_key = r.key::{key_type} AND s.version = $2
+              RETURNING s.contact_key::text"
+            )
+        },
     );
-    let (order, new_events) = read_events(client, attachment, &query, &[]);
-    if order.is_empty() {
-        return order;
-    }
-    let mut stored: HashMap<String, (i32, Additive)> = HashMap::new();
-    for batch in order.chunks(BATCH) {
-        let rows = client
-            .update(
-                &format!(
-                    "SELECT contact_key::text, version, engagement::text, dimensions, tally
-                       FROM {state} WHERE contact_key = ANY ($1::text[]::{key_type}[])
-                      ORDER BY contact_key FOR UPDATE"
-                ),
-                None,
-                &[key_array(batch).into()],
-            )
-            .unwrap_or_else(|e| spi_failed(attachment, "locking scores", e));
-        for row in rows {
-            let parsed = (|| {
-                let key = row.get::<String>(1).ok().flatten()?;
-                let version = row.get::<i32>(2).ok().flatten()?;
-                let engagement =
-                    serde_json::from_str(&row.get::<String>(3).ok().flatten()?).ok()?;
-                let dimensions =
-                    serde_json::from_value(row.get::<JsonB>(4).ok().flatten()?.0).ok()?;
-                let t = row.get::<Vec<i64>>(5).ok().flatten()?;
-                let count = |i: usize| t.get(i).copied().unwrap_or(0).max(0) as u64;
-                let tally = EventTally {
-                    scored: count(0),
-                    unmatched: count(1),
-                    not_counted: count(2),
-                    future: count(3),
-                    null_time: count(4),
-                    null_type: count(5),
-                };
-                Some((key, (version, Additive { engagement, dimensions, tally })))
-            })();
-            if let Some((key, value)) = parsed {
-                stored.insert(key, value);
-            }
-        }
-    }
-
     let mut slow = Vec::new();
-    let mut updates = Vec::new();
-    for key in order {
-        let events = &new_events[&key];
-        let handled = match stored.get_mut(&key) {
-            Some((version, additive)) if *version == attachment.version => {
-                let facts: Vec<JsonFacts> =
-                    events.iter().map(|e| JsonFacts { record: &e.facts, now }).collect();
-                add_events(
-                    compiled,
-                    additive,
-                    events.iter().zip(&facts).map(|(e, f)| Event {
-                        event_type: e.event_type.as_deref(),
-                        at: e.at,
-                        facts: f,
-                    }),
-                    now,
-                )
-            }
-            _ => false,
-        };
-        if handled {
-            let additive = &stored[&key].1;
-            let t = additive.tally;
-            updates.push(json!({
-                "key": key,
-                "engagement": serde_json::to_string(&additive.engagement).unwrap_or_else(|_| "{\"terms\":[]}".into()),
-                "dimensions": additive.dimensions,
-                "tally": [t.scored, t.unmatched, t.not_counted, t.future, t.null_time, t.null_type],
-            }));
-        } else {
-            slow.push(key);
+    let mut additive = Vec::new();
+    for key in keys {
+        match summaries.get(&key) {
+            Some(summary) if summary.is_additive() => additive.push(key),
+            _ => slow.push(key),
         }
     }
-    if !updates.is_empty() {
-        client
-            .update(
-                &format!(
-                    "UPDATE {state} s SET engagement = r.engagement::lead_score.decayed, dimensions = r.dimensions,
-                            tally = r.tally, scored_at = to_timestamp($2::float8 / 1e6)
-                       FROM jsonb_to_recordset($1) AS r(key text, engagement text, dimensions jsonb, tally bigint[])
-                      WHERE s.contact_key = r.key::{key_type}"
-                ),
-                None,
-                &[JsonB(Json::Array(updates)).into(), (now as f64).into()],
-            )
-            .unwrap_or_else(|e| spi_failed(attachment, "adding new events", e));
+    let mut added = std::collections::HashSet::new();
+    for batch in additive.chunks(BATCH) {
+        let rows: Vec<Json> = batch
+            .iter()
+            .map(|key| {
+                let summary = &summaries[key];
+                json!({
+                    "key": key,
+                    "engagement": serde_json::to_string(&summary.engagement).unwrap_or_else(|_| "{\"terms\":[]}".into()),
+                    "dimensions": summary.dimensions,
+                    "tally": summary.tally.to_array(),
+                })
+            })
+            .collect();
+        let args =
+            [JsonB(Json::Array(rows)).into(), attachment.version.into(), (now as f64).into()];
+        added.extend(
+            run(client, attached, &add, "adding new events", &args)
+                .filter_map(|row| row.get::<String>(1).ok().flatten()),
+        );
     }
-    slow
+    if added.len() == additive.len() {
+        return slow;
+    }
+    // Contacts without a state row (not inserted yet) or scored by an older version.
+    let mut missed: Vec<String> = additive.into_iter().filter(|k| !added.contains(k)).collect();
+    missed.extend(slow);
+    in_key_order(client, attached, missed)
 }

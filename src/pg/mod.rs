@@ -11,8 +11,10 @@ pub(crate) mod decay_functions;
 pub(crate) mod decayed_sum;
 pub(crate) mod errors;
 pub(crate) mod identity;
+pub(crate) mod plan_cache;
 pub(crate) mod rule_functions;
 mod score_functions;
+mod spi_rows;
 
 #[cfg(any(test, feature = "pg_test"))]
 mod tests;

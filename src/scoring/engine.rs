@@ -9,8 +9,13 @@
 //! * events in the future count from their own time on, never before;
 //! * `next_due`: the next instant at which time alone changes the result (an event
 //!   leaving a window or coming due), so a sweep can visit only contacts that are due.
+//!
+//! Events are folded one at a time into an [`EventSummary`], which two halves of a
+//! history can also be merged into: a contact's score does not need its events in one
+//! place or in any order, so a whole events table can be scored in one pass and new
+//! events added to a stored summary.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, HashMap};
 
 use serde_json::Value as Json;
 
@@ -27,9 +32,10 @@ use crate::scoring::value::{Micros, Value};
 pub struct CompiledProfile {
     pub settings: Settings,
     pub rules: Vec<(String, Rule)>,
-    /// Event types whose new events need the contact's history to be counted (see
-    /// [`CompiledProfile::is_additive`]); worked out once, at compile time.
-    needs_history: BTreeSet<String>,
+    /// Per event type, the event rules that name it (indexes into `rules`).
+    rules_by_type: HashMap<String, Vec<usize>>,
+    /// Event types that history conditions count, each with its number in this list.
+    watched_types: HashMap<String, u16>,
 }
 
 /// A profile that failed to compile: which rule (none for settings) and what.
@@ -51,21 +57,29 @@ impl CompiledProfile {
                     .map_err(|error| ProfileError { rule_name: Some(name.clone()), error })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let mut needs_history = BTreeSet::new();
-        for (_, rule) in &rules {
+        let mut rules_by_type: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut watched_types: HashMap<String, u16> = HashMap::new();
+        for (index, (_, rule)) in rules.iter().enumerate() {
             match rule {
-                Rule::Event(e) if e.count != CountLimit::Every || e.within.is_some() => {
-                    needs_history.extend(e.event_types.iter().cloned())
+                Rule::Event(e) => {
+                    for event_type in &e.event_types {
+                        let listed = rules_by_type.entry(event_type.clone()).or_default();
+                        if !listed.contains(&index) {
+                            listed.push(index);
+                        }
+                    }
                 }
                 Rule::Disqualifier { when } | Rule::Fit { when, .. } => {
                     for condition in when.history_conditions() {
-                        needs_history.extend(condition.event_types.iter().cloned());
+                        for event_type in condition.event_types {
+                            let next = watched_types.len() as u16;
+                            watched_types.entry(event_type.clone()).or_insert(next);
+                        }
                     }
                 }
-                _ => {}
             }
         }
-        Ok(CompiledProfile { settings, rules, needs_history })
+        Ok(CompiledProfile { settings, rules, rules_by_type, watched_types })
     }
 
     fn half_life(&self, rule: &EventRule) -> Option<HalfLife> {
@@ -76,6 +90,13 @@ impl CompiledProfile {
         };
         // Both were checked positive when compiled.
         HalfLife::from_seconds(seconds).ok()
+    }
+
+    fn event_rule(&self, index: usize) -> Option<&EventRule> {
+        match self.rules.get(index) {
+            Some((_, Rule::Event(rule))) => Some(rule),
+            _ => None,
+        }
     }
 }
 
@@ -111,6 +132,32 @@ impl EventTally {
             self.null_type += 1;
         }
     }
+
+    /// The counts in the order `lead_score.stats()` lists them (and state rows store them).
+    pub fn to_array(self) -> [u64; 6] {
+        [self.scored, self.unmatched, self.not_counted, self.future, self.null_time, self.null_type]
+    }
+
+    pub fn from_array(counts: &[i64]) -> EventTally {
+        let count = |i: usize| counts.get(i).copied().unwrap_or(0).max(0) as u64;
+        EventTally {
+            scored: count(0),
+            unmatched: count(1),
+            not_counted: count(2),
+            future: count(3),
+            null_time: count(4),
+            null_type: count(5),
+        }
+    }
+
+    fn merge(&mut self, other: EventTally) {
+        self.scored += other.scored;
+        self.unmatched += other.unmatched;
+        self.not_counted += other.not_counted;
+        self.future += other.future;
+        self.null_time += other.null_time;
+        self.null_type += other.null_type;
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -132,11 +179,185 @@ impl ContactScore {
     }
 }
 
+/// An event that matched a `count`-limited rule: whether it counts is known only once
+/// the contact's whole history is in (the earliest ones do).
+#[derive(Clone, Debug, PartialEq)]
+struct Candidate {
+    at: Micros,
+    /// Already counted by a rule without a limit (for the tally).
+    counted: bool,
+    /// The limited rules it is a candidate for (indexes into the profile's rules).
+    rules: Vec<usize>,
+}
+
+/// What some of a contact's events add up to, as of an instant: decayed points, the
+/// tally, the next due time, and the few facts that can only be settled with the whole
+/// history (candidates of limited rules, times of the events history conditions
+/// count). Summaries of two parts of a history merge into the summary of the whole.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct EventSummary {
+    pub engagement: DecayedSum,
+    pub dimensions: BTreeMap<String, DecayedSum>,
+    /// Complete for every event but the candidates, which `finish` tallies.
+    pub tally: EventTally,
+    /// From windows and future events; `finish` adds history conditions.
+    pub next_due: Option<Micros>,
+    candidates: Vec<Candidate>,
+    /// (number of the type in `watched_types`, time) of events history conditions count.
+    watched: Vec<(u16, Micros)>,
+}
+
+fn earliest_due(due: &mut Option<Micros>, candidate: Micros, now: Micros) {
+    if candidate > now {
+        *due = Some(due.map_or(candidate, |d| d.min(candidate)));
+    }
+}
+
+impl EventSummary {
+    /// Fold one event in, as of `now`.
+    pub fn add(&mut self, profile: &CompiledProfile, event: &Event<'_>, now: Micros) {
+        let (Some(event_type), Some(at)) = (event.event_type, event.at) else {
+            self.tally.count_unusable(event.at);
+            return;
+        };
+        if let Some(&number) = profile.watched_types.get(event_type) {
+            self.watched.push((number, at));
+        }
+        let (mut matched, mut counted) = (false, false);
+        let mut limited = Vec::new();
+        for &index in profile.rules_by_type.get(event_type).map_or(&[][..], Vec::as_slice) {
+            let Some(rule) = profile.event_rule(index) else { continue };
+            if !rule.when.as_ref().is_none_or(|c| c.holds(event.facts)) {
+                continue;
+            }
+            matched = true;
+            if at > now {
+                earliest_due(&mut self.next_due, at, now);
+                continue;
+            }
+            if let Some(window) = &rule.within {
+                // The window includes its edge: the event counts until `at + within`
+                // and leaves one microsecond later.
+                let last_counted = at.saturating_add(window.micros());
+                if last_counted < now {
+                    continue;
+                }
+                earliest_due(&mut self.next_due, last_counted.saturating_add(1), now);
+            }
+            match rule.count {
+                CountLimit::Every => {
+                    add_points(profile, rule, &mut self.engagement, &mut self.dimensions, at);
+                    counted = true;
+                }
+                CountLimit::AtMost(_) => limited.push(index),
+            }
+        }
+        if !limited.is_empty() {
+            self.candidates.push(Candidate { at, counted, rules: limited });
+            return;
+        }
+        match (matched, counted) {
+            (false, _) => self.tally.unmatched += 1,
+            (true, true) => self.tally.scored += 1,
+            (true, false) if at > now => self.tally.future += 1,
+            (true, false) => self.tally.not_counted += 1,
+        }
+    }
+
+    /// Merge the summary of other events of the same contact (as of the same instant).
+    pub fn merge(&mut self, other: EventSummary) {
+        self.engagement.merge(&other.engagement);
+        for (label, sum) in &other.dimensions {
+            self.dimensions.entry(label.clone()).or_default().merge(sum);
+        }
+        self.tally.merge(other.tally);
+        if let Some(due) = other.next_due {
+            earliest_due(&mut self.next_due, due, Micros::MIN);
+        }
+        self.candidates.extend(other.candidates);
+        self.watched.extend(other.watched);
+    }
+
+    /// Whether these events can be added to a stored result as they are, without the
+    /// rest of the contact's history: none is a candidate of a limited rule, counted by
+    /// a history condition, inside a window or in the future.
+    pub fn is_additive(&self) -> bool {
+        self.candidates.is_empty() && self.watched.is_empty() && self.next_due.is_none()
+    }
+
+    /// The contact's result: the summary of its whole history, with its own facts.
+    pub fn finish(
+        mut self,
+        profile: &CompiledProfile,
+        contact: &dyn Facts,
+        now: Micros,
+    ) -> ContactScore {
+        // One order whatever order the events came in: the earliest candidates count.
+        self.candidates
+            .sort_by(|a, b| (a.at, a.counted, &a.rules).cmp(&(b.at, b.counted, &b.rules)));
+        let mut selected = vec![false; self.candidates.len()];
+        for (index, (_, rule)) in profile.rules.iter().enumerate() {
+            let Rule::Event(rule) = rule else { continue };
+            let CountLimit::AtMost(limit) = rule.count else { continue };
+            let picks =
+                self.candidates.iter().enumerate().filter(|(_, c)| c.rules.contains(&index));
+            for (number, candidate) in picks.take(limit as usize) {
+                add_points(profile, rule, &mut self.engagement, &mut self.dimensions, candidate.at);
+                selected[number] = true;
+            }
+        }
+        for (candidate, selected) in self.candidates.iter().zip(selected) {
+            if candidate.counted || selected {
+                self.tally.scored += 1;
+            } else {
+                self.tally.not_counted += 1;
+            }
+        }
+
+        let mut result = ContactScore {
+            fit: 0.0,
+            engagement: self.engagement,
+            dimensions: self.dimensions,
+            disqualified_by: Vec::new(),
+            next_due: self.next_due,
+            tally: self.tally,
+        };
+        let facts = ContactWithHistory { contact, profile, watched: &self.watched, now };
+        for (name, rule) in &profile.rules {
+            match rule {
+                Rule::Fit { when, points } if when.holds(&facts) => result.fit += points,
+                Rule::Disqualifier { when } => {
+                    if when.holds(&facts) {
+                        result.disqualified_by.push(name.clone());
+                    }
+                    for condition in when.history_conditions() {
+                        let times: Vec<Micros> = facts.times_of(condition.event_types).collect();
+                        if let Some(flip) = condition.next_flip(&times, now) {
+                            earliest_due(&mut result.next_due, flip, now);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        result
+    }
+}
+
 /// The contact's own facts plus the history conditions' counts, as one [`Facts`].
 struct ContactWithHistory<'a> {
     contact: &'a dyn Facts,
-    history: &'a [(&'a str, Micros)],
+    profile: &'a CompiledProfile,
+    watched: &'a [(u16, Micros)],
     now: Micros,
+}
+
+impl ContactWithHistory<'_> {
+    fn times_of<'s>(&'s self, event_types: &'s [String]) -> impl Iterator<Item = Micros> + 's {
+        let numbers: Vec<u16> =
+            event_types.iter().filter_map(|t| self.profile.watched_types.get(t).copied()).collect();
+        self.watched.iter().filter(move |(n, _)| numbers.contains(n)).map(|&(_, at)| at)
+    }
 }
 
 impl Facts for ContactWithHistory<'_> {
@@ -146,20 +367,11 @@ impl Facts for ContactWithHistory<'_> {
 
     fn event_count(&self, event_types: &[String], within: Option<&Span>) -> u64 {
         let since = within.map_or(Micros::MIN, |w| self.now.saturating_sub(w.micros()));
-        self.history
-            .iter()
-            .filter(|(t, at)| *at <= self.now && *at >= since && event_types.iter().any(|e| e == t))
-            .count() as u64
+        self.times_of(event_types).filter(|&at| at <= self.now && at >= since).count() as u64
     }
 
     fn now(&self) -> Micros {
         self.now
-    }
-}
-
-fn earliest_due(due: &mut Option<Micros>, candidate: Micros, now: Micros) {
-    if candidate > now {
-        *due = Some(due.map_or(candidate, |d| d.min(candidate)));
     }
 }
 
@@ -170,168 +382,23 @@ pub fn score_contact<'a>(
     events: impl IntoIterator<Item = Event<'a>>,
     now: Micros,
 ) -> ContactScore {
-    let mut result = ContactScore::default();
-    let event_rules: Vec<(usize, &EventRule)> = profile
-        .rules
-        .iter()
-        .enumerate()
-        .filter_map(|(i, (_, rule))| if let Rule::Event(e) = rule { Some((i, e)) } else { None })
-        .collect();
-    // Per limited rule, its in-window matching events as (time, event number): the
-    // earliest count, decided once all events are seen.
-    let mut limited: BTreeMap<usize, Vec<(Micros, usize)>> = BTreeMap::new();
-    let mut history: Vec<(&str, Micros)> = Vec::new();
-    // Per valid event: (matched a rule, counted, in the future), for the tally.
-    let mut outcomes: Vec<(bool, bool, bool)> = Vec::new();
-
+    let mut summary = EventSummary::default();
     for event in events {
-        let (Some(event_type), Some(at)) = (event.event_type, event.at) else {
-            result.tally.count_unusable(event.at);
-            continue;
-        };
-        let number = outcomes.len();
-        history.push((event_type, at));
-        let mut outcome = (false, false, at > now);
-        for &(index, rule) in &event_rules {
-            if !rule.matches(event.facts, event_type) {
-                continue;
-            }
-            outcome.0 = true;
-            if at > now {
-                earliest_due(&mut result.next_due, at, now);
-                continue;
-            }
-            if let Some(window) = &rule.within {
-                // The window includes its edge: the event counts until `at + within`
-                // and leaves one microsecond later.
-                let last_counted = at.saturating_add(window.micros());
-                if last_counted < now {
-                    continue;
-                }
-                earliest_due(&mut result.next_due, last_counted.saturating_add(1), now);
-            }
-            match rule.count {
-                CountLimit::Every => {
-                    add_points(profile, rule, &mut result, at);
-                    outcome.1 = true;
-                }
-                CountLimit::AtMost(_) => limited.entry(index).or_default().push((at, number)),
-            }
-        }
-        outcomes.push(outcome);
+        summary.add(profile, &event, now);
     }
-
-    for (index, mut candidates) in limited {
-        let Rule::Event(rule) = &profile.rules[index].1 else { continue };
-        let CountLimit::AtMost(limit) = rule.count else { continue };
-        candidates.sort_unstable();
-        for &(at, number) in candidates.iter().take(limit as usize) {
-            add_points(profile, rule, &mut result, at);
-            outcomes[number].1 = true;
-        }
-    }
-    for (matched, counted, future) in outcomes {
-        match (matched, counted, future) {
-            (false, _, _) => result.tally.unmatched += 1,
-            (true, true, _) => result.tally.scored += 1,
-            (true, false, true) => result.tally.future += 1,
-            (true, false, false) => result.tally.not_counted += 1,
-        }
-    }
-
-    let facts = ContactWithHistory { contact, history: &history, now };
-    for (name, rule) in &profile.rules {
-        match rule {
-            Rule::Fit { when, points } if when.holds(&facts) => result.fit += points,
-            Rule::Disqualifier { when } => {
-                if when.holds(&facts) {
-                    result.disqualified_by.push(name.clone());
-                }
-                for condition in when.history_conditions() {
-                    let times: Vec<Micros> = history
-                        .iter()
-                        .filter(|(t, _)| condition.event_types.iter().any(|wanted| wanted == t))
-                        .map(|&(_, at)| at)
-                        .collect();
-                    if let Some(flip) = condition.next_flip(&times, now) {
-                        earliest_due(&mut result.next_due, flip, now);
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-    result
+    summary.finish(profile, contact, now)
 }
 
-fn add_points(profile: &CompiledProfile, rule: &EventRule, result: &mut ContactScore, at: Micros) {
-    let half_life = profile.half_life(rule);
-    result.engagement.add(rule.points, at, half_life);
-    if let Some(dimension) = &rule.dimension {
-        result.dimensions.entry(dimension.clone()).or_default().add(rule.points, at, half_life);
-    }
-}
-
-/// The part of a contact's stored result that new events can add to directly.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Additive {
-    pub engagement: DecayedSum,
-    pub dimensions: BTreeMap<String, DecayedSum>,
-    pub tally: EventTally,
-}
-
-impl CompiledProfile {
-    /// Whether an event of this type can be added to a stored result without rereading
-    /// the contact's history: every rule of that type counts every event, has no
-    /// window, and no history condition watches the type. (Unknown types qualify.)
-    pub fn is_additive(&self, event_type: &str) -> bool {
-        !self.needs_history.contains(event_type)
-    }
-}
-
-/// Add new events to a stored result, as `score_contact` would count them, or return
-/// `false` (changing nothing) when one of them needs the contact's history: a type
-/// that is not additive, or an event in the future (it would set a due time).
-pub fn add_events<'a>(
+fn add_points(
     profile: &CompiledProfile,
-    stored: &mut Additive,
-    events: impl IntoIterator<Item = Event<'a>>,
-    now: Micros,
-) -> bool {
-    let events: Vec<Event<'a>> = events.into_iter().collect();
-    let additive = events.iter().all(|e| match (e.event_type, e.at) {
-        (Some(t), Some(at)) => at <= now && profile.is_additive(t),
-        _ => true,
-    });
-    if !additive {
-        return false;
+    rule: &EventRule,
+    engagement: &mut DecayedSum,
+    dimensions: &mut BTreeMap<String, DecayedSum>,
+    at: Micros,
+) {
+    let half_life = profile.half_life(rule);
+    engagement.add(rule.points, at, half_life);
+    if let Some(dimension) = &rule.dimension {
+        dimensions.entry(dimension.clone()).or_default().add(rule.points, at, half_life);
     }
-    let mut scored = ContactScore {
-        engagement: std::mem::take(&mut stored.engagement),
-        dimensions: std::mem::take(&mut stored.dimensions),
-        ..ContactScore::default()
-    };
-    for event in &events {
-        let (Some(event_type), Some(at)) = (event.event_type, event.at) else {
-            stored.tally.count_unusable(event.at);
-            continue;
-        };
-        let mut matched = false;
-        for (_, rule) in &profile.rules {
-            if let Rule::Event(rule) = rule {
-                if rule.matches(event.facts, event_type) {
-                    add_points(profile, rule, &mut scored, at);
-                    matched = true;
-                }
-            }
-        }
-        if matched {
-            stored.tally.scored += 1;
-        } else {
-            stored.tally.unmatched += 1;
-        }
-    }
-    stored.engagement = scored.engagement;
-    stored.dimensions = scored.dimensions;
-    true
 }

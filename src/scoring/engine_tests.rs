@@ -4,7 +4,7 @@
 use serde_json::{json, Value as Json};
 
 use crate::scoring::engine::{
-    add_events, score_contact, Additive, CompiledProfile, ContactScore, Event,
+    score_contact, CompiledProfile, ContactScore, Event, EventSummary, EventTally,
 };
 use crate::scoring::json_facts::JsonFacts;
 use crate::scoring::value::{parse_timestamp, Micros};
@@ -396,21 +396,33 @@ fn adding_new_events_equals_recomputing_from_history() {
         event("unknown", "2024-05-31"),
         json!({"event_type": "email_click"}),
     ];
-    let before = score(&p, &json!({}), &old, now);
-    let mut stored = Additive {
-        engagement: before.engagement.clone(),
-        dimensions: before.dimensions.clone(),
-        tally: before.tally,
+    let summarise = |events: &[Json]| {
+        let mut summary = EventSummary::default();
+        for e in events {
+            let f = JsonFacts { record: e, now };
+            let event = Event {
+                event_type: e.get("event_type").and_then(Json::as_str),
+                at: e.get("at").and_then(Json::as_str).and_then(parse_timestamp),
+                facts: &f,
+            };
+            summary.add(&p, &event, now);
+        }
+        summary
     };
-    let facts: Vec<JsonFacts> = new.iter().map(|e| JsonFacts { record: e, now }).collect();
-    let as_events = || {
-        new.iter().zip(&facts).map(|(e, f)| Event {
-            event_type: e.get("event_type").and_then(Json::as_str),
-            at: e.get("at").and_then(Json::as_str).and_then(parse_timestamp),
-            facts: f,
-        })
-    };
-    assert!(add_events(&p, &mut stored, as_events(), now));
+    let mut stored = score(&p, &json!({}), &old, now);
+    let delta = summarise(&new);
+    assert!(delta.is_additive());
+    stored.engagement.merge(&delta.engagement);
+    for (label, sum) in &delta.dimensions {
+        stored.dimensions.entry(label.clone()).or_default().merge(sum);
+    }
+    let tally: Vec<i64> = stored
+        .tally
+        .to_array()
+        .iter()
+        .zip(delta.tally.to_array())
+        .map(|(a, b)| (a + b) as i64)
+        .collect();
     let all: Vec<Json> = old.iter().chain(new.iter()).cloned().collect();
     let full = score(&p, &json!({}), &all, now);
     assert!(close(stored.engagement.value_at(now), full.engagement.value_at(now)));
@@ -418,22 +430,72 @@ fn adding_new_events_equals_recomputing_from_history() {
         stored.dimensions["intent"].value_at(now),
         full.dimensions["intent"].value_at(now)
     ));
-    assert_eq!(stored.tally, full.tally);
+    assert_eq!(EventTally::from_array(&tally), full.tally);
 
-    // Types with limits, windows or history conditions, and future events, need history.
+    // Types with limits or history conditions, and future events, need history.
     for needs_history in [
         event("trial_signup", "2024-05-31"),
         event("email_open", "2024-05-31"),
         event("email_click", "2024-07-01"),
     ] {
-        let f = JsonFacts { record: &needs_history, now };
-        let mut untouched = stored.clone();
-        let e = Event {
-            event_type: needs_history.get("event_type").and_then(Json::as_str),
-            at: needs_history.get("at").and_then(Json::as_str).and_then(parse_timestamp),
-            facts: &f,
+        assert!(!summarise(std::slice::from_ref(&needs_history)).is_additive(), "{needs_history}");
+    }
+}
+
+#[test]
+fn summaries_of_parts_merge_into_the_summary_of_the_whole() {
+    let p = profile(
+        json!({"half_life": "30 days"}),
+        &[
+            ("Click", json!({"kind": "event", "event": "email_click", "points": 8})),
+            (
+                "Trial",
+                json!({"kind": "event", "event": ["trial_signup", "email_click"], "points": 15, "count": {"max": 2}}),
+            ),
+            (
+                "Recent",
+                json!({"kind": "event", "event": "page_view", "points": 2, "within": "10 days"}),
+            ),
+            (
+                "Quiet",
+                json!({"kind": "disqualifier", "when": {"no_event": "email_open", "within": "60 days"}}),
+            ),
+        ],
+    );
+    let now = at("2024-06-01");
+    let history = [
+        event("email_click", "2024-04-02"),
+        event("trial_signup", "2024-05-02"),
+        event("email_open", "2024-05-03"),
+        event("page_view", "2024-05-28"),
+        event("email_click", "2024-03-01"),
+        event("trial_signup", "2024-03-01"),
+        event("page_view", "2024-07-01"),
+        json!({"event_type": "page_view"}),
+    ];
+    let whole = score(&p, &json!({}), &history, now);
+    for split in 0..=history.len() {
+        let (first, second) = history.split_at(split);
+        let part = |events: &[Json]| {
+            let mut summary = EventSummary::default();
+            for e in events {
+                let f = JsonFacts { record: e, now };
+                let event = Event {
+                    event_type: e.get("event_type").and_then(Json::as_str),
+                    at: e.get("at").and_then(Json::as_str).and_then(parse_timestamp),
+                    facts: &f,
+                };
+                summary.add(&p, &event, now);
+            }
+            summary
         };
-        assert!(!add_events(&p, &mut untouched, [e], now), "{needs_history}");
-        assert_eq!(untouched, stored, "nothing changes when the fast path declines");
+        // Merged in the other order, too: neither order nor grouping matters.
+        let mut merged = part(second);
+        merged.merge(part(first));
+        let merged = merged.finish(&p, &JsonFacts { record: &json!({}), now }, now);
+        assert!(close(merged.score_at(now), whole.score_at(now)), "split at {split}");
+        assert_eq!(merged.tally, whole.tally, "split at {split}");
+        assert_eq!(merged.next_due, whole.next_due, "split at {split}");
+        assert_eq!(merged.disqualified_by, whole.disqualified_by, "split at {split}");
     }
 }

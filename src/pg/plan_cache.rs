@@ -1,0 +1,151 @@
+//! Per-backend cache of attached profiles: the attachment, its compiled active version
+//! and the SPI plans prepared for it, so a trigger call plans nothing and reads no
+//! catalog.
+//!
+//! Invalidation rides on Postgres' relcache invalidation of
+//! `lead_score.attachment_store`: attach, detach and publish call
+//! [`lead_score.invalidate_scoring_cache()`](invalidate_scoring_cache), which queues
+//! one for every backend at commit (and marks this backend's cache stale at once). A
+//! writer takes its table lock before its triggers run, and taking a lock processes
+//! pending invalidations, so a trigger never scores with a version older than the one
+//! committed before its statement started. A relcache reset (an overflowed queue)
+//! clears the cache too.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use pgrx::pg_sys::{self, PgOid};
+use pgrx::prelude::*;
+use pgrx::spi::{OwnedPreparedStatement, SpiClient};
+use pgrx::PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT;
+
+use crate::pg::attachment::{load_attachment, Attachment, FactsPlan};
+use crate::pg::catalog::{load_profile, Edition};
+use crate::pg::errors::raise;
+use crate::scoring::engine::CompiledProfile;
+
+/// An attached profile as the triggers use it. Entries are replaced, never changed.
+pub(crate) struct Attached {
+    pub attachment: Attachment,
+    pub compiled: CompiledProfile,
+    pub plan: FactsPlan,
+    statements: RefCell<HashMap<String, Rc<OwnedPreparedStatement>>>,
+}
+
+thread_local! {
+    static ATTACHED: RefCell<HashMap<i64, Rc<Attached>>> = RefCell::new(HashMap::new());
+    static STALE: Cell<bool> = const { Cell::new(false) };
+    /// `lead_score.attachment_store`'s oid, once known: its invalidations clear the cache.
+    static WATCHED: Cell<pg_sys::Oid> = const { Cell::new(pg_sys::InvalidOid) };
+}
+
+/// Registered by `_PG_init`. Runs inside invalidation processing, where nothing may
+/// fail or free a plan that might be executing: it only raises a flag.
+pub(crate) fn register_invalidation_callback() {
+    unsafe extern "C-unwind" fn on_relcache_invalidation(_arg: pg_sys::Datum, relid: pg_sys::Oid) {
+        let watched = WATCHED.with(Cell::get);
+        if relid == pg_sys::InvalidOid || relid == watched {
+            STALE.with(|s| s.set(true));
+        }
+    }
+    // SAFETY: called once from _PG_init; the callback is a plain function.
+    unsafe {
+        pg_sys::CacheRegisterRelcacheCallback(
+            Some(on_relcache_invalidation),
+            pg_sys::Datum::from(0),
+        );
+    }
+}
+
+fn attachment_store_oid(client: &SpiClient<'_>) -> pg_sys::Oid {
+    client
+        .select("SELECT 'lead_score.attachment_store'::regclass::oid", Some(1), &[])
+        .ok()
+        .and_then(|t| t.first().get_one::<pg_sys::Oid>().ok().flatten())
+        .unwrap_or(pg_sys::InvalidOid)
+}
+
+/// The attached profile with this id, or `None` when it is not attached.
+pub(crate) fn attached(client: &SpiClient<'_>, profile_id: i64) -> Option<Rc<Attached>> {
+    if STALE.with(|s| s.replace(false)) {
+        // Callers hold `Rc`s to what they use, so nothing in use is freed here.
+        ATTACHED.with(|a| a.borrow_mut().clear());
+        // The extension may have been dropped and created again: look the oid up anew.
+        WATCHED.with(|w| w.set(pg_sys::InvalidOid));
+    }
+    if let Some(found) = ATTACHED.with(|a| a.borrow().get(&profile_id).cloned()) {
+        return Some(found);
+    }
+    if WATCHED.with(Cell::get) == pg_sys::InvalidOid {
+        WATCHED.with(|w| w.set(attachment_store_oid(client)));
+    }
+    let attachment = load_attachment(client, profile_id)?;
+    let compiled = load_profile(&attachment.profile_name, Edition::Active).compiled;
+    let plan = FactsPlan::of(&compiled);
+    let loaded = Rc::new(Attached { attachment, compiled, plan, statements: RefCell::default() });
+    ATTACHED.with(|a| a.borrow_mut().insert(profile_id, loaded.clone()));
+    Some(loaded)
+}
+
+/// Forget everything cached in this backend (after attach, detach or publish here).
+pub(crate) fn mark_stale() {
+    STALE.with(|s| s.set(true));
+}
+
+impl Attached {
+    /// The prepared statement called `name` for this attachment, prepared on first use
+    /// from `sql()`. `mutating` statements lock or write.
+    pub fn statement(
+        &self,
+        client: &SpiClient<'_>,
+        name: &str,
+        args: &[PgOid],
+        mutating: bool,
+        sql: impl FnOnce() -> String,
+    ) -> Rc<OwnedPreparedStatement> {
+        if let Some(found) = self.statements.borrow().get(name) {
+            return found.clone();
+        }
+        let text = sql();
+        let prepared = if mutating {
+            client.prepare_mut(text.as_str(), args)
+        } else {
+            client.prepare(text.as_str(), args)
+        };
+        let prepared = Rc::new(
+            prepared
+                .unwrap_or_else(|e| {
+                    raise(
+                        ERRCODE_UNDEFINED_OBJECT,
+                        format!(
+                            "profile \"{}\": preparing {name}: {e}",
+                            self.attachment.profile_name
+                        ),
+                    )
+                })
+                .keep(),
+        );
+        self.statements.borrow_mut().insert(name.to_owned(), prepared.clone());
+        prepared
+    }
+}
+
+#[pg_schema]
+mod lead_score {
+    use super::*;
+
+    /// `lead_score.invalidate_scoring_cache()`: make every backend reload attached
+    /// profiles (this one at once, others when this transaction commits). Called by
+    /// attach, detach and publish; not for users.
+    #[pg_extern(security_definer)]
+    #[search_path(pg_catalog, lead_score, pg_temp)]
+    fn invalidate_scoring_cache() {
+        mark_stale();
+        let oid = Spi::connect(attachment_store_oid);
+        if oid != pg_sys::InvalidOid {
+            // SAFETY: a plain relation oid; the message is sent at commit.
+            unsafe { pg_sys::CacheInvalidateRelcacheByRelid(oid) };
+        }
+    }
+}
