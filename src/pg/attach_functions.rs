@@ -160,6 +160,8 @@ mod lead_score {
         'static,
         (name!(contact, String), name!(stored, Option<f64>), name!(recomputed, Option<f64>)),
     > {
+        // Recompute with the profile as the catalog has it, not as this backend cached it.
+        plan_cache::mark_stale();
         let rows = Spi::connect_mut(|client| {
             let attached = attached(client, profile);
             // One instant for applying what is due and for comparing.
