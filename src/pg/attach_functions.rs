@@ -483,7 +483,16 @@ fn keep_current(trigger: &pgrx::PgTrigger<'_>, watched: Watched) {
             (Watched::Events, false)
                 if matches!(trigger.op(), Ok(pgrx::PgTriggerOperation::Insert)) =>
             {
-                let slow = add_inserted_events(client, &attached, now);
+                // SAFETY: an AFTER ... FOR EACH STATEMENT trigger with a NEW TABLE.
+                let new_rows = unsafe {
+                    let new_table = trigger.trigger_data().tg_newtable;
+                    if new_table.is_null() {
+                        0
+                    } else {
+                        pg_sys::tuplestore_tuple_count(new_table)
+                    }
+                };
+                let slow = add_inserted_events(client, &attached, new_rows, now);
                 rescore_contacts(client, &attached, &slow, now);
             }
             _ => {

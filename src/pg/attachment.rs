@@ -19,7 +19,6 @@ use pgrx::pg_sys::{self, PgBuiltInOids, PgOid};
 use pgrx::spi::{OwnedPreparedStatement, SpiClient, SpiCursor, SpiTupleTable};
 use pgrx::JsonB;
 use pgrx::PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT;
-use serde_json::{json, Value as Json};
 
 use crate::pg::errors::raise;
 use crate::pg::plan_cache::Attached;
@@ -509,69 +508,113 @@ fn remove_missing(client: &SpiClient<'_>, attached: &Attached, keys: &[String], 
     );
 }
 
-/// Upsert results, in the order given (a function scan keeps the array's order, so row
-/// locks follow key order).
+/// A Postgres array literal of text values: `{"a","b"}`.
+fn text_array_literal(values: &[String]) -> String {
+    let quoted: Vec<String> = values
+        .iter()
+        .map(|v| format!("\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\"")))
+        .collect();
+    format!("{{{}}}", quoted.join(","))
+}
+
+/// Typed array parameters: SQL reads them with `unnest`, with no JSON to build or parse.
+fn oids(types: &[PgBuiltInOids]) -> Vec<PgOid> {
+    types.iter().map(|&t| PgOid::BuiltIn(t)).collect()
+}
+
+/// The tally as six columns of counts, one array per reason.
+fn tally_columns(tallies: impl Iterator<Item = [u64; 6]>) -> [Vec<Option<i64>>; 6] {
+    let mut columns: [Vec<Option<i64>>; 6] = Default::default();
+    for tally in tallies {
+        for (column, count) in columns.iter_mut().zip(tally) {
+            column.push(Some(count as i64));
+        }
+    }
+    columns
+}
+
+const TALLY_UNNEST: &str = "$4::int8[], $5::int8[], $6::int8[], $7::int8[], $8::int8[], $9::int8[]";
+const TALLY_COLUMNS: &str = "t1, t2, t3, t4, t5, t6";
+const TALLY_TYPES: [PgBuiltInOids; 6] = [PgBuiltInOids::INT8ARRAYOID; 6];
+
+fn decayed_text(sum: &DecayedSum) -> Option<String> {
+    Some(serde_json::to_string(sum).unwrap_or_else(|_| "{\"terms\":[]}".into()))
+}
+
+/// Upsert results, in the order given (unnest keeps the arrays' order, so row locks
+/// follow key order).
 pub(crate) fn write_batch(client: &SpiClient<'_>, attached: &Attached, scored: &Scored, now: i64) {
     if scored.is_empty() {
         return;
     }
     let (state, key_type) = (&attached.attachment.state_table, &attached.attachment.key_type);
-    let upsert = attached.statement(
-        client,
-        "write scores",
-        &[
-            PgOid::BuiltIn(PgBuiltInOids::JSONBOID),
-            PgOid::BuiltIn(PgBuiltInOids::INT4OID),
-            PgOid::BuiltIn(PgBuiltInOids::FLOAT8OID),
-        ],
-        true,
-        || {
-            format!(
-                "INSERT INTO {state} AS s (contact_key, version, fit, engagement, dimensions,
-                                           disqualified_by, next_due, tally, scored_at)
-                 SELECT r.key::{key_type}, $2, r.fit, r.engagement::lead_score.decayed, r.dimensions,
-                        r.disqualified_by, to_timestamp(r.next_due), r.tally, to_timestamp($3 / 1e6)
-                   FROM jsonb_to_recordset($1) AS r(key text, fit float8, engagement text, dimensions jsonb,
-                                                    disqualified_by text[], next_due float8, tally bigint[])
-                 ON CONFLICT (contact_key) DO UPDATE
-                    SET version = excluded.version, fit = excluded.fit, engagement = excluded.engagement,
-                        dimensions = excluded.dimensions, disqualified_by = excluded.disqualified_by,
-                        next_due = excluded.next_due, tally = excluded.tally, scored_at = excluded.scored_at"
-            )
-        },
-    );
-    let rows: Vec<Json> = scored
-        .iter()
-        .map(|(key, result)| {
-            json!({
-                "key": key,
-                "fit": result.fit,
-                "engagement": serde_json::to_string(&result.engagement).unwrap_or_else(|_| "{\"terms\":[]}".into()),
-                "dimensions": result.dimensions,
-                "disqualified_by": result.disqualified_by,
-                "next_due": result.next_due.map(|d| d as f64 / 1e6),
-                "tally": result.tally.to_array(),
-            })
-        })
-        .collect();
-    run(
-        client,
-        attached,
-        &upsert,
-        "writing scores",
-        &[JsonB(Json::Array(rows)).into(), attached.attachment.version.into(), (now as f64).into()],
-    );
+    let mut types = oids(&[
+        PgBuiltInOids::TEXTARRAYOID,
+        PgBuiltInOids::TEXTARRAYOID,
+        PgBuiltInOids::TEXTARRAYOID,
+    ]);
+    types.extend(oids(&TALLY_TYPES));
+    types.extend(oids(&[
+        PgBuiltInOids::FLOAT8ARRAYOID,
+        PgBuiltInOids::TEXTARRAYOID,
+        PgBuiltInOids::FLOAT8ARRAYOID,
+        PgBuiltInOids::INT4OID,
+        PgBuiltInOids::FLOAT8OID,
+    ]));
+    let upsert = attached.statement(client, "write scores", &types, true, || {
+        format!(
+            "INSERT INTO {state} AS s (contact_key, version, fit, engagement, dimensions,
+                                       disqualified_by, next_due, tally, scored_at)
+             SELECT r.key::{key_type}, $13, r.fit, r.engagement::lead_score.decayed, r.dimensions::jsonb,
+                    r.disqualified_by::text[], to_timestamp(r.next_due), ARRAY[{TALLY_COLUMNS}], to_timestamp($14 / 1e6)
+               FROM unnest($1::text[], $2::text[], $3::text[], {TALLY_UNNEST}, $10::float8[], $11::text[], $12::float8[])
+                    AS r(key, engagement, dimensions, {TALLY_COLUMNS}, fit, disqualified_by, next_due)
+             ON CONFLICT (contact_key) DO UPDATE
+                SET version = excluded.version, fit = excluded.fit, engagement = excluded.engagement,
+                    dimensions = excluded.dimensions, disqualified_by = excluded.disqualified_by,
+                    next_due = excluded.next_due, tally = excluded.tally, scored_at = excluded.scored_at"
+        )
+    });
+    let keys: Vec<Option<String>> = scored.iter().map(|(k, _)| Some(k.clone())).collect();
+    let engagement: Vec<Option<String>> =
+        scored.iter().map(|(_, r)| decayed_text(&r.engagement)).collect();
+    let dimensions: Vec<Option<String>> =
+        scored.iter().map(|(_, r)| serde_json::to_string(&r.dimensions).ok()).collect();
+    let [t1, t2, t3, t4, t5, t6] = tally_columns(scored.iter().map(|(_, r)| r.tally.to_array()));
+    let fit: Vec<Option<f64>> = scored.iter().map(|(_, r)| Some(r.fit)).collect();
+    let disqualified: Vec<Option<String>> =
+        scored.iter().map(|(_, r)| Some(text_array_literal(&r.disqualified_by))).collect();
+    let next_due: Vec<Option<f64>> =
+        scored.iter().map(|(_, r)| r.next_due.map(|d| d as f64 / 1e6)).collect();
+    let args = [
+        keys.into(),
+        engagement.into(),
+        dimensions.into(),
+        t1.into(),
+        t2.into(),
+        t3.into(),
+        t4.into(),
+        t5.into(),
+        t6.into(),
+        fit.into(),
+        disqualified.into(),
+        next_due.into(),
+        attached.attachment.version.into(),
+        (now as f64).into(),
+    ];
+    run(client, attached, &upsert, "writing scores", &args);
 }
 
 /// The fast path for inserted events: a statement's new events, summarised per
 /// contact, are added to the contacts' stored sums in SQL without rereading any
 /// history, when they are additive (see `EventSummary::is_additive`) and the stored row
 /// was scored by the active version. Reads the new rows from the trigger's transition
-/// table `changed`. Returns the contacts it could not handle, in key order, for a full
-/// recompute.
+/// table `changed`, which holds `new_row_count` rows. Returns the contacts it could not
+/// handle, in key order, for a full recompute.
 pub(crate) fn add_inserted_events(
     client: &SpiClient<'_>,
     attached: &Attached,
+    new_row_count: i64,
     now: i64,
 ) -> Vec<String> {
     let (attachment, plan) = (&attached.attachment, &attached.plan);
@@ -583,10 +626,16 @@ pub(crate) fn add_inserted_events(
         )
     });
     let mut summaries = HashMap::new();
-    let cursor = client
-        .try_open_cursor(&*new_rows, &[])
-        .unwrap_or_else(|e| spi_failed(attachment, "reading new events", e));
-    fold_cursor(attached, cursor, &mut summaries, now);
+    if new_row_count <= FETCH {
+        // A cursor costs more than the read itself for the usual one-row statement.
+        run(client, attached, &new_rows, "reading new events", &[]);
+        fold_rows(attached, &mut summaries, now);
+    } else {
+        let cursor = client
+            .try_open_cursor(&*new_rows, &[])
+            .unwrap_or_else(|e| spi_failed(attachment, "reading new events", e));
+        fold_cursor(attached, cursor, &mut summaries, now);
+    }
     if summaries.is_empty() {
         return Vec::new();
     }
@@ -599,30 +648,28 @@ pub(crate) fn add_inserted_events(
         }
     }
     let (state, key_type) = (&attachment.state_table, &attachment.key_type);
-    let add = attached.statement(
-        client,
-        "add new events",
-        &[
-            PgOid::BuiltIn(PgBuiltInOids::JSONBOID),
-            PgOid::BuiltIn(PgBuiltInOids::INT4OID),
-            PgOid::BuiltIn(PgBuiltInOids::FLOAT8OID),
-        ],
-        true,
-        || {
-            format!(
-                "UPDATE {state} s
-                    SET engagement = s.engagement OPERATOR(lead_score.+) r.engagement::lead_score.decayed,
-                        dimensions = CASE WHEN r.dimensions = '{{}}' THEN s.dimensions
-                                          ELSE lead_score.dimensions_add(s.dimensions, r.dimensions) END,
-                        tally = ARRAY[s.tally[1] + r.tally[1], s.tally[2] + r.tally[2], s.tally[3] + r.tally[3],
-                                      s.tally[4] + r.tally[4], s.tally[5] + r.tally[5], s.tally[6] + r.tally[6]],
-                        scored_at = to_timestamp($3 / 1e6)
-                   FROM jsonb_to_recordset($1) AS r(key text, engagement text, dimensions jsonb, tally bigint[])
-                  WHERE s.contact_key = r.key::{key_type} AND s.version = $2
-              RETURNING s.contact_key::text"
-            )
-        },
-    );
+    let mut types = oids(&[
+        PgBuiltInOids::TEXTARRAYOID,
+        PgBuiltInOids::TEXTARRAYOID,
+        PgBuiltInOids::TEXTARRAYOID,
+    ]);
+    types.extend(oids(&TALLY_TYPES));
+    types.extend(oids(&[PgBuiltInOids::INT4OID, PgBuiltInOids::FLOAT8OID]));
+    let add = attached.statement(client, "add new events", &types, true, || {
+        format!(
+            "UPDATE {state} s
+                SET engagement = s.engagement OPERATOR(lead_score.+) r.engagement::lead_score.decayed,
+                    dimensions = CASE WHEN r.dimensions IS NULL THEN s.dimensions
+                                      ELSE lead_score.dimensions_add(s.dimensions, r.dimensions::jsonb) END,
+                    tally = ARRAY[s.tally[1] + r.t1, s.tally[2] + r.t2, s.tally[3] + r.t3,
+                                  s.tally[4] + r.t4, s.tally[5] + r.t5, s.tally[6] + r.t6],
+                    scored_at = to_timestamp($11 / 1e6)
+               FROM unnest($1::text[], $2::text[], $3::text[], {TALLY_UNNEST})
+                    AS r(key, engagement, dimensions, {TALLY_COLUMNS})
+              WHERE s.contact_key = r.key::{key_type} AND s.version = $10
+          RETURNING s.contact_key::text"
+        )
+    });
     let mut slow = Vec::new();
     let mut additive = Vec::new();
     for key in keys {
@@ -633,20 +680,35 @@ pub(crate) fn add_inserted_events(
     }
     let mut added = std::collections::HashSet::new();
     for batch in additive.chunks(BATCH) {
-        let rows: Vec<Json> = batch
+        let batch_summaries: Vec<&EventSummary> = batch.iter().map(|k| &summaries[k]).collect();
+        let engagement: Vec<Option<String>> =
+            batch_summaries.iter().map(|s| decayed_text(&s.engagement)).collect();
+        // NULL: no dimension points to add (the common case), so no JSON to merge.
+        let dimensions: Vec<Option<String>> = batch_summaries
             .iter()
-            .map(|key| {
-                let summary = &summaries[key];
-                json!({
-                    "key": key,
-                    "engagement": serde_json::to_string(&summary.engagement).unwrap_or_else(|_| "{\"terms\":[]}".into()),
-                    "dimensions": summary.dimensions,
-                    "tally": summary.tally.to_array(),
-                })
+            .map(|s| {
+                if s.dimensions.is_empty() {
+                    None
+                } else {
+                    serde_json::to_string(&s.dimensions).ok()
+                }
             })
             .collect();
-        let args =
-            [JsonB(Json::Array(rows)).into(), attachment.version.into(), (now as f64).into()];
+        let [t1, t2, t3, t4, t5, t6] =
+            tally_columns(batch_summaries.iter().map(|s| s.tally.to_array()));
+        let args = [
+            key_array(batch).into(),
+            engagement.into(),
+            dimensions.into(),
+            t1.into(),
+            t2.into(),
+            t3.into(),
+            t4.into(),
+            t5.into(),
+            t6.into(),
+            attachment.version.into(),
+            (now as f64).into(),
+        ];
         added.extend(
             run(client, attached, &add, "adding new events", &args)
                 .filter_map(|row| row.get::<String>(1).ok().flatten()),
