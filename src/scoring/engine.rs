@@ -271,9 +271,10 @@ impl EventSummary {
             self.dimensions.entry(label.clone()).or_default().merge(sum);
         }
         self.tally.merge(other.tally);
-        if let Some(due) = other.next_due {
-            earliest_due(&mut self.next_due, due, Micros::MIN);
-        }
+        self.next_due = match (self.next_due, other.next_due) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         self.candidates.extend(other.candidates);
         self.watched.extend(other.watched);
     }

@@ -21,15 +21,29 @@ fn profile(settings: Json, rules: &[(&str, Json)]) -> CompiledProfile {
     CompiledProfile::compile(&settings, &rules).unwrap()
 }
 
-/// Events as JSON: `{"event_type": ..., "at": ..., "props": {...}}`.
+/// An event as JSON, `{"event_type": ..., "at": ..., "props": {...}}`, with its facts.
+fn as_event<'a>(json: &'a Json, facts: &'a JsonFacts<'a>) -> Event<'a> {
+    Event {
+        event_type: json.get("event_type").and_then(Json::as_str),
+        at: json.get("at").and_then(Json::as_str).and_then(parse_timestamp),
+        facts,
+    }
+}
+
 fn score(profile: &CompiledProfile, contact: &Json, events: &[Json], now: Micros) -> ContactScore {
     let facts: Vec<JsonFacts> = events.iter().map(|e| JsonFacts { record: e, now }).collect();
-    let events = events.iter().zip(&facts).map(|(e, f)| Event {
-        event_type: e.get("event_type").and_then(Json::as_str),
-        at: e.get("at").and_then(Json::as_str).and_then(parse_timestamp),
-        facts: f,
-    });
+    let events = events.iter().zip(&facts).map(|(e, f)| as_event(e, f));
     score_contact(profile, &JsonFacts { record: contact, now }, events, now)
+}
+
+/// The summary of some events (as JSON), as of `now`.
+fn summarise(profile: &CompiledProfile, events: &[Json], now: Micros) -> EventSummary {
+    let mut summary = EventSummary::default();
+    for e in events {
+        let facts = JsonFacts { record: e, now };
+        summary.add(profile, &as_event(e, &facts), now);
+    }
+    summary
 }
 
 fn close(a: f64, b: f64) -> bool {
@@ -396,21 +410,8 @@ fn adding_new_events_equals_recomputing_from_history() {
         event("unknown", "2024-05-31"),
         json!({"event_type": "email_click"}),
     ];
-    let summarise = |events: &[Json]| {
-        let mut summary = EventSummary::default();
-        for e in events {
-            let f = JsonFacts { record: e, now };
-            let event = Event {
-                event_type: e.get("event_type").and_then(Json::as_str),
-                at: e.get("at").and_then(Json::as_str).and_then(parse_timestamp),
-                facts: &f,
-            };
-            summary.add(&p, &event, now);
-        }
-        summary
-    };
     let mut stored = score(&p, &json!({}), &old, now);
-    let delta = summarise(&new);
+    let delta = summarise(&p, &new, now);
     assert!(delta.is_additive());
     stored.engagement.merge(&delta.engagement);
     for (label, sum) in &delta.dimensions {
@@ -438,7 +439,10 @@ fn adding_new_events_equals_recomputing_from_history() {
         event("email_open", "2024-05-31"),
         event("email_click", "2024-07-01"),
     ] {
-        assert!(!summarise(std::slice::from_ref(&needs_history)).is_additive(), "{needs_history}");
+        assert!(
+            !summarise(&p, std::slice::from_ref(&needs_history), now).is_additive(),
+            "{needs_history}"
+        );
     }
 }
 
@@ -476,22 +480,9 @@ fn summaries_of_parts_merge_into_the_summary_of_the_whole() {
     let whole = score(&p, &json!({}), &history, now);
     for split in 0..=history.len() {
         let (first, second) = history.split_at(split);
-        let part = |events: &[Json]| {
-            let mut summary = EventSummary::default();
-            for e in events {
-                let f = JsonFacts { record: e, now };
-                let event = Event {
-                    event_type: e.get("event_type").and_then(Json::as_str),
-                    at: e.get("at").and_then(Json::as_str).and_then(parse_timestamp),
-                    facts: &f,
-                };
-                summary.add(&p, &event, now);
-            }
-            summary
-        };
         // Merged in the other order, too: neither order nor grouping matters.
-        let mut merged = part(second);
-        merged.merge(part(first));
+        let mut merged = summarise(&p, second, now);
+        merged.merge(summarise(&p, first, now));
         let merged = merged.finish(&p, &JsonFacts { record: &json!({}), now }, now);
         assert!(close(merged.score_at(now), whole.score_at(now)), "split at {split}");
         assert_eq!(merged.tally, whole.tally, "split at {split}");
