@@ -16,6 +16,9 @@ use crate::pg::attachment::{
 };
 use crate::pg::clock::{decision_now_unix_micros, now_unix_micros, to_unix_micros};
 use crate::pg::errors::raise;
+
+const TEXT: pgrx::pg_sys::PgOid =
+    pgrx::pg_sys::PgOid::BuiltIn(pgrx::pg_sys::PgBuiltInOids::TEXTOID);
 use crate::pg::plan_cache::{self, Attached};
 use crate::scoring::condition::Source;
 use crate::scoring::decay::DecayedSum;
@@ -197,17 +200,15 @@ mod lead_score {
         let (profile, contact) = (profile?, contact?);
         let at = at.map_or_else(now_unix_micros, to_unix_micros);
         Spi::connect(|client| {
-            let attachment = &attached(client, profile).attachment;
-            let found = client
-                .select(
-                    &format!(
-                        "SELECT fit, engagement::text FROM {} WHERE contact_key = $1::text::{}",
-                        attachment.state_table, attachment.key_type
-                    ),
-                    Some(1),
-                    &[contact.into()],
+            let attached = attached(client, profile);
+            let read = attached.statement(client, "score", &[TEXT], false, || {
+                let attachment = &attached.attachment;
+                format!(
+                    "SELECT fit, engagement::text FROM {} WHERE contact_key = $1::text::{}",
+                    attachment.state_table, attachment.key_type
                 )
-                .ok()?;
+            });
+            let found = client.select(&*read, Some(1), &[contact.into()]).ok()?;
             if found.is_empty() {
                 return None;
             }
@@ -221,13 +222,9 @@ mod lead_score {
     #[pg_extern(immutable, strict, parallel_safe)]
     fn dimension_scores(dimensions: JsonB, at: TimestampWithTimeZone) -> JsonB {
         let at = to_unix_micros(at);
-        let Json::Object(sums) = dimensions.0 else { return JsonB(Json::Object(Map::new())) };
         JsonB(Json::Object(
-            sums.into_iter()
-                .filter_map(|(label, sum)| {
-                    let sum: DecayedSum = serde_json::from_value(sum).ok()?;
-                    Some((label, Json::from(sum.value_at(at))))
-                })
+            super::decayed_entries(dimensions.0)
+                .map(|(label, sum)| (label, Json::from(sum.value_at(at))))
                 .collect(),
         ))
     }
@@ -236,11 +233,8 @@ mod lead_score {
     /// sum) added label by label. Used by the triggers' fast path.
     #[pg_extern(immutable, strict, parallel_safe)]
     fn dimensions_add(a: JsonB, b: JsonB) -> JsonB {
-        let parse = |j: Json| -> BTreeMap<String, DecayedSum> {
-            serde_json::from_value(j).unwrap_or_default()
-        };
-        let mut sums = parse(a.0);
-        for (label, sum) in parse(b.0) {
+        let mut sums: BTreeMap<String, DecayedSum> = super::decayed_entries(a.0).collect();
+        for (label, sum) in super::decayed_entries(b.0) {
             sums.entry(label).or_default().merge(&sum);
         }
         JsonB(serde_json::to_value(sums).unwrap_or_else(|_| Json::Object(Map::new())))
@@ -297,6 +291,18 @@ mod lead_score {
         super::keep_current(trigger, super::Watched::Accounts);
         Ok(None)
     }
+}
+
+/// The entries of a dimensions object that are decayed sums; anything else is skipped.
+fn decayed_entries(dimensions: Json) -> impl Iterator<Item = (String, DecayedSum)> {
+    let entries = match dimensions {
+        Json::Object(entries) => entries,
+        _ => Map::new(),
+    };
+    entries.into_iter().filter_map(|(label, sum)| {
+        let sum: DecayedSum = serde_json::from_value(sum).ok()?;
+        Some((label, sum))
+    })
 }
 
 fn tick_attachment(client: &SpiClient<'_>, attached: &Attached, now: i64) -> Outcome {

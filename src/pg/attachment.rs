@@ -13,7 +13,7 @@
 //!
 //! Statements are prepared once per backend (see `plan_cache`).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use pgrx::pg_sys::{self, PgBuiltInOids, PgOid};
 use pgrx::spi::{OwnedPreparedStatement, SpiClient, SpiCursor, SpiTupleTable};
@@ -25,7 +25,7 @@ use crate::pg::plan_cache::Attached;
 use crate::pg::spi_rows::current_rows;
 use crate::scoring::condition::Source;
 use crate::scoring::decay::DecayedSum;
-use crate::scoring::engine::{CompiledProfile, ContactScore, Event, EventSummary};
+use crate::scoring::engine::{CompiledProfile, ContactScore, Event, EventSummary, EventTally};
 use crate::scoring::json_facts::JsonFacts;
 use crate::scoring::rule::Rule;
 
@@ -517,28 +517,61 @@ fn text_array_literal(values: &[String]) -> String {
     format!("{{{}}}", quoted.join(","))
 }
 
-/// Typed array parameters: SQL reads them with `unnest`, with no JSON to build or parse.
-fn oids(types: &[PgBuiltInOids]) -> Vec<PgOid> {
-    types.iter().map(|&t| PgOid::BuiltIn(t)).collect()
+/// The first nine parameters of both score writes, one array each, read by `unnest`
+/// as `SUM_COLUMNS`: the key, the engagement sum, the dimension sums (NULL for none)
+/// and the tally's six counts.
+#[derive(Default)]
+struct SumColumns {
+    keys: Vec<Option<String>>,
+    engagement: Vec<Option<String>>,
+    dimensions: Vec<Option<String>>,
+    tally: [Vec<Option<i64>>; 6],
 }
 
-/// The tally as six columns of counts, one array per reason.
-fn tally_columns(tallies: impl Iterator<Item = [u64; 6]>) -> [Vec<Option<i64>>; 6] {
-    let mut columns: [Vec<Option<i64>>; 6] = Default::default();
-    for tally in tallies {
-        for (column, count) in columns.iter_mut().zip(tally) {
+const SUM_UNNEST: &str =
+    "$1::text[], $2::text[], $3::text[], $4::int8[], $5::int8[], $6::int8[], $7::int8[], $8::int8[], $9::int8[]";
+const SUM_COLUMNS: &str = "key, engagement, dimensions, t1, t2, t3, t4, t5, t6";
+
+impl SumColumns {
+    /// The nine parameters' types, then `more`.
+    fn types(more: &[PgBuiltInOids]) -> Vec<PgOid> {
+        let mut types = vec![PgBuiltInOids::TEXTARRAYOID; 3];
+        types.extend([PgBuiltInOids::INT8ARRAYOID; 6]);
+        types.extend(more);
+        types.into_iter().map(PgOid::BuiltIn).collect()
+    }
+
+    fn push(
+        &mut self,
+        key: &str,
+        engagement: &DecayedSum,
+        dimensions: &BTreeMap<String, DecayedSum>,
+        tally: EventTally,
+    ) {
+        self.keys.push(Some(key.to_owned()));
+        self.engagement.push(Some(
+            serde_json::to_string(engagement).unwrap_or_else(|_| "{\"terms\":[]}".into()),
+        ));
+        self.dimensions.push(if dimensions.is_empty() {
+            None
+        } else {
+            serde_json::to_string(dimensions).ok()
+        });
+        for (column, count) in self.tally.iter_mut().zip(tally.to_array()) {
             column.push(Some(count as i64));
         }
     }
-    columns
-}
 
-const TALLY_UNNEST: &str = "$4::int8[], $5::int8[], $6::int8[], $7::int8[], $8::int8[], $9::int8[]";
-const TALLY_COLUMNS: &str = "t1, t2, t3, t4, t5, t6";
-const TALLY_TYPES: [PgBuiltInOids; 6] = [PgBuiltInOids::INT8ARRAYOID; 6];
-
-fn decayed_text(sum: &DecayedSum) -> Option<String> {
-    Some(serde_json::to_string(sum).unwrap_or_else(|_| "{\"terms\":[]}".into()))
+    /// The nine parameters, then `more`.
+    fn into_args<'a>(
+        self,
+        more: impl IntoIterator<Item = pgrx::datum::DatumWithOid<'a>>,
+    ) -> Vec<pgrx::datum::DatumWithOid<'a>> {
+        let mut args = vec![self.keys.into(), self.engagement.into(), self.dimensions.into()];
+        args.extend(self.tally.into_iter().map(Into::into));
+        args.extend(more);
+        args
+    }
 }
 
 /// Upsert results, in the order given (unnest keeps the arrays' order, so row locks
@@ -548,60 +581,44 @@ pub(crate) fn write_batch(client: &SpiClient<'_>, attached: &Attached, scored: &
         return;
     }
     let (state, key_type) = (&attached.attachment.state_table, &attached.attachment.key_type);
-    let mut types = oids(&[
-        PgBuiltInOids::TEXTARRAYOID,
-        PgBuiltInOids::TEXTARRAYOID,
-        PgBuiltInOids::TEXTARRAYOID,
-    ]);
-    types.extend(oids(&TALLY_TYPES));
-    types.extend(oids(&[
+    let types = SumColumns::types(&[
         PgBuiltInOids::FLOAT8ARRAYOID,
         PgBuiltInOids::TEXTARRAYOID,
         PgBuiltInOids::FLOAT8ARRAYOID,
         PgBuiltInOids::INT4OID,
         PgBuiltInOids::FLOAT8OID,
-    ]));
+    ]);
     let upsert = attached.statement(client, "write scores", &types, true, || {
         format!(
             "INSERT INTO {state} AS s (contact_key, version, fit, engagement, dimensions,
                                        disqualified_by, next_due, tally, scored_at)
-             SELECT r.key::{key_type}, $13, r.fit, r.engagement::lead_score.decayed, r.dimensions::jsonb,
-                    r.disqualified_by::text[], to_timestamp(r.next_due), ARRAY[{TALLY_COLUMNS}], to_timestamp($14 / 1e6)
-               FROM unnest($1::text[], $2::text[], $3::text[], {TALLY_UNNEST}, $10::float8[], $11::text[], $12::float8[])
-                    AS r(key, engagement, dimensions, {TALLY_COLUMNS}, fit, disqualified_by, next_due)
+             SELECT r.key::{key_type}, $13, r.fit, r.engagement::lead_score.decayed,
+                    coalesce(r.dimensions::jsonb, '{{}}'), r.disqualified_by::text[], to_timestamp(r.next_due),
+                    ARRAY[r.t1, r.t2, r.t3, r.t4, r.t5, r.t6], to_timestamp($14 / 1e6)
+               FROM unnest({SUM_UNNEST}, $10::float8[], $11::text[], $12::float8[])
+                    AS r({SUM_COLUMNS}, fit, disqualified_by, next_due)
              ON CONFLICT (contact_key) DO UPDATE
                 SET version = excluded.version, fit = excluded.fit, engagement = excluded.engagement,
                     dimensions = excluded.dimensions, disqualified_by = excluded.disqualified_by,
                     next_due = excluded.next_due, tally = excluded.tally, scored_at = excluded.scored_at"
         )
     });
-    let keys: Vec<Option<String>> = scored.iter().map(|(k, _)| Some(k.clone())).collect();
-    let engagement: Vec<Option<String>> =
-        scored.iter().map(|(_, r)| decayed_text(&r.engagement)).collect();
-    let dimensions: Vec<Option<String>> =
-        scored.iter().map(|(_, r)| serde_json::to_string(&r.dimensions).ok()).collect();
-    let [t1, t2, t3, t4, t5, t6] = tally_columns(scored.iter().map(|(_, r)| r.tally.to_array()));
+    let mut sums = SumColumns::default();
+    for (key, result) in scored {
+        sums.push(key, &result.engagement, &result.dimensions, result.tally);
+    }
     let fit: Vec<Option<f64>> = scored.iter().map(|(_, r)| Some(r.fit)).collect();
     let disqualified: Vec<Option<String>> =
         scored.iter().map(|(_, r)| Some(text_array_literal(&r.disqualified_by))).collect();
     let next_due: Vec<Option<f64>> =
         scored.iter().map(|(_, r)| r.next_due.map(|d| d as f64 / 1e6)).collect();
-    let args = [
-        keys.into(),
-        engagement.into(),
-        dimensions.into(),
-        t1.into(),
-        t2.into(),
-        t3.into(),
-        t4.into(),
-        t5.into(),
-        t6.into(),
+    let args = sums.into_args([
         fit.into(),
         disqualified.into(),
         next_due.into(),
         attached.attachment.version.into(),
         (now as f64).into(),
-    ];
+    ]);
     run(client, attached, &upsert, "writing scores", &args);
 }
 
@@ -648,13 +665,7 @@ pub(crate) fn add_inserted_events(
         }
     }
     let (state, key_type) = (&attachment.state_table, &attachment.key_type);
-    let mut types = oids(&[
-        PgBuiltInOids::TEXTARRAYOID,
-        PgBuiltInOids::TEXTARRAYOID,
-        PgBuiltInOids::TEXTARRAYOID,
-    ]);
-    types.extend(oids(&TALLY_TYPES));
-    types.extend(oids(&[PgBuiltInOids::INT4OID, PgBuiltInOids::FLOAT8OID]));
+    let types = SumColumns::types(&[PgBuiltInOids::INT4OID, PgBuiltInOids::FLOAT8OID]);
     let add = attached.statement(client, "add new events", &types, true, || {
         format!(
             "UPDATE {state} s
@@ -664,61 +675,26 @@ pub(crate) fn add_inserted_events(
                     tally = ARRAY[s.tally[1] + r.t1, s.tally[2] + r.t2, s.tally[3] + r.t3,
                                   s.tally[4] + r.t4, s.tally[5] + r.t5, s.tally[6] + r.t6],
                     scored_at = to_timestamp($11 / 1e6)
-               FROM unnest($1::text[], $2::text[], $3::text[], {TALLY_UNNEST})
-                    AS r(key, engagement, dimensions, {TALLY_COLUMNS})
+               FROM unnest({SUM_UNNEST}) AS r({SUM_COLUMNS})
               WHERE s.contact_key = r.key::{key_type} AND s.version = $10
           RETURNING s.contact_key::text"
         )
     });
-    let mut slow = Vec::new();
-    let mut additive = Vec::new();
-    for key in keys {
-        match summaries.get(&key) {
-            Some(summary) if summary.is_additive() => additive.push(key),
-            _ => slow.push(key),
-        }
-    }
-    let mut added = std::collections::HashSet::new();
+    let additive: Vec<&String> = keys.iter().filter(|k| summaries[*k].is_additive()).collect();
+    let mut added = HashSet::new();
     for batch in additive.chunks(BATCH) {
-        let batch_summaries: Vec<&EventSummary> = batch.iter().map(|k| &summaries[k]).collect();
-        let engagement: Vec<Option<String>> =
-            batch_summaries.iter().map(|s| decayed_text(&s.engagement)).collect();
-        // NULL: no dimension points to add (the common case), so no JSON to merge.
-        let dimensions: Vec<Option<String>> = batch_summaries
-            .iter()
-            .map(|s| {
-                if s.dimensions.is_empty() {
-                    None
-                } else {
-                    serde_json::to_string(&s.dimensions).ok()
-                }
-            })
-            .collect();
-        let [t1, t2, t3, t4, t5, t6] =
-            tally_columns(batch_summaries.iter().map(|s| s.tally.to_array()));
-        let args = [
-            key_array(batch).into(),
-            engagement.into(),
-            dimensions.into(),
-            t1.into(),
-            t2.into(),
-            t3.into(),
-            t4.into(),
-            t5.into(),
-            t6.into(),
-            attachment.version.into(),
-            (now as f64).into(),
-        ];
+        let mut sums = SumColumns::default();
+        for key in batch {
+            let summary = &summaries[*key];
+            sums.push(key, &summary.engagement, &summary.dimensions, summary.tally);
+        }
+        let args = sums.into_args([attachment.version.into(), (now as f64).into()]);
         added.extend(
             run(client, attached, &add, "adding new events", &args)
                 .filter_map(|row| row.get::<String>(1).ok().flatten()),
         );
     }
-    if added.len() == additive.len() {
-        return slow;
-    }
-    // Contacts without a state row (not inserted yet) or scored by an older version.
-    let mut missed: Vec<String> = additive.into_iter().filter(|k| !added.contains(k)).collect();
-    missed.extend(slow);
-    in_key_order(client, attached, missed)
+    // The rest, still in key order: events that need history, and contacts without a
+    // state row (not inserted yet) or scored by an older version.
+    keys.into_iter().filter(|k| !added.contains(k)).collect()
 }

@@ -57,6 +57,17 @@ SELECT lead_score.dimension_scores('{"a": {"terms": [{"half_life": 86400, "ancho
        lead_score.dimension_scores('[1, 2]', now()) AS not_an_object,
        lead_score.dimension_scores(NULL, now()) IS NULL AS strict;
 
+-- dimensions_add(a, b): two stored dimension sums added label by label (what the
+-- triggers' fast path does); entries that are not decayed sums, and non-objects, are
+-- skipped.
+SELECT lead_score.dimension_scores(
+           lead_score.dimensions_add('{"a": {"terms": [{"half_life": 86400, "anchor": 1717200000000000, "value": 8}]}, "b": "junk"}',
+                                     '{"a": {"terms": [{"half_life": 86400, "anchor": 1717286400000000, "value": 4}]},
+                                       "c": {"terms": [{"half_life": null, "anchor": 1717200000000000, "value": 1}]}}'),
+           '2024-06-02 00:00+00') AS added_one_day_later,
+       lead_score.dimensions_add('[1, 2]', '"junk"') AS not_objects,
+       lead_score.dimensions_add(NULL, '{}') IS NULL AS strict;
+
 -- rule_fields(rule): where each field of a rule comes from; an invalid rule reads nothing.
 SELECT * FROM lead_score.rule_fields('{"kind": "fit", "when": {"all": [{"field": "plan", "op": "eq", "value": "pro"},
                                        {"field": "account.employees", "op": "gt", "value": 9}]}, "points": 1}');

@@ -58,6 +58,9 @@ INSERT INTO lead_score.change_log (at, by, profile, action) VALUES (now(), 'me',
 -- The helpers the editing functions use are not callable either.
 SELECT lead_score.log_change('Guarded', 'forged', NULL, NULL, NULL, NULL);
 \echo :LAST_ERROR_SQLSTATE
+-- Nor the cache invalidation that attach, detach and publish send.
+SELECT lead_score.invalidate_scoring_cache();
+\echo :LAST_ERROR_SQLSTATE
 RESET ROLE;
 
 -- The one GRANT that lets a role edit profiles (as documented in the README).
