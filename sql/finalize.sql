@@ -1,10 +1,15 @@
 -- Runs last, once every function exists.
 
 -- The triggers write the profiles' state tables whoever writes the CRM's tables, so
--- they run as the extension's owner, with a pinned search_path.
-ALTER FUNCTION lead_score.on_events_change() SECURITY DEFINER SET search_path = pg_catalog, lead_score, pg_temp;
-ALTER FUNCTION lead_score.on_contacts_change() SECURITY DEFINER SET search_path = pg_catalog, lead_score, pg_temp;
-ALTER FUNCTION lead_score.on_accounts_change() SECURITY DEFINER SET search_path = pg_catalog, lead_score, pg_temp;
+-- they run as the extension's owner, with a pinned search_path. Their statements are
+-- prepared once per backend and always run with the generic plan: a custom plan would
+-- be planned again on every call (for array parameters it always looks cheaper).
+ALTER FUNCTION lead_score.on_events_change() SECURITY DEFINER
+    SET search_path = pg_catalog, lead_score, pg_temp SET plan_cache_mode = force_generic_plan;
+ALTER FUNCTION lead_score.on_contacts_change() SECURITY DEFINER
+    SET search_path = pg_catalog, lead_score, pg_temp SET plan_cache_mode = force_generic_plan;
+ALTER FUNCTION lead_score.on_accounts_change() SECURITY DEFINER
+    SET search_path = pg_catalog, lead_score, pg_temp SET plan_cache_mode = force_generic_plan;
 REVOKE ALL ON FUNCTION lead_score.on_events_change(), lead_score.on_contacts_change(),
                        lead_score.on_accounts_change() FROM PUBLIC;
 

@@ -517,6 +517,24 @@ fn text_array_literal(values: &[String]) -> String {
     format!("{{{}}}", quoted.join(","))
 }
 
+/// The fast path's UPDATE: add the sums of `rows` (a query yielding `SUM_COLUMNS`) to
+/// the stored ones, where the stored row was scored by the active version.
+fn add_events_sql(attachment: &Attachment, rows: &str) -> String {
+    let (state, key_type) = (&attachment.state_table, &attachment.key_type);
+    format!(
+        "UPDATE {state} s
+            SET engagement = s.engagement OPERATOR(lead_score.+) r.engagement::lead_score.decayed,
+                dimensions = CASE WHEN r.dimensions IS NULL THEN s.dimensions
+                                  ELSE lead_score.dimensions_add(s.dimensions, r.dimensions::jsonb) END,
+                tally = ARRAY[s.tally[1] + r.t1, s.tally[2] + r.t2, s.tally[3] + r.t3,
+                              s.tally[4] + r.t4, s.tally[5] + r.t5, s.tally[6] + r.t6],
+                scored_at = to_timestamp($11 / 1e6)
+           FROM ({rows}) AS r({SUM_COLUMNS})
+          WHERE s.contact_key = r.key::{key_type} AND s.version = $10
+      RETURNING s.contact_key::text"
+    )
+}
+
 /// The first nine parameters of both score writes, one array each, read by `unnest`
 /// as `SUM_COLUMNS`: the key, the engagement sum, the dimension sums (NULL for none)
 /// and the tally's six counts.
@@ -560,6 +578,32 @@ impl SumColumns {
         for (column, count) in self.tally.iter_mut().zip(tally.to_array()) {
             column.push(Some(count as i64));
         }
+    }
+
+    /// The nine parameters' scalar types (one contact), then `more`.
+    fn scalar_types(more: &[PgBuiltInOids]) -> Vec<PgOid> {
+        let mut types = vec![PgBuiltInOids::TEXTOID; 3];
+        types.extend([PgBuiltInOids::INT8OID; 6]);
+        types.extend(more);
+        types.into_iter().map(PgOid::BuiltIn).collect()
+    }
+
+    /// The first contact's nine values as scalar parameters, then `more`.
+    fn into_scalar_args<'a>(
+        self,
+        more: impl IntoIterator<Item = pgrx::datum::DatumWithOid<'a>>,
+    ) -> Vec<pgrx::datum::DatumWithOid<'a>> {
+        let first = |column: Vec<Option<String>>| column.into_iter().next().flatten();
+        let mut args = vec![
+            first(self.keys).into(),
+            first(self.engagement).into(),
+            first(self.dimensions).into(),
+        ];
+        args.extend(
+            self.tally.into_iter().map(|column| column.into_iter().next().flatten().into()),
+        );
+        args.extend(more);
+        args
     }
 
     /// The nine parameters, then `more`.
@@ -664,35 +708,44 @@ pub(crate) fn add_inserted_events(
             lock(client, attached, batch);
         }
     }
-    let (state, key_type) = (&attachment.state_table, &attachment.key_type);
-    let types = SumColumns::types(&[PgBuiltInOids::INT4OID, PgBuiltInOids::FLOAT8OID]);
-    let add = attached.statement(client, "add new events", &types, true, || {
-        format!(
-            "UPDATE {state} s
-                SET engagement = s.engagement OPERATOR(lead_score.+) r.engagement::lead_score.decayed,
-                    dimensions = CASE WHEN r.dimensions IS NULL THEN s.dimensions
-                                      ELSE lead_score.dimensions_add(s.dimensions, r.dimensions::jsonb) END,
-                    tally = ARRAY[s.tally[1] + r.t1, s.tally[2] + r.t2, s.tally[3] + r.t3,
-                                  s.tally[4] + r.t4, s.tally[5] + r.t5, s.tally[6] + r.t6],
-                    scored_at = to_timestamp($11 / 1e6)
-               FROM unnest({SUM_UNNEST}) AS r({SUM_COLUMNS})
-              WHERE s.contact_key = r.key::{key_type} AND s.version = $10
-          RETURNING s.contact_key::text"
-        )
-    });
     let additive: Vec<&String> = keys.iter().filter(|k| summaries[*k].is_additive()).collect();
     let mut added = HashSet::new();
-    for batch in additive.chunks(BATCH) {
+    let more = [PgBuiltInOids::INT4OID, PgBuiltInOids::FLOAT8OID];
+    if let [key] = additive[..] {
+        // The usual single-row INSERT: scalar parameters and an index scan plan, no
+        // unnest (which materialises its rows in a tuplestore on every call).
+        let add = attached.statement(
+            client,
+            "add one contact's events",
+            &SumColumns::scalar_types(&more),
+            true,
+            || add_events_sql(attachment, "SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9"),
+        );
         let mut sums = SumColumns::default();
-        for key in batch {
-            let summary = &summaries[*key];
-            sums.push(key, &summary.engagement, &summary.dimensions, summary.tally);
-        }
-        let args = sums.into_args([attachment.version.into(), (now as f64).into()]);
+        let summary = &summaries[key];
+        sums.push(key, &summary.engagement, &summary.dimensions, summary.tally);
+        let args = sums.into_scalar_args([attachment.version.into(), (now as f64).into()]);
         added.extend(
             run(client, attached, &add, "adding new events", &args)
                 .filter_map(|row| row.get::<String>(1).ok().flatten()),
         );
+    } else {
+        let add =
+            attached.statement(client, "add new events", &SumColumns::types(&more), true, || {
+                add_events_sql(attachment, &format!("SELECT * FROM unnest({SUM_UNNEST})"))
+            });
+        for batch in additive.chunks(BATCH) {
+            let mut sums = SumColumns::default();
+            for key in batch {
+                let summary = &summaries[*key];
+                sums.push(key, &summary.engagement, &summary.dimensions, summary.tally);
+            }
+            let args = sums.into_args([attachment.version.into(), (now as f64).into()]);
+            added.extend(
+                run(client, attached, &add, "adding new events", &args)
+                    .filter_map(|row| row.get::<String>(1).ok().flatten()),
+            );
+        }
     }
     // The rest, still in key order: events that need history, and contacts without a
     // state row (not inserted yet) or scored by an older version.
