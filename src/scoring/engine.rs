@@ -171,6 +171,11 @@ pub struct ContactScore {
     /// The next instant after `now` at which time alone changes this result.
     pub next_due: Option<Micros>,
     pub tally: EventTally,
+    /// The rule of the latest event that scored (what pushed the contact over a
+    /// threshold when an event did).
+    pub latest_rule: Option<String>,
+    /// The fit rules that hold.
+    pub fit_rules: Vec<String>,
 }
 
 impl ContactScore {
@@ -205,6 +210,8 @@ pub struct EventSummary {
     candidates: Vec<Candidate>,
     /// (number of the type in `watched_types`, time) of events history conditions count.
     watched: Vec<(u16, Micros)>,
+    /// (time, rule index) of the latest event that scored.
+    latest: Option<(Micros, usize)>,
 }
 
 fn earliest_due(due: &mut Option<Micros>, candidate: Micros, now: Micros) {
@@ -247,6 +254,7 @@ impl EventSummary {
             match rule.count {
                 CountLimit::Every => {
                     add_points(profile, rule, &mut self.engagement, &mut self.dimensions, at);
+                    self.latest = self.latest.max(Some((at, index)));
                     counted = true;
                 }
                 CountLimit::AtMost(_) => limited.push(index),
@@ -277,6 +285,7 @@ impl EventSummary {
         };
         self.candidates.extend(other.candidates);
         self.watched.extend(other.watched);
+        self.latest = self.latest.max(other.latest);
     }
 
     /// Whether these events can be added to a stored result as they are, without the
@@ -304,6 +313,7 @@ impl EventSummary {
                 self.candidates.iter().enumerate().filter(|(_, c)| c.rules.contains(&index));
             for (number, candidate) in picks.take(limit as usize) {
                 add_points(profile, rule, &mut self.engagement, &mut self.dimensions, candidate.at);
+                self.latest = self.latest.max(Some((candidate.at, index)));
                 selected[number] = true;
             }
         }
@@ -322,11 +332,16 @@ impl EventSummary {
             disqualified_by: Vec::new(),
             next_due: self.next_due,
             tally: self.tally,
+            latest_rule: self.latest.map(|(_, index)| profile.rules[index].0.clone()),
+            fit_rules: Vec::new(),
         };
         let facts = ContactWithHistory { contact, profile, watched: &self.watched, now };
         for (name, rule) in &profile.rules {
             match rule {
-                Rule::Fit { when, points } if when.holds(&facts) => result.fit += points,
+                Rule::Fit { when, points } if when.holds(&facts) => {
+                    result.fit += points;
+                    result.fit_rules.push(name.clone());
+                }
                 Rule::Disqualifier { when } => {
                     if when.holds(&facts) {
                         result.disqualified_by.push(name.clone());

@@ -9,6 +9,7 @@ pub mod decay;
 pub mod engine;
 pub mod error;
 pub mod json_facts;
+pub mod qualification;
 pub mod rule;
 pub mod settings;
 pub mod span;
@@ -16,5 +17,7 @@ pub mod value;
 
 #[cfg(test)]
 mod engine_tests;
+#[cfg(test)]
+mod qualification_tests;
 #[cfg(test)]
 mod rule_tests;

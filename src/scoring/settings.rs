@@ -1,10 +1,12 @@
-//! Profile settings: `{"half_life": "30 days", "pql_threshold": 50, "pql_tag": "PQL"}`.
+//! Profile settings: `{"half_life": "30 days", "pql_threshold": 50, "pql_tag": "PQL",
+//! "thresholds": {"MQL": 20}, "score_100": {"curve": "saturating", "scale": 25}}`.
 //! Unknown keys are errors, so a typo never silently falls back to a default.
 
 use serde_json::Value as Json;
 
 use crate::scoring::condition::compile_positive_span;
 use crate::scoring::error::{describe, reject_unknown_keys, JsonPath, RuleError};
+use crate::scoring::qualification::{Curve, ScoreScale};
 use crate::scoring::span::{parse_span, Span};
 
 pub const DEFAULT_HALF_LIFE: &str = "30 days";
@@ -17,9 +19,13 @@ pub struct Settings {
     /// The score at which a contact gets the PQL tag; `None`: never tagged.
     pub pql_threshold: Option<f64>,
     pub pql_tag: String,
+    /// Further named thresholds, each with its own sticky tag (`{"MQL": 20}`).
+    pub thresholds: Vec<(String, f64)>,
+    /// How `score_100` and `stars` are read off the score.
+    pub score_100: ScoreScale,
 }
 
-const KEYS: &[&str] = &["half_life", "pql_threshold", "pql_tag"];
+const KEYS: &[&str] = &["half_life", "pql_threshold", "pql_tag", "thresholds", "score_100"];
 
 impl Settings {
     pub fn compile(json: &Json) -> Result<Settings, RuleError> {
@@ -57,8 +63,106 @@ impl Settings {
                 )))
             }
         };
-        Ok(Settings { half_life, pql_threshold, pql_tag })
+        let thresholds = match object.get("thresholds") {
+            None | Some(Json::Null) => Vec::new(),
+            Some(Json::Object(named)) => {
+                let path = root.key("thresholds");
+                let mut thresholds = Vec::new();
+                for (tag, value) in named {
+                    if tag.trim().is_empty() || tag.len() > 63 {
+                        return Err(path.error(format!(
+                            "tag names are 1 to 63 bytes, got {}",
+                            describe(&Json::String(tag.clone()))
+                        )));
+                    }
+                    if *tag == pql_tag {
+                        return Err(path.key(tag).error(format!(
+                            "\"{tag}\" is already the pql_tag; set its threshold with pql_threshold"
+                        )));
+                    }
+                    thresholds.push((tag.clone(), finite_number(value, &path.key(tag))?));
+                }
+                thresholds
+            }
+            Some(other) => {
+                return Err(root.key("thresholds").error(format!(
+                    "expected an object of tag names and scores such as {{\"MQL\": 20}}, got {}",
+                    describe(other)
+                )))
+            }
+        };
+        let score_100 = compile_score_100(object.get("score_100"), &root, pql_threshold)?;
+        Ok(Settings { half_life, pql_threshold, pql_tag, thresholds, score_100 })
     }
+
+    /// Every sticky tag with its threshold: the PQL tag first, then the others by name.
+    pub fn tags(&self) -> Vec<(String, f64)> {
+        let mut tags: Vec<(String, f64)> =
+            self.pql_threshold.map(|t| (self.pql_tag.clone(), t)).into_iter().collect();
+        tags.extend(self.thresholds.iter().cloned());
+        tags
+    }
+}
+
+fn finite_number(json: &Json, path: &JsonPath) -> Result<f64, RuleError> {
+    match json {
+        Json::Number(n) => n
+            .as_f64()
+            .filter(|t| t.is_finite())
+            .ok_or_else(|| path.error(format!("expected a finite number, got {n}"))),
+        other => Err(path.error(format!("expected a number, got {}", describe(other)))),
+    }
+}
+
+/// `{"curve": "saturating" | "linear", "scale": positive number}`. The default is the
+/// saturating curve with half the PQL threshold as its scale (25 without a threshold),
+/// so a contact at the threshold shows 75.
+fn compile_score_100(
+    json: Option<&Json>,
+    root: &JsonPath,
+    pql_threshold: Option<f64>,
+) -> Result<ScoreScale, RuleError> {
+    let default_scale = pql_threshold.filter(|t| *t > 0.0).map_or(25.0, |t| t / 2.0);
+    let path = root.key("score_100");
+    let object = match json {
+        None | Some(Json::Null) => {
+            return Ok(ScoreScale { curve: Curve::Saturating, scale: default_scale })
+        }
+        Some(Json::Object(object)) => object,
+        Some(other) => {
+            return Err(path.error(format!(
+                "expected an object such as {{\"curve\": \"linear\", \"scale\": 100}}, got {}",
+                describe(other)
+            )))
+        }
+    };
+    reject_unknown_keys(object, &["curve", "scale"], &path, "score_100")?;
+    let curve = match object.get("curve") {
+        None => Curve::Saturating,
+        Some(Json::String(c)) if c == "saturating" => Curve::Saturating,
+        Some(Json::String(c)) if c == "linear" => Curve::Linear,
+        Some(other) => {
+            return Err(path
+                .key("curve")
+                .error(format!("expected \"saturating\" or \"linear\", got {}", describe(other))))
+        }
+    };
+    let scale = match object.get("scale") {
+        None => match curve {
+            Curve::Saturating => default_scale,
+            Curve::Linear => 2.0 * default_scale,
+        },
+        Some(json) => {
+            let scale = finite_number(json, &path.key("scale"))?;
+            if scale <= 0.0 {
+                return Err(path
+                    .key("scale")
+                    .error(format!("expected a positive number, got {scale}")));
+            }
+            scale
+        }
+    };
+    Ok(ScoreScale { curve, scale })
 }
 
 #[cfg(test)]
@@ -79,18 +183,35 @@ mod tests {
         assert_eq!(custom.half_life.seconds(), 14.0 * 86_400.0);
         assert_eq!(custom.pql_threshold, Some(50.0));
         assert_eq!(custom.pql_tag, "Hot");
+        assert_eq!(custom.score_100, ScoreScale { curve: Curve::Saturating, scale: 25.0 });
+        let tiers =
+            Settings::compile(&json!({"pql_threshold": 80, "thresholds": {"SQL": 50, "MQL": 20},
+                                              "score_100": {"curve": "linear"}}))
+            .unwrap();
+        assert_eq!(
+            tiers.tags(),
+            vec![("PQL".to_owned(), 80.0), ("MQL".to_owned(), 20.0), ("SQL".to_owned(), 50.0)]
+        );
+        assert_eq!(tiers.score_100, ScoreScale { curve: Curve::Linear, scale: 80.0 });
     }
 
     #[test]
     fn every_mistake_is_named_with_its_path() {
         let cases = [
             (json!([]), "$: settings must be a JSON object, got an array"),
-            (json!({"halflife": "3 days"}), "$: unknown key \"halflife\" in settings; expected \"half_life\", \"pql_threshold\", \"pql_tag\""),
+            (json!({"halflife": "3 days"}), "$: unknown key \"halflife\" in settings; expected \"half_life\", \"pql_threshold\", \"pql_tag\", \"thresholds\", \"score_100\""),
             (json!({"half_life": "0 days"}), "$.half_life: half-life must be positive, got \"0 days\""),
             (json!({"half_life": 30}), "$.half_life: half-life must be an interval such as \"30 days\", got 30"),
             (json!({"half_life": "soon"}), "$.half_life: invalid interval \"soon\": expected amounts with units such as \"14 days\", \"1 hour 30 minutes\" or ISO 8601 \"P14D\""),
             (json!({"pql_threshold": "50"}), "$.pql_threshold: expected a number, got \"50\""),
             (json!({"pql_tag": ""}), "$.pql_tag: expected a tag name of 1 to 63 bytes such as \"PQL\", got \"\""),
+            (json!({"thresholds": [20]}), "$.thresholds: expected an object of tag names and scores such as {\"MQL\": 20}, got an array"),
+            (json!({"thresholds": {"MQL": "20"}}), "$.thresholds.MQL: expected a number, got \"20\""),
+            (json!({"thresholds": {"PQL": 20}}), "$.thresholds.PQL: \"PQL\" is already the pql_tag; set its threshold with pql_threshold"),
+            (json!({"thresholds": {"": 20}}), "$.thresholds: tag names are 1 to 63 bytes, got \"\""),
+            (json!({"score_100": {"curve": "log"}}), "$.score_100.curve: expected \"saturating\" or \"linear\", got \"log\""),
+            (json!({"score_100": {"scale": 0}}), "$.score_100.scale: expected a positive number, got 0"),
+            (json!({"score_100": {"cap": 10}}), "$.score_100: unknown key \"cap\" in score_100; expected \"curve\", \"scale\""),
         ];
         for (json, message) in cases {
             assert_eq!(Settings::compile(&json).unwrap_err().to_string(), message, "{json}");

@@ -1,0 +1,210 @@
+//! Qualification: which sticky tags a contact gains, when it becomes disqualified or
+//! requalified, when decay alone will next carry it over a threshold, and its score on
+//! the 1–100 and 0–5 star scales. Pure functions of a contact's state before and after
+//! a write; the Postgres glue stores and announces what they return.
+
+use crate::scoring::decay::DecayedSum;
+use crate::scoring::settings::Settings;
+use crate::scoring::value::Micros;
+
+/// What one write did to a contact's qualification.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Change {
+    /// The contact reached `threshold` and got `tag`.
+    Tagged { tag: String, threshold: f64 },
+    /// A disqualifier started to hold (`reason`: the disqualifiers that hold).
+    Disqualified,
+    /// No disqualifier holds any more (`reason`: the ones that held).
+    Requalified,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Transition {
+    pub change: Change,
+    /// The score at that moment.
+    pub score: f64,
+    pub reason: String,
+}
+
+impl Transition {
+    /// `(kind, tag, old state, new state)` as the transitions table spells them.
+    pub fn describe(&self) -> (&'static str, Option<&str>, &'static str, &'static str) {
+        match &self.change {
+            Change::Tagged { tag, .. } => ("tagged", Some(tag), "untagged", "tagged"),
+            Change::Disqualified => ("disqualified", None, "qualified", "disqualified"),
+            Change::Requalified => ("requalified", None, "disqualified", "qualified"),
+        }
+    }
+}
+
+/// The transitions of one contact: `held` are its tags before the write,
+/// `disqualified_before` / `disqualified_by` its disqualifiers before and after,
+/// `score` its score now and `pushed_by` what to name as having pushed it over.
+///
+/// Disqualification is settled first: a contact that is disqualified now gets no tag,
+/// and one requalified by this write can be tagged by it. Tags are sticky, so none is
+/// ever taken away here.
+pub fn transitions(
+    settings: &Settings,
+    held: &[String],
+    disqualified_before: &[String],
+    disqualified_by: &[String],
+    score: f64,
+    pushed_by: &str,
+) -> Vec<Transition> {
+    let mut found = Vec::new();
+    match (disqualified_before.is_empty(), disqualified_by.is_empty()) {
+        (true, false) => found.push(Transition {
+            change: Change::Disqualified,
+            score,
+            reason: disqualified_by.join(", "),
+        }),
+        (false, true) => found.push(Transition {
+            change: Change::Requalified,
+            score,
+            reason: format!("no longer: {}", disqualified_before.join(", ")),
+        }),
+        _ => {}
+    }
+    if disqualified_by.is_empty() {
+        for (tag, threshold) in settings.tags() {
+            if score >= threshold && !held.contains(&tag) {
+                found.push(Transition {
+                    change: Change::Tagged { tag, threshold },
+                    score,
+                    reason: pushed_by.to_owned(),
+                });
+            }
+        }
+    }
+    found
+}
+
+/// Whether a write that only added points may need `transitions` (or a new due time
+/// from `next_crossing`): the contact is not disqualified, lacks a tag, and either has
+/// reached that tag's threshold or has negative points whose fading can raise it.
+pub fn may_change(
+    settings: &Settings,
+    held: &[String],
+    disqualified: bool,
+    fit: f64,
+    engagement: &DecayedSum,
+    now: Micros,
+) -> bool {
+    if disqualified {
+        return false;
+    }
+    let Some(lowest) = lowest_unheld(settings, held) else { return false };
+    fit + engagement.value_at(now) >= lowest || engagement.terms.iter().any(|t| t.value < 0.0)
+}
+
+fn lowest_unheld(settings: &Settings, held: &[String]) -> Option<f64> {
+    settings
+        .tags()
+        .into_iter()
+        .filter(|(tag, _)| !held.contains(tag))
+        .map(|(_, threshold)| threshold)
+        .reduce(f64::min)
+}
+
+/// The first instant after `now` at which decay alone carries a contact that is below
+/// every threshold it lacks up to the lowest of them; `None` when that never happens.
+///
+/// Only negative points fade upwards, so without them the score never rises by itself.
+/// The score is sampled over 40 of the longest half-lives (after which every decaying
+/// term has shrunk by 2^-40) and the first crossing is narrowed down to a second; the
+/// instant returned is at or just after the crossing, never before it.
+pub fn next_crossing(
+    settings: &Settings,
+    held: &[String],
+    fit: f64,
+    engagement: &DecayedSum,
+    now: Micros,
+) -> Option<Micros> {
+    const SAMPLES: i64 = 4096;
+    const SECOND: i64 = 1_000_000;
+    let threshold = lowest_unheld(settings, held)?;
+    let score = |at: Micros| fit + engagement.value_at(at);
+    if score(now) >= threshold || !engagement.terms.iter().any(|t| t.value < 0.0) {
+        return None;
+    }
+    let longest = engagement.terms.iter().filter_map(|t| t.half_life).fold(0.0, f64::max);
+    let horizon = (40.0 * longest * 1e6).min(i64::MAX as f64 / 4.0) as i64;
+    let step = (horizon / SAMPLES).max(SECOND);
+    let mut below = now;
+    let mut above = None;
+    for n in 1..=SAMPLES {
+        let at = now.saturating_add(step.saturating_mul(n));
+        if score(at) >= threshold {
+            above = Some(at);
+            break;
+        }
+        below = at;
+    }
+    let mut above = above?;
+    while above - below > SECOND {
+        let middle = below + (above - below) / 2;
+        if score(middle) >= threshold {
+            above = middle;
+        } else {
+            below = middle;
+        }
+    }
+    Some(above)
+}
+
+/// How a profile shows scores on the 1–100 and star scales.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ScoreScale {
+    pub curve: Curve,
+    /// Saturating: the score shown as 50. Linear: the score shown as 100.
+    pub scale: f64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Curve {
+    /// `100·(1 − 2^(−score/scale))`: every `scale` points close half the remaining gap.
+    Saturating,
+    /// `100·score/scale`, capped at 100.
+    Linear,
+}
+
+impl Curve {
+    pub fn name(self) -> &'static str {
+        match self {
+            Curve::Saturating => "saturating",
+            Curve::Linear => "linear",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Curve> {
+        match name {
+            "saturating" => Some(Curve::Saturating),
+            "linear" => Some(Curve::Linear),
+            _ => None,
+        }
+    }
+}
+
+impl ScoreScale {
+    /// 1 to 100, rounded up, so that any positive score shows at least 1; scores at or
+    /// below zero (and NaN) show 1.
+    pub fn score_100(self, score: f64) -> i32 {
+        if score.is_nan() || score <= 0.0 {
+            return 1;
+        }
+        let fraction = match self.curve {
+            Curve::Saturating => 1.0 - (-score / self.scale).exp2(),
+            Curve::Linear => score / self.scale,
+        };
+        (100.0 * fraction).ceil().clamp(1.0, 100.0) as i32
+    }
+
+    /// 0 stars at or below zero, else one star per started 20 of `score_100`.
+    pub fn stars(self, score: f64) -> i16 {
+        if score.is_nan() || score <= 0.0 {
+            return 0;
+        }
+        ((self.score_100(score) + 19) / 20) as i16
+    }
+}
