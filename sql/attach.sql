@@ -23,6 +23,10 @@ CREATE TABLE lead_score.attachment_store (
     state_table      name NOT NULL UNIQUE,
     view_name        name NOT NULL UNIQUE,
     scored_version   integer,
+    -- From the scored version's settings, for the scores view's one-row join.
+    pql_tag          text,
+    score_100_curve  text,
+    score_100_scale  float8,
     attached_at      timestamptz NOT NULL,
     attached_by      text NOT NULL,
     CHECK ((accounts IS NULL) = (contact_account IS NULL) AND (accounts IS NULL) = (account_key IS NULL))
@@ -284,7 +288,11 @@ BEGIN
             disqualified_by  text[] NOT NULL,
             next_due         timestamptz,
             tally            bigint[] NOT NULL,
-            scored_at        timestamptz NOT NULL
+            scored_at        timestamptz NOT NULL,
+            -- A copy of the contact's sticky tags (lead_score.tag_store holds them) and
+            -- of when it got the PQL tag, so reading them costs no join.
+            tags             text[] NOT NULL DEFAULT '{}',
+            pql_at           timestamptz
         ) WITH (fillfactor = 70)$ddl$, state_table, key_type);
     -- (Room on each page lets a new event's update stay a HOT update: no index write.)
     EXECUTE format('CREATE INDEX ON lead_score.%I (next_due) WHERE next_due IS NOT NULL', state_table);
@@ -301,9 +309,21 @@ BEGIN
                lead_score.value_at(s.engagement, lead_score.now()) AS engagement_score,
                lead_score.dimension_scores(s.dimensions, lead_score.now()) AS dimension_scores,
                s.disqualified_by,
+               coalesce(m.pql_tag = ANY (s.tags), false) AS is_pql,
+               s.pql_at,
+               cardinality(s.disqualified_by) > 0 AS disqualified,
+               nullif(array_to_string(s.disqualified_by, ', '), '') AS disqualified_reason,
+               lead_score.score_100(s.fit + lead_score.value_at(s.engagement, lead_score.now()),
+                                    m.score_100_curve, m.score_100_scale) AS score_100,
+               lead_score.stars(s.fit + lead_score.value_at(s.engagement, lead_score.now()),
+                                m.score_100_curve, m.score_100_scale) AS stars,
+               s.tags,
                s.version,
                s.scored_at
-          FROM lead_score.%3$I s$ddl$, view_name, contact_key, state_table);
+          FROM lead_score.%3$I s
+         CROSS JOIN (SELECT a.pql_tag, a.score_100_curve, a.score_100_scale
+                       FROM lead_score.attachment_store a WHERE a.profile_id = %4$s) m$ddl$,
+        view_name, contact_key, state_table, target.id);
     EXECUTE format('GRANT SELECT ON lead_score.%I TO PUBLIC', view_name);
 
     -- Statement-level triggers: one call per statement, the rows it touched in the
@@ -324,7 +344,7 @@ BEGIN
     END LOOP;
 
     PERFORM lead_score.invalidate_scoring_cache();
-    PERFORM lead_score.rescore(target.name);
+    PERFORM lead_score.rescore_for(target.name, 'attach');
     PERFORM lead_score.log_change(target.name, 'attach', NULL, target.active_version, NULL,
         jsonb_build_object('contacts', contacts::text, 'events', events::text, 'options', options));
 END

@@ -14,7 +14,7 @@ REVOKE ALL ON FUNCTION lead_score.on_events_change(), lead_score.on_contacts_cha
                        lead_score.on_accounts_change() FROM PUBLIC;
 
 -- Rescoring writes state tables as the owner: for editors only (see the README's GRANT).
-REVOKE ALL ON FUNCTION lead_score.rescore(text), lead_score.rescore(text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION lead_score.rescore(text), lead_score.rescore(text, text), lead_score.rescore_for(text, text) FROM PUBLIC;
 
 -- Called by attach, detach and publish only.
 REVOKE ALL ON FUNCTION lead_score.invalidate_scoring_cache() FROM PUBLIC;

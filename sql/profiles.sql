@@ -336,7 +336,7 @@ BEGIN
     PERFORM lead_score.invalidate_scoring_cache();
     -- An attached profile is rescored from the full history with the new version.
     IF EXISTS (SELECT FROM lead_score.attachment_store a WHERE a.profile_id = target.id) THEN
-        PERFORM lead_score.rescore(target.name);
+        PERFORM lead_score.rescore_for(target.name, 'publish');
     END IF;
     PERFORM lead_score.log_change(target.name, 'publish', NULL, next_version,
         CASE WHEN target.active_version IS NOT NULL THEN jsonb_build_object('version', target.active_version) END,

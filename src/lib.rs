@@ -40,8 +40,16 @@ pub extern "C-unwind" fn _PG_init() {
         pg::attach_functions::lead_score::rule_fields,
         pg::attach_functions::lead_score::dimension_scores,
         pg::attach_functions::lead_score::rescore,
-        pg::decayed_sum::lead_score::value_at
+        pg::attach_functions::lead_score::rescore_for,
+        pg::decayed_sum::lead_score::value_at,
+        pg::qualification_functions::lead_score::score_100,
+        pg::qualification_functions::lead_score::stars
     ]
+);
+::pgrx::extension_sql_file!(
+    "../sql/qualification.sql",
+    name = "qualification",
+    requires = ["attach"]
 );
 ::pgrx::extension_sql_file!("../sql/finalize.sql", name = "finalize", finalize);
 

@@ -20,6 +20,7 @@ use crate::pg::errors::raise;
 const TEXT: pgrx::pg_sys::PgOid =
     pgrx::pg_sys::PgOid::BuiltIn(pgrx::pg_sys::PgBuiltInOids::TEXTOID);
 use crate::pg::plan_cache::{self, Attached};
+use crate::pg::qualify::{all_tags, mirror_tags, record, settle, Before, Cause};
 use crate::scoring::condition::Source;
 use crate::scoring::decay::DecayedSum;
 use crate::scoring::rule::Rule;
@@ -53,7 +54,7 @@ fn attached(client: &SpiClient<'_>, profile: &str) -> Rc<Attached> {
 /// active version. Takes SHARE locks on the attached tables: writers wait until it
 /// commits (readers do not), so no event written meanwhile is scored by the old
 /// version and then lost.
-pub(crate) fn rescore_all(client: &mut SpiClient<'_>, attached: &Attached) -> usize {
+pub(crate) fn rescore_all(client: &mut SpiClient<'_>, attached: &Attached, cause: Cause) -> usize {
     let attachment = &attached.attachment;
     let mut tables = vec![attachment.contacts.clone(), attachment.events.clone()];
     if let Some((accounts, _, _)) = &attachment.accounts {
@@ -67,21 +68,55 @@ pub(crate) fn rescore_all(client: &mut SpiClient<'_>, attached: &Attached) -> us
                 format!("locking the attached tables: {e}"),
             )
         });
-    let scored = rewrite_everyone(client, attached, decision_now_unix_micros());
-    let mark = "UPDATE lead_score.attachment_store SET scored_version = $2 WHERE profile_id = $1";
+    // The view reads the scored version's tag and scale from here (before the rescore
+    // copies tags, which names the PQL tag).
+    let settings = &attached.compiled.settings;
+    let mark = "UPDATE lead_score.attachment_store
+                   SET scored_version = $2, pql_tag = $3, score_100_curve = $4, score_100_scale = $5
+                 WHERE profile_id = $1";
+    let args = [
+        attachment.profile_id.into(),
+        attachment.version.into(),
+        settings.pql_tag.clone().into(),
+        settings.score_100.curve.name().into(),
+        settings.score_100.scale.into(),
+    ];
     client
-        .update(mark, None, &[attachment.profile_id.into(), attachment.version.into()])
+        .update(mark, None, &args)
         .unwrap_or_else(|e| raise(ERRCODE_UNDEFINED_OBJECT, format!("finishing the rescore: {e}")));
-    scored
+    rewrite_everyone(client, attached, decision_now_unix_micros(), cause)
 }
 
 /// Score every contact in one pass and store the results; drop the state rows of
 /// contacts that no longer exist.
-fn rewrite_everyone(client: &mut SpiClient<'_>, attached: &Attached, now: i64) -> usize {
+fn rewrite_everyone(
+    client: &mut SpiClient<'_>,
+    attached: &Attached,
+    now: i64,
+    cause: Cause,
+) -> usize {
+    let mut before = qualification_before(client, attached);
     let scored = score_everyone(client, attached, now, |client, batch| {
-        write_batch(client, attached, batch, now)
+        let found = settle(attached, batch, &before, cause, now);
+        write_batch(client, attached, batch, now);
+        record(client, attached, &found, cause, now);
+        for (key, _) in batch.iter() {
+            before.remove(key);
+        }
     });
     let attachment = &attached.attachment;
+    // Tags of contacts that no longer exist go (their transitions stay); the others'
+    // copies in the state rows are brought in line (after attach, they start empty).
+    let orphan_tags = format!(
+        "DELETE FROM lead_score.tag_store t WHERE t.profile_id = $1
+            AND NOT EXISTS (SELECT FROM {contacts} c WHERE c.{key}::text = t.contact_key)",
+        contacts = attachment.contacts,
+        key = attachment.contact_key
+    );
+    client
+        .update(&orphan_tags, None, &[attachment.profile_id.into()])
+        .unwrap_or_else(|e| raise(ERRCODE_UNDEFINED_OBJECT, format!("finishing the rescore: {e}")));
+    mirror_tags(client, attached, None);
     let orphans = format!(
         "DELETE FROM {state} s WHERE NOT EXISTS (SELECT FROM {contacts} c WHERE c.{key} = s.contact_key)",
         state = attachment.state_table,
@@ -92,6 +127,30 @@ fn rewrite_everyone(client: &mut SpiClient<'_>, attached: &Attached, now: i64) -
         .update(&orphans, None, &[])
         .unwrap_or_else(|e| raise(ERRCODE_UNDEFINED_OBJECT, format!("finishing the rescore: {e}")));
     scored
+}
+
+/// Every contact's qualification before a full rescore: tags from the tag store,
+/// disqualifiers from the state rows (contacts without a row start as they are).
+fn qualification_before(client: &SpiClient<'_>, attached: &Attached) -> HashMap<String, Before> {
+    let mut tags = all_tags(client, attached);
+    let read = format!(
+        "SELECT contact_key::text, disqualified_by FROM {}",
+        attached.attachment.state_table
+    );
+    let mut before = HashMap::new();
+    if let Ok(rows) = client.select(read.as_str(), None, &[]) {
+        for row in rows {
+            let Ok(Some(key)) = row.get::<String>(1) else { continue };
+            let disqualified_by = row.get::<Vec<String>>(2).ok().flatten().unwrap_or_default();
+            let tags = tags.remove(&key).unwrap_or_default();
+            before.insert(key, Before { tags, disqualified_by });
+        }
+    }
+    // Tagged contacts without a state row yet (after attach): their tags still hold.
+    for (key, tags) in tags {
+        before.insert(key, Before { tags, disqualified_by: Vec::new() });
+    }
+    before
 }
 
 #[pg_schema]
@@ -106,7 +165,20 @@ mod lead_score {
         plan_cache::mark_stale();
         Spi::connect_mut(|client| {
             let attached = attached(client, profile);
-            rescore_all(client, &attached) as i64
+            rescore_all(client, &attached, Cause::Rescore) as i64
+        })
+    }
+
+    /// `lead_score.rescore_for(profile, cause)`: `rescore(profile)` on behalf of
+    /// publish or attach, which is what their transitions record. Internal.
+    #[pg_extern(security_definer)]
+    #[search_path(pg_catalog, lead_score, pg_temp)]
+    fn rescore_for(profile: &str, cause: &str) -> i64 {
+        let cause = Cause::parse(cause).unwrap_or(Cause::Rescore);
+        plan_cache::mark_stale();
+        Spi::connect_mut(|client| {
+            let attached = attached(client, profile);
+            rescore_all(client, &attached, cause) as i64
         })
     }
 
@@ -117,7 +189,8 @@ mod lead_score {
     fn rescore_one(profile: &str, contact: &str) -> i64 {
         Spi::connect_mut(|client| {
             let attached = attached(client, profile);
-            rescore_contacts(client, &attached, &[contact.to_owned()], now_unix_micros()).scored
+            rescore_contacts(client, &attached, &[contact.to_owned()], now_unix_micros(), Cause::Rescore)
+                .scored
                 as i64
         })
     }
@@ -322,7 +395,7 @@ fn tick_attachment(client: &SpiClient<'_>, attached: &Attached, now: i64) -> Out
         .select(&*due_query, None, &[(now as f64).into()])
         .map(|t| t.filter_map(|r| r.get::<String>(1).ok().flatten()).collect())
         .unwrap_or_default();
-    rescore_contacts(client, attached, &due, now)
+    rescore_contacts(client, attached, &due, now, Cause::Tick)
 }
 
 fn differences(
@@ -476,15 +549,27 @@ fn keep_current(trigger: &pgrx::PgTrigger<'_>, watched: Watched) {
         let Some(attached) = plan_cache::attached(client, profile_id) else { return };
         let now = decision_now_unix_micros();
         let truncate = matches!(trigger.op(), Ok(pgrx::PgTriggerOperation::Truncate));
+        let cause = match watched {
+            Watched::Events => Cause::Event,
+            Watched::Contacts => Cause::Contact,
+            Watched::Accounts => Cause::Account,
+        };
         match (watched, truncate) {
             (Watched::Contacts, true) => {
+                // No contacts: no scores, and no tags (the transitions stay).
                 let state = &attached.attachment.state_table;
-                if let Err(e) = client.update(&format!("DELETE FROM {state}"), None, &[]) {
+                let clear = format!(
+                    "WITH gone AS (DELETE FROM {state})
+                     DELETE FROM lead_score.tag_store WHERE profile_id = $1"
+                );
+                if let Err(e) =
+                    client.update(clear.as_str(), None, &[attached.attachment.profile_id.into()])
+                {
                     raise(ERRCODE_UNDEFINED_OBJECT, format!("clearing {state}: {e}"));
                 }
             }
             (Watched::Events | Watched::Accounts, true) => {
-                rewrite_everyone(client, &attached, now);
+                rewrite_everyone(client, &attached, now, cause);
             }
             (Watched::Events, false)
                 if matches!(trigger.op(), Ok(pgrx::PgTriggerOperation::Insert)) =>
@@ -499,7 +584,7 @@ fn keep_current(trigger: &pgrx::PgTrigger<'_>, watched: Watched) {
                     }
                 };
                 let slow = add_inserted_events(client, &attached, new_rows, now);
-                rescore_contacts(client, &attached, &slow, now);
+                rescore_contacts(client, &attached, &slow, now, cause);
             }
             _ => {
                 let mut tables = Vec::new();
@@ -510,7 +595,7 @@ fn keep_current(trigger: &pgrx::PgTrigger<'_>, watched: Watched) {
                     tables.push("before_change");
                 }
                 let keys = touched_keys(client, &attached, watched, &tables);
-                rescore_contacts(client, &attached, &keys, now);
+                rescore_contacts(client, &attached, &keys, now, cause);
             }
         }
     });

@@ -22,11 +22,13 @@ use pgrx::PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT;
 
 use crate::pg::errors::raise;
 use crate::pg::plan_cache::Attached;
+use crate::pg::qualify::{record, settle, Before, Cause};
 use crate::pg::spi_rows::current_rows;
 use crate::scoring::condition::Source;
 use crate::scoring::decay::DecayedSum;
 use crate::scoring::engine::{CompiledProfile, ContactScore, Event, EventSummary, EventTally};
 use crate::scoring::json_facts::JsonFacts;
+use crate::scoring::qualification::may_change;
 use crate::scoring::rule::Rule;
 
 /// How many contacts one query reads and one statement writes.
@@ -247,7 +249,7 @@ pub(crate) struct Outcome {
     pub changed: usize,
 }
 
-fn spi_failed(attachment: &Attachment, what: &str, error: pgrx::spi::Error) -> ! {
+pub(crate) fn spi_failed(attachment: &Attachment, what: &str, error: pgrx::spi::Error) -> ! {
     raise(
         ERRCODE_UNDEFINED_OBJECT,
         format!("profile \"{}\": {what}: {error}", attachment.profile_name),
@@ -259,7 +261,7 @@ fn key_array(keys: &[String]) -> Vec<Option<String>> {
 }
 
 /// Run a prepared statement, or raise an error naming the profile and what failed.
-fn run<'conn>(
+pub(crate) fn run<'conn>(
     client: &SpiClient<'conn>,
     attached: &Attached,
     statement: &OwnedPreparedStatement,
@@ -362,7 +364,7 @@ pub(crate) fn score_everyone(
     client: &SpiClient<'_>,
     attached: &Attached,
     now: i64,
-    mut sink: impl FnMut(&SpiClient<'_>, &Scored),
+    mut sink: impl FnMut(&SpiClient<'_>, &mut Scored),
 ) -> usize {
     let (attachment, plan) = (&attached.attachment, &attached.plan);
     let mut summaries = HashMap::new();
@@ -381,14 +383,14 @@ pub(crate) fn score_everyone(
         cursor
             .fetch(BATCH as i64)
             .unwrap_or_else(|e| spi_failed(attachment, "reading contacts", e));
-        let scored = finish_rows(attached, &mut summaries, now);
+        let mut scored = finish_rows(attached, &mut summaries, now);
         // SAFETY: the chunk was read above.
         unsafe { pg_sys::SPI_freetuptable(pg_sys::SPI_tuptable) };
         if scored.is_empty() {
             break;
         }
         total += scored.len();
-        sink(client, &scored);
+        sink(client, &mut scored);
     }
     total
 }
@@ -419,18 +421,23 @@ pub(crate) fn rescore_contacts(
     attached: &Attached,
     keys: &[String],
     now: i64,
+    cause: Cause,
 ) -> Outcome {
     let mut outcome = Outcome::default();
     for batch in keys.chunks(BATCH) {
         let before = lock_and_read(client, attached, batch);
-        let scored = compute_batch(client, attached, batch, now);
+        let mut scored = compute_batch(client, attached, batch, now);
         outcome.scored += scored.len();
         outcome.changed += scored
             .iter()
-            .filter(|(key, result)| before.get(key) != Some(&comparable(result)))
+            .filter(|(key, result)| before.get(key).map(|b| &b.0) != Some(&comparable(result)))
             .count();
+        let qualification: HashMap<String, Before> =
+            before.into_iter().map(|(key, (_, b))| (key, b)).collect();
+        let found = settle(attached, &mut scored, &qualification, cause, now);
         remove_missing(client, attached, batch, &scored);
         write_batch(client, attached, &scored, now);
+        record(client, attached, &found, cause, now);
     }
     outcome
 }
@@ -449,17 +456,18 @@ fn comparable(result: &ContactScore) -> Comparable {
 }
 
 /// Lock the contacts' state rows in key order (so statements touching overlapping
-/// contacts never deadlock) and read what they hold.
+/// contacts never deadlock) and read what they hold, and their qualification.
 fn lock_and_read(
     client: &SpiClient<'_>,
     attached: &Attached,
     keys: &[String],
-) -> HashMap<String, Comparable> {
+) -> HashMap<String, (Comparable, Before)> {
     let (state, key_type) = (&attached.attachment.state_table, &attached.attachment.key_type);
     let lock = attached.statement(client, "lock and read", &[TEXT_ARRAY], true, || {
         format!(
             "SELECT contact_key::text, jsonb_build_array(fit, engagement::text::jsonb, dimensions,
-                                                         to_jsonb(disqualified_by))
+                                                         to_jsonb(disqualified_by)),
+                    tags
                FROM {state} WHERE contact_key = ANY ($1::text[]::{key_type}[])
               ORDER BY contact_key FOR UPDATE"
         )
@@ -468,7 +476,10 @@ fn lock_and_read(
         .filter_map(|row| {
             let key = row.get::<String>(1).ok().flatten()?;
             let stored = row.get::<JsonB>(2).ok().flatten()?;
-            Some((key, serde_json::from_value::<Comparable>(stored.0).ok()?))
+            let stored = serde_json::from_value::<Comparable>(stored.0).ok()?;
+            let tags = row.get::<Vec<String>>(3).ok().flatten().unwrap_or_default();
+            let before = Before { tags, disqualified_by: stored.3.clone() };
+            Some((key, (stored, before)))
         })
         .collect()
 }
@@ -491,21 +502,21 @@ fn remove_missing(client: &SpiClient<'_>, attached: &Attached, keys: &[String], 
         return;
     }
     let (state, key_type) = (&attached.attachment.state_table, &attached.attachment.key_type);
-    let delete =
-        attached.statement(client, "remove missing", &[TEXT_ARRAY, TEXT_ARRAY], true, || {
-            format!(
-                "DELETE FROM {state} s WHERE s.contact_key = ANY ($1::text[]::{key_type}[])
-               AND NOT s.contact_key = ANY ($2::text[]::{key_type}[])"
-            )
-        });
+    let types = [TEXT_ARRAY, TEXT_ARRAY, PgOid::BuiltIn(PgBuiltInOids::INT8OID)];
+    let delete = attached.statement(client, "remove missing", &types, true, || {
+        // A deleted contact's sticky tags go with it (its transitions stay).
+        format!(
+            "WITH gone AS (
+                 DELETE FROM {state} s WHERE s.contact_key = ANY ($1::text[]::{key_type}[])
+                    AND NOT s.contact_key = ANY ($2::text[]::{key_type}[])
+                 RETURNING s.contact_key::text AS key)
+             DELETE FROM lead_score.tag_store t USING gone
+              WHERE t.profile_id = $3 AND t.contact_key = gone.key"
+        )
+    });
     let existing: Vec<Option<String>> = scored.iter().map(|(k, _)| Some(k.clone())).collect();
-    run(
-        client,
-        attached,
-        &delete,
-        "removing deleted contacts",
-        &[key_array(keys).into(), existing.into()],
-    );
+    let args = [key_array(keys).into(), existing.into(), attached.attachment.profile_id.into()];
+    run(client, attached, &delete, "removing deleted contacts", &args);
 }
 
 /// A Postgres array literal of text values: `{"a","b"}`.
@@ -517,10 +528,37 @@ fn text_array_literal(values: &[String]) -> String {
     format!("{{{}}}", quoted.join(","))
 }
 
+/// The key of a row the fast path updated, unless the contact may now cross a
+/// threshold (or fading negative points may carry it over one): the full path then
+/// settles its qualification.
+fn settled_by_adding(
+    attached: &Attached,
+    row: &pgrx::spi::SpiHeapTupleData<'_>,
+    now: i64,
+) -> Option<String> {
+    let key = row.get::<String>(1).ok().flatten()?;
+    let settings = &attached.compiled.settings;
+    if settings.tags().is_empty() {
+        return Some(key);
+    }
+    let fit = row.get::<f64>(2).ok().flatten()?;
+    let engagement: DecayedSum = serde_json::from_str(&row.get::<String>(3).ok().flatten()?).ok()?;
+    let tags = row.get::<Vec<String>>(4).ok().flatten().unwrap_or_default();
+    let disqualified = row.get::<bool>(5).ok().flatten().unwrap_or(false);
+    (!may_change(settings, &tags, disqualified, fit, &engagement, now)).then_some(key)
+}
+
 /// The fast path's UPDATE: add the sums of `rows` (a query yielding `SUM_COLUMNS`) to
 /// the stored ones, where the stored row was scored by the active version.
-fn add_events_sql(attachment: &Attachment, rows: &str) -> String {
+fn add_events_sql(attached: &Attached, rows: &str) -> String {
+    let attachment = &attached.attachment;
     let (state, key_type) = (&attachment.state_table, &attachment.key_type);
+    // With thresholds, the contacts that may cross one are settled by the full path.
+    let returning = if attached.compiled.settings.tags().is_empty() {
+        "s.contact_key::text"
+    } else {
+        "s.contact_key::text, s.fit, s.engagement::text, s.tags, cardinality(s.disqualified_by) > 0"
+    };
     format!(
         "UPDATE {state} s
             SET engagement = s.engagement OPERATOR(lead_score.+) r.engagement::lead_score.decayed,
@@ -531,7 +569,7 @@ fn add_events_sql(attachment: &Attachment, rows: &str) -> String {
                 scored_at = to_timestamp($11 / 1e6)
            FROM ({rows}) AS r({SUM_COLUMNS})
           WHERE s.contact_key = r.key::{key_type} AND s.version = $10
-      RETURNING s.contact_key::text"
+      RETURNING {returning}"
     )
 }
 
@@ -719,7 +757,7 @@ pub(crate) fn add_inserted_events(
             "add one contact's events",
             &SumColumns::scalar_types(&more),
             true,
-            || add_events_sql(attachment, "SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9"),
+            || add_events_sql(attached, "SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9"),
         );
         let mut sums = SumColumns::default();
         let summary = &summaries[key];
@@ -727,12 +765,12 @@ pub(crate) fn add_inserted_events(
         let args = sums.into_scalar_args([attachment.version.into(), (now as f64).into()]);
         added.extend(
             run(client, attached, &add, "adding new events", &args)
-                .filter_map(|row| row.get::<String>(1).ok().flatten()),
+                .filter_map(|row| settled_by_adding(attached, &row, now)),
         );
     } else {
         let add =
             attached.statement(client, "add new events", &SumColumns::types(&more), true, || {
-                add_events_sql(attachment, &format!("SELECT * FROM unnest({SUM_UNNEST})"))
+                add_events_sql(attached, &format!("SELECT * FROM unnest({SUM_UNNEST})"))
             });
         for batch in additive.chunks(BATCH) {
             let mut sums = SumColumns::default();
@@ -743,7 +781,7 @@ pub(crate) fn add_inserted_events(
             let args = sums.into_args([attachment.version.into(), (now as f64).into()]);
             added.extend(
                 run(client, attached, &add, "adding new events", &args)
-                    .filter_map(|row| row.get::<String>(1).ok().flatten()),
+                    .filter_map(|row| settled_by_adding(attached, &row, now)),
             );
         }
     }

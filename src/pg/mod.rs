@@ -12,6 +12,8 @@ pub(crate) mod decayed_sum;
 pub(crate) mod errors;
 pub(crate) mod identity;
 pub(crate) mod plan_cache;
+pub(crate) mod qualification_functions;
+pub(crate) mod qualify;
 pub(crate) mod rule_functions;
 mod score_functions;
 mod spi_rows;

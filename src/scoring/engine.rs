@@ -210,8 +210,15 @@ pub struct EventSummary {
     candidates: Vec<Candidate>,
     /// (number of the type in `watched_types`, time) of events history conditions count.
     watched: Vec<(u16, Micros)>,
-    /// (time, rule index) of the latest event that scored.
-    latest: Option<(Micros, usize)>,
+    /// (time, points in total order, rule index) of the latest event that scored: at
+    /// equal times the rule worth more is named.
+    latest: Option<(Micros, i64, usize)>,
+}
+
+/// `points` as an integer in the order of `f64::total_cmp`.
+fn points_order(points: f64) -> i64 {
+    let bits = points.to_bits() as i64;
+    bits ^ (((bits >> 63) as u64) >> 1) as i64
 }
 
 fn earliest_due(due: &mut Option<Micros>, candidate: Micros, now: Micros) {
@@ -254,7 +261,7 @@ impl EventSummary {
             match rule.count {
                 CountLimit::Every => {
                     add_points(profile, rule, &mut self.engagement, &mut self.dimensions, at);
-                    self.latest = self.latest.max(Some((at, index)));
+                    self.latest = self.latest.max(Some((at, points_order(rule.points), index)));
                     counted = true;
                 }
                 CountLimit::AtMost(_) => limited.push(index),
@@ -313,7 +320,7 @@ impl EventSummary {
                 self.candidates.iter().enumerate().filter(|(_, c)| c.rules.contains(&index));
             for (number, candidate) in picks.take(limit as usize) {
                 add_points(profile, rule, &mut self.engagement, &mut self.dimensions, candidate.at);
-                self.latest = self.latest.max(Some((candidate.at, index)));
+                self.latest = self.latest.max(Some((candidate.at, points_order(rule.points), index)));
                 selected[number] = true;
             }
         }
@@ -332,7 +339,7 @@ impl EventSummary {
             disqualified_by: Vec::new(),
             next_due: self.next_due,
             tally: self.tally,
-            latest_rule: self.latest.map(|(_, index)| profile.rules[index].0.clone()),
+            latest_rule: self.latest.map(|(_, _, index)| profile.rules[index].0.clone()),
             fit_rules: Vec::new(),
         };
         let facts = ContactWithHistory { contact, profile, watched: &self.watched, now };

@@ -27,3 +27,9 @@ CREATE FUNCTION iso_set_click_points(points integer) RETURNS void LANGUAGE sql A
     SELECT lead_score.update_rule('iso', 'Click',
         jsonb_build_object('kind', 'event', 'event', 'click', 'points', points, 'half_life', NULL))
 $$;
+
+-- Tag contacts at `threshold` points (and publish, which rescores).
+CREATE FUNCTION iso_set_threshold(threshold integer) RETURNS void LANGUAGE sql AS $$
+    SELECT lead_score.update_profile('iso', settings => jsonb_build_object('pql_threshold', threshold));
+    SELECT lead_score.publish('iso');
+$$;

@@ -1,0 +1,216 @@
+-- Qualification: sticky tags, the transitions audit trail (the durable outbox), the
+-- admin-only ways to clear a tag or erase a contact, and the pg_cron schedule of tick().
+--
+-- Tags and transitions cannot be recomputed from the CRM's data, so they live in tables
+-- of the install script registered with pg_extension_config_dump: pg_dump keeps them.
+-- The triggers and rescoring write them (as the extension's owner); ordinary roles may
+-- not write them at all.
+
+CREATE TABLE lead_score.tag_store (
+    profile_id   bigint NOT NULL REFERENCES lead_score.profile_store ON DELETE CASCADE,
+    contact_key  text NOT NULL,
+    tag          text NOT NULL,
+    tagged_at    timestamptz NOT NULL,
+    score        float8 NOT NULL,
+    version      integer NOT NULL,
+    rule         text,
+    source       text NOT NULL,
+    PRIMARY KEY (profile_id, contact_key, tag)
+);
+SELECT pg_catalog.pg_extension_config_dump('lead_score.tag_store', '');
+
+CREATE TABLE lead_score.transitions (
+    id         bigserial PRIMARY KEY,
+    at         timestamptz NOT NULL,
+    profile    text NOT NULL,
+    version    integer,
+    -- NULL only on the record of an erasure, which keeps no key.
+    contact    text,
+    kind       text NOT NULL
+               CHECK (kind IN ('tagged', 'tag_cleared', 'disqualified', 'requalified', 'erased')),
+    tag        text,
+    old_state  text,
+    new_state  text,
+    score      float8,
+    reason     text,
+    -- What did it: event, contact, account, publish, attach, rescore, tick, clear_tag, forget.
+    source     text NOT NULL,
+    actor      text NOT NULL DEFAULT session_user
+);
+CREATE INDEX ON lead_score.transitions (profile, contact);
+SELECT pg_catalog.pg_extension_config_dump('lead_score.transitions', '');
+SELECT pg_catalog.pg_extension_config_dump('lead_score.transitions_id_seq', '');
+COMMENT ON TABLE lead_score.transitions IS
+    'One row per qualification event (tagged, tag cleared, disqualified, requalified, erased); append-only';
+
+-- The one payload format of pg_notify('lead_score', ...), for the triggers and the admin
+-- functions alike.
+CREATE FUNCTION lead_score.announce(t lead_score.transitions)
+RETURNS void LANGUAGE sql
+SET search_path = pg_catalog, lead_score, pg_temp
+AS $$
+    SELECT pg_notify('lead_score', json_build_object(
+        'id', t.id, 'profile', t.profile, 'version', t.version, 'contact', t.contact,
+        'kind', t.kind, 'tag', t.tag, 'score', t.score, 'reason', t.reason,
+        'source', t.source, 'at', t.at)::text)
+$$;
+REVOKE ALL ON FUNCTION lead_score.announce(lead_score.transitions) FROM PUBLIC;
+
+-- Bring the state row's copy of a contact's tags in line with lead_score.tag_store.
+CREATE FUNCTION lead_score.mirror_tags(profile_id bigint, contact text)
+RETURNS void LANGUAGE plpgsql
+SET search_path = pg_catalog, lead_score, pg_temp
+AS $$
+DECLARE
+    att lead_score.attachment_store;
+BEGIN
+    SELECT * INTO att FROM lead_score.attachment_store a WHERE a.profile_id = mirror_tags.profile_id;
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    EXECUTE format(
+        'UPDATE lead_score.%I s
+            SET tags = coalesce((SELECT array_agg(t.tag ORDER BY t.tag) FROM lead_score.tag_store t
+                                  WHERE t.profile_id = $1 AND t.contact_key = $2), ''{}''),
+                pql_at = (SELECT t.tagged_at FROM lead_score.tag_store t
+                           WHERE t.profile_id = $1 AND t.contact_key = $2 AND t.tag = $3)
+          WHERE s.contact_key = $2::%s', att.state_table, att.key_type)
+        USING profile_id, contact, att.pql_tag;
+END
+$$;
+REVOKE ALL ON FUNCTION lead_score.mirror_tags(bigint, text) FROM PUBLIC;
+
+-- The one privileged way to take a sticky tag away (all of the contact's tags when
+-- `tag` is NULL). Logged as a 'tag_cleared' transition naming who did it. The contact
+-- may then cross again.
+CREATE FUNCTION lead_score.clear_tag(profile text, contact text, tag text DEFAULT NULL)
+RETURNS integer LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, lead_score, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+    target lead_score.profile_store := lead_score.locked_profile(profile);
+    cleared lead_score.tag_store;
+    logged lead_score.transitions;
+    count integer := 0;
+BEGIN
+    FOR cleared IN
+        DELETE FROM lead_score.tag_store t
+         WHERE t.profile_id = target.id AND t.contact_key = contact AND (tag IS NULL OR t.tag = tag)
+        RETURNING *
+    LOOP
+        INSERT INTO lead_score.transitions (at, profile, version, contact, kind, tag, old_state,
+                                            new_state, score, reason, source, actor)
+        VALUES (lead_score.now(), target.name, target.active_version, contact, 'tag_cleared',
+                cleared.tag, 'tagged', 'untagged', lead_score.score(target.name, contact),
+                format('cleared by %s', session_user), 'clear_tag', session_user)
+        RETURNING * INTO logged;
+        PERFORM lead_score.announce(logged);
+        count := count + 1;
+    END LOOP;
+    PERFORM lead_score.mirror_tags(target.id, contact);
+    RETURN count;
+END
+$$;
+
+CREATE FUNCTION lead_score.clear_tag(profile text, contact anyelement, tag text DEFAULT NULL)
+RETURNS integer LANGUAGE sql
+SET search_path = pg_catalog, lead_score, pg_temp
+AS $$ SELECT lead_score.clear_tag(profile, contact::text, tag) $$;
+
+-- Data-erasure requests: the contact's tags and transitions go; one 'erased' row without
+-- the key records that an erasure happened, when and by whom.
+CREATE FUNCTION lead_score.forget(profile text, contact text)
+RETURNS bigint LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, lead_score, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+    target lead_score.profile_store := lead_score.locked_profile(profile);
+    tags_erased bigint;
+    rows_erased bigint;
+BEGIN
+    DELETE FROM lead_score.tag_store t WHERE t.profile_id = target.id AND t.contact_key = contact;
+    GET DIAGNOSTICS tags_erased = ROW_COUNT;
+    DELETE FROM lead_score.transitions t WHERE t.profile = target.name AND t.contact = contact;
+    GET DIAGNOSTICS rows_erased = ROW_COUNT;
+    INSERT INTO lead_score.transitions (at, profile, version, contact, kind, reason, source, actor)
+    VALUES (lead_score.now(), target.name, target.active_version, NULL, 'erased',
+            format('a contact''s %s tags and %s transitions erased on request', tags_erased, rows_erased),
+            'forget', session_user);
+    PERFORM lead_score.mirror_tags(target.id, contact);
+    RETURN tags_erased + rows_erased;
+END
+$$;
+
+CREATE FUNCTION lead_score.forget(profile text, contact anyelement)
+RETURNS bigint LANGUAGE sql
+SET search_path = pg_catalog, lead_score, pg_temp
+AS $$ SELECT lead_score.forget(profile, contact::text) $$;
+
+REVOKE ALL ON FUNCTION lead_score.clear_tag(text, text, text), lead_score.clear_tag(text, anyelement, text),
+                       lead_score.forget(text, text), lead_score.forget(text, anyelement)
+    FROM PUBLIC;
+
+-- The pg_cron expression running every `every`: a number of minutes that divides an
+-- hour, of hours that divides a day, or one day. 22023 otherwise.
+CREATE FUNCTION lead_score.cron_expression(every interval)
+RETURNS text LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, lead_score, pg_temp
+AS $$
+DECLARE
+    seconds numeric := extract(epoch FROM every);
+BEGIN
+    IF seconds = 60 THEN
+        RETURN '* * * * *';
+    ELSIF seconds > 60 AND seconds < 3600 AND seconds % 60 = 0 AND 60 % (seconds / 60) = 0 THEN
+        RETURN format('*/%s * * * *', seconds / 60);
+    ELSIF seconds = 3600 THEN
+        RETURN '0 * * * *';
+    ELSIF seconds > 3600 AND seconds < 86400 AND seconds % 3600 = 0 AND 24 % (seconds / 3600) = 0 THEN
+        RETURN format('0 */%s * * *', seconds / 3600);
+    ELSIF seconds = 86400 THEN
+        RETURN '0 0 * * *';
+    END IF;
+    RAISE EXCEPTION 'cannot run every %: pg_cron runs jobs at whole minutes', every
+        USING ERRCODE = '22023',
+              HINT = 'Use a number of minutes that divides an hour, of hours that divides a day, or 1 day.';
+END
+$$;
+
+-- Register tick() with pg_cron (job "lead_score.tick"; scheduling again replaces it).
+CREATE FUNCTION lead_score.schedule(every interval DEFAULT '1 minute')
+RETURNS bigint LANGUAGE plpgsql
+SET search_path = pg_catalog, lead_score, pg_temp
+AS $$
+DECLARE
+    job bigint;
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_extension WHERE extname = 'pg_cron') THEN
+        RAISE EXCEPTION 'pg_cron is not installed in this database'
+            USING ERRCODE = '55000',
+                  HINT = 'Install postgresql-15-cron, add pg_cron to shared_preload_libraries, '
+                         'set cron.database_name, and CREATE EXTENSION pg_cron; or run '
+                         'SELECT lead_score.tick() from any scheduler.';
+    END IF;
+    EXECUTE 'SELECT cron.schedule($1, $2, $3)' INTO job
+        USING 'lead_score.tick', lead_score.cron_expression(every), 'SELECT lead_score.tick()';
+    RETURN job;
+END
+$$;
+
+CREATE FUNCTION lead_score.unschedule()
+RETURNS boolean LANGUAGE plpgsql
+SET search_path = pg_catalog, lead_score, pg_temp
+AS $$
+DECLARE
+    removed boolean;
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_extension WHERE extname = 'pg_cron') THEN
+        RETURN false;
+    END IF;
+    EXECUTE 'SELECT cron.unschedule($1)' INTO removed USING 'lead_score.tick';
+    RETURN removed;
+END
+$$;
+REVOKE ALL ON FUNCTION lead_score.schedule(interval), lead_score.unschedule() FROM PUBLIC;

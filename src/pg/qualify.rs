@@ -1,0 +1,238 @@
+//! Qualification glue: settle tags and disqualification for freshly scored contacts
+//! (the pure rules are in `crate::scoring::qualification`), then store the transitions,
+//! the sticky tags and their copy in the state rows, and announce each transition with
+//! `pg_notify('lead_score', ...)`, all in the writing transaction.
+
+use std::collections::HashMap;
+
+use pgrx::pg_sys::{PgBuiltInOids, PgOid};
+use pgrx::spi::SpiClient;
+
+use crate::pg::attachment::{run, spi_failed, Scored};
+use crate::pg::plan_cache::Attached;
+use crate::scoring::engine::ContactScore;
+use crate::scoring::qualification::{next_crossing, transitions, Transition};
+
+/// What made a contact's score change, as recorded in `lead_score.transitions.source`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Cause {
+    Event,
+    Contact,
+    Account,
+    Publish,
+    Attach,
+    Rescore,
+    Tick,
+}
+
+impl Cause {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Cause::Event => "event",
+            Cause::Contact => "contact",
+            Cause::Account => "account",
+            Cause::Publish => "publish",
+            Cause::Attach => "attach",
+            Cause::Rescore => "rescore",
+            Cause::Tick => "tick",
+        }
+    }
+
+    pub(crate) fn parse(name: &str) -> Option<Cause> {
+        [Cause::Publish, Cause::Attach, Cause::Rescore].into_iter().find(|c| c.name() == name)
+    }
+}
+
+/// A contact's qualification before a write: its sticky tags and its disqualifiers.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Before {
+    pub tags: Vec<String>,
+    pub disqualified_by: Vec<String>,
+}
+
+/// What to name as having pushed a contact over a threshold: the fit rules for a
+/// contact or account change, otherwise the rule of its latest scoring event.
+fn pushed_by(result: &ContactScore, cause: Cause) -> String {
+    let fit = result.fit_rules.join(", ");
+    let event = result.latest_rule.clone();
+    match cause {
+        Cause::Contact | Cause::Account if !fit.is_empty() => fit,
+        _ => event.unwrap_or(fit),
+    }
+}
+
+/// The transitions of freshly scored contacts, given what they were before (`None`
+/// for contacts without a state row yet: they start as they are, so only tags count
+/// as transitions for them). Also moves each result's due time up to the instant
+/// fading negative points would carry it over a threshold it lacks.
+pub(crate) fn settle(
+    attached: &Attached,
+    scored: &mut Scored,
+    before: &HashMap<String, Before>,
+    cause: Cause,
+    now: i64,
+) -> Vec<(String, Transition)> {
+    let settings = &attached.compiled.settings;
+    let mut found = Vec::new();
+    for (key, result) in scored.iter_mut() {
+        let (held, disqualified_before) = match before.get(key) {
+            Some(b) => (b.tags.as_slice(), b.disqualified_by.as_slice()),
+            None => (&[][..], result.disqualified_by.as_slice()),
+        };
+        let score = result.score_at(now);
+        let changes = transitions(
+            settings,
+            held,
+            disqualified_before,
+            &result.disqualified_by,
+            score,
+            &pushed_by(result, cause),
+        );
+        if result.disqualified_by.is_empty() {
+            let mut held_after = held.to_vec();
+            held_after.extend(changes.iter().filter_map(|t| t.describe().1.map(str::to_owned)));
+            if let Some(crossing) =
+                next_crossing(settings, &held_after, result.fit, &result.engagement, now)
+            {
+                result.next_due = Some(result.next_due.map_or(crossing, |d| d.min(crossing)));
+            }
+        }
+        found.extend(changes.into_iter().map(|t| (key.clone(), t)));
+    }
+    found
+}
+
+/// Store and announce transitions: one row each in `lead_score.transitions`, the new
+/// tags in `lead_score.tag_store`, their copy in the state rows, one notification each.
+pub(crate) fn record(
+    client: &SpiClient<'_>,
+    attached: &Attached,
+    found: &[(String, Transition)],
+    cause: Cause,
+    now: i64,
+) {
+    if found.is_empty() {
+        return;
+    }
+    let attachment = &attached.attachment;
+    let mut columns: [Vec<Option<String>>; 6] = Default::default();
+    let mut scores = Vec::new();
+    for (key, transition) in found {
+        let (kind, tag, old_state, new_state) = transition.describe();
+        let values = [Some(key.as_str()), Some(kind), tag, Some(old_state), Some(new_state)];
+        for (column, value) in columns.iter_mut().zip(values) {
+            column.push(value.map(str::to_owned));
+        }
+        columns[5].push(Some(transition.reason.clone()));
+        scores.push(Some(transition.score));
+    }
+    type O = PgBuiltInOids;
+    let types = [
+        O::FLOAT8OID,
+        O::TEXTOID,
+        O::INT4OID,
+        O::TEXTOID,
+        O::INT8OID,
+        O::TEXTARRAYOID,
+        O::TEXTARRAYOID,
+        O::TEXTARRAYOID,
+        O::TEXTARRAYOID,
+        O::TEXTARRAYOID,
+        O::FLOAT8ARRAYOID,
+        O::TEXTARRAYOID,
+    ]
+    .map(PgOid::BuiltIn);
+    let insert = attached.statement(client, "record transitions", &types, true, || {
+        "WITH logged AS (
+             INSERT INTO lead_score.transitions (at, profile, version, contact, kind, tag, old_state,
+                                                 new_state, score, reason, source)
+             SELECT to_timestamp($1 / 1e6), $2, $3, r.contact, r.kind, r.tag, r.old_state,
+                    r.new_state, r.score, r.reason, $4
+               FROM unnest($6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::float8[],
+                           $12::text[]) AS r(contact, kind, tag, old_state, new_state, score, reason)
+             RETURNING *),
+         tagged AS (
+             INSERT INTO lead_score.tag_store (profile_id, contact_key, tag, tagged_at, score, version,
+                                               rule, source)
+             SELECT $5, l.contact, l.tag, l.at, l.score, l.version, l.reason, l.source
+               FROM logged l WHERE l.kind = 'tagged'
+             ON CONFLICT DO NOTHING)
+         SELECT lead_score.announce(l) FROM logged l ORDER BY l.id"
+            .to_owned()
+    });
+    let [contacts, kinds, tags, old_states, new_states, reasons] = columns;
+    let args = vec![
+        (now as f64).into(),
+        attachment.profile_name.clone().into(),
+        attachment.version.into(),
+        cause.name().into(),
+        attachment.profile_id.into(),
+        contacts.into(),
+        kinds.into(),
+        tags.into(),
+        old_states.into(),
+        new_states.into(),
+        scores.into(),
+        reasons.into(),
+    ];
+    run(client, attached, &insert, "recording transitions", &args);
+    let mut tagged: Vec<Option<String>> = found
+        .iter()
+        .filter(|(_, t)| t.describe().0 == "tagged")
+        .map(|(key, _)| Some(key.clone()))
+        .collect();
+    tagged.dedup();
+    if !tagged.is_empty() {
+        mirror_tags(client, attached, Some(tagged));
+    }
+}
+
+/// Copy the sticky tags of the given contacts (all, with `None`) from
+/// `lead_score.tag_store` into their state rows.
+pub(crate) fn mirror_tags(client: &SpiClient<'_>, attached: &Attached, keys: Option<Vec<Option<String>>>) {
+    let attachment = &attached.attachment;
+    let (state, key_type) = (&attachment.state_table, &attachment.key_type);
+    let some = keys.is_some();
+    let name = if some { "copy some tags" } else { "copy all tags" };
+    let mut types = vec![PgOid::BuiltIn(PgBuiltInOids::INT8OID), PgOid::BuiltIn(PgBuiltInOids::TEXTOID)];
+    if some {
+        types.push(PgOid::BuiltIn(PgBuiltInOids::TEXTARRAYOID));
+    }
+    let copy = attached.statement(client, name, &types, true, || {
+        let filter = if some { "AND g.contact_key = ANY ($3::text[])" } else { "" };
+        format!(
+            "UPDATE {state} s SET tags = t.tags, pql_at = t.pql_at
+               FROM (SELECT g.contact_key, array_agg(g.tag ORDER BY g.tag) AS tags,
+                            max(g.tagged_at) FILTER (WHERE g.tag = $2) AS pql_at
+                       FROM lead_score.tag_store g
+                      WHERE g.profile_id = $1 {filter}
+                      GROUP BY g.contact_key) t
+              WHERE s.contact_key = t.contact_key::{key_type}
+                AND (s.tags, s.pql_at) IS DISTINCT FROM (t.tags, t.pql_at)"
+        )
+    });
+    let pql_tag = attached.compiled.settings.pql_tag.clone();
+    let mut args = vec![attachment.profile_id.into(), pql_tag.into()];
+    if let Some(keys) = keys {
+        args.push(keys.into());
+    }
+    run(client, attached, &copy, "copying tags", &args);
+}
+
+/// The sticky tags of every contact of the profile, from `lead_score.tag_store`.
+pub(crate) fn all_tags(client: &SpiClient<'_>, attached: &Attached) -> HashMap<String, Vec<String>> {
+    let mut tags: HashMap<String, Vec<String>> = HashMap::new();
+    let rows = client
+        .select(
+            "SELECT contact_key, tag FROM lead_score.tag_store WHERE profile_id = $1 ORDER BY 1, 2",
+            None,
+            &[attached.attachment.profile_id.into()],
+        )
+        .unwrap_or_else(|e| spi_failed(&attached.attachment, "reading tags", e));
+    for row in rows {
+        if let (Ok(Some(key)), Ok(Some(tag))) = (row.get::<String>(1), row.get::<String>(2)) {
+            tags.entry(key).or_default().push(tag);
+        }
+    }
+    tags
+}
