@@ -189,9 +189,14 @@ mod lead_score {
     fn rescore_one(profile: &str, contact: &str) -> i64 {
         Spi::connect_mut(|client| {
             let attached = attached(client, profile);
-            rescore_contacts(client, &attached, &[contact.to_owned()], now_unix_micros(), Cause::Rescore)
-                .scored
-                as i64
+            rescore_contacts(
+                client,
+                &attached,
+                &[contact.to_owned()],
+                now_unix_micros(),
+                Cause::Rescore,
+            )
+            .scored as i64
         })
     }
 

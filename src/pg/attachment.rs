@@ -542,7 +542,8 @@ fn settled_by_adding(
         return Some(key);
     }
     let fit = row.get::<f64>(2).ok().flatten()?;
-    let engagement: DecayedSum = serde_json::from_str(&row.get::<String>(3).ok().flatten()?).ok()?;
+    let engagement: DecayedSum =
+        serde_json::from_str(&row.get::<String>(3).ok().flatten()?).ok()?;
     let tags = row.get::<Vec<String>>(4).ok().flatten().unwrap_or_default();
     let disqualified = row.get::<bool>(5).ok().flatten().unwrap_or(false);
     (!may_change(settings, &tags, disqualified, fit, &engagement, now)).then_some(key)

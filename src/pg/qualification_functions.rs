@@ -14,7 +14,10 @@ fn scale(curve: &str, scale: f64) -> ScoreScale {
         )
     };
     if !(scale.is_finite() && scale > 0.0) {
-        raise(ERRCODE_INVALID_PARAMETER_VALUE, format!("score_100 scale must be positive, got {scale}"));
+        raise(
+            ERRCODE_INVALID_PARAMETER_VALUE,
+            format!("score_100 scale must be positive, got {scale}"),
+        );
     }
     ScoreScale { curve, scale }
 }

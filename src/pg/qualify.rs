@@ -189,12 +189,17 @@ pub(crate) fn record(
 
 /// Copy the sticky tags of the given contacts (all, with `None`) from
 /// `lead_score.tag_store` into their state rows.
-pub(crate) fn mirror_tags(client: &SpiClient<'_>, attached: &Attached, keys: Option<Vec<Option<String>>>) {
+pub(crate) fn mirror_tags(
+    client: &SpiClient<'_>,
+    attached: &Attached,
+    keys: Option<Vec<Option<String>>>,
+) {
     let attachment = &attached.attachment;
     let (state, key_type) = (&attachment.state_table, &attachment.key_type);
     let some = keys.is_some();
     let name = if some { "copy some tags" } else { "copy all tags" };
-    let mut types = vec![PgOid::BuiltIn(PgBuiltInOids::INT8OID), PgOid::BuiltIn(PgBuiltInOids::TEXTOID)];
+    let mut types =
+        vec![PgOid::BuiltIn(PgBuiltInOids::INT8OID), PgOid::BuiltIn(PgBuiltInOids::TEXTOID)];
     if some {
         types.push(PgOid::BuiltIn(PgBuiltInOids::TEXTARRAYOID));
     }
@@ -220,7 +225,10 @@ pub(crate) fn mirror_tags(client: &SpiClient<'_>, attached: &Attached, keys: Opt
 }
 
 /// The sticky tags of every contact of the profile, from `lead_score.tag_store`.
-pub(crate) fn all_tags(client: &SpiClient<'_>, attached: &Attached) -> HashMap<String, Vec<String>> {
+pub(crate) fn all_tags(
+    client: &SpiClient<'_>,
+    attached: &Attached,
+) -> HashMap<String, Vec<String>> {
     let mut tags: HashMap<String, Vec<String>> = HashMap::new();
     let rows = client
         .select(

@@ -320,7 +320,8 @@ impl EventSummary {
                 self.candidates.iter().enumerate().filter(|(_, c)| c.rules.contains(&index));
             for (number, candidate) in picks.take(limit as usize) {
                 add_points(profile, rule, &mut self.engagement, &mut self.dimensions, candidate.at);
-                self.latest = self.latest.max(Some((candidate.at, points_order(rule.points), index)));
+                self.latest =
+                    self.latest.max(Some((candidate.at, points_order(rule.points), index)));
                 selected[number] = true;
             }
         }

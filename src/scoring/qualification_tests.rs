@@ -29,11 +29,20 @@ fn kinds(found: &[crate::scoring::qualification::Transition]) -> Vec<(String, Op
         .collect()
 }
 
+/// (held before, disqualified before, disqualified after, score) -> (kind, tag)s
+type Case = (
+    &'static [&'static str],
+    &'static [&'static str],
+    &'static [&'static str],
+    f64,
+    &'static [(&'static str, Option<&'static str>)],
+);
+
 #[test]
 fn each_threshold_reached_tags_once_and_disqualification_comes_first() {
     // (held before, disqualified before, disqualified after, score) -> (kind, tag)s
     #[rustfmt::skip]
-    let cases: &[(&[&str], &[&str], &[&str], f64, &[(&str, Option<&str>)])] = &[
+    let cases: &[Case] = &[
         (&[], &[], &[], 10.0, &[]),
         (&[], &[], &[], 20.0, &[("tagged", Some("MQL"))]),
         (&[], &[], &[], 55.0, &[("tagged", Some("MQL")), ("tagged", Some("SQL"))]),
@@ -90,7 +99,7 @@ fn only_fading_negative_points_cross_by_themselves() {
     // to −10, i.e. after exactly one half-life.
     let rising = sum(&[(60.0, 0, None), (-20.0, 0, Some(10.0))]);
     let crossing = next_crossing(&settings, &[], 0.0, &rising, 0).unwrap();
-    assert!(crossing >= 10 * DAY && crossing <= 10 * DAY + 1_000_000, "{crossing}");
+    assert!((10 * DAY..=10 * DAY + 1_000_000).contains(&crossing), "{crossing}");
     assert!(0.0 + rising.value_at(crossing) >= 50.0);
     // Fit counts too: with 5 fit points the −20 need only fade to −15.
     let with_fit = next_crossing(&settings, &[], 5.0, &rising, 0).unwrap();
