@@ -538,7 +538,7 @@ fn settled_by_adding(
 ) -> Option<String> {
     let key = row.get::<String>(1).ok().flatten()?;
     let settings = &attached.compiled.settings;
-    if settings.tags().is_empty() {
+    if settings.tags().next().is_none() {
         return Some(key);
     }
     let fit = row.get::<f64>(2).ok().flatten()?;
@@ -555,7 +555,7 @@ fn add_events_sql(attached: &Attached, rows: &str) -> String {
     let attachment = &attached.attachment;
     let (state, key_type) = (&attachment.state_table, &attachment.key_type);
     // With thresholds, the contacts that may cross one are settled by the full path.
-    let returning = if attached.compiled.settings.tags().is_empty() {
+    let returning = if attached.compiled.settings.tags().next().is_none() {
         "s.contact_key::text"
     } else {
         "s.contact_key::text, s.fit, s.engagement::text, s.tags, cardinality(s.disqualified_by) > 0"

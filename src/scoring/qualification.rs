@@ -39,7 +39,8 @@ impl Transition {
 
 /// The transitions of one contact: `held` are its tags before the write,
 /// `disqualified_before` / `disqualified_by` its disqualifiers before and after,
-/// `score` its score now and `pushed_by` what to name as having pushed it over.
+/// `score` its score now and `pushed_by` what to name as having pushed it over (asked
+/// only when a tag is given).
 ///
 /// Disqualification is settled first: a contact that is disqualified now gets no tag,
 /// and one requalified by this write can be tagged by it. Tags are sticky, so none is
@@ -50,7 +51,7 @@ pub fn transitions(
     disqualified_before: &[String],
     disqualified_by: &[String],
     score: f64,
-    pushed_by: &str,
+    pushed_by: impl Fn() -> String,
 ) -> Vec<Transition> {
     let mut found = Vec::new();
     match (disqualified_before.is_empty(), disqualified_by.is_empty()) {
@@ -68,11 +69,11 @@ pub fn transitions(
     }
     if disqualified_by.is_empty() {
         for (tag, threshold) in settings.tags() {
-            if score >= threshold && !held.contains(&tag) {
+            if score >= threshold && !held.iter().any(|h| h == tag) {
                 found.push(Transition {
-                    change: Change::Tagged { tag, threshold },
+                    change: Change::Tagged { tag: tag.to_owned(), threshold },
                     score,
-                    reason: pushed_by.to_owned(),
+                    reason: pushed_by(),
                 });
             }
         }
@@ -101,8 +102,7 @@ pub fn may_change(
 fn lowest_unheld(settings: &Settings, held: &[String]) -> Option<f64> {
     settings
         .tags()
-        .into_iter()
-        .filter(|(tag, _)| !held.contains(tag))
+        .filter(|(tag, _)| !held.iter().any(|h| h == tag))
         .map(|(_, threshold)| threshold)
         .reduce(f64::min)
 }

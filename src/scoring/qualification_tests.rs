@@ -60,7 +60,9 @@ fn each_threshold_reached_tags_once_and_disqualification_comes_first() {
     let settings = tiers();
     for (held, before, after, score, expected) in cases {
         let found =
-            transitions(&settings, &names(held), &names(before), &names(after), *score, "Demo");
+            transitions(&settings, &names(held), &names(before), &names(after), *score, || {
+                "Demo".into()
+            });
         let expected: Vec<(String, Option<String>)> =
             expected.iter().map(|(k, t)| (k.to_string(), t.map(str::to_owned))).collect();
         assert_eq!(
@@ -73,15 +75,17 @@ fn each_threshold_reached_tags_once_and_disqualification_comes_first() {
 
 #[test]
 fn transitions_carry_score_reason_and_threshold() {
-    let found = transitions(&tiers(), &[], &names(&["students"]), &[], 21.5, "Pricing page");
+    let found =
+        transitions(&tiers(), &[], &names(&["students"]), &[], 21.5, || "Pricing page".into());
     assert_eq!(found[0].reason, "no longer: students");
     assert_eq!(found[1].change, Change::Tagged { tag: "MQL".into(), threshold: 20.0 });
     assert_eq!((found[1].score, found[1].reason.as_str()), (21.5, "Pricing page"));
-    let found = transitions(&tiers(), &[], &[], &names(&["students", "bounced"]), 3.0, "x");
+    let found =
+        transitions(&tiers(), &[], &[], &names(&["students", "bounced"]), 3.0, || "x".into());
     assert_eq!(found[0].reason, "students, bounced");
     // Without thresholds nothing is ever tagged.
     let plain = Settings::compile(&json!({})).unwrap();
-    assert!(transitions(&plain, &[], &[], &[], 1e9, "x").is_empty());
+    assert!(transitions(&plain, &[], &[], &[], 1e9, || "x".into()).is_empty());
 }
 
 fn sum(terms: &[(f64, i64, Option<f64>)]) -> DecayedSum {

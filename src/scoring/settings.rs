@@ -96,11 +96,10 @@ impl Settings {
     }
 
     /// Every sticky tag with its threshold: the PQL tag first, then the others by name.
-    pub fn tags(&self) -> Vec<(String, f64)> {
-        let mut tags: Vec<(String, f64)> =
-            self.pql_threshold.map(|t| (self.pql_tag.clone(), t)).into_iter().collect();
-        tags.extend(self.thresholds.iter().cloned());
-        tags
+    /// Borrowed, not collected: the triggers ask for each written contact.
+    pub fn tags(&self) -> impl Iterator<Item = (&str, f64)> {
+        let pql = self.pql_threshold.map(|t| (self.pql_tag.as_str(), t));
+        pql.into_iter().chain(self.thresholds.iter().map(|(tag, t)| (tag.as_str(), *t)))
     }
 }
 
@@ -189,8 +188,8 @@ mod tests {
                                               "score_100": {"curve": "linear"}}))
             .unwrap();
         assert_eq!(
-            tiers.tags(),
-            vec![("PQL".to_owned(), 80.0), ("MQL".to_owned(), 20.0), ("SQL".to_owned(), 50.0)]
+            tiers.tags().collect::<Vec<_>>(),
+            vec![("PQL", 80.0), ("MQL", 20.0), ("SQL", 50.0)]
         );
         assert_eq!(tiers.score_100, ScoreScale { curve: Curve::Linear, scale: 80.0 });
     }
