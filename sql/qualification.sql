@@ -56,28 +56,8 @@ AS $$
 $$;
 REVOKE ALL ON FUNCTION lead_score.announce(lead_score.transitions) FROM PUBLIC;
 
--- Bring the state row's copy of a contact's tags in line with lead_score.tag_store.
-CREATE FUNCTION lead_score.mirror_tags(profile_id bigint, contact text)
-RETURNS void LANGUAGE plpgsql
-SET search_path = pg_catalog, lead_score, pg_temp
-AS $$
-DECLARE
-    att lead_score.attachment_store;
-BEGIN
-    SELECT * INTO att FROM lead_score.attachment_store a WHERE a.profile_id = mirror_tags.profile_id;
-    IF NOT FOUND THEN
-        RETURN;
-    END IF;
-    EXECUTE format(
-        'UPDATE lead_score.%I s
-            SET tags = coalesce((SELECT array_agg(t.tag ORDER BY t.tag) FROM lead_score.tag_store t
-                                  WHERE t.profile_id = $1 AND t.contact_key = $2), ''{}''),
-                pql_at = (SELECT t.tagged_at FROM lead_score.tag_store t
-                           WHERE t.profile_id = $1 AND t.contact_key = $2 AND t.tag = $3)
-          WHERE s.contact_key = $2::%s', att.state_table, att.key_type)
-        USING profile_id, contact, att.pql_tag;
-END
-$$;
+-- lead_score.mirror_tags(profile_id, contact), defined in Rust (src/pg/qualify.rs),
+-- brings a state row's copy of the contact's tags in line with lead_score.tag_store.
 REVOKE ALL ON FUNCTION lead_score.mirror_tags(bigint, text) FROM PUBLIC;
 
 -- The one privileged way to take a sticky tag away (all of the contact's tags when

@@ -49,7 +49,7 @@ pub extern "C-unwind" fn _PG_init() {
 ::pgrx::extension_sql_file!(
     "../sql/qualification.sql",
     name = "qualification",
-    requires = ["attach"]
+    requires = ["attach", pg::qualify::lead_score::mirror_tags]
 );
 ::pgrx::extension_sql_file!("../sql/finalize.sql", name = "finalize", finalize);
 

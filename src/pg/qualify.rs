@@ -86,7 +86,7 @@ pub(crate) fn settle(
             disqualified_before,
             &result.disqualified_by,
             score,
-            &pushed_by(result, cause),
+            || pushed_by(result, cause),
         );
         if result.disqualified_by.is_empty() {
             let mut held_after = held.to_vec();
@@ -204,15 +204,26 @@ pub(crate) fn mirror_tags(
         types.push(PgOid::BuiltIn(PgBuiltInOids::TEXTARRAYOID));
     }
     let copy = attached.statement(client, name, &types, true, || {
-        let filter = if some { "AND g.contact_key = ANY ($3::text[])" } else { "" };
+        // The contacts to look at: those given, or every one that has tags in either
+        // place. A contact whose last tag went (clear_tag, forget) gets `{}`.
+        let keys = if some {
+            "SELECT unnest($3::text[])".to_owned()
+        } else {
+            format!(
+                "SELECT contact_key FROM lead_score.tag_store WHERE profile_id = $1
+                 UNION SELECT contact_key::text FROM {state} WHERE tags <> '{{}}'"
+            )
+        };
         format!(
             "UPDATE {state} s SET tags = t.tags, pql_at = t.pql_at
-               FROM (SELECT g.contact_key, array_agg(g.tag ORDER BY g.tag) AS tags,
+               FROM (SELECT k.key,
+                            coalesce(array_agg(g.tag ORDER BY g.tag) FILTER (WHERE g.tag IS NOT NULL),
+                                     '{{}}') AS tags,
                             max(g.tagged_at) FILTER (WHERE g.tag = $2) AS pql_at
-                       FROM lead_score.tag_store g
-                      WHERE g.profile_id = $1 {filter}
-                      GROUP BY g.contact_key) t
-              WHERE s.contact_key = t.contact_key::{key_type}
+                       FROM ({keys}) AS k(key)
+                       LEFT JOIN lead_score.tag_store g ON g.profile_id = $1 AND g.contact_key = k.key
+                      GROUP BY k.key) t
+              WHERE s.contact_key = t.key::{key_type}
                 AND (s.tags, s.pql_at) IS DISTINCT FROM (t.tags, t.pql_at)"
         )
     });
@@ -243,4 +254,23 @@ pub(crate) fn all_tags(
         }
     }
     tags
+}
+
+#[pgrx::pg_schema]
+pub(crate) mod lead_score {
+    use pgrx::prelude::*;
+
+    use crate::pg::plan_cache;
+
+    /// `lead_score.mirror_tags(profile_id, contact)`: copy one contact's sticky tags
+    /// into its state row, for `clear_tag` and `forget`. Internal.
+    #[pg_extern]
+    #[search_path(pg_catalog, lead_score, pg_temp)]
+    fn mirror_tags(profile_id: i64, contact: &str) {
+        Spi::connect_mut(|client| {
+            if let Some(attached) = plan_cache::attached(client, profile_id) {
+                super::mirror_tags(client, &attached, Some(vec![Some(contact.to_owned())]));
+            }
+        })
+    }
 }

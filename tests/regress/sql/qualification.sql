@@ -99,6 +99,10 @@ SELECT count(*) FILTER (WHERE contact = '1') AS rows_left, count(*) FILTER (WHER
        bool_and(contact IS NULL) FILTER (WHERE kind = 'erased') AS keyless
   FROM lead_score.transitions;
 SELECT tags, is_pql FROM lead_score."Qual_scores" WHERE id = 1;
+-- Unknown profiles are named; a contact without tags clears nothing.
+SELECT lead_score.clear_tag('Nope', 1, 'PQL');
+SELECT lead_score.forget('Nope', 1);
+SELECT lead_score.clear_tag('Qual', 999, NULL) AS cleared;
 
 -- Ordinary roles may read scores but not write tags or transitions, nor clear or forget.
 CREATE ROLE qual_reader;
@@ -127,6 +131,8 @@ SELECT lead_score.update_profile('Qual', settings => '{"score_100": {"curve": "l
 SELECT lead_score.schedule('5 minutes');
 SELECT e, lead_score.cron_expression(e::interval) FROM unnest(ARRAY['1 minute', '15 minutes', '1 hour', '6 hours', '1 day']) AS e;
 SELECT lead_score.cron_expression('7 minutes');
+SELECT lead_score.cron_expression('90 seconds');
+SELECT lead_score.unschedule() AS removed;
 
 SELECT count(*) AS differences FROM lead_score.verify('Qual');
 SELECT lead_score.detach('Qual');
