@@ -26,25 +26,51 @@ SELECT row_number() OVER (ORDER BY s.score DESC, c.id) AS rank,
        c.first_name || ' ' || c.last_name AS contact,
        c.job_title,
        a.name AS company,
-       c.country,
        round(s.fit_score::numeric, 1) AS fit,
        round(s.engagement_score::numeric, 1) AS engagement,
        round(s.score::numeric, 1) AS score,
-       s.disqualified_by
+       s.score_100 AS "1-100",
+       repeat('*', s.stars) AS stars,
+       s.tags,
+       s.disqualified_reason
   FROM lead_score."Demo_scores" s
   JOIN crm.contacts c ON c.id = s.id
   JOIN crm.accounts a ON a.id = c.account_id
  ORDER BY s.score DESC, c.id
  LIMIT 20;
 
-\echo 'Disqualified contacts, by reason'
+\echo 'Qualification: sticky tags (PQL at 100, MQL at 60) given at attach, and disqualified contacts'
+SELECT count(*) FILTER (WHERE is_pql) AS pql,
+       count(*) FILTER (WHERE 'MQL' = ANY (tags)) AS mql,
+       count(*) FILTER (WHERE disqualified) AS disqualified,
+       count(*) FILTER (WHERE is_pql AND NOT disqualified) AS sales_work_queue
+  FROM lead_score."Demo_scores";
 SELECT reason, count(*) AS contacts
   FROM lead_score."Demo_scores", unnest(disqualified_by) AS reason
  GROUP BY reason ORDER BY 2 DESC;
 
+\echo 'A disqualified example: busy, but an intern, so never tagged however high the score'
+SELECT s.id, c.first_name || ' ' || c.last_name AS contact, c.job_title, c.role,
+       round(s.score::numeric, 1) AS score, s.is_pql, s.disqualified, s.disqualified_reason
+  FROM lead_score."Demo_scores" s JOIN crm.contacts c ON c.id = s.id
+ WHERE s.disqualified_reason = 'Student or unemployed'
+ ORDER BY s.score DESC, s.id LIMIT 1;
+
+\echo 'The sales work queue: WHERE is_pql AND NOT disqualified ORDER BY score DESC'
+SELECT s.id, c.first_name || ' ' || c.last_name AS contact, a.name AS company,
+       round(s.score::numeric, 1) AS score, s.pql_at::timestamp(0) AS pql_at
+  FROM lead_score."Demo_scores" s
+  JOIN crm.contacts c ON c.id = s.id
+  JOIN crm.accounts a ON a.id = c.account_id
+ WHERE s.is_pql AND NOT s.disqualified
+ ORDER BY s.score DESC, s.id LIMIT 5;
+
 \echo
-\echo 'Live: the lead ranked 25th books a call and checks the pricing page.'
-\echo 'Triggers rescore the contact in the same transaction as the INSERT:'
+\echo 'Live: this session LISTENs on channel lead_score, as a CRM routing leads would.'
+LISTEN lead_score;
+\echo 'The lead ranked 25th books a call and checks the pricing page. Triggers rescore the'
+\echo 'contact in the same transaction as the INSERT; crossing 100 tags it PQL, and the'
+\echo 'notification arrives when the INSERT commits:'
 SELECT s.id AS lead, round(s.score::numeric, 1) AS score_before,
        (SELECT count(*) + 1 FROM lead_score."Demo_scores" o WHERE o.score > s.score) AS rank_before
   FROM lead_score."Demo_scores" s ORDER BY s.score DESC, s.id OFFSET 24 LIMIT 1 \gset
@@ -53,8 +79,32 @@ INSERT INTO crm.events (contact_id, event_type, occurred_at, properties) VALUES
     (:lead, 'page_view', now(), '{"url": "/pricing"}');
 SELECT :lead AS lead, :score_before AS score_before, :rank_before AS rank_before,
        round(s.score::numeric, 1) AS score_after,
-       (SELECT count(*) + 1 FROM lead_score."Demo_scores" o WHERE o.score > s.score) AS rank_after
+       (SELECT count(*) + 1 FROM lead_score."Demo_scores" o WHERE o.score > s.score) AS rank_after,
+       s.is_pql, s.tags
   FROM lead_score."Demo_scores" s WHERE s.id = :lead;
+
+\echo 'A contact that had gone quiet opens an email: requalified.'
+SELECT s.id AS quiet FROM lead_score."Demo_scores" s
+ WHERE s.disqualified_reason = 'Gone quiet' ORDER BY s.score DESC, s.id LIMIT 1 \gset
+INSERT INTO crm.events (contact_id, event_type, occurred_at, properties) VALUES (:quiet, 'email_open', now(), '{}');
+\echo 'The top work-queue contact turns out to be a student (a contact UPDATE): disqualified,'
+\echo 'and the PQL tag it already had stays (both flags show).'
+SELECT s.id AS student FROM lead_score."Demo_scores" s
+ WHERE s.is_pql AND NOT s.disqualified ORDER BY s.score DESC, s.id LIMIT 1 \gset
+UPDATE crm.contacts SET role = 'student' WHERE id = :student;
+SELECT id, round(score::numeric, 1) AS score, is_pql, disqualified, disqualified_reason, tags
+  FROM lead_score."Demo_scores" WHERE id IN (:quiet, :student) ORDER BY id;
+
+\echo 'The transitions feed (lead_score.transitions, the durable outbox), newest first:'
+SELECT id, at::timestamp(0) AS at, contact, kind, tag, old_state, new_state,
+       round(score::numeric, 1) AS score, reason, source
+  FROM lead_score.transitions WHERE profile = 'Demo' ORDER BY id DESC LIMIT 5;
+SELECT kind, source, count(*) AS transitions
+  FROM lead_score.transitions WHERE profile = 'Demo' GROUP BY kind, source ORDER BY 3 DESC;
+
+\echo 'tick() applies what time alone changes (windows closing, quiet periods); it touches'
+\echo 'only contacts that are due, so with nothing due it returns at once:'
+SELECT profile, checked, changed FROM lead_score.tick();
 
 \echo 'What the triggers saw, by outcome (lead_score.stats):'
 SELECT * FROM lead_score.stats('Demo');

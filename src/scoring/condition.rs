@@ -310,6 +310,28 @@ impl Condition {
         }
     }
 
+    /// The first instant after `now` at which one of its `within` tests on a field can
+    /// change through the passing of time alone: a timestamp still in the future comes
+    /// due, or one leaves the window (just after `time + within`; the edge is inside).
+    /// A field such as `created_at` is how a rule gives young contacts a grace period,
+    /// so the contact must be looked at again when the grace ends.
+    pub fn next_field_flip(&self, facts: &dyn Facts, now: Micros) -> Option<Micros> {
+        match self {
+            Condition::All(items) | Condition::Any(items) => {
+                items.iter().filter_map(|c| c.next_field_flip(facts, now)).min()
+            }
+            Condition::Not(inner) => inner.next_field_flip(facts, now),
+            Condition::EventCount { .. } => None,
+            Condition::Compare(Comparison { field, test: Test::Within(span), .. }) => {
+                let time = facts.field(field).as_timestamp()?;
+                [time, time.saturating_add(span.micros()).saturating_add(1)]
+                    .into_iter()
+                    .find(|&flip| flip > now)
+            }
+            Condition::Compare(_) => None,
+        }
+    }
+
     /// Whether the condition looks at event history (`no_event`, `event_count`).
     pub fn uses_history(&self) -> bool {
         !self.history_conditions().is_empty()

@@ -346,13 +346,21 @@ impl EventSummary {
         let facts = ContactWithHistory { contact, profile, watched: &self.watched, now };
         for (name, rule) in &profile.rules {
             match rule {
-                Rule::Fit { when, points } if when.holds(&facts) => {
-                    result.fit += points;
-                    result.fit_rules.push(name.clone());
+                Rule::Fit { when, points } => {
+                    if when.holds(&facts) {
+                        result.fit += points;
+                        result.fit_rules.push(name.clone());
+                    }
+                    if let Some(flip) = when.next_field_flip(&facts, now) {
+                        earliest_due(&mut result.next_due, flip, now);
+                    }
                 }
                 Rule::Disqualifier { when } => {
                     if when.holds(&facts) {
                         result.disqualified_by.push(name.clone());
+                    }
+                    if let Some(flip) = when.next_field_flip(&facts, now) {
+                        earliest_due(&mut result.next_due, flip, now);
                     }
                     for condition in when.history_conditions() {
                         let times: Vec<Micros> = facts.times_of(condition.event_types).collect();

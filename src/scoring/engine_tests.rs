@@ -490,3 +490,43 @@ fn summaries_of_parts_merge_into_the_summary_of_the_whole() {
         assert_eq!(merged.disqualified_by, whole.disqualified_by, "split at {split}");
     }
 }
+
+#[test]
+fn within_tests_on_contact_fields_say_when_to_look_again() {
+    let p = profile(
+        json!({}),
+        &[
+            (
+                "New sign-up",
+                json!({"kind": "fit", "when": {"field": "created_at", "op": "within", "value": "7 days"}, "points": 5}),
+            ),
+            // A grace period: quiet contacts are disqualified only once older than the window.
+            (
+                "Gone quiet",
+                json!({"kind": "disqualifier", "when": {"all": [
+                    {"no_event": "email_open", "within": "60 days"},
+                    {"not": {"field": "created_at", "op": "within", "value": "60 days"}}]}}),
+            ),
+        ],
+    );
+    let now = at("2024-06-01");
+    // (created_at, fit, disqualified, next_due)
+    let cases: &[(&str, f64, bool, Option<Micros>)] = &[
+        ("2024-05-30", 5.0, false, Some(at("2024-06-06") + 1)),
+        ("2024-05-10", 0.0, false, Some(at("2024-07-09") + 1)),
+        ("2024-03-01", 0.0, true, None),
+        // A creation time ahead of the clock is not "within" yet: no grace until it comes.
+        ("2024-06-03", 0.0, true, Some(at("2024-06-03"))),
+    ];
+    for &(created, fit, disqualified, due) in cases {
+        let s = score(&p, &json!({"created_at": created}), &[], now);
+        assert_eq!(
+            (s.fit, !s.disqualified_by.is_empty(), s.next_due),
+            (fit, disqualified, due),
+            "created {created}"
+        );
+    }
+    // When the grace ends, the contact is quiet.
+    let later = score(&p, &json!({"created_at": "2024-05-10"}), &[], at("2024-07-09") + 1);
+    assert_eq!(later.disqualified_by, vec!["Gone quiet".to_owned()]);
+}

@@ -136,4 +136,32 @@ SELECT lead_score.unschedule() AS removed;
 
 SELECT count(*) AS differences FROM lead_score.verify('Qual');
 SELECT lead_score.detach('Qual');
+
+-- A grace period for young contacts, from the CRM's own creation-time column: "gone
+-- quiet" holds only for contacts older than the window. The contact created a week ago
+-- is not disqualified yet; its due time is when the grace ends, and tick() then
+-- disqualifies it (a fit rule for new sign-ups lapses the same way).
+SET lead_score.now = '2024-06-01 00:00:00+00';
+CREATE TABLE q.people (id bigint PRIMARY KEY, created_at timestamptz);
+CREATE TABLE q.people_events (contact_id bigint, event_type text, occurred_at timestamptz);
+CREATE INDEX ON q.people_events (contact_id);
+INSERT INTO q.people VALUES (1, '2024-05-25'), (2, '2024-01-01');
+SELECT lead_score.create_profile('Grace') > 0 AS created;
+SELECT count(lead_score.add_rule('Grace', rule_name, rule::jsonb)) AS rules FROM (VALUES
+  ('New sign-up', '{"kind": "fit", "when": {"field": "created_at", "op": "within", "value": "14 days"}, "points": 5}'),
+  ('Gone quiet', '{"kind": "disqualifier", "when": {"all": [{"no_event": "visit", "within": "30 days"},
+                   {"not": {"field": "created_at", "op": "within", "value": "30 days"}}]}}')
+) AS r(rule_name, rule);
+SELECT lead_score.publish('Grace');
+SELECT lead_score.attach('Grace', 'q.people', 'q.people_events');
+SELECT id, score, disqualified, disqualified_reason FROM lead_score."Grace_scores" ORDER BY id;
+SET lead_score.now = '2024-06-10 00:00:00+00';
+SELECT * FROM lead_score.tick() WHERE profile = 'Grace';
+SELECT id, score, disqualified FROM lead_score."Grace_scores" ORDER BY id;
+SET lead_score.now = '2024-06-25 00:00:00+00';
+SELECT * FROM lead_score.tick() WHERE profile = 'Grace';
+SELECT id, score, disqualified, disqualified_reason FROM lead_score."Grace_scores" ORDER BY id;
+SELECT contact, kind, reason, source FROM lead_score.transitions WHERE profile = 'Grace' ORDER BY id;
+SELECT count(*) AS differences FROM lead_score.verify('Grace');
+SELECT lead_score.detach('Grace');
 DROP SCHEMA q CASCADE;
