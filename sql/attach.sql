@@ -318,10 +318,10 @@ BEGIN
                lead_score.stars(s.fit + lead_score.value_at(s.engagement, lead_score.now()),
                                 m.score_100_curve, m.score_100_scale) AS stars,
                s.tags,
-               s.version,
+               m.scored_version AS version,
                s.scored_at
           FROM lead_score.%3$I s
-         CROSS JOIN (SELECT a.pql_tag, a.score_100_curve, a.score_100_scale
+         CROSS JOIN (SELECT a.pql_tag, a.score_100_curve, a.score_100_scale, a.scored_version
                        FROM lead_score.attachment_store a WHERE a.profile_id = %4$s) m$ddl$,
         view_name, contact_key, state_table, target.id);
     EXECUTE format('GRANT SELECT ON lead_score.%I TO PUBLIC', view_name);

@@ -273,9 +273,12 @@ pub(crate) fn run<'conn>(
         .unwrap_or_else(|e| spi_failed(&attached.attachment, what, e))
 }
 
+/// Per-contact summaries of events, by key as text (a lookup per event row).
+type Summaries = rustc_hash::FxHashMap<String, EventSummary>;
+
 /// Fold the rows of the last SPI result, (contact, type, time, facts), into one
 /// summary per contact.
-fn fold_rows(attached: &Attached, summaries: &mut HashMap<String, EventSummary>, now: i64) {
+fn fold_rows(attached: &Attached, summaries: &mut Summaries, now: i64) {
     // SAFETY: the rows are read here, before any other statement runs.
     for row in unsafe { current_rows() } {
         let Some(key) = row.text(1) else { continue };
@@ -298,7 +301,7 @@ fn fold_rows(attached: &Attached, summaries: &mut HashMap<String, EventSummary>,
 fn fold_cursor(
     attached: &Attached,
     mut cursor: SpiCursor<'_>,
-    summaries: &mut HashMap<String, EventSummary>,
+    summaries: &mut Summaries,
     now: i64,
 ) {
     loop {
@@ -316,11 +319,7 @@ fn fold_cursor(
 
 /// Score the contacts of the last SPI result, (key, facts), from their events'
 /// summaries.
-fn finish_rows(
-    attached: &Attached,
-    summaries: &mut HashMap<String, EventSummary>,
-    now: i64,
-) -> Scored {
+fn finish_rows(attached: &Attached, summaries: &mut Summaries, now: i64) -> Scored {
     // SAFETY: the rows are read here, before any other statement runs.
     unsafe { current_rows() }
         .filter_map(|row| {
@@ -348,7 +347,7 @@ pub(crate) fn compute_batch(
     let contacts = attached.statement(client, "contacts", &[TEXT_ARRAY], false, || {
         attachment.contacts_query(plan, Some(()))
     });
-    let mut summaries = HashMap::new();
+    let mut summaries = Summaries::default();
     run(client, attached, &events, "reading events", &[key_array(keys).into()]);
     fold_rows(attached, &mut summaries, now);
     run(client, attached, &contacts, "reading contacts", &[key_array(keys).into()]);
@@ -367,7 +366,7 @@ pub(crate) fn score_everyone(
     mut sink: impl FnMut(&SpiClient<'_>, &mut Scored),
 ) -> usize {
     let (attachment, plan) = (&attached.attachment, &attached.plan);
-    let mut summaries = HashMap::new();
+    let mut summaries = Summaries::default();
     let events = attachment.events_query(plan, None);
     let cursor = client
         .try_open_cursor(events.as_str(), &[])
@@ -550,7 +549,9 @@ fn settled_by_adding(
 }
 
 /// The fast path's UPDATE: add the sums of `rows` (a query yielding `SUM_COLUMNS`) to
-/// the stored ones, where the stored row was scored by the active version.
+/// the stored ones. Every stored row agrees with the active version: publish rescores
+/// them all in its own transaction, and a writer's cache is never older than the last
+/// publish committed before its statement (see `plan_cache`).
 fn add_events_sql(attached: &Attached, rows: &str) -> String {
     let attachment = &attached.attachment;
     let (state, key_type) = (&attachment.state_table, &attachment.key_type);
@@ -562,14 +563,15 @@ fn add_events_sql(attached: &Attached, rows: &str) -> String {
     };
     format!(
         "UPDATE {state} s
-            SET engagement = s.engagement OPERATOR(lead_score.+) r.engagement::lead_score.decayed,
+            SET version = $10,
+                engagement = s.engagement OPERATOR(lead_score.+) r.engagement::lead_score.decayed,
                 dimensions = CASE WHEN r.dimensions IS NULL THEN s.dimensions
                                   ELSE lead_score.dimensions_add(s.dimensions, r.dimensions::jsonb) END,
                 tally = ARRAY[s.tally[1] + r.t1, s.tally[2] + r.t2, s.tally[3] + r.t3,
                               s.tally[4] + r.t4, s.tally[5] + r.t5, s.tally[6] + r.t6],
                 scored_at = to_timestamp($11 / 1e6)
            FROM ({rows}) AS r({SUM_COLUMNS})
-          WHERE s.contact_key = r.key::{key_type} AND s.version = $10
+          WHERE s.contact_key = r.key::{key_type}
       RETURNING {returning}"
     )
 }
@@ -658,7 +660,10 @@ impl SumColumns {
 }
 
 /// Upsert results, in the order given (unnest keeps the arrays' order, so row locks
-/// follow key order).
+/// follow key order). A row whose result is unchanged is locked but not rewritten: a
+/// publish that changes one rule writes only the contacts it rescores differently (no
+/// new tuple, index entry or WAL for the rest), so a row's `version` and `scored_at`
+/// say when its result last changed.
 pub(crate) fn write_batch(client: &SpiClient<'_>, attached: &Attached, scored: &Scored, now: i64) {
     if scored.is_empty() {
         return;
@@ -683,7 +688,10 @@ pub(crate) fn write_batch(client: &SpiClient<'_>, attached: &Attached, scored: &
              ON CONFLICT (contact_key) DO UPDATE
                 SET version = excluded.version, fit = excluded.fit, engagement = excluded.engagement,
                     dimensions = excluded.dimensions, disqualified_by = excluded.disqualified_by,
-                    next_due = excluded.next_due, tally = excluded.tally, scored_at = excluded.scored_at"
+                    next_due = excluded.next_due, tally = excluded.tally, scored_at = excluded.scored_at
+              WHERE (s.fit, s.engagement::text, s.dimensions, s.disqualified_by, s.next_due, s.tally)
+                    IS DISTINCT FROM (excluded.fit, excluded.engagement::text, excluded.dimensions,
+                                      excluded.disqualified_by, excluded.next_due, excluded.tally)"
         )
     });
     let mut sums = SumColumns::default();
@@ -725,7 +733,7 @@ pub(crate) fn add_inserted_events(
             attachment.event_contact
         )
     });
-    let mut summaries = HashMap::new();
+    let mut summaries = Summaries::default();
     if new_row_count <= FETCH {
         // A cursor costs more than the read itself for the usual one-row statement.
         run(client, attached, &new_rows, "reading new events", &[]);
@@ -787,6 +795,6 @@ pub(crate) fn add_inserted_events(
         }
     }
     // The rest, still in key order: events that need history, and contacts without a
-    // state row (not inserted yet) or scored by an older version.
+    // state row (not inserted yet).
     keys.into_iter().filter(|k| !added.contains(k)).collect()
 }

@@ -15,7 +15,9 @@
 //! place or in any order, so a whole events table can be scored in one pass and new
 //! events added to a stored summary.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap as HashMap;
 
 use serde_json::Value as Json;
 
@@ -57,8 +59,8 @@ impl CompiledProfile {
                     .map_err(|error| ProfileError { rule_name: Some(name.clone()), error })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let mut rules_by_type: HashMap<String, Vec<usize>> = HashMap::new();
-        let mut watched_types: HashMap<String, u16> = HashMap::new();
+        let mut rules_by_type: HashMap<String, Vec<usize>> = HashMap::default();
+        let mut watched_types: HashMap<String, u16> = HashMap::default();
         for (index, (_, rule)) in rules.iter().enumerate() {
             match rule {
                 Rule::Event(e) => {
