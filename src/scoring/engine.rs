@@ -21,7 +21,7 @@ use rustc_hash::FxHashMap as HashMap;
 
 use serde_json::Value as Json;
 
-use crate::scoring::condition::{Facts, Field};
+use crate::scoring::condition::{Condition, Facts, Field};
 use crate::scoring::decay::{DecayedSum, HalfLife};
 use crate::scoring::error::RuleError;
 use crate::scoring::rule::{CountLimit, EventRule, HalfLifeChoice, Rule};
@@ -347,31 +347,24 @@ impl EventSummary {
         };
         let facts = ContactWithHistory { contact, profile, watched: &self.watched, now };
         for (name, rule) in &profile.rules {
-            match rule {
+            let when = match rule {
                 Rule::Fit { when, points } => {
                     if when.holds(&facts) {
                         result.fit += points;
                         result.fit_rules.push(name.clone());
                     }
-                    if let Some(flip) = when.next_field_flip(&facts, now) {
-                        earliest_due(&mut result.next_due, flip, now);
-                    }
+                    when
                 }
                 Rule::Disqualifier { when } => {
                     if when.holds(&facts) {
                         result.disqualified_by.push(name.clone());
                     }
-                    if let Some(flip) = when.next_field_flip(&facts, now) {
-                        earliest_due(&mut result.next_due, flip, now);
-                    }
-                    for condition in when.history_conditions() {
-                        let times: Vec<Micros> = facts.times_of(condition.event_types).collect();
-                        if let Some(flip) = condition.next_flip(&times, now) {
-                            earliest_due(&mut result.next_due, flip, now);
-                        }
-                    }
+                    when
                 }
-                _ => {}
+                _ => continue,
+            };
+            if let Some(flip) = facts.next_flip(when) {
+                earliest_due(&mut result.next_due, flip, now);
             }
         }
         result
@@ -387,6 +380,17 @@ struct ContactWithHistory<'a> {
 }
 
 impl ContactWithHistory<'_> {
+    /// The first instant after `now` at which time alone can change `when`: a history
+    /// condition's count (an event comes due or leaves a window) or a `within` test on
+    /// one of the contact's fields (a grace period ends, a fit rule lapses).
+    fn next_flip(&self, when: &Condition) -> Option<Micros> {
+        let history = when.history_conditions().into_iter().filter_map(|condition| {
+            let times: Vec<Micros> = self.times_of(condition.event_types).collect();
+            condition.next_flip(&times, self.now)
+        });
+        history.chain(when.next_field_flip(self, self.now)).min()
+    }
+
     fn times_of<'s>(&'s self, event_types: &'s [String]) -> impl Iterator<Item = Micros> + 's {
         let numbers: Vec<u16> =
             event_types.iter().filter_map(|t| self.profile.watched_types.get(t).copied()).collect();
