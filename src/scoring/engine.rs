@@ -8,7 +8,8 @@
 //!   window, if any), so insertion order never changes a score;
 //! * events in the future count from their own time on, never before;
 //! * `next_due`: the next instant at which time alone changes the result (an event
-//!   leaving a window or coming due), so a sweep can visit only contacts that are due.
+//!   leaving a window or coming due, a `within` test on a field changing its answer), so
+//!   a sweep can visit only contacts that are due.
 //!
 //! Events are folded one at a time into an [`EventSummary`], which two halves of a
 //! history can also be merged into: a contact's score does not need its events in one
@@ -243,8 +244,15 @@ impl EventSummary {
         let mut limited = Vec::new();
         for &index in profile.rules_by_type.get(event_type).map_or(&[][..], Vec::as_slice) {
             let Some(rule) = profile.event_rule(index) else { continue };
-            if !rule.when.as_ref().is_none_or(|c| c.holds(event.facts)) {
-                continue;
+            if let Some(when) = &rule.when {
+                // A `within` test on the event's own timestamp (a demo date in its
+                // props, say) changes with time alone, whether it holds now or not.
+                if let Some(flip) = when.next_field_flip(event.facts, now) {
+                    earliest_due(&mut self.next_due, flip, now);
+                }
+                if !when.holds(event.facts) {
+                    continue;
+                }
             }
             matched = true;
             if at > now {

@@ -530,3 +530,38 @@ fn within_tests_on_contact_fields_say_when_to_look_again() {
     let later = score(&p, &json!({"created_at": "2024-05-10"}), &[], at("2024-07-09") + 1);
     assert_eq!(later.disqualified_by, vec!["Gone quiet".to_owned()]);
 }
+
+#[test]
+fn within_tests_on_event_fields_say_when_to_look_again() {
+    let p = profile(
+        json!({}),
+        &[(
+            "Demo soon",
+            json!({"kind": "event", "event": "demo_booked", "points": 10, "half_life": null,
+                   "when": {"field": "props.demo_at", "op": "within", "value": "7 days"}}),
+        )],
+    );
+    let now = at("2024-06-01");
+    let booked = |demo_at: &str| json!({"event_type": "demo_booked", "at": "2024-05-20", "props": {"demo_at": demo_at}});
+    // (demo_at, points now, next_due)
+    let cases: &[(&str, f64, Option<Micros>)] = &[
+        // Inside the window: counts until it leaves, just after demo_at + 7 days.
+        ("2024-05-28", 10.0, Some(at("2024-06-04") + 1)),
+        // Ahead of the clock: not within yet, due when it comes.
+        ("2024-06-10", 0.0, Some(at("2024-06-10"))),
+        // Long gone: never changes again.
+        ("2024-04-01", 0.0, None),
+    ];
+    for &(demo_at, points, due) in cases {
+        let s = score(&p, &json!({}), &[booked(demo_at)], now);
+        assert_eq!((s.score_at(now), s.next_due), (points, due), "demo at {demo_at}");
+        // One whose truth will change is not added blindly to stored sums.
+        let additive = summarise(&p, &[booked(demo_at)], now).is_additive();
+        assert_eq!(additive, due.is_none(), "demo at {demo_at}");
+    }
+    // At those due times the rescored results change as promised.
+    let left = score(&p, &json!({}), &[booked("2024-05-28")], at("2024-06-04") + 1);
+    assert_eq!(left.score_at(at("2024-06-04") + 1), 0.0);
+    let came = score(&p, &json!({}), &[booked("2024-06-10")], at("2024-06-10"));
+    assert_eq!(came.score_at(at("2024-06-10")), 10.0);
+}

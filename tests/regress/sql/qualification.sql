@@ -164,4 +164,28 @@ SELECT id, score, disqualified, disqualified_reason FROM lead_score."Grace_score
 SELECT contact, kind, reason, source FROM lead_score.transitions WHERE profile = 'Grace' ORDER BY id;
 SELECT count(*) AS differences FROM lead_score.verify('Grace');
 SELECT lead_score.detach('Grace');
+
+-- A `within` test on a timestamp in the event itself (the demo date in its props) is
+-- revisited too: the booking counts from the day the demo comes into the 7-day window
+-- until it leaves it, each change applied by tick() at its due time.
+SET lead_score.now = '2024-06-01 00:00:00+00';
+CREATE TABLE q.bookings (id bigserial PRIMARY KEY, contact_id bigint, event_type text,
+                         occurred_at timestamptz, props jsonb);
+CREATE INDEX ON q.bookings (contact_id);
+SELECT lead_score.create_profile('Demos') > 0 AS created;
+SELECT lead_score.add_rule('Demos', 'Demo soon', '{"kind": "event", "event": "demo_booked", "points": 10,
+    "half_life": null, "when": {"field": "props.demo_at", "op": "within", "value": "7 days"}}') > 0 AS added;
+SELECT lead_score.publish('Demos');
+SELECT lead_score.attach('Demos', 'q.people', 'q.bookings', '{"event_props": "props"}');
+INSERT INTO q.bookings (contact_id, event_type, occurred_at, props)
+VALUES (1, 'demo_booked', '2024-05-30 00:00:00+00', '{"demo_at": "2024-06-05T00:00:00+00:00"}');
+SELECT id, score FROM lead_score."Demos_scores" ORDER BY id;
+SET lead_score.now = '2024-06-06 00:00:00+00';
+SELECT * FROM lead_score.tick() WHERE profile = 'Demos';
+SELECT id, score FROM lead_score."Demos_scores" ORDER BY id;
+SET lead_score.now = '2024-06-13 00:00:00+00';
+SELECT * FROM lead_score.tick() WHERE profile = 'Demos';
+SELECT id, score FROM lead_score."Demos_scores" ORDER BY id;
+SELECT count(*) AS differences FROM lead_score.verify('Demos');
+SELECT lead_score.detach('Demos');
 DROP SCHEMA q CASCADE;
