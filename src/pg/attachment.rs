@@ -148,6 +148,14 @@ impl FactsPlan {
     }
 }
 
+impl FactsPlan {
+    /// `condition_types` as a statement's text[] parameter (values never go into SQL).
+    fn types_arg(&self) -> pgrx::datum::DatumWithOid<'static> {
+        let types: Vec<Option<String>> = self.condition_types.iter().cloned().map(Some).collect();
+        types.into()
+    }
+}
+
 /// `jsonb_build_object('a', t."a", ...)` over the given columns (keys as SQL literals).
 fn json_of(alias: &str, columns: &[String], extra: Option<String>) -> String {
     let mut pairs: Vec<String> = columns
@@ -188,22 +196,24 @@ impl Attachment {
         }
     }
 
-    /// The events of the contacts in `$1` (keys as text), or with `None`, all events.
+    /// The events of the contacts in `$1` (keys as text), or with `None`, all events. The
+    /// last parameter is the types whose rules have conditions (`FactsPlan::types_arg`).
     fn events_query(&self, plan: &FactsPlan, which: Option<()>) -> String {
-        let filter = match which {
-            Some(()) => format!("= ANY ($1::text[]::{}[])", self.key_type),
-            None => "IS NOT NULL".to_owned(),
+        let (filter, types) = match which {
+            Some(()) => (format!("= ANY ($1::text[]::{}[])", self.key_type), "$2"),
+            None => ("IS NOT NULL".to_owned(), "$1"),
         };
         format!(
             "{} WHERE e.{} {filter}",
-            self.events_select(plan, &self.events),
+            self.events_select(plan, &self.events, types),
             self.event_contact
         )
     }
 
     /// (contact, type, time, facts) of every row of `relation` (the events table, or a
-    /// trigger's transition table).
-    fn events_select(&self, plan: &FactsPlan, relation: &str) -> String {
+    /// trigger's transition table). `types` is the parameter holding the event types
+    /// whose rules have a condition: only those need facts.
+    fn events_select(&self, plan: &FactsPlan, relation: &str, types: &str) -> String {
         let props = match (&self.event_props, plan.props) {
             (Some(p), true) => Some(format!("'props', e.{p}")),
             _ => None,
@@ -211,15 +221,9 @@ impl Attachment {
         let facts = if plan.condition_types.is_empty() {
             "NULL::jsonb".to_owned()
         } else {
-            let types: Vec<String> = plan
-                .condition_types
-                .iter()
-                .map(|t| format!("'{}'", t.replace('\'', "''")))
-                .collect();
             format!(
-                "CASE WHEN e.{event_type}::text IN ({types}) THEN {json} END",
+                "CASE WHEN e.{event_type}::text = ANY ({types}::text[]) THEN {json} END",
                 event_type = self.event_type,
-                types = types.join(", "),
                 json = json_of("e", &plan.event_columns, props)
             )
         };
@@ -341,14 +345,15 @@ pub(crate) fn compute_batch(
     now: i64,
 ) -> Scored {
     let (attachment, plan) = (&attached.attachment, &attached.plan);
-    let events = attached.statement(client, "events of contacts", &[TEXT_ARRAY], false, || {
-        attachment.events_query(plan, Some(()))
-    });
+    let events =
+        attached.statement(client, "events of contacts", &[TEXT_ARRAY, TEXT_ARRAY], false, || {
+            attachment.events_query(plan, Some(()))
+        });
     let contacts = attached.statement(client, "contacts", &[TEXT_ARRAY], false, || {
         attachment.contacts_query(plan, Some(()))
     });
     let mut summaries = Summaries::default();
-    run(client, attached, &events, "reading events", &[key_array(keys).into()]);
+    run(client, attached, &events, "reading events", &[key_array(keys).into(), plan.types_arg()]);
     fold_rows(attached, &mut summaries, now);
     run(client, attached, &contacts, "reading contacts", &[key_array(keys).into()]);
     let mut scored = finish_rows(attached, &mut summaries, now);
@@ -369,7 +374,7 @@ pub(crate) fn score_everyone(
     let mut summaries = Summaries::default();
     let events = attachment.events_query(plan, None);
     let cursor = client
-        .try_open_cursor(events.as_str(), &[])
+        .try_open_cursor(events.as_str(), &[plan.types_arg()])
         .unwrap_or_else(|e| spi_failed(attachment, "reading events", e));
     fold_cursor(attached, cursor, &mut summaries, now);
 
@@ -726,21 +731,21 @@ pub(crate) fn add_inserted_events(
     now: i64,
 ) -> Vec<String> {
     let (attachment, plan) = (&attached.attachment, &attached.plan);
-    let new_rows = attached.statement(client, "new events", &[], false, || {
+    let new_rows = attached.statement(client, "new events", &[TEXT_ARRAY], false, || {
         format!(
             "{} WHERE e.{} IS NOT NULL",
-            attachment.events_select(plan, "changed"),
+            attachment.events_select(plan, "changed", "$1"),
             attachment.event_contact
         )
     });
     let mut summaries = Summaries::default();
     if new_row_count <= FETCH {
         // A cursor costs more than the read itself for the usual one-row statement.
-        run(client, attached, &new_rows, "reading new events", &[]);
+        run(client, attached, &new_rows, "reading new events", &[plan.types_arg()]);
         fold_rows(attached, &mut summaries, now);
     } else {
         let cursor = client
-            .try_open_cursor(&*new_rows, &[])
+            .try_open_cursor(&*new_rows, &[plan.types_arg()])
             .unwrap_or_else(|e| spi_failed(attachment, "reading new events", e));
         fold_cursor(attached, cursor, &mut summaries, now);
     }
