@@ -146,9 +146,7 @@ impl FactsPlan {
         plan.condition_types.dedup();
         plan
     }
-}
 
-impl FactsPlan {
     /// `condition_types` as a statement's text[] parameter (values never go into SQL).
     fn types_arg(&self) -> pgrx::datum::DatumWithOid<'static> {
         let types: Vec<Option<String>> = self.condition_types.iter().cloned().map(Some).collect();
