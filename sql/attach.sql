@@ -288,6 +288,9 @@ BEGIN
             disqualified_by  text[] NOT NULL,
             next_due         timestamptz,
             tally            bigint[] NOT NULL,
+            -- What each count-limited rule selected, as (rule, counted, latest) triples
+            -- (NULL: nothing), so a new event can be settled without the history.
+            limits           bigint[],
             scored_at        timestamptz NOT NULL,
             -- A copy of the contact's sticky tags (lead_score.tag_store holds them) and
             -- of when it got the PQL tag, so reading them costs no join.

@@ -26,7 +26,9 @@ use crate::pg::qualify::{record, settle, Before, Cause};
 use crate::pg::spi_rows::current_rows;
 use crate::scoring::condition::Source;
 use crate::scoring::decay::DecayedSum;
-use crate::scoring::engine::{CompiledProfile, ContactScore, Event, EventSummary, EventTally};
+use crate::scoring::engine::{
+    CompiledProfile, ContactScore, Event, EventSummary, EventTally, LimitState,
+};
 use crate::scoring::json_facts::JsonFacts;
 use crate::scoring::qualification::may_change;
 use crate::scoring::rule::Rule;
@@ -486,16 +488,28 @@ fn lock_and_read(
         .collect()
 }
 
-/// Lock the contacts' state rows in key order, without reading them.
-fn lock(client: &SpiClient<'_>, attached: &Attached, keys: &[String]) {
+/// Lock the contacts' state rows in key order, and read what their `count`-limited
+/// rules selected (see `LimitState`).
+fn lock_reading_limits(
+    client: &SpiClient<'_>,
+    attached: &Attached,
+    keys: &[String],
+) -> HashMap<String, Vec<LimitState>> {
     let (state, key_type) = (&attached.attachment.state_table, &attached.attachment.key_type);
     let lock = attached.statement(client, "lock", &[TEXT_ARRAY], true, || {
         format!(
-            "SELECT FROM {state} WHERE contact_key = ANY ($1::text[]::{key_type}[])
+            "SELECT contact_key::text, limits FROM {state}
+              WHERE contact_key = ANY ($1::text[]::{key_type}[])
               ORDER BY contact_key FOR UPDATE"
         )
     });
-    run(client, attached, &lock, "locking scores", &[key_array(keys).into()]);
+    run(client, attached, &lock, "locking scores", &[key_array(keys).into()])
+        .filter_map(|row| {
+            let key = row.get::<String>(1).ok().flatten()?;
+            let stored = row.get::<Vec<i64>>(2).ok().flatten().unwrap_or_default();
+            Some((key, LimitState::unflatten(&stored)?))
+        })
+        .collect()
 }
 
 /// Drop the state rows of the given contacts that were not scored: they no longer exist.
@@ -519,6 +533,12 @@ fn remove_missing(client: &SpiClient<'_>, attached: &Attached, keys: &[String], 
     let existing: Vec<Option<String>> = scored.iter().map(|(k, _)| Some(k.clone())).collect();
     let args = [key_array(keys).into(), existing.into(), attached.attachment.profile_id.into()];
     run(client, attached, &delete, "removing deleted contacts", &args);
+}
+
+/// A Postgres array literal of integers: `{1,2,3}`.
+fn int8_array_literal(values: &[i64]) -> String {
+    let items: Vec<String> = values.iter().map(i64::to_string).collect();
+    format!("{{{}}}", items.join(","))
 }
 
 /// A Postgres array literal of text values: `{"a","b"}`.
@@ -551,13 +571,16 @@ fn settled_by_adding(
     (!may_change(settings, &tags, disqualified, fit, &engagement, now)).then_some(key)
 }
 
-/// The fast path's UPDATE: add the sums of `rows` (a query yielding `SUM_COLUMNS`) to
-/// the stored ones. Every stored row agrees with the active version: publish rescores
-/// them all in its own transaction, and a writer's cache is never older than the last
-/// publish committed before its statement (see `plan_cache`).
-fn add_events_sql(attached: &Attached, rows: &str) -> String {
+/// The fast path's UPDATE: add new sums to the stored ones. `sums` names the nine
+/// `SUM_COLUMNS` values and then the new `limits` (NULL: unchanged), as columns of
+/// `from` or parameters. Every stored row agrees
+/// with the active version: publish rescores them all in its own transaction, and a
+/// writer's cache is never older than the last publish committed before its statement
+/// (see `plan_cache`).
+fn add_events_sql(attached: &Attached, sums: [&str; 10], from: &str) -> String {
     let attachment = &attached.attachment;
     let (state, key_type) = (&attachment.state_table, &attachment.key_type);
+    let [key, engagement, dimensions, t1, t2, t3, t4, t5, t6, limits] = sums;
     // With thresholds, the contacts that may cross one are settled by the full path.
     let returning = if attached.compiled.settings.tags().next().is_none() {
         "s.contact_key::text"
@@ -567,14 +590,15 @@ fn add_events_sql(attached: &Attached, rows: &str) -> String {
     format!(
         "UPDATE {state} s
             SET version = $10,
-                engagement = s.engagement OPERATOR(lead_score.+) r.engagement::lead_score.decayed,
-                dimensions = CASE WHEN r.dimensions IS NULL THEN s.dimensions
-                                  ELSE lead_score.dimensions_add(s.dimensions, r.dimensions::jsonb) END,
-                tally = ARRAY[s.tally[1] + r.t1, s.tally[2] + r.t2, s.tally[3] + r.t3,
-                              s.tally[4] + r.t4, s.tally[5] + r.t5, s.tally[6] + r.t6],
+                engagement = s.engagement OPERATOR(lead_score.+) {engagement}::lead_score.decayed,
+                dimensions = CASE WHEN {dimensions} IS NULL THEN s.dimensions
+                                  ELSE lead_score.dimensions_add(s.dimensions, {dimensions}::jsonb) END,
+                tally = ARRAY[s.tally[1] + {t1}, s.tally[2] + {t2}, s.tally[3] + {t3},
+                              s.tally[4] + {t4}, s.tally[5] + {t5}, s.tally[6] + {t6}],
+                limits = coalesce({limits}::bigint[], s.limits),
                 scored_at = to_timestamp($11 / 1e6)
-           FROM ({rows}) AS r({SUM_COLUMNS})
-          WHERE s.contact_key = r.key::{key_type}
+           {from}
+          WHERE s.contact_key = {key}::{key_type}
       RETURNING {returning}"
     )
 }
@@ -678,23 +702,26 @@ pub(crate) fn write_batch(client: &SpiClient<'_>, attached: &Attached, scored: &
         PgBuiltInOids::FLOAT8ARRAYOID,
         PgBuiltInOids::INT4OID,
         PgBuiltInOids::FLOAT8OID,
+        PgBuiltInOids::TEXTARRAYOID,
     ]);
     let upsert = attached.statement(client, "write scores", &types, true, || {
         format!(
             "INSERT INTO {state} AS s (contact_key, version, fit, engagement, dimensions,
-                                       disqualified_by, next_due, tally, scored_at)
+                                       disqualified_by, next_due, tally, limits, scored_at)
              SELECT r.key::{key_type}, $13, r.fit, r.engagement::lead_score.decayed,
                     coalesce(r.dimensions::jsonb, '{{}}'), r.disqualified_by::text[], to_timestamp(r.next_due),
-                    ARRAY[r.t1, r.t2, r.t3, r.t4, r.t5, r.t6], to_timestamp($14 / 1e6)
-               FROM unnest({SUM_UNNEST}, $10::float8[], $11::text[], $12::float8[])
-                    AS r({SUM_COLUMNS}, fit, disqualified_by, next_due)
+                    ARRAY[r.t1, r.t2, r.t3, r.t4, r.t5, r.t6], r.limits::bigint[], to_timestamp($14 / 1e6)
+               FROM unnest({SUM_UNNEST}, $10::float8[], $11::text[], $12::float8[], $15::text[])
+                    AS r({SUM_COLUMNS}, fit, disqualified_by, next_due, limits)
              ON CONFLICT (contact_key) DO UPDATE
                 SET version = excluded.version, fit = excluded.fit, engagement = excluded.engagement,
                     dimensions = excluded.dimensions, disqualified_by = excluded.disqualified_by,
-                    next_due = excluded.next_due, tally = excluded.tally, scored_at = excluded.scored_at
-              WHERE (s.fit, s.engagement::text, s.dimensions, s.disqualified_by, s.next_due, s.tally)
+                    next_due = excluded.next_due, tally = excluded.tally, limits = excluded.limits,
+                    scored_at = excluded.scored_at
+              WHERE (s.fit, s.engagement::text, s.dimensions, s.disqualified_by, s.next_due, s.tally, s.limits)
                     IS DISTINCT FROM (excluded.fit, excluded.engagement::text, excluded.dimensions,
-                                      excluded.disqualified_by, excluded.next_due, excluded.tally)"
+                                      excluded.disqualified_by, excluded.next_due, excluded.tally,
+                                      excluded.limits)"
         )
     });
     let mut sums = SumColumns::default();
@@ -706,22 +733,30 @@ pub(crate) fn write_batch(client: &SpiClient<'_>, attached: &Attached, scored: &
         scored.iter().map(|(_, r)| Some(text_array_literal(&r.disqualified_by))).collect();
     let next_due: Vec<Option<f64>> =
         scored.iter().map(|(_, r)| r.next_due.map(|d| d as f64 / 1e6)).collect();
+    let limits: Vec<Option<String>> = scored
+        .iter()
+        .map(|(_, r)| {
+            (!r.limits.is_empty()).then(|| int8_array_literal(&LimitState::flatten(&r.limits)))
+        })
+        .collect();
     let args = sums.into_args([
         fit.into(),
         disqualified.into(),
         next_due.into(),
         attached.attachment.version.into(),
         (now as f64).into(),
+        limits.into(),
     ]);
     run(client, attached, &upsert, "writing scores", &args);
 }
 
 /// The fast path for inserted events: a statement's new events, summarised per
 /// contact, are added to the contacts' stored sums in SQL without rereading any
-/// history, when they are additive (see `EventSummary::is_additive`) and the stored row
-/// was scored by the active version. Reads the new rows from the trigger's transition
-/// table `changed`, which holds `new_row_count` rows. Returns the contacts it could not
-/// handle, in key order, for a full recompute.
+/// history, when they are additive (see `EventSummary::is_additive`, and
+/// `EventSummary::settle_limits` for events of `count`-limited rules) and the stored
+/// row was scored by the active version. Reads the new rows from the trigger's
+/// transition table `changed`, which holds `new_row_count` rows. Returns the contacts
+/// it could not handle, in key order, for a full recompute.
 pub(crate) fn add_inserted_events(
     client: &SpiClient<'_>,
     attached: &Attached,
@@ -751,46 +786,87 @@ pub(crate) fn add_inserted_events(
         return Vec::new();
     }
     let keys = in_key_order(client, attached, summaries.keys().cloned().collect());
-    if keys.len() > 1 {
-        // One statement locks all its contacts first, in key order: with the updates
-        // below locking in whatever order, two statements could deadlock.
+    // One statement locks all its contacts first, in key order: with the updates below
+    // locking in whatever order, two statements could deadlock. The same read tells
+    // what the contacts' limited rules selected.
+    let mut stored_limits = HashMap::new();
+    if keys.len() > 1 || summaries.values().any(EventSummary::has_candidates) {
         for batch in keys.chunks(BATCH) {
-            lock(client, attached, batch);
+            stored_limits.extend(lock_reading_limits(client, attached, batch));
         }
     }
-    let additive: Vec<&String> = keys.iter().filter(|k| summaries[*k].is_additive()).collect();
+    // Per contact that can be added to: its summary, and its new limits (None: unchanged).
+    let mut additive: Vec<(&String, EventSummary, Option<String>)> = Vec::new();
+    for key in &keys {
+        let summary = &summaries[key];
+        if summary.is_additive() {
+            additive.push((key, summary.clone(), None));
+        } else if summary.has_candidates() {
+            let settled = stored_limits
+                .get(key)
+                .and_then(|stored| summary.settle_limits(&attached.compiled, stored))
+                .filter(|(settled, _)| settled.is_additive());
+            if let Some((settled, limits)) = settled {
+                let flat = LimitState::flatten(&limits);
+                additive.push((key, settled, Some(int8_array_literal(&flat))));
+            }
+        }
+    }
     let mut added = HashSet::new();
-    let more = [PgBuiltInOids::INT4OID, PgBuiltInOids::FLOAT8OID];
-    if let [key] = additive[..] {
-        // The usual single-row INSERT: scalar parameters and an index scan plan, no
-        // unnest (which materialises its rows in a tuplestore on every call).
+    let more = [PgBuiltInOids::INT4OID, PgBuiltInOids::FLOAT8OID, PgBuiltInOids::TEXTOID];
+    if let [(key, summary, limits)] = &additive[..] {
+        // The usual single-row INSERT: scalar parameters straight into the UPDATE (no
+        // unnest, which materialises its rows in a tuplestore on every call).
         let add = attached.statement(
             client,
             "add one contact's events",
             &SumColumns::scalar_types(&more),
             true,
-            || add_events_sql(attached, "SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9"),
+            || {
+                let params = ["$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8", "$9", "$12"];
+                add_events_sql(attached, params, "")
+            },
         );
         let mut sums = SumColumns::default();
-        let summary = &summaries[key];
         sums.push(key, &summary.engagement, &summary.dimensions, summary.tally);
-        let args = sums.into_scalar_args([attachment.version.into(), (now as f64).into()]);
+        let args = sums.into_scalar_args([
+            attachment.version.into(),
+            (now as f64).into(),
+            limits.clone().into(),
+        ]);
         added.extend(
             run(client, attached, &add, "adding new events", &args)
                 .filter_map(|row| settled_by_adding(attached, &row, now)),
         );
-    } else {
-        let add =
-            attached.statement(client, "add new events", &SumColumns::types(&more), true, || {
-                add_events_sql(attached, &format!("SELECT * FROM unnest({SUM_UNNEST})"))
-            });
+    } else if !additive.is_empty() {
+        let mut types = SumColumns::types(&more[..2]);
+        types.push(TEXT_ARRAY);
+        let add = attached.statement(client, "add new events", &types, true, || {
+            let from =
+                format!("FROM unnest({SUM_UNNEST}, $12::text[]) AS r({SUM_COLUMNS}, limits)");
+            let columns = [
+                "r.key",
+                "r.engagement",
+                "r.dimensions",
+                "r.t1",
+                "r.t2",
+                "r.t3",
+                "r.t4",
+                "r.t5",
+                "r.t6",
+                "r.limits",
+            ];
+            add_events_sql(attached, columns, &from)
+        });
         for batch in additive.chunks(BATCH) {
             let mut sums = SumColumns::default();
-            for key in batch {
-                let summary = &summaries[*key];
+            let mut limits = Vec::new();
+            for (key, summary, new_limits) in batch {
                 sums.push(key, &summary.engagement, &summary.dimensions, summary.tally);
+                limits.push(new_limits.clone());
             }
-            let args = sums.into_args([attachment.version.into(), (now as f64).into()]);
+            let args =
+                sums.into_args([attachment.version.into(), (now as f64).into(), limits.into()]);
             added.extend(
                 run(client, attached, &add, "adding new events", &args)
                     .filter_map(|row| settled_by_adding(attached, &row, now)),

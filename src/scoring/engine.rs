@@ -179,6 +179,44 @@ pub struct ContactScore {
     pub latest_rule: Option<String>,
     /// The fit rules that hold.
     pub fit_rules: Vec<String>,
+    /// What each `count`-limited rule has selected, so new events can be added to this
+    /// result without the history (see [`EventSummary::settle_limits`]).
+    pub limits: Vec<LimitState>,
+}
+
+/// A `count`-limited rule's selection in a contact's result: how many events it
+/// counted and the latest of them. (A rule that counted nothing has no entry.)
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LimitState {
+    /// The rule's index in the compiled profile's rules.
+    pub rule: usize,
+    pub counted: u32,
+    pub latest: Micros,
+}
+
+impl LimitState {
+    /// As stored: flat triples (rule, counted, latest).
+    pub fn flatten(states: &[LimitState]) -> Vec<i64> {
+        states.iter().flat_map(|s| [s.rule as i64, s.counted as i64, s.latest]).collect()
+    }
+
+    /// Read back what `flatten` stored; anything malformed reads as nothing counted
+    /// (so an event checked against it takes the full path, never a wrong one).
+    pub fn unflatten(stored: &[i64]) -> Option<Vec<LimitState>> {
+        if !stored.len().is_multiple_of(3) {
+            return None;
+        }
+        stored
+            .chunks(3)
+            .map(|c| {
+                Some(LimitState {
+                    rule: usize::try_from(c[0]).ok()?,
+                    counted: u32::try_from(c[1]).ok()?,
+                    latest: c[2],
+                })
+            })
+            .collect()
+    }
 }
 
 impl ContactScore {
@@ -312,6 +350,67 @@ impl EventSummary {
         self.candidates.is_empty() && self.watched.is_empty() && self.next_due.is_none()
     }
 
+    /// Decide this summary's candidates of `count`-limited rules against what the
+    /// contact's stored result selected (`stored`, from [`ContactScore::limits`]),
+    /// without its history: while a rule has counted fewer events than its limit, every
+    /// event it matches counts; once full, an event later than all it counted does not.
+    /// An event at or before the latest counted one could displace it: then `None`,
+    /// and the contact needs its history. Otherwise: the summary with the candidates'
+    /// points and tally in (additive if nothing else needs history), and the contact's
+    /// new selection.
+    pub fn settle_limits(
+        &self,
+        profile: &CompiledProfile,
+        stored: &[LimitState],
+    ) -> Option<(EventSummary, Vec<LimitState>)> {
+        let mut settled = self.clone();
+        let mut limits = stored.to_vec();
+        let mut candidates = std::mem::take(&mut settled.candidates);
+        candidates.sort_by(|a, b| (a.at, a.counted, &a.rules).cmp(&(b.at, b.counted, &b.rules)));
+        for candidate in &candidates {
+            let mut selected = false;
+            for &index in &candidate.rules {
+                let rule = profile.event_rule(index)?;
+                let CountLimit::AtMost(limit) = rule.count else { return None };
+                let state = match limits.iter().position(|s| s.rule == index) {
+                    Some(position) => &mut limits[position],
+                    None => {
+                        limits.push(LimitState { rule: index, counted: 0, latest: Micros::MIN });
+                        limits.last_mut()?
+                    }
+                };
+                if state.counted < limit {
+                    state.counted += 1;
+                    state.latest = state.latest.max(candidate.at);
+                    add_points(
+                        profile,
+                        rule,
+                        &mut settled.engagement,
+                        &mut settled.dimensions,
+                        candidate.at,
+                    );
+                    settled.latest =
+                        settled.latest.max(Some((candidate.at, points_order(rule.points), index)));
+                    selected = true;
+                } else if candidate.at <= state.latest {
+                    return None;
+                }
+            }
+            if candidate.counted || selected {
+                settled.tally.scored += 1;
+            } else {
+                settled.tally.not_counted += 1;
+            }
+        }
+        limits.sort_by_key(|s| s.rule);
+        Some((settled, limits))
+    }
+
+    /// Whether some events are candidates of `count`-limited rules.
+    pub fn has_candidates(&self) -> bool {
+        !self.candidates.is_empty()
+    }
+
     /// The contact's result: the summary of its whole history, with its own facts.
     pub fn finish(
         mut self,
@@ -323,16 +422,23 @@ impl EventSummary {
         self.candidates
             .sort_by(|a, b| (a.at, a.counted, &a.rules).cmp(&(b.at, b.counted, &b.rules)));
         let mut selected = vec![false; self.candidates.len()];
+        let mut limits = Vec::new();
         for (index, (_, rule)) in profile.rules.iter().enumerate() {
             let Rule::Event(rule) = rule else { continue };
             let CountLimit::AtMost(limit) = rule.count else { continue };
             let picks =
                 self.candidates.iter().enumerate().filter(|(_, c)| c.rules.contains(&index));
+            let mut state = LimitState { rule: index, counted: 0, latest: Micros::MIN };
             for (number, candidate) in picks.take(limit as usize) {
                 add_points(profile, rule, &mut self.engagement, &mut self.dimensions, candidate.at);
                 self.latest =
                     self.latest.max(Some((candidate.at, points_order(rule.points), index)));
                 selected[number] = true;
+                state.counted += 1;
+                state.latest = state.latest.max(candidate.at);
+            }
+            if state.counted > 0 {
+                limits.push(state);
             }
         }
         for (candidate, selected) in self.candidates.iter().zip(selected) {
@@ -352,6 +458,7 @@ impl EventSummary {
             tally: self.tally,
             latest_rule: self.latest.map(|(_, _, index)| profile.rules[index].0.clone()),
             fit_rules: Vec::new(),
+            limits,
         };
         let facts = ContactWithHistory { contact, profile, watched: &self.watched, now };
         for (name, rule) in &profile.rules {

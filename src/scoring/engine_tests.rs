@@ -4,7 +4,7 @@
 use serde_json::{json, Value as Json};
 
 use crate::scoring::engine::{
-    score_contact, CompiledProfile, ContactScore, Event, EventSummary, EventTally,
+    score_contact, CompiledProfile, ContactScore, Event, EventSummary, EventTally, LimitState,
 };
 use crate::scoring::json_facts::JsonFacts;
 use crate::scoring::value::{parse_timestamp, Micros};
@@ -444,6 +444,89 @@ fn adding_new_events_equals_recomputing_from_history() {
             "{needs_history}"
         );
     }
+}
+
+#[test]
+fn limited_rules_settle_new_events_against_the_stored_selection() {
+    let p = profile(
+        json!({"half_life": "30 days"}),
+        &[
+            ("Click", json!({"kind": "event", "event": "email_click", "points": 8})),
+            (
+                "Project",
+                json!({"kind": "event", "event": ["project_created", "email_click"], "points": 5, "count": {"max": 2}, "dimension": "product"}),
+            ),
+            (
+                "Trial",
+                json!({"kind": "event", "event": "trial_signup", "points": 15, "count": "once", "half_life": null}),
+            ),
+        ],
+    );
+    let now = at("2024-06-01");
+    let history = [
+        event("trial_signup", "2024-05-10"),
+        event("project_created", "2024-05-12"),
+        event("email_open", "2024-05-13"),
+    ];
+    // (new events, whether they can be settled without the history)
+    let cases: Vec<(Vec<Json>, bool)> = vec![
+        (vec![event("trial_signup", "2024-05-20")], true), // once, already counted: nothing
+        (vec![event("project_created", "2024-05-20")], true), // second of two: counts
+        (vec![event("email_click", "2024-05-20")], true),  // counted by Click, second for Project
+        (
+            vec![event("project_created", "2024-05-20"), event("project_created", "2024-05-21")],
+            true, // the first fills the limit, the second is later: does not count
+        ),
+        (
+            vec![event("project_created", "2024-05-21"), event("email_click", "2024-05-20")],
+            true, // in either order the earlier one is taken
+        ),
+        (vec![event("trial_signup", "2024-05-01")], false), // earlier than the counted one
+        (vec![event("trial_signup", "2024-05-10")], false), // a tie could displace it
+        (
+            // Taken in time order: 05-11 fills the limit beside 05-12, and 05-20 is later.
+            vec![event("project_created", "2024-05-20"), event("project_created", "2024-05-11")],
+            true,
+        ),
+        (
+            // Trial's one event is taken: an earlier one needs the history, whatever else.
+            vec![event("project_created", "2024-05-20"), event("trial_signup", "2024-05-09")],
+            false,
+        ),
+    ];
+    let stored = score(&p, &json!({}), &history, now);
+    assert_eq!(stored.limits.len(), 2, "Project and Trial each counted an event");
+    for (new, settles) in cases {
+        let delta = summarise(&p, &new, now);
+        assert!(delta.has_candidates() && !delta.is_additive(), "{new:?}");
+        let Some((settled, limits)) = delta.settle_limits(&p, &stored.limits) else {
+            assert!(!settles, "{new:?} should settle");
+            continue;
+        };
+        assert!(settles, "{new:?} should need the history");
+        assert!(settled.is_additive());
+        let all: Vec<Json> = history.iter().chain(new.iter()).cloned().collect();
+        let full = score(&p, &json!({}), &all, now);
+        let mut engagement = stored.engagement.clone();
+        engagement.merge(&settled.engagement);
+        assert!(close(engagement.value_at(now), full.engagement.value_at(now)), "{new:?}");
+        let mut product = stored.dimensions["product"].clone();
+        if let Some(sum) = settled.dimensions.get("product") {
+            product.merge(sum);
+        }
+        assert!(close(product.value_at(now), full.dimensions["product"].value_at(now)));
+        let tally: Vec<i64> = (stored.tally.to_array().iter())
+            .zip(settled.tally.to_array())
+            .map(|(a, b)| (a + b) as i64)
+            .collect();
+        assert_eq!(EventTally::from_array(&tally), full.tally, "{new:?}");
+        assert_eq!(limits, full.limits, "{new:?}");
+    }
+    // Stored as flat triples, and read back.
+    let flat = LimitState::flatten(&stored.limits);
+    assert_eq!(LimitState::unflatten(&flat), Some(stored.limits.clone()));
+    assert_eq!(LimitState::unflatten(&flat[1..]), None);
+    assert_eq!(LimitState::unflatten(&[-1, 1, 0]), None);
 }
 
 #[test]
