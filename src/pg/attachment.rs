@@ -31,6 +31,7 @@ use crate::scoring::engine::{
 };
 use crate::scoring::json_facts::JsonFacts;
 use crate::scoring::qualification::may_change;
+use crate::scoring::record_facts::{ColumnLayout, RecordFacts};
 use crate::scoring::rule::Rule;
 
 /// How many contacts one query reads and one statement writes.
@@ -105,19 +106,27 @@ pub(crate) fn load_attachment(client: &SpiClient<'_>, profile_id: i64) -> Option
 /// What the active rules read, so that queries fetch only that: whole rows as JSON
 /// would cost a conversion and a parse per column nobody looks at.
 pub(crate) struct FactsPlan {
-    contact_columns: Vec<String>,
-    account_columns: Vec<String>,
+    /// The contact and account columns fit and disqualifier rules read.
+    pub layout: ColumnLayout,
+    /// Per column of `layout` (contacts', then accounts'): whether its type is read as
+    /// it is (numbers, booleans, text) rather than as its JSON form.
+    plain: Vec<bool>,
     event_columns: Vec<String>,
     props: bool,
     /// Types of the events whose rules have a condition: only those need facts.
     condition_types: Vec<String>,
 }
 
+/// Column types read as they are; any other type is read as its JSON form (`to_jsonb`).
+/// `float4` is not among them: its JSON form is its shortest decimal spelling, which
+/// widening it to a double would not give.
+const PLAIN_TYPES: &str = "'{int2,int4,int8,float8,bool,text,varchar}'::regtype[]::oid[]";
+
 impl FactsPlan {
     pub(crate) fn of(compiled: &CompiledProfile) -> FactsPlan {
         let mut plan = FactsPlan {
-            contact_columns: Vec::new(),
-            account_columns: Vec::new(),
+            layout: ColumnLayout::default(),
+            plain: Vec::new(),
             event_columns: Vec::new(),
             props: false,
             condition_types: Vec::new(),
@@ -126,8 +135,8 @@ impl FactsPlan {
             for field in rule.fields() {
                 let column = field.path.join(".");
                 let list = match field.source {
-                    Source::Contact => &mut plan.contact_columns,
-                    Source::Account => &mut plan.account_columns,
+                    Source::Contact => &mut plan.layout.contact,
+                    Source::Account => &mut plan.layout.account,
                     Source::Event => &mut plan.event_columns,
                     Source::Props => {
                         plan.props = true;
@@ -147,6 +156,44 @@ impl FactsPlan {
         plan.condition_types.sort();
         plan.condition_types.dedup();
         plan
+    }
+
+    /// Look up the types of the contact and account columns in the catalog.
+    pub(crate) fn learn_column_types(&mut self, client: &SpiClient<'_>, attachment: &Attachment) {
+        let plain_columns = |relation: &str| -> HashSet<String> {
+            let query = format!(
+                "SELECT attname::text FROM pg_catalog.pg_attribute
+                  WHERE attrelid = $1::text::regclass AND attnum > 0 AND NOT attisdropped
+                    AND atttypid = ANY ({PLAIN_TYPES})"
+            );
+            client
+                .select(query.as_str(), None, &[relation.into()])
+                .map(|rows| rows.filter_map(|r| r.get::<String>(1).ok().flatten()).collect())
+                .unwrap_or_default()
+        };
+        let contact = plain_columns(&attachment.contacts);
+        let account = attachment.accounts.as_ref().map(|(table, _, _)| plain_columns(table));
+        self.plain = (self.layout.contact.iter().map(|c| contact.contains(c)))
+            .chain(
+                self.layout.account.iter().map(|c| account.as_ref().is_some_and(|a| a.contains(c))),
+            )
+            .collect();
+    }
+
+    /// The select list of the contact and account columns (aliases `c` and `a`).
+    fn record_columns(&self, with_account: bool) -> String {
+        let contact = self.layout.contact.iter().map(|c| ("c", c));
+        let account = self.layout.account.iter().map(|c| ("a", c));
+        let columns: Vec<String> = contact
+            .chain(account)
+            .enumerate()
+            .map(|(i, (alias, column))| match (alias, self.plain.get(i)) {
+                ("a", _) if !with_account => "NULL".to_owned(),
+                (_, Some(true)) => format!("{alias}.{}", ident(column)),
+                _ => format!("to_jsonb({alias}.{})", ident(column)),
+            })
+            .collect();
+        columns.iter().map(|c| format!(", {c}")).collect()
     }
 
     /// `condition_types` as a statement's text[] parameter (values never go into SQL).
@@ -171,8 +218,8 @@ fn json_of(alias: &str, columns: &[String], extra: Option<String>) -> String {
 }
 
 impl Attachment {
-    /// The contacts' keys and facts: those in `$1` (keys as text), or with `None`, every
-    /// contact in key order.
+    /// The contacts' keys and the columns their rules read (`FactsPlan::layout`):
+    /// those in `$1` (keys as text), or with `None`, every contact in key order.
     fn contacts_query(&self, plan: &FactsPlan, which: Option<()>) -> String {
         let (key, contacts, key_type) = (&self.contact_key, &self.contacts, &self.key_type);
         let filter = match which {
@@ -180,18 +227,17 @@ impl Attachment {
             None => format!("c.{key} IS NOT NULL ORDER BY c.{key}"),
         };
         match &self.accounts {
-            Some((accounts, contact_account, account_key)) if !plan.account_columns.is_empty() => {
-                let account = json_of("a", &plan.account_columns, None);
+            Some((accounts, contact_account, account_key)) if !plan.layout.account.is_empty() => {
                 format!(
-                    "SELECT c.{key}::text, {facts}
+                    "SELECT c.{key}::text{columns}
                        FROM {contacts} c LEFT JOIN {accounts} a ON a.{account_key} = c.{contact_account}
                       WHERE {filter}",
-                    facts = json_of("c", &plan.contact_columns, Some(format!("'account', {account}")))
+                    columns = plan.record_columns(true)
                 )
             }
             _ => format!(
-                "SELECT c.{key}::text, {facts} FROM {contacts} c WHERE {filter}",
-                facts = json_of("c", &plan.contact_columns, None)
+                "SELECT c.{key}::text{columns} FROM {contacts} c WHERE {filter}",
+                columns = plan.record_columns(false)
             ),
         }
     }
@@ -321,18 +367,19 @@ fn fold_cursor(
     }
 }
 
-/// Score the contacts of the last SPI result, (key, facts), from their events'
-/// summaries.
+/// Score the contacts of the last SPI result, (key, columns of `FactsPlan::layout`),
+/// from their events' summaries.
 fn finish_rows(attached: &Attached, summaries: &mut Summaries, now: i64) -> Scored {
+    let layout = &attached.plan.layout;
+    let columns = (layout.contact.len() + layout.account.len()) as i32;
     // SAFETY: the rows are read here, before any other statement runs.
     unsafe { current_rows() }
         .filter_map(|row| {
             let key = row.text(1)?.to_owned();
-            let facts = row.json(2);
+            let values = (2..2 + columns).map(|column| row.column_value(column)).collect();
+            let facts = RecordFacts { layout, values, now };
             let summary = summaries.remove(&key).unwrap_or_default();
-            let result =
-                summary.finish(&attached.compiled, &JsonFacts { record: &facts, now }, now);
-            Some((key, result))
+            Some((key, summary.finish(&attached.compiled, &facts, now)))
         })
         .collect()
 }

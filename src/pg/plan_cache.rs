@@ -82,7 +82,8 @@ pub(crate) fn attached(client: &SpiClient<'_>, profile_id: i64) -> Option<Rc<Att
     }
     let attachment = load_attachment(client, profile_id)?;
     let compiled = load_profile(&attachment.profile_name, Edition::Active).compiled;
-    let plan = FactsPlan::of(&compiled);
+    let mut plan = FactsPlan::of(&compiled);
+    plan.learn_column_types(client, &attachment);
     let loaded = Rc::new(Attached { attachment, compiled, plan, statements: RefCell::default() });
     ATTACHED.with(|a| a.borrow_mut().insert(profile_id, loaded.clone()));
     Some(loaded)

@@ -8,6 +8,7 @@ use pgrx::FromDatum;
 use serde_json::Value as Json;
 
 use crate::pg::clock::to_unix_micros;
+use crate::scoring::record_facts::ColumnValue;
 
 /// One row of `SPI_tuptable`, valid until that table is freed or replaced.
 pub(crate) struct RawRow {
@@ -59,5 +60,38 @@ impl RawRow {
         self.datum(column)
             .and_then(|d| unsafe { pgrx::JsonB::from_datum(d, false) })
             .map_or(Json::Null, |j| j.0)
+    }
+
+    /// A column of a contact or account as the rules read it: numbers, booleans and
+    /// text as they are, JSON (what `to_jsonb` made of other types) parsed. Another
+    /// type (a column whose type changed under a cached plan) is read as its text form.
+    pub fn column_value(&self, column: i32) -> ColumnValue {
+        use pg_sys::BuiltinOid as Oid;
+        let Some(datum) = self.datum(column) else { return ColumnValue::Null };
+        // SAFETY: the datum is of the type SPI reports for its column.
+        unsafe {
+            let type_oid = pg_sys::SPI_gettypeid(self.desc, column);
+            let number = |n: Option<f64>| n.map_or(ColumnValue::Null, ColumnValue::float);
+            match Oid::from_u32(type_oid.to_u32()) {
+                Ok(Oid::INT2OID) => number(i16::from_datum(datum, false).map(f64::from)),
+                Ok(Oid::INT4OID) => number(i32::from_datum(datum, false).map(f64::from)),
+                Ok(Oid::INT8OID) => number(i64::from_datum(datum, false).map(|n| n as f64)),
+                Ok(Oid::FLOAT8OID) => number(f64::from_datum(datum, false)),
+                Ok(Oid::BOOLOID) => {
+                    bool::from_datum(datum, false).map_or(ColumnValue::Null, ColumnValue::Bool)
+                }
+                Ok(Oid::TEXTOID | Oid::VARCHAROID) => <&str>::from_datum(datum, false)
+                    .map_or(ColumnValue::Null, |t| ColumnValue::Text(t.to_owned())),
+                Ok(Oid::JSONBOID) => pgrx::JsonB::from_datum(datum, false)
+                    .map_or(ColumnValue::Null, |j| ColumnValue::Json(j.0)),
+                _ => {
+                    let (mut output, mut varlena) = (pg_sys::InvalidOid, false);
+                    pg_sys::getTypeOutputInfo(type_oid, &mut output, &mut varlena);
+                    let text = pg_sys::OidOutputFunctionCall(output, datum);
+                    let value = std::ffi::CStr::from_ptr(text).to_string_lossy().into_owned();
+                    ColumnValue::Text(value)
+                }
+            }
+        }
     }
 }

@@ -10,6 +10,7 @@ pub mod engine;
 pub mod error;
 pub mod json_facts;
 pub mod qualification;
+pub mod record_facts;
 pub mod rule;
 pub mod settings;
 pub mod span;
