@@ -536,24 +536,31 @@ fn lock_and_read(
 }
 
 /// Lock the contacts' state rows in key order, and read what their `count`-limited
-/// rules selected (see `LimitState`).
+/// rules selected (see `LimitState`). A row that is due (`next_due` at or before
+/// `now`: an event has come due or left a window since it was written) is left out:
+/// its selection may be stale, so its new events go to the full path.
 fn lock_reading_limits(
     client: &SpiClient<'_>,
     attached: &Attached,
     keys: &[String],
+    now: i64,
 ) -> HashMap<String, Vec<LimitState>> {
     let (state, key_type) = (&attached.attachment.state_table, &attached.attachment.key_type);
-    let lock = attached.statement(client, "lock", &[TEXT_ARRAY], true, || {
+    let types = [TEXT_ARRAY, PgOid::BuiltIn(PgBuiltInOids::FLOAT8OID)];
+    let lock = attached.statement(client, "lock", &types, true, || {
         format!(
-            "SELECT contact_key::text, limits FROM {state}
+            "SELECT contact_key::text,
+                    CASE WHEN next_due <= to_timestamp($2 / 1e6) THEN NULL
+                         ELSE coalesce(limits, '{{}}') END
+               FROM {state}
               WHERE contact_key = ANY ($1::text[]::{key_type}[])
               ORDER BY contact_key FOR UPDATE"
         )
     });
-    run(client, attached, &lock, "locking scores", &[key_array(keys).into()])
+    run(client, attached, &lock, "locking scores", &[key_array(keys).into(), (now as f64).into()])
         .filter_map(|row| {
             let key = row.get::<String>(1).ok().flatten()?;
-            let stored = row.get::<Vec<i64>>(2).ok().flatten().unwrap_or_default();
+            let stored = row.get::<Vec<i64>>(2).ok().flatten()?;
             Some((key, LimitState::unflatten(&stored)?))
         })
         .collect()
@@ -839,7 +846,7 @@ pub(crate) fn add_inserted_events(
     let mut stored_limits = HashMap::new();
     if keys.len() > 1 || summaries.values().any(EventSummary::has_candidates) {
         for batch in keys.chunks(BATCH) {
-            stored_limits.extend(lock_reading_limits(client, attached, batch));
+            stored_limits.extend(lock_reading_limits(client, attached, batch, now));
         }
     }
     // Per contact that can be added to: its summary, and its new limits (None: unchanged).

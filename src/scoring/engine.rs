@@ -200,8 +200,8 @@ impl LimitState {
         states.iter().flat_map(|s| [s.rule as i64, s.counted as i64, s.latest]).collect()
     }
 
-    /// Read back what `flatten` stored; anything malformed reads as nothing counted
-    /// (so an event checked against it takes the full path, never a wrong one).
+    /// Read back what `flatten` stored; `None` when malformed (the contact's new events
+    /// then take the full path, never a wrong one).
     pub fn unflatten(stored: &[i64]) -> Option<Vec<LimitState>> {
         if !stored.len().is_multiple_of(3) {
             return None;

@@ -75,6 +75,20 @@ SELECT * FROM lead_score.verify('Limits');
 SELECT * FROM lead_score.stats('Limits') WHERE events > 0 ORDER BY reason;
 SELECT kind, count(*) FROM limits.events GROUP BY kind ORDER BY kind;
 
+-- A row that is due is not settled from its stored selection: contact 4's project
+-- dated 06-05 is in the future when written; at 06-10, before any tick(), a project
+-- dated 06-08 arrives. Both count (the limit is two), and the first click-or-project
+-- is the 06-05 one.
+INSERT INTO limits.contacts VALUES (4);
+INSERT INTO limits.events (contact_id, kind, at) VALUES (4, 'project', '2024-06-05 00:00+00');
+SET lead_score.now = '2024-06-10 00:00:00+00';
+INSERT INTO limits.events (contact_id, kind, at) VALUES (4, 'project', '2024-06-08 00:00+00');
+SELECT round(score::numeric, 9) AS score,
+       round((5 * 2 ^ (-5 / 30.0) + 5 * 2 ^ (-2 / 30.0) + 2)::numeric, 9) AS expected
+  FROM lead_score."Limits_scores" WHERE id = 4;
+SET lead_score.now = '2024-06-01 00:00:00+00';
+DELETE FROM limits.contacts WHERE id = 4;
+
 -- A deleted event: the contact is recomputed, and the next project counts again.
 DELETE FROM limits.events WHERE contact_id = 1 AND at = '2024-05-01 00:00+00';
 INSERT INTO limits.events (contact_id, kind, at) VALUES (1, 'project', '2024-05-26 00:00+00');
