@@ -13,6 +13,7 @@
 //!
 //! Statements are prepared once per backend (see `plan_cache`).
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use pgrx::pg_sys::{self, PgBuiltInOids, PgOid};
@@ -850,11 +851,12 @@ pub(crate) fn add_inserted_events(
         }
     }
     // Per contact that can be added to: its summary, and its new limits (None: unchanged).
-    let mut additive: Vec<(&String, EventSummary, Option<String>)> = Vec::new();
+    // (Borrowed as folded; owned when settling limits changed it.)
+    let mut additive: Vec<(&String, Cow<EventSummary>, Option<String>)> = Vec::new();
     for key in &keys {
         let summary = &summaries[key];
         if summary.is_additive() {
-            additive.push((key, summary.clone(), None));
+            additive.push((key, Cow::Borrowed(summary), None));
         } else if summary.has_candidates() {
             let settled = stored_limits
                 .get(key)
@@ -862,19 +864,20 @@ pub(crate) fn add_inserted_events(
                 .filter(|(settled, _)| settled.is_additive());
             if let Some((settled, limits)) = settled {
                 let flat = LimitState::flatten(&limits);
-                additive.push((key, settled, Some(int8_array_literal(&flat))));
+                additive.push((key, Cow::Owned(settled), Some(int8_array_literal(&flat))));
             }
         }
     }
     let mut added = HashSet::new();
-    let more = [PgBuiltInOids::INT4OID, PgBuiltInOids::FLOAT8OID, PgBuiltInOids::TEXTOID];
+    // After the sums: version, now, and the new limits (one, or an array of them).
+    let (version, now_type) = (PgBuiltInOids::INT4OID, PgBuiltInOids::FLOAT8OID);
     if let [(key, summary, limits)] = &additive[..] {
         // The usual single-row INSERT: scalar parameters straight into the UPDATE (no
         // unnest, which materialises its rows in a tuplestore on every call).
         let add = attached.statement(
             client,
             "add one contact's events",
-            &SumColumns::scalar_types(&more),
+            &SumColumns::scalar_types(&[version, now_type, PgBuiltInOids::TEXTOID]),
             true,
             || {
                 let params = ["$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8", "$9", "$12"];
@@ -893,8 +896,7 @@ pub(crate) fn add_inserted_events(
                 .filter_map(|row| settled_by_adding(attached, &row, now)),
         );
     } else if !additive.is_empty() {
-        let mut types = SumColumns::types(&more[..2]);
-        types.push(TEXT_ARRAY);
+        let types = SumColumns::types(&[version, now_type, PgBuiltInOids::TEXTARRAYOID]);
         let add = attached.statement(client, "add new events", &types, true, || {
             let from =
                 format!("FROM unnest({SUM_UNNEST}, $12::text[]) AS r({SUM_COLUMNS}, limits)");
