@@ -12,7 +12,7 @@ use std::rc::Rc;
 
 use crate::pg::attachment::Attachment;
 use crate::pg::attachment::{
-    add_inserted_events, rescore_contacts, score_everyone, write_batch, Outcome,
+    add_inserted_events, rescore_contacts, score_everyone, write_batch, Outcome, Scored, StoredRow,
 };
 use crate::pg::clock::{decision_now_unix_micros, now_unix_micros, to_unix_micros};
 use crate::pg::errors::raise;
@@ -23,6 +23,7 @@ use crate::pg::plan_cache::{self, Attached};
 use crate::pg::qualify::{all_tags, mirror_tags, record, settle, Before, Cause};
 use crate::scoring::condition::Source;
 use crate::scoring::decay::DecayedSum;
+use crate::scoring::engine::ContactScore;
 use crate::scoring::rule::Rule;
 
 fn profile_id(client: &SpiClient<'_>, profile: &str) -> i64 {
@@ -53,9 +54,12 @@ fn attached(client: &SpiClient<'_>, profile: &str) -> Rc<Attached> {
 /// Rescore every contact of an attached profile from the full history, with its
 /// active version. Takes SHARE locks on the attached tables: writers wait until it
 /// commits (readers do not), so no event written meanwhile is scored by the old
-/// version and then lost.
-pub(crate) fn rescore_all(client: &mut SpiClient<'_>, attached: &Attached, cause: Cause) -> usize {
-    let attachment = &attached.attachment;
+/// version and then lost. And an EXCLUSIVE lock on the profile's state table: `tick()`
+/// and `rescore()` wait too, so the rows the pass finds unchanged need no row lock
+/// (and no write) to stay as it found them.
+pub(crate) fn rescore_all(client: &mut SpiClient<'_>, profile: &str, cause: Cause) -> usize {
+    let before_locks = attached(client, profile);
+    let attachment = &before_locks.attachment;
     let mut tables = vec![attachment.contacts.clone(), attachment.events.clone()];
     if let Some((accounts, _, _)) = &attachment.accounts {
         tables.push(accounts.clone());
@@ -68,6 +72,8 @@ pub(crate) fn rescore_all(client: &mut SpiClient<'_>, attached: &Attached, cause
                 format!("locking the attached tables: {e}"),
             )
         });
+    let attached = attached_locking(client, profile, &before_locks, "EXCLUSIVE");
+    let attachment = &attached.attachment;
     // The view reads the scored version's tag and scale from here (before the rescore
     // copies tags, which names the PQL tag).
     let settings = &attached.compiled.settings;
@@ -84,25 +90,46 @@ pub(crate) fn rescore_all(client: &mut SpiClient<'_>, attached: &Attached, cause
     client
         .update(mark, None, &args)
         .unwrap_or_else(|e| raise(ERRCODE_UNDEFINED_OBJECT, format!("finishing the rescore: {e}")));
-    rewrite_everyone(client, attached, decision_now_unix_micros(), cause)
+    rewrite_everyone(client, &attached, decision_now_unix_micros(), cause)
 }
 
-/// Score every contact in one pass and store the results; drop the state rows of
-/// contacts that no longer exist.
+/// `attached`, a profile's cache entry, once its state table is locked in `mode`. A
+/// publish holds that table in EXCLUSIVE mode until it commits; taking the lock after
+/// waiting for one processes its invalidation, and the entry is loaded again: whoever
+/// waited computes with the version it published, never the one before.
+fn attached_locking(
+    client: &mut SpiClient<'_>,
+    profile: &str,
+    attached: &Attached,
+    mode: &str,
+) -> Rc<Attached> {
+    let lock = format!("LOCK TABLE {} IN {mode} MODE", attached.attachment.state_table);
+    client.update(&lock, None, &[]).unwrap_or_else(|e| {
+        raise(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE, format!("locking the scores: {e}"))
+    });
+    self::attached(client, profile)
+}
+
+/// Score every contact in one pass and store the results that changed; drop the state
+/// rows of contacts that no longer exist.
 fn rewrite_everyone(
     client: &mut SpiClient<'_>,
     attached: &Attached,
     now: i64,
     cause: Cause,
 ) -> usize {
-    let mut before = qualification_before(client, attached);
-    let scored = score_everyone(client, attached, now, |client, batch| {
+    let mut tags = all_tags(client, attached);
+    let scored = score_everyone(client, attached, now, |client, batch, stored| {
+        let before = qualification_before(batch, &stored, &mut tags);
         let found = settle(attached, batch, &before, cause, now);
-        write_batch(client, attached, batch, now);
+        let changed: Vec<&(String, ContactScore)> = batch
+            .iter()
+            .zip(&stored)
+            .filter(|((_, result), row)| !row.as_ref().is_some_and(|row| row.holds(result)))
+            .map(|(contact, _)| contact)
+            .collect();
+        write_batch(client, attached, &changed, now);
         record(client, attached, &found, cause, now);
-        for (key, _) in batch.iter() {
-            before.remove(key);
-        }
     });
     let attachment = &attached.attachment;
     // Tags of contacts that no longer exist go (their transitions stay); the others'
@@ -129,26 +156,23 @@ fn rewrite_everyone(
     scored
 }
 
-/// Every contact's qualification before a full rescore: tags from the tag store,
-/// disqualifiers from the state rows (contacts without a row start as they are).
-fn qualification_before(client: &SpiClient<'_>, attached: &Attached) -> HashMap<String, Before> {
-    let mut tags = all_tags(client, attached);
-    let read = format!(
-        "SELECT contact_key::text, disqualified_by FROM {}",
-        attached.attachment.state_table
-    );
+/// A batch's qualification before a full rescore: tags from the tag store (`tags`,
+/// taken out as used), disqualifiers from the state rows. Contacts without a row start
+/// as they are, except that tags they have (after a re-attach) still hold.
+fn qualification_before(
+    batch: &Scored,
+    stored: &[Option<StoredRow>],
+    tags: &mut HashMap<String, Vec<String>>,
+) -> HashMap<String, Before> {
     let mut before = HashMap::new();
-    if let Ok(rows) = client.select(read.as_str(), None, &[]) {
-        for row in rows {
-            let Ok(Some(key)) = row.get::<String>(1) else { continue };
-            let disqualified_by = row.get::<Vec<String>>(2).ok().flatten().unwrap_or_default();
-            let tags = tags.remove(&key).unwrap_or_default();
-            before.insert(key, Before { tags, disqualified_by });
-        }
-    }
-    // Tagged contacts without a state row yet (after attach): their tags still hold.
-    for (key, tags) in tags {
-        before.insert(key, Before { tags, disqualified_by: Vec::new() });
+    for ((key, _), row) in batch.iter().zip(stored) {
+        let tags = tags.remove(key);
+        let disqualified_by = match (row, &tags) {
+            (Some(row), _) => row.disqualified_by.clone(),
+            (None, Some(_)) => Vec::new(),
+            (None, None) => continue,
+        };
+        before.insert(key.clone(), Before { tags: tags.unwrap_or_default(), disqualified_by });
     }
     before
 }
@@ -163,10 +187,7 @@ mod lead_score {
     fn rescore(profile: &str) -> i64 {
         // A full rescore reloads the profile rather than trust this backend's cache.
         plan_cache::mark_stale();
-        Spi::connect_mut(|client| {
-            let attached = attached(client, profile);
-            rescore_all(client, &attached, Cause::Rescore) as i64
-        })
+        Spi::connect_mut(|client| rescore_all(client, profile, Cause::Rescore) as i64)
     }
 
     /// `lead_score.rescore_for(profile, cause)`: `rescore(profile)` on behalf of
@@ -176,10 +197,7 @@ mod lead_score {
     fn rescore_for(profile: &str, cause: &str) -> i64 {
         let cause = Cause::parse(cause).unwrap_or(Cause::Rescore);
         plan_cache::mark_stale();
-        Spi::connect_mut(|client| {
-            let attached = attached(client, profile);
-            rescore_all(client, &attached, cause) as i64
-        })
+        Spi::connect_mut(|client| rescore_all(client, profile, cause) as i64)
     }
 
     /// `lead_score.rescore(profile, contact)`: recompute one contact (its key in the
@@ -188,7 +206,8 @@ mod lead_score {
     #[search_path(pg_catalog, lead_score, pg_temp)]
     fn rescore_one(profile: &str, contact: &str) -> i64 {
         Spi::connect_mut(|client| {
-            let attached = attached(client, profile);
+            let cached = attached(client, profile);
+            let attached = attached_locking(client, profile, &cached, "ROW EXCLUSIVE");
             rescore_contacts(
                 client,
                 &attached,
@@ -220,7 +239,9 @@ mod lead_score {
             let now = decision_now_unix_micros();
             let mut rows = Vec::new();
             for id in ids {
-                let Some(attached) = plan_cache::attached(client, id) else { continue };
+                let Some(cached) = plan_cache::attached(client, id) else { continue };
+                let name = &cached.attachment.profile_name;
+                let attached = attached_locking(client, name, &cached, "ROW EXCLUSIVE");
                 let outcome = super::tick_attachment(client, &attached, now);
                 let name = attached.attachment.profile_name.clone();
                 rows.push((name, outcome.scored as i64, outcome.changed as i64));
@@ -244,7 +265,8 @@ mod lead_score {
         // Recompute with the profile as the catalog has it, not as this backend cached it.
         plan_cache::mark_stale();
         let rows = Spi::connect_mut(|client| {
-            let attached = attached(client, profile);
+            let cached = attached(client, profile);
+            let attached = attached_locking(client, profile, &cached, "ROW EXCLUSIVE");
             // One instant for applying what is due and for comparing.
             let now = decision_now_unix_micros();
             super::tick_attachment(client, &attached, now);
@@ -408,31 +430,32 @@ fn differences(
     attached: &Attached,
     now: i64,
 ) -> Vec<(String, Option<f64>, Option<f64>)> {
-    let mut stored: HashMap<String, f64> = client
-        .select(
-            &format!(
-                "SELECT contact_key::text, fit, engagement::text FROM {}",
-                attached.attachment.state_table
-            ),
-            None,
-            &[],
-        )
+    // State rows of contacts that no longer exist (the others come beside their contact).
+    let orphans = format!(
+        "SELECT s.contact_key::text, s.fit, s.engagement::text FROM {state} s
+          WHERE NOT EXISTS (SELECT FROM {contacts} c WHERE c.{key} = s.contact_key)",
+        state = attached.attachment.state_table,
+        contacts = attached.attachment.contacts,
+        key = attached.attachment.contact_key
+    );
+    let orphans: Vec<(String, Option<f64>, Option<f64>)> = client
+        .select(&orphans, None, &[])
         .map(|t| {
             t.filter_map(|r| {
                 let key = r.get::<String>(1).ok().flatten()?;
                 let fit = r.get::<f64>(2).ok().flatten()?;
                 let sum: DecayedSum =
                     serde_json::from_str(&r.get::<String>(3).ok().flatten()?).ok()?;
-                Some((key, fit + sum.value_at(now)))
+                Some((key, Some(fit + sum.value_at(now)), None))
             })
             .collect()
         })
         .unwrap_or_default();
     let mut found = Vec::new();
-    score_everyone(client, attached, now, |_, batch| {
-        for (key, result) in batch {
+    score_everyone(client, attached, now, |_, batch, stored| {
+        for ((key, result), row) in batch.iter().zip(stored) {
             let recomputed = result.score_at(now);
-            match stored.remove(key) {
+            match row.map(|row| row.fit + row.engagement.value_at(now)) {
                 Some(kept)
                     if (kept - recomputed).abs()
                         <= (1e-9 * kept.abs().max(recomputed.abs())).max(1e-9) => {}
@@ -440,8 +463,7 @@ fn differences(
             }
         }
     });
-    // Scores of contacts that no longer exist.
-    found.extend(stored.into_iter().map(|(key, kept)| (key, Some(kept), None)));
+    found.extend(orphans);
     found.sort_by(|a, b| a.0.cmp(&b.0));
     found
 }

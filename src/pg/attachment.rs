@@ -13,18 +13,18 @@
 //!
 //! Statements are prepared once per backend (see `plan_cache`).
 
-use std::borrow::Cow;
+use std::borrow::{Borrow, Cow};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use pgrx::pg_sys::{self, PgBuiltInOids, PgOid};
 use pgrx::spi::{OwnedPreparedStatement, SpiClient, SpiCursor, SpiTupleTable};
-use pgrx::JsonB;
 use pgrx::PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT;
+use pgrx::{JsonB, PgMemoryContexts};
 
 use crate::pg::errors::raise;
 use crate::pg::plan_cache::Attached;
 use crate::pg::qualify::{record, settle, Before, Cause};
-use crate::pg::spi_rows::current_rows;
+use crate::pg::spi_rows::{current_rows, RawRow};
 use crate::scoring::condition::Source;
 use crate::scoring::decay::DecayedSum;
 use crate::scoring::engine::{
@@ -219,25 +219,49 @@ fn json_of(alias: &str, columns: &[String], extra: Option<String>) -> String {
 }
 
 impl Attachment {
+    /// Whether contact keys are integers (`smallint`, `integer`, `bigint`).
+    fn integer_keys(&self) -> bool {
+        matches!(self.key_type.as_str(), "smallint" | "integer" | "bigint")
+    }
+
+    /// The planner's estimate of how many contacts there are (0 if it has none).
+    fn estimated_contacts(&self, client: &SpiClient<'_>) -> usize {
+        let estimate = client
+            .select(
+                "SELECT reltuples FROM pg_catalog.pg_class WHERE oid = $1::text::regclass",
+                Some(1),
+                &[self.contacts.clone().into()],
+            )
+            .ok()
+            .and_then(|rows| rows.first().get_one::<f32>().ok().flatten());
+        // Capped: a wild estimate should not reserve gigabytes.
+        estimate.map_or(0, |n| n.clamp(0.0, 20_000_000.0) as usize)
+    }
+
     /// The contacts' keys and the columns their rules read (`FactsPlan::layout`):
-    /// those in `$1` (keys as text), or with `None`, every contact in key order.
+    /// those in `$1` (keys as text), or with `None`, every contact in key order, followed
+    /// by its state row's `STORED_COLUMNS` (NULLs for a contact without one).
     fn contacts_query(&self, plan: &FactsPlan, which: Option<()>) -> String {
         let (key, contacts, key_type) = (&self.contact_key, &self.contacts, &self.key_type);
-        let filter = match which {
-            Some(()) => format!("c.{key} = ANY ($1::text[]::{key_type}[])"),
-            None => format!("c.{key} IS NOT NULL ORDER BY c.{key}"),
+        let (stored, filter) = match which {
+            Some(()) => (String::new(), format!("WHERE c.{key} = ANY ($1::text[]::{key_type}[])")),
+            None => (
+                format!("LEFT JOIN {} s ON s.contact_key = c.{key}", self.state_table),
+                format!("WHERE c.{key} IS NOT NULL ORDER BY c.{key}"),
+            ),
         };
+        let stored_columns = if stored.is_empty() { "" } else { STORED_COLUMNS };
         match &self.accounts {
             Some((accounts, contact_account, account_key)) if !plan.layout.account.is_empty() => {
                 format!(
-                    "SELECT c.{key}::text{columns}
+                    "SELECT c.{key}::text{columns}{stored_columns}
                        FROM {contacts} c LEFT JOIN {accounts} a ON a.{account_key} = c.{contact_account}
-                      WHERE {filter}",
+                       {stored} {filter}",
                     columns = plan.record_columns(true)
                 )
             }
             _ => format!(
-                "SELECT c.{key}::text{columns} FROM {contacts} c WHERE {filter}",
+                "SELECT c.{key}::text{columns}{stored_columns} FROM {contacts} c {stored} {filter}",
                 columns = plan.record_columns(false)
             ),
         }
@@ -245,14 +269,14 @@ impl Attachment {
 
     /// The events of the contacts in `$1` (keys as text), or with `None`, all events. The
     /// last parameter is the types whose rules have conditions (`FactsPlan::types_arg`).
-    fn events_query(&self, plan: &FactsPlan, which: Option<()>) -> String {
+    fn events_query(&self, plan: &FactsPlan, which: Option<()>, key_cast: &str) -> String {
         let (filter, types) = match which {
             Some(()) => (format!("= ANY ($1::text[]::{}[])", self.key_type), "$2"),
             None => ("IS NOT NULL".to_owned(), "$1"),
         };
         format!(
             "{} WHERE e.{} {filter}",
-            self.events_select(plan, &self.events, types),
+            self.events_select(plan, &self.events, types, key_cast),
             self.event_contact
         )
     }
@@ -260,7 +284,13 @@ impl Attachment {
     /// (contact, type, time, facts) of every row of `relation` (the events table, or a
     /// trigger's transition table). `types` is the parameter holding the event types
     /// whose rules have a condition: only those need facts.
-    fn events_select(&self, plan: &FactsPlan, relation: &str, types: &str) -> String {
+    fn events_select(
+        &self,
+        plan: &FactsPlan,
+        relation: &str,
+        types: &str,
+        key_cast: &str,
+    ) -> String {
         let props = match (&self.event_props, plan.props) {
             (Some(p), true) => Some(format!("'props', e.{p}")),
             _ => None,
@@ -275,7 +305,7 @@ impl Attachment {
             )
         };
         format!(
-            "SELECT e.{contact}::text, e.{event_type}::text, e.{time}::timestamptz, {facts} FROM {relation} e",
+            "SELECT e.{contact}::{key_cast}, e.{event_type}::text, e.{time}::timestamptz, {facts} FROM {relation} e",
             contact = self.event_contact,
             event_type = self.event_type,
             time = self.event_time,
@@ -324,35 +354,83 @@ pub(crate) fn run<'conn>(
         .unwrap_or_else(|e| spi_failed(&attached.attachment, what, e))
 }
 
-/// Per-contact summaries of events, by key as text (a lookup per event row).
-type Summaries = rustc_hash::FxHashMap<String, EventSummary>;
+/// Per-contact summaries of events, by key (a lookup per event row): the key's text,
+/// or in a full pass over integer keys, the integer.
+type Summaries<K = String> = rustc_hash::FxHashMap<K, EventSummary>;
+
+/// How summaries are keyed. Integers spare the full pass a text conversion, a string
+/// hash and an allocation per contact.
+trait SummaryKey: Eq + std::hash::Hash + Sized {
+    /// What the events query casts the contact column to.
+    const CAST: &'static str;
+
+    /// Add to the summary of the contact in column 1 of an events row (a new summary
+    /// for a contact seen first); nothing for a NULL contact.
+    fn with_summary(
+        summaries: &mut Summaries<Self>,
+        row: &RawRow,
+        add: impl FnOnce(&mut EventSummary),
+    );
+
+    /// Take out the summary of the contact whose key's text is `key`.
+    fn take(summaries: &mut Summaries<Self>, key: &str) -> Option<EventSummary>;
+}
+
+impl SummaryKey for String {
+    const CAST: &'static str = "text";
+
+    fn with_summary(summaries: &mut Summaries, row: &RawRow, add: impl FnOnce(&mut EventSummary)) {
+        let Some(key) = row.text(1) else { return };
+        match summaries.get_mut(key) {
+            Some(summary) => add(summary),
+            None => add(summaries.entry(key.to_owned()).or_default()),
+        }
+    }
+
+    fn take(summaries: &mut Summaries, key: &str) -> Option<EventSummary> {
+        summaries.remove(key)
+    }
+}
+
+impl SummaryKey for i64 {
+    const CAST: &'static str = "int8";
+
+    fn with_summary(
+        summaries: &mut Summaries<i64>,
+        row: &RawRow,
+        add: impl FnOnce(&mut EventSummary),
+    ) {
+        if let Some(key) = row.int8(1) {
+            add(summaries.entry(key).or_default());
+        }
+    }
+
+    fn take(summaries: &mut Summaries<i64>, key: &str) -> Option<EventSummary> {
+        // The text is the integer's own output: it parses back exactly.
+        summaries.remove(&key.parse::<i64>().ok()?)
+    }
+}
 
 /// Fold the rows of the last SPI result, (contact, type, time, facts), into one
 /// summary per contact.
-fn fold_rows(attached: &Attached, summaries: &mut Summaries, now: i64) {
+fn fold_rows<K: SummaryKey>(attached: &Attached, summaries: &mut Summaries<K>, now: i64) {
     // SAFETY: the rows are read here, before any other statement runs.
     for row in unsafe { current_rows() } {
-        let Some(key) = row.text(1) else { continue };
-        let facts = row.json(4);
-        let facts = JsonFacts { record: &facts, now };
-        let event = Event { event_type: row.text(2), at: row.time(3), facts: &facts };
-        match summaries.get_mut(key) {
-            Some(summary) => summary.add(&attached.compiled, &event, now),
-            None => {
-                let mut summary = EventSummary::default();
-                summary.add(&attached.compiled, &event, now);
-                summaries.insert(key.to_owned(), summary);
-            }
-        }
+        K::with_summary(summaries, &row, |summary| {
+            let facts = row.json(4);
+            let facts = JsonFacts { record: &facts, now };
+            let event = Event { event_type: row.text(2), at: row.time(3), facts: &facts };
+            summary.add(&attached.compiled, &event, now);
+        });
     }
 }
 
 /// Fold every row of an events cursor, a chunk at a time (a whole table may not fit
 /// in one result).
-fn fold_cursor(
+fn fold_cursor<K: SummaryKey>(
     attached: &Attached,
     mut cursor: SpiCursor<'_>,
-    summaries: &mut Summaries,
+    summaries: &mut Summaries<K>,
     now: i64,
 ) {
     loop {
@@ -385,6 +463,71 @@ fn finish_rows(attached: &Attached, summaries: &mut Summaries, now: i64) -> Scor
         .collect()
 }
 
+/// The state row columns read beside every contact in a full pass (see `StoredRow`).
+const STORED_COLUMNS: &str =
+    ", s.fit, s.engagement, nullif(s.dimensions, '{}'), s.disqualified_by, s.next_due, s.tally, s.limits";
+
+/// A contact's state row as a full pass found it: what its result is compared with, so
+/// that only contacts whose result changed are written.
+pub(crate) struct StoredRow {
+    pub fit: f64,
+    pub engagement: DecayedSum,
+    dimensions: BTreeMap<String, DecayedSum>,
+    pub disqualified_by: Vec<String>,
+    next_due: Option<i64>,
+    tally: Vec<i64>,
+    limits: Vec<i64>,
+}
+
+impl StoredRow {
+    /// The `STORED_COLUMNS` of a row whose first one is `first`; `None` without a row.
+    fn read(row: &RawRow, first: i32) -> Option<StoredRow> {
+        Some(StoredRow {
+            fit: row.float(first)?,
+            engagement: row.decayed(first + 1)?,
+            // (NULL when empty, the usual case: nothing to parse.)
+            dimensions: serde_json::from_value(row.json(first + 2)).unwrap_or_default(),
+            disqualified_by: row.text_array(first + 3).unwrap_or_default(),
+            next_due: row.time(first + 4),
+            tally: row.int8_array(first + 5).unwrap_or_default(),
+            limits: row.int8_array(first + 6).unwrap_or_default(),
+        })
+    }
+
+    /// Whether writing `result` would store what the row holds already (`write_batch`
+    /// compares the same columns, typed: `11` and `11.0` are equal).
+    pub fn holds(&self, result: &ContactScore) -> bool {
+        self.fit == result.fit
+            && self.engagement == result.engagement
+            && self.dimensions == result.dimensions
+            && self.disqualified_by == result.disqualified_by
+            && self.next_due == result.next_due
+            && self.tally.iter().copied().eq(result.tally.to_array().map(|c| c as i64))
+            && self.limits == LimitState::flatten(&result.limits)
+    }
+}
+
+/// `finish_rows` for a full pass: each contact's result, and its state row as it was.
+fn finish_rows_with_stored<K: SummaryKey>(
+    attached: &Attached,
+    summaries: &mut Summaries<K>,
+    now: i64,
+) -> (Scored, Vec<Option<StoredRow>>) {
+    let layout = &attached.plan.layout;
+    let columns = (layout.contact.len() + layout.account.len()) as i32;
+    // SAFETY: the rows are read here, before any other statement runs.
+    unsafe { current_rows() }
+        .filter_map(|row| {
+            let key = row.text(1)?.to_owned();
+            let values = (2..2 + columns).map(|column| row.column_value(column)).collect();
+            let facts = RecordFacts { layout, values, now };
+            let summary = K::take(summaries, &key).unwrap_or_default();
+            let stored = StoredRow::read(&row, 2 + columns);
+            Some(((key, summary.finish(&attached.compiled, &facts, now)), stored))
+        })
+        .unzip()
+}
+
 /// Read some contacts (keys as text) and their events, and score them. Writes nothing.
 pub(crate) fn compute_batch(
     client: &SpiClient<'_>,
@@ -395,7 +538,7 @@ pub(crate) fn compute_batch(
     let (attachment, plan) = (&attached.attachment, &attached.plan);
     let events =
         attached.statement(client, "events of contacts", &[TEXT_ARRAY, TEXT_ARRAY], false, || {
-            attachment.events_query(plan, Some(()))
+            attachment.events_query(plan, Some(()), "text")
         });
     let contacts = attached.statement(client, "contacts", &[TEXT_ARRAY], false, || {
         attachment.contacts_query(plan, Some(()))
@@ -411,16 +554,33 @@ pub(crate) fn compute_batch(
 
 /// Score every contact in one pass over the events table (summaries kept per contact
 /// in memory) and one over the contacts in key order, handing results to `sink` a
-/// batch at a time, in key order.
+/// batch at a time, in key order, each with the contact's state row as it was.
 pub(crate) fn score_everyone(
     client: &SpiClient<'_>,
     attached: &Attached,
     now: i64,
-    mut sink: impl FnMut(&SpiClient<'_>, &mut Scored),
+    sink: impl FnMut(&SpiClient<'_>, &mut Scored, Vec<Option<StoredRow>>),
+) -> usize {
+    if attached.attachment.integer_keys() {
+        score_everyone_by::<i64>(client, attached, now, sink)
+    } else {
+        score_everyone_by::<String>(client, attached, now, sink)
+    }
+}
+
+fn score_everyone_by<K: SummaryKey>(
+    client: &SpiClient<'_>,
+    attached: &Attached,
+    now: i64,
+    mut sink: impl FnMut(&SpiClient<'_>, &mut Scored, Vec<Option<StoredRow>>),
 ) -> usize {
     let (attachment, plan) = (&attached.attachment, &attached.plan);
-    let mut summaries = Summaries::default();
-    let events = attachment.events_query(plan, None);
+    // Sized for every contact up front: growing it rehashes every summary so far.
+    let mut summaries = Summaries::<K>::with_capacity_and_hasher(
+        attachment.estimated_contacts(client),
+        Default::default(),
+    );
+    let events = attachment.events_query(plan, None, K::CAST);
     let cursor = client
         .try_open_cursor(events.as_str(), &[plan.types_arg()])
         .unwrap_or_else(|e| spi_failed(attachment, "reading events", e));
@@ -431,18 +591,27 @@ pub(crate) fn score_everyone(
         .try_open_cursor(contacts.as_str(), &[])
         .unwrap_or_else(|e| spi_failed(attachment, "reading contacts", e));
     let mut total = 0;
+    // Detoasted copies of the stored values go here, freed a batch at a time.
+    let mut batch_memory = PgMemoryContexts::new("lead_score full pass batch");
     loop {
         cursor
             .fetch(BATCH as i64)
             .unwrap_or_else(|e| spi_failed(attachment, "reading contacts", e));
-        let mut scored = finish_rows(attached, &mut summaries, now);
+        // SAFETY: what is read in the context comes out owned by Rust; nothing points
+        // into it when it is reset.
+        let (mut scored, stored) = unsafe {
+            let read =
+                batch_memory.switch_to(|_| finish_rows_with_stored(attached, &mut summaries, now));
+            batch_memory.reset();
+            read
+        };
         // SAFETY: the chunk was read above.
         unsafe { pg_sys::SPI_freetuptable(pg_sys::SPI_tuptable) };
         if scored.is_empty() {
             break;
         }
         total += scored.len();
-        sink(client, &mut scored);
+        sink(client, &mut scored, stored);
     }
     total
 }
@@ -746,7 +915,12 @@ impl SumColumns {
 /// publish that changes one rule writes only the contacts it rescores differently (no
 /// new tuple, index entry or WAL for the rest), so a row's `version` and `scored_at`
 /// say when its result last changed.
-pub(crate) fn write_batch(client: &SpiClient<'_>, attached: &Attached, scored: &Scored, now: i64) {
+pub(crate) fn write_batch<T: Borrow<(String, ContactScore)>>(
+    client: &SpiClient<'_>,
+    attached: &Attached,
+    scored: &[T],
+    now: i64,
+) {
     if scored.is_empty() {
         return;
     }
@@ -754,7 +928,7 @@ pub(crate) fn write_batch(client: &SpiClient<'_>, attached: &Attached, scored: &
     let types = SumColumns::types(&[
         PgBuiltInOids::FLOAT8ARRAYOID,
         PgBuiltInOids::TEXTARRAYOID,
-        PgBuiltInOids::FLOAT8ARRAYOID,
+        PgBuiltInOids::INT8ARRAYOID,
         PgBuiltInOids::INT4OID,
         PgBuiltInOids::FLOAT8OID,
         PgBuiltInOids::TEXTARRAYOID,
@@ -764,9 +938,10 @@ pub(crate) fn write_batch(client: &SpiClient<'_>, attached: &Attached, scored: &
             "INSERT INTO {state} AS s (contact_key, version, fit, engagement, dimensions,
                                        disqualified_by, next_due, tally, limits, scored_at)
              SELECT r.key::{key_type}, $13, r.fit, r.engagement::lead_score.decayed,
-                    coalesce(r.dimensions::jsonb, '{{}}'), r.disqualified_by::text[], to_timestamp(r.next_due),
+                    coalesce(r.dimensions::jsonb, '{{}}'), r.disqualified_by::text[],
+                    timestamptz 'epoch' + r.next_due * interval '1 microsecond',
                     ARRAY[r.t1, r.t2, r.t3, r.t4, r.t5, r.t6], r.limits::bigint[], to_timestamp($14 / 1e6)
-               FROM unnest({SUM_UNNEST}, $10::float8[], $11::text[], $12::float8[], $15::text[])
+               FROM unnest({SUM_UNNEST}, $10::float8[], $11::text[], $12::int8[], $15::text[])
                     AS r({SUM_COLUMNS}, fit, disqualified_by, next_due, limits)
              ON CONFLICT (contact_key) DO UPDATE
                 SET version = excluded.version, fit = excluded.fit, engagement = excluded.engagement,
@@ -779,17 +954,16 @@ pub(crate) fn write_batch(client: &SpiClient<'_>, attached: &Attached, scored: &
                                       excluded.limits)"
         )
     });
+    let scored = || scored.iter().map(Borrow::borrow);
     let mut sums = SumColumns::default();
-    for (key, result) in scored {
+    for (key, result) in scored() {
         sums.push(key, &result.engagement, &result.dimensions, result.tally);
     }
-    let fit: Vec<Option<f64>> = scored.iter().map(|(_, r)| Some(r.fit)).collect();
+    let fit: Vec<Option<f64>> = scored().map(|(_, r)| Some(r.fit)).collect();
     let disqualified: Vec<Option<String>> =
-        scored.iter().map(|(_, r)| Some(text_array_literal(&r.disqualified_by))).collect();
-    let next_due: Vec<Option<f64>> =
-        scored.iter().map(|(_, r)| r.next_due.map(|d| d as f64 / 1e6)).collect();
-    let limits: Vec<Option<String>> = scored
-        .iter()
+        scored().map(|(_, r)| Some(text_array_literal(&r.disqualified_by))).collect();
+    let next_due: Vec<Option<i64>> = scored().map(|(_, r)| r.next_due).collect();
+    let limits: Vec<Option<String>> = scored()
         .map(|(_, r)| {
             (!r.limits.is_empty()).then(|| int8_array_literal(&LimitState::flatten(&r.limits)))
         })
@@ -822,7 +996,7 @@ pub(crate) fn add_inserted_events(
     let new_rows = attached.statement(client, "new events", &[TEXT_ARRAY], false, || {
         format!(
             "{} WHERE e.{} IS NOT NULL",
-            attachment.events_select(plan, "changed", "$1"),
+            attachment.events_select(plan, "changed", "$1", "text"),
             attachment.event_contact
         )
     });

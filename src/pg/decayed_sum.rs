@@ -5,7 +5,7 @@
 use pgrx::prelude::*;
 
 #[pg_schema]
-mod lead_score {
+pub(crate) mod lead_score {
     use pgrx::aggregate::{Aggregate, ParallelOption};
     use pgrx::datum::Interval;
     use pgrx::prelude::*;
@@ -26,7 +26,7 @@ mod lead_score {
     #[aggregate_name = "decayed_sum"]
     #[serde(transparent)]
     #[inoutfuncs]
-    pub struct Decayed(DecayedSum);
+    pub struct Decayed(pub(crate) DecayedSum);
 
     impl InOutFuncs for Decayed {
         fn input(input: &core::ffi::CStr) -> Self {

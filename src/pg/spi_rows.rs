@@ -2,12 +2,15 @@
 //! value into the caller's memory context, where it stays until the function returns:
 //! over a whole events table that is gigabytes. These read the tuples where they are.
 
+use pgrx::array::RawArray;
 use pgrx::pg_sys;
 use pgrx::prelude::*;
 use pgrx::FromDatum;
 use serde_json::Value as Json;
 
 use crate::pg::clock::to_unix_micros;
+use crate::pg::decayed_sum::lead_score::Decayed;
+use crate::scoring::decay::DecayedSum;
 use crate::scoring::record_facts::ColumnValue;
 
 /// One row of `SPI_tuptable`, valid until that table is freed or replaced.
@@ -52,6 +55,47 @@ impl RawRow {
             .and_then(|d| unsafe { TimestampWithTimeZone::from_datum(d, false) })
             .filter(|t| t.is_finite())
             .map(to_unix_micros)
+    }
+
+    /// A bigint column.
+    pub fn int8(&self, column: i32) -> Option<i64> {
+        // SAFETY: callers only ask bigint columns for integers.
+        self.datum(column).and_then(|d| unsafe { i64::from_datum(d, false) })
+    }
+
+    /// A float8 column.
+    pub fn float(&self, column: i32) -> Option<f64> {
+        // SAFETY: callers only ask float8 columns for floats.
+        self.datum(column).and_then(|d| unsafe { f64::from_datum(d, false) })
+    }
+
+    /// A bigint[] column (NULL elements dropped). Read in place when it has no NULLs:
+    /// pgrx's `Array` looks the element type up again for every value.
+    pub fn int8_array(&self, column: i32) -> Option<Vec<i64>> {
+        let datum = self.datum(column)?;
+        // SAFETY: callers only ask bigint[] columns for integer arrays; the detoasted
+        // copy (if one is made) lives in the current memory context.
+        unsafe {
+            let array = pg_sys::pg_detoast_datum(datum.cast_mut_ptr()).cast::<pg_sys::ArrayType>();
+            let mut raw = RawArray::from_ptr(std::ptr::NonNull::new(array)?);
+            if raw.oid() == pg_sys::INT8OID && !raw.any_nulls() {
+                return Some(raw.data::<i64>().as_ref().to_vec());
+            }
+            Array::<i64>::from_datum(datum, false).map(|a| a.iter().flatten().collect())
+        }
+    }
+
+    /// A text[] column (NULL elements dropped).
+    pub fn text_array(&self, column: i32) -> Option<Vec<String>> {
+        // SAFETY: callers only ask text[] columns for text arrays.
+        let array = self.datum(column).and_then(|d| unsafe { Array::<&str>::from_datum(d, false) });
+        array.map(|a| a.iter().flatten().map(str::to_owned).collect())
+    }
+
+    /// A `lead_score.decayed` column.
+    pub fn decayed(&self, column: i32) -> Option<DecayedSum> {
+        // SAFETY: callers only ask lead_score.decayed columns for decayed sums.
+        self.datum(column).and_then(|d| unsafe { Decayed::from_datum(d, false) }).map(|d| d.0)
     }
 
     /// A jsonb column, as JSON (NULL as JSON null).
