@@ -17,14 +17,14 @@ use std::borrow::{Borrow, Cow};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use pgrx::pg_sys::{self, PgBuiltInOids, PgOid};
-use pgrx::spi::{OwnedPreparedStatement, SpiClient, SpiCursor, SpiTupleTable};
+use pgrx::spi::{OwnedPreparedStatement, SpiClient, SpiTupleTable};
 use pgrx::PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT;
 use pgrx::{JsonB, PgMemoryContexts};
 
 use crate::pg::errors::raise;
 use crate::pg::plan_cache::Attached;
 use crate::pg::qualify::{record, settle, Before, Cause};
-use crate::pg::spi_rows::{current_rows, RawRow};
+use crate::pg::spi_rows::{current_rows, for_each_row, RawRow, Row, SlotRow};
 use crate::scoring::condition::Source;
 use crate::scoring::decay::DecayedSum;
 use crate::scoring::engine::{
@@ -199,8 +199,11 @@ impl FactsPlan {
 
     /// `condition_types` as a statement's text[] parameter (values never go into SQL).
     fn types_arg(&self) -> pgrx::datum::DatumWithOid<'static> {
-        let types: Vec<Option<String>> = self.condition_types.iter().cloned().map(Some).collect();
-        types.into()
+        self.types().into()
+    }
+
+    fn types(&self) -> Vec<Option<String>> {
+        self.condition_types.iter().cloned().map(Some).collect()
     }
 }
 
@@ -315,8 +318,9 @@ impl Attachment {
 
 /// A text array parameter.
 const TEXT_ARRAY: PgOid = PgOid::BuiltIn(PgBuiltInOids::TEXTARRAYOID);
-/// Rows fetched at a time from cursors over whole tables.
-const FETCH: i64 = 10_000;
+/// From how many new rows a statement's events are streamed from the executor rather
+/// than read as one result.
+const STREAM_FROM: i64 = 1_000;
 
 /// What recomputing some contacts found: per contact, its key and fresh result.
 pub(crate) type Scored = Vec<(String, ContactScore)>;
@@ -368,7 +372,7 @@ trait SummaryKey: Eq + std::hash::Hash + Sized {
     /// for a contact seen first); nothing for a NULL contact.
     fn with_summary(
         summaries: &mut Summaries<Self>,
-        row: &RawRow,
+        row: &impl Row,
         add: impl FnOnce(&mut EventSummary),
     );
 
@@ -379,7 +383,11 @@ trait SummaryKey: Eq + std::hash::Hash + Sized {
 impl SummaryKey for String {
     const CAST: &'static str = "text";
 
-    fn with_summary(summaries: &mut Summaries, row: &RawRow, add: impl FnOnce(&mut EventSummary)) {
+    fn with_summary(
+        summaries: &mut Summaries,
+        row: &impl Row,
+        add: impl FnOnce(&mut EventSummary),
+    ) {
         let Some(key) = row.text(1) else { return };
         match summaries.get_mut(key) {
             Some(summary) => add(summary),
@@ -397,7 +405,7 @@ impl SummaryKey for i64 {
 
     fn with_summary(
         summaries: &mut Summaries<i64>,
-        row: &RawRow,
+        row: &impl Row,
         add: impl FnOnce(&mut EventSummary),
     ) {
         if let Some(key) = row.int8(1) {
@@ -411,38 +419,26 @@ impl SummaryKey for i64 {
     }
 }
 
-/// Fold the rows of the last SPI result, (contact, type, time, facts), into one
-/// summary per contact.
+/// Fold an events row, (contact, type, time, facts), into its contact's summary.
+fn fold_row<K: SummaryKey>(
+    attached: &Attached,
+    summaries: &mut Summaries<K>,
+    row: &impl Row,
+    now: i64,
+) {
+    K::with_summary(summaries, row, |summary| {
+        let facts = row.json(4);
+        let facts = JsonFacts { record: &facts, now };
+        let event = Event { event_type: row.text(2), at: row.time(3), facts: &facts };
+        summary.add(&attached.compiled, &event, now);
+    });
+}
+
+/// Fold the rows of the last SPI result into one summary per contact.
 fn fold_rows<K: SummaryKey>(attached: &Attached, summaries: &mut Summaries<K>, now: i64) {
     // SAFETY: the rows are read here, before any other statement runs.
     for row in unsafe { current_rows() } {
-        K::with_summary(summaries, &row, |summary| {
-            let facts = row.json(4);
-            let facts = JsonFacts { record: &facts, now };
-            let event = Event { event_type: row.text(2), at: row.time(3), facts: &facts };
-            summary.add(&attached.compiled, &event, now);
-        });
-    }
-}
-
-/// Fold every row of an events cursor, a chunk at a time (a whole table may not fit
-/// in one result).
-fn fold_cursor<K: SummaryKey>(
-    attached: &Attached,
-    mut cursor: SpiCursor<'_>,
-    summaries: &mut Summaries<K>,
-    now: i64,
-) {
-    loop {
-        let chunk = cursor
-            .fetch(FETCH)
-            .unwrap_or_else(|e| spi_failed(&attached.attachment, "reading events", e));
-        if chunk.is_empty() {
-            break;
-        }
-        fold_rows(attached, summaries, now);
-        // SAFETY: the chunk was read above; free it now rather than at SPI_finish.
-        unsafe { pg_sys::SPI_freetuptable(pg_sys::SPI_tuptable) };
+        fold_row(attached, summaries, &row, now);
     }
 }
 
@@ -581,10 +577,7 @@ fn score_everyone_by<K: SummaryKey>(
         Default::default(),
     );
     let events = attachment.events_query(plan, None, K::CAST);
-    let cursor = client
-        .try_open_cursor(events.as_str(), &[plan.types_arg()])
-        .unwrap_or_else(|e| spi_failed(attachment, "reading events", e));
-    fold_cursor(attached, cursor, &mut summaries, now);
+    for_each_row(&events, plan.types(), &mut |row| fold_row(attached, &mut summaries, row, now));
 
     let contacts = attachment.contacts_query(plan, None);
     let mut cursor = client
@@ -993,23 +986,24 @@ pub(crate) fn add_inserted_events(
     now: i64,
 ) -> Vec<String> {
     let (attachment, plan) = (&attached.attachment, &attached.plan);
-    let new_rows = attached.statement(client, "new events", &[TEXT_ARRAY], false, || {
+    let new_rows = || {
         format!(
             "{} WHERE e.{} IS NOT NULL",
             attachment.events_select(plan, "changed", "$1", "text"),
             attachment.event_contact
         )
-    });
+    };
     let mut summaries = Summaries::default();
-    if new_row_count <= FETCH {
-        // A cursor costs more than the read itself for the usual one-row statement.
+    if new_row_count <= STREAM_FROM {
+        // The usual few rows: a plan prepared once, its result read in one go.
+        let new_rows = attached.statement(client, "new events", &[TEXT_ARRAY], false, new_rows);
         run(client, attached, &new_rows, "reading new events", &[plan.types_arg()]);
         fold_rows(attached, &mut summaries, now);
     } else {
-        let cursor = client
-            .try_open_cursor(&*new_rows, &[plan.types_arg()])
-            .unwrap_or_else(|e| spi_failed(attachment, "reading new events", e));
-        fold_cursor(attached, cursor, &mut summaries, now);
+        // Many: straight from the executor, no result table (planning once is nothing
+        // beside them).
+        let fold = &mut |row: &SlotRow| fold_row(attached, &mut summaries, row, now);
+        for_each_row(&new_rows(), plan.types(), fold);
     }
     if summaries.is_empty() {
         return Vec::new();

@@ -5,7 +5,7 @@
 use pgrx::array::RawArray;
 use pgrx::pg_sys;
 use pgrx::prelude::*;
-use pgrx::FromDatum;
+use pgrx::{FromDatum, IntoDatum, PgMemoryContexts};
 use serde_json::Value as Json;
 
 use crate::pg::clock::to_unix_micros;
@@ -33,8 +33,7 @@ pub(crate) unsafe fn current_rows() -> impl Iterator<Item = RawRow> {
     (0..count).map(move |i| RawRow { tuple: *vals.add(i), desc })
 }
 
-impl RawRow {
-    /// Column `column` (1-based), `None` when NULL.
+impl Row for RawRow {
     fn datum(&self, column: i32) -> Option<pg_sys::Datum> {
         let mut is_null = false;
         // SAFETY: tuple and descriptor come from the same live SPI result.
@@ -42,14 +41,29 @@ impl RawRow {
         (!is_null).then_some(datum)
     }
 
+    fn type_oid(&self, column: i32) -> pg_sys::Oid {
+        // SAFETY: the descriptor is the live SPI result's.
+        unsafe { pg_sys::SPI_gettypeid(self.desc, column) }
+    }
+}
+
+/// A row being read, by column number (1-based). The typed readers trust the caller to
+/// ask each column for its type (the queries cast what they select).
+pub(crate) trait Row {
+    /// Column `column`, `None` when NULL.
+    fn datum(&self, column: i32) -> Option<pg_sys::Datum>;
+
+    /// The type of column `column`.
+    fn type_oid(&self, column: i32) -> pg_sys::Oid;
+
     /// A text column, borrowed from the tuple.
-    pub fn text(&self, column: i32) -> Option<&str> {
+    fn text(&self, column: i32) -> Option<&str> {
         // SAFETY: callers only ask text columns for text (the queries cast to ::text).
         self.datum(column).and_then(|d| unsafe { <&str>::from_datum(d, false) })
     }
 
     /// A timestamptz column as microseconds since the Unix epoch; infinities are `None`.
-    pub fn time(&self, column: i32) -> Option<i64> {
+    fn time(&self, column: i32) -> Option<i64> {
         // SAFETY: callers only ask timestamptz columns for times.
         self.datum(column)
             .and_then(|d| unsafe { TimestampWithTimeZone::from_datum(d, false) })
@@ -58,20 +72,20 @@ impl RawRow {
     }
 
     /// A bigint column.
-    pub fn int8(&self, column: i32) -> Option<i64> {
+    fn int8(&self, column: i32) -> Option<i64> {
         // SAFETY: callers only ask bigint columns for integers.
         self.datum(column).and_then(|d| unsafe { i64::from_datum(d, false) })
     }
 
     /// A float8 column.
-    pub fn float(&self, column: i32) -> Option<f64> {
+    fn float(&self, column: i32) -> Option<f64> {
         // SAFETY: callers only ask float8 columns for floats.
         self.datum(column).and_then(|d| unsafe { f64::from_datum(d, false) })
     }
 
     /// A bigint[] column (NULL elements dropped). Read in place when it has no NULLs:
     /// pgrx's `Array` looks the element type up again for every value.
-    pub fn int8_array(&self, column: i32) -> Option<Vec<i64>> {
+    fn int8_array(&self, column: i32) -> Option<Vec<i64>> {
         let datum = self.datum(column)?;
         // SAFETY: callers only ask bigint[] columns for integer arrays; the detoasted
         // copy (if one is made) lives in the current memory context.
@@ -86,20 +100,20 @@ impl RawRow {
     }
 
     /// A text[] column (NULL elements dropped).
-    pub fn text_array(&self, column: i32) -> Option<Vec<String>> {
+    fn text_array(&self, column: i32) -> Option<Vec<String>> {
         // SAFETY: callers only ask text[] columns for text arrays.
         let array = self.datum(column).and_then(|d| unsafe { Array::<&str>::from_datum(d, false) });
         array.map(|a| a.iter().flatten().map(str::to_owned).collect())
     }
 
     /// A `lead_score.decayed` column.
-    pub fn decayed(&self, column: i32) -> Option<DecayedSum> {
+    fn decayed(&self, column: i32) -> Option<DecayedSum> {
         // SAFETY: callers only ask lead_score.decayed columns for decayed sums.
         self.datum(column).and_then(|d| unsafe { Decayed::from_datum(d, false) }).map(|d| d.0)
     }
 
     /// A jsonb column, as JSON (NULL as JSON null).
-    pub fn json(&self, column: i32) -> Json {
+    fn json(&self, column: i32) -> Json {
         // SAFETY: callers only ask jsonb columns for JSON.
         self.datum(column)
             .and_then(|d| unsafe { pgrx::JsonB::from_datum(d, false) })
@@ -109,12 +123,12 @@ impl RawRow {
     /// A column of a contact or account as the rules read it: numbers, booleans and
     /// text as they are, JSON (what `to_jsonb` made of other types) parsed. Another
     /// type (a column whose type changed under a cached plan) is read as its text form.
-    pub fn column_value(&self, column: i32) -> ColumnValue {
+    fn column_value(&self, column: i32) -> ColumnValue {
         use pg_sys::BuiltinOid as Oid;
         let Some(datum) = self.datum(column) else { return ColumnValue::Null };
         // SAFETY: the datum is of the type SPI reports for its column.
         unsafe {
-            let type_oid = pg_sys::SPI_gettypeid(self.desc, column);
+            let type_oid = self.type_oid(column);
             let number = |n: Option<f64>| n.map_or(ColumnValue::Null, ColumnValue::float);
             match Oid::from_u32(type_oid.to_u32()) {
                 Ok(Oid::INT2OID) => number(i16::from_datum(datum, false).map(f64::from)),
@@ -137,5 +151,123 @@ impl RawRow {
                 }
             }
         }
+    }
+}
+
+/// A row as the executor hands it to [`for_each_row`]'s callback.
+pub(crate) struct SlotRow {
+    slot: *mut pg_sys::TupleTableSlot,
+}
+
+impl Row for SlotRow {
+    fn datum(&self, column: i32) -> Option<pg_sys::Datum> {
+        // SAFETY: the slot's attributes were all deformed before the callback; column
+        // numbers come from the query the caller wrote.
+        unsafe {
+            let index = usize::try_from(column - 1).ok()?;
+            if column > (*(*self.slot).tts_tupleDescriptor).natts {
+                return None;
+            }
+            (!*(*self.slot).tts_isnull.add(index)).then(|| *(*self.slot).tts_values.add(index))
+        }
+    }
+
+    fn type_oid(&self, column: i32) -> pg_sys::Oid {
+        // SAFETY: as above.
+        unsafe {
+            let desc = (*self.slot).tts_tupleDescriptor;
+            (*(*desc).attrs.as_ptr().add((column - 1) as usize)).atttypid
+        }
+    }
+}
+
+/// What `for_each_row` hands the executor: a `DestReceiver` (first, so a pointer to
+/// one is a pointer to the other) and the callback.
+#[repr(C)]
+struct RowReceiver<'a> {
+    receiver: pg_sys::DestReceiver,
+    each: &'a mut dyn FnMut(&SlotRow),
+    /// Where the callback's Postgres allocations go; reset every `RESET_EVERY` rows.
+    memory: pg_sys::MemoryContext,
+    rows: u64,
+}
+
+const RESET_EVERY: u64 = 10_000;
+
+#[pg_guard]
+unsafe extern "C-unwind" fn receive_row(
+    slot: *mut pg_sys::TupleTableSlot,
+    receiver: *mut pg_sys::DestReceiver,
+) -> bool {
+    let receiver = &mut *receiver.cast::<RowReceiver<'_>>();
+    pg_sys::slot_getallattrs(slot);
+    let caller = pg_sys::MemoryContextSwitchTo(receiver.memory);
+    (receiver.each)(&SlotRow { slot });
+    pg_sys::MemoryContextSwitchTo(caller);
+    receiver.rows += 1;
+    if receiver.rows.is_multiple_of(RESET_EVERY) {
+        pg_sys::MemoryContextReset(receiver.memory);
+    }
+    true
+}
+
+#[pg_guard]
+unsafe extern "C-unwind" fn receiver_startup(
+    _receiver: *mut pg_sys::DestReceiver,
+    _operation: std::ffi::c_int,
+    _desc: pg_sys::TupleDesc,
+) {
+}
+
+#[pg_guard]
+unsafe extern "C-unwind" fn receiver_done(_receiver: *mut pg_sys::DestReceiver) {}
+
+/// Run `query`, whose one parameter `$1` is a text array, and hand every row to `each`
+/// as the executor produces it. Reading a whole table through a cursor copies every
+/// row into a result table first, and reads each value back out of the copy: most of
+/// what the read costs, over an events table. Errors are raised as Postgres errors.
+pub(crate) fn for_each_row(query: &str, arg: Vec<Option<String>>, each: &mut dyn FnMut(&SlotRow)) {
+    let query = std::ffi::CString::new(query).expect("queries are built without NUL bytes");
+    let memory = PgMemoryContexts::new("lead_score rows");
+    // SAFETY: SPI is connected (callers hold an SpiClient); the plan, parameter list and
+    // receiver outlive the execution, and the receiver's callbacks match its layout.
+    unsafe {
+        let mut types = [pg_sys::TEXTARRAYOID];
+        let plan = pg_sys::SPI_prepare(query.as_ptr(), 1, types.as_mut_ptr());
+        if plan.is_null() {
+            let code = pg_sys::SPI_result;
+            pgrx::error!("preparing a query failed: SPI error {code}");
+        }
+        let params = pg_sys::makeParamList(1);
+        (*params).numParams = 1;
+        let value = arg.into_datum();
+        *(*params).params.as_mut_ptr() = pg_sys::ParamExternData {
+            value: value.unwrap_or(pg_sys::Datum::from(0)),
+            isnull: value.is_none(),
+            pflags: pg_sys::PARAM_FLAG_CONST as u16,
+            ptype: pg_sys::TEXTARRAYOID,
+        };
+        let mut receiver = RowReceiver {
+            receiver: pg_sys::DestReceiver {
+                receiveSlot: Some(receive_row),
+                rStartup: Some(receiver_startup),
+                rShutdown: Some(receiver_done),
+                rDestroy: Some(receiver_done),
+                mydest: pg_sys::CommandDest::DestNone,
+            },
+            each,
+            memory: memory.value(),
+            rows: 0,
+        };
+        let options = pg_sys::SPIExecuteOptions {
+            params,
+            dest: (&raw mut receiver).cast(),
+            ..Default::default()
+        };
+        let status = pg_sys::SPI_execute_plan_extended(plan, &options);
+        if status < 0 {
+            pgrx::error!("running a query failed: SPI error {status}");
+        }
+        pg_sys::SPI_freeplan(plan);
     }
 }
