@@ -96,6 +96,19 @@ COPY crm.events (contact_id, event_type, occurred_at) FROM stdin;
 SELECT id, round(score::numeric, 6) AS score FROM lead_score."Sales_scores" ORDER BY id;
 SELECT * FROM lead_score.verify('Sales');
 
+-- A statement of more than 10,000 rows (streamed from the executor as it inserts them,
+-- their properties read in memory freed as it goes): every second one views pricing,
+-- 4 points each, undecayed at this instant.
+BEGIN;
+SELECT engagement_score AS before FROM lead_score."Sales_scores" WHERE id = 2 \gset
+INSERT INTO crm.events (contact_id, event_type, occurred_at, properties)
+SELECT 2, 'page_view', timestamptz '2024-06-01 00:00:00+00',
+       jsonb_build_object('url', CASE WHEN n % 2 = 0 THEN '/pricing' ELSE '/blog' END)
+  FROM generate_series(1, 12000) AS n;
+SELECT round((engagement_score - :before)::numeric, 6) AS added FROM lead_score."Sales_scores" WHERE id = 2;
+SELECT * FROM lead_score.verify('Sales');
+ROLLBACK;
+
 -- Events of a contact that does not exist yet are kept in mind and count when it arrives.
 INSERT INTO crm.events (contact_id, event_type, occurred_at) VALUES (7, 'email_click', '2024-06-01');
 SELECT count(*) AS scores_for_7 FROM lead_score."Sales_scores" WHERE id = 7;
