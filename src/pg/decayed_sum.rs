@@ -11,7 +11,8 @@ pub(crate) mod lead_score {
     use pgrx::prelude::*;
     use pgrx::InOutFuncs;
     use pgrx::PgSqlErrorCode::{
-        ERRCODE_INVALID_PARAMETER_VALUE, ERRCODE_INVALID_TEXT_REPRESENTATION,
+        ERRCODE_DATA_CORRUPTED, ERRCODE_INVALID_PARAMETER_VALUE,
+        ERRCODE_INVALID_TEXT_REPRESENTATION,
     };
     use serde::{Deserialize, Serialize};
 
@@ -21,12 +22,92 @@ pub(crate) mod lead_score {
     use crate::scoring::decay::{DecayedSum, HalfLife};
 
     /// A decayed sum: one term per half-life, each with its worth at its anchor time.
-    /// Its text form is JSON (`{"terms": [...]}`); read it with `value_at()`.
+    /// Its text form is JSON (`{"terms": [...]}`); read it with `value_at()`. Stored in
+    /// `DecayedSum::to_bytes`' fixed layout rather than pgrx's default (CBOR, with field
+    /// names): a score row is smaller, and reading one parses nothing.
     #[derive(Clone, Default, PostgresType, Serialize, Deserialize, AggregateName)]
     #[aggregate_name = "decayed_sum"]
     #[serde(transparent)]
     #[inoutfuncs]
+    #[bikeshed_postgres_type_manually_impl_from_into_datum]
     pub struct Decayed(pub(crate) DecayedSum);
+
+    impl pgrx::datum::IntoDatum for Decayed {
+        fn into_datum(self) -> Option<pg_sys::Datum> {
+            let stored = pgrx::varlena::rust_byte_slice_to_bytea(&self.0.to_bytes());
+            Some(stored.into_pg().into())
+        }
+
+        fn type_oid() -> pg_sys::Oid {
+            pgrx::wrappers::rust_regtypein::<Self>()
+        }
+    }
+
+    unsafe impl pgrx::callconv::BoxRet for Decayed {
+        unsafe fn box_into<'fcx>(
+            self,
+            fcinfo: &mut pgrx::callconv::FcInfo<'fcx>,
+        ) -> pgrx::datum::Datum<'fcx> {
+            match pgrx::datum::IntoDatum::into_datum(self) {
+                None => fcinfo.return_null(),
+                Some(datum) => unsafe { fcinfo.return_raw_datum(datum) },
+            }
+        }
+    }
+
+    impl pgrx::datum::FromDatum for Decayed {
+        unsafe fn from_polymorphic_datum(
+            datum: pg_sys::Datum,
+            is_null: bool,
+            _typoid: pg_sys::Oid,
+        ) -> Option<Self> {
+            if is_null {
+                return None;
+            }
+            // Short values stay where they are (no copy); compressed ones are expanded.
+            let stored = pg_sys::pg_detoast_datum_packed(datum.cast_mut_ptr());
+            let parsed = DecayedSum::from_bytes(pgrx::varlena::varlena_to_byte_slice(stored));
+            Some(Decayed(parsed.unwrap_or_else(|| {
+                raise(
+                    ERRCODE_DATA_CORRUPTED,
+                    "a stored lead_score.decayed value is not in its stored layout".to_owned(),
+                )
+            })))
+        }
+
+        unsafe fn from_datum_in_memory_context(
+            _memory_context: pgrx::memcxt::PgMemoryContexts,
+            datum: pg_sys::Datum,
+            is_null: bool,
+            typoid: pg_sys::Oid,
+        ) -> Option<Self> {
+            // The value is parsed into Rust memory: nothing is left in any context.
+            Self::from_polymorphic_datum(datum, is_null, typoid)
+        }
+    }
+
+    unsafe impl pgrx::datum::UnboxDatum for Decayed {
+        type As<'dat>
+            = Self
+        where
+            Self: 'dat;
+
+        unsafe fn unbox<'dat>(datum: pgrx::datum::Datum<'dat>) -> Self::As<'dat>
+        where
+            Self: 'dat,
+        {
+            let raw = core::mem::transmute::<pgrx::datum::Datum<'dat>, pg_sys::Datum>(datum);
+            <Self as pgrx::datum::FromDatum>::from_datum(raw, false).unwrap_or_default()
+        }
+    }
+
+    unsafe impl<'fcx> pgrx::callconv::ArgAbi<'fcx> for Decayed {
+        unsafe fn unbox_arg_unchecked(arg: pgrx::callconv::Arg<'_, 'fcx>) -> Self {
+            let index = arg.index();
+            arg.unbox_arg_using_from_datum()
+                .unwrap_or_else(|| panic!("argument {index} must not be null"))
+        }
+    }
 
     impl InOutFuncs for Decayed {
         fn input(input: &core::ffi::CStr) -> Self {

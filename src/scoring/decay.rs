@@ -162,7 +162,48 @@ impl DecayedSum {
     pub fn latest(&self) -> Option<i64> {
         self.terms.iter().map(|t| t.anchor).max()
     }
+
+    /// The sum's stored form: a format byte, then per term its half-life in seconds
+    /// (infinite for points that never decay), anchor and value, eight little-endian
+    /// bytes each. A one-term sum is 25 bytes, read back without parsing anything.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut bytes = Vec::with_capacity(1 + TERM_BYTES * self.terms.len());
+        bytes.push(FORMAT);
+        for term in &self.terms {
+            bytes.extend(term.half_life.unwrap_or(f64::INFINITY).to_le_bytes());
+            bytes.extend(term.anchor.to_le_bytes());
+            bytes.extend(term.value.to_le_bytes());
+        }
+        bytes
+    }
+
+    /// Read [`to_bytes`](Self::to_bytes)' form back; `None` when it is not one.
+    pub fn from_bytes(bytes: &[u8]) -> Option<DecayedSum> {
+        let (&FORMAT, terms) = bytes.split_first()? else { return None };
+        if !terms.len().is_multiple_of(TERM_BYTES) {
+            return None;
+        }
+        let eight = |chunk: &[u8], at: usize| -> [u8; 8] {
+            chunk[at..at + 8].try_into().expect("a term is three 8-byte fields")
+        };
+        let terms = terms
+            .chunks_exact(TERM_BYTES)
+            .map(|chunk| {
+                let half_life = f64::from_le_bytes(eight(chunk, 0));
+                DecayTerm {
+                    half_life: half_life.is_finite().then_some(half_life),
+                    anchor: i64::from_le_bytes(eight(chunk, 8)),
+                    value: f64::from_le_bytes(eight(chunk, 16)),
+                }
+            })
+            .collect();
+        Some(DecayedSum { terms })
+    }
 }
+
+/// The first byte of [`DecayedSum::to_bytes`]: its layout, should it ever change.
+const FORMAT: u8 = 1;
+const TERM_BYTES: usize = 24;
 
 #[cfg(test)]
 mod tests {
@@ -334,6 +375,23 @@ mod tests {
         // Backfilling a very old point adds nothing measurable and breaks nothing.
         sum.add(1e6, 0, Some(day));
         assert!(close(sum.value_at(end), value));
+    }
+
+    #[test]
+    fn the_stored_form_reads_back_exactly() {
+        let day = HalfLife::from_seconds(DAY).unwrap();
+        let mut sum = DecayedSum::default();
+        sum.add(3.5, 1_700_000_000_123_456, Some(day));
+        sum.add(-10.0, -42, None);
+        sum.add(0.1, 1_700_000_000_000_000, HalfLife::from_seconds(30.0 * DAY).ok());
+        for case in [DecayedSum::default(), sum] {
+            let bytes = case.to_bytes();
+            assert_eq!(bytes.len(), 1 + 24 * case.terms.len());
+            assert_eq!(DecayedSum::from_bytes(&bytes), Some(case));
+        }
+        for malformed in [&[][..], &[2], &[1, 0, 0]] {
+            assert_eq!(DecayedSum::from_bytes(malformed), None, "{malformed:?}");
+        }
     }
 
     #[test]

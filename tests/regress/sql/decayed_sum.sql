@@ -82,4 +82,15 @@ SELECT lead_score.value_at(lead_score.decayed_sum(points, at, half_life), now())
 SELECT lead_score.decayed_sum(1, now(), '0 days');
 \echo :LAST_ERROR_SQLSTATE
 
+-- Stored, a sum is a format byte and 24 bytes per half-life (plus a 1-byte header):
+-- its text form goes through JSON, its stored form does not.
+CREATE TEMP TABLE kept AS
+SELECT lead_score.decayed_sum(points, at, half_life) AS sum
+  FROM (VALUES (1::float8, timestamptz '2024-01-01 00:00+00', interval '1 day'),
+               (2, '2024-01-02 00:00+00', NULL)) AS v(points, at, half_life);
+SELECT pg_column_size(sum) AS stored_bytes, sum::text AS text_form,
+       sum::text::lead_score.decayed::text = sum::text AS text_round_trip
+  FROM kept;
+DROP TABLE kept;
+
 DROP TABLE activity, monthly;
