@@ -619,6 +619,15 @@ pub(crate) fn in_key_order(
     if keys.len() <= 1 {
         return keys;
     }
+    if attached.attachment.integer_keys() {
+        // Integers sort the same in Rust; the keys are their own output, so they parse.
+        let mut numbers: Vec<i64> = keys.iter().filter_map(|k| k.parse().ok()).collect();
+        if numbers.len() == keys.len() {
+            numbers.sort_unstable();
+            numbers.dedup();
+            return numbers.iter().map(i64::to_string).collect();
+        }
+    }
     let key_type = &attached.attachment.key_type;
     let order = attached.statement(client, "key order", &[TEXT_ARRAY], false, || {
         format!("SELECT k::text FROM unnest($1::text[]::{key_type}[]) AS k GROUP BY k ORDER BY k")
