@@ -413,7 +413,9 @@ fn tick_attachment(client: &SpiClient<'_>, attached: &Attached, now: i64) -> Out
         false,
         || {
             format!(
-                "SELECT contact_key::text FROM {} WHERE next_due <= to_timestamp($1 / 1e6) ORDER BY contact_key",
+                // (Named `key`: `ORDER BY contact_key` would sort the text output.)
+                "SELECT s.contact_key::text AS key FROM {} s
+                  WHERE s.next_due <= to_timestamp($1 / 1e6) ORDER BY s.contact_key",
                 attached.attachment.state_table
             )
         },
@@ -551,7 +553,8 @@ fn touched_keys(
     let name = format!("touched {watched:?} {}", tables.join(" "));
     let query = attached.statement(client, &name, &[], false, || {
         format!(
-            "SELECT k::text FROM ({}) touched WHERE k IS NOT NULL GROUP BY k ORDER BY k",
+            // The output is named `key`, so `ORDER BY k` sorts the keys, not their text.
+            "SELECT k::text AS key FROM ({}) touched WHERE k IS NOT NULL GROUP BY k ORDER BY k",
             selects.join(" UNION ALL ")
         )
     });

@@ -524,7 +524,8 @@ fn finish_rows_with_stored<K: SummaryKey>(
         .unzip()
 }
 
-/// Read some contacts (keys as text) and their events, and score them. Writes nothing.
+/// Read some contacts (keys as text, in key order) and their events, and score them, in
+/// the order of `keys`. Writes nothing.
 pub(crate) fn compute_batch(
     client: &SpiClient<'_>,
     attached: &Attached,
@@ -544,7 +545,10 @@ pub(crate) fn compute_batch(
     fold_rows(attached, &mut summaries, now);
     run(client, attached, &contacts, "reading contacts", &[key_array(keys).into()]);
     let mut scored = finish_rows(attached, &mut summaries, now);
-    scored.sort_by(|a, b| a.0.cmp(&b.0));
+    // Back in the order of `keys` (the key type's own order, not the text's: 9 before 10).
+    let position: HashMap<&str, usize> =
+        keys.iter().enumerate().map(|(i, key)| (key.as_str(), i)).collect();
+    scored.sort_by_key(|(key, _)| position.get(key.as_str()).copied());
     scored
 }
 
@@ -630,7 +634,10 @@ pub(crate) fn in_key_order(
     }
     let key_type = &attached.attachment.key_type;
     let order = attached.statement(client, "key order", &[TEXT_ARRAY], false, || {
-        format!("SELECT k::text FROM unnest($1::text[]::{key_type}[]) AS k GROUP BY k ORDER BY k")
+        // The output is named `key`, so `ORDER BY k` sorts the keys, not their text.
+        format!(
+            "SELECT k::text AS key FROM unnest($1::text[]::{key_type}[]) AS k GROUP BY k ORDER BY k"
+        )
     });
     run(client, attached, &order, "ordering keys", &[Some(keys).into()])
         .filter_map(|row| row.get::<String>(1).ok().flatten())
@@ -688,11 +695,11 @@ fn lock_and_read(
     let (state, key_type) = (&attached.attachment.state_table, &attached.attachment.key_type);
     let lock = attached.statement(client, "lock and read", &[TEXT_ARRAY], true, || {
         format!(
-            "SELECT contact_key::text, jsonb_build_array(fit, engagement::text::jsonb, dimensions,
-                                                         to_jsonb(disqualified_by)),
-                    tags
-               FROM {state} WHERE contact_key = ANY ($1::text[]::{key_type}[])
-              ORDER BY contact_key FOR UPDATE"
+            "SELECT s.contact_key::text, jsonb_build_array(s.fit, s.engagement::text::jsonb,
+                                                           s.dimensions, to_jsonb(s.disqualified_by)),
+                    s.tags
+               FROM {state} s WHERE s.contact_key = ANY ($1::text[]::{key_type}[])
+              ORDER BY s.contact_key FOR UPDATE"
         )
     });
     run(client, attached, &lock, "locking scores", &[key_array(keys).into()])
@@ -721,12 +728,12 @@ fn lock_reading_limits(
     let types = [TEXT_ARRAY, PgOid::BuiltIn(PgBuiltInOids::FLOAT8OID)];
     let lock = attached.statement(client, "lock", &types, true, || {
         format!(
-            "SELECT contact_key::text,
-                    CASE WHEN next_due <= to_timestamp($2 / 1e6) THEN NULL
-                         ELSE coalesce(limits, '{{}}') END
-               FROM {state}
-              WHERE contact_key = ANY ($1::text[]::{key_type}[])
-              ORDER BY contact_key FOR UPDATE"
+            "SELECT s.contact_key::text,
+                    CASE WHEN s.next_due <= to_timestamp($2 / 1e6) THEN NULL
+                         ELSE coalesce(s.limits, '{{}}') END
+               FROM {state} s
+              WHERE s.contact_key = ANY ($1::text[]::{key_type}[])
+              ORDER BY s.contact_key FOR UPDATE"
         )
     });
     run(client, attached, &lock, "locking scores", &[key_array(keys).into(), (now as f64).into()])

@@ -1,4 +1,5 @@
-//! Reading the rows of the last SPI result in place. pgrx's row accessors copy every
+//! Reading rows in place: those of the last SPI result, and those a query streams
+//! straight from the executor ([`for_each_row`]). pgrx's row accessors copy every
 //! value into the caller's memory context, where it stays until the function returns:
 //! over a whole events table that is gigabytes. These read the tuples where they are.
 

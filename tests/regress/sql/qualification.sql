@@ -134,6 +134,16 @@ SELECT lead_score.cron_expression('7 minutes');
 SELECT lead_score.cron_expression('90 seconds');
 SELECT lead_score.unschedule() AS removed;
 
+-- One statement's contacts are settled in the key type's own order (9 before 10, not
+-- the order of their text, '10' < '9'): their transitions get ids in that order.
+BEGIN;
+INSERT INTO q.contacts VALUES (10, 'buyer'), (9, 'buyer');
+INSERT INTO q.events (contact_id, event_type, occurred_at)
+VALUES (10, 'visit', '2024-06-01'), (10, 'demo', '2024-06-01'), (9, 'visit', '2024-06-01'), (9, 'demo', '2024-06-01');
+SELECT contact, kind, tag FROM lead_score.transitions
+ WHERE profile = 'Qual' AND contact IN ('9', '10') ORDER BY id;
+ROLLBACK;
+
 SELECT count(*) AS differences FROM lead_score.verify('Qual');
 SELECT lead_score.detach('Qual');
 
