@@ -156,25 +156,28 @@ fn rewrite_everyone(
     scored
 }
 
-/// A batch's qualification before a full rescore: tags from the tag store (`tags`,
-/// taken out as used), disqualifiers from the state rows. Contacts without a row start
-/// as they are, except that tags they have (after a re-attach) still hold.
+/// A batch's qualification before a full rescore, contact by contact: tags from the tag
+/// store (`tags`, taken out as used), disqualifiers from the state rows. Contacts
+/// without a row start as they are, except that tags they have (after a re-attach)
+/// still hold.
 fn qualification_before(
     batch: &Scored,
     stored: &[Option<StoredRow>],
     tags: &mut HashMap<String, Vec<String>>,
-) -> HashMap<String, Before> {
-    let mut before = HashMap::new();
-    for ((key, _), row) in batch.iter().zip(stored) {
-        let tags = tags.remove(key);
-        let disqualified_by = match (row, &tags) {
-            (Some(row), _) => row.disqualified_by.clone(),
-            (None, Some(_)) => Vec::new(),
-            (None, None) => continue,
-        };
-        before.insert(key.clone(), Before { tags: tags.unwrap_or_default(), disqualified_by });
-    }
-    before
+) -> Vec<Option<Before>> {
+    let mut held = |key: &String| if tags.is_empty() { None } else { tags.remove(key) };
+    batch
+        .iter()
+        .zip(stored)
+        .map(|((key, _), row)| match (row, held(key)) {
+            (Some(row), tags) => Some(Before {
+                tags: tags.unwrap_or_default(),
+                disqualified_by: row.disqualified_by.clone(),
+            }),
+            (None, Some(tags)) => Some(Before { tags, disqualified_by: Vec::new() }),
+            (None, None) => None,
+        })
+        .collect()
 }
 
 #[pg_schema]

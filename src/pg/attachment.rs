@@ -20,6 +20,7 @@ use pgrx::pg_sys::{self, PgBuiltInOids, PgOid};
 use pgrx::spi::{OwnedPreparedStatement, SpiClient, SpiTupleTable};
 use pgrx::PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT;
 use pgrx::{JsonB, PgMemoryContexts};
+use serde_json::Value as Json;
 
 use crate::pg::errors::raise;
 use crate::pg::plan_cache::Attached;
@@ -358,30 +359,43 @@ pub(crate) fn run<'conn>(
         .unwrap_or_else(|e| spi_failed(&attached.attachment, what, e))
 }
 
-/// Per-contact summaries of events, by key (a lookup per event row): the key's text,
-/// or in a full pass over integer keys, the integer.
-type Summaries<K = String> = rustc_hash::FxHashMap<K, EventSummary>;
+/// Per-contact summaries of events, by key as text (a lookup per event row).
+type Summaries = rustc_hash::FxHashMap<String, EventSummary>;
 
-/// How summaries are keyed. Integers spare the full pass a text conversion, a string
-/// hash and an allocation per contact.
-trait SummaryKey: Eq + std::hash::Hash + Sized {
+/// A full pass's summaries over integer keys: the map holds only each contact's place
+/// in `all`. With a million contacts a map of whole summaries is hundreds of megabytes,
+/// and each event's lookup a cache miss; a map of places fits in the processor's cache.
+#[derive(Default)]
+struct IntegerSummaries {
+    place: rustc_hash::FxHashMap<i64, u32>,
+    all: Vec<EventSummary>,
+}
+
+/// How summaries are kept, by key. Integer keys spare the full pass a text conversion,
+/// a string hash and an allocation per contact.
+trait SummaryKey {
+    type Map;
     /// What the events query casts the contact column to.
     const CAST: &'static str;
 
+    /// An empty map sized for `contacts`.
+    fn map(contacts: usize) -> Self::Map;
+
     /// Add to the summary of the contact in column 1 of an events row (a new summary
     /// for a contact seen first); nothing for a NULL contact.
-    fn with_summary(
-        summaries: &mut Summaries<Self>,
-        row: &impl Row,
-        add: impl FnOnce(&mut EventSummary),
-    );
+    fn with_summary(summaries: &mut Self::Map, row: &impl Row, add: impl FnOnce(&mut EventSummary));
 
     /// Take out the summary of the contact whose key's text is `key`.
-    fn take(summaries: &mut Summaries<Self>, key: &str) -> Option<EventSummary>;
+    fn take(summaries: &mut Self::Map, key: &str) -> Option<EventSummary>;
 }
 
 impl SummaryKey for String {
+    type Map = Summaries;
     const CAST: &'static str = "text";
+
+    fn map(contacts: usize) -> Summaries {
+        Summaries::with_capacity_and_hasher(contacts, Default::default())
+    }
 
     fn with_summary(
         summaries: &mut Summaries,
@@ -401,31 +415,39 @@ impl SummaryKey for String {
 }
 
 impl SummaryKey for i64 {
+    type Map = IntegerSummaries;
     const CAST: &'static str = "int8";
 
-    fn with_summary(
-        summaries: &mut Summaries<i64>,
-        row: &impl Row,
-        add: impl FnOnce(&mut EventSummary),
-    ) {
-        if let Some(key) = row.int8(1) {
-            add(summaries.entry(key).or_default());
+    fn map(contacts: usize) -> IntegerSummaries {
+        IntegerSummaries {
+            place: rustc_hash::FxHashMap::with_capacity_and_hasher(contacts, Default::default()),
+            all: Vec::with_capacity(contacts),
         }
     }
 
-    fn take(summaries: &mut Summaries<i64>, key: &str) -> Option<EventSummary> {
+    fn with_summary(
+        summaries: &mut IntegerSummaries,
+        row: &impl Row,
+        add: impl FnOnce(&mut EventSummary),
+    ) {
+        let Some(key) = row.int8(1) else { return };
+        let IntegerSummaries { place, all } = summaries;
+        let place = *place.entry(key).or_insert_with(|| {
+            all.push(EventSummary::default());
+            (all.len() - 1) as u32
+        });
+        add(&mut all[place as usize]);
+    }
+
+    fn take(summaries: &mut IntegerSummaries, key: &str) -> Option<EventSummary> {
         // The text is the integer's own output: it parses back exactly.
-        summaries.remove(&key.parse::<i64>().ok()?)
+        let place = summaries.place.remove(&key.parse::<i64>().ok()?)?;
+        Some(std::mem::take(&mut summaries.all[place as usize]))
     }
 }
 
 /// Fold an events row, (contact, type, time, facts), into its contact's summary.
-fn fold_row<K: SummaryKey>(
-    attached: &Attached,
-    summaries: &mut Summaries<K>,
-    row: &impl Row,
-    now: i64,
-) {
+fn fold_row<K: SummaryKey>(attached: &Attached, summaries: &mut K::Map, row: &impl Row, now: i64) {
     K::with_summary(summaries, row, |summary| {
         let facts = row.json(4);
         let facts = JsonFacts { record: &facts, now };
@@ -435,10 +457,10 @@ fn fold_row<K: SummaryKey>(
 }
 
 /// Fold the rows of the last SPI result into one summary per contact.
-fn fold_rows<K: SummaryKey>(attached: &Attached, summaries: &mut Summaries<K>, now: i64) {
+fn fold_rows(attached: &Attached, summaries: &mut Summaries, now: i64) {
     // SAFETY: the rows are read here, before any other statement runs.
     for row in unsafe { current_rows() } {
-        fold_row(attached, summaries, &row, now);
+        fold_row::<String>(attached, summaries, &row, now);
     }
 }
 
@@ -482,7 +504,10 @@ impl StoredRow {
             fit: row.float(first)?,
             engagement: row.decayed(first + 1)?,
             // (NULL when empty, the usual case: nothing to parse.)
-            dimensions: serde_json::from_value(row.json(first + 2)).unwrap_or_default(),
+            dimensions: match row.json(first + 2) {
+                Json::Null => BTreeMap::new(),
+                stored => serde_json::from_value(stored).unwrap_or_default(),
+            },
             disqualified_by: row.text_array(first + 3).unwrap_or_default(),
             next_due: row.time(first + 4),
             tally: row.int8_array(first + 5).unwrap_or_default(),
@@ -506,7 +531,7 @@ impl StoredRow {
 /// `finish_rows` for a full pass: each contact's result, and its state row as it was.
 fn finish_rows_with_stored<K: SummaryKey>(
     attached: &Attached,
-    summaries: &mut Summaries<K>,
+    summaries: &mut K::Map,
     now: i64,
 ) -> (Scored, Vec<Option<StoredRow>>) {
     let layout = &attached.plan.layout;
@@ -576,12 +601,10 @@ fn score_everyone_by<K: SummaryKey>(
 ) -> usize {
     let (attachment, plan) = (&attached.attachment, &attached.plan);
     // Sized for every contact up front: growing it rehashes every summary so far.
-    let mut summaries = Summaries::<K>::with_capacity_and_hasher(
-        attachment.estimated_contacts(client),
-        Default::default(),
-    );
+    let mut summaries = K::map(attachment.estimated_contacts(client));
     let events = attachment.events_query(plan, None, K::CAST);
-    for_each_row(&events, plan.types(), &mut |row| fold_row(attached, &mut summaries, row, now));
+    let fold = &mut |row: &SlotRow| fold_row::<K>(attached, &mut summaries, row, now);
+    for_each_row(&events, plan.types(), fold);
 
     let contacts = attachment.contacts_query(plan, None);
     let mut cursor = client
@@ -597,8 +620,8 @@ fn score_everyone_by<K: SummaryKey>(
         // SAFETY: what is read in the context comes out owned by Rust; nothing points
         // into it when it is reset.
         let (mut scored, stored) = unsafe {
-            let read =
-                batch_memory.switch_to(|_| finish_rows_with_stored(attached, &mut summaries, now));
+            let read = batch_memory
+                .switch_to(|_| finish_rows_with_stored::<K>(attached, &mut summaries, now));
             batch_memory.reset();
             read
         };
@@ -662,9 +685,11 @@ pub(crate) fn rescore_contacts(
             .iter()
             .filter(|(key, result)| before.get(key).map(|b| &b.0) != Some(&comparable(result)))
             .count();
-        let qualification: HashMap<String, Before> =
+        let mut before: HashMap<String, Before> =
             before.into_iter().map(|(key, (_, b))| (key, b)).collect();
-        let found = settle(attached, &mut scored, &qualification, cause, now);
+        let before: Vec<Option<Before>> =
+            scored.iter().map(|(key, _)| before.remove(key)).collect();
+        let found = settle(attached, &mut scored, &before, cause, now);
         remove_missing(client, attached, batch, &scored);
         write_batch(client, attached, &scored, now);
         record(client, attached, &found, cause, now);
@@ -1018,7 +1043,7 @@ pub(crate) fn add_inserted_events(
     } else {
         // Many: straight from the executor, no result table (planning once is nothing
         // beside them).
-        let fold = &mut |row: &SlotRow| fold_row(attached, &mut summaries, row, now);
+        let fold = &mut |row: &SlotRow| fold_row::<String>(attached, &mut summaries, row, now);
         for_each_row(&new_rows(), plan.types(), fold);
     }
     if summaries.is_empty() {

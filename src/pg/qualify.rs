@@ -61,21 +61,22 @@ fn pushed_by(result: &ContactScore, cause: Cause) -> String {
     }
 }
 
-/// The transitions of freshly scored contacts, given what they were before (`None`
-/// for contacts without a state row yet: they start as they are, so only tags count
-/// as transitions for them). Also moves each result's due time up to the instant
-/// fading negative points would carry it over a threshold it lacks.
+/// The transitions of freshly scored contacts, given what each was before (`before`,
+/// one per contact of `scored`; `None` for a contact without a state row yet: it starts
+/// as it is, so only tags count as transitions for it). Also moves each result's due
+/// time up to the instant fading negative points would carry it over a threshold it
+/// lacks.
 pub(crate) fn settle(
     attached: &Attached,
     scored: &mut Scored,
-    before: &HashMap<String, Before>,
+    before: &[Option<Before>],
     cause: Cause,
     now: i64,
 ) -> Vec<(String, Transition)> {
     let settings = &attached.compiled.settings;
     let mut found = Vec::new();
-    for (key, result) in scored.iter_mut() {
-        let (held, disqualified_before) = match before.get(key) {
+    for ((key, result), before) in scored.iter_mut().zip(before) {
+        let (held, disqualified_before) = match before {
             Some(b) => (b.tags.as_slice(), b.disqualified_by.as_slice()),
             None => (&[][..], result.disqualified_by.as_slice()),
         };
