@@ -18,8 +18,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use pgrx::pg_sys::{self, PgBuiltInOids, PgOid};
 use pgrx::spi::{OwnedPreparedStatement, SpiClient, SpiTupleTable};
+use pgrx::PgMemoryContexts;
 use pgrx::PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT;
-use pgrx::{JsonB, PgMemoryContexts};
 use serde_json::Value as Json;
 
 use crate::pg::errors::raise;
@@ -464,26 +464,42 @@ fn fold_rows(attached: &Attached, summaries: &mut Summaries, now: i64) {
     }
 }
 
-/// Score the contacts of the last SPI result, (key, columns of `FactsPlan::layout`),
-/// from their events' summaries.
-fn finish_rows(attached: &Attached, summaries: &mut Summaries, now: i64) -> Scored {
+/// The number of contact and account columns after the key in a contacts row.
+fn record_column_count(attached: &Attached) -> i32 {
     let layout = &attached.plan.layout;
-    let columns = (layout.contact.len() + layout.account.len()) as i32;
+    (layout.contact.len() + layout.account.len()) as i32
+}
+
+/// Score the contact of a contacts row, (key, columns of `FactsPlan::layout`), from its
+/// events' summary (taken out of `summaries`).
+fn finish_row<K: SummaryKey>(
+    attached: &Attached,
+    summaries: &mut K::Map,
+    row: &RawRow,
+    now: i64,
+) -> Option<(String, ContactScore)> {
+    let layout = &attached.plan.layout;
+    let key = row.text(1)?.to_owned();
+    let columns = record_column_count(attached);
+    let values = (2..2 + columns).map(|column| row.column_value(column)).collect();
+    let facts = RecordFacts { layout, values, now };
+    let summary = K::take(summaries, &key).unwrap_or_default();
+    Some((key, summary.finish(&attached.compiled, &facts, now)))
+}
+
+/// Score the contacts of the last SPI result (see `finish_row`).
+fn finish_rows(attached: &Attached, summaries: &mut Summaries, now: i64) -> Scored {
     // SAFETY: the rows are read here, before any other statement runs.
     unsafe { current_rows() }
-        .filter_map(|row| {
-            let key = row.text(1)?.to_owned();
-            let values = (2..2 + columns).map(|column| row.column_value(column)).collect();
-            let facts = RecordFacts { layout, values, now };
-            let summary = summaries.remove(&key).unwrap_or_default();
-            Some((key, summary.finish(&attached.compiled, &facts, now)))
-        })
+        .filter_map(|row| finish_row::<String>(attached, summaries, &row, now))
         .collect()
 }
 
-/// The state row columns read beside every contact in a full pass (see `StoredRow`).
+/// The state row columns read beside every contact in a full pass, and by the locking
+/// read of the full path (see `StoredRow`).
 const STORED_COLUMNS: &str =
     ", s.fit, s.engagement, nullif(s.dimensions, '{}'), s.disqualified_by, s.next_due, s.tally, s.limits";
+const STORED_COLUMN_COUNT: i32 = 7;
 
 /// A contact's state row as a full pass found it: what its result is compared with, so
 /// that only contacts whose result changed are written.
@@ -515,13 +531,19 @@ impl StoredRow {
         })
     }
 
-    /// Whether writing `result` would store what the row holds already (`write_batch`
-    /// compares the same columns, typed: `11` and `11.0` are equal).
-    pub fn holds(&self, result: &ContactScore) -> bool {
+    /// Whether `result` scores the contact as the row does: fit, engagement, dimensions
+    /// and disqualifiers, typed (`11` and `11.0` are equal).
+    fn same_score(&self, result: &ContactScore) -> bool {
         self.fit == result.fit
             && self.engagement == result.engagement
             && self.dimensions == result.dimensions
             && self.disqualified_by == result.disqualified_by
+    }
+
+    /// Whether writing `result` would store what the row holds already (`write_batch`
+    /// compares the same columns).
+    pub fn holds(&self, result: &ContactScore) -> bool {
+        self.same_score(result)
             && self.next_due == result.next_due
             && self.tally.iter().copied().eq(result.tally.to_array().map(|c| c as i64))
             && self.limits == LimitState::flatten(&result.limits)
@@ -534,17 +556,12 @@ fn finish_rows_with_stored<K: SummaryKey>(
     summaries: &mut K::Map,
     now: i64,
 ) -> (Scored, Vec<Option<StoredRow>>) {
-    let layout = &attached.plan.layout;
-    let columns = (layout.contact.len() + layout.account.len()) as i32;
+    let stored_from = 2 + record_column_count(attached);
     // SAFETY: the rows are read here, before any other statement runs.
     unsafe { current_rows() }
         .filter_map(|row| {
-            let key = row.text(1)?.to_owned();
-            let values = (2..2 + columns).map(|column| row.column_value(column)).collect();
-            let facts = RecordFacts { layout, values, now };
-            let summary = K::take(summaries, &key).unwrap_or_default();
-            let stored = StoredRow::read(&row, 2 + columns);
-            Some(((key, summary.finish(&attached.compiled, &facts, now)), stored))
+            let scored = finish_row::<K>(attached, summaries, &row, now)?;
+            Some((scored, StoredRow::read(&row, stored_from)))
         })
         .unzip()
 }
@@ -678,17 +695,20 @@ pub(crate) fn rescore_contacts(
 ) -> Outcome {
     let mut outcome = Outcome::default();
     for batch in keys.chunks(BATCH) {
-        let before = lock_and_read(client, attached, batch);
+        let mut before = lock_and_read(client, attached, batch);
         let mut scored = compute_batch(client, attached, batch, now);
         outcome.scored += scored.len();
         outcome.changed += scored
             .iter()
-            .filter(|(key, result)| before.get(key).map(|b| &b.0) != Some(&comparable(result)))
+            .filter(|(key, result)| !before.get(key).is_some_and(|(row, _)| row.same_score(result)))
             .count();
-        let mut before: HashMap<String, Before> =
-            before.into_iter().map(|(key, (_, b))| (key, b)).collect();
-        let before: Vec<Option<Before>> =
-            scored.iter().map(|(key, _)| before.remove(key)).collect();
+        let before: Vec<Option<Before>> = scored
+            .iter()
+            .map(|(key, _)| {
+                let (row, tags) = before.remove(key)?;
+                Some(Before { tags, disqualified_by: row.disqualified_by })
+            })
+            .collect();
         let found = settle(attached, &mut scored, &before, cause, now);
         remove_missing(client, attached, batch, &scored);
         write_batch(client, attached, &scored, now);
@@ -697,44 +717,29 @@ pub(crate) fn rescore_contacts(
     outcome
 }
 
-/// What is compared to tell whether a contact changed: fit, engagement, dimensions and
-/// disqualifiers, as typed values (their JSON spellings may differ: `11` vs `11.0`).
-type Comparable = (f64, DecayedSum, BTreeMap<String, DecayedSum>, Vec<String>);
-
-fn comparable(result: &ContactScore) -> Comparable {
-    (
-        result.fit,
-        result.engagement.clone(),
-        result.dimensions.clone(),
-        result.disqualified_by.clone(),
-    )
-}
-
 /// Lock the contacts' state rows in key order (so statements touching overlapping
 /// contacts never deadlock) and read what they hold, and their qualification.
 fn lock_and_read(
     client: &SpiClient<'_>,
     attached: &Attached,
     keys: &[String],
-) -> HashMap<String, (Comparable, Before)> {
+) -> HashMap<String, (StoredRow, Vec<String>)> {
     let (state, key_type) = (&attached.attachment.state_table, &attached.attachment.key_type);
     let lock = attached.statement(client, "lock and read", &[TEXT_ARRAY], true, || {
         format!(
-            "SELECT s.contact_key::text, jsonb_build_array(s.fit, s.engagement::text::jsonb,
-                                                           s.dimensions, to_jsonb(s.disqualified_by)),
-                    s.tags
+            "SELECT s.contact_key::text{STORED_COLUMNS}, s.tags
                FROM {state} s WHERE s.contact_key = ANY ($1::text[]::{key_type}[])
               ORDER BY s.contact_key FOR UPDATE"
         )
     });
-    run(client, attached, &lock, "locking scores", &[key_array(keys).into()])
+    let _locked = run(client, attached, &lock, "locking scores", &[key_array(keys).into()]);
+    // SAFETY: the rows are read here, before any other statement runs.
+    unsafe { current_rows() }
         .filter_map(|row| {
-            let key = row.get::<String>(1).ok().flatten()?;
-            let stored = row.get::<JsonB>(2).ok().flatten()?;
-            let stored = serde_json::from_value::<Comparable>(stored.0).ok()?;
-            let tags = row.get::<Vec<String>>(3).ok().flatten().unwrap_or_default();
-            let before = Before { tags, disqualified_by: stored.3.clone() };
-            Some((key, (stored, before)))
+            let key = row.text(1)?.to_owned();
+            let stored = StoredRow::read(&row, 2)?;
+            let tags = row.text_array(2 + STORED_COLUMN_COUNT).unwrap_or_default();
+            Some((key, (stored, tags)))
         })
         .collect()
 }
