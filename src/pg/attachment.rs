@@ -387,6 +387,14 @@ trait SummaryKey {
 
     /// Take out the summary of the contact whose key's text is `key`.
     fn take(summaries: &mut Self::Map, key: &str) -> Option<EventSummary>;
+
+    /// All the summaries with their keys' text, in the key type's own order (see
+    /// `in_key_order`).
+    fn sorted(
+        client: &SpiClient<'_>,
+        attached: &Attached,
+        summaries: Self::Map,
+    ) -> Vec<(String, EventSummary)>;
 }
 
 impl SummaryKey for String {
@@ -411,6 +419,20 @@ impl SummaryKey for String {
 
     fn take(summaries: &mut Summaries, key: &str) -> Option<EventSummary> {
         summaries.remove(key)
+    }
+
+    fn sorted(
+        client: &SpiClient<'_>,
+        attached: &Attached,
+        mut summaries: Summaries,
+    ) -> Vec<(String, EventSummary)> {
+        let keys = in_key_order(client, attached, summaries.keys().cloned().collect());
+        keys.into_iter()
+            .filter_map(|key| {
+                let summary = summaries.remove(&key)?;
+                Some((key, summary))
+            })
+            .collect()
     }
 }
 
@@ -444,6 +466,20 @@ impl SummaryKey for i64 {
         let place = summaries.place.remove(&key.parse::<i64>().ok()?)?;
         Some(std::mem::take(&mut summaries.all[place as usize]))
     }
+
+    fn sorted(
+        _client: &SpiClient<'_>,
+        _attached: &Attached,
+        summaries: IntegerSummaries,
+    ) -> Vec<(String, EventSummary)> {
+        let IntegerSummaries { place, mut all } = summaries;
+        let mut order: Vec<(i64, u32)> = place.into_iter().collect();
+        order.sort_unstable_by_key(|&(key, _)| key);
+        order
+            .into_iter()
+            .map(|(key, place)| (key.to_string(), std::mem::take(&mut all[place as usize])))
+            .collect()
+    }
 }
 
 /// Fold an events row, (contact, type, time, facts), into its contact's summary.
@@ -457,10 +493,10 @@ fn fold_row<K: SummaryKey>(attached: &Attached, summaries: &mut K::Map, row: &im
 }
 
 /// Fold the rows of the last SPI result into one summary per contact.
-fn fold_rows(attached: &Attached, summaries: &mut Summaries, now: i64) {
+fn fold_rows<K: SummaryKey>(attached: &Attached, summaries: &mut K::Map, now: i64) {
     // SAFETY: the rows are read here, before any other statement runs.
     for row in unsafe { current_rows() } {
-        fold_row::<String>(attached, summaries, &row, now);
+        fold_row::<K>(attached, summaries, &row, now);
     }
 }
 
@@ -584,7 +620,7 @@ pub(crate) fn compute_batch(
     });
     let mut summaries = Summaries::default();
     run(client, attached, &events, "reading events", &[key_array(keys).into(), plan.types_arg()]);
-    fold_rows(attached, &mut summaries, now);
+    fold_rows::<String>(attached, &mut summaries, now);
     run(client, attached, &contacts, "reading contacts", &[key_array(keys).into()]);
     let mut scored = finish_rows(attached, &mut summaries, now);
     // Back in the order of `keys` (the key type's own order, not the text's: 9 before 10).
@@ -745,15 +781,16 @@ fn lock_and_read(
 }
 
 /// Lock the contacts' state rows in key order, and read what their `count`-limited
-/// rules selected (see `LimitState`). A row that is due (`next_due` at or before
-/// `now`: an event has come due or left a window since it was written) is left out:
-/// its selection may be stale, so its new events go to the full path.
-fn lock_reading_limits(
+/// rules selected (see `LimitState`), one entry per key (`keys` are in key order). A
+/// row that is due (`next_due` at or before `now`: an event has come due or left a
+/// window since it was written) reads as `None`, as a missing row does: its selection
+/// may be stale, so its new events go to the full path.
+fn lock_reading_limits<'a>(
     client: &SpiClient<'_>,
     attached: &Attached,
-    keys: &[String],
+    keys: impl Iterator<Item = &'a String> + Clone,
     now: i64,
-) -> HashMap<String, Vec<LimitState>> {
+) -> Vec<Option<Vec<LimitState>>> {
     let (state, key_type) = (&attached.attachment.state_table, &attached.attachment.key_type);
     let types = [TEXT_ARRAY, PgOid::BuiltIn(PgBuiltInOids::FLOAT8OID)];
     let lock = attached.statement(client, "lock", &types, true, || {
@@ -766,13 +803,25 @@ fn lock_reading_limits(
               ORDER BY s.contact_key FOR UPDATE"
         )
     });
-    run(client, attached, &lock, "locking scores", &[key_array(keys).into(), (now as f64).into()])
-        .filter_map(|row| {
-            let key = row.get::<String>(1).ok().flatten()?;
-            let stored = row.get::<Vec<i64>>(2).ok().flatten()?;
-            Some((key, LimitState::unflatten(&stored)?))
-        })
-        .collect()
+    let key_array: Vec<Option<String>> = keys.clone().cloned().map(Some).collect();
+    let locked =
+        run(client, attached, &lock, "locking scores", &[key_array.into(), (now as f64).into()]);
+    // The rows come in key order, as `keys` do: a merge, no lookup.
+    let mut limits = Vec::with_capacity(keys.clone().count());
+    let mut keys = keys;
+    for row in locked {
+        let Some(found) = row.get::<String>(1).ok().flatten() else { continue };
+        for key in keys.by_ref() {
+            if *key == found {
+                let stored = row.get::<Vec<i64>>(2).ok().flatten();
+                limits.push(stored.and_then(|stored| LimitState::unflatten(&stored)));
+                break;
+            }
+            limits.push(None);
+        }
+    }
+    limits.extend(keys.map(|_| None));
+    limits
 }
 
 /// Drop the state rows of the given contacts that were not scored: they no longer exist.
@@ -813,42 +862,42 @@ fn text_array_literal(values: &[String]) -> String {
     format!("{{{}}}", quoted.join(","))
 }
 
-/// The key of a row the fast path updated, unless the contact may now cross a
-/// threshold (or fading negative points may carry it over one): the full path then
-/// settles its qualification.
+/// The position (from 1, in its statement's arrays) of a contact the fast path
+/// updated, unless it may now cross a threshold (or fading negative points may carry
+/// it over one): the full path then settles its qualification.
 fn settled_by_adding(
     attached: &Attached,
     row: &pgrx::spi::SpiHeapTupleData<'_>,
     now: i64,
-) -> Option<String> {
-    let key = row.get::<String>(1).ok().flatten()?;
+) -> Option<usize> {
+    let position = row.get::<i64>(1).ok().flatten()? as usize;
     let settings = &attached.compiled.settings;
     if settings.tags().next().is_none() {
-        return Some(key);
+        return Some(position);
     }
     let fit = row.get::<f64>(2).ok().flatten()?;
     let engagement: DecayedSum =
         serde_json::from_str(&row.get::<String>(3).ok().flatten()?).ok()?;
     let tags = row.get::<Vec<String>>(4).ok().flatten().unwrap_or_default();
     let disqualified = row.get::<bool>(5).ok().flatten().unwrap_or(false);
-    (!may_change(settings, &tags, disqualified, fit, &engagement, now)).then_some(key)
+    (!may_change(settings, &tags, disqualified, fit, &engagement, now)).then_some(position)
 }
 
 /// The fast path's UPDATE: add new sums to the stored ones. `sums` names the nine
-/// `SUM_COLUMNS` values and then the new `limits` (NULL: unchanged), as columns of
-/// `from` or parameters. Every stored row agrees
+/// `SUM_COLUMNS` values, the new `limits` (NULL: unchanged) and the contact's
+/// position in the statement, as columns of `from` or parameters. Every stored row agrees
 /// with the active version: publish rescores them all in its own transaction, and a
 /// writer's cache is never older than the last publish committed before its statement
 /// (see `plan_cache`).
-fn add_events_sql(attached: &Attached, sums: [&str; 10], from: &str) -> String {
+fn add_events_sql(attached: &Attached, sums: [&str; 11], from: &str) -> String {
     let attachment = &attached.attachment;
     let (state, key_type) = (&attachment.state_table, &attachment.key_type);
-    let [key, engagement, dimensions, t1, t2, t3, t4, t5, t6, limits] = sums;
+    let [key, engagement, dimensions, t1, t2, t3, t4, t5, t6, limits, position] = sums;
     // With thresholds, the contacts that may cross one are settled by the full path.
     let returning = if attached.compiled.settings.tags().next().is_none() {
-        "s.contact_key::text"
+        format!("{position}::int8")
     } else {
-        "s.contact_key::text, s.fit, s.engagement::text, s.tags, cardinality(s.disqualified_by) > 0"
+        format!("{position}::int8, s.fit, s.engagement::text, s.tags, cardinality(s.disqualified_by) > 0")
     };
     format!(
         "UPDATE {state} s
@@ -1031,61 +1080,48 @@ pub(crate) fn add_inserted_events(
     new_row_count: i64,
     now: i64,
 ) -> Vec<String> {
-    let (attachment, plan) = (&attached.attachment, &attached.plan);
-    let new_rows = || {
-        format!(
-            "{} WHERE e.{} IS NOT NULL",
-            attachment.events_select(plan, "changed", "$1", "text"),
-            attachment.event_contact
-        )
-    };
-    let mut summaries = Summaries::default();
-    if new_row_count <= STREAM_FROM {
-        // The usual few rows: a plan prepared once, its result read in one go.
-        let new_rows = attached.statement(client, "new events", &[TEXT_ARRAY], false, new_rows);
-        run(client, attached, &new_rows, "reading new events", &[plan.types_arg()]);
-        fold_rows(attached, &mut summaries, now);
+    let summaries = if attached.attachment.integer_keys() {
+        new_summaries::<i64>(client, attached, new_row_count, now)
     } else {
-        // Many: straight from the executor, no result table (planning once is nothing
-        // beside them).
-        let fold = &mut |row: &SlotRow| fold_row::<String>(attached, &mut summaries, row, now);
-        for_each_row(&new_rows(), plan.types(), fold);
-    }
+        new_summaries::<String>(client, attached, new_row_count, now)
+    };
     if summaries.is_empty() {
         return Vec::new();
     }
-    let keys = in_key_order(client, attached, summaries.keys().cloned().collect());
+    // From here on a contact is its place in `summaries`, which is in key order.
+    let keys = || summaries.iter().map(|(key, _)| key);
     // One statement locks all its contacts first, in key order: with the updates below
     // locking in whatever order, two statements could deadlock. The same read tells
     // what the contacts' limited rules selected.
-    let mut stored_limits = HashMap::new();
-    if keys.len() > 1 || summaries.values().any(EventSummary::has_candidates) {
-        for batch in keys.chunks(BATCH) {
-            stored_limits.extend(lock_reading_limits(client, attached, batch, now));
+    let mut stored_limits = Vec::new();
+    if summaries.len() > 1 || summaries.iter().any(|(_, s)| s.has_candidates()) {
+        for batch in summaries.chunks(BATCH) {
+            let batch_keys = batch.iter().map(|(key, _)| key);
+            stored_limits.extend(lock_reading_limits(client, attached, batch_keys, now));
         }
     }
-    // Per contact that can be added to: its summary, and its new limits (None: unchanged).
-    // (Borrowed as folded; owned when settling limits changed it.)
-    let mut additive: Vec<(&String, Cow<EventSummary>, Option<String>)> = Vec::new();
-    for key in &keys {
-        let summary = &summaries[key];
+    // Per contact that can be added to: its place, its summary, and its new limits
+    // (None: unchanged). (Borrowed as folded; owned when settling limits changed it.)
+    let mut additive: Vec<(usize, Cow<EventSummary>, Option<String>)> = Vec::new();
+    for (place, (_, summary)) in summaries.iter().enumerate() {
         if summary.is_additive() {
-            additive.push((key, Cow::Borrowed(summary), None));
+            additive.push((place, Cow::Borrowed(summary), None));
         } else if summary.has_candidates() {
             let settled = stored_limits
-                .get(key)
+                .get(place)
+                .and_then(Option::as_ref)
                 .and_then(|stored| summary.settle_limits(&attached.compiled, stored))
                 .filter(|(settled, _)| settled.is_additive());
             if let Some((settled, limits)) = settled {
                 let flat = LimitState::flatten(&limits);
-                additive.push((key, Cow::Owned(settled), Some(int8_array_literal(&flat))));
+                additive.push((place, Cow::Owned(settled), Some(int8_array_literal(&flat))));
             }
         }
     }
-    let mut added = HashSet::new();
+    let mut added = vec![false; summaries.len()];
     // After the sums: version, now, and the new limits (one, or an array of them).
     let (version, now_type) = (PgBuiltInOids::INT4OID, PgBuiltInOids::FLOAT8OID);
-    if let [(key, summary, limits)] = &additive[..] {
+    if let [(place, summary, limits)] = &additive[..] {
         // The usual single-row INSERT: scalar parameters straight into the UPDATE (no
         // unnest, which materialises its rows in a tuplestore on every call).
         let add = attached.statement(
@@ -1094,26 +1130,28 @@ pub(crate) fn add_inserted_events(
             &SumColumns::scalar_types(&[version, now_type, PgBuiltInOids::TEXTOID]),
             true,
             || {
-                let params = ["$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8", "$9", "$12"];
+                let params = ["$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8", "$9", "$12", "1"];
                 add_events_sql(attached, params, "")
             },
         );
         let mut sums = SumColumns::default();
-        sums.push(key, &summary.engagement, &summary.dimensions, summary.tally);
+        sums.push(&summaries[*place].0, &summary.engagement, &summary.dimensions, summary.tally);
         let args = sums.into_scalar_args([
-            attachment.version.into(),
+            attached.attachment.version.into(),
             (now as f64).into(),
             limits.clone().into(),
         ]);
-        added.extend(
-            run(client, attached, &add, "adding new events", &args)
-                .filter_map(|row| settled_by_adding(attached, &row, now)),
-        );
+        if run(client, attached, &add, "adding new events", &args)
+            .any(|row| settled_by_adding(attached, &row, now).is_some())
+        {
+            added[*place] = true;
+        }
     } else if !additive.is_empty() {
         let types = SumColumns::types(&[version, now_type, PgBuiltInOids::TEXTARRAYOID]);
         let add = attached.statement(client, "add new events", &types, true, || {
-            let from =
-                format!("FROM unnest({SUM_UNNEST}, $12::text[]) AS r({SUM_COLUMNS}, limits)");
+            let from = format!(
+                "FROM unnest({SUM_UNNEST}, $12::text[]) WITH ORDINALITY AS r({SUM_COLUMNS}, limits, n)"
+            );
             let columns = [
                 "r.key",
                 "r.engagement",
@@ -1125,25 +1163,65 @@ pub(crate) fn add_inserted_events(
                 "r.t5",
                 "r.t6",
                 "r.limits",
+                "r.n",
             ];
             add_events_sql(attached, columns, &from)
         });
         for batch in additive.chunks(BATCH) {
             let mut sums = SumColumns::default();
             let mut limits = Vec::new();
-            for (key, summary, new_limits) in batch {
+            for (place, summary, new_limits) in batch {
+                let key = &summaries[*place].0;
                 sums.push(key, &summary.engagement, &summary.dimensions, summary.tally);
                 limits.push(new_limits.clone());
             }
-            let args =
-                sums.into_args([attachment.version.into(), (now as f64).into(), limits.into()]);
-            added.extend(
-                run(client, attached, &add, "adding new events", &args)
-                    .filter_map(|row| settled_by_adding(attached, &row, now)),
-            );
+            let args = sums.into_args([
+                attached.attachment.version.into(),
+                (now as f64).into(),
+                limits.into(),
+            ]);
+            for position in run(client, attached, &add, "adding new events", &args)
+                .filter_map(|row| settled_by_adding(attached, &row, now))
+            {
+                // (`n` counts from 1 within the batch.)
+                if let Some((place, _, _)) = batch.get(position.wrapping_sub(1)) {
+                    added[*place] = true;
+                }
+            }
         }
     }
     // The rest, still in key order: events that need history, and contacts without a
     // state row (not inserted yet).
-    keys.into_iter().filter(|k| !added.contains(k)).collect()
+    keys().zip(added).filter(|(_, added)| !added).map(|(key, _)| key.clone()).collect()
+}
+
+/// A statement's new events (the trigger's transition table `changed`, `new_row_count`
+/// rows), summarised per contact, in key order.
+fn new_summaries<K: SummaryKey>(
+    client: &SpiClient<'_>,
+    attached: &Attached,
+    new_row_count: i64,
+    now: i64,
+) -> Vec<(String, EventSummary)> {
+    let (attachment, plan) = (&attached.attachment, &attached.plan);
+    let new_rows = || {
+        format!(
+            "{} WHERE e.{} IS NOT NULL",
+            attachment.events_select(plan, "changed", "$1", K::CAST),
+            attachment.event_contact
+        )
+    };
+    let mut summaries = K::map(new_row_count.clamp(0, BATCH as i64) as usize);
+    if new_row_count <= STREAM_FROM {
+        // The usual few rows: a plan prepared once, its result read in one go.
+        let new_rows = attached.statement(client, "new events", &[TEXT_ARRAY], false, new_rows);
+        run(client, attached, &new_rows, "reading new events", &[plan.types_arg()]);
+        fold_rows::<K>(attached, &mut summaries, now);
+    } else {
+        // Many: straight from the executor, no result table (planning once is nothing
+        // beside them).
+        let fold = &mut |row: &SlotRow| fold_row::<K>(attached, &mut summaries, row, now);
+        for_each_row(&new_rows(), plan.types(), fold);
+    }
+    K::sorted(client, attached, summaries)
 }
