@@ -865,21 +865,16 @@ fn text_array_literal(values: &[String]) -> String {
 /// The position (from 1, in its statement's arrays) of a contact the fast path
 /// updated, unless it may now cross a threshold (or fading negative points may carry
 /// it over one): the full path then settles its qualification.
-fn settled_by_adding(
-    attached: &Attached,
-    row: &pgrx::spi::SpiHeapTupleData<'_>,
-    now: i64,
-) -> Option<usize> {
-    let position = row.get::<i64>(1).ok().flatten()? as usize;
+fn settled_by_adding(attached: &Attached, row: &RawRow, now: i64) -> Option<usize> {
+    let position = row.int8(1)? as usize;
     let settings = &attached.compiled.settings;
     if settings.tags().next().is_none() {
         return Some(position);
     }
-    let fit = row.get::<f64>(2).ok().flatten()?;
-    let engagement: DecayedSum =
-        serde_json::from_str(&row.get::<String>(3).ok().flatten()?).ok()?;
-    let tags = row.get::<Vec<String>>(4).ok().flatten().unwrap_or_default();
-    let disqualified = row.get::<bool>(5).ok().flatten().unwrap_or(false);
+    let fit = row.float(2)?;
+    let engagement = row.decayed(3)?;
+    let tags = row.text_array(4).unwrap_or_default();
+    let disqualified = row.boolean(5).unwrap_or(false);
     (!may_change(settings, &tags, disqualified, fit, &engagement, now)).then_some(position)
 }
 
@@ -897,7 +892,7 @@ fn add_events_sql(attached: &Attached, sums: [&str; 11], from: &str) -> String {
     let returning = if attached.compiled.settings.tags().next().is_none() {
         format!("{position}::int8")
     } else {
-        format!("{position}::int8, s.fit, s.engagement::text, s.tags, cardinality(s.disqualified_by) > 0")
+        format!("{position}::int8, s.fit, s.engagement, s.tags, cardinality(s.disqualified_by) > 0")
     };
     format!(
         "UPDATE {state} s
@@ -916,40 +911,48 @@ fn add_events_sql(attached: &Attached, sums: [&str; 11], from: &str) -> String {
 }
 
 /// The first nine parameters of both score writes, one array each, read by `unnest`
-/// as `SUM_COLUMNS`: the key, the engagement sum, the dimension sums (NULL for none)
-/// and the tally's six counts.
-#[derive(Default)]
-struct SumColumns {
+/// as `SUM_COLUMNS`: the key, the engagement sum (in its stored layout: no text to
+/// parse), the dimension sums (NULL for none) and the tally's six counts.
+struct SumColumns<'a> {
     keys: Vec<Option<String>>,
-    engagement: Vec<Option<String>>,
+    engagement: Vec<&'a DecayedSum>,
     dimensions: Vec<Option<String>>,
     tally: [Vec<Option<i64>>; 6],
 }
 
 const SUM_UNNEST: &str =
-    "$1::text[], $2::text[], $3::text[], $4::int8[], $5::int8[], $6::int8[], $7::int8[], $8::int8[], $9::int8[]";
+    "$1::text[], $2::lead_score.decayed[], $3::text[], $4::int8[], $5::int8[], $6::int8[], $7::int8[], $8::int8[], $9::int8[]";
 const SUM_COLUMNS: &str = "key, engagement, dimensions, t1, t2, t3, t4, t5, t6";
 
-impl SumColumns {
+impl<'a> SumColumns<'a> {
+    fn new() -> Self {
+        SumColumns {
+            keys: Vec::new(),
+            engagement: Vec::new(),
+            dimensions: Vec::new(),
+            tally: Default::default(),
+        }
+    }
+
     /// The nine parameters' types, then `more`.
-    fn types(more: &[PgBuiltInOids]) -> Vec<PgOid> {
-        let mut types = vec![PgBuiltInOids::TEXTARRAYOID; 3];
-        types.extend([PgBuiltInOids::INT8ARRAYOID; 6]);
-        types.extend(more);
-        types.into_iter().map(PgOid::BuiltIn).collect()
+    fn types(attached: &Attached, more: &[PgBuiltInOids]) -> Vec<PgOid> {
+        let mut types = vec![PgOid::BuiltIn(PgBuiltInOids::TEXTARRAYOID)];
+        types.push(PgOid::Custom(attached.decayed_types.array));
+        types.push(PgOid::BuiltIn(PgBuiltInOids::TEXTARRAYOID));
+        types.extend([PgOid::BuiltIn(PgBuiltInOids::INT8ARRAYOID); 6]);
+        types.extend(more.iter().copied().map(PgOid::BuiltIn));
+        types
     }
 
     fn push(
         &mut self,
         key: &str,
-        engagement: &DecayedSum,
+        engagement: &'a DecayedSum,
         dimensions: &BTreeMap<String, DecayedSum>,
         tally: EventTally,
     ) {
         self.keys.push(Some(key.to_owned()));
-        self.engagement.push(Some(
-            serde_json::to_string(engagement).unwrap_or_else(|_| "{\"terms\":[]}".into()),
-        ));
+        self.engagement.push(engagement);
         self.dimensions.push(if dimensions.is_empty() {
             None
         } else {
@@ -961,24 +964,27 @@ impl SumColumns {
     }
 
     /// The nine parameters' scalar types (one contact), then `more`.
-    fn scalar_types(more: &[PgBuiltInOids]) -> Vec<PgOid> {
-        let mut types = vec![PgBuiltInOids::TEXTOID; 3];
-        types.extend([PgBuiltInOids::INT8OID; 6]);
-        types.extend(more);
-        types.into_iter().map(PgOid::BuiltIn).collect()
+    fn scalar_types(attached: &Attached, more: &[PgBuiltInOids]) -> Vec<PgOid> {
+        let mut types = vec![PgOid::BuiltIn(PgBuiltInOids::TEXTOID)];
+        types.push(PgOid::Custom(attached.decayed_types.element));
+        types.push(PgOid::BuiltIn(PgBuiltInOids::TEXTOID));
+        types.extend([PgOid::BuiltIn(PgBuiltInOids::INT8OID); 6]);
+        types.extend(more.iter().copied().map(PgOid::BuiltIn));
+        types
     }
 
     /// The first contact's nine values as scalar parameters, then `more`.
-    fn into_scalar_args<'a>(
+    fn into_scalar_args<'b>(
         self,
-        more: impl IntoIterator<Item = pgrx::datum::DatumWithOid<'a>>,
-    ) -> Vec<pgrx::datum::DatumWithOid<'a>> {
+        attached: &Attached,
+        more: impl IntoIterator<Item = pgrx::datum::DatumWithOid<'b>>,
+    ) -> Vec<pgrx::datum::DatumWithOid<'b>> {
         let first = |column: Vec<Option<String>>| column.into_iter().next().flatten();
-        let mut args = vec![
-            first(self.keys).into(),
-            first(self.engagement).into(),
-            first(self.dimensions).into(),
-        ];
+        let engagement = match self.engagement.first() {
+            Some(sum) => attached.decayed_types.value(sum),
+            None => pgrx::datum::DatumWithOid::null_oid(attached.decayed_types.element),
+        };
+        let mut args = vec![first(self.keys).into(), engagement, first(self.dimensions).into()];
         args.extend(
             self.tally.into_iter().map(|column| column.into_iter().next().flatten().into()),
         );
@@ -987,11 +993,13 @@ impl SumColumns {
     }
 
     /// The nine parameters, then `more`.
-    fn into_args<'a>(
+    fn into_args<'b>(
         self,
-        more: impl IntoIterator<Item = pgrx::datum::DatumWithOid<'a>>,
-    ) -> Vec<pgrx::datum::DatumWithOid<'a>> {
-        let mut args = vec![self.keys.into(), self.engagement.into(), self.dimensions.into()];
+        attached: &Attached,
+        more: impl IntoIterator<Item = pgrx::datum::DatumWithOid<'b>>,
+    ) -> Vec<pgrx::datum::DatumWithOid<'b>> {
+        let engagement = attached.decayed_types.array(self.engagement.into_iter());
+        let mut args = vec![self.keys.into(), engagement, self.dimensions.into()];
         args.extend(self.tally.into_iter().map(Into::into));
         args.extend(more);
         args
@@ -1013,14 +1021,17 @@ pub(crate) fn write_batch<T: Borrow<(String, ContactScore)>>(
         return;
     }
     let (state, key_type) = (&attached.attachment.state_table, &attached.attachment.key_type);
-    let types = SumColumns::types(&[
-        PgBuiltInOids::FLOAT8ARRAYOID,
-        PgBuiltInOids::TEXTARRAYOID,
-        PgBuiltInOids::INT8ARRAYOID,
-        PgBuiltInOids::INT4OID,
-        PgBuiltInOids::FLOAT8OID,
-        PgBuiltInOids::TEXTARRAYOID,
-    ]);
+    let types = SumColumns::types(
+        attached,
+        &[
+            PgBuiltInOids::FLOAT8ARRAYOID,
+            PgBuiltInOids::TEXTARRAYOID,
+            PgBuiltInOids::INT8ARRAYOID,
+            PgBuiltInOids::INT4OID,
+            PgBuiltInOids::FLOAT8OID,
+            PgBuiltInOids::TEXTARRAYOID,
+        ],
+    );
     let upsert = attached.statement(client, "write scores", &types, true, || {
         format!(
             "INSERT INTO {state} AS s (contact_key, version, fit, engagement, dimensions,
@@ -1043,7 +1054,7 @@ pub(crate) fn write_batch<T: Borrow<(String, ContactScore)>>(
         )
     });
     let scored = || scored.iter().map(Borrow::borrow);
-    let mut sums = SumColumns::default();
+    let mut sums = SumColumns::new();
     for (key, result) in scored() {
         sums.push(key, &result.engagement, &result.dimensions, result.tally);
     }
@@ -1056,14 +1067,17 @@ pub(crate) fn write_batch<T: Borrow<(String, ContactScore)>>(
             (!r.limits.is_empty()).then(|| int8_array_literal(&LimitState::flatten(&r.limits)))
         })
         .collect();
-    let args = sums.into_args([
-        fit.into(),
-        disqualified.into(),
-        next_due.into(),
-        attached.attachment.version.into(),
-        (now as f64).into(),
-        limits.into(),
-    ]);
+    let args = sums.into_args(
+        attached,
+        [
+            fit.into(),
+            disqualified.into(),
+            next_due.into(),
+            attached.attachment.version.into(),
+            (now as f64).into(),
+            limits.into(),
+        ],
+    );
     run(client, attached, &upsert, "writing scores", &args);
 }
 
@@ -1127,27 +1141,26 @@ pub(crate) fn add_inserted_events(
         let add = attached.statement(
             client,
             "add one contact's events",
-            &SumColumns::scalar_types(&[version, now_type, PgBuiltInOids::TEXTOID]),
+            &SumColumns::scalar_types(attached, &[version, now_type, PgBuiltInOids::TEXTOID]),
             true,
             || {
                 let params = ["$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8", "$9", "$12", "1"];
                 add_events_sql(attached, params, "")
             },
         );
-        let mut sums = SumColumns::default();
+        let mut sums = SumColumns::new();
         sums.push(&summaries[*place].0, &summary.engagement, &summary.dimensions, summary.tally);
-        let args = sums.into_scalar_args([
-            attached.attachment.version.into(),
-            (now as f64).into(),
-            limits.clone().into(),
-        ]);
-        if run(client, attached, &add, "adding new events", &args)
-            .any(|row| settled_by_adding(attached, &row, now).is_some())
-        {
+        let args = sums.into_scalar_args(
+            attached,
+            [attached.attachment.version.into(), (now as f64).into(), limits.clone().into()],
+        );
+        run(client, attached, &add, "adding new events", &args);
+        // SAFETY: the rows are read here, before any other statement runs.
+        if unsafe { current_rows() }.any(|row| settled_by_adding(attached, &row, now).is_some()) {
             added[*place] = true;
         }
     } else if !additive.is_empty() {
-        let types = SumColumns::types(&[version, now_type, PgBuiltInOids::TEXTARRAYOID]);
+        let types = SumColumns::types(attached, &[version, now_type, PgBuiltInOids::TEXTARRAYOID]);
         let add = attached.statement(client, "add new events", &types, true, || {
             let from = format!(
                 "FROM unnest({SUM_UNNEST}, $12::text[]) WITH ORDINALITY AS r({SUM_COLUMNS}, limits, n)"
@@ -1168,21 +1181,21 @@ pub(crate) fn add_inserted_events(
             add_events_sql(attached, columns, &from)
         });
         for batch in additive.chunks(BATCH) {
-            let mut sums = SumColumns::default();
+            let mut sums = SumColumns::new();
             let mut limits = Vec::new();
             for (place, summary, new_limits) in batch {
                 let key = &summaries[*place].0;
                 sums.push(key, &summary.engagement, &summary.dimensions, summary.tally);
                 limits.push(new_limits.clone());
             }
-            let args = sums.into_args([
-                attached.attachment.version.into(),
-                (now as f64).into(),
-                limits.into(),
-            ]);
-            for position in run(client, attached, &add, "adding new events", &args)
-                .filter_map(|row| settled_by_adding(attached, &row, now))
-            {
+            let args = sums.into_args(
+                attached,
+                [attached.attachment.version.into(), (now as f64).into(), limits.into()],
+            );
+            run(client, attached, &add, "adding new events", &args);
+            // SAFETY: the rows are read here, before any other statement runs.
+            let updated = unsafe { current_rows() };
+            for position in updated.filter_map(|row| settled_by_adding(attached, &row, now)) {
                 // (`n` counts from 1 within the batch.)
                 if let Some((place, _, _)) = batch.get(position.wrapping_sub(1)) {
                     added[*place] = true;

@@ -2,7 +2,84 @@
 //! `lead_score.value_at(decayed, at)` and `decayed + decayed`: decayed sums as a value
 //! users can store, evaluate at any later time and add up.
 
+use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
+
+use crate::scoring::decay::DecayedSum;
+
+/// `lead_score.decayed`'s oid and its array type's, for parameters passed in the
+/// stored layout (looked up by name once per cached attachment).
+#[derive(Clone, Copy)]
+pub(crate) struct DecayedTypes {
+    pub element: pg_sys::Oid,
+    pub array: pg_sys::Oid,
+}
+
+impl DecayedTypes {
+    pub(crate) fn look_up(client: &pgrx::spi::SpiClient<'_>) -> DecayedTypes {
+        let found = client
+            .select(
+                "SELECT 'lead_score.decayed'::regtype::oid, 'lead_score.decayed[]'::regtype::oid",
+                Some(1),
+                &[],
+            )
+            .ok()
+            .and_then(|t| t.first().get_two::<pg_sys::Oid, pg_sys::Oid>().ok());
+        let (element, array) = match found {
+            Some((Some(element), Some(array))) => (element, array),
+            _ => (pg_sys::InvalidOid, pg_sys::InvalidOid),
+        };
+        DecayedTypes { element, array }
+    }
+
+    /// A `lead_score.decayed` parameter: the sum in its stored layout, nothing to parse.
+    pub(crate) fn value(&self, sum: &DecayedSum) -> DatumWithOid<'static> {
+        // SAFETY: the bytes are a lead_score.decayed in its stored layout.
+        unsafe { DatumWithOid::new(Ready(stored(sum)), self.element) }
+    }
+
+    /// A `lead_score.decayed[]` parameter of the sums, in their stored layout.
+    pub(crate) fn array<'a>(
+        &self,
+        sums: impl Iterator<Item = &'a DecayedSum>,
+    ) -> DatumWithOid<'static> {
+        let mut elements: Vec<pg_sys::Datum> = sums.map(stored).collect();
+        // SAFETY: varlena elements of the element type, copied into the new array (and
+        // then freed: a bulk statement builds many arrays in one memory context).
+        unsafe {
+            let built = pg_sys::construct_array(
+                elements.as_mut_ptr(),
+                elements.len() as i32,
+                self.element,
+                -1,
+                false,
+                pg_sys::TYPALIGN_INT as core::ffi::c_char,
+            );
+            for element in elements {
+                pg_sys::pfree(element.cast_mut_ptr());
+            }
+            DatumWithOid::new(Ready(pg_sys::Datum::from(built)), self.array)
+        }
+    }
+}
+
+/// A sum as a palloc'd `lead_score.decayed` datum.
+fn stored(sum: &DecayedSum) -> pg_sys::Datum {
+    pgrx::varlena::rust_byte_slice_to_bytea(&sum.to_bytes()).into_pg().into()
+}
+
+/// A datum built already, handed over as it is.
+struct Ready(pg_sys::Datum);
+
+impl pgrx::datum::IntoDatum for Ready {
+    fn into_datum(self) -> Option<pg_sys::Datum> {
+        Some(self.0)
+    }
+
+    fn type_oid() -> pg_sys::Oid {
+        pg_sys::InvalidOid
+    }
+}
 
 #[pg_schema]
 pub(crate) mod lead_score {

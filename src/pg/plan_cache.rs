@@ -22,6 +22,7 @@ use pgrx::PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT;
 
 use crate::pg::attachment::{load_attachment, Attachment, FactsPlan};
 use crate::pg::catalog::{load_profile, Edition};
+use crate::pg::decayed_sum::DecayedTypes;
 use crate::pg::errors::raise;
 use crate::scoring::engine::CompiledProfile;
 
@@ -30,6 +31,7 @@ pub(crate) struct Attached {
     pub attachment: Attachment,
     pub compiled: CompiledProfile,
     pub plan: FactsPlan,
+    pub decayed_types: DecayedTypes,
     statements: RefCell<HashMap<String, Rc<OwnedPreparedStatement>>>,
 }
 
@@ -84,7 +86,14 @@ pub(crate) fn attached(client: &SpiClient<'_>, profile_id: i64) -> Option<Rc<Att
     let compiled = load_profile(&attachment.profile_name, Edition::Active).compiled;
     let mut plan = FactsPlan::of(&compiled);
     plan.learn_column_types(client, &attachment);
-    let loaded = Rc::new(Attached { attachment, compiled, plan, statements: RefCell::default() });
+    let decayed_types = DecayedTypes::look_up(client);
+    let loaded = Rc::new(Attached {
+        attachment,
+        compiled,
+        plan,
+        decayed_types,
+        statements: RefCell::default(),
+    });
     ATTACHED.with(|a| a.borrow_mut().insert(profile_id, loaded.clone()));
     Some(loaded)
 }

@@ -78,6 +78,12 @@ pub(crate) trait Row {
         self.datum(column).and_then(|d| unsafe { i64::from_datum(d, false) })
     }
 
+    /// A boolean column.
+    fn boolean(&self, column: i32) -> Option<bool> {
+        // SAFETY: callers only ask boolean columns for booleans.
+        self.datum(column).and_then(|d| unsafe { bool::from_datum(d, false) })
+    }
+
     /// A float8 column.
     fn float(&self, column: i32) -> Option<f64> {
         // SAFETY: callers only ask float8 columns for floats.
