@@ -23,6 +23,7 @@ use pgrx::PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT;
 use serde_json::Value as Json;
 
 use crate::pg::errors::raise;
+use crate::pg::params::tid_array;
 use crate::pg::plan_cache::Attached;
 use crate::pg::qualify::{record, settle, Before, Cause};
 use crate::pg::spi_rows::{current_rows, for_each_row, RawRow, Row, SlotRow};
@@ -780,22 +781,30 @@ fn lock_and_read(
         .collect()
 }
 
-/// Lock the contacts' state rows in key order, and read what their `count`-limited
-/// rules selected (see `LimitState`), one entry per key (`keys` are in key order). A
-/// row that is due (`next_due` at or before `now`: an event has come due or left a
-/// window since it was written) reads as `None`, as a missing row does: its selection
-/// may be stale, so its new events go to the full path.
+/// A state row locked by the fast path.
+struct Locked {
+    /// Where the row is: locked, it stays there until this statement updates it, which
+    /// then needs no second index lookup.
+    tid: pg_sys::ItemPointerData,
+    /// What its `count`-limited rules selected (see `LimitState`); `None` when the row
+    /// is due (`next_due` at or before now: an event has come due or left a window
+    /// since it was written), as its selection may be stale.
+    limits: Option<Vec<LimitState>>,
+}
+
+/// Lock the contacts' state rows in key order, one entry per key (`keys` are in key
+/// order; `None` for a contact without a state row).
 fn lock_reading_limits<'a>(
     client: &SpiClient<'_>,
     attached: &Attached,
     keys: impl Iterator<Item = &'a String> + Clone,
     now: i64,
-) -> Vec<Option<Vec<LimitState>>> {
+) -> Vec<Option<Locked>> {
     let (state, key_type) = (&attached.attachment.state_table, &attached.attachment.key_type);
     let types = [TEXT_ARRAY, PgOid::BuiltIn(PgBuiltInOids::FLOAT8OID)];
     let lock = attached.statement(client, "lock", &types, true, || {
         format!(
-            "SELECT s.contact_key::text,
+            "SELECT s.contact_key::text, s.ctid,
                     CASE WHEN s.next_due <= to_timestamp($2 / 1e6) THEN NULL
                          ELSE coalesce(s.limits, '{{}}') END
                FROM {state} s
@@ -804,24 +813,24 @@ fn lock_reading_limits<'a>(
         )
     });
     let key_array: Vec<Option<String>> = keys.clone().cloned().map(Some).collect();
-    let locked =
-        run(client, attached, &lock, "locking scores", &[key_array.into(), (now as f64).into()]);
+    run(client, attached, &lock, "locking scores", &[key_array.into(), (now as f64).into()]);
     // The rows come in key order, as `keys` do: a merge, no lookup.
-    let mut limits = Vec::with_capacity(keys.clone().count());
+    let mut locked = Vec::with_capacity(keys.clone().count());
     let mut keys = keys;
-    for row in locked {
-        let Some(found) = row.get::<String>(1).ok().flatten() else { continue };
+    // SAFETY: the rows are read here, before any other statement runs.
+    for row in unsafe { current_rows() } {
+        let (Some(found), Some(tid)) = (row.text(1), row.tid(2)) else { continue };
         for key in keys.by_ref() {
-            if *key == found {
-                let stored = row.get::<Vec<i64>>(2).ok().flatten();
-                limits.push(stored.and_then(|stored| LimitState::unflatten(&stored)));
+            if key == found {
+                let limits = row.int8_array(3).and_then(|stored| LimitState::unflatten(&stored));
+                locked.push(Some(Locked { tid, limits }));
                 break;
             }
-            limits.push(None);
+            locked.push(None);
         }
     }
-    limits.extend(keys.map(|_| None));
-    limits
+    locked.extend(keys.map(|_| None));
+    locked
 }
 
 /// Drop the state rows of the given contacts that were not scored: they no longer exist.
@@ -884,7 +893,7 @@ fn settled_by_adding(attached: &Attached, row: &RawRow, now: i64) -> Option<usiz
 /// with the active version: publish rescores them all in its own transaction, and a
 /// writer's cache is never older than the last publish committed before its statement
 /// (see `plan_cache`).
-fn add_events_sql(attached: &Attached, sums: [&str; 11], from: &str) -> String {
+fn add_events_sql(attached: &Attached, sums: [&str; 11], from: &str, also: &str) -> String {
     let attachment = &attached.attachment;
     let (state, key_type) = (&attachment.state_table, &attachment.key_type);
     let [key, engagement, dimensions, t1, t2, t3, t4, t5, t6, limits, position] = sums;
@@ -905,7 +914,7 @@ fn add_events_sql(attached: &Attached, sums: [&str; 11], from: &str) -> String {
                 limits = coalesce({limits}::bigint[], s.limits),
                 scored_at = to_timestamp($11 / 1e6)
            {from}
-          WHERE s.contact_key = {key}::{key_type}
+          WHERE {also}s.contact_key = {key}::{key_type}
       RETURNING {returning}"
     )
 }
@@ -1107,23 +1116,28 @@ pub(crate) fn add_inserted_events(
     // One statement locks all its contacts first, in key order: with the updates below
     // locking in whatever order, two statements could deadlock. The same read tells
     // what the contacts' limited rules selected.
-    let mut stored_limits = Vec::new();
-    if summaries.len() > 1 || summaries.iter().any(|(_, s)| s.has_candidates()) {
+    let locking = summaries.len() > 1 || summaries.iter().any(|(_, s)| s.has_candidates());
+    let mut locked = Vec::new();
+    if locking {
         for batch in summaries.chunks(BATCH) {
             let batch_keys = batch.iter().map(|(key, _)| key);
-            stored_limits.extend(lock_reading_limits(client, attached, batch_keys, now));
+            locked.extend(lock_reading_limits(client, attached, batch_keys, now));
         }
     }
     // Per contact that can be added to: its place, its summary, and its new limits
     // (None: unchanged). (Borrowed as folded; owned when settling limits changed it.)
+    // Without a state row (not inserted yet) it goes to the full path.
     let mut additive: Vec<(usize, Cow<EventSummary>, Option<String>)> = Vec::new();
     for (place, (_, summary)) in summaries.iter().enumerate() {
+        let row = locked.get(place).and_then(Option::as_ref);
+        if locking && row.is_none() {
+            continue;
+        }
         if summary.is_additive() {
             additive.push((place, Cow::Borrowed(summary), None));
         } else if summary.has_candidates() {
-            let settled = stored_limits
-                .get(place)
-                .and_then(Option::as_ref)
+            let settled = row
+                .and_then(|row| row.limits.as_ref())
                 .and_then(|stored| summary.settle_limits(&attached.compiled, stored))
                 .filter(|(settled, _)| settled.is_additive());
             if let Some((settled, limits)) = settled {
@@ -1145,7 +1159,7 @@ pub(crate) fn add_inserted_events(
             true,
             || {
                 let params = ["$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8", "$9", "$12", "1"];
-                add_events_sql(attached, params, "")
+                add_events_sql(attached, params, "", "")
             },
         );
         let mut sums = SumColumns::new();
@@ -1160,10 +1174,12 @@ pub(crate) fn add_inserted_events(
             added[*place] = true;
         }
     } else if !additive.is_empty() {
-        let types = SumColumns::types(attached, &[version, now_type, PgBuiltInOids::TEXTARRAYOID]);
+        let more = [version, now_type, PgBuiltInOids::TEXTARRAYOID, PgBuiltInOids::TIDARRAYOID];
+        let types = SumColumns::types(attached, &more);
         let add = attached.statement(client, "add new events", &types, true, || {
             let from = format!(
-                "FROM unnest({SUM_UNNEST}, $12::text[]) WITH ORDINALITY AS r({SUM_COLUMNS}, limits, n)"
+                "FROM unnest({SUM_UNNEST}, $12::text[], $13::tid[])
+                      WITH ORDINALITY AS r({SUM_COLUMNS}, limits, tid, n)"
             );
             let columns = [
                 "r.key",
@@ -1178,19 +1194,28 @@ pub(crate) fn add_inserted_events(
                 "r.limits",
                 "r.n",
             ];
-            add_events_sql(attached, columns, &from)
+            // Each row where its lock found it (the key too, should it not be there).
+            add_events_sql(attached, columns, &from, "s.ctid = r.tid AND ")
         });
         for batch in additive.chunks(BATCH) {
             let mut sums = SumColumns::new();
             let mut limits = Vec::new();
+            let mut tids = Vec::new();
             for (place, summary, new_limits) in batch {
                 let key = &summaries[*place].0;
                 sums.push(key, &summary.engagement, &summary.dimensions, summary.tally);
                 limits.push(new_limits.clone());
+                // (Several contacts: all were locked, only those found are here.)
+                tids.extend(locked[*place].as_ref().map(|row| row.tid));
             }
             let args = sums.into_args(
                 attached,
-                [attached.attachment.version.into(), (now as f64).into(), limits.into()],
+                [
+                    attached.attachment.version.into(),
+                    (now as f64).into(),
+                    limits.into(),
+                    tid_array(&tids),
+                ],
             );
             run(client, attached, &add, "adding new events", &args);
             // SAFETY: the rows are read here, before any other statement runs.

@@ -5,6 +5,7 @@
 use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
 
+use crate::pg::params::{array_of, Ready};
 use crate::scoring::decay::DecayedSum;
 
 /// `lead_score.decayed`'s oid and its array type's, for parameters passed in the
@@ -44,21 +45,19 @@ impl DecayedTypes {
         sums: impl Iterator<Item = &'a DecayedSum>,
     ) -> DatumWithOid<'static> {
         let mut elements: Vec<pg_sys::Datum> = sums.map(stored).collect();
-        // SAFETY: varlena elements of the element type, copied into the new array (and
+        // SAFETY: varlena values of the element type, copied into the new array (and
         // then freed: a bulk statement builds many arrays in one memory context).
         unsafe {
-            let built = pg_sys::construct_array(
-                elements.as_mut_ptr(),
-                elements.len() as i32,
+            let array = array_of(
+                &mut elements,
                 self.element,
-                -1,
-                false,
-                pg_sys::TYPALIGN_INT as core::ffi::c_char,
+                self.array,
+                (-1, false, pg_sys::TYPALIGN_INT),
             );
             for element in elements {
                 pg_sys::pfree(element.cast_mut_ptr());
             }
-            DatumWithOid::new(Ready(pg_sys::Datum::from(built)), self.array)
+            array
         }
     }
 }
@@ -66,19 +65,6 @@ impl DecayedTypes {
 /// A sum as a palloc'd `lead_score.decayed` datum.
 fn stored(sum: &DecayedSum) -> pg_sys::Datum {
     pgrx::varlena::rust_byte_slice_to_bytea(&sum.to_bytes()).into_pg().into()
-}
-
-/// A datum built already, handed over as it is.
-struct Ready(pg_sys::Datum);
-
-impl pgrx::datum::IntoDatum for Ready {
-    fn into_datum(self) -> Option<pg_sys::Datum> {
-        Some(self.0)
-    }
-
-    fn type_oid() -> pg_sys::Oid {
-        pg_sys::InvalidOid
-    }
 }
 
 #[pg_schema]

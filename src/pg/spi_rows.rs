@@ -78,6 +78,12 @@ pub(crate) trait Row {
         self.datum(column).and_then(|d| unsafe { i64::from_datum(d, false) })
     }
 
+    /// A tid column.
+    fn tid(&self, column: i32) -> Option<pg_sys::ItemPointerData> {
+        // SAFETY: callers only ask tid columns for tids.
+        self.datum(column).and_then(|d| unsafe { pg_sys::ItemPointerData::from_datum(d, false) })
+    }
+
     /// A boolean column.
     fn boolean(&self, column: i32) -> Option<bool> {
         // SAFETY: callers only ask boolean columns for booleans.
