@@ -33,6 +33,7 @@ use crate::scoring::engine::{
     CompiledProfile, ContactScore, Event, EventSummary, EventTally, LimitState,
 };
 use crate::scoring::json_facts::JsonFacts;
+use crate::scoring::key_places::KeyPlaces;
 use crate::scoring::qualification::may_change;
 use crate::scoring::record_facts::{ColumnLayout, RecordFacts};
 use crate::scoring::rule::Rule;
@@ -363,14 +364,18 @@ pub(crate) fn run<'conn>(
 /// Per-contact summaries of events, by key as text (a lookup per event row).
 type Summaries = rustc_hash::FxHashMap<String, EventSummary>;
 
-/// A full pass's summaries over integer keys: the map holds only each contact's place
-/// in `all`. With a million contacts a map of whole summaries is hundreds of megabytes,
-/// and each event's lookup a cache miss; a map of places fits in the processor's cache.
-#[derive(Default)]
+/// A pass's summaries over integer keys: `place` holds only each contact's place in
+/// `all` (see `KeyPlaces`). With a million contacts a map of whole summaries is
+/// hundreds of megabytes, and each event's lookup a cache miss.
 struct IntegerSummaries {
-    place: rustc_hash::FxHashMap<i64, u32>,
+    place: KeyPlaces,
     all: Vec<EventSummary>,
 }
+
+/// How many contacts' summaries a map makes room for before the first event: growing
+/// rehashes every summary so far, but room for millions is memory most statements never
+/// use.
+const UP_FRONT: usize = 1 << 20;
 
 /// How summaries are kept, by key. Integer keys spare the full pass a text conversion,
 /// a string hash and an allocation per contact.
@@ -379,7 +384,8 @@ trait SummaryKey {
     /// What the events query casts the contact column to.
     const CAST: &'static str;
 
-    /// An empty map sized for `contacts`.
+    /// An empty map for up to about `contacts` contacts (room for at most `UP_FRONT`
+    /// of them made up front).
     fn map(contacts: usize) -> Self::Map;
 
     /// Add to the summary of the contact in column 1 of an events row (a new summary
@@ -403,7 +409,7 @@ impl SummaryKey for String {
     const CAST: &'static str = "text";
 
     fn map(contacts: usize) -> Summaries {
-        Summaries::with_capacity_and_hasher(contacts, Default::default())
+        Summaries::with_capacity_and_hasher(contacts.min(UP_FRONT), Default::default())
     }
 
     fn with_summary(
@@ -443,8 +449,8 @@ impl SummaryKey for i64 {
 
     fn map(contacts: usize) -> IntegerSummaries {
         IntegerSummaries {
-            place: rustc_hash::FxHashMap::with_capacity_and_hasher(contacts, Default::default()),
-            all: Vec::with_capacity(contacts),
+            place: KeyPlaces::for_contacts(contacts),
+            all: Vec::with_capacity(contacts.min(UP_FRONT)),
         }
     }
 
@@ -455,7 +461,7 @@ impl SummaryKey for i64 {
     ) {
         let Some(key) = row.int8(1) else { return };
         let IntegerSummaries { place, all } = summaries;
-        let place = *place.entry(key).or_insert_with(|| {
+        let place = place.place_of(key, || {
             all.push(EventSummary::default());
             (all.len() - 1) as u32
         });
@@ -464,7 +470,7 @@ impl SummaryKey for i64 {
 
     fn take(summaries: &mut IntegerSummaries, key: &str) -> Option<EventSummary> {
         // The text is the integer's own output: it parses back exactly.
-        let place = summaries.place.remove(&key.parse::<i64>().ok()?)?;
+        let place = summaries.place.remove(key.parse::<i64>().ok()?)?;
         Some(std::mem::take(&mut summaries.all[place as usize]))
     }
 
@@ -474,9 +480,8 @@ impl SummaryKey for i64 {
         summaries: IntegerSummaries,
     ) -> Vec<(String, EventSummary)> {
         let IntegerSummaries { place, mut all } = summaries;
-        let mut order: Vec<(i64, u32)> = place.into_iter().collect();
-        order.sort_unstable_by_key(|&(key, _)| key);
-        order
+        place
+            .into_sorted()
             .into_iter()
             .map(|(key, place)| (key.to_string(), std::mem::take(&mut all[place as usize])))
             .collect()
@@ -1249,7 +1254,8 @@ fn new_summaries<K: SummaryKey>(
             attachment.event_contact
         )
     };
-    let mut summaries = K::map(new_row_count.clamp(0, BATCH as i64) as usize);
+    // (No more contacts than rows.)
+    let mut summaries = K::map(new_row_count.max(0) as usize);
     if new_row_count <= STREAM_FROM {
         // The usual few rows: a plan prepared once, its result read in one go.
         let new_rows = attached.statement(client, "new events", &[TEXT_ARRAY], false, new_rows);

@@ -9,6 +9,7 @@ pub mod decay;
 pub mod engine;
 pub mod error;
 pub mod json_facts;
+pub mod key_places;
 pub mod qualification;
 pub mod record_facts;
 pub mod rule;
