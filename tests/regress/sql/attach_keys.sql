@@ -76,6 +76,20 @@ SELECT lead_score.score('Keys (uuid)', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'::u
        lead_score.score('Keys', 2) AS int_score;
 SELECT * FROM lead_score.verify('Keys (text)');
 
+-- Integer keys far apart: serial ids and outliers (the extremes, zero, a negative),
+-- through one statement big enough to be streamed, then through a full rescore.
+INSERT INTO int_contacts SELECT g, 'basic' FROM generate_series(3, 1200) AS g;
+INSERT INTO int_contacts VALUES (2147483647, 'vip'), (-2147483648, 'basic'), (0, 'basic'), (-7, 'vip');
+INSERT INTO int_events SELECT c.contact_no, 'click', '2024-06-01'
+  FROM int_contacts c, generate_series(1, 2) ORDER BY md5(c.contact_no::text);
+-- Two new clicks (8) each, on top of 3 and 4 for contacts 1 and 2; vips have 1 more.
+-- 1198 * 8 + 9 + 8 + 8 + 9 + 11 + 12 = 9641.
+SELECT count(*) AS contacts, sum(score) AS total FROM lead_score.int_scores;
+SELECT contact_no, score FROM lead_score.int_scores WHERE contact_no NOT BETWEEN 1 AND 1200 ORDER BY 1;
+SELECT lead_score.rescore('Keys') AS rescored;
+SELECT count(*) AS contacts, sum(score) AS total FROM lead_score.int_scores;
+SELECT * FROM lead_score.verify('Keys');
+
 -- Readers: a role may read scores of the contacts it may see, and no others.
 CREATE ROLE lead_score_test_sales;
 GRANT SELECT ON text_contacts TO lead_score_test_sales;
