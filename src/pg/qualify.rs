@@ -10,7 +10,7 @@ use pgrx::spi::SpiClient;
 
 use crate::pg::attachment::{run, spi_failed, Scored};
 use crate::pg::plan_cache::Attached;
-use crate::scoring::engine::ContactScore;
+use crate::scoring::engine::{CompiledProfile, ContactScore};
 use crate::scoring::qualification::{next_crossing, transitions, Transition};
 
 /// What made a contact's score change, as recorded in `lead_score.transitions.source`.
@@ -52,9 +52,10 @@ pub(crate) struct Before {
 
 /// What to name as having pushed a contact over a threshold: the fit rules for a
 /// contact or account change, otherwise the rule of its latest scoring event.
-fn pushed_by(result: &ContactScore, cause: Cause) -> String {
-    let fit = result.fit_rules.join(", ");
-    let event = result.latest_rule.clone();
+fn pushed_by(profile: &CompiledProfile, result: &ContactScore, cause: Cause) -> String {
+    let name = |index: usize| profile.rules[index].0.as_str();
+    let fit = result.fit_rules.iter().map(|&index| name(index)).collect::<Vec<_>>().join(", ");
+    let event = result.latest_rule.map(|index| name(index).to_owned());
     match cause {
         Cause::Contact | Cause::Account if !fit.is_empty() => fit,
         _ => event.unwrap_or(fit),
@@ -87,7 +88,7 @@ pub(crate) fn settle(
             disqualified_before,
             &result.disqualified_by,
             score,
-            || pushed_by(result, cause),
+            || pushed_by(&attached.compiled, result, cause),
         );
         if result.disqualified_by.is_empty() {
             let mut held_after = held.to_vec();

@@ -174,11 +174,12 @@ pub struct ContactScore {
     /// The next instant after `now` at which time alone changes this result.
     pub next_due: Option<Micros>,
     pub tally: EventTally,
-    /// The rule of the latest event that scored (what pushed the contact over a
-    /// threshold when an event did).
-    pub latest_rule: Option<String>,
-    /// The fit rules that hold.
-    pub fit_rules: Vec<String>,
+    /// The rule (its index in the profile's rules) of the latest event that scored:
+    /// what pushed the contact over a threshold when an event did. (Indices, not names:
+    /// nothing to allocate for each of a million contacts.)
+    pub latest_rule: Option<usize>,
+    /// The fit rules that hold (indices in the profile's rules).
+    pub fit_rules: Vec<usize>,
     /// What each `count`-limited rule has selected, so new events can be added to this
     /// result without the history (see [`EventSummary::settle_limits`]).
     pub limits: Vec<LimitState>,
@@ -456,17 +457,17 @@ impl EventSummary {
             disqualified_by: Vec::new(),
             next_due: self.next_due,
             tally: self.tally,
-            latest_rule: self.latest.map(|(_, _, index)| profile.rules[index].0.clone()),
+            latest_rule: self.latest.map(|(_, _, index)| index),
             fit_rules: Vec::new(),
             limits,
         };
         let facts = ContactWithHistory { contact, profile, watched: &self.watched, now };
-        for (name, rule) in &profile.rules {
+        for (index, (name, rule)) in profile.rules.iter().enumerate() {
             let when = match rule {
                 Rule::Fit { when, points } => {
                     if when.holds(&facts) {
                         result.fit += points;
-                        result.fit_rules.push(name.clone());
+                        result.fit_rules.push(index);
                     }
                     when
                 }
