@@ -17,8 +17,7 @@ use std::borrow::{Borrow, Cow};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use pgrx::pg_sys::{self, PgBuiltInOids, PgOid};
-use pgrx::spi::{OwnedPreparedStatement, SpiClient, SpiTupleTable};
-use pgrx::PgMemoryContexts;
+use pgrx::spi::{OwnedPreparedStatement, Spi, SpiClient, SpiTupleTable};
 use pgrx::PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT;
 use serde_json::Value as Json;
 
@@ -517,7 +516,7 @@ fn record_column_count(attached: &Attached) -> i32 {
 fn finish_row<K: SummaryKey>(
     attached: &Attached,
     summaries: &mut K::Map,
-    row: &RawRow,
+    row: &impl Row,
     now: i64,
 ) -> Option<(String, ContactScore)> {
     let layout = &attached.plan.layout;
@@ -557,7 +556,7 @@ pub(crate) struct StoredRow {
 
 impl StoredRow {
     /// The `STORED_COLUMNS` of a row whose first one is `first`; `None` without a row.
-    fn read(row: &RawRow, first: i32) -> Option<StoredRow> {
+    fn read(row: &impl Row, first: i32) -> Option<StoredRow> {
         Some(StoredRow {
             fit: row.float(first)?,
             engagement: row.decayed(first + 1)?,
@@ -590,22 +589,6 @@ impl StoredRow {
             && self.tally.iter().copied().eq(result.tally.to_array().map(|c| c as i64))
             && self.limits == LimitState::flatten(&result.limits)
     }
-}
-
-/// `finish_rows` for a full pass: each contact's result, and its state row as it was.
-fn finish_rows_with_stored<K: SummaryKey>(
-    attached: &Attached,
-    summaries: &mut K::Map,
-    now: i64,
-) -> (Scored, Vec<Option<StoredRow>>) {
-    let stored_from = 2 + record_column_count(attached);
-    // SAFETY: the rows are read here, before any other statement runs.
-    unsafe { current_rows() }
-        .filter_map(|row| {
-            let scored = finish_row::<K>(attached, summaries, &row, now)?;
-            Some((scored, StoredRow::read(&row, stored_from)))
-        })
-        .unzip()
 }
 
 /// Read some contacts (keys as text, in key order) and their events, and score them, in
@@ -665,33 +648,33 @@ fn score_everyone_by<K: SummaryKey>(
     let fold = &mut |row: &SlotRow| fold_row::<K>(attached, &mut summaries, row, now);
     for_each_row(&events, plan.types(), fold);
 
-    let contacts = attachment.contacts_query(plan, None);
-    let mut cursor = client
-        .try_open_cursor(contacts.as_str(), &[])
-        .unwrap_or_else(|e| spi_failed(attachment, "reading contacts", e));
+    // The contacts stream from the executor too (no result table to copy each batch
+    // into), and go to `sink` a batch at a time.
+    let stored_from = 2 + record_column_count(attached);
     let mut total = 0;
-    // Detoasted copies of the stored values go here, freed a batch at a time.
-    let mut batch_memory = PgMemoryContexts::new("lead_score full pass batch");
-    loop {
-        cursor
-            .fetch(BATCH as i64)
-            .unwrap_or_else(|e| spi_failed(attachment, "reading contacts", e));
-        // SAFETY: what is read in the context comes out owned by Rust; nothing points
-        // into it when it is reset.
-        let (mut scored, stored) = unsafe {
-            let read = batch_memory
-                .switch_to(|_| finish_rows_with_stored::<K>(attached, &mut summaries, now));
-            batch_memory.reset();
-            read
-        };
-        // SAFETY: the chunk was read above.
-        unsafe { pg_sys::SPI_freetuptable(pg_sys::SPI_tuptable) };
+    let mut scored: Scored = Vec::with_capacity(BATCH);
+    let mut stored = Vec::with_capacity(BATCH);
+    let mut hand_over = |scored: &mut Scored, stored: &mut Vec<Option<StoredRow>>| {
         if scored.is_empty() {
-            break;
+            return;
         }
         total += scored.len();
-        sink(client, &mut scored, stored);
-    }
+        // A connection of its own: the contacts query is still running on this one
+        // (what it writes comes after that query's snapshot, so the query reads none of
+        // it).
+        Spi::connect(|client| sink(&client, scored, std::mem::take(stored)));
+        scored.clear();
+    };
+    let each = &mut |row: &SlotRow| {
+        let Some(result) = finish_row::<K>(attached, &mut summaries, row, now) else { return };
+        scored.push(result);
+        stored.push(StoredRow::read(row, stored_from));
+        if scored.len() == BATCH {
+            hand_over(&mut scored, &mut stored);
+        }
+    };
+    for_each_row(&attachment.contacts_query(plan, None), Vec::new(), each);
+    hand_over(&mut scored, &mut stored);
     total
 }
 

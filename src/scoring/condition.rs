@@ -13,7 +13,9 @@ use serde_json::{Map, Value as Json};
 
 use crate::scoring::error::{describe, reject_unknown_keys, JsonPath, RuleError};
 use crate::scoring::span::{parse_span, Span};
-use crate::scoring::value::{fold, looks_like_timestamp, parse_timestamp, Micros, Value};
+use crate::scoring::value::{
+    fold, folded_eq, looks_like_timestamp, parse_timestamp, Micros, Value,
+};
 
 /// What a condition can see, fixed by the kind of rule it belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -710,7 +712,7 @@ impl Comparison {
                 Value::Json(serde_json::Value::Array(items)) => items.iter().any(|item| {
                     Value::from_json(item)
                         .as_text()
-                        .is_some_and(|t| fold(&t, self.case_sensitive) == needle.as_str())
+                        .is_some_and(|t| folded_eq(&t, self.case_sensitive, needle))
                 }),
                 _ => self.text_of(&value).is_some_and(|t| t.contains(needle.as_str())),
             },
@@ -739,9 +741,7 @@ impl Comparison {
             Scalar::Text { text, timestamp } => match (value, timestamp) {
                 (Value::Timestamp(t), Some(operand)) => t == operand,
                 (Value::Timestamp(_), None) => false,
-                _ => {
-                    value.as_text().is_some_and(|t| fold(&t, self.case_sensitive) == text.as_str())
-                }
+                _ => value.as_text().is_some_and(|t| folded_eq(&t, self.case_sensitive, text)),
             },
         }
     }
