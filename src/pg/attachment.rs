@@ -662,7 +662,7 @@ fn score_everyone_by<K: SummaryKey>(
         // A connection of its own: the contacts query is still running on this one
         // (what it writes comes after that query's snapshot, so the query reads none of
         // it).
-        Spi::connect(|client| sink(&client, scored, std::mem::take(stored)));
+        Spi::connect(|client| sink(client, scored, std::mem::take(stored)));
         scored.clear();
     };
     let each = &mut |row: &SlotRow| {
