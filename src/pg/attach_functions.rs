@@ -110,6 +110,34 @@ fn attached_locking(
     self::attached(client, profile)
 }
 
+/// For `tick()`: `attached_locking` in ROW EXCLUSIVE mode, or `None` when the profile
+/// was detached (its state table dropped) while this waited for the lock, so that a
+/// scheduled sweep skips it rather than failing.
+fn attached_locking_unless_detached(
+    client: &SpiClient<'_>,
+    profile_id: i64,
+    attached: &Attached,
+) -> Option<Rc<Attached>> {
+    let state = attached.attachment.state_table.clone();
+    let oid = client
+        .select("SELECT to_regclass($1)::oid", Some(1), &[state.into()])
+        .ok()
+        .and_then(|t| t.first().get_one::<pg_sys::Oid>().ok().flatten())?;
+    // SAFETY: a lock on a relation oid; once granted, the pending invalidations have
+    // been processed, so the syscache says whether the relation is still there.
+    unsafe {
+        let mode = pg_sys::RowExclusiveLock as pg_sys::LOCKMODE;
+        pg_sys::LockRelationOid(oid, mode);
+        let relation = pg_sys::SysCacheIdentifier::RELOID as i32;
+        let zero = pg_sys::Datum::from(0);
+        if !pg_sys::SearchSysCacheExists(relation, pg_sys::Datum::from(oid), zero, zero, zero) {
+            pg_sys::UnlockRelationOid(oid, mode);
+            return None;
+        }
+    }
+    plan_cache::attached(client, profile_id)
+}
+
 /// Score every contact in one pass and store the results that changed; drop the state
 /// rows of contacts that no longer exist.
 fn rewrite_everyone(
@@ -243,8 +271,9 @@ mod lead_score {
             let mut rows = Vec::new();
             for id in ids {
                 let Some(cached) = plan_cache::attached(client, id) else { continue };
-                let name = &cached.attachment.profile_name;
-                let attached = attached_locking(client, name, &cached, "ROW EXCLUSIVE");
+                let Some(attached) = attached_locking_unless_detached(client, id, &cached) else {
+                    continue;
+                };
                 let outcome = super::tick_attachment(client, &attached, now);
                 let name = attached.attachment.profile_name.clone();
                 rows.push((name, outcome.scored as i64, outcome.changed as i64));
