@@ -72,7 +72,7 @@ pub(crate) fn rescore_all(client: &mut SpiClient<'_>, profile: &str, cause: Caus
                 format!("locking the attached tables: {e}"),
             )
         });
-    let attached = attached_locking(client, profile, &before_locks, "EXCLUSIVE");
+    let attached = attached_locking(client, profile, &before_locks, pg_sys::ExclusiveLock);
     let attachment = &attached.attachment;
     // The view reads the scored version's tag and scale from here (before the rescore
     // copies tags, which names the PQL tag).
@@ -93,49 +93,40 @@ pub(crate) fn rescore_all(client: &mut SpiClient<'_>, profile: &str, cause: Caus
     rewrite_everyone(client, &attached, decision_now_unix_micros(), cause)
 }
 
-/// `attached`, a profile's cache entry, once its state table is locked in `mode`. A
-/// publish holds that table in EXCLUSIVE mode until it commits; taking the lock after
-/// waiting for one processes its invalidation, and the entry is loaded again: whoever
-/// waited computes with the version it published, never the one before.
-fn attached_locking(
-    client: &mut SpiClient<'_>,
-    profile: &str,
-    attached: &Attached,
-    mode: &str,
-) -> Rc<Attached> {
-    let lock = format!("LOCK TABLE {} IN {mode} MODE", attached.attachment.state_table);
-    client.update(&lock, None, &[]).unwrap_or_else(|e| {
-        raise(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE, format!("locking the scores: {e}"))
-    });
-    self::attached(client, profile)
-}
-
-/// For `tick()`: `attached_locking` in ROW EXCLUSIVE mode, or `None` when the profile
-/// was detached (its state table dropped) while this waited for the lock, so that a
-/// scheduled sweep skips it rather than failing.
-fn attached_locking_unless_detached(
-    client: &SpiClient<'_>,
-    profile_id: i64,
-    attached: &Attached,
-) -> Option<Rc<Attached>> {
-    let state = attached.attachment.state_table.clone();
-    let oid = client
-        .select("SELECT to_regclass($1)::oid", Some(1), &[state.into()])
-        .ok()
-        .and_then(|t| t.first().get_one::<pg_sys::Oid>().ok().flatten())?;
+/// Lock a profile's state table in `mode`; false when it is gone (the profile was
+/// detached while this waited). A publish holds that table in EXCLUSIVE mode until it
+/// commits; once the lock is granted its invalidation has been processed, so the
+/// profile loaded after this is the version it published, never the one before.
+fn lock_scores(attached: &Attached, mode: u32) -> bool {
+    let oid = attached.attachment.state_oid;
+    if oid == pg_sys::InvalidOid {
+        return false;
+    }
     // SAFETY: a lock on a relation oid; once granted, the pending invalidations have
     // been processed, so the syscache says whether the relation is still there.
     unsafe {
-        let mode = pg_sys::RowExclusiveLock as pg_sys::LOCKMODE;
+        let mode = mode as pg_sys::LOCKMODE;
         pg_sys::LockRelationOid(oid, mode);
         let relation = pg_sys::SysCacheIdentifier::RELOID as i32;
         let zero = pg_sys::Datum::from(0);
         if !pg_sys::SearchSysCacheExists(relation, pg_sys::Datum::from(oid), zero, zero, zero) {
             pg_sys::UnlockRelationOid(oid, mode);
-            return None;
+            return false;
         }
     }
-    plan_cache::attached(client, profile_id)
+    true
+}
+
+/// `attached`, a profile's cache entry, loaded again once its state table is locked in
+/// `mode` (see `lock_scores`); a profile detached meanwhile is not attached (42704).
+fn attached_locking(
+    client: &SpiClient<'_>,
+    profile: &str,
+    attached: &Attached,
+    mode: u32,
+) -> Rc<Attached> {
+    lock_scores(attached, mode);
+    self::attached(client, profile)
 }
 
 /// Score every contact in one pass and store the results that changed; drop the state
@@ -238,7 +229,7 @@ mod lead_score {
     fn rescore_one(profile: &str, contact: &str) -> i64 {
         Spi::connect_mut(|client| {
             let cached = attached(client, profile);
-            let attached = attached_locking(client, profile, &cached, "ROW EXCLUSIVE");
+            let attached = attached_locking(client, profile, &cached, pg_sys::RowExclusiveLock);
             rescore_contacts(
                 client,
                 &attached,
@@ -271,9 +262,11 @@ mod lead_score {
             let mut rows = Vec::new();
             for id in ids {
                 let Some(cached) = plan_cache::attached(client, id) else { continue };
-                let Some(attached) = attached_locking_unless_detached(client, id, &cached) else {
+                // (A profile detached while this waited is skipped: a sweep goes on.)
+                if !lock_scores(&cached, pg_sys::RowExclusiveLock) {
                     continue;
-                };
+                }
+                let Some(attached) = plan_cache::attached(client, id) else { continue };
                 let outcome = super::tick_attachment(client, &attached, now);
                 let name = attached.attachment.profile_name.clone();
                 rows.push((name, outcome.scored as i64, outcome.changed as i64));
@@ -298,7 +291,7 @@ mod lead_score {
         plan_cache::mark_stale();
         let rows = Spi::connect_mut(|client| {
             let cached = attached(client, profile);
-            let attached = attached_locking(client, profile, &cached, "ROW EXCLUSIVE");
+            let attached = attached_locking(client, profile, &cached, pg_sys::RowExclusiveLock);
             // One instant for applying what is due and for comparing.
             let now = decision_now_unix_micros();
             super::tick_attachment(client, &attached, now);

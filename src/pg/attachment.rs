@@ -56,6 +56,8 @@ pub(crate) struct Attachment {
     pub event_props: Option<String>,
     pub accounts: Option<(String, String, String)>,
     pub state_table: String,
+    /// Its oid, for locking it (invalid if it is missing).
+    pub state_oid: pg_sys::Oid,
 }
 
 /// A name as a quoted SQL identifier.
@@ -70,7 +72,8 @@ pub(crate) fn load_attachment(client: &SpiClient<'_>, profile_id: i64) -> Option
             "SELECT p.name, p.active_version, a.contacts::text, a.contact_key::text, a.key_type::text,
                     a.events::text, a.event_contact::text, a.event_type::text, a.event_time::text,
                     a.event_props::text, a.accounts::text, a.contact_account::text, a.account_key::text,
-                    a.state_table::text
+                    a.state_table::text,
+                    to_regclass('lead_score.' || quote_ident(a.state_table))::oid
                FROM lead_score.attachment_store a
                JOIN lead_score.profile_store p ON p.id = a.profile_id
               WHERE a.profile_id = $1",
@@ -103,6 +106,7 @@ pub(crate) fn load_attachment(client: &SpiClient<'_>, profile_id: i64) -> Option
         event_props: text(10).map(|p| ident(&p)),
         accounts,
         state_table: format!("lead_score.{}", ident(&text(14)?)),
+        state_oid: row.get::<pg_sys::Oid>(15).ok().flatten().unwrap_or(pg_sys::InvalidOid),
     })
 }
 
@@ -910,6 +914,7 @@ fn add_events_sql(attached: &Attached, sums: [&str; 11], from: &str, also: &str)
 /// The first nine parameters of both score writes, one array each, read by `unnest`
 /// as `SUM_COLUMNS`: the key, the engagement sum (in its stored layout: no text to
 /// parse), the dimension sums (NULL for none) and the tally's six counts.
+#[derive(Default)]
 struct SumColumns<'a> {
     keys: Vec<Option<String>>,
     engagement: Vec<&'a DecayedSum>,
@@ -922,21 +927,26 @@ const SUM_UNNEST: &str =
 const SUM_COLUMNS: &str = "key, engagement, dimensions, t1, t2, t3, t4, t5, t6";
 
 impl<'a> SumColumns<'a> {
-    fn new() -> Self {
-        SumColumns {
-            keys: Vec::new(),
-            engagement: Vec::new(),
-            dimensions: Vec::new(),
-            tally: Default::default(),
-        }
-    }
-
     /// The nine parameters' types, then `more`.
     fn types(attached: &Attached, more: &[PgBuiltInOids]) -> Vec<PgOid> {
-        let mut types = vec![PgOid::BuiltIn(PgBuiltInOids::TEXTARRAYOID)];
-        types.push(PgOid::Custom(attached.decayed_types.array));
-        types.push(PgOid::BuiltIn(PgBuiltInOids::TEXTARRAYOID));
-        types.extend([PgOid::BuiltIn(PgBuiltInOids::INT8ARRAYOID); 6]);
+        let (text, int8) = (PgBuiltInOids::TEXTARRAYOID, PgBuiltInOids::INT8ARRAYOID);
+        Self::types_of(text, attached.decayed_types.array, int8, more)
+    }
+
+    /// The nine parameters' scalar types (one contact), then `more`.
+    fn scalar_types(attached: &Attached, more: &[PgBuiltInOids]) -> Vec<PgOid> {
+        let (text, int8) = (PgBuiltInOids::TEXTOID, PgBuiltInOids::INT8OID);
+        Self::types_of(text, attached.decayed_types.element, int8, more)
+    }
+
+    fn types_of(
+        text: PgBuiltInOids,
+        decayed: pg_sys::Oid,
+        int8: PgBuiltInOids,
+        more: &[PgBuiltInOids],
+    ) -> Vec<PgOid> {
+        let mut types = vec![PgOid::BuiltIn(text), PgOid::Custom(decayed), PgOid::BuiltIn(text)];
+        types.extend([PgOid::BuiltIn(int8); 6]);
         types.extend(more.iter().copied().map(PgOid::BuiltIn));
         types
     }
@@ -958,16 +968,6 @@ impl<'a> SumColumns<'a> {
         for (column, count) in self.tally.iter_mut().zip(tally.to_array()) {
             column.push(Some(count as i64));
         }
-    }
-
-    /// The nine parameters' scalar types (one contact), then `more`.
-    fn scalar_types(attached: &Attached, more: &[PgBuiltInOids]) -> Vec<PgOid> {
-        let mut types = vec![PgOid::BuiltIn(PgBuiltInOids::TEXTOID)];
-        types.push(PgOid::Custom(attached.decayed_types.element));
-        types.push(PgOid::BuiltIn(PgBuiltInOids::TEXTOID));
-        types.extend([PgOid::BuiltIn(PgBuiltInOids::INT8OID); 6]);
-        types.extend(more.iter().copied().map(PgOid::BuiltIn));
-        types
     }
 
     /// The first contact's nine values as scalar parameters, then `more`.
@@ -1051,7 +1051,7 @@ pub(crate) fn write_batch<T: Borrow<(String, ContactScore)>>(
         )
     });
     let scored = || scored.iter().map(Borrow::borrow);
-    let mut sums = SumColumns::new();
+    let mut sums = SumColumns::default();
     for (key, result) in scored() {
         sums.push(key, &result.engagement, &result.dimensions, result.tally);
     }
@@ -1150,7 +1150,7 @@ pub(crate) fn add_inserted_events(
                 add_events_sql(attached, params, "", "")
             },
         );
-        let mut sums = SumColumns::new();
+        let mut sums = SumColumns::default();
         sums.push(&summaries[*place].0, &summary.engagement, &summary.dimensions, summary.tally);
         let args = sums.into_scalar_args(
             attached,
@@ -1186,7 +1186,7 @@ pub(crate) fn add_inserted_events(
             add_events_sql(attached, columns, &from, "s.ctid = r.tid AND ")
         });
         for batch in additive.chunks(BATCH) {
-            let mut sums = SumColumns::new();
+            let mut sums = SumColumns::default();
             let mut limits = Vec::new();
             let mut tids = Vec::new();
             for (place, summary, new_limits) in batch {
