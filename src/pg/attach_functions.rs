@@ -113,6 +113,12 @@ fn lock_scores(attached: &Attached, mode: u32) -> bool {
             pg_sys::UnlockRelationOid(oid, mode);
             return false;
         }
+        // A transaction id marks the statements that follow as writing, which SPI runs
+        // each with a fresh snapshot (pgrx runs the ones before any write on the
+        // caller's, taken before this waited): the reload after this lock sees what
+        // committed meanwhile. (Callers write scores next: tick and verify when anything
+        // is due.)
+        pg_sys::GetCurrentTransactionId();
     }
     true
 }
