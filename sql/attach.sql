@@ -217,10 +217,46 @@ BEGIN
         IF NOT pg_has_role(actor, (SELECT c.relowner FROM pg_class c WHERE c.oid = relation), 'USAGE') THEN
             RAISE EXCEPTION 'must be the owner of % to attach a profile to it', relation USING ERRCODE = '42501';
         END IF;
-        IF (SELECT c.relkind FROM pg_class c WHERE c.oid = relation) NOT IN ('r', 'p') THEN
+        -- Tables whose writes the statement triggers would not all see are refused: a
+        -- partitioned table's partitions take rows written to them directly, and a
+        -- partition takes rows written through its parent, without firing them.
+        IF (SELECT c.relkind FROM pg_class c WHERE c.oid = relation) = 'p' THEN
+            RAISE EXCEPTION '% is a partitioned table, which pg_lead_score cannot keep current', relation
+                USING ERRCODE = '0A000',
+                      HINT = 'Writes straight into a partition would not be scored. Attach an unpartitioned table.';
+        END IF;
+        IF (SELECT c.relispartition FROM pg_class c WHERE c.oid = relation) THEN
+            RAISE EXCEPTION '% is a partition, which pg_lead_score cannot keep current', relation
+                USING ERRCODE = '0A000',
+                      HINT = 'Writes through its parent table would not be scored. Attach an unpartitioned table.';
+        END IF;
+        IF (SELECT c.relkind FROM pg_class c WHERE c.oid = relation) <> 'r' THEN
             RAISE EXCEPTION '% is not a table', relation USING ERRCODE = '42809';
         END IF;
+        -- Citus routes writes to distributed tables to shards on other nodes, where
+        -- these triggers never fire.
+        IF EXISTS (SELECT FROM pg_extension e WHERE e.extname = 'citus')
+           AND to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL THEN
+            DECLARE
+                distributed boolean;
+            BEGIN
+                EXECUTE 'SELECT EXISTS (SELECT FROM pg_catalog.pg_dist_partition d WHERE d.logicalrelid OPERATOR(pg_catalog.=) $1)'
+                    INTO distributed USING relation;
+                IF distributed THEN
+                    RAISE EXCEPTION '% is a Citus distributed table, which pg_lead_score cannot keep current', relation
+                        USING ERRCODE = '0A000';
+                END IF;
+            END;
+        END IF;
     END LOOP;
+    -- Scoring reads the attached tables as their owner (see the README's security
+    -- model): one owner for all of them, so nobody's code runs as anyone else.
+    IF EXISTS (SELECT FROM pg_class c WHERE c.oid IN (events, accounts)
+                 AND c.relowner <> (SELECT o.relowner FROM pg_class o WHERE o.oid = contacts)) THEN
+        RAISE EXCEPTION 'the contacts, events and accounts tables must have the same owner'
+            USING ERRCODE = '55000',
+                  HINT = 'Scoring reads them as their owner; ALTER TABLE ... OWNER TO one role.';
+    END IF;
 
     -- The contacts' key: named, or the single-column primary key.
     contact_key := coalesce(options ->> 'contact_key', lead_score.primary_key_column(contacts));
@@ -303,6 +339,11 @@ BEGIN
     EXECUTE format('ALTER TABLE lead_score.%I ENABLE ROW LEVEL SECURITY', state_table);
     EXECUTE format('CREATE POLICY visible_contacts ON lead_score.%I FOR SELECT USING '
                    '(EXISTS (SELECT FROM %s c WHERE c.%I = contact_key))', state_table, contacts, contact_key);
+    -- The scoring's full pass reads the state rows beside the contacts as the tables'
+    -- owner, who sees every contact: no policy check per row for that role.
+    EXECUTE format('CREATE POLICY crm_owner_reads ON lead_score.%I FOR SELECT TO %I USING (true)',
+                   state_table, (SELECT r.rolname FROM pg_class c JOIN pg_roles r ON r.oid = c.relowner
+                                  WHERE c.oid = contacts));
     EXECUTE format('GRANT SELECT ON lead_score.%I TO PUBLIC', state_table);
     EXECUTE format($ddl$
         CREATE VIEW lead_score.%1$I WITH (security_invoker = true) AS

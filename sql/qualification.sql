@@ -44,15 +44,16 @@ COMMENT ON TABLE lead_score.transitions IS
     'One row per qualification event (tagged, tag cleared, disqualified, requalified, erased); append-only';
 
 -- The one payload format of pg_notify('lead_score', ...), for the triggers and the admin
--- functions alike.
+-- functions alike. Any role may LISTEN, so a payload carries nothing a listener could
+-- not read anyway: the transition's id and its profile (whose name the catalog views
+-- show everyone). Consumers read the transition from lead_score.transitions under
+-- their own grants.
 CREATE FUNCTION lead_score.announce(t lead_score.transitions)
 RETURNS void LANGUAGE sql
 SET search_path = pg_catalog, lead_score, pg_temp
 AS $$
-    SELECT pg_notify('lead_score', json_build_object(
-        'id', t.id, 'profile', t.profile, 'version', t.version, 'contact', t.contact,
-        'kind', t.kind, 'tag', t.tag, 'score', t.score, 'reason', t.reason,
-        'source', t.source, 'at', t.at)::text)
+    SELECT pg_catalog.pg_notify('lead_score',
+        pg_catalog.json_build_object('id', t.id, 'profile', t.profile)::pg_catalog.text)
 $$;
 REVOKE ALL ON FUNCTION lead_score.announce(lead_score.transitions) FROM PUBLIC;
 

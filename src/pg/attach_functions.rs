@@ -10,12 +10,13 @@ use serde_json::{Map, Value as Json};
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
-use crate::pg::attachment::Attachment;
+use crate::pg::attachment::{spi_failed, Attachment};
 use crate::pg::attachment::{
     add_inserted_events, rescore_contacts, score_everyone, write_batch, Outcome, Scored, StoredRow,
 };
 use crate::pg::clock::{decision_now_unix_micros, now_unix_micros, to_unix_micros};
 use crate::pg::errors::raise;
+use crate::pg::identity::as_crm_owner;
 
 const TEXT: pgrx::pg_sys::PgOid =
     pgrx::pg_sys::PgOid::BuiltIn(pgrx::pg_sys::PgBuiltInOids::TEXTOID);
@@ -60,18 +61,12 @@ fn attached(client: &SpiClient<'_>, profile: &str) -> Rc<Attached> {
 pub(crate) fn rescore_all(client: &mut SpiClient<'_>, profile: &str, cause: Cause) -> usize {
     let before_locks = attached(client, profile);
     let attachment = &before_locks.attachment;
-    let mut tables = vec![attachment.contacts.clone(), attachment.events.clone()];
-    if let Some((accounts, _, _)) = &attachment.accounts {
-        tables.push(accounts.clone());
+    let tables = [Some(attachment.contacts_oid), Some(attachment.events_oid), attachment.accounts_oid];
+    for oid in tables.into_iter().flatten() {
+        // SAFETY: a lock on a relation oid, held to the end of the transaction (by oid:
+        // no name is resolved, and only the attached table itself is locked).
+        unsafe { pg_sys::LockRelationOid(oid, pg_sys::ShareLock as pg_sys::LOCKMODE) };
     }
-    client
-        .update(&format!("LOCK TABLE {} IN SHARE MODE", tables.join(", ")), None, &[])
-        .unwrap_or_else(|e| {
-            raise(
-                ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
-                format!("locking the attached tables: {e}"),
-            )
-        });
     let attached = attached_locking(client, profile, &before_locks, pg_sys::ExclusiveLock);
     let attachment = &attached.attachment;
     // The view reads the scored version's tag and scale from here (before the rescore
@@ -322,6 +317,7 @@ mod lead_score {
     /// the extension's clock), read in O(1) from its stored sums; NULL for a contact
     /// that does not exist or that the caller may not see.
     #[pg_extern(stable, parallel_safe)]
+    #[search_path(pg_catalog, lead_score, pg_temp)]
     fn score(
         profile: Option<&str>,
         contact: Option<&str>,
@@ -519,17 +515,22 @@ fn event_stats(client: &SpiClient<'_>, attachment: &Attachment) -> Vec<(String, 
         events = attachment.events
     );
     let mut counts = vec![0i64; 8];
-    if let Ok(t) = client.select(&sums, Some(1), &[]) {
-        let row = t.first();
-        for (i, count) in counts.iter_mut().take(6).enumerate() {
-            *count = row.get::<i64>(i + 1).ok().flatten().unwrap_or(0);
-        }
+    let sums = client
+        .select(&sums, Some(1), &[])
+        .unwrap_or_else(|e| spi_failed(attachment, "counting scored events", e));
+    let row = sums.first();
+    for (i, count) in counts.iter_mut().take(6).enumerate() {
+        *count = row.get::<i64>(i + 1).ok().flatten().unwrap_or(0);
     }
-    if let Ok(t) = client.select(&orphans, Some(1), &[]) {
-        let row = t.first();
+    // Reading the events table: as its owner.
+    as_crm_owner(attachment.crm_owner, || {
+        let found = client
+            .select(&orphans, Some(1), &[])
+            .unwrap_or_else(|e| spi_failed(attachment, "counting events without a contact", e));
+        let row = found.first();
         counts[6] = row.get::<i64>(1).ok().flatten().unwrap_or(0);
         counts[7] = row.get::<i64>(2).ok().flatten().unwrap_or(0);
-    }
+    });
     [
         "scored",
         "unmatched",
@@ -589,25 +590,63 @@ fn touched_keys(
             selects.join(" UNION ALL ")
         )
     });
-    client
-        .select(&*query, None, &[])
-        .map(|rows| rows.filter_map(|row| row.get::<String>(1).ok().flatten()).collect())
-        .unwrap_or_default()
+    // The transition tables hold the CRM's rows: read as their owner.
+    as_crm_owner(attachment.crm_owner, || {
+        client
+            .select(&*query, None, &[])
+            .map(|rows| rows.filter_map(|row| row.get::<String>(1).ok().flatten()).collect())
+            .unwrap_or_else(|e| spi_failed(attachment, "reading the touched contacts", e))
+    })
 }
 
-fn keep_current(trigger: &pgrx::PgTrigger<'_>, watched: Watched) {
+/// The attachment a scoring trigger fires for, or an error: a trigger with nothing to
+/// do is a misconfiguration (a copied trigger, a table attached by hand), and staying
+/// silent would let scores go stale unnoticed.
+fn trigger_attachment(
+    client: &SpiClient<'_>,
+    trigger: &pgrx::PgTrigger<'_>,
+    watched: Watched,
+) -> Rc<Attached> {
+    let name = trigger.name().unwrap_or("?").to_owned();
+    // SAFETY: the trigger's relation is open for the duration of the trigger call.
+    let relation = unsafe { (*trigger.trigger_data().tg_relation).rd_id };
+    let misfired = |why: String| -> ! {
+        raise(
+            ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+            format!("pg_lead_score trigger \"{name}\" on relation {}: {why}", relation.to_u32()),
+        )
+    };
     let Some(profile_id) =
         trigger.extra_args().ok().and_then(|a| a.first().and_then(|id| id.parse::<i64>().ok()))
     else {
-        return;
+        misfired("it names no profile; only lead_score.attach() creates these triggers".to_owned())
     };
+    let Some(attached) = plan_cache::attached(client, profile_id) else {
+        misfired(format!("profile {profile_id} is not attached; drop the trigger or attach the profile"))
+    };
+    let attachment = &attached.attachment;
+    let expected = match watched {
+        Watched::Events => Some(attachment.events_oid),
+        Watched::Contacts => Some(attachment.contacts_oid),
+        Watched::Accounts => attachment.accounts_oid,
+    };
+    if expected != Some(relation) {
+        misfired(format!(
+            "profile \"{}\" is not attached to this table as its {watched:?}",
+            attachment.profile_name
+        ));
+    }
+    attached
+}
+
+fn keep_current(trigger: &pgrx::PgTrigger<'_>, watched: Watched) {
     Spi::connect_mut(|client| {
         // SAFETY: we are inside this trigger's own SPI connection; the trigger data
         // outlives it. This makes the transition tables queryable by name.
         unsafe {
             pg_sys::SPI_register_trigger_data(trigger.trigger_data() as *const _ as *mut _);
         }
-        let Some(attached) = plan_cache::attached(client, profile_id) else { return };
+        let attached = trigger_attachment(client, trigger, watched);
         let now = decision_now_unix_micros();
         let truncate = matches!(trigger.op(), Ok(pgrx::PgTriggerOperation::Truncate));
         let cause = match watched {

@@ -17,11 +17,14 @@ use std::borrow::{Borrow, Cow};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use pgrx::pg_sys::{self, PgBuiltInOids, PgOid};
+use pgrx::prelude::TimestampWithTimeZone;
 use pgrx::spi::{OwnedPreparedStatement, Spi, SpiClient, SpiTupleTable};
-use pgrx::PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT;
+use pgrx::PgSqlErrorCode::{ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE, ERRCODE_UNDEFINED_OBJECT};
 use serde_json::Value as Json;
 
+use crate::pg::clock::from_unix_micros;
 use crate::pg::errors::raise;
+use crate::pg::identity::{as_crm_owner, as_extension_owner};
 use crate::pg::params::tid_array;
 use crate::pg::plan_cache::Attached;
 use crate::pg::qualify::{record, settle, Before, Cause};
@@ -40,43 +43,99 @@ use crate::scoring::rule::Rule;
 /// How many contacts one query reads and one statement writes.
 const BATCH: usize = 5_000;
 
-/// A profile's attachment, with identifiers quoted for SQL.
+/// A profile's attachment: its relations fixed by oid, and as SQL, schema-qualified
+/// and quoted by [`ident`], whatever the caller's `search_path`.
 pub(crate) struct Attachment {
     pub profile_id: i64,
     pub profile_name: String,
     pub version: i32,
-    /// `regclass::text`: schema-qualified and quoted as needed.
+    /// `ONLY "schema"."table"`: rows of inheritance children are not the attached
+    /// table's (its triggers do not see writes to them), so no statement reads them.
     pub contacts: String,
+    pub contacts_oid: pg_sys::Oid,
     pub contact_key: String,
+    /// The key type as SQL (`pg_catalog.int8`, ...): one of the supported types.
     pub key_type: String,
+    key_type_oid: pg_sys::Oid,
     pub events: String,
+    pub events_oid: pg_sys::Oid,
     pub event_contact: String,
     pub event_type: String,
     pub event_time: String,
     pub event_props: Option<String>,
+    /// (`ONLY` accounts table, contact_account, account_key) and the table's oid.
     pub accounts: Option<(String, String, String)>,
+    pub accounts_oid: Option<pg_sys::Oid>,
+    /// The role owning the CRM tables: statements reading their columns run as it
+    /// (see `identity::as_crm_owner`).
+    pub crm_owner: pg_sys::Oid,
     pub state_table: String,
     /// Its oid, for locking it (invalid if it is missing).
     pub state_oid: pg_sys::Oid,
 }
 
-/// A name as a quoted SQL identifier.
+/// A name as a quoted SQL identifier: the one way names reach SQL text. Identifiers
+/// know no backslash escapes, so this is right under any `standard_conforming_strings`.
 pub(crate) fn ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
-/// Load the attachment of a profile, or `None` when it is not attached.
+/// The supported key types, by oid, as SQL.
+fn key_type_sql(oid: pg_sys::Oid) -> Option<&'static str> {
+    Some(match oid {
+        pg_sys::INT8OID => "pg_catalog.int8",
+        pg_sys::INT4OID => "pg_catalog.int4",
+        pg_sys::INT2OID => "pg_catalog.int2",
+        pg_sys::UUIDOID => "pg_catalog.uuid",
+        pg_sys::TEXTOID => "pg_catalog.text",
+        pg_sys::VARCHAROID => "pg_catalog.varchar",
+        _ => return None,
+    })
+}
+
+/// A relation of an attachment: `ONLY "schema"."name"` and its owner, or a 55000
+/// error naming what is gone (a dropped table leaves its attachment behind).
+fn relation(client: &SpiClient<'_>, profile: &str, what: &str, oid: pg_sys::Oid) -> (String, pg_sys::Oid) {
+    let found = client
+        .select(
+            "SELECT n.nspname::pg_catalog.text, c.relname::pg_catalog.text, c.relowner
+               FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+              WHERE c.oid OPERATOR(pg_catalog.=) $1",
+            Some(1),
+            &[oid.into()],
+        )
+        .ok()
+        .filter(|t| !t.is_empty())
+        .and_then(|t| {
+            let row = t.first();
+            Some((row.get::<String>(1).ok()??, row.get::<String>(2).ok()??, row.get::<pg_sys::Oid>(3).ok()??))
+        });
+    match found {
+        Some((schema, name, owner)) => (format!("ONLY {}.{}", ident(&schema), ident(&name)), owner),
+        None => raise(
+            ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+            format!("profile \"{profile}\": its {what} table (oid {}) no longer exists; detach the profile", oid.to_u32()),
+        ),
+    }
+}
+
+/// Load the attachment of a profile, or `None` when it is not attached. Raises 55000
+/// when its tables are gone, or no longer have one owner.
 pub(crate) fn load_attachment(client: &SpiClient<'_>, profile_id: i64) -> Option<Attachment> {
     let table = client
         .select(
-            "SELECT p.name, p.active_version, a.contacts::text, a.contact_key::text, a.key_type::text,
-                    a.events::text, a.event_contact::text, a.event_type::text, a.event_time::text,
-                    a.event_props::text, a.accounts::text, a.contact_account::text, a.account_key::text,
-                    a.state_table::text,
-                    to_regclass('lead_score.' || quote_ident(a.state_table))::oid
+            "SELECT p.name, p.active_version, a.contacts::pg_catalog.oid, a.contact_key::pg_catalog.text,
+                    a.key_type::pg_catalog.oid, a.events::pg_catalog.oid, a.event_contact::pg_catalog.text,
+                    a.event_type::pg_catalog.text, a.event_time::pg_catalog.text,
+                    a.event_props::pg_catalog.text, a.accounts::pg_catalog.oid,
+                    a.contact_account::pg_catalog.text, a.account_key::pg_catalog.text,
+                    a.state_table::pg_catalog.text,
+                    (SELECT c.oid FROM pg_catalog.pg_class c
+                      WHERE c.relname OPERATOR(pg_catalog.=) a.state_table
+                        AND c.relnamespace OPERATOR(pg_catalog.=) 'lead_score'::pg_catalog.regnamespace)
                FROM lead_score.attachment_store a
-               JOIN lead_score.profile_store p ON p.id = a.profile_id
-              WHERE a.profile_id = $1",
+               JOIN lead_score.profile_store p ON p.id OPERATOR(pg_catalog.=) a.profile_id
+              WHERE a.profile_id OPERATOR(pg_catalog.=) $1",
             Some(1),
             &[profile_id.into()],
         )
@@ -86,27 +145,56 @@ pub(crate) fn load_attachment(client: &SpiClient<'_>, profile_id: i64) -> Option
     }
     let row = table.first();
     let text = |i: usize| row.get::<String>(i).ok().flatten();
-    let accounts = match (text(11), text(12), text(13)) {
-        (Some(table), Some(contact_account), Some(account_key)) => {
+    let oid = |i: usize| row.get::<pg_sys::Oid>(i).ok().flatten();
+    let profile_name = text(1)?;
+    let (contacts, crm_owner) = relation(client, &profile_name, "contacts", oid(3)?);
+    let (events, events_owner) = relation(client, &profile_name, "events", oid(6)?);
+    let mut owners = vec![("events", events_owner)];
+    let accounts_oid = oid(11);
+    let accounts = match (accounts_oid, text(12), text(13)) {
+        (Some(accounts_oid), Some(contact_account), Some(account_key)) => {
+            let (table, owner) = relation(client, &profile_name, "accounts", accounts_oid);
+            owners.push(("accounts", owner));
             Some((table, ident(&contact_account), ident(&account_key)))
         }
         _ => None,
     };
+    if let Some((what, _)) = owners.iter().find(|(_, owner)| *owner != crm_owner) {
+        raise(
+            ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+            format!(
+                "profile \"{profile_name}\": its contacts and {what} tables have different owners; \
+                 scoring reads the attached tables as their one owner"
+            ),
+        );
+    }
+    let key_type_oid = oid(5)?;
+    let Some(key_type) = key_type_sql(key_type_oid) else {
+        raise(
+            ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+            format!("profile \"{profile_name}\": its contact key has an unsupported type (oid {})", key_type_oid.to_u32()),
+        )
+    };
     Some(Attachment {
         profile_id,
-        profile_name: text(1)?,
         version: row.get::<i32>(2).ok().flatten()?,
-        contacts: text(3)?,
+        contacts,
+        contacts_oid: oid(3)?,
         contact_key: ident(&text(4)?),
-        key_type: text(5)?,
-        events: text(6)?,
+        key_type: key_type.to_owned(),
+        key_type_oid,
+        events,
+        events_oid: oid(6)?,
         event_contact: ident(&text(7)?),
         event_type: ident(&text(8)?),
         event_time: ident(&text(9)?),
         event_props: text(10).map(|p| ident(&p)),
         accounts,
+        accounts_oid,
+        crm_owner,
         state_table: format!("lead_score.{}", ident(&text(14)?)),
-        state_oid: row.get::<pg_sys::Oid>(15).ok().flatten().unwrap_or(pg_sys::InvalidOid),
+        state_oid: oid(15).unwrap_or(pg_sys::InvalidOid),
+        profile_name,
     })
 }
 
@@ -127,7 +215,8 @@ pub(crate) struct FactsPlan {
 /// Column types read as they are; any other type is read as its JSON form (`to_jsonb`).
 /// `float4` is not among them: its JSON form is its shortest decimal spelling, which
 /// widening it to a double would not give.
-const PLAIN_TYPES: &str = "'{int2,int4,int8,float8,bool,text,varchar}'::regtype[]::oid[]";
+/// (`int2`, `int4`, `int8`, `float8`, `bool`, `text`, `varchar`, by oid.)
+const PLAIN_TYPES: &str = "'{21,23,20,701,16,25,1043}'::pg_catalog.oid[]";
 
 impl FactsPlan {
     pub(crate) fn of(compiled: &CompiledProfile) -> FactsPlan {
@@ -167,19 +256,19 @@ impl FactsPlan {
 
     /// Look up the types of the contact and account columns in the catalog.
     pub(crate) fn learn_column_types(&mut self, client: &SpiClient<'_>, attachment: &Attachment) {
-        let plain_columns = |relation: &str| -> HashSet<String> {
+        let plain_columns = |relation: pg_sys::Oid| -> HashSet<String> {
             let query = format!(
-                "SELECT attname::text FROM pg_catalog.pg_attribute
-                  WHERE attrelid = $1::text::regclass AND attnum > 0 AND NOT attisdropped
-                    AND atttypid = ANY ({PLAIN_TYPES})"
+                "SELECT attname::pg_catalog.text FROM pg_catalog.pg_attribute
+                  WHERE attrelid OPERATOR(pg_catalog.=) $1 AND attnum OPERATOR(pg_catalog.>) 0
+                    AND NOT attisdropped AND atttypid OPERATOR(pg_catalog.=) ANY ({PLAIN_TYPES})"
             );
             client
                 .select(query.as_str(), None, &[relation.into()])
                 .map(|rows| rows.filter_map(|r| r.get::<String>(1).ok().flatten()).collect())
-                .unwrap_or_default()
+                .unwrap_or_else(|e| spi_failed(attachment, "reading column types", e))
         };
-        let contact = plain_columns(&attachment.contacts);
-        let account = attachment.accounts.as_ref().map(|(table, _, _)| plain_columns(table));
+        let contact = plain_columns(attachment.contacts_oid);
+        let account = attachment.accounts_oid.map(plain_columns);
         self.plain = (self.layout.contact.iter().map(|c| contact.contains(c)))
             .chain(
                 self.layout.account.iter().map(|c| account.as_ref().is_some_and(|a| a.contains(c))),
@@ -211,35 +300,48 @@ impl FactsPlan {
     fn types(&self) -> Vec<Option<String>> {
         self.condition_types.iter().cloned().map(Some).collect()
     }
+
+    /// The keys of the events' facts documents, in `json_of`'s order: the event
+    /// columns the rules read, then `props`. Passed as a text[] parameter.
+    fn names(&self) -> Vec<Option<String>> {
+        let props = self.props.then(|| "props".to_owned());
+        self.event_columns.iter().cloned().chain(props).map(Some).collect()
+    }
+
+    fn names_arg(&self) -> pgrx::datum::DatumWithOid<'static> {
+        self.names().into()
+    }
 }
 
-/// `jsonb_build_object('a', t."a", ...)` over the given columns (keys as SQL literals).
-fn json_of(alias: &str, columns: &[String], extra: Option<String>) -> String {
-    let mut pairs: Vec<String> = columns
-        .iter()
-        .map(|c| format!("'{}', {alias}.{}", c.replace('\'', "''"), ident(c)))
+/// `jsonb_build_object(<names>[1], e."a", ...)` over the event columns the rules read,
+/// and the properties: the keys come from the text[] parameter `names` (see
+/// `FactsPlan::names`), so no column name is ever spelled as a literal.
+fn json_of(columns: &[String], props: Option<&str>, names: &str) -> String {
+    let values = columns.iter().map(|c| format!("e.{}", ident(c))).chain(props.map(|p| format!("e.{p}")));
+    let pairs: Vec<String> = values
+        .enumerate()
+        .map(|(i, value)| format!("({names}::pg_catalog.text[])[{}], {value}", i + 1))
         .collect();
-    pairs.extend(extra);
     if pairs.is_empty() {
-        "'{}'::jsonb".to_owned()
+        "'{}'::pg_catalog.jsonb".to_owned()
     } else {
-        format!("jsonb_build_object({})", pairs.join(", "))
+        format!("pg_catalog.jsonb_build_object({})", pairs.join(", "))
     }
 }
 
 impl Attachment {
     /// Whether contact keys are integers (`smallint`, `integer`, `bigint`).
     fn integer_keys(&self) -> bool {
-        matches!(self.key_type.as_str(), "smallint" | "integer" | "bigint")
+        matches!(self.key_type_oid, pg_sys::INT2OID | pg_sys::INT4OID | pg_sys::INT8OID)
     }
 
     /// The planner's estimate of how many contacts there are (0 if it has none).
     fn estimated_contacts(&self, client: &SpiClient<'_>) -> usize {
         let estimate = client
             .select(
-                "SELECT reltuples FROM pg_catalog.pg_class WHERE oid = $1::text::regclass",
+                "SELECT reltuples FROM pg_catalog.pg_class WHERE oid OPERATOR(pg_catalog.=) $1",
                 Some(1),
-                &[self.contacts.clone().into()],
+                &[self.contacts_oid.into()],
             )
             .ok()
             .and_then(|rows| rows.first().get_one::<f32>().ok().flatten());
@@ -279,29 +381,31 @@ impl Attachment {
     /// The events of the contacts in `$1` (keys as text), or with `None`, all events. The
     /// last parameter is the types whose rules have conditions (`FactsPlan::types_arg`).
     fn events_query(&self, plan: &FactsPlan, which: Option<()>, key_cast: &str) -> String {
-        let (filter, types) = match which {
-            Some(()) => (format!("= ANY ($1::text[]::{}[])", self.key_type), "$2"),
-            None => ("IS NOT NULL".to_owned(), "$1"),
+        let (filter, types, names) = match which {
+            Some(()) => (format!("= ANY ($1::text[]::{}[])", self.key_type), "$2", "$3"),
+            None => ("IS NOT NULL".to_owned(), "$1", "$2"),
         };
         format!(
             "{} WHERE e.{} {filter}",
-            self.events_select(plan, &self.events, types, key_cast),
+            self.events_select(plan, &self.events, types, names, key_cast),
             self.event_contact
         )
     }
 
     /// (contact, type, time, facts) of every row of `relation` (the events table, or a
     /// trigger's transition table). `types` is the parameter holding the event types
-    /// whose rules have a condition: only those need facts.
+    /// whose rules have a condition (only those need facts), `names` the one holding
+    /// the facts' keys (`FactsPlan::names`).
     fn events_select(
         &self,
         plan: &FactsPlan,
         relation: &str,
         types: &str,
+        names: &str,
         key_cast: &str,
     ) -> String {
         let props = match (&self.event_props, plan.props) {
-            (Some(p), true) => Some(format!("'props', e.{p}")),
+            (Some(p), true) => Some(p.as_str()),
             _ => None,
         };
         let facts = if plan.condition_types.is_empty() {
@@ -310,7 +414,7 @@ impl Attachment {
             format!(
                 "CASE WHEN e.{event_type}::text = ANY ({types}::text[]) THEN {json} END",
                 event_type = self.event_type,
-                json = json_of("e", &plan.event_columns, props)
+                json = json_of(&plan.event_columns, props, names)
             )
         };
         format!(
@@ -604,18 +708,21 @@ pub(crate) fn compute_batch(
     now: i64,
 ) -> Scored {
     let (attachment, plan) = (&attached.attachment, &attached.plan);
-    let events =
-        attached.statement(client, "events of contacts", &[TEXT_ARRAY, TEXT_ARRAY], false, || {
-            attachment.events_query(plan, Some(()), "text")
-        });
+    let types = [TEXT_ARRAY, TEXT_ARRAY, TEXT_ARRAY];
+    let events = attached.statement(client, "events of contacts", &types, false, || {
+        attachment.events_query(plan, Some(()), "text")
+    });
     let contacts = attached.statement(client, "contacts", &[TEXT_ARRAY], false, || {
         attachment.contacts_query(plan, Some(()))
     });
     let mut summaries = Summaries::default();
-    run(client, attached, &events, "reading events", &[key_array(keys).into(), plan.types_arg()]);
-    fold_rows::<String>(attached, &mut summaries, now);
-    run(client, attached, &contacts, "reading contacts", &[key_array(keys).into()]);
-    let mut scored = finish_rows(attached, &mut summaries, now);
+    let mut scored = as_crm_owner(attachment.crm_owner, || {
+        let args = [key_array(keys).into(), plan.types_arg(), plan.names_arg()];
+        run(client, attached, &events, "reading events", &args);
+        fold_rows::<String>(attached, &mut summaries, now);
+        run(client, attached, &contacts, "reading contacts", &[key_array(keys).into()]);
+        finish_rows(attached, &mut summaries, now)
+    });
     // Back in the order of `keys` (the key type's own order, not the text's: 9 before 10).
     let position: HashMap<&str, usize> =
         keys.iter().enumerate().map(|(i, key)| (key.as_str(), i)).collect();
@@ -650,7 +757,9 @@ fn score_everyone_by<K: SummaryKey>(
     let mut summaries = K::map(attachment.estimated_contacts(client));
     let events = attachment.events_query(plan, None, K::CAST);
     let fold = &mut |row: &SlotRow| fold_row::<K>(attached, &mut summaries, row, now);
-    for_each_row(&events, plan.types(), fold);
+    as_crm_owner(attachment.crm_owner, || {
+        for_each_row(&events, &[plan.types(), plan.names()], fold);
+    });
 
     // The contacts stream from the executor too (no result table to copy each batch
     // into), and go to `sink` a batch at a time.
@@ -665,8 +774,8 @@ fn score_everyone_by<K: SummaryKey>(
         total += scored.len();
         // A connection of its own: the contacts query is still running on this one
         // (what it writes comes after that query's snapshot, so the query reads none of
-        // it).
-        Spi::connect(|client| sink(client, scored, std::mem::take(stored)));
+        // it). It writes the extension's tables, with the extension's rights.
+        as_extension_owner(|| Spi::connect(|client| sink(client, scored, std::mem::take(stored))));
         scored.clear();
     };
     let each = &mut |row: &SlotRow| {
@@ -677,7 +786,8 @@ fn score_everyone_by<K: SummaryKey>(
             hand_over(&mut scored, &mut stored);
         }
     };
-    for_each_row(&attachment.contacts_query(plan, None), Vec::new(), each);
+    let contacts = attachment.contacts_query(plan, None);
+    as_crm_owner(attachment.crm_owner, || for_each_row(&contacts, &[], each));
     hand_over(&mut scored, &mut stored);
     total
 }
@@ -1023,7 +1133,7 @@ pub(crate) fn write_batch<T: Borrow<(String, ContactScore)>>(
         &[
             PgBuiltInOids::FLOAT8ARRAYOID,
             PgBuiltInOids::TEXTARRAYOID,
-            PgBuiltInOids::INT8ARRAYOID,
+            PgBuiltInOids::TIMESTAMPTZARRAYOID,
             PgBuiltInOids::INT4OID,
             PgBuiltInOids::FLOAT8OID,
             PgBuiltInOids::TEXTARRAYOID,
@@ -1035,9 +1145,9 @@ pub(crate) fn write_batch<T: Borrow<(String, ContactScore)>>(
                                        disqualified_by, next_due, tally, limits, scored_at)
              SELECT r.key::{key_type}, $13, r.fit, r.engagement::lead_score.decayed,
                     coalesce(r.dimensions::jsonb, '{{}}'), r.disqualified_by::text[],
-                    timestamptz 'epoch' + r.next_due * interval '1 microsecond',
+                    r.next_due,
                     ARRAY[r.t1, r.t2, r.t3, r.t4, r.t5, r.t6], r.limits::bigint[], to_timestamp($14 / 1e6)
-               FROM unnest({SUM_UNNEST}, $10::float8[], $11::text[], $12::int8[], $15::text[])
+               FROM unnest({SUM_UNNEST}, $10::float8[], $11::text[], $12::timestamptz[], $15::text[])
                     AS r({SUM_COLUMNS}, fit, disqualified_by, next_due, limits)
              ON CONFLICT (contact_key) DO UPDATE
                 SET version = excluded.version, fit = excluded.fit, engagement = excluded.engagement,
@@ -1058,7 +1168,9 @@ pub(crate) fn write_batch<T: Borrow<(String, ContactScore)>>(
     let fit: Vec<Option<f64>> = scored().map(|(_, r)| Some(r.fit)).collect();
     let disqualified: Vec<Option<String>> =
         scored().map(|(_, r)| Some(text_array_literal(&r.disqualified_by))).collect();
-    let next_due: Vec<Option<i64>> = scored().map(|(_, r)| r.next_due).collect();
+    // (Exact to the microsecond; a due time that never comes is `infinity`.)
+    let next_due: Vec<Option<TimestampWithTimeZone>> =
+        scored().map(|(_, r)| r.next_due.map(from_unix_micros)).collect();
     let limits: Vec<Option<String>> = scored()
         .map(|(_, r)| {
             (!r.limits.is_empty()).then(|| int8_array_literal(&LimitState::flatten(&r.limits)))
@@ -1233,22 +1345,26 @@ fn new_summaries<K: SummaryKey>(
     let new_rows = || {
         format!(
             "{} WHERE e.{} IS NOT NULL",
-            attachment.events_select(plan, "changed", "$1", K::CAST),
+            attachment.events_select(plan, "changed", "$1", "$2", K::CAST),
             attachment.event_contact
         )
     };
     // (No more contacts than rows.)
     let mut summaries = K::map(new_row_count.max(0) as usize);
-    if new_row_count <= STREAM_FROM {
-        // The usual few rows: a plan prepared once, its result read in one go.
-        let new_rows = attached.statement(client, "new events", &[TEXT_ARRAY], false, new_rows);
-        run(client, attached, &new_rows, "reading new events", &[plan.types_arg()]);
-        fold_rows::<K>(attached, &mut summaries, now);
-    } else {
-        // Many: straight from the executor, no result table (planning once is nothing
-        // beside them).
-        let fold = &mut |row: &SlotRow| fold_row::<K>(attached, &mut summaries, row, now);
-        for_each_row(&new_rows(), plan.types(), fold);
-    }
+    as_crm_owner(attachment.crm_owner, || {
+        if new_row_count <= STREAM_FROM {
+            // The usual few rows: a plan prepared once, its result read in one go.
+            let types = [TEXT_ARRAY, TEXT_ARRAY];
+            let new_rows = attached.statement(client, "new events", &types, false, new_rows);
+            let args = [plan.types_arg(), plan.names_arg()];
+            run(client, attached, &new_rows, "reading new events", &args);
+            fold_rows::<K>(attached, &mut summaries, now);
+        } else {
+            // Many: straight from the executor, no result table (planning once is
+            // nothing beside them).
+            let fold = &mut |row: &SlotRow| fold_row::<K>(attached, &mut summaries, row, now);
+            for_each_row(&new_rows(), &[plan.types(), plan.names()], fold);
+        }
+    });
     K::sorted(client, attached, summaries)
 }

@@ -24,8 +24,33 @@ const NOT_SIMULATED: i64 = i64::MIN;
 /// Where Postgres keeps the setting's text. Written only by the GUC machinery.
 static mut NOW_SETTING: *mut c_char = std::ptr::null_mut();
 
+/// A timestamptz as microseconds since the Unix epoch. `-infinity` is `i64::MIN`;
+/// `infinity`, and the last few millennia of Postgres' range (which 64 bits of
+/// microseconds since 1970 cannot hold), are `i64::MAX`.
 pub(crate) fn to_unix_micros(at: TimestampWithTimeZone) -> i64 {
-    pg_sys::TimestampTz::from(at).saturating_add(POSTGRES_EPOCH_IN_UNIX_MICROS)
+    match pg_sys::TimestampTz::from(at) {
+        i64::MIN => i64::MIN,
+        postgres_micros => postgres_micros.saturating_add(POSTGRES_EPOCH_IN_UNIX_MICROS),
+    }
+}
+
+/// Microseconds since the Unix epoch as a timestamptz, exactly; `i64::MAX` (a time that
+/// never comes) is `infinity`, and so is anything past Postgres' range (nothing before
+/// it can occur: `i64::MIN` is `-infinity`).
+pub(crate) fn from_unix_micros(micros: i64) -> TimestampWithTimeZone {
+    if micros == i64::MAX {
+        return TimestampWithTimeZone::positive_infinity();
+    }
+    if micros == i64::MIN {
+        return TimestampWithTimeZone::negative_infinity();
+    }
+    TimestampWithTimeZone::try_from(micros - POSTGRES_EPOCH_IN_UNIX_MICROS).unwrap_or_else(|_| {
+        if micros > 0 {
+            TimestampWithTimeZone::positive_infinity()
+        } else {
+            TimestampWithTimeZone::negative_infinity()
+        }
+    })
 }
 
 /// "Now" for scoring: `lead_score.now` when set, otherwise the start of the current

@@ -18,3 +18,112 @@ fn acting_role() -> String {
         CStr::from_ptr(name).to_string_lossy().into_owned()
     }
 }
+
+// Whose rights a statement runs with.
+//
+// The triggers and maintenance functions run as the extension's owner (a superuser):
+// they write the profiles' state tables, which nobody else may. But a statement that
+// reads a CRM table's columns evaluates code the table's owner chose: a cast of a
+// column's type to json, an operator of that type, a row-level security policy. Such
+// statements run through `as_crm_owner`, as the owner of the CRM's tables, in a
+// security-restricted operation with a pinned `search_path`, as `REFRESH MATERIALIZED
+// VIEW` runs its query as the view's owner. Whatever that code does, it does with its
+// owner's rights, and any setting it changes is undone when the statement is done.
+
+use std::cell::RefCell;
+
+/// `search_path` for every statement of ours, and for user code we evaluate: the
+/// system catalog first, our own schema (nobody else can create objects in it), and
+/// `pg_temp` last, where Postgres never looks for functions or operators. Every
+/// relation in our statements is schema-qualified, so no temporary table is read.
+pub(crate) const SAFE_SEARCH_PATH: &std::ffi::CStr = c"pg_catalog, lead_score, pg_temp";
+
+thread_local! {
+    /// The identities `as_crm_owner` switched away from, innermost last: what
+    /// `as_extension_owner` returns to.
+    static OUTER: RefCell<Vec<(pg_sys::Oid, i32)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Put back an identity when a switch ends. During a panic (a Postgres error unwinding
+/// to the function's boundary) Postgres is not touched: the (sub)transaction's abort
+/// restores the user id, the security context and the settings.
+struct Restore {
+    user: pg_sys::Oid,
+    context: i32,
+    /// A GUC nest level to roll back, for `as_crm_owner`.
+    nest_level: Option<i32>,
+    /// Whether this switch pushed onto `OUTER`.
+    pushed: bool,
+}
+
+impl Drop for Restore {
+    fn drop(&mut self) {
+        if self.pushed {
+            OUTER.with(|outer| outer.borrow_mut().pop());
+        }
+        if std::thread::panicking() {
+            return;
+        }
+        // SAFETY: restores what GetUserIdAndSecContext returned before the switch, and
+        // rolls back the nest level this switch opened (innermost first).
+        unsafe {
+            if let Some(level) = self.nest_level {
+                pg_sys::AtEOXact_GUC(false, level);
+            }
+            pg_sys::SetUserIdAndSecContext(self.user, self.context);
+        }
+    }
+}
+
+fn current_identity() -> (pg_sys::Oid, i32) {
+    let (mut user, mut context) = (pg_sys::InvalidOid, 0);
+    // SAFETY: reads backend state into the two locals.
+    unsafe { pg_sys::GetUserIdAndSecContext(&mut user, &mut context) };
+    (user, context)
+}
+
+/// Run `f` as `owner`, the owner of the CRM tables it reads, in a security-restricted
+/// operation (no temporary objects, no `SET ROLE`, no cursors left open) with
+/// `SAFE_SEARCH_PATH`; settings changed meanwhile are rolled back.
+pub(crate) fn as_crm_owner<R>(owner: pg_sys::Oid, f: impl FnOnce() -> R) -> R {
+    let (user, context) = current_identity();
+    OUTER.with(|outer| outer.borrow_mut().push((user, context)));
+    // SAFETY: the switch is undone by `Restore` (or by the transaction's abort); the
+    // nest level is opened after the switch, as Postgres' own callers do.
+    let nest_level = unsafe {
+        pg_sys::SetUserIdAndSecContext(
+            owner,
+            context | pg_sys::SECURITY_RESTRICTED_OPERATION as i32,
+        );
+        let level = pg_sys::NewGUCNestLevel();
+        pg_sys::set_config_option(
+            c"search_path".as_ptr(),
+            SAFE_SEARCH_PATH.as_ptr(),
+            pg_sys::GucContext::PGC_USERSET,
+            pg_sys::GucSource::PGC_S_SESSION,
+            pg_sys::GucAction::GUC_ACTION_SAVE,
+            true,
+            0,
+            false,
+        );
+        level
+    };
+    let _restore = Restore { user, context, nest_level: Some(nest_level), pushed: true };
+    f()
+}
+
+/// Inside `as_crm_owner`, run `f` with the rights that were in force before it: the
+/// extension owner's, for writing the extension's own tables while a CRM read streams.
+/// Outside any switch it just runs `f`.
+pub(crate) fn as_extension_owner<R>(f: impl FnOnce() -> R) -> R {
+    let Some((outer_user, outer_context)) = OUTER.with(|outer| outer.borrow().last().copied())
+    else {
+        return f();
+    };
+    let (user, context) = current_identity();
+    // SAFETY: switches back to an identity this backend held a moment ago; `Restore`
+    // switches to the CRM owner again.
+    unsafe { pg_sys::SetUserIdAndSecContext(outer_user, outer_context) };
+    let _restore = Restore { user, context, nest_level: None, pushed: false };
+    f()
+}

@@ -11,6 +11,7 @@ pub(crate) mod decay_functions;
 pub(crate) mod decayed_sum;
 pub(crate) mod errors;
 pub(crate) mod identity;
+pub(crate) mod jsonb;
 mod params;
 pub(crate) mod plan_cache;
 pub(crate) mod qualification_functions;

@@ -7,6 +7,7 @@ use pgrx::PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE;
 
 use crate::pg::clock::{now_unix_micros, to_unix_micros};
 use crate::pg::errors::raise;
+use crate::pg::jsonb::AnyJsonb;
 use crate::scoring::json_facts::JsonFacts;
 use crate::scoring::rule::Rule;
 use crate::scoring::settings::Settings;
@@ -31,7 +32,7 @@ fn settings_problem(settings: JsonB) -> Option<String> {
 #[pg_extern(stable, parallel_safe, schema = "lead_score")]
 fn rule_matches(
     rule: Option<JsonB>,
-    record: Option<JsonB>,
+    record: Option<AnyJsonb>,
     at: default!(Option<TimestampWithTimeZone>, "NULL"),
 ) -> Option<bool> {
     let (rule, record) = (rule?, record?);

@@ -5,6 +5,7 @@ use pgrx::JsonB;
 use serde_json::{json, Value as Json};
 
 use crate::pg::catalog::{load_profile, Edition};
+use crate::pg::jsonb::AnyJsonb;
 use crate::pg::clock::{now_unix_micros, to_unix_micros};
 use crate::scoring::engine::{score_contact, Event};
 use crate::scoring::json_facts::JsonFacts;
@@ -21,16 +22,17 @@ fn iso8601(micros: i64) -> Json {
 /// its account under `"account"`; `events` is an array of objects with `event_type`,
 /// `at` and the event's other columns, properties under `"props"`.
 #[pg_extern(stable, parallel_safe, schema = "lead_score")]
+#[search_path(pg_catalog, lead_score, pg_temp)]
 fn score_record(
     profile: Option<&str>,
-    contact: Option<JsonB>,
-    events: default!(Option<JsonB>, "'[]'"),
+    contact: Option<AnyJsonb>,
+    events: default!(Option<AnyJsonb>, "'[]'"),
     at: default!(Option<TimestampWithTimeZone>, "NULL"),
     use_draft: default!(Option<bool>, "false"),
 ) -> Option<JsonB> {
     // Not STRICT (`at` may be NULL): a NULL profile or contact has no score.
     let (profile, contact) = (profile?, contact?);
-    let events = events.unwrap_or(JsonB(Json::Array(Vec::new())));
+    let events = events.unwrap_or(AnyJsonb(Json::Array(Vec::new())));
     let use_draft = use_draft.unwrap_or(false);
     let loaded = load_profile(profile, if use_draft { Edition::Draft } else { Edition::Active });
     let now = at.map_or_else(now_unix_micros, to_unix_micros);

@@ -10,6 +10,7 @@ use pgrx::{FromDatum, IntoDatum, PgMemoryContexts};
 use serde_json::Value as Json;
 
 use crate::pg::clock::to_unix_micros;
+use crate::pg::jsonb::jsonb_datum_to_json;
 use crate::pg::decayed_sum::lead_score::Decayed;
 use crate::scoring::decay::DecayedSum;
 use crate::scoring::record_facts::ColumnValue;
@@ -63,12 +64,13 @@ pub(crate) trait Row {
         self.datum(column).and_then(|d| unsafe { <&str>::from_datum(d, false) })
     }
 
-    /// A timestamptz column as microseconds since the Unix epoch; infinities are `None`.
+    /// A timestamptz column as microseconds since the Unix epoch. `infinity` (and times
+    /// beyond what microseconds since 1970 hold in 64 bits, past the year 294246) is
+    /// `i64::MAX`, a future that never comes; `-infinity` is `i64::MIN`, worth nothing.
     fn time(&self, column: i32) -> Option<i64> {
         // SAFETY: callers only ask timestamptz columns for times.
         self.datum(column)
             .and_then(|d| unsafe { TimestampWithTimeZone::from_datum(d, false) })
-            .filter(|t| t.is_finite())
             .map(to_unix_micros)
     }
 
@@ -125,12 +127,11 @@ pub(crate) trait Row {
         self.datum(column).and_then(|d| unsafe { Decayed::from_datum(d, false) }).map(|d| d.0)
     }
 
-    /// A jsonb column, as JSON (NULL as JSON null).
+    /// A jsonb column, as JSON (NULL as JSON null): any depth, any number (see
+    /// `jsonb::jsonb_datum_to_json`).
     fn json(&self, column: i32) -> Json {
         // SAFETY: callers only ask jsonb columns for JSON.
-        self.datum(column)
-            .and_then(|d| unsafe { pgrx::JsonB::from_datum(d, false) })
-            .map_or(Json::Null, |j| j.0)
+        self.datum(column).map_or(Json::Null, |d| unsafe { jsonb_datum_to_json(d) })
     }
 
     /// A column of a contact or account as the rules read it: numbers, booleans and
@@ -153,8 +154,7 @@ pub(crate) trait Row {
                 }
                 Ok(Oid::TEXTOID | Oid::VARCHAROID) => <&str>::from_datum(datum, false)
                     .map_or(ColumnValue::Null, |t| ColumnValue::Text(t.to_owned())),
-                Ok(Oid::JSONBOID) => pgrx::JsonB::from_datum(datum, false)
-                    .map_or(ColumnValue::Null, |j| ColumnValue::Json(j.0)),
+                Ok(Oid::JSONBOID) => ColumnValue::Json(jsonb_datum_to_json(datum)),
                 _ => {
                     let (mut output, mut varlena) = (pg_sys::InvalidOid, false);
                     pg_sys::getTypeOutputInfo(type_oid, &mut output, &mut varlena);
@@ -235,31 +235,39 @@ unsafe extern "C-unwind" fn receiver_startup(
 #[pg_guard]
 unsafe extern "C-unwind" fn receiver_done(_receiver: *mut pg_sys::DestReceiver) {}
 
-/// Run `query`, whose one parameter `$1` is a text array, and hand every row to `each`
-/// as the executor produces it. Reading a whole table through a cursor copies every
-/// row into a result table first, and reads each value back out of the copy: most of
-/// what the read costs, over an events table. Errors are raised as Postgres errors.
-pub(crate) fn for_each_row(query: &str, arg: Vec<Option<String>>, each: &mut dyn FnMut(&SlotRow)) {
+/// Run `query`, whose parameters are the text arrays `args`, and hand every row to
+/// `each` as the executor produces it. Reading a whole table through a cursor copies
+/// every row into a result table first, and reads each value back out of the copy:
+/// most of what the read costs, over an events table. Errors are raised as Postgres
+/// errors.
+pub(crate) fn for_each_row(
+    query: &str,
+    args: &[Vec<Option<String>>],
+    each: &mut dyn FnMut(&SlotRow),
+) {
     let query = std::ffi::CString::new(query).expect("queries are built without NUL bytes");
     let memory = PgMemoryContexts::new("lead_score rows");
+    let count = args.len();
     // SAFETY: SPI is connected (callers hold an SpiClient); the plan, parameter list and
     // receiver outlive the execution, and the receiver's callbacks match its layout.
     unsafe {
-        let mut types = [pg_sys::TEXTARRAYOID];
-        let plan = pg_sys::SPI_prepare(query.as_ptr(), 1, types.as_mut_ptr());
+        let mut types = vec![pg_sys::TEXTARRAYOID; count];
+        let plan = pg_sys::SPI_prepare(query.as_ptr(), count as i32, types.as_mut_ptr());
         if plan.is_null() {
             let code = pg_sys::SPI_result;
             pgrx::error!("preparing a query failed: SPI error {code}");
         }
-        let params = pg_sys::makeParamList(1);
-        (*params).numParams = 1;
-        let value = arg.into_datum();
-        *(*params).params.as_mut_ptr() = pg_sys::ParamExternData {
-            value: value.unwrap_or(pg_sys::Datum::from(0)),
-            isnull: value.is_none(),
-            pflags: pg_sys::PARAM_FLAG_CONST as u16,
-            ptype: pg_sys::TEXTARRAYOID,
-        };
+        let params = pg_sys::makeParamList(count as i32);
+        (*params).numParams = count as i32;
+        for (i, arg) in args.iter().enumerate() {
+            let value = arg.clone().into_datum();
+            *(*params).params.as_mut_ptr().add(i) = pg_sys::ParamExternData {
+                value: value.unwrap_or(pg_sys::Datum::from(0)),
+                isnull: value.is_none(),
+                pflags: pg_sys::PARAM_FLAG_CONST as u16,
+                ptype: pg_sys::TEXTARRAYOID,
+            };
+        }
         let mut receiver = RowReceiver {
             receiver: pg_sys::DestReceiver {
                 receiveSlot: Some(receive_row),

@@ -340,12 +340,22 @@ impl Condition {
     }
 }
 
+/// The most parts a field name may have (`props.a.b` has three): documents are read
+/// to a depth just beyond it, whatever their own depth.
+pub const MAX_FIELD_PARTS: usize = 64;
+
 fn compile_field(json: &Json, path: &JsonPath, scope: Scope) -> Result<Field, RuleError> {
     let Json::String(text) = json else {
         return Err(path
             .error(format!("expected a field name such as \"country\", got {}", describe(json))));
     };
     let parts: Vec<&str> = text.split('.').collect();
+    if parts.len() > MAX_FIELD_PARTS {
+        return Err(path.error(format!(
+            "field name has {} parts; at most {MAX_FIELD_PARTS} are allowed",
+            parts.len()
+        )));
+    }
     if parts.iter().any(|p| p.is_empty()) {
         return Err(path.error(format!("invalid field name \"{text}\": empty part between dots")));
     }

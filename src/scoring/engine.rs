@@ -294,6 +294,10 @@ impl EventSummary {
                 }
             }
             matched = true;
+            // An event at -infinity is worth nothing at any time: not counted.
+            if at == Micros::MIN {
+                continue;
+            }
             if at > now {
                 earliest_due(&mut self.next_due, at, now);
                 continue;

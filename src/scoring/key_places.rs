@@ -41,8 +41,7 @@ impl KeyPlaces {
 
     /// Take `key`'s place out.
     pub fn remove(&mut self, key: i64) -> Option<u32> {
-        let offset = usize::try_from(key.checked_sub(self.base)?).ok();
-        if let Some(slot) = offset.and_then(|offset| self.dense.get_mut(offset)) {
+        if let Some(slot) = self.offset_of(key).and_then(|offset| self.dense.get_mut(offset)) {
             if *slot != 0 {
                 return Some(std::mem::take(slot) - 1);
             }
@@ -52,15 +51,23 @@ impl KeyPlaces {
 
     /// Every (key, place), in key order.
     pub fn into_sorted(self) -> Vec<(i64, u32)> {
-        let base = self.base;
+        let base = i128::from(self.base);
         let dense = self.dense.into_iter().enumerate().filter(|&(_, slot)| slot != 0);
+        // (A dense key is within the i64 range: it was placed there.)
         let mut all: Vec<(i64, u32)> =
-            dense.map(|(offset, slot)| (base + offset as i64, slot - 1)).collect();
+            dense.map(|(offset, slot)| ((base + offset as i128) as i64, slot - 1)).collect();
         if !self.sparse.is_empty() {
             all.extend(self.sparse);
             all.sort_unstable_by_key(|&(key, _)| key);
         }
         all
+    }
+
+    /// Where `key` would sit in the dense range (which may not reach that far), or
+    /// `None` below its base. Keys span the whole i64 range, so this is worked out in
+    /// i128: `key - base` overflows i64 for keys of opposite signs far apart.
+    fn offset_of(&self, key: i64) -> Option<usize> {
+        usize::try_from(i128::from(key) - i128::from(self.base)).ok()
     }
 
     /// `key`'s slot in the dense range, growing the range to take it in when that stays
@@ -71,26 +78,28 @@ impl KeyPlaces {
         }
         let offset = i128::from(key) - i128::from(self.base);
         let len = self.dense.len() as i128;
+        let limit = self.limit as i128;
         if offset < 0 {
             // Grow downwards, by at least half again, so a descending scan moves little.
-            let needed = (len - offset) as usize;
-            if needed > self.limit {
+            let needed = len - offset;
+            if needed > limit {
                 return None;
             }
-            let grown = needed.max(self.dense.len() * 3 / 2).min(self.limit);
-            let extra = grown - self.dense.len();
-            // (Within the limit, so far inside i64: the base stays above i64::MIN.)
+            let grown = (needed as usize).max(self.dense.len() * 3 / 2).min(self.limit);
+            // Never below i64::MIN: the base moves down by at most its distance to it.
+            let room = (i128::from(self.base) - i128::from(i64::MIN)) as u128;
+            let extra = (grown - self.dense.len()).min(usize::try_from(room).unwrap_or(usize::MAX));
             self.dense.splice(0..0, std::iter::repeat_n(0, extra));
-            self.base -= extra as i64;
+            self.base = (i128::from(self.base) - extra as i128) as i64;
         } else if offset >= len {
-            let needed = offset as usize + 1;
-            if needed > self.limit {
+            let needed = offset + 1;
+            if needed > limit {
                 return None;
             }
-            let grown = needed.max(self.dense.len() * 3 / 2).min(self.limit);
+            let grown = (needed as usize).max(self.dense.len() * 3 / 2).min(self.limit);
             self.dense.resize(grown, 0);
         }
-        let offset = (i128::from(key) - i128::from(self.base)) as usize;
+        let offset = self.offset_of(key)?;
         self.dense.get_mut(offset)
     }
 }
@@ -147,6 +156,63 @@ mod tests {
         assert_eq!(places.remove(7), None);
         assert_eq!(places.remove(i64::MIN), None);
         assert_eq!(places.into_sorted(), vec![(5, 0)]);
+    }
+
+    #[test]
+    fn keys_across_the_whole_range_keep_their_places() {
+        let cases: &[&[i64]] = &[
+            &[i64::MIN, -1, 0, 1, 2, i64::MAX - 1, i64::MAX],
+            &[-4_611_686_018_427_387_904, 1, 2, 3, 4_611_686_018_427_387_904],
+            &[i64::MAX, i64::MAX - 1, i64::MIN + 1, i64::MIN],
+            &[i64::MIN, i64::MIN + 1, i64::MIN + 2, 7],
+            &[2, 1, 0, -1, i64::MIN],
+        ];
+        for keys in cases {
+            let mut places = KeyPlaces::for_contacts(keys.len());
+            let got = placed(&mut places, keys);
+            assert_eq!(got, (0..keys.len() as u32).collect::<Vec<_>>(), "{keys:?}");
+            let mut sorted: Vec<(i64, u32)> = keys.iter().copied().zip(got).collect();
+            sorted.sort_unstable();
+            let mut removed = KeyPlaces::for_contacts(keys.len());
+            placed(&mut removed, keys);
+            assert_eq!(places.into_sorted(), sorted, "{keys:?}");
+            for (i, key) in keys.iter().enumerate() {
+                assert_eq!(removed.remove(*key), Some(i as u32), "{keys:?}: {key}");
+            }
+            assert_eq!(removed.into_sorted(), vec![], "{keys:?}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Any keys, in any order: each keeps its first place, comes out once in
+        /// order, and is found again by `remove`.
+        #[test]
+        fn any_keys_behave_like_a_map(
+            keys in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::num::i64::ANY,
+                    -50i64..50,
+                    proptest::sample::select(vec![i64::MIN, i64::MIN + 1, -1, 0, 1, i64::MAX - 1, i64::MAX]),
+                ],
+                0..200,
+            ),
+            contacts in 0usize..300,
+        ) {
+            let mut places = KeyPlaces::for_contacts(contacts);
+            let mut expected = std::collections::BTreeMap::new();
+            for (got, key) in placed(&mut places, &keys).into_iter().zip(&keys) {
+                let first = *expected.entry(*key).or_insert(got);
+                proptest::prop_assert_eq!(got, first);
+            }
+            let mut again = KeyPlaces::for_contacts(contacts);
+            placed(&mut again, &keys);
+            let sorted: Vec<(i64, u32)> = expected.iter().map(|(k, v)| (*k, *v)).collect();
+            proptest::prop_assert_eq!(places.into_sorted(), sorted);
+            for (key, place) in &expected {
+                proptest::prop_assert_eq!(again.remove(*key), Some(*place));
+                proptest::prop_assert_eq!(again.remove(*key), None);
+            }
+        }
     }
 
     #[test]

@@ -1,0 +1,176 @@
+//! Reading jsonb values into JSON, totally: any depth, any number.
+//!
+//! pgrx's `JsonB` prints the value and parses the text with serde_json, which refuses
+//! documents nested deeper than 128 levels and numbers beyond the double range: a CRM
+//! row holding either would make its write fail. This walks the stored value with
+//! Postgres' own iterator instead, without recursion, and never fails:
+//!
+//! * containers deeper than [`MAX_DEPTH`] are read as empty containers of their kind.
+//!   No rule can tell: a field path has at most `MAX_FIELD_PARTS` parts.
+//! * a number is read as serde_json would read its text, except one beyond the double
+//!   range (`1e400`), which is read as its decimal text and so matches no numeric
+//!   condition. (Tiny ones such as `1e-400` read as 0.)
+
+use pgrx::pg_sys;
+use pgrx::pgrx_sql_entity_graph::metadata::{
+    ArgumentError, ReturnsError, ReturnsRef, SqlMappingRef, SqlTranslatable,
+};
+use pgrx::FromDatum;
+use serde_json::{Map, Value as Json};
+
+use crate::scoring::condition::MAX_FIELD_PARTS;
+
+/// How deep containers are read: deeper than any field path reaches, with room for
+/// `contains` looking into an array at the end of one.
+pub(crate) const MAX_DEPTH: usize = MAX_FIELD_PARTS + 4;
+
+enum Frame {
+    Array(Vec<Json>),
+    Object(Map<String, Json>, String),
+}
+
+fn put(stack: &mut [Frame], value: Json) -> Option<Json> {
+    match stack.last_mut() {
+        Some(Frame::Array(items)) => items.push(value),
+        Some(Frame::Object(entries, key)) => {
+            entries.insert(std::mem::take(key), value);
+        }
+        None => return Some(value),
+    }
+    None
+}
+
+/// A number's decimal text as JSON: what serde_json reads it as, or, beyond the
+/// double range, the text itself.
+pub(crate) fn number_from_text(text: &str) -> Json {
+    match serde_json::from_str::<serde_json::Number>(text) {
+        Ok(number) => Json::Number(number),
+        Err(_) => Json::String(text.to_owned()),
+    }
+}
+
+/// # Safety
+/// `value` must be a scalar or binary `JsonbValue` the iterator just returned.
+unsafe fn scalar(value: &pg_sys::JsonbValue) -> Json {
+    match value.type_ {
+        pg_sys::jbvType::jbvString => {
+            let string = value.val.string;
+            let bytes = std::slice::from_raw_parts(string.val.cast::<u8>(), string.len as usize);
+            Json::String(String::from_utf8_lossy(bytes).into_owned())
+        }
+        pg_sys::jbvType::jbvNumeric => {
+            let text = pgrx::direct_function_call::<&std::ffi::CStr>(
+                pg_sys::numeric_out,
+                &[Some(pg_sys::Datum::from(value.val.numeric))],
+            );
+            text.map_or(Json::Null, |t| number_from_text(&t.to_string_lossy()))
+        }
+        pg_sys::jbvType::jbvBool => Json::Bool(value.val.boolean),
+        // A container left unread below `MAX_DEPTH`.
+        pg_sys::jbvType::jbvBinary => {
+            let header = (*value.val.binary.data).header;
+            if header & pg_sys::JB_FARRAY != 0 {
+                Json::Array(Vec::new())
+            } else {
+                Json::Object(Map::new())
+            }
+        }
+        _ => Json::Null,
+    }
+}
+
+/// A jsonb datum as JSON (see the module's notes).
+///
+/// # Safety
+/// `datum` must be a non-NULL jsonb datum.
+pub(crate) unsafe fn jsonb_datum_to_json(datum: pg_sys::Datum) -> Json {
+    let jsonb = pg_sys::pg_detoast_datum(datum.cast_mut_ptr()).cast::<pg_sys::Jsonb>();
+    let mut iterator = pg_sys::JsonbIteratorInit(&raw mut (*jsonb).root);
+    let mut value: pg_sys::JsonbValue = std::mem::zeroed();
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut raw_scalar = false;
+    let mut result = Json::Null;
+    loop {
+        let skip_nested = stack.len() >= MAX_DEPTH;
+        let token = pg_sys::JsonbIteratorNext(&raw mut iterator, &raw mut value, skip_nested);
+        let done = match token {
+            pg_sys::JsonbIteratorToken::WJB_BEGIN_ARRAY => {
+                raw_scalar |= stack.is_empty() && value.val.array.rawScalar;
+                stack.push(Frame::Array(Vec::new()));
+                None
+            }
+            pg_sys::JsonbIteratorToken::WJB_BEGIN_OBJECT => {
+                stack.push(Frame::Object(Map::new(), String::new()));
+                None
+            }
+            pg_sys::JsonbIteratorToken::WJB_KEY => {
+                if let (Json::String(key), Some(Frame::Object(_, pending))) =
+                    (scalar(&value), stack.last_mut())
+                {
+                    *pending = key;
+                }
+                None
+            }
+            pg_sys::JsonbIteratorToken::WJB_VALUE | pg_sys::JsonbIteratorToken::WJB_ELEM => {
+                put(&mut stack, scalar(&value))
+            }
+            pg_sys::JsonbIteratorToken::WJB_END_ARRAY
+            | pg_sys::JsonbIteratorToken::WJB_END_OBJECT => {
+                let container = match stack.pop() {
+                    Some(Frame::Array(items)) => Json::Array(items),
+                    Some(Frame::Object(entries, _)) => Json::Object(entries),
+                    None => Json::Null,
+                };
+                put(&mut stack, container)
+            }
+            _ => break,
+        };
+        if let Some(done) = done {
+            result = done;
+        }
+    }
+    match result {
+        // A scalar document is stored as a one-element "raw scalar" array.
+        Json::Array(mut items) if raw_scalar && items.len() == 1 => items.pop().unwrap_or_default(),
+        other => other,
+    }
+}
+
+/// A jsonb argument read by [`jsonb_datum_to_json`]: for functions that must take any
+/// legal document (`rule_matches`, `score_record`).
+pub(crate) struct AnyJsonb(pub Json);
+
+impl FromDatum for AnyJsonb {
+    unsafe fn from_polymorphic_datum(
+        datum: pg_sys::Datum,
+        is_null: bool,
+        _: pg_sys::Oid,
+    ) -> Option<AnyJsonb> {
+        (!is_null).then(|| AnyJsonb(jsonb_datum_to_json(datum)))
+    }
+}
+
+// SAFETY: the argument is a jsonb datum, read as such above.
+unsafe impl SqlTranslatable for AnyJsonb {
+    const TYPE_IDENT: &'static str = pgrx::pgrx_resolved_type!(AnyJsonb);
+    const TYPE_ORIGIN: pgrx::pgrx_sql_entity_graph::metadata::TypeOrigin =
+        pgrx::pgrx_sql_entity_graph::metadata::TypeOrigin::External;
+    const ARGUMENT_SQL: Result<SqlMappingRef, ArgumentError> =
+        Ok(SqlMappingRef::literal("jsonb"));
+    const RETURN_SQL: Result<ReturnsRef, ReturnsError> =
+        Ok(ReturnsRef::One(SqlMappingRef::literal("jsonb")));
+}
+
+// SAFETY: as pgrx does for its own `FromDatum` types: the argument is unboxed through
+// `FromDatum` above.
+unsafe impl<'fcx> pgrx::callconv::ArgAbi<'fcx> for AnyJsonb {
+    unsafe fn unbox_arg_unchecked(arg: pgrx::callconv::Arg<'_, 'fcx>) -> Self {
+        let index = arg.index();
+        arg.unbox_arg_using_from_datum()
+            .unwrap_or_else(|| panic!("argument {index} must not be null"))
+    }
+
+    unsafe fn unbox_nullable_arg(arg: pgrx::callconv::Arg<'_, 'fcx>) -> pgrx::nullable::Nullable<Self> {
+        arg.unbox_arg_using_from_datum().into()
+    }
+}
