@@ -83,6 +83,11 @@ SELECT :lead AS lead, :score_before AS score_before, :rank_before AS rank_before
        s.is_pql, s.tags
   FROM lead_score."Demo_scores" s WHERE s.id = :lead;
 
+\echo 'The notification carries only the transition id and profile; the router reads the'
+\echo 'transition under its own grants and assigns the contact:'
+SELECT t.id, t.contact, t.kind, t.tag FROM lead_score.transitions t
+ WHERE t.profile = 'Demo' AND t.contact = :'lead' AND t.kind = 'tagged' ORDER BY t.id DESC LIMIT 1;
+
 \echo 'A contact that had gone quiet opens an email: requalified.'
 SELECT s.id AS quiet FROM lead_score."Demo_scores" s
  WHERE s.disqualified_reason = 'Gone quiet' ORDER BY s.score DESC, s.id LIMIT 1 \gset
