@@ -10,10 +10,10 @@ use serde_json::{Map, Value as Json};
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
-use crate::pg::attachment::{spi_failed, Attachment};
 use crate::pg::attachment::{
     add_inserted_events, rescore_contacts, score_everyone, write_batch, Outcome, Scored, StoredRow,
 };
+use crate::pg::attachment::{spi_failed, Attachment};
 use crate::pg::clock::{decision_now_unix_micros, now_unix_micros, to_unix_micros};
 use crate::pg::errors::raise;
 use crate::pg::identity::as_crm_owner;
@@ -61,7 +61,8 @@ fn attached(client: &SpiClient<'_>, profile: &str) -> Rc<Attached> {
 pub(crate) fn rescore_all(client: &mut SpiClient<'_>, profile: &str, cause: Cause) -> usize {
     let before_locks = attached(client, profile);
     let attachment = &before_locks.attachment;
-    let tables = [Some(attachment.contacts_oid), Some(attachment.events_oid), attachment.accounts_oid];
+    let tables =
+        [Some(attachment.contacts_oid), Some(attachment.events_oid), attachment.accounts_oid];
     for oid in tables.into_iter().flatten() {
         // SAFETY: a lock on a relation oid, held to the end of the transaction (by oid:
         // no name is resolved, and only the attached table itself is locked).
@@ -622,7 +623,9 @@ fn trigger_attachment(
         misfired("it names no profile; only lead_score.attach() creates these triggers".to_owned())
     };
     let Some(attached) = plan_cache::attached(client, profile_id) else {
-        misfired(format!("profile {profile_id} is not attached; drop the trigger or attach the profile"))
+        misfired(format!(
+            "profile {profile_id} is not attached; drop the trigger or attach the profile"
+        ))
     };
     let attachment = &attached.attachment;
     let expected = match watched {

@@ -95,7 +95,12 @@ fn key_type_sql(oid: pg_sys::Oid) -> Option<&'static str> {
 
 /// A relation of an attachment: `ONLY "schema"."name"` and its owner, or a 55000
 /// error naming what is gone (a dropped table leaves its attachment behind).
-fn relation(client: &SpiClient<'_>, profile: &str, what: &str, oid: pg_sys::Oid) -> (String, pg_sys::Oid) {
+fn relation(
+    client: &SpiClient<'_>,
+    profile: &str,
+    what: &str,
+    oid: pg_sys::Oid,
+) -> (String, pg_sys::Oid) {
     let found = client
         .select(
             "SELECT n.nspname::pg_catalog.text, c.relname::pg_catalog.text, c.relowner
@@ -172,7 +177,10 @@ pub(crate) fn load_attachment(client: &SpiClient<'_>, profile_id: i64) -> Option
     let Some(key_type) = key_type_sql(key_type_oid) else {
         raise(
             ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
-            format!("profile \"{profile_name}\": its contact key has an unsupported type (oid {})", key_type_oid.to_u32()),
+            format!(
+                "profile \"{profile_name}\": its contact key has an unsupported type (oid {})",
+                key_type_oid.to_u32()
+            ),
         )
     };
     Some(Attachment {
@@ -317,7 +325,8 @@ impl FactsPlan {
 /// and the properties: the keys come from the text[] parameter `names` (see
 /// `FactsPlan::names`), so no column name is ever spelled as a literal.
 fn json_of(columns: &[String], props: Option<&str>, names: &str) -> String {
-    let values = columns.iter().map(|c| format!("e.{}", ident(c))).chain(props.map(|p| format!("e.{p}")));
+    let values =
+        columns.iter().map(|c| format!("e.{}", ident(c))).chain(props.map(|p| format!("e.{p}")));
     let pairs: Vec<String> = values
         .enumerate()
         .map(|(i, value)| format!("({names}::pg_catalog.text[])[{}], {value}", i + 1))

@@ -155,8 +155,7 @@ unsafe impl SqlTranslatable for AnyJsonb {
     const TYPE_IDENT: &'static str = pgrx::pgrx_resolved_type!(AnyJsonb);
     const TYPE_ORIGIN: pgrx::pgrx_sql_entity_graph::metadata::TypeOrigin =
         pgrx::pgrx_sql_entity_graph::metadata::TypeOrigin::External;
-    const ARGUMENT_SQL: Result<SqlMappingRef, ArgumentError> =
-        Ok(SqlMappingRef::literal("jsonb"));
+    const ARGUMENT_SQL: Result<SqlMappingRef, ArgumentError> = Ok(SqlMappingRef::literal("jsonb"));
     const RETURN_SQL: Result<ReturnsRef, ReturnsError> =
         Ok(ReturnsRef::One(SqlMappingRef::literal("jsonb")));
 }
@@ -170,7 +169,9 @@ unsafe impl<'fcx> pgrx::callconv::ArgAbi<'fcx> for AnyJsonb {
             .unwrap_or_else(|| panic!("argument {index} must not be null"))
     }
 
-    unsafe fn unbox_nullable_arg(arg: pgrx::callconv::Arg<'_, 'fcx>) -> pgrx::nullable::Nullable<Self> {
+    unsafe fn unbox_nullable_arg(
+        arg: pgrx::callconv::Arg<'_, 'fcx>,
+    ) -> pgrx::nullable::Nullable<Self> {
         arg.unbox_arg_using_from_datum().into()
     }
 }

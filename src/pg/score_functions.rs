@@ -5,8 +5,8 @@ use pgrx::JsonB;
 use serde_json::{json, Value as Json};
 
 use crate::pg::catalog::{load_profile, Edition};
-use crate::pg::jsonb::AnyJsonb;
 use crate::pg::clock::{now_unix_micros, to_unix_micros};
+use crate::pg::jsonb::AnyJsonb;
 use crate::scoring::engine::{score_contact, Event};
 use crate::scoring::json_facts::JsonFacts;
 use crate::scoring::value::parse_timestamp;

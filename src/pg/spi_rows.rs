@@ -10,8 +10,8 @@ use pgrx::{FromDatum, IntoDatum, PgMemoryContexts};
 use serde_json::Value as Json;
 
 use crate::pg::clock::to_unix_micros;
-use crate::pg::jsonb::jsonb_datum_to_json;
 use crate::pg::decayed_sum::lead_score::Decayed;
+use crate::pg::jsonb::jsonb_datum_to_json;
 use crate::scoring::decay::DecayedSum;
 use crate::scoring::record_facts::ColumnValue;
 

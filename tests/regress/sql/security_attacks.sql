@@ -425,6 +425,7 @@ RESET ROLE;
 RESET search_path;
 SELECT * FROM public.lsa_check('{owner:tier_json@lsa_editor}');
 SELECT public.lsa_wrong_scores('lsa_profile', '{25, 24, 22, 12}') AS wrong_scores;
+SELECT * FROM lead_score.verify('lsa_inject');
 -- They would disturb every later test: gone at once.
 SET ROLE lsa_editor;
 DROP AGGREGATE public.array_agg(text);
@@ -617,8 +618,8 @@ SELECT lead_score.drop_profile('lsa_inject');
 SELECT lead_score.drop_profile('lsa_profile');
 RESET ROLE;
 DELETE FROM lead_score.transitions WHERE profile IN ('lsa_profile', 'lsa_inject');
-SELECT setval('lead_score.profile_store_id_seq', :lsa_profile_seq, :lsa_profile_seq_called) IS NOT NULL AS restored,
-       setval('lead_score.transitions_id_seq', :lsa_transitions_seq, :lsa_transitions_seq_called) IS NOT NULL AS restored;
+SELECT setval('lead_score.profile_store_id_seq', :lsa_profile_seq, :'lsa_profile_seq_called') IS NOT NULL AS restored,
+       setval('lead_score.transitions_id_seq', :lsa_transitions_seq, :'lsa_transitions_seq_called') IS NOT NULL AS restored;
 SELECT lo_unlink(oid) FROM pg_largeobject_metadata WHERE oid IN (4711, 4712);
 DROP SCHEMA crm_a CASCADE;
 DROP SCHEMA crm_i CASCADE;
