@@ -29,17 +29,20 @@ CREATE TABLE lead_score.attachment_store (
     score_100_scale  float8,
     attached_at      timestamptz NOT NULL,
     attached_by      text NOT NULL,
-    CHECK ((accounts IS NULL) = (contact_account IS NULL) AND (accounts IS NULL) = (account_key IS NULL))
+    CHECK ((accounts IS NULL) OPERATOR(pg_catalog.=) (contact_account IS NULL)
+           AND (accounts IS NULL) OPERATOR(pg_catalog.=) (account_key IS NULL))
 );
 SELECT pg_catalog.pg_extension_config_dump('lead_score.attachment_store', '');
 
 CREATE VIEW lead_score.attachments AS
 SELECT p.name AS profile, a.contacts, a.contact_key, a.key_type, a.events, a.event_contact,
        a.event_type, a.event_time, a.event_props, a.accounts, a.contact_account, a.account_key,
-       ('lead_score.' || quote_ident(a.view_name))::regclass AS scores, a.scored_version,
-       a.attached_at, a.attached_by
+       (SELECT c.oid::pg_catalog.regclass FROM pg_catalog.pg_class c
+         WHERE c.relname OPERATOR(pg_catalog.=) a.view_name
+           AND c.relnamespace OPERATOR(pg_catalog.=) 'lead_score'::pg_catalog.regnamespace) AS scores,
+       a.scored_version, a.attached_at, a.attached_by
   FROM lead_score.attachment_store a
-  JOIN lead_score.profile_store p ON p.id = a.profile_id;
+  JOIN lead_score.profile_store p ON p.id OPERATOR(pg_catalog.=) a.profile_id;
 COMMENT ON VIEW lead_score.attachments IS 'Which tables each profile scores, and where its scores are';
 GRANT SELECT ON lead_score.attachments TO PUBLIC;
 

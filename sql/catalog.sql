@@ -20,12 +20,13 @@ CREATE TABLE lead_score.profile_store (
     updated_at        timestamptz NOT NULL,
     updated_by        text NOT NULL,
     CONSTRAINT profile_name_is_trimmed_and_short
-        CHECK (name <> '' AND name = btrim(name) AND octet_length(name) <= 63)
+        CHECK (name OPERATOR(pg_catalog.<>) '' AND name OPERATOR(pg_catalog.=) pg_catalog.btrim(name)
+               AND pg_catalog.octet_length(name) OPERATOR(pg_catalog.<=) 63)
 );
 
 CREATE TABLE lead_score.version_store (
     profile_id    bigint NOT NULL REFERENCES lead_score.profile_store ON DELETE CASCADE,
-    version       integer NOT NULL CHECK (version > 0),
+    version       integer NOT NULL CHECK (version OPERATOR(pg_catalog.>) 0),
     settings      jsonb NOT NULL,
     published_at  timestamptz NOT NULL,
     published_by  text NOT NULL,
@@ -42,7 +43,7 @@ CREATE TABLE lead_score.rule_store (
     profile_id  bigint NOT NULL REFERENCES lead_score.profile_store ON DELETE CASCADE,
     version     integer,                 -- NULL: the draft
     name        text NOT NULL,
-    kind        text NOT NULL CHECK (kind IN ('fit', 'event', 'disqualifier')),
+    kind        text NOT NULL CHECK (kind OPERATOR(pg_catalog.=) ANY (ARRAY['fit', 'event', 'disqualifier'])),
     body        jsonb NOT NULL,
     created_at  timestamptz NOT NULL,
     created_by  text NOT NULL,
@@ -51,7 +52,8 @@ CREATE TABLE lead_score.rule_store (
     FOREIGN KEY (profile_id, version) REFERENCES lead_score.version_store ON DELETE CASCADE,
     CONSTRAINT rule_names_are_unique_per_version UNIQUE NULLS NOT DISTINCT (profile_id, version, name),
     CONSTRAINT rule_name_is_trimmed_and_short
-        CHECK (name <> '' AND name = btrim(name) AND octet_length(name) <= 200)
+        CHECK (name OPERATOR(pg_catalog.<>) '' AND name OPERATOR(pg_catalog.=) pg_catalog.btrim(name)
+               AND pg_catalog.octet_length(name) OPERATOR(pg_catalog.<=) 200)
 );
 
 CREATE TABLE lead_score.change_log (
@@ -106,14 +108,17 @@ SELECT p.name,
        p.active_version,
        -- Compared, not tracked: reverting a draft to the active version clears it.
        (p.active_version IS NULL
-        OR p.settings IS DISTINCT FROM v.settings
-        OR (SELECT jsonb_object_agg(r.name, r.body) FROM lead_score.rule_store r
-             WHERE r.profile_id = p.id AND r.version IS NULL)
-           IS DISTINCT FROM
-           (SELECT jsonb_object_agg(r.name, r.body) FROM lead_score.rule_store r
-             WHERE r.profile_id = p.id AND r.version = p.active_version)) AS has_unpublished_changes,
-       (SELECT count(*) FROM lead_score.rule_store r
-         WHERE r.profile_id = p.id AND r.version IS NULL) AS draft_rules,
+        -- (v.settings is NULL only without an active version, caught above.)
+        OR (p.settings OPERATOR(pg_catalog.=) v.settings) IS NOT TRUE
+        OR (coalesce((SELECT pg_catalog.jsonb_object_agg(r.name, r.body) FROM lead_score.rule_store r
+                       WHERE r.profile_id OPERATOR(pg_catalog.=) p.id AND r.version IS NULL), '{}')
+            OPERATOR(pg_catalog.=)
+            coalesce((SELECT pg_catalog.jsonb_object_agg(r.name, r.body) FROM lead_score.rule_store r
+                       WHERE r.profile_id OPERATOR(pg_catalog.=) p.id
+                         AND r.version OPERATOR(pg_catalog.=) p.active_version), '{}')) IS NOT TRUE)
+       AS has_unpublished_changes,
+       (SELECT pg_catalog.count(*) FROM lead_score.rule_store r
+         WHERE r.profile_id OPERATOR(pg_catalog.=) p.id AND r.version IS NULL) AS draft_rules,
        p.settings AS draft_settings,
        v.published_at,
        v.published_by,
@@ -122,20 +127,20 @@ SELECT p.name,
        p.updated_at,
        p.updated_by
   FROM lead_score.profile_store p
-  LEFT JOIN lead_score.version_store v ON v.profile_id = p.id AND v.version = p.active_version;
+  LEFT JOIN lead_score.version_store v ON v.profile_id OPERATOR(pg_catalog.=) p.id AND v.version OPERATOR(pg_catalog.=) p.active_version;
 COMMENT ON VIEW lead_score.profiles IS 'Scoring profiles: status, active version, draft state';
 
 CREATE VIEW lead_score.profile_versions AS
 SELECT p.name AS profile,
        v.version,
-       v.version = p.active_version AS is_active,
-       (SELECT count(*) FROM lead_score.rule_store r
-         WHERE r.profile_id = v.profile_id AND r.version = v.version) AS rules,
+       v.version OPERATOR(pg_catalog.=) p.active_version AS is_active,
+       (SELECT pg_catalog.count(*) FROM lead_score.rule_store r
+         WHERE r.profile_id OPERATOR(pg_catalog.=) v.profile_id AND r.version OPERATOR(pg_catalog.=) v.version) AS rules,
        v.settings,
        v.published_at,
        v.published_by
   FROM lead_score.version_store v
-  JOIN lead_score.profile_store p ON p.id = v.profile_id;
+  JOIN lead_score.profile_store p ON p.id OPERATOR(pg_catalog.=) v.profile_id;
 COMMENT ON VIEW lead_score.profile_versions IS 'Every published version of every profile (immutable)';
 
 CREATE VIEW lead_score.rules AS
@@ -143,7 +148,7 @@ SELECT p.name AS profile,
        r.name AS rule_name,
        r.version,
        r.version IS NULL AS is_draft,
-       coalesce(r.version = p.active_version, false) AS is_active,
+       coalesce(r.version OPERATOR(pg_catalog.=) p.active_version, false) AS is_active,
        r.kind,
        r.body AS rule,
        r.created_at,
@@ -151,7 +156,7 @@ SELECT p.name AS profile,
        r.updated_at,
        r.updated_by
   FROM lead_score.rule_store r
-  JOIN lead_score.profile_store p ON p.id = r.profile_id;
+  JOIN lead_score.profile_store p ON p.id OPERATOR(pg_catalog.=) r.profile_id;
 COMMENT ON VIEW lead_score.rules IS 'Rules of every profile: the draft (version NULL) and each published version';
 
 CREATE VIEW lead_score.profile_changes AS

@@ -27,7 +27,7 @@ CREATE TABLE lead_score.transitions (
     -- NULL only on the record of an erasure, which keeps no key.
     contact    text,
     kind       text NOT NULL
-               CHECK (kind IN ('tagged', 'tag_cleared', 'disqualified', 'requalified', 'erased')),
+               CHECK (kind OPERATOR(pg_catalog.=) ANY (ARRAY['tagged', 'tag_cleared', 'disqualified', 'requalified', 'erased'])),
     tag        text,
     old_state  text,
     new_state  text,
