@@ -13,9 +13,10 @@ use std::rc::Rc;
 use crate::pg::attachment::{
     add_inserted_events, rescore_contacts, score_everyone, write_batch, Outcome, Scored, StoredRow,
 };
-use crate::pg::attachment::{spi_failed, Attachment};
+use crate::pg::attachment::{ident, spi_failed, Attachment};
 use crate::pg::clock::{decision_now_unix_micros, now_unix_micros, to_unix_micros};
 use crate::pg::errors::raise;
+use crate::pg::jsonb::AnyJsonb;
 use crate::pg::identity::as_crm_owner;
 
 const TEXT: pgrx::pg_sys::PgOid =
@@ -372,7 +373,7 @@ mod lead_score {
     /// come from (`contact`, `account`, `event`, `props`) and the column they name.
     #[pg_extern(immutable, strict, parallel_safe)]
     fn rule_fields(
-        rule: JsonB,
+        rule: AnyJsonb,
     ) -> TableIterator<
         'static,
         (name!(source, String), name!(field, String), name!(column_name, String)),
@@ -611,10 +612,14 @@ fn trigger_attachment(
     let name = trigger.name().unwrap_or("?").to_owned();
     // SAFETY: the trigger's relation is open for the duration of the trigger call.
     let relation = unsafe { (*trigger.trigger_data().tg_relation).rd_id };
+    let table = trigger
+        .relation()
+        .map(|r| format!("{}.{}", ident(r.namespace()), ident(r.name())))
+        .unwrap_or_default();
     let misfired = |why: String| -> ! {
         raise(
             ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
-            format!("pg_lead_score trigger \"{name}\" on relation {}: {why}", relation.to_u32()),
+            format!("pg_lead_score trigger \"{name}\" on table {table}: {why}"),
         )
     };
     let Some(profile_id) =

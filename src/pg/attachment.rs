@@ -62,6 +62,8 @@ pub(crate) struct Attachment {
     pub event_contact: String,
     pub event_type: String,
     pub event_time: String,
+    /// `timestamptz`, `timestamp` or `date`.
+    event_time_type: pg_sys::Oid,
     pub event_props: Option<String>,
     /// (`ONLY` accounts table, contact_account, account_key) and the table's oid.
     pub accounts: Option<(String, String, String)>,
@@ -137,7 +139,10 @@ pub(crate) fn load_attachment(client: &SpiClient<'_>, profile_id: i64) -> Option
                     a.state_table::pg_catalog.text,
                     (SELECT c.oid FROM pg_catalog.pg_class c
                       WHERE c.relname OPERATOR(pg_catalog.=) a.state_table
-                        AND c.relnamespace OPERATOR(pg_catalog.=) 'lead_score'::pg_catalog.regnamespace)
+                        AND c.relnamespace OPERATOR(pg_catalog.=) 'lead_score'::pg_catalog.regnamespace),
+                    (SELECT t.atttypid FROM pg_catalog.pg_attribute t
+                      WHERE t.attrelid OPERATOR(pg_catalog.=) a.events
+                        AND t.attname OPERATOR(pg_catalog.=) a.event_time AND NOT t.attisdropped)
                FROM lead_score.attachment_store a
                JOIN lead_score.profile_store p ON p.id OPERATOR(pg_catalog.=) a.profile_id
               WHERE a.profile_id OPERATOR(pg_catalog.=) $1",
@@ -196,6 +201,7 @@ pub(crate) fn load_attachment(client: &SpiClient<'_>, profile_id: i64) -> Option
         event_contact: ident(&text(7)?),
         event_type: ident(&text(8)?),
         event_time: ident(&text(9)?),
+        event_time_type: oid(16).unwrap_or(pg_sys::TIMESTAMPTZOID),
         event_props: text(10).map(|p| ident(&p)),
         accounts,
         accounts_oid,
@@ -401,6 +407,29 @@ impl Attachment {
         )
     }
 
+    /// The event's time as a timestamptz, for any value its column holds. A `date` or
+    /// `timestamp` near the ends of its range has no timestamptz (the ranges differ, and
+    /// the session's time zone shifts it): later ones read as `infinity` (a future that
+    /// never comes), earlier ones as the earliest timestamptz; never an error.
+    fn event_time_sql(&self) -> String {
+        let time = format!("e.{}", self.event_time);
+        let (last, first) = match self.event_time_type {
+            pg_sys::DATEOID => ("'294276-12-29'::pg_catalog.date", "'4714-11-26 BC'::pg_catalog.date"),
+            pg_sys::TIMESTAMPOID => (
+                "'294276-12-29 00:00'::pg_catalog.timestamp",
+                "'4714-11-26 00:00 BC'::pg_catalog.timestamp",
+            ),
+            _ => return format!("{time}::pg_catalog.timestamptz"),
+        };
+        format!(
+            "CASE WHEN {time} OPERATOR(pg_catalog.>) {last} THEN 'infinity'::pg_catalog.timestamptz
+                  WHEN pg_catalog.isfinite({time}) IS NOT TRUE THEN {time}::pg_catalog.timestamptz
+                  WHEN {time} OPERATOR(pg_catalog.<) {first}
+                  THEN '4714-11-24 00:00:00+00 BC'::pg_catalog.timestamptz
+                  ELSE {time}::pg_catalog.timestamptz END"
+        )
+    }
+
     /// (contact, type, time, facts) of every row of `relation` (the events table, or a
     /// trigger's transition table). `types` is the parameter holding the event types
     /// whose rules have a condition (only those need facts), `names` the one holding
@@ -427,10 +456,10 @@ impl Attachment {
             )
         };
         format!(
-            "SELECT e.{contact}::{key_cast}, e.{event_type}::text, e.{time}::timestamptz, {facts} FROM {relation} e",
+            "SELECT e.{contact}::{key_cast}, e.{event_type}::text, {time}, {facts} FROM {relation} e",
             contact = self.event_contact,
             event_type = self.event_type,
-            time = self.event_time,
+            time = self.event_time_sql(),
         )
     }
 }

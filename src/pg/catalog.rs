@@ -1,7 +1,7 @@
 //! Reading profiles from the catalog and compiling them for the engine.
 
 use pgrx::prelude::*;
-use pgrx::JsonB;
+use crate::pg::jsonb::AnyJsonb;
 use pgrx::PgSqlErrorCode::{
     ERRCODE_INVALID_PARAMETER_VALUE, ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
     ERRCODE_UNDEFINED_OBJECT,
@@ -38,7 +38,7 @@ pub(crate) fn load_profile(name: &str, edition: Edition) -> LoadedProfile {
         if found.is_empty() {
             return Ok::<_, pgrx::spi::Error>((None, None));
         }
-        let (draft_settings, active_version) = found.first().get_two::<JsonB, i32>()?;
+        let (draft_settings, active_version) = found.first().get_two::<AnyJsonb, i32>()?;
         let draft_settings = draft_settings.map_or(serde_json::Value::Null, |s| s.0);
         Ok(match edition {
             Edition::Draft => (Some(draft_settings), None),
@@ -52,7 +52,7 @@ pub(crate) fn load_profile(name: &str, edition: Edition) -> LoadedProfile {
                             &[name.into(), v.into()],
                         )?
                         .first()
-                        .get_one::<JsonB>()?
+                        .get_one::<AnyJsonb>()?
                         .map(|s| s.0),
                 };
                 (settings.or(Some(serde_json::Value::Null)), active_version)
@@ -77,7 +77,7 @@ pub(crate) fn load_profile(name: &str, edition: Edition) -> LoadedProfile {
         };
         client
             .select(query, None, &[name.into()])?
-            .map(|row| Ok((row.get::<String>(1)?.unwrap_or_default(), row.get::<JsonB>(2)?.map_or(serde_json::Value::Null, |j| j.0))))
+            .map(|row| Ok((row.get::<String>(1)?.unwrap_or_default(), row.get::<AnyJsonb>(2)?.map_or(serde_json::Value::Null, |j| j.0))))
             .collect::<Result<Vec<_>, pgrx::spi::Error>>()
     })
     .unwrap_or_else(|e| raise(ERRCODE_UNDEFINED_OBJECT, format!("reading the rules of profile \"{name}\": {e}")));

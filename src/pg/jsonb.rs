@@ -136,9 +136,20 @@ pub(crate) unsafe fn jsonb_datum_to_json(datum: pg_sys::Datum) -> Json {
     }
 }
 
-/// A jsonb argument read by [`jsonb_datum_to_json`]: for functions that must take any
-/// legal document (`rule_matches`, `score_record`).
+/// A jsonb value read by [`jsonb_datum_to_json`]: for functions that must take any
+/// legal document (`rule_matches`, `score_record`, the rule checks), and for reading
+/// rules back from the catalog exactly as they were checked.
 pub(crate) struct AnyJsonb(pub Json);
+
+impl pgrx::IntoDatum for AnyJsonb {
+    fn into_datum(self) -> Option<pg_sys::Datum> {
+        pgrx::JsonB(self.0).into_datum()
+    }
+
+    fn type_oid() -> pg_sys::Oid {
+        pg_sys::JSONBOID
+    }
+}
 
 impl FromDatum for AnyJsonb {
     unsafe fn from_polymorphic_datum(

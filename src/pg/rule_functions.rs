@@ -2,7 +2,6 @@
 //! and try a rule on a sample record.
 
 use pgrx::prelude::*;
-use pgrx::JsonB;
 use pgrx::PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE;
 
 use crate::pg::clock::{now_unix_micros, to_unix_micros};
@@ -15,13 +14,13 @@ use crate::scoring::settings::Settings;
 /// `lead_score.rule_problem(rule)`: NULL when `rule` is a valid rule, otherwise what is
 /// wrong with it and where, e.g. `$.when.value: operator "gte" needs a number, got "abc"`.
 #[pg_extern(immutable, strict, parallel_safe, schema = "lead_score")]
-fn rule_problem(rule: JsonB) -> Option<String> {
+fn rule_problem(rule: AnyJsonb) -> Option<String> {
     Rule::compile(&rule.0).err().map(|e| e.to_string())
 }
 
 /// `lead_score.settings_problem(settings)`: NULL when valid profile settings.
 #[pg_extern(immutable, strict, parallel_safe, schema = "lead_score")]
-fn settings_problem(settings: JsonB) -> Option<String> {
+fn settings_problem(settings: AnyJsonb) -> Option<String> {
     Settings::compile(&settings.0).err().map(|e| e.to_string())
 }
 
@@ -31,7 +30,7 @@ fn settings_problem(settings: JsonB) -> Option<String> {
 /// of their types.
 #[pg_extern(stable, parallel_safe, schema = "lead_score")]
 fn rule_matches(
-    rule: Option<JsonB>,
+    rule: Option<AnyJsonb>,
     record: Option<AnyJsonb>,
     at: default!(Option<TimestampWithTimeZone>, "NULL"),
 ) -> Option<bool> {
