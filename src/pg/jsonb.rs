@@ -43,10 +43,12 @@ fn put(stack: &mut [Frame], value: Json) -> Option<Json> {
 /// A number's decimal text as JSON: what serde_json reads it as, or, beyond the
 /// double range, the text itself.
 pub(crate) fn number_from_text(text: &str) -> Json {
-    match serde_json::from_str::<serde_json::Number>(text) {
-        Ok(number) => Json::Number(number),
-        Err(_) => Json::String(text.to_owned()),
-    }
+    // (serde_json's own float reading is not exact near the ends of the double range:
+    // the largest double's digits overflow it. Rust's parser rounds correctly.)
+    let number = serde_json::from_str::<serde_json::Number>(text).ok().or_else(|| {
+        text.parse::<f64>().ok().filter(|f| f.is_finite()).and_then(serde_json::Number::from_f64)
+    });
+    number.map_or_else(|| Json::String(text.to_owned()), Json::Number)
 }
 
 /// # Safety
