@@ -16,8 +16,8 @@ use crate::pg::attachment::{
 use crate::pg::attachment::{ident, spi_failed, Attachment};
 use crate::pg::clock::{decision_now_unix_micros, now_unix_micros, to_unix_micros};
 use crate::pg::errors::raise;
-use crate::pg::jsonb::AnyJsonb;
 use crate::pg::identity::as_crm_owner;
+use crate::pg::jsonb::AnyJsonb;
 
 const TEXT: pgrx::pg_sys::PgOid =
     pgrx::pg_sys::PgOid::BuiltIn(pgrx::pg_sys::PgBuiltInOids::TEXTOID);

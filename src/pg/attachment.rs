@@ -414,7 +414,9 @@ impl Attachment {
     fn event_time_sql(&self) -> String {
         let time = format!("e.{}", self.event_time);
         let (last, first) = match self.event_time_type {
-            pg_sys::DATEOID => ("'294276-12-29'::pg_catalog.date", "'4714-11-26 BC'::pg_catalog.date"),
+            pg_sys::DATEOID => {
+                ("'294276-12-29'::pg_catalog.date", "'4714-11-26 BC'::pg_catalog.date")
+            }
             pg_sys::TIMESTAMPOID => (
                 "'294276-12-29 00:00'::pg_catalog.timestamp",
                 "'4714-11-26 00:00 BC'::pg_catalog.timestamp",

@@ -1,7 +1,7 @@
 //! Reading profiles from the catalog and compiling them for the engine.
 
-use pgrx::prelude::*;
 use crate::pg::jsonb::AnyJsonb;
+use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode::{
     ERRCODE_INVALID_PARAMETER_VALUE, ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
     ERRCODE_UNDEFINED_OBJECT,

@@ -463,12 +463,15 @@ SELECT format('lead_score.%I', a.state_table) AS lsa_state, a.profile_id AS lsa_
   FROM lead_score.attachment_store a JOIN lead_score.profile_store p ON p.id = a.profile_id
  WHERE p.name = 'lsa_profile' \gset
 SET ROLE lsa_writer;
+-- (The state table's name depends on the profile's id: only the SQLSTATE is shown.)
+\set VERBOSITY sqlstate
 INSERT INTO :lsa_state (contact_key) VALUES (99);
 \echo :LAST_ERROR_SQLSTATE
 UPDATE :lsa_state SET fit = fit + 1000 WHERE contact_key = 1;
 \echo :LAST_ERROR_SQLSTATE
 DELETE FROM :lsa_state WHERE contact_key = 1;
 \echo :LAST_ERROR_SQLSTATE
+\set VERBOSITY default
 INSERT INTO lead_score.tag_store (profile_id, contact_key, tag, tagged_at, score, version, source)
 VALUES (:lsa_profile_id, '3', 'PQL', now(), 1000, 1, 'forged');
 \echo :LAST_ERROR_SQLSTATE
