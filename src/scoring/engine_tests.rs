@@ -692,7 +692,9 @@ fn events_at_the_ends_of_time_are_tallied_and_worth_nothing_now() {
     let now = at("2024-06-01T00:00:00Z");
     // Postgres' first and last representable instants, in Unix microseconds.
     let first = -210_866_803_200_000_000;
-    let cases: &[(&str, Micros, fn(&EventTally) -> u64, bool)] = &[
+    /// (case, event time, the tally counter it must land in, whether it is due at MAX)
+    type Case = (&'static str, Micros, fn(&EventTally) -> u64, bool);
+    let cases: &[Case] = &[
         ("-infinity: not counted", Micros::MIN, |t| t.not_counted, false),
         ("infinity: future, never due", Micros::MAX, |t| t.future, true),
         ("the first instant: counted, decayed to nothing", first, |t| t.scored, false),
