@@ -338,15 +338,17 @@ BEGIN
         ) WITH (fillfactor = 70)$ddl$, state_table, key_type);
     -- (Room on each page lets a new event's update stay a HOT update: no index write.)
     EXECUTE format('CREATE INDEX ON lead_score.%I (next_due) WHERE next_due IS NOT NULL', state_table);
-    -- Readers see a contact's score only when they may see the contact.
+    -- Readers see a contact's score only when they may see the contact. The owner of
+    -- the contacts table (and its members) sees every row: the scoring reads score rows
+    -- beside the contacts as that role, and the ownership test is an InitPlan, run once
+    -- per query, not a per-row check. (Both named by the table, so the policy follows
+    -- a change of owner and survives dump and restore.)
     EXECUTE format('ALTER TABLE lead_score.%I ENABLE ROW LEVEL SECURITY', state_table);
-    EXECUTE format('CREATE POLICY visible_contacts ON lead_score.%I FOR SELECT USING '
-                   '(EXISTS (SELECT FROM %s c WHERE c.%I = contact_key))', state_table, contacts, contact_key);
-    -- The scoring's full pass reads the state rows beside the contacts as the tables'
-    -- owner, who sees every contact: no policy check per row for that role.
-    EXECUTE format('CREATE POLICY crm_owner_reads ON lead_score.%I FOR SELECT TO %I USING (true)',
-                   state_table, (SELECT r.rolname FROM pg_class c JOIN pg_roles r ON r.oid = c.relowner
-                                  WHERE c.oid = contacts));
+    EXECUTE format('CREATE POLICY visible_contacts ON lead_score.%1$I FOR SELECT USING ('
+                   '(SELECT pg_catalog.pg_has_role(o.relowner, ''USAGE'') FROM pg_catalog.pg_class o '
+                   '  WHERE o.oid OPERATOR(pg_catalog.=) %2$L::pg_catalog.regclass) '
+                   'OR EXISTS (SELECT FROM ONLY %2$s c WHERE c.%3$I OPERATOR(pg_catalog.=) %1$I.contact_key))',
+                   state_table, contacts, contact_key);
     EXECUTE format('GRANT SELECT ON lead_score.%I TO PUBLIC', state_table);
     EXECUTE format($ddl$
         CREATE VIEW lead_score.%1$I WITH (security_invoker = true) AS
@@ -413,7 +415,7 @@ BEGIN
     END IF;
     FOR trigger_row IN
         SELECT t.tgname, t.tgrelid::regclass AS relation FROM pg_trigger t
-         WHERE t.tgname LIKE 'lead_score\_' || target.id || '\_%'
+         WHERE pg_catalog.starts_with(t.tgname, format('lead_score_%s_', target.id))
            AND t.tgrelid IN (att.contacts, att.events, coalesce(att.accounts, 0))
     LOOP
         EXECUTE format('DROP TRIGGER %I ON %s', trigger_row.tgname, trigger_row.relation);

@@ -156,26 +156,78 @@ fn rewrite_everyone(
     let attachment = &attached.attachment;
     // Tags of contacts that no longer exist go (their transitions stay); the others'
     // copies in the state rows are brought in line (after attach, they start empty).
-    let orphan_tags = format!(
-        "DELETE FROM lead_score.tag_store t WHERE t.profile_id = $1
-            AND NOT EXISTS (SELECT FROM {contacts} c WHERE c.{key}::text = t.contact_key)",
-        contacts = attachment.contacts,
-        key = attachment.contact_key
-    );
-    client
-        .update(&orphan_tags, None, &[attachment.profile_id.into()])
-        .unwrap_or_else(|e| raise(ERRCODE_UNDEFINED_OBJECT, format!("finishing the rescore: {e}")));
+    // Which contacts exist is read as the tables' owner (`gone_contacts`); the deletes
+    // run with the extension's rights and read no CRM table.
+    let tagged: Vec<Option<String>> = client
+        .select(
+            "SELECT DISTINCT t.contact_key FROM lead_score.tag_store t WHERE t.profile_id = $1",
+            None,
+            &[attachment.profile_id.into()],
+        )
+        .map(|rows| rows.map(|row| row.get::<String>(1).ok().flatten()).collect())
+        .unwrap_or_else(|e| spi_failed(attachment, "reading tags", e));
+    let gone = gone_contacts(client, attached, tagged);
+    if !gone.is_empty() {
+        client
+            .update(
+                "DELETE FROM lead_score.tag_store t
+                  WHERE t.profile_id = $1 AND t.contact_key = ANY ($2::text[])",
+                None,
+                &[attachment.profile_id.into(), gone.into()],
+            )
+            .unwrap_or_else(|e| spi_failed(attachment, "removing tags of deleted contacts", e));
+    }
     mirror_tags(client, attached, None);
     let orphans = format!(
-        "DELETE FROM {state} s WHERE NOT EXISTS (SELECT FROM {contacts} c WHERE c.{key} = s.contact_key)",
+        "SELECT s.contact_key::text FROM {state} s
+          WHERE NOT EXISTS (SELECT FROM {contacts} c WHERE c.{key} = s.contact_key)",
         state = attachment.state_table,
         contacts = attachment.contacts,
         key = attachment.contact_key
     );
-    client
-        .update(&orphans, None, &[])
-        .unwrap_or_else(|e| raise(ERRCODE_UNDEFINED_OBJECT, format!("finishing the rescore: {e}")));
+    let orphans: Vec<Option<String>> = as_crm_owner(attachment.crm_owner, |_| {
+        client
+            .select(&orphans, None, &[])
+            .map(|rows| rows.map(|row| row.get::<String>(1).ok().flatten()).collect())
+            .unwrap_or_else(|e| spi_failed(attachment, "finding deleted contacts", e))
+    });
+    if !orphans.is_empty() {
+        let delete = format!(
+            "DELETE FROM {state} s WHERE s.contact_key = ANY ($1::text[]::{key_type}[])",
+            state = attachment.state_table,
+            key_type = attachment.key_type
+        );
+        client
+            .update(&delete, None, &[orphans.into()])
+            .unwrap_or_else(|e| spi_failed(attachment, "removing deleted contacts' scores", e));
+    }
     scored
+}
+
+/// Of the given contact keys (as text), those of no contact: read as the CRM tables'
+/// owner.
+fn gone_contacts(
+    client: &SpiClient<'_>,
+    attached: &Attached,
+    keys: Vec<Option<String>>,
+) -> Vec<Option<String>> {
+    if keys.is_empty() {
+        return keys;
+    }
+    let attachment = &attached.attachment;
+    // (Compared as text: a key of another type, from before a re-attach, is simply gone.)
+    let query = format!(
+        "SELECT k FROM unnest($1::text[]) AS k
+          WHERE NOT EXISTS (SELECT FROM {contacts} c WHERE c.{key}::text = k)",
+        contacts = attachment.contacts,
+        key = attachment.contact_key
+    );
+    as_crm_owner(attachment.crm_owner, |_| {
+        client
+            .select(&query, None, &[keys.into()])
+            .map(|rows| rows.map(|row| row.get::<String>(1).ok().flatten()).collect())
+            .unwrap_or_else(|e| spi_failed(attachment, "finding deleted contacts", e))
+    })
 }
 
 /// A batch's qualification before a full rescore, contact by contact: tags from the tag
@@ -469,19 +521,22 @@ fn differences(
         contacts = attached.attachment.contacts,
         key = attached.attachment.contact_key
     );
-    let orphans: Vec<(String, Option<f64>, Option<f64>)> = client
-        .select(&orphans, None, &[])
-        .map(|t| {
-            t.filter_map(|r| {
-                let key = r.get::<String>(1).ok().flatten()?;
-                let fit = r.get::<f64>(2).ok().flatten()?;
-                let sum: DecayedSum =
-                    serde_json::from_str(&r.get::<String>(3).ok().flatten()?).ok()?;
-                Some((key, Some(fit + sum.value_at(now)), None))
-            })
-            .collect()
-        })
-        .unwrap_or_default();
+    let orphans: Vec<(String, Option<f64>, Option<f64>)> =
+        as_crm_owner(attached.attachment.crm_owner, |_| {
+            client
+                .select(&orphans, None, &[])
+                .map(|t| {
+                    t.filter_map(|r| {
+                        let key = r.get::<String>(1).ok().flatten()?;
+                        let fit = r.get::<f64>(2).ok().flatten()?;
+                        let sum: DecayedSum =
+                            serde_json::from_str(&r.get::<String>(3).ok().flatten()?).ok()?;
+                        Some((key, Some(fit + sum.value_at(now)), None))
+                    })
+                    .collect()
+                })
+                .unwrap_or_else(|e| spi_failed(&attached.attachment, "finding deleted contacts", e))
+        });
     let mut found = Vec::new();
     score_everyone(client, attached, now, |_, batch, stored| {
         for ((key, result), row) in batch.iter().zip(stored) {
@@ -525,7 +580,7 @@ fn event_stats(client: &SpiClient<'_>, attachment: &Attachment) -> Vec<(String, 
         *count = row.get::<i64>(i + 1).ok().flatten().unwrap_or(0);
     }
     // Reading the events table: as its owner.
-    as_crm_owner(attachment.crm_owner, || {
+    as_crm_owner(attachment.crm_owner, |_| {
         let found = client
             .select(&orphans, Some(1), &[])
             .unwrap_or_else(|e| spi_failed(attachment, "counting events without a contact", e));
@@ -593,7 +648,7 @@ fn touched_keys(
         )
     });
     // The transition tables hold the CRM's rows: read as their owner.
-    as_crm_owner(attachment.crm_owner, || {
+    as_crm_owner(attachment.crm_owner, |_| {
         client
             .select(&*query, None, &[])
             .map(|rows| rows.filter_map(|row| row.get::<String>(1).ok().flatten()).collect())

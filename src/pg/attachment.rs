@@ -179,6 +179,35 @@ pub(crate) fn load_attachment(client: &SpiClient<'_>, profile_id: i64) -> Option
         );
     }
     let key_type_oid = oid(5)?;
+    // The key columns are compared with built-in operators only while they keep the
+    // type they had at attach: a column swapped for another of the same name since is a
+    // misconfiguration, caught here rather than evaluated.
+    let (contacts_oid, events_oid) = (oid(3)?, oid(6)?);
+    for (what, relation, column) in
+        [("contacts", contacts_oid, text(4)?), ("events", events_oid, text(7)?)]
+    {
+        let found = client
+            .select(
+                "SELECT a.atttypid FROM pg_catalog.pg_attribute a
+                  WHERE a.attrelid OPERATOR(pg_catalog.=) $1 AND a.attname OPERATOR(pg_catalog.=) $2
+                    AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped",
+                Some(1),
+                &[relation.into(), column.as_str().into()],
+            )
+            .ok()
+            .filter(|t| !t.is_empty())
+            .and_then(|t| t.first().get_one::<pg_sys::Oid>().ok().flatten());
+        if found != Some(key_type_oid) {
+            raise(
+                ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+                format!(
+                    "profile \"{profile_name}\": column {} of its {what} table is gone or no longer \
+                     has the contacts' key type; detach the profile and attach it again",
+                    ident(&column)
+                ),
+            );
+        }
+    }
     let Some(key_type) = key_type_sql(key_type_oid) else {
         raise(
             ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
@@ -192,12 +221,12 @@ pub(crate) fn load_attachment(client: &SpiClient<'_>, profile_id: i64) -> Option
         profile_id,
         version: row.get::<i32>(2).ok().flatten()?,
         contacts,
-        contacts_oid: oid(3)?,
+        contacts_oid,
         contact_key: ident(&text(4)?),
         key_type: key_type.to_owned(),
         key_type_oid,
         events,
-        events_oid: oid(6)?,
+        events_oid,
         event_contact: ident(&text(7)?),
         event_type: ident(&text(8)?),
         event_time: ident(&text(9)?),
@@ -756,7 +785,7 @@ pub(crate) fn compute_batch(
         attachment.contacts_query(plan, Some(()))
     });
     let mut summaries = Summaries::default();
-    let mut scored = as_crm_owner(attachment.crm_owner, || {
+    let mut scored = as_crm_owner(attachment.crm_owner, |_| {
         let args = [key_array(keys).into(), plan.types_arg(), plan.names_arg()];
         run(client, attached, &events, "reading events", &args);
         fold_rows::<String>(attached, &mut summaries, now);
@@ -797,39 +826,45 @@ fn score_everyone_by<K: SummaryKey>(
     let mut summaries = K::map(attachment.estimated_contacts(client));
     let events = attachment.events_query(plan, None, K::CAST);
     let fold = &mut |row: &SlotRow| fold_row::<K>(attached, &mut summaries, row, now);
-    as_crm_owner(attachment.crm_owner, || {
+    as_crm_owner(attachment.crm_owner, |_| {
         for_each_row(&events, &[plan.types(), plan.names()], fold);
     });
 
     // The contacts stream from the executor too (no result table to copy each batch
     // into), and go to `sink` a batch at a time.
     let stored_from = 2 + record_column_count(attached);
-    let mut total = 0;
-    let mut scored: Scored = Vec::with_capacity(BATCH);
-    let mut stored = Vec::with_capacity(BATCH);
-    let mut hand_over = |scored: &mut Scored, stored: &mut Vec<Option<StoredRow>>| {
-        if scored.is_empty() {
-            return;
-        }
-        total += scored.len();
-        // A connection of its own: the contacts query is still running on this one
-        // (what it writes comes after that query's snapshot, so the query reads none of
-        // it). It writes the extension's tables, with the extension's rights.
-        as_extension_owner(|| Spi::connect(|client| sink(client, scored, std::mem::take(stored))));
-        scored.clear();
-    };
-    let each = &mut |row: &SlotRow| {
-        let Some(result) = finish_row::<K>(attached, &mut summaries, row, now) else { return };
-        scored.push(result);
-        stored.push(StoredRow::read(row, stored_from));
-        if scored.len() == BATCH {
-            hand_over(&mut scored, &mut stored);
-        }
-    };
     let contacts = attachment.contacts_query(plan, None);
-    as_crm_owner(attachment.crm_owner, || for_each_row(&contacts, &[], each));
-    hand_over(&mut scored, &mut stored);
-    total
+    as_crm_owner(attachment.crm_owner, |outer| {
+        let mut total = 0;
+        let mut scored: Scored = Vec::with_capacity(BATCH);
+        let mut stored = Vec::with_capacity(BATCH);
+        let mut hand_over = |scored: &mut Scored, stored: &mut Vec<Option<StoredRow>>| {
+            if scored.is_empty() {
+                return;
+            }
+            total += scored.len();
+            // A connection of its own: the contacts query is still running on this one
+            // (what it writes comes after that query's snapshot, so the query reads none
+            // of it). It writes the extension's tables, with the extension's rights.
+            as_extension_owner(outer, || {
+                Spi::connect(|client| sink(client, scored, std::mem::take(stored)))
+            });
+            scored.clear();
+        };
+        let each = &mut |row: &SlotRow| {
+            let Some(result) = finish_row::<K>(attached, &mut summaries, row, now) else {
+                return;
+            };
+            scored.push(result);
+            stored.push(StoredRow::read(row, stored_from));
+            if scored.len() == BATCH {
+                hand_over(&mut scored, &mut stored);
+            }
+        };
+        for_each_row(&contacts, &[], each);
+        hand_over(&mut scored, &mut stored);
+        total
+    })
 }
 
 /// Put keys (as text) in the key type's own order, without duplicates: the one order
@@ -1391,7 +1426,7 @@ fn new_summaries<K: SummaryKey>(
     };
     // (No more contacts than rows.)
     let mut summaries = K::map(new_row_count.max(0) as usize);
-    as_crm_owner(attachment.crm_owner, || {
+    as_crm_owner(attachment.crm_owner, |_| {
         if new_row_count <= STREAM_FROM {
             // The usual few rows: a plan prepared once, its result read in one go.
             let types = [TEXT_ARRAY, TEXT_ARRAY];

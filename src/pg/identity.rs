@@ -30,46 +30,38 @@ fn acting_role() -> String {
 // VIEW` runs its query as the view's owner. Whatever that code does, it does with its
 // owner's rights, and any setting it changes is undone when the statement is done.
 
-use std::cell::RefCell;
-
 /// `search_path` for every statement of ours, and for user code we evaluate: the
 /// system catalog first, our own schema (nobody else can create objects in it), and
 /// `pg_temp` last, where Postgres never looks for functions or operators. Every
 /// relation in our statements is schema-qualified, so no temporary table is read.
 pub(crate) const SAFE_SEARCH_PATH: &std::ffi::CStr = c"pg_catalog, lead_score, pg_temp";
 
-thread_local! {
-    /// The identities `as_crm_owner` switched away from, innermost last: what
-    /// `as_extension_owner` returns to.
-    static OUTER: RefCell<Vec<(pg_sys::Oid, i32)>> = const { RefCell::new(Vec::new()) };
+/// The identity `as_crm_owner` switched away from: what `as_extension_owner` returns
+/// to. Only `as_crm_owner` makes one, and hands it to its closure.
+pub(crate) struct Outer {
+    user: pg_sys::Oid,
+    context: i32,
 }
 
-/// Put back an identity when a switch ends. During a panic (a Postgres error unwinding
-/// to the function's boundary) Postgres is not touched: the (sub)transaction's abort
-/// restores the user id, the security context and the settings.
+/// Put back an identity, and roll back a GUC nest level, when a switch ends. During a
+/// panic (a Postgres error unwinding to the function's boundary) Postgres is not
+/// touched: the (sub)transaction's abort restores the user id, the security context
+/// and the settings.
 struct Restore {
     user: pg_sys::Oid,
     context: i32,
-    /// A GUC nest level to roll back, for `as_crm_owner`.
-    nest_level: Option<i32>,
-    /// Whether this switch pushed onto `OUTER`.
-    pushed: bool,
+    nest_level: i32,
 }
 
 impl Drop for Restore {
     fn drop(&mut self) {
-        if self.pushed {
-            OUTER.with(|outer| outer.borrow_mut().pop());
-        }
         if std::thread::panicking() {
             return;
         }
-        // SAFETY: restores what GetUserIdAndSecContext returned before the switch, and
-        // rolls back the nest level this switch opened (innermost first).
+        // SAFETY: rolls back the nest level this switch opened (inner levels are closed
+        // already), then restores what GetUserIdAndSecContext returned before it.
         unsafe {
-            if let Some(level) = self.nest_level {
-                pg_sys::AtEOXact_GUC(false, level);
-            }
+            pg_sys::AtEOXact_GUC(false, self.nest_level);
             pg_sys::SetUserIdAndSecContext(self.user, self.context);
         }
     }
@@ -82,20 +74,17 @@ fn current_identity() -> (pg_sys::Oid, i32) {
     (user, context)
 }
 
-/// Run `f` as `owner`, the owner of the CRM tables it reads, in a security-restricted
-/// operation (no temporary objects, no `SET ROLE`, no cursors left open) with
-/// `SAFE_SEARCH_PATH`; settings changed meanwhile are rolled back.
-pub(crate) fn as_crm_owner<R>(owner: pg_sys::Oid, f: impl FnOnce() -> R) -> R {
-    let (user, context) = current_identity();
-    OUTER.with(|outer| outer.borrow_mut().push((user, context)));
+/// Become `user` in `context`, in a new GUC nest level with `SAFE_SEARCH_PATH`, until
+/// the returned guard is dropped. Whatever settings code run meanwhile changes (a
+/// `set_config('search_path', ...)` in a user's function) are undone then.
+fn switch(user: pg_sys::Oid, context: i32) -> Restore {
+    let (saved_user, saved_context) = current_identity();
     // SAFETY: the switch is undone by `Restore` (or by the transaction's abort); the
     // nest level is opened after the switch, as Postgres' own callers do.
-    let nest_level = unsafe {
-        pg_sys::SetUserIdAndSecContext(
-            owner,
-            context | pg_sys::SECURITY_RESTRICTED_OPERATION as i32,
-        );
-        let level = pg_sys::NewGUCNestLevel();
+    unsafe {
+        pg_sys::SetUserIdAndSecContext(user, context);
+        let nest_level = pg_sys::NewGUCNestLevel();
+        let restore = Restore { user: saved_user, context: saved_context, nest_level };
         pg_sys::set_config_option(
             c"search_path".as_ptr(),
             SAFE_SEARCH_PATH.as_ptr(),
@@ -106,24 +95,27 @@ pub(crate) fn as_crm_owner<R>(owner: pg_sys::Oid, f: impl FnOnce() -> R) -> R {
             0,
             false,
         );
-        level
-    };
-    let _restore = Restore { user, context, nest_level: Some(nest_level), pushed: true };
-    f()
+        restore
+    }
 }
 
-/// Inside `as_crm_owner`, run `f` with the rights that were in force before it: the
-/// extension owner's, for writing the extension's own tables while a CRM read streams.
-/// Outside any switch it just runs `f`.
-pub(crate) fn as_extension_owner<R>(f: impl FnOnce() -> R) -> R {
-    let Some((outer_user, outer_context)) = OUTER.with(|outer| outer.borrow().last().copied())
-    else {
-        return f();
-    };
+/// Run `f` as `owner`, the owner of the CRM tables it reads, in a security-restricted
+/// operation (no temporary objects, no `SET ROLE`, no cursors left open) with
+/// `SAFE_SEARCH_PATH`; settings changed meanwhile are rolled back. `f` gets the identity
+/// it runs inside of, for `as_extension_owner`.
+pub(crate) fn as_crm_owner<R>(owner: pg_sys::Oid, f: impl FnOnce(&Outer) -> R) -> R {
     let (user, context) = current_identity();
-    // SAFETY: switches back to an identity this backend held a moment ago; `Restore`
-    // switches to the CRM owner again.
-    unsafe { pg_sys::SetUserIdAndSecContext(outer_user, outer_context) };
-    let _restore = Restore { user, context, nest_level: None, pushed: false };
+    let outer = Outer { user, context };
+    let _restore = switch(owner, context | pg_sys::SECURITY_RESTRICTED_OPERATION as i32);
+    f(&outer)
+}
+
+/// Inside `as_crm_owner`, run `f` with the rights that were in force before it (the
+/// extension owner's), for writing the extension's own tables while a CRM read
+/// streams. It gets a GUC nest level of its own with `SAFE_SEARCH_PATH`: the CRM
+/// owner's code may have changed settings (say, `search_path`) for the rest of the
+/// read, and none of that may reach statements run with the extension's rights.
+pub(crate) fn as_extension_owner<R>(outer: &Outer, f: impl FnOnce() -> R) -> R {
+    let _restore = switch(outer.user, outer.context);
     f()
 }

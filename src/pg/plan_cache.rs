@@ -9,7 +9,8 @@
 //! writer takes its table lock before its triggers run, and taking a lock processes
 //! pending invalidations, so a trigger never scores with a version older than the one
 //! committed before its statement started. A relcache reset (an overflowed queue)
-//! clears the cache too.
+//! clears the cache too, and so does any invalidation of an attached CRM table (DDL,
+//! a change of owner): the attachment is then loaded and checked again.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -40,6 +41,10 @@ thread_local! {
     static STALE: Cell<bool> = const { Cell::new(false) };
     /// `lead_score.attachment_store`'s oid, once known: its invalidations clear the cache.
     static WATCHED: Cell<pg_sys::Oid> = const { Cell::new(pg_sys::InvalidOid) };
+    /// The attached CRM tables of the cached profiles: any change to one (a column
+    /// renamed, retyped or dropped, a new owner) clears the cache too, so the next
+    /// call loads the attachment again and checks it against the catalog.
+    static TABLES: RefCell<rustc_hash::FxHashSet<pg_sys::Oid>> = RefCell::new(Default::default());
 }
 
 /// Registered by `_PG_init`. Runs inside invalidation processing, where nothing may
@@ -47,7 +52,10 @@ thread_local! {
 pub(crate) fn register_invalidation_callback() {
     unsafe extern "C-unwind" fn on_relcache_invalidation(_arg: pg_sys::Datum, relid: pg_sys::Oid) {
         let watched = WATCHED.with(Cell::get);
-        if relid == pg_sys::InvalidOid || relid == watched {
+        // (A table set being filled in right now counts as watched.)
+        let attached_table =
+            TABLES.with(|t| t.try_borrow().map_or(true, |tables| tables.contains(&relid)));
+        if relid == pg_sys::InvalidOid || relid == watched || attached_table {
             STALE.with(|s| s.set(true));
         }
     }
@@ -73,6 +81,7 @@ pub(crate) fn attached(client: &SpiClient<'_>, profile_id: i64) -> Option<Rc<Att
     if STALE.with(|s| s.replace(false)) {
         // Callers hold `Rc`s to what they use, so nothing in use is freed here.
         ATTACHED.with(|a| a.borrow_mut().clear());
+        TABLES.with(|t| t.borrow_mut().clear());
         // The extension may have been dropped and created again: look the oid up anew.
         WATCHED.with(|w| w.set(pg_sys::InvalidOid));
     }
@@ -83,6 +92,11 @@ pub(crate) fn attached(client: &SpiClient<'_>, profile_id: i64) -> Option<Rc<Att
         WATCHED.with(|w| w.set(attachment_store_oid(client)));
     }
     let attachment = load_attachment(client, profile_id)?;
+    TABLES.with(|t| {
+        let mut tables = t.borrow_mut();
+        tables.extend([attachment.contacts_oid, attachment.events_oid]);
+        tables.extend(attachment.accounts_oid);
+    });
     let compiled = load_profile(&attachment.profile_name, Edition::Active).compiled;
     let mut plan = FactsPlan::of(&compiled);
     plan.learn_column_types(client, &attachment);

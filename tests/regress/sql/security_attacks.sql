@@ -608,6 +608,87 @@ SELECT * FROM public.lsa_check('{writer:policy@lsa_editor,owner:tier_json@lsa_ed
 SELECT public.lsa_wrong_scores('lsa_profile', '{29, 24, 25, 16}') AS wrong_scores;
 
 ------------------------------------------------------------------------------------------
+-- 8. What the owner's code changes does not outlive the read it ran in.
+--    (a) A forced policy on the contacts changes search_path while the full pass
+--        streams them; the pass hands a batch of 5,000 to the extension's writes in the
+--        middle of that read: those writes must still resolve pg_catalog's functions,
+--        never a look-alike in the schema the policy put first.
+--    (b) A contacts key column named contact_key, like the state table's: a reader
+--        still sees only the scores of the contacts it may see.
+--    (c) A key column swapped for another of the same name after attach: writes fail
+--        loudly (55000) rather than compare keys with the new type's operators.
+------------------------------------------------------------------------------------------
+SET lsa.step = '8_setup';
+CREATE SCHEMA crm_e AUTHORIZATION lsa_editor;
+CREATE SCHEMA lsa_evil AUTHORIZATION lsa_editor;
+SET ROLE lsa_editor;
+CREATE FUNCTION lsa_evil.to_timestamp(double precision) RETURNS timestamptz LANGUAGE sql
+AS $$ SELECT public.lsa_spy('never:to_timestamp', 'lsa_editor'); SELECT pg_catalog.to_timestamp($1) $$;
+-- No SET clause: the change it makes must last beyond the call.
+CREATE FUNCTION crm_e.path_changing_policy() RETURNS boolean LANGUAGE plpgsql
+AS $$
+BEGIN
+    PERFORM public.lsa_spy('owner:path_changing_policy', 'lsa_editor');
+    PERFORM pg_catalog.set_config('search_path', 'lsa_evil, pg_catalog, pg_temp', false);
+    RETURN true;
+END
+$$;
+CREATE TABLE crm_e.contacts (contact_key bigint PRIMARY KEY, country text);
+CREATE TABLE crm_e.events (id bigserial PRIMARY KEY, contact_key bigint, event_type text, occurred_at timestamptz);
+CREATE INDEX ON crm_e.events (contact_key);
+INSERT INTO crm_e.contacts SELECT g, CASE WHEN g % 2 = 0 THEN 'US' ELSE 'DE' END FROM generate_series(1, 5003) g;
+ALTER TABLE crm_e.contacts ENABLE ROW LEVEL SECURITY;
+ALTER TABLE crm_e.contacts FORCE ROW LEVEL SECURITY;
+CREATE POLICY owner_reads ON crm_e.contacts FOR SELECT TO lsa_editor USING (crm_e.path_changing_policy());
+CREATE POLICY reader_reads ON crm_e.contacts FOR SELECT TO lsa_reader USING (contact_key = 1);
+GRANT USAGE ON SCHEMA crm_e TO lsa_reader, lsa_writer;
+GRANT SELECT ON crm_e.contacts TO lsa_reader;
+GRANT SELECT, INSERT ON crm_e.events TO lsa_writer;
+GRANT USAGE ON SEQUENCE crm_e.events_id_seq TO lsa_writer;
+SELECT lead_score.create_profile('lsa_evil') > 0 AS created;
+SELECT lead_score.add_rule('lsa_evil', 'US', '{"kind": "fit", "when": {"field": "country", "op": "eq", "value": "US"}, "points": 1}') > 0 AS added;
+SELECT lead_score.publish('lsa_evil') AS version;
+SET lsa.step = '8a_attach';
+SELECT lead_score.attach('lsa_evil', 'crm_e.contacts', 'crm_e.events', '{"event_contact": "contact_key"}');
+RESET search_path;
+RESET ROLE;
+SELECT * FROM public.lsa_check('{owner:path_changing_policy@lsa_editor}');
+SET lsa.step = '8a_rescore';
+SET ROLE lsa_editor;
+SELECT lead_score.rescore('lsa_evil') AS rescored;
+RESET search_path;
+RESET ROLE;
+SELECT * FROM public.lsa_check('{owner:path_changing_policy@lsa_editor}');
+SELECT count(*) AS scored, sum(fit_score) AS us_contacts FROM lead_score.lsa_evil_scores;
+SELECT count(*) AS differences FROM lead_score.verify('lsa_evil');
+RESET search_path;
+
+SET lsa.step = '8b_reader';
+SET ROLE lsa_reader;
+SELECT contact_key, score FROM lead_score.lsa_evil_scores ORDER BY contact_key;
+RESET ROLE;
+-- Its owner sees them all, as the scoring does.
+SET ROLE lsa_editor;
+SELECT count(*) AS visible_to_the_owner FROM lead_score.lsa_evil_scores;
+RESET search_path;
+RESET ROLE;
+
+SET lsa.step = '8c_swapped_key';
+SET ROLE lsa_editor;
+ALTER TABLE crm_e.events RENAME COLUMN contact_key TO old_contact_key;
+ALTER TABLE crm_e.events ADD COLUMN contact_key text;
+RESET ROLE;
+SET ROLE lsa_writer;
+INSERT INTO crm_e.events (old_contact_key, event_type, occurred_at) VALUES (2, 'visit', '2024-05-31');
+\echo :LAST_ERROR_SQLSTATE
+RESET ROLE;
+SELECT * FROM public.lsa_check();
+SET ROLE lsa_editor;
+SELECT lead_score.drop_profile('lsa_evil');
+RESET ROLE;
+DROP SCHEMA crm_e, lsa_evil CASCADE;
+
+------------------------------------------------------------------------------------------
 -- Every run of every spy, whatever the step: none broke the rules (no rows).
 ------------------------------------------------------------------------------------------
 SELECT DISTINCT step, spy, ran_as, was_superuser FROM public.lsa_violations ORDER BY 1, 2, 3;
