@@ -145,11 +145,11 @@ BEGIN
     IF seconds = 60 THEN
         RETURN '* * * * *';
     ELSIF seconds > 60 AND seconds < 3600 AND seconds % 60 = 0 AND 60 % (seconds / 60) = 0 THEN
-        RETURN format('*/%s * * * *', seconds / 60);
+        RETURN format('*/%s * * * *', (seconds / 60)::integer);
     ELSIF seconds = 3600 THEN
         RETURN '0 * * * *';
     ELSIF seconds > 3600 AND seconds < 86400 AND seconds % 3600 = 0 AND 24 % (seconds / 3600) = 0 THEN
-        RETURN format('0 */%s * * *', seconds / 3600);
+        RETURN format('0 */%s * * *', (seconds / 3600)::integer);
     ELSIF seconds = 86400 THEN
         RETURN '0 0 * * *';
     END IF;

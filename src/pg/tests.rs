@@ -120,11 +120,22 @@ mod tests {
         Spi::run("SELECT lead_score.rule_matches('{\"kind\": \"bonus\"}', '{}')").unwrap();
     }
 
+    /// Inside a SECURITY DEFINER function, `current_user` is the function's owner; the
+    /// acting role is the one the session set.
     #[pg_test]
     fn acting_role_is_the_outer_role() {
-        let (acting, current) =
-            Spi::get_two::<String, String>("SELECT lead_score.acting_role(), current_user::text")
-                .unwrap();
-        assert_eq!(acting, current);
+        Spi::run(
+            "CREATE ROLE lead_score_test_outer;
+             CREATE ROLE lead_score_test_definer;
+             CREATE FUNCTION public.lead_score_test_acting() RETURNS text LANGUAGE sql
+                 SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+                 AS 'SELECT lead_score.acting_role() || ''/'' || current_user';
+             ALTER FUNCTION public.lead_score_test_acting() OWNER TO lead_score_test_definer;
+             SET ROLE lead_score_test_outer",
+        )
+        .unwrap();
+        let seen = Spi::get_one::<String>("SELECT public.lead_score_test_acting()").unwrap();
+        Spi::run("RESET ROLE").unwrap();
+        assert_eq!(seen.as_deref(), Some("lead_score_test_outer/lead_score_test_definer"));
     }
 }

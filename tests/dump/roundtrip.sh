@@ -54,8 +54,20 @@ SELECT 'attachment', profile, contacts, events, event_props, accounts, scores, s
 SELECT 'score', id, round(score::numeric, 9), round(fit_score::numeric, 9), disqualified_by FROM lead_score."Dumped_scores" ORDER BY id;
 SQL
 }
-if ! diff <(snapshot "$source_db") <(snapshot "$target_db") >/dev/null; then
-    diff <(snapshot "$source_db") <(snapshot "$target_db") | head -40 >&2
+# Each snapshot is taken on its own, so that a failing query stops the run (a process
+# substitution's failure would go unnoticed), and must hold every contact's score.
+before=$(mktemp /tmp/lead_score_snapshot.XXXXXX)
+after=$(mktemp /tmp/lead_score_snapshot.XXXXXX)
+trap 'rm -f "$dump" "$before" "$after"' EXIT
+snapshot "$source_db" >"$before"
+snapshot "$target_db" >"$after"
+scores=$(grep -c '^score|' "$before" || true)
+if [ "$scores" -ne 200 ]; then
+    echo "dump round trip: FAILED, the source snapshot holds $scores scores, not 200" >&2
+    exit 1
+fi
+if ! diff "$before" "$after" >/dev/null; then
+    diff "$before" "$after" | head -40 >&2
     echo "dump round trip: FAILED, the restored database differs" >&2
     exit 1
 fi

@@ -33,3 +33,14 @@ CREATE FUNCTION iso_set_threshold(threshold integer) RETURNS void LANGUAGE sql A
     SELECT lead_score.update_profile('iso', settings => jsonb_build_object('pql_threshold', threshold));
     SELECT lead_score.publish('iso');
 $$;
+
+-- Lock one contact's score row until the transaction ends: a blocker that keeps
+-- statements waiting in the middle of their locking.
+CREATE FUNCTION iso_lock_score(contact bigint) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE format('SELECT FROM lead_score.%I WHERE contact_key = $1 FOR UPDATE',
+                   (SELECT a.state_table FROM lead_score.attachment_store a
+                      JOIN lead_score.profile_store p ON p.id = a.profile_id WHERE p.name = 'iso'))
+        USING contact;
+END
+$$;

@@ -98,6 +98,8 @@ CREATE POLICY vip_only ON text_contacts FOR SELECT TO lead_score_test_sales USIN
 SET ROLE lead_score_test_sales;
 SELECT email, score FROM lead_score.text_scores ORDER BY 1;
 SELECT lead_score.score('Keys (text)', 'Alan O''Brien <alan@example.com>') AS hidden_contact_score;
+-- (The positive control: the same role does get the score of a contact it may see.)
+SELECT lead_score.score('Keys (text)', 'ada@example.com') AS visible_contact_score;
 -- Without any privilege on the contacts table, nothing at all.
 SELECT contact_no, score FROM lead_score.int_scores;
 \echo :LAST_ERROR_SQLSTATE

@@ -10,6 +10,7 @@ INSERT INTO people VALUES (1, 'pro');
 SELECT lead_score.create_profile('Unattached') > 0 AS created;
 SELECT lead_score.add_rule('Unattached', 'Pro', '{"kind": "fit", "when": {"field": "plan", "op": "eq", "value": "pro"}, "points": 2}') > 0 AS added;
 SELECT lead_score.add_rule('Unattached', 'Docs', '{"kind": "event", "event": "doc", "points": 4, "half_life": null, "dimension": "docs", "when": {"field": "props.page", "op": "starts_with", "value": "/docs"}}') > 0 AS added;
+SELECT lead_score.add_rule('Unattached', 'Blog', '{"kind": "event", "event": "doc", "points": 8, "half_life": "30 days", "when": {"field": "props.page", "op": "eq", "value": "/blog"}}') > 0 AS added;
 SELECT lead_score.publish('Unattached') AS version;
 
 -- Unknown profiles (42704) and profiles that are not attached (55000).
@@ -47,8 +48,11 @@ SELECT lead_score.score(NULL, '1') IS NULL AS null_profile;
 SELECT lead_score.score('Unattached', 'not a number');
 \echo :LAST_ERROR_SQLSTATE
 SELECT lead_score.rescore('Unattached', 2::bigint) AS unknown_contact_rescored;
--- A score at a later time: the engagement decayed, the never-decaying points did not.
-SELECT lead_score.score('Unattached', 1, '2030-01-01 00:00+00') AS much_later;
+-- Contact 1 on 1 June: Pro 2 + Docs 4 (never decays) + Blog 8 a month old, halved: 10.
+-- A score at a later time: the engagement decayed, the never-decaying points did not:
+-- on 1 July the blog visit is two half-lives old (6 + 8/4 = 8); by 2030 it is gone (6).
+SELECT lead_score.score('Unattached', 1, '2024-07-01 00:00+00') AS a_month_later,
+       lead_score.score('Unattached', 1, '2030-01-01 00:00+00') AS much_later;
 
 -- dimension_scores(dimensions, at): each dimension's worth; what is not a decayed sum is skipped.
 SELECT id, dimension_scores FROM lead_score.people_scores;

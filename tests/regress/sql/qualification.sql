@@ -81,12 +81,21 @@ SELECT id, round(score::numeric, 6) AS score, is_pql, pql_at > '2024-06-01 12:00
   FROM lead_score."Qual_scores" WHERE id = 4;
 SET lead_score.now = '2024-06-01 00:00:00+00';
 
+-- Contact 5 (16 points) sits between the new MQL threshold (10) and the old one (20):
+-- nothing tags it but the publish below.
+INSERT INTO q.contacts VALUES (5, 'buyer');
+INSERT INTO q.events (contact_id, event_type, occurred_at)
+VALUES (5, 'visit', '2024-06-01'), (5, 'visit', '2024-06-01'), (5, 'visit', '2024-06-01');
+SELECT id, score, tags FROM lead_score."Qual_scores" WHERE id = 5;
+
 -- Publish a lower threshold: the rescore tags who is over it, and says publish did it.
 SELECT lead_score.update_profile('Qual', settings =>
     '{"half_life": "10 days", "pql_threshold": 20, "thresholds": {"MQL": 10},
       "score_100": {"curve": "linear", "scale": 100}}');
 SELECT lead_score.publish('Qual');
 SELECT id, score, is_pql, tags FROM lead_score."Qual_scores" ORDER BY id;
+SELECT contact, kind, tag, round(score::numeric, 6) AS score, source
+  FROM lead_score.transitions WHERE profile = 'Qual' AND contact = '5' ORDER BY id;
 
 -- The audit trail, in order.
 SELECT id, at, profile, version, contact, kind, tag, old_state, new_state, round(score::numeric, 6) AS score,

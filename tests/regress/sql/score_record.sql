@@ -39,15 +39,28 @@ SELECT jsonb_pretty(lead_score.score_record('Trial funnel',
     {"at": "2024-05-01"}]',
   '2024-06-01 00:00+00'));
 
--- Insertion order never changes a score.
-SELECT count(DISTINCT lead_score.score_record('Trial funnel', '{}', events, '2024-06-01 00:00+00') -> 'score') AS distinct_scores
-  FROM (SELECT jsonb_agg(e ORDER BY md5(e::text || salt)) AS events
-          FROM generate_series(1, 5) AS salt,
-               jsonb_array_elements('[{"event_type": "trial_signup", "at": "2024-05-20"},
-                                      {"event_type": "trial_signup", "at": "2024-05-25"},
-                                      {"event_type": "email_click", "at": "2024-05-02"},
-                                      {"event_type": "page_view", "at": "2024-05-18", "props": {"url": "/pricing"}}]') AS e
-         GROUP BY salt) shuffled;
+-- Insertion order never changes a score, even where it could: count limits keep the
+-- earliest events, and with decay which ones are kept shows in the score. A once-only
+-- webinar (12 points) and at most two clicks (8 each), halving every 10 days, on 1 June:
+-- the 12 May webinar 12/4 = 3 (not the 22 May one, 6); the clicks of 2 and 12 May,
+-- 8/8 + 8/4 = 3 (not 22 and 12 May, 6); 6 in all, in any of the orders.
+SELECT lead_score.create_profile('Order check', settings => '{"half_life": "10 days"}') > 0 AS created;
+SELECT count(lead_score.add_rule('Order check', rule_name, rule::jsonb)) AS rules FROM (VALUES
+  ('Webinar once', '{"kind": "event", "event": "webinar", "points": 12, "count": "once"}'),
+  ('Two clicks', '{"kind": "event", "event": "click", "points": 8, "count": {"max": 2}}')
+) AS r(rule_name, rule);
+SELECT lead_score.publish('Order check') AS version;
+SELECT count(DISTINCT s.score) AS distinct_scores, min(s.score) AS score, count(*) AS orders
+  FROM (SELECT (lead_score.score_record('Order check', '{}', events, '2024-06-01 00:00+00') ->> 'score')::float8 AS score
+          FROM (SELECT jsonb_agg(e ORDER BY md5(e::text || salt)) AS events
+                  FROM generate_series(1, 8) AS salt,
+                       jsonb_array_elements('[{"event_type": "webinar", "at": "2024-05-22"},
+                                              {"event_type": "webinar", "at": "2024-05-12"},
+                                              {"event_type": "click", "at": "2024-05-22"},
+                                              {"event_type": "click", "at": "2024-05-12"},
+                                              {"event_type": "click", "at": "2024-05-02"}]') AS e
+                 GROUP BY salt) shuffled) s;
+SELECT lead_score.drop_profile('Order check');
 
 -- A quiet student is disqualified by both rules; malformed data never raises.
 SELECT lead_score.score_record('Trial funnel', '{"role": "Student"}', '[]', '2024-06-01 00:00+00') -> 'disqualified_by' AS disqualified_by;
