@@ -7,7 +7,7 @@ use pgrx::JsonB;
 use pgrx::PgSqlErrorCode::{ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE, ERRCODE_UNDEFINED_OBJECT};
 use serde_json::{Map, Value as Json};
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::rc::Rc;
 
 use crate::pg::attachment::{
@@ -332,15 +332,20 @@ mod lead_score {
     }
 
     /// `lead_score.verify(profile)`: after applying what is due, every contact whose
-    /// stored score differs from a full recomputation from history at the same instant
-    /// by more than 1e-9 relative (1e-9 absolute near zero). Empty when correct.
+    /// stored result differs from a full recomputation from history at the same instant
+    /// (see `differences`), with what differs. Empty when correct.
     #[pg_extern(security_definer)]
     #[search_path(pg_catalog, lead_score, pg_temp)]
     fn verify(
         profile: &str,
     ) -> TableIterator<
         'static,
-        (name!(contact, String), name!(stored, Option<f64>), name!(recomputed, Option<f64>)),
+        (
+            name!(contact, String),
+            name!(stored, Option<f64>),
+            name!(recomputed, Option<f64>),
+            name!(difference, String),
+        ),
     > {
         // Recompute with the profile as the catalog has it, not as this backend cached it.
         plan_cache::mark_stale();
@@ -508,48 +513,82 @@ fn tick_attachment(client: &SpiClient<'_>, attached: &Attached, now: i64) -> Out
     rescore_contacts(client, attached, &due, now, Cause::Tick)
 }
 
-fn differences(
-    client: &SpiClient<'_>,
-    attached: &Attached,
-    now: i64,
-) -> Vec<(String, Option<f64>, Option<f64>)> {
+/// A contact whose stored result differs from a recomputation: its key, its stored and
+/// recomputed scores, and what differs.
+type Difference = (String, Option<f64>, Option<f64>, String);
+
+/// Every contact whose stored result differs from a full recomputation as of `now`: in
+/// any part the scoring stores (score, disqualifiers, dimensions, due time, tally,
+/// count-limit selections), in its qualification (a tag or disqualification a write
+/// should have recorded), in the copy of its tags, or in having a score row at all.
+fn differences(client: &SpiClient<'_>, attached: &Attached, now: i64) -> Vec<Difference> {
+    let attachment = &attached.attachment;
     // State rows of contacts that no longer exist (the others come beside their contact).
     let orphans = format!(
         "SELECT s.contact_key::text, s.fit, s.engagement::text FROM {state} s
           WHERE NOT EXISTS (SELECT FROM {contacts} c WHERE c.{key} = s.contact_key)",
-        state = attached.attachment.state_table,
-        contacts = attached.attachment.contacts,
-        key = attached.attachment.contact_key
+        state = attachment.state_table,
+        contacts = attachment.contacts,
+        key = attachment.contact_key
     );
-    let orphans: Vec<(String, Option<f64>, Option<f64>)> =
-        as_crm_owner(attached.attachment.crm_owner, |_| {
-            client
-                .select(&orphans, None, &[])
-                .map(|t| {
-                    t.filter_map(|r| {
-                        let key = r.get::<String>(1).ok().flatten()?;
-                        let fit = r.get::<f64>(2).ok().flatten()?;
-                        let sum: DecayedSum =
-                            serde_json::from_str(&r.get::<String>(3).ok().flatten()?).ok()?;
-                        Some((key, Some(fit + sum.value_at(now)), None))
-                    })
-                    .collect()
-                })
-                .unwrap_or_else(|e| spi_failed(&attached.attachment, "finding deleted contacts", e))
-        });
-    let mut found = Vec::new();
+    let mut found: Vec<Difference> = as_crm_owner(attachment.crm_owner, |_| {
+        client
+            .select(&orphans, None, &[])
+            .unwrap_or_else(|e| spi_failed(attachment, "finding deleted contacts", e))
+            .map(|r| {
+                let key = r.get::<String>(1).ok().flatten().unwrap_or_default();
+                let fit = r.get::<f64>(2).ok().flatten().unwrap_or(f64::NAN);
+                let sum = r.get::<String>(3).ok().flatten().unwrap_or_default();
+                let worth =
+                    serde_json::from_str::<DecayedSum>(&sum).map_or(f64::NAN, |s| s.value_at(now));
+                (key, Some(fit + worth), None, "no contact".to_owned())
+            })
+            .collect()
+    });
+    let mut tags = all_tags(client, attached);
     score_everyone(client, attached, now, |_, batch, stored| {
-        for ((key, result), row) in batch.iter().zip(stored) {
-            let recomputed = result.score_at(now);
-            match row.map(|row| row.fit + row.engagement.value_at(now)) {
-                Some(kept)
-                    if (kept - recomputed).abs()
-                        <= (1e-9 * kept.abs().max(recomputed.abs())).max(1e-9) => {}
-                kept => found.push((key.clone(), kept, Some(recomputed))),
+        // Qualification as recorded (tags in the tag store, disqualifiers in the rows),
+        // settled as a write would settle it: what that would record was not recorded.
+        let before = qualification_before(batch, &stored, &mut tags);
+        let mut settled = batch.clone();
+        let unrecorded = settle(attached, &mut settled, &before, Cause::Rescore, now);
+        let unrecorded: HashSet<&str> = unrecorded.iter().map(|(key, _)| key.as_str()).collect();
+        for (((key, result), row), (_, settled)) in batch.iter().zip(&stored).zip(&settled) {
+            let mut what = match row {
+                Some(row) => row.differences(result, settled.next_due, now),
+                None => vec!["no score row"],
+            };
+            if unrecorded.contains(key.as_str()) {
+                what.push("qualification");
+            }
+            if !what.is_empty() {
+                let kept = row.as_ref().map(|row| row.fit + row.engagement.value_at(now));
+                found.push((key.clone(), kept, Some(result.score_at(now)), what.join(", ")));
             }
         }
     });
-    found.extend(orphans);
+    // The copy of each contact's tags in its score row agrees with the tag store.
+    let copies = format!(
+        "SELECT s.contact_key::text FROM {state} s
+           LEFT JOIN (SELECT t.contact_key, array_agg(t.tag ORDER BY t.tag) AS tags,
+                             max(t.tagged_at) FILTER (WHERE t.tag = $2) AS pql_at
+                        FROM lead_score.tag_store t WHERE t.profile_id = $1
+                       GROUP BY t.contact_key) g ON g.contact_key = s.contact_key::text
+          WHERE (s.tags, s.pql_at) IS DISTINCT FROM (coalesce(g.tags, '{{}}'), g.pql_at)",
+        state = attachment.state_table
+    );
+    let args = [attachment.profile_id.into(), attached.compiled.settings.pql_tag.clone().into()];
+    let stale_copies: Vec<String> = client
+        .select(&copies, None, &args)
+        .unwrap_or_else(|e| spi_failed(attachment, "comparing the copies of tags", e))
+        .filter_map(|r| r.get::<String>(1).ok().flatten())
+        .collect();
+    for key in stale_copies {
+        match found.iter_mut().find(|(k, ..)| *k == key) {
+            Some((.., what)) => what.push_str(", tags"),
+            None => found.push((key, None, None, "tags".to_owned())),
+        }
+    }
     found.sort_by(|a, b| a.0.cmp(&b.0));
     found
 }

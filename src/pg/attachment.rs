@@ -758,6 +758,48 @@ impl StoredRow {
             && self.disqualified_by == result.disqualified_by
     }
 
+    /// What of this row differs from `result`, a recomputation as of `now` whose due
+    /// time after qualification is `due`: the parts by name, none when the row holds the
+    /// result. Sums are compared by their worth at `now` (within 1e-9 relative, 1e-9
+    /// absolute near zero): the same points added in another order differ in their last
+    /// bits. Due times may differ by a second: the instant fading points carry a contact
+    /// over a threshold is found to the second from wherever the search starts.
+    pub fn differences(
+        &self,
+        result: &ContactScore,
+        due: Option<i64>,
+        now: i64,
+    ) -> Vec<&'static str> {
+        let close = |a: f64, b: f64| (a - b).abs() <= (1e-9 * a.abs().max(b.abs())).max(1e-9);
+        let worth = |sum: Option<&DecayedSum>| sum.map_or(0.0, |s| s.value_at(now));
+        let mut found = Vec::new();
+        if !close(self.fit + self.engagement.value_at(now), result.score_at(now)) {
+            found.push("score");
+        }
+        if self.disqualified_by != result.disqualified_by {
+            found.push("disqualified_by");
+        }
+        let mut labels = self.dimensions.keys().chain(result.dimensions.keys());
+        if labels.any(|l| !close(worth(self.dimensions.get(l)), worth(result.dimensions.get(l)))) {
+            found.push("dimensions");
+        }
+        let due_matches = match (self.next_due, due) {
+            (None, None) => true,
+            (Some(a), Some(b)) => a.abs_diff(b) <= 1_000_000,
+            _ => false,
+        };
+        if !due_matches {
+            found.push("due");
+        }
+        if !self.tally.iter().copied().eq(result.tally.to_array().map(|c| c as i64)) {
+            found.push("tally");
+        }
+        if self.limits != LimitState::flatten(&result.limits) {
+            found.push("limits");
+        }
+        found
+    }
+
     /// Whether writing `result` would store what the row holds already (`write_batch`
     /// compares the same columns).
     pub fn holds(&self, result: &ContactScore) -> bool {
