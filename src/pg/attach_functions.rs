@@ -548,11 +548,18 @@ fn differences(client: &SpiClient<'_>, attached: &Attached, now: i64) -> Vec<Dif
     let mut tags = all_tags(client, attached);
     score_everyone(client, attached, now, |_, batch, stored| {
         // Qualification as recorded (tags in the tag store, disqualifiers in the rows),
-        // settled as a write would settle it: what that would record was not recorded.
+        // settled as a write would settle it: a disqualification or requalification
+        // that would be recorded was not. (A missing tag is no difference: clear_tag and
+        // forget take tags away from contacts that stay over the threshold, and the
+        // contact's next write tags it again.)
         let before = qualification_before(batch, &stored, &mut tags);
         let mut settled = batch.clone();
         let unrecorded = settle(attached, &mut settled, &before, Cause::Rescore, now);
-        let unrecorded: HashSet<&str> = unrecorded.iter().map(|(key, _)| key.as_str()).collect();
+        let unrecorded: HashSet<&str> = unrecorded
+            .iter()
+            .filter(|(_, transition)| transition.describe().0 != "tagged")
+            .map(|(key, _)| key.as_str())
+            .collect();
         for (((key, result), row), (_, settled)) in batch.iter().zip(&stored).zip(&settled) {
             let mut what = match row {
                 Some(row) => row.differences(result, settled.next_due, now),
