@@ -53,6 +53,27 @@ pub extern "C-unwind" fn _PG_init() {
 );
 ::pgrx::extension_sql_file!("../sql/finalize.sql", name = "finalize", finalize);
 
+/// The shape of the crate, checked: the scoring core stays pure.
+#[cfg(test)]
+mod architecture_tests {
+    /// Nothing under `src/scoring/` uses pgrx or the Postgres glue: the core is plain
+    /// Rust, tested with plain `#[test]`s.
+    #[test]
+    fn the_scoring_core_uses_no_postgres() {
+        let core = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/scoring");
+        let mut files = 0;
+        for entry in std::fs::read_dir(&core).expect("src/scoring is readable") {
+            let path = entry.expect("a directory entry").path();
+            let text = std::fs::read_to_string(&path).expect("a readable source file");
+            for forbidden in ["pgrx::", "use pgrx", "crate::pg::", "pg_sys"] {
+                assert!(!text.contains(forbidden), "{} uses {forbidden}", path.display());
+            }
+            files += 1;
+        }
+        assert!(files >= 10, "only {files} files under {}", core.display());
+    }
+}
+
 /// Required by `cargo pgrx test`; must sit at the crate root.
 #[cfg(test)]
 pub mod pg_test {

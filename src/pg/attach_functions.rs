@@ -15,7 +15,7 @@ use crate::pg::attachment::{
 };
 use crate::pg::attachment::{ident, spi_failed, Attachment};
 use crate::pg::clock::{decision_now_unix_micros, now_unix_micros, to_unix_micros};
-use crate::pg::errors::raise;
+use crate::pg::errors::{internal, raise};
 use crate::pg::identity::as_crm_owner;
 use crate::pg::jsonb::AnyJsonb;
 
@@ -29,18 +29,21 @@ use crate::scoring::engine::ContactScore;
 use crate::scoring::rule::Rule;
 
 fn profile_id(client: &SpiClient<'_>, profile: &str) -> i64 {
-    client
+    let found = client
         .select(
             "SELECT id FROM lead_score.profile_store WHERE name = $1",
             Some(1),
             &[profile.into()],
         )
-        .ok()
-        .filter(|t| !t.is_empty())
-        .and_then(|t| t.first().get_one::<i64>().ok().flatten())
-        .unwrap_or_else(|| {
-            raise(ERRCODE_UNDEFINED_OBJECT, format!("profile \"{profile}\" does not exist"))
-        })
+        .unwrap_or_else(|e| internal(format!("looking up profile \"{profile}\""), e));
+    if found.is_empty() {
+        raise(ERRCODE_UNDEFINED_OBJECT, format!("profile \"{profile}\" does not exist"));
+    }
+    found
+        .first()
+        .get_one::<i64>()
+        .unwrap_or_else(|e| internal(format!("looking up profile \"{profile}\""), e))
+        .unwrap_or_else(|| internal(format!("profile \"{profile}\""), "it has no id"))
 }
 
 fn attached(client: &SpiClient<'_>, profile: &str) -> Rc<Attached> {
@@ -311,8 +314,11 @@ mod lead_score {
                     None,
                     &[],
                 )
-                .map(|t| t.filter_map(|r| r.get::<i64>(1).ok().flatten()).collect())
-                .unwrap_or_default();
+                .unwrap_or_else(|e| internal("listing the attached profiles", e))
+                .filter_map(|r| {
+                    r.get::<i64>(1).unwrap_or_else(|e| internal("listing the attached profiles", e))
+                })
+                .collect();
             let now = decision_now_unix_micros();
             let mut rows = Vec::new();
             for id in ids {
@@ -394,13 +400,23 @@ mod lead_score {
                     attachment.state_table, attachment.key_type
                 )
             });
-            let found = client.select(&*read, Some(1), &[contact.into()]).ok()?;
+            let attachment = &attached.attachment;
+            let found = client
+                .select(&*read, Some(1), &[contact.into()])
+                .unwrap_or_else(|e| spi_failed(attachment, "reading a score", e));
             if found.is_empty() {
+                // (An unknown contact, or one the caller may not see.)
                 return None;
             }
-            let (fit, engagement) = found.first().get_two::<f64, String>().ok()?;
-            let engagement: DecayedSum = serde_json::from_str(&engagement?).ok()?;
-            Some(fit? + engagement.value_at(at))
+            let (fit, engagement) = found
+                .first()
+                .get_two::<f64, String>()
+                .unwrap_or_else(|e| spi_failed(attachment, "reading a score", e));
+            let engagement: DecayedSum = serde_json::from_str(&engagement.unwrap_or_default())
+                .unwrap_or_else(|e| {
+                    internal(format!("profile \"{profile}\": a stored engagement sum"), e)
+                });
+            Some(fit.unwrap_or(0.0) + engagement.value_at(at))
         })
     }
 
@@ -506,10 +522,15 @@ fn tick_attachment(client: &SpiClient<'_>, attached: &Attached, now: i64) -> Out
             )
         },
     );
+    let attachment = &attached.attachment;
     let due: Vec<String> = client
         .select(&*due_query, None, &[(now as f64).into()])
-        .map(|t| t.filter_map(|r| r.get::<String>(1).ok().flatten()).collect())
-        .unwrap_or_default();
+        .unwrap_or_else(|e| spi_failed(attachment, "finding the contacts that are due", e))
+        .filter_map(|r| {
+            r.get::<String>(1)
+                .unwrap_or_else(|e| spi_failed(attachment, "finding the contacts that are due", e))
+        })
+        .collect();
     rescore_contacts(client, attached, &due, now, Cause::Tick)
 }
 

@@ -19,11 +19,11 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use pgrx::pg_sys::{self, PgBuiltInOids, PgOid};
 use pgrx::prelude::TimestampWithTimeZone;
 use pgrx::spi::{OwnedPreparedStatement, Spi, SpiClient, SpiTupleTable};
-use pgrx::PgSqlErrorCode::{ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE, ERRCODE_UNDEFINED_OBJECT};
+use pgrx::PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE;
 use serde_json::Value as Json;
 
 use crate::pg::clock::from_unix_micros;
-use crate::pg::errors::raise;
+use crate::pg::errors::{internal, raise};
 use crate::pg::identity::{as_crm_owner, as_extension_owner};
 use crate::pg::params::tid_array;
 use crate::pg::plan_cache::Attached;
@@ -111,12 +111,18 @@ fn relation(
             Some(1),
             &[oid.into()],
         )
-        .ok()
-        .filter(|t| !t.is_empty())
-        .and_then(|t| {
-            let row = t.first();
-            Some((row.get::<String>(1).ok()??, row.get::<String>(2).ok()??, row.get::<pg_sys::Oid>(3).ok()??))
-        });
+        .unwrap_or_else(|e| internal(format!("profile \"{profile}\": reading its {what} table"), e));
+    let found = (!found.is_empty()).then(|| {
+        let row = found.first();
+        let read = |e: pgrx::spi::Error| -> ! {
+            internal(format!("profile \"{profile}\": reading its {what} table"), e)
+        };
+        (
+            row.get::<String>(1).unwrap_or_else(|e| read(e)).unwrap_or_default(),
+            row.get::<String>(2).unwrap_or_else(|e| read(e)).unwrap_or_default(),
+            row.get::<pg_sys::Oid>(3).unwrap_or_else(|e| read(e)).unwrap_or(pg_sys::InvalidOid),
+        )
+    });
     match found {
         Some((schema, name, owner)) => (format!("ONLY {}.{}", ident(&schema), ident(&name)), owner),
         None => raise(
@@ -149,7 +155,7 @@ pub(crate) fn load_attachment(client: &SpiClient<'_>, profile_id: i64) -> Option
             Some(1),
             &[profile_id.into()],
         )
-        .ok()?;
+        .unwrap_or_else(|e| internal(format!("loading the attachment of profile {profile_id}"), e));
     if table.is_empty() {
         return None;
     }
@@ -194,9 +200,10 @@ pub(crate) fn load_attachment(client: &SpiClient<'_>, profile_id: i64) -> Option
                 Some(1),
                 &[relation.into(), column.as_str().into()],
             )
-            .ok()
-            .filter(|t| !t.is_empty())
-            .and_then(|t| t.first().get_one::<pg_sys::Oid>().ok().flatten());
+            .and_then(|t| if t.is_empty() { Ok(None) } else { t.first().get_one::<pg_sys::Oid>() })
+            .unwrap_or_else(|e| {
+                internal(format!("profile \"{profile_name}\": reading its key columns"), e)
+            });
         if found != Some(key_type_oid) {
             raise(
                 ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
@@ -513,11 +520,9 @@ pub(crate) struct Outcome {
     pub changed: usize,
 }
 
+/// A failed query of a profile's scoring: an internal error naming the profile.
 pub(crate) fn spi_failed(attachment: &Attachment, what: &str, error: pgrx::spi::Error) -> ! {
-    raise(
-        ERRCODE_UNDEFINED_OBJECT,
-        format!("profile \"{}\": {what}: {error}", attachment.profile_name),
-    )
+    internal(format!("profile \"{}\": {what}", attachment.profile_name), error)
 }
 
 fn key_array(keys: &[String]) -> Vec<Option<String>> {

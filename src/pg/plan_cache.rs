@@ -70,9 +70,13 @@ pub(crate) fn register_invalidation_callback() {
 
 fn attachment_store_oid(client: &SpiClient<'_>) -> pg_sys::Oid {
     client
-        .select("SELECT 'lead_score.attachment_store'::regclass::oid", Some(1), &[])
-        .ok()
-        .and_then(|t| t.first().get_one::<pg_sys::Oid>().ok().flatten())
+        .select(
+            "SELECT 'lead_score.attachment_store'::pg_catalog.regclass::pg_catalog.oid",
+            Some(1),
+            &[],
+        )
+        .and_then(|t| t.first().get_one::<pg_sys::Oid>())
+        .unwrap_or_else(|e| crate::pg::errors::internal("finding lead_score.attachment_store", e))
         .unwrap_or(pg_sys::InvalidOid)
 }
 
