@@ -65,7 +65,7 @@ mod architecture_tests {
         for entry in std::fs::read_dir(&core).expect("src/scoring is readable") {
             let path = entry.expect("a directory entry").path();
             let text = std::fs::read_to_string(&path).expect("a readable source file");
-            for forbidden in ["pgrx::", "use pgrx", "crate::pg::", "pg_sys"] {
+            for forbidden in ["pgrx::", "use pgrx;", "crate::pg::", "pg_sys::"] {
                 assert!(!text.contains(forbidden), "{} uses {forbidden}", path.display());
             }
             files += 1;
