@@ -37,10 +37,10 @@ pub extern "C-unwind" fn _PG_init() {
     name = "attach",
     requires = [
         "profiles",
-        pg::attach_functions::lead_score::rule_fields,
-        pg::attach_functions::lead_score::dimension_scores,
-        pg::attach_functions::lead_score::rescore,
-        pg::attach_functions::lead_score::rescore_for,
+        pg::readers::lead_score::rule_fields,
+        pg::readers::lead_score::dimension_scores,
+        pg::maintenance::lead_score::rescore,
+        pg::maintenance::lead_score::rescore_for,
         pg::decayed_sum::lead_score::value_at,
         pg::qualification_functions::lead_score::score_100,
         pg::qualification_functions::lead_score::stars

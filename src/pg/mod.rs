@@ -3,7 +3,6 @@
 //! Each module here turns SQL arguments into plain values, calls the pure core in
 //! `crate::scoring`, and turns its errors into SQLSTATEs. Logic lives in the core.
 
-mod attach_functions;
 pub(crate) mod attachment;
 pub(crate) mod catalog;
 pub(crate) mod clock;
@@ -12,13 +11,16 @@ pub(crate) mod decayed_sum;
 pub(crate) mod errors;
 pub(crate) mod identity;
 pub(crate) mod jsonb;
+mod maintenance;
 mod params;
 pub(crate) mod plan_cache;
 pub(crate) mod qualification_functions;
 pub(crate) mod qualify;
+mod readers;
 pub(crate) mod rule_functions;
 mod score_functions;
 mod spi_rows;
+mod triggers;
 
 #[cfg(any(test, feature = "pg_test"))]
 mod tests;

@@ -19,12 +19,12 @@ use std::rc::Rc;
 use pgrx::pg_sys::{self, PgOid};
 use pgrx::prelude::*;
 use pgrx::spi::{OwnedPreparedStatement, SpiClient};
-use pgrx::PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT;
+use pgrx::PgSqlErrorCode::{ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE, ERRCODE_UNDEFINED_OBJECT};
 
 use crate::pg::attachment::{load_attachment, Attachment, FactsPlan};
 use crate::pg::catalog::{load_profile, Edition};
 use crate::pg::decayed_sum::DecayedTypes;
-use crate::pg::errors::raise;
+use crate::pg::errors::{internal, raise};
 use crate::scoring::engine::CompiledProfile;
 
 /// An attached profile as the triggers use it. Entries are replaced, never changed.
@@ -114,6 +114,37 @@ pub(crate) fn attached(client: &SpiClient<'_>, profile_id: i64) -> Option<Rc<Att
     });
     ATTACHED.with(|a| a.borrow_mut().insert(profile_id, loaded.clone()));
     Some(loaded)
+}
+
+/// The id of the profile called `profile`; 42704 when there is none.
+fn profile_id(client: &SpiClient<'_>, profile: &str) -> i64 {
+    let found = client
+        .select(
+            "SELECT id FROM lead_score.profile_store WHERE name = $1",
+            Some(1),
+            &[profile.into()],
+        )
+        .unwrap_or_else(|e| internal(format!("looking up profile \"{profile}\""), e));
+    if found.is_empty() {
+        raise(ERRCODE_UNDEFINED_OBJECT, format!("profile \"{profile}\" does not exist"));
+    }
+    found
+        .first()
+        .get_one::<i64>()
+        .unwrap_or_else(|e| internal(format!("looking up profile \"{profile}\""), e))
+        .unwrap_or_else(|| internal(format!("profile \"{profile}\""), "it has no id"))
+}
+
+/// The attached profile called `profile`: 42704 when there is no such profile, 55000
+/// when it is not attached.
+pub(crate) fn attached_by_name(client: &SpiClient<'_>, profile: &str) -> Rc<Attached> {
+    let id = profile_id(client, profile);
+    attached(client, id).unwrap_or_else(|| {
+        raise(
+            ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+            format!("profile \"{profile}\" is not attached"),
+        )
+    })
 }
 
 /// Forget everything cached in this backend (after attach, detach or publish here).

@@ -1,0 +1,446 @@
+//! Maintenance of attached profiles: rescoring everyone (`rescore`, and for publish and
+//! attach), one contact, what time alone changed (`tick`), and checking every stored
+//! result against a recomputation (`verify`).
+
+use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
+
+use pgrx::prelude::*;
+use pgrx::spi::SpiClient;
+use pgrx::PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT;
+
+use crate::pg::attachment::{
+    rescore_contacts, score_everyone, spi_failed, write_batch, Outcome, Scored, StoredRow,
+};
+use crate::pg::clock::{decision_now_unix_micros, now_unix_micros};
+use crate::pg::errors::{internal, raise};
+use crate::pg::identity::as_crm_owner;
+use crate::pg::plan_cache::{self, attached_by_name as attached, Attached};
+use crate::pg::qualify::{all_tags, mirror_tags, record, settle, Before, Cause};
+use crate::scoring::decay::DecayedSum;
+use crate::scoring::engine::ContactScore;
+
+/// Rescore every contact of an attached profile from the full history, with its
+/// active version. Takes SHARE locks on the attached tables: writers wait until it
+/// commits (readers do not), so no event written meanwhile is scored by the old
+/// version and then lost. And an EXCLUSIVE lock on the profile's state table: `tick()`
+/// and `rescore()` wait too, so the rows the pass finds unchanged need no row lock
+/// (and no write) to stay as it found them.
+pub(crate) fn rescore_all(client: &mut SpiClient<'_>, profile: &str, cause: Cause) -> usize {
+    let before_locks = attached(client, profile);
+    let attachment = &before_locks.attachment;
+    let tables =
+        [Some(attachment.contacts_oid), Some(attachment.events_oid), attachment.accounts_oid];
+    for oid in tables.into_iter().flatten() {
+        // SAFETY: a lock on a relation oid, held to the end of the transaction (by oid:
+        // no name is resolved, and only the attached table itself is locked).
+        unsafe { pg_sys::LockRelationOid(oid, pg_sys::ShareLock as pg_sys::LOCKMODE) };
+    }
+    let attached = attached_locking(client, profile, &before_locks, pg_sys::ExclusiveLock);
+    let attachment = &attached.attachment;
+    // The view reads the scored version's tag and scale from here (before the rescore
+    // copies tags, which names the PQL tag).
+    let settings = &attached.compiled.settings;
+    let mark = "UPDATE lead_score.attachment_store
+                   SET scored_version = $2, pql_tag = $3, score_100_curve = $4, score_100_scale = $5
+                 WHERE profile_id = $1";
+    let args = [
+        attachment.profile_id.into(),
+        attachment.version.into(),
+        settings.pql_tag.clone().into(),
+        settings.score_100.curve.name().into(),
+        settings.score_100.scale.into(),
+    ];
+    client
+        .update(mark, None, &args)
+        .unwrap_or_else(|e| raise(ERRCODE_UNDEFINED_OBJECT, format!("finishing the rescore: {e}")));
+    rewrite_everyone(client, &attached, decision_now_unix_micros(), cause)
+}
+
+/// Lock a profile's state table in `mode`; false when it is gone (the profile was
+/// detached while this waited). A publish holds that table in EXCLUSIVE mode until it
+/// commits; once the lock is granted its invalidation has been processed, so the
+/// profile loaded after this is the version it published, never the one before.
+fn lock_scores(attached: &Attached, mode: u32) -> bool {
+    let oid = attached.attachment.state_oid;
+    if oid == pg_sys::InvalidOid {
+        return false;
+    }
+    // SAFETY: a lock on a relation oid; once granted, the pending invalidations have
+    // been processed, so the syscache says whether the relation is still there.
+    unsafe {
+        let mode = mode as pg_sys::LOCKMODE;
+        pg_sys::LockRelationOid(oid, mode);
+        let relation = pg_sys::SysCacheIdentifier::RELOID as i32;
+        let zero = pg_sys::Datum::from(0);
+        if !pg_sys::SearchSysCacheExists(relation, pg_sys::Datum::from(oid), zero, zero, zero) {
+            pg_sys::UnlockRelationOid(oid, mode);
+            return false;
+        }
+        // A transaction id marks the statements that follow as writing, which SPI runs
+        // each with a fresh snapshot (pgrx runs the ones before any write on the
+        // caller's, taken before this waited): the reload after this lock sees what
+        // committed meanwhile. (Callers write scores next: tick and verify when anything
+        // is due.)
+        pg_sys::GetCurrentTransactionId();
+    }
+    true
+}
+
+/// `attached`, a profile's cache entry, loaded again once its state table is locked in
+/// `mode` (see `lock_scores`); a profile detached meanwhile is not attached (42704).
+fn attached_locking(
+    client: &SpiClient<'_>,
+    profile: &str,
+    attached: &Attached,
+    mode: u32,
+) -> Rc<Attached> {
+    lock_scores(attached, mode);
+    self::attached(client, profile)
+}
+
+/// Score every contact in one pass and store the results that changed; drop the state
+/// rows of contacts that no longer exist.
+pub(crate) fn rewrite_everyone(
+    client: &mut SpiClient<'_>,
+    attached: &Attached,
+    now: i64,
+    cause: Cause,
+) -> usize {
+    let mut tags = all_tags(client, attached);
+    let scored = score_everyone(client, attached, now, |client, batch, stored| {
+        let before = qualification_before(batch, &stored, &mut tags);
+        let found = settle(attached, batch, &before, cause, now);
+        let changed: Vec<&(String, ContactScore)> = batch
+            .iter()
+            .zip(&stored)
+            .filter(|((_, result), row)| !row.as_ref().is_some_and(|row| row.holds(result)))
+            .map(|(contact, _)| contact)
+            .collect();
+        write_batch(client, attached, &changed, now);
+        record(client, attached, &found, cause, now);
+    });
+    let attachment = &attached.attachment;
+    // Tags of contacts that no longer exist go (their transitions stay); the others'
+    // copies in the state rows are brought in line (after attach, they start empty).
+    // Which contacts exist is read as the tables' owner (`gone_contacts`); the deletes
+    // run with the extension's rights and read no CRM table.
+    let tagged: Vec<Option<String>> = client
+        .select(
+            "SELECT DISTINCT t.contact_key FROM lead_score.tag_store t WHERE t.profile_id = $1",
+            None,
+            &[attachment.profile_id.into()],
+        )
+        .map(|rows| rows.map(|row| row.get::<String>(1).ok().flatten()).collect())
+        .unwrap_or_else(|e| spi_failed(attachment, "reading tags", e));
+    let gone = gone_contacts(client, attached, tagged);
+    if !gone.is_empty() {
+        client
+            .update(
+                "DELETE FROM lead_score.tag_store t
+                  WHERE t.profile_id = $1 AND t.contact_key = ANY ($2::text[])",
+                None,
+                &[attachment.profile_id.into(), gone.into()],
+            )
+            .unwrap_or_else(|e| spi_failed(attachment, "removing tags of deleted contacts", e));
+    }
+    mirror_tags(client, attached, None);
+    let orphans = format!(
+        "SELECT s.contact_key::text FROM {state} s
+          WHERE NOT EXISTS (SELECT FROM {contacts} c WHERE c.{key} = s.contact_key)",
+        state = attachment.state_table,
+        contacts = attachment.contacts,
+        key = attachment.contact_key
+    );
+    let orphans: Vec<Option<String>> = as_crm_owner(attachment.crm_owner, |_| {
+        client
+            .select(&orphans, None, &[])
+            .map(|rows| rows.map(|row| row.get::<String>(1).ok().flatten()).collect())
+            .unwrap_or_else(|e| spi_failed(attachment, "finding deleted contacts", e))
+    });
+    if !orphans.is_empty() {
+        let delete = format!(
+            "DELETE FROM {state} s WHERE s.contact_key = ANY ($1::text[]::{key_type}[])",
+            state = attachment.state_table,
+            key_type = attachment.key_type
+        );
+        client
+            .update(&delete, None, &[orphans.into()])
+            .unwrap_or_else(|e| spi_failed(attachment, "removing deleted contacts' scores", e));
+    }
+    scored
+}
+
+/// Of the given contact keys (as text), those of no contact: read as the CRM tables'
+/// owner.
+fn gone_contacts(
+    client: &SpiClient<'_>,
+    attached: &Attached,
+    keys: Vec<Option<String>>,
+) -> Vec<Option<String>> {
+    if keys.is_empty() {
+        return keys;
+    }
+    let attachment = &attached.attachment;
+    // (Compared as text: a key of another type, from before a re-attach, is simply gone.)
+    let query = format!(
+        "SELECT k FROM unnest($1::text[]) AS k
+          WHERE NOT EXISTS (SELECT FROM {contacts} c WHERE c.{key}::text = k)",
+        contacts = attachment.contacts,
+        key = attachment.contact_key
+    );
+    as_crm_owner(attachment.crm_owner, |_| {
+        client
+            .select(&query, None, &[keys.into()])
+            .map(|rows| rows.map(|row| row.get::<String>(1).ok().flatten()).collect())
+            .unwrap_or_else(|e| spi_failed(attachment, "finding deleted contacts", e))
+    })
+}
+
+/// A batch's qualification before a full rescore, contact by contact: tags from the tag
+/// store (`tags`, taken out as used), disqualifiers from the state rows. Contacts
+/// without a row start as they are, except that tags they have (after a re-attach)
+/// still hold.
+fn qualification_before(
+    batch: &Scored,
+    stored: &[Option<StoredRow>],
+    tags: &mut HashMap<String, Vec<String>>,
+) -> Vec<Option<Before>> {
+    let mut held = |key: &String| if tags.is_empty() { None } else { tags.remove(key) };
+    batch
+        .iter()
+        .zip(stored)
+        .map(|((key, _), row)| match (row, held(key)) {
+            (Some(row), tags) => Some(Before {
+                tags: tags.unwrap_or_default(),
+                disqualified_by: row.disqualified_by.clone(),
+            }),
+            (None, Some(tags)) => Some(Before { tags, disqualified_by: Vec::new() }),
+            (None, None) => None,
+        })
+        .collect()
+}
+
+fn tick_attachment(client: &SpiClient<'_>, attached: &Attached, now: i64) -> Outcome {
+    let due_query = attached.statement(
+        client,
+        "due",
+        &[pgrx::pg_sys::PgOid::BuiltIn(pgrx::pg_sys::PgBuiltInOids::FLOAT8OID)],
+        false,
+        || {
+            format!(
+                // (Named `key`: `ORDER BY contact_key` would sort the text output.)
+                "SELECT s.contact_key::text AS key FROM {} s
+                  WHERE s.next_due <= to_timestamp($1 / 1e6) ORDER BY s.contact_key",
+                attached.attachment.state_table
+            )
+        },
+    );
+    let attachment = &attached.attachment;
+    let due: Vec<String> = client
+        .select(&*due_query, None, &[(now as f64).into()])
+        .unwrap_or_else(|e| spi_failed(attachment, "finding the contacts that are due", e))
+        .filter_map(|r| {
+            r.get::<String>(1)
+                .unwrap_or_else(|e| spi_failed(attachment, "finding the contacts that are due", e))
+        })
+        .collect();
+    rescore_contacts(client, attached, &due, now, Cause::Tick)
+}
+
+/// A contact whose stored result differs from a recomputation: its key, its stored and
+/// recomputed scores, and what differs.
+type Difference = (String, Option<f64>, Option<f64>, String);
+
+/// Every contact whose stored result differs from a full recomputation as of `now`: in
+/// any part the scoring stores (score, disqualifiers, dimensions, due time, tally,
+/// count-limit selections), in its qualification (a tag or disqualification a write
+/// should have recorded), in the copy of its tags, or in having a score row at all.
+fn differences(client: &SpiClient<'_>, attached: &Attached, now: i64) -> Vec<Difference> {
+    let attachment = &attached.attachment;
+    // State rows of contacts that no longer exist (the others come beside their contact).
+    let orphans = format!(
+        "SELECT s.contact_key::text, s.fit, s.engagement::text FROM {state} s
+          WHERE NOT EXISTS (SELECT FROM {contacts} c WHERE c.{key} = s.contact_key)",
+        state = attachment.state_table,
+        contacts = attachment.contacts,
+        key = attachment.contact_key
+    );
+    let mut found: Vec<Difference> = as_crm_owner(attachment.crm_owner, |_| {
+        client
+            .select(&orphans, None, &[])
+            .unwrap_or_else(|e| spi_failed(attachment, "finding deleted contacts", e))
+            .map(|r| {
+                let key = r.get::<String>(1).ok().flatten().unwrap_or_default();
+                let fit = r.get::<f64>(2).ok().flatten().unwrap_or(f64::NAN);
+                let sum = r.get::<String>(3).ok().flatten().unwrap_or_default();
+                let worth =
+                    serde_json::from_str::<DecayedSum>(&sum).map_or(f64::NAN, |s| s.value_at(now));
+                (key, Some(fit + worth), None, "no contact".to_owned())
+            })
+            .collect()
+    });
+    let mut tags = all_tags(client, attached);
+    score_everyone(client, attached, now, |_, batch, stored| {
+        // Qualification as recorded (tags in the tag store, disqualifiers in the rows),
+        // settled as a write would settle it: a disqualification or requalification
+        // that would be recorded was not. (A missing tag is no difference: clear_tag and
+        // forget take tags away from contacts that stay over the threshold, and the
+        // contact's next write tags it again.)
+        let before = qualification_before(batch, &stored, &mut tags);
+        let mut settled = batch.clone();
+        let unrecorded = settle(attached, &mut settled, &before, Cause::Rescore, now);
+        let unrecorded: HashSet<&str> = unrecorded
+            .iter()
+            .filter(|(_, transition)| transition.describe().0 != "tagged")
+            .map(|(key, _)| key.as_str())
+            .collect();
+        for (((key, result), row), (_, settled)) in batch.iter().zip(&stored).zip(&settled) {
+            let mut what = match row {
+                Some(row) => row.differences(result, settled.next_due, now),
+                None => vec!["no score row"],
+            };
+            if unrecorded.contains(key.as_str()) {
+                what.push("qualification");
+            }
+            if !what.is_empty() {
+                let kept = row.as_ref().map(|row| row.fit + row.engagement.value_at(now));
+                found.push((key.clone(), kept, Some(result.score_at(now)), what.join(", ")));
+            }
+        }
+    });
+    // The copy of each contact's tags in its score row agrees with the tag store.
+    let copies = format!(
+        "SELECT s.contact_key::text FROM {state} s
+           LEFT JOIN (SELECT t.contact_key, array_agg(t.tag ORDER BY t.tag) AS tags,
+                             max(t.tagged_at) FILTER (WHERE t.tag = $2) AS pql_at
+                        FROM lead_score.tag_store t WHERE t.profile_id = $1
+                       GROUP BY t.contact_key) g ON g.contact_key = s.contact_key::text
+          WHERE (s.tags, s.pql_at) IS DISTINCT FROM (coalesce(g.tags, '{{}}'), g.pql_at)",
+        state = attachment.state_table
+    );
+    let args = [attachment.profile_id.into(), attached.compiled.settings.pql_tag.clone().into()];
+    let stale_copies: Vec<String> = client
+        .select(&copies, None, &args)
+        .unwrap_or_else(|e| spi_failed(attachment, "comparing the copies of tags", e))
+        .filter_map(|r| r.get::<String>(1).ok().flatten())
+        .collect();
+    for key in stale_copies {
+        match found.iter_mut().find(|(k, ..)| *k == key) {
+            Some((.., what)) => what.push_str(", tags"),
+            None => found.push((key, None, None, "tags".to_owned())),
+        }
+    }
+    found.sort_by(|a, b| a.0.cmp(&b.0));
+    found
+}
+
+#[pg_schema]
+mod lead_score {
+    use super::*;
+
+    /// `lead_score.rescore(profile)`: recompute every contact; returns how many.
+    #[pg_extern(security_definer)]
+    #[search_path(pg_catalog, lead_score, pg_temp)]
+    fn rescore(profile: &str) -> i64 {
+        // A full rescore reloads the profile rather than trust this backend's cache.
+        plan_cache::mark_stale();
+        Spi::connect_mut(|client| rescore_all(client, profile, Cause::Rescore) as i64)
+    }
+
+    /// `lead_score.rescore_for(profile, cause)`: `rescore(profile)` on behalf of
+    /// publish or attach, which is what their transitions record. Internal.
+    #[pg_extern(security_definer)]
+    #[search_path(pg_catalog, lead_score, pg_temp)]
+    fn rescore_for(profile: &str, cause: &str) -> i64 {
+        let cause = Cause::parse(cause).unwrap_or(Cause::Rescore);
+        plan_cache::mark_stale();
+        Spi::connect_mut(|client| rescore_all(client, profile, cause) as i64)
+    }
+
+    /// `lead_score.rescore(profile, contact)`: recompute one contact (its key in the
+    /// contacts' key type, or as text); returns 1 when it exists, 0 otherwise.
+    #[pg_extern(security_definer, name = "rescore")]
+    #[search_path(pg_catalog, lead_score, pg_temp)]
+    fn rescore_one(profile: &str, contact: &str) -> i64 {
+        Spi::connect_mut(|client| {
+            let cached = attached(client, profile);
+            let attached = attached_locking(client, profile, &cached, pg_sys::RowExclusiveLock);
+            rescore_contacts(
+                client,
+                &attached,
+                &[contact.to_owned()],
+                now_unix_micros(),
+                Cause::Rescore,
+            )
+            .scored as i64
+        })
+    }
+
+    /// `lead_score.tick()`: apply what time alone changed (events leaving windows or
+    /// coming due, history conditions flipping) to the contacts that are due, in every
+    /// attached profile. Idempotent; concurrent ticks serialise on the contacts' rows.
+    #[pg_extern(security_definer)]
+    #[search_path(pg_catalog, lead_score, pg_temp)]
+    fn tick(
+    ) -> TableIterator<'static, (name!(profile, String), name!(checked, i64), name!(changed, i64))>
+    {
+        let rows = Spi::connect_mut(|client| {
+            let ids: Vec<i64> = client
+                .select(
+                    "SELECT profile_id FROM lead_score.attachment_store ORDER BY profile_id",
+                    None,
+                    &[],
+                )
+                .unwrap_or_else(|e| internal("listing the attached profiles", e))
+                .filter_map(|r| {
+                    r.get::<i64>(1).unwrap_or_else(|e| internal("listing the attached profiles", e))
+                })
+                .collect();
+            let now = decision_now_unix_micros();
+            let mut rows = Vec::new();
+            for id in ids {
+                let Some(cached) = plan_cache::attached(client, id) else { continue };
+                // (A profile detached while this waited is skipped: a sweep goes on.)
+                if !lock_scores(&cached, pg_sys::RowExclusiveLock) {
+                    continue;
+                }
+                let Some(attached) = plan_cache::attached(client, id) else { continue };
+                let outcome = super::tick_attachment(client, &attached, now);
+                let name = attached.attachment.profile_name.clone();
+                rows.push((name, outcome.scored as i64, outcome.changed as i64));
+            }
+            rows
+        });
+        TableIterator::new(rows)
+    }
+
+    /// `lead_score.verify(profile)`: after applying what is due, every contact whose
+    /// stored result differs from a full recomputation from history at the same instant
+    /// (see `differences`), with what differs. Empty when correct.
+    #[pg_extern(security_definer)]
+    #[search_path(pg_catalog, lead_score, pg_temp)]
+    fn verify(
+        profile: &str,
+    ) -> TableIterator<
+        'static,
+        (
+            name!(contact, String),
+            name!(stored, Option<f64>),
+            name!(recomputed, Option<f64>),
+            name!(difference, String),
+        ),
+    > {
+        // Recompute with the profile as the catalog has it, not as this backend cached it.
+        plan_cache::mark_stale();
+        let rows = Spi::connect_mut(|client| {
+            let cached = attached(client, profile);
+            let attached = attached_locking(client, profile, &cached, pg_sys::RowExclusiveLock);
+            // One instant for applying what is due and for comparing.
+            let now = decision_now_unix_micros();
+            super::tick_attachment(client, &attached, now);
+            super::differences(client, &attached, now)
+        });
+        TableIterator::new(rows)
+    }
+}

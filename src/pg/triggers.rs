@@ -1,0 +1,206 @@
+//! The statement-level triggers that keep scores current: what a statement touched,
+//! and which way of scoring it takes (new events added in place, some contacts
+//! recomputed, everyone rescored after a TRUNCATE).
+
+use std::rc::Rc;
+
+use pgrx::prelude::*;
+use pgrx::spi::SpiClient;
+use pgrx::PgSqlErrorCode::{ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE, ERRCODE_UNDEFINED_OBJECT};
+
+use crate::pg::attachment::{add_inserted_events, ident, rescore_contacts, spi_failed};
+use crate::pg::clock::decision_now_unix_micros;
+use crate::pg::errors::raise;
+use crate::pg::identity::as_crm_owner;
+use crate::pg::maintenance::rewrite_everyone;
+use crate::pg::plan_cache::{self, Attached};
+use crate::pg::qualify::Cause;
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Watched {
+    Events,
+    Contacts,
+    Accounts,
+}
+
+/// The contacts a statement touched, in the key's own order (so every writer locks
+/// state rows in one global order), read from the transition tables.
+fn touched_keys(
+    client: &SpiClient<'_>,
+    attached: &Attached,
+    watched: Watched,
+    tables: &[&str],
+) -> Vec<String> {
+    let attachment = &attached.attachment;
+    let key_type = &attachment.key_type;
+    let selects: Vec<String> = tables
+        .iter()
+        .filter_map(|table| match watched {
+            Watched::Events => Some(format!("SELECT {c}::{key_type} AS k FROM {table}", c = attachment.event_contact)),
+            Watched::Contacts => Some(format!("SELECT {c}::{key_type} AS k FROM {table}", c = attachment.contact_key)),
+            // Accounts triggers exist only when accounts are attached.
+            Watched::Accounts => attachment.accounts.as_ref().map(|(_, contact_account, account_key)| {
+                format!(
+                    "SELECT c.{key} AS k FROM {contacts} c WHERE c.{contact_account} IN (SELECT {account_key} FROM {table})",
+                    key = attachment.contact_key,
+                    contacts = attachment.contacts
+                )
+            }),
+        })
+        .collect();
+    if selects.is_empty() {
+        return Vec::new();
+    }
+    let name = format!("touched {watched:?} {}", tables.join(" "));
+    let query = attached.statement(client, &name, &[], false, || {
+        format!(
+            // The output is named `key`, so `ORDER BY k` sorts the keys, not their text.
+            "SELECT k::text AS key FROM ({}) touched WHERE k IS NOT NULL GROUP BY k ORDER BY k",
+            selects.join(" UNION ALL ")
+        )
+    });
+    // The transition tables hold the CRM's rows: read as their owner.
+    as_crm_owner(attachment.crm_owner, |_| {
+        client
+            .select(&*query, None, &[])
+            .map(|rows| rows.filter_map(|row| row.get::<String>(1).ok().flatten()).collect())
+            .unwrap_or_else(|e| spi_failed(attachment, "reading the touched contacts", e))
+    })
+}
+
+/// The attachment a scoring trigger fires for, or an error: a trigger with nothing to
+/// do is a misconfiguration (a copied trigger, a table attached by hand), and staying
+/// silent would let scores go stale unnoticed.
+fn trigger_attachment(
+    client: &SpiClient<'_>,
+    trigger: &pgrx::PgTrigger<'_>,
+    watched: Watched,
+) -> Rc<Attached> {
+    let name = trigger.name().unwrap_or("?").to_owned();
+    // SAFETY: the trigger's relation is open for the duration of the trigger call.
+    let relation = unsafe { (*trigger.trigger_data().tg_relation).rd_id };
+    let table = trigger
+        .relation()
+        .map(|r| format!("{}.{}", ident(r.namespace()), ident(r.name())))
+        .unwrap_or_default();
+    let misfired = |why: String| -> ! {
+        raise(
+            ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+            format!("pg_lead_score trigger \"{name}\" on table {table}: {why}"),
+        )
+    };
+    let Some(profile_id) =
+        trigger.extra_args().ok().and_then(|a| a.first().and_then(|id| id.parse::<i64>().ok()))
+    else {
+        misfired("it names no profile; only lead_score.attach() creates these triggers".to_owned())
+    };
+    let Some(attached) = plan_cache::attached(client, profile_id) else {
+        misfired(format!(
+            "profile {profile_id} is not attached; drop the trigger or attach the profile"
+        ))
+    };
+    let attachment = &attached.attachment;
+    let expected = match watched {
+        Watched::Events => Some(attachment.events_oid),
+        Watched::Contacts => Some(attachment.contacts_oid),
+        Watched::Accounts => attachment.accounts_oid,
+    };
+    if expected != Some(relation) {
+        misfired(format!(
+            "profile \"{}\" is not attached to this table as its {watched:?}",
+            attachment.profile_name
+        ));
+    }
+    attached
+}
+
+fn keep_current(trigger: &pgrx::PgTrigger<'_>, watched: Watched) {
+    Spi::connect_mut(|client| {
+        // SAFETY: we are inside this trigger's own SPI connection; the trigger data
+        // outlives it. This makes the transition tables queryable by name.
+        unsafe {
+            pg_sys::SPI_register_trigger_data(trigger.trigger_data() as *const _ as *mut _);
+        }
+        let attached = trigger_attachment(client, trigger, watched);
+        let now = decision_now_unix_micros();
+        let truncate = matches!(trigger.op(), Ok(pgrx::PgTriggerOperation::Truncate));
+        let cause = match watched {
+            Watched::Events => Cause::Event,
+            Watched::Contacts => Cause::Contact,
+            Watched::Accounts => Cause::Account,
+        };
+        match (watched, truncate) {
+            (Watched::Contacts, true) => {
+                // No contacts: no scores, and no tags (the transitions stay).
+                let state = &attached.attachment.state_table;
+                let clear = format!(
+                    "WITH gone AS (DELETE FROM {state})
+                     DELETE FROM lead_score.tag_store WHERE profile_id = $1"
+                );
+                if let Err(e) =
+                    client.update(clear.as_str(), None, &[attached.attachment.profile_id.into()])
+                {
+                    raise(ERRCODE_UNDEFINED_OBJECT, format!("clearing {state}: {e}"));
+                }
+            }
+            (Watched::Events | Watched::Accounts, true) => {
+                rewrite_everyone(client, &attached, now, cause);
+            }
+            (Watched::Events, false)
+                if matches!(trigger.op(), Ok(pgrx::PgTriggerOperation::Insert)) =>
+            {
+                // SAFETY: an AFTER ... FOR EACH STATEMENT trigger with a NEW TABLE.
+                let new_rows = unsafe {
+                    let new_table = trigger.trigger_data().tg_newtable;
+                    if new_table.is_null() {
+                        0
+                    } else {
+                        pg_sys::tuplestore_tuple_count(new_table)
+                    }
+                };
+                let slow = add_inserted_events(client, &attached, new_rows, now);
+                rescore_contacts(client, &attached, &slow, now, cause);
+            }
+            _ => {
+                let mut tables = Vec::new();
+                if trigger.new_transition_table_name().ok().flatten().is_some() {
+                    tables.push("changed");
+                }
+                if trigger.old_transition_table_name().ok().flatten().is_some() {
+                    tables.push("before_change");
+                }
+                let keys = touched_keys(client, &attached, watched, &tables);
+                rescore_contacts(client, &attached, &keys, now, cause);
+            }
+        }
+    });
+}
+
+#[pg_schema]
+mod lead_score {
+    use super::*;
+
+    #[pg_trigger]
+    fn on_events_change<'a>(
+        trigger: &'a pgrx::PgTrigger<'a>,
+    ) -> Result<Option<PgHeapTuple<'a, AllocatedByPostgres>>, pgrx::PgTriggerError> {
+        super::keep_current(trigger, super::Watched::Events);
+        Ok(None)
+    }
+
+    #[pg_trigger]
+    fn on_contacts_change<'a>(
+        trigger: &'a pgrx::PgTrigger<'a>,
+    ) -> Result<Option<PgHeapTuple<'a, AllocatedByPostgres>>, pgrx::PgTriggerError> {
+        super::keep_current(trigger, super::Watched::Contacts);
+        Ok(None)
+    }
+
+    #[pg_trigger]
+    fn on_accounts_change<'a>(
+        trigger: &'a pgrx::PgTrigger<'a>,
+    ) -> Result<Option<PgHeapTuple<'a, AllocatedByPostgres>>, pgrx::PgTriggerError> {
+        super::keep_current(trigger, super::Watched::Accounts);
+        Ok(None)
+    }
+}
