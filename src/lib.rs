@@ -72,6 +72,51 @@ mod architecture_tests {
         }
         assert!(files >= 10, "only {files} files under {}", core.display());
     }
+
+    /// The glue's modules import one another without a cycle: each can be read knowing
+    /// only the ones below it.
+    #[test]
+    fn the_glue_modules_import_no_cycle() {
+        use std::collections::{BTreeMap, BTreeSet};
+        let glue = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/pg");
+        let mut imports: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for entry in std::fs::read_dir(&glue).expect("src/pg is readable") {
+            let path = entry.expect("a directory entry").path();
+            let module = path.file_stem().expect("a file name").to_string_lossy().into_owned();
+            let text = std::fs::read_to_string(&path).expect("a readable source file");
+            let used = text
+                .split("crate::pg::")
+                .skip(1)
+                .map(|rest| rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect())
+                .filter(|name: &String| *name != module)
+                .collect();
+            imports.insert(module, used);
+        }
+        assert!(imports.len() >= 20, "only {} modules under {}", imports.len(), glue.display());
+        // Depth-first search from every module; a module met again on the way is a cycle.
+        fn visit(
+            module: &str,
+            imports: &BTreeMap<String, BTreeSet<String>>,
+            path: &mut Vec<String>,
+            done: &mut BTreeSet<String>,
+        ) {
+            if let Some(at) = path.iter().position(|m| m == module) {
+                panic!("import cycle: {} -> {module}", path[at..].join(" -> "));
+            }
+            if !done.insert(module.to_owned()) {
+                return;
+            }
+            path.push(module.to_owned());
+            for next in imports.get(module).into_iter().flatten() {
+                visit(next, imports, path, done);
+            }
+            path.pop();
+        }
+        let mut done = BTreeSet::new();
+        for module in imports.keys() {
+            visit(module, &imports, &mut Vec::new(), &mut done);
+        }
+    }
 }
 
 /// Required by `cargo pgrx test`; must sit at the crate root.

@@ -9,14 +9,16 @@ use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
 use pgrx::PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT;
 
-use crate::pg::attachment::{
-    rescore_contacts, score_everyone, spi_failed, write_batch, Outcome, Scored, StoredRow,
-};
+use crate::pg::attachment::spi_failed;
 use crate::pg::clock::{decision_now_unix_micros, now_unix_micros};
 use crate::pg::errors::{internal, raise};
+use crate::pg::everyone::score_everyone;
 use crate::pg::identity::as_crm_owner;
 use crate::pg::plan_cache::{self, attached_by_name as attached, Attached};
 use crate::pg::qualify::{all_tags, mirror_tags, record, settle, Before, Cause};
+use crate::pg::score_rows::{write_batch, Outcome, StoredRow};
+use crate::pg::some_contacts::rescore_contacts;
+use crate::pg::summaries::Scored;
 use crate::scoring::decay::DecayedSum;
 use crate::scoring::engine::ContactScore;
 

@@ -9,17 +9,23 @@ pub(crate) mod clock;
 pub(crate) mod decay_functions;
 pub(crate) mod decayed_sum;
 pub(crate) mod errors;
+pub(crate) mod everyone;
 pub(crate) mod identity;
 pub(crate) mod jsonb;
 mod maintenance;
+pub(crate) mod new_events;
 mod params;
 pub(crate) mod plan_cache;
 pub(crate) mod qualification_functions;
 pub(crate) mod qualify;
+pub(crate) mod queries;
 mod readers;
 pub(crate) mod rule_functions;
 mod score_functions;
+pub(crate) mod score_rows;
+pub(crate) mod some_contacts;
 mod spi_rows;
+pub(crate) mod summaries;
 mod triggers;
 
 #[cfg(any(test, feature = "pg_test"))]

@@ -18,13 +18,14 @@ use std::rc::Rc;
 
 use pgrx::pg_sys::{self, PgOid};
 use pgrx::prelude::*;
-use pgrx::spi::{OwnedPreparedStatement, SpiClient};
+use pgrx::spi::{OwnedPreparedStatement, SpiClient, SpiTupleTable};
 use pgrx::PgSqlErrorCode::{ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE, ERRCODE_UNDEFINED_OBJECT};
 
-use crate::pg::attachment::{load_attachment, Attachment, FactsPlan};
+use crate::pg::attachment::{load_attachment, spi_failed, Attachment};
 use crate::pg::catalog::{load_profile, Edition};
 use crate::pg::decayed_sum::DecayedTypes;
 use crate::pg::errors::{internal, raise};
+use crate::pg::queries::FactsPlan;
 use crate::scoring::engine::CompiledProfile;
 
 /// An attached profile as the triggers use it. Entries are replaced, never changed.
@@ -188,6 +189,19 @@ impl Attached {
         self.statements.borrow_mut().insert(name.to_owned(), prepared.clone());
         prepared
     }
+}
+
+/// Run a prepared statement, or raise an error naming the profile and what failed.
+pub(crate) fn run<'conn>(
+    client: &SpiClient<'conn>,
+    attached: &Attached,
+    statement: &OwnedPreparedStatement,
+    what: &str,
+    args: &[pgrx::datum::DatumWithOid<'_>],
+) -> SpiTupleTable<'conn> {
+    client
+        .select(statement, None, args)
+        .unwrap_or_else(|e| spi_failed(&attached.attachment, what, e))
 }
 
 #[pg_schema]

@@ -8,8 +8,9 @@ use std::collections::HashMap;
 use pgrx::pg_sys::{PgBuiltInOids, PgOid};
 use pgrx::spi::SpiClient;
 
-use crate::pg::attachment::{run, spi_failed, Scored};
-use crate::pg::plan_cache::Attached;
+use crate::pg::attachment::spi_failed;
+use crate::pg::plan_cache::{run, Attached};
+use crate::pg::summaries::Scored;
 use crate::scoring::engine::{CompiledProfile, ContactScore};
 use crate::scoring::qualification::{next_crossing, transitions, Transition};
 

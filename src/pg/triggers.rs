@@ -8,13 +8,15 @@ use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
 use pgrx::PgSqlErrorCode::{ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE, ERRCODE_UNDEFINED_OBJECT};
 
-use crate::pg::attachment::{add_inserted_events, ident, rescore_contacts, spi_failed};
+use crate::pg::attachment::{ident, spi_failed};
 use crate::pg::clock::decision_now_unix_micros;
 use crate::pg::errors::raise;
 use crate::pg::identity::as_crm_owner;
 use crate::pg::maintenance::rewrite_everyone;
+use crate::pg::new_events::add_inserted_events;
 use crate::pg::plan_cache::{self, Attached};
 use crate::pg::qualify::Cause;
+use crate::pg::some_contacts::rescore_contacts;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Watched {

@@ -1,0 +1,202 @@
+//! The fast path for inserted events: a statement's new events, summarised per
+//! contact, added to the stored sums in one UPDATE without reading any history.
+
+use std::borrow::Cow;
+
+use pgrx::pg_sys::PgBuiltInOids;
+use pgrx::spi::SpiClient;
+
+use crate::pg::identity::as_crm_owner;
+use crate::pg::params::tid_array;
+use crate::pg::plan_cache::{run, Attached};
+use crate::pg::queries::TEXT_ARRAY;
+use crate::pg::score_rows::{
+    add_events_sql, int8_array_literal, lock_reading_limits, settled_by_adding, SumColumns, BATCH,
+    SUM_COLUMNS, SUM_UNNEST,
+};
+use crate::pg::spi_rows::{current_rows, for_each_row, SlotRow};
+use crate::pg::summaries::{fold_row, fold_rows, SummaryKey};
+use crate::scoring::engine::{EventSummary, LimitState};
+
+/// From how many new rows a statement's events are streamed from the executor rather
+/// than read as one result.
+pub(crate) const STREAM_FROM: i64 = 1_000;
+
+/// The fast path for inserted events: a statement's new events, summarised per
+/// contact, are added to the contacts' stored sums in SQL without rereading any
+/// history, when they are additive (see `EventSummary::is_additive`, and
+/// `EventSummary::settle_limits` for events of `count`-limited rules) and the stored
+/// row was scored by the active version. Reads the new rows from the trigger's
+/// transition table `changed`, which holds `new_row_count` rows. Returns the contacts
+/// it could not handle, in key order, for a full recompute.
+pub(crate) fn add_inserted_events(
+    client: &SpiClient<'_>,
+    attached: &Attached,
+    new_row_count: i64,
+    now: i64,
+) -> Vec<String> {
+    let summaries = if attached.attachment.integer_keys() {
+        new_summaries::<i64>(client, attached, new_row_count, now)
+    } else {
+        new_summaries::<String>(client, attached, new_row_count, now)
+    };
+    if summaries.is_empty() {
+        return Vec::new();
+    }
+    // From here on a contact is its place in `summaries`, which is in key order.
+    let keys = || summaries.iter().map(|(key, _)| key);
+    // One statement locks all its contacts first, in key order: with the updates below
+    // locking in whatever order, two statements could deadlock. The same read tells
+    // what the contacts' limited rules selected.
+    let locking = summaries.len() > 1 || summaries.iter().any(|(_, s)| s.has_candidates());
+    let mut locked = Vec::new();
+    if locking {
+        for batch in summaries.chunks(BATCH) {
+            let batch_keys = batch.iter().map(|(key, _)| key);
+            locked.extend(lock_reading_limits(client, attached, batch_keys, now));
+        }
+    }
+    // Per contact that can be added to: its place, its summary, and its new limits
+    // (None: unchanged). (Borrowed as folded; owned when settling limits changed it.)
+    // Without a state row (not inserted yet) it goes to the full path.
+    let mut additive: Vec<(usize, Cow<EventSummary>, Option<String>)> = Vec::new();
+    for (place, (_, summary)) in summaries.iter().enumerate() {
+        let row = locked.get(place).and_then(Option::as_ref);
+        if locking && row.is_none() {
+            continue;
+        }
+        if summary.is_additive() {
+            additive.push((place, Cow::Borrowed(summary), None));
+        } else if summary.has_candidates() {
+            let settled = row
+                .and_then(|row| row.limits.as_ref())
+                .and_then(|stored| summary.settle_limits(&attached.compiled, stored))
+                .filter(|(settled, _)| settled.is_additive());
+            if let Some((settled, limits)) = settled {
+                let flat = LimitState::flatten(&limits);
+                additive.push((place, Cow::Owned(settled), Some(int8_array_literal(&flat))));
+            }
+        }
+    }
+    let mut added = vec![false; summaries.len()];
+    // After the sums: version, now, and the new limits (one, or an array of them).
+    let (version, now_type) = (PgBuiltInOids::INT4OID, PgBuiltInOids::FLOAT8OID);
+    if let [(place, summary, limits)] = &additive[..] {
+        // The usual single-row INSERT: scalar parameters straight into the UPDATE (no
+        // unnest, which materialises its rows in a tuplestore on every call).
+        let add = attached.statement(
+            client,
+            "add one contact's events",
+            &SumColumns::scalar_types(attached, &[version, now_type, PgBuiltInOids::TEXTOID]),
+            true,
+            || {
+                let params = ["$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8", "$9", "$12", "1"];
+                add_events_sql(attached, params, "", "")
+            },
+        );
+        let mut sums = SumColumns::default();
+        sums.push(&summaries[*place].0, &summary.engagement, &summary.dimensions, summary.tally);
+        let args = sums.into_scalar_args(
+            attached,
+            [attached.attachment.version.into(), (now as f64).into(), limits.clone().into()],
+        );
+        run(client, attached, &add, "adding new events", &args);
+        // SAFETY: the rows are read here, before any other statement runs.
+        if unsafe { current_rows() }.any(|row| settled_by_adding(attached, &row, now).is_some()) {
+            added[*place] = true;
+        }
+    } else if !additive.is_empty() {
+        let more = [version, now_type, PgBuiltInOids::TEXTARRAYOID, PgBuiltInOids::TIDARRAYOID];
+        let types = SumColumns::types(attached, &more);
+        let add = attached.statement(client, "add new events", &types, true, || {
+            let from = format!(
+                "FROM unnest({SUM_UNNEST}, $12::text[], $13::tid[])
+                      WITH ORDINALITY AS r({SUM_COLUMNS}, limits, tid, n)"
+            );
+            let columns = [
+                "r.key",
+                "r.engagement",
+                "r.dimensions",
+                "r.t1",
+                "r.t2",
+                "r.t3",
+                "r.t4",
+                "r.t5",
+                "r.t6",
+                "r.limits",
+                "r.n",
+            ];
+            // Each row where its lock found it (the key too, should it not be there).
+            add_events_sql(attached, columns, &from, "s.ctid = r.tid AND ")
+        });
+        for batch in additive.chunks(BATCH) {
+            let mut sums = SumColumns::default();
+            let mut limits = Vec::new();
+            let mut tids = Vec::new();
+            for (place, summary, new_limits) in batch {
+                let key = &summaries[*place].0;
+                sums.push(key, &summary.engagement, &summary.dimensions, summary.tally);
+                limits.push(new_limits.clone());
+                // (Several contacts: all were locked, only those found are here.)
+                tids.extend(locked[*place].as_ref().map(|row| row.tid));
+            }
+            let args = sums.into_args(
+                attached,
+                [
+                    attached.attachment.version.into(),
+                    (now as f64).into(),
+                    limits.into(),
+                    tid_array(&tids),
+                ],
+            );
+            run(client, attached, &add, "adding new events", &args);
+            // SAFETY: the rows are read here, before any other statement runs.
+            let updated = unsafe { current_rows() };
+            for position in updated.filter_map(|row| settled_by_adding(attached, &row, now)) {
+                // (`n` counts from 1 within the batch.)
+                if let Some((place, _, _)) = batch.get(position.wrapping_sub(1)) {
+                    added[*place] = true;
+                }
+            }
+        }
+    }
+    // The rest, still in key order: events that need history, and contacts without a
+    // state row (not inserted yet).
+    keys().zip(added).filter(|(_, added)| !added).map(|(key, _)| key.clone()).collect()
+}
+
+/// A statement's new events (the trigger's transition table `changed`, `new_row_count`
+/// rows), summarised per contact, in key order.
+pub(crate) fn new_summaries<K: SummaryKey>(
+    client: &SpiClient<'_>,
+    attached: &Attached,
+    new_row_count: i64,
+    now: i64,
+) -> Vec<(String, EventSummary)> {
+    let (attachment, plan) = (&attached.attachment, &attached.plan);
+    let new_rows = || {
+        format!(
+            "{} WHERE e.{} IS NOT NULL",
+            attachment.events_select(plan, "changed", "$1", "$2", K::CAST),
+            attachment.event_contact
+        )
+    };
+    // (No more contacts than rows.)
+    let mut summaries = K::map(new_row_count.max(0) as usize);
+    as_crm_owner(attachment.crm_owner, |_| {
+        if new_row_count <= STREAM_FROM {
+            // The usual few rows: a plan prepared once, its result read in one go.
+            let types = [TEXT_ARRAY, TEXT_ARRAY];
+            let new_rows = attached.statement(client, "new events", &types, false, new_rows);
+            let args = [plan.types_arg(), plan.names_arg()];
+            run(client, attached, &new_rows, "reading new events", &args);
+            fold_rows::<K>(attached, &mut summaries, now);
+        } else {
+            // Many: straight from the executor, no result table (planning once is
+            // nothing beside them).
+            let fold = &mut |row: &SlotRow| fold_row::<K>(attached, &mut summaries, row, now);
+            for_each_row(&new_rows(), &[plan.types(), plan.names()], fold);
+        }
+    });
+    K::sorted(client, attached, summaries)
+}

@@ -1,0 +1,288 @@
+//! What the active rules read, and the queries that read it: pure functions of an
+//! attachment and its `FactsPlan` that render SQL (every relation schema-qualified,
+//! every name quoted by `attachment::ident`, every value a parameter).
+
+use std::collections::HashSet;
+
+use pgrx::pg_sys::{self, PgBuiltInOids, PgOid};
+use pgrx::spi::SpiClient;
+
+use crate::pg::attachment::{ident, spi_failed, Attachment};
+use crate::scoring::condition::Source;
+use crate::scoring::engine::CompiledProfile;
+use crate::scoring::record_facts::ColumnLayout;
+use crate::scoring::rule::Rule;
+
+/// What the active rules read, so that queries fetch only that: whole rows as JSON
+/// would cost a conversion and a parse per column nobody looks at.
+pub(crate) struct FactsPlan {
+    /// The contact and account columns fit and disqualifier rules read.
+    pub layout: ColumnLayout,
+    /// Per column of `layout` (contacts', then accounts'): whether its type is read as
+    /// it is (numbers, booleans, text) rather than as its JSON form.
+    pub(crate) plain: Vec<bool>,
+    pub(crate) event_columns: Vec<String>,
+    pub(crate) props: bool,
+    /// Types of the events whose rules have a condition: only those need facts.
+    pub(crate) condition_types: Vec<String>,
+}
+
+/// Column types read as they are; any other type is read as its JSON form (`to_jsonb`).
+/// `float4` is not among them: its JSON form is its shortest decimal spelling, which
+/// widening it to a double would not give.
+/// (`int2`, `int4`, `int8`, `float8`, `bool`, `text`, `varchar`, by oid.)
+pub(crate) const PLAIN_TYPES: &str = "'{21,23,20,701,16,25,1043}'::pg_catalog.oid[]";
+
+impl FactsPlan {
+    pub(crate) fn of(compiled: &CompiledProfile) -> FactsPlan {
+        let mut plan = FactsPlan {
+            layout: ColumnLayout::default(),
+            plain: Vec::new(),
+            event_columns: Vec::new(),
+            props: false,
+            condition_types: Vec::new(),
+        };
+        for (_, rule) in &compiled.rules {
+            for field in rule.fields() {
+                let column = field.path.join(".");
+                let list = match field.source {
+                    Source::Contact => &mut plan.layout.contact,
+                    Source::Account => &mut plan.layout.account,
+                    Source::Event => &mut plan.event_columns,
+                    Source::Props => {
+                        plan.props = true;
+                        continue;
+                    }
+                };
+                if !list.contains(&column) {
+                    list.push(column);
+                }
+            }
+            if let Rule::Event(event) = rule {
+                if event.when.is_some() {
+                    plan.condition_types.extend(event.event_types.iter().cloned());
+                }
+            }
+        }
+        plan.condition_types.sort();
+        plan.condition_types.dedup();
+        plan
+    }
+
+    /// Look up the types of the contact and account columns in the catalog.
+    pub(crate) fn learn_column_types(&mut self, client: &SpiClient<'_>, attachment: &Attachment) {
+        let plain_columns = |relation: pg_sys::Oid| -> HashSet<String> {
+            let query = format!(
+                "SELECT attname::pg_catalog.text FROM pg_catalog.pg_attribute
+                  WHERE attrelid OPERATOR(pg_catalog.=) $1 AND attnum OPERATOR(pg_catalog.>) 0
+                    AND NOT attisdropped AND atttypid OPERATOR(pg_catalog.=) ANY ({PLAIN_TYPES})"
+            );
+            client
+                .select(query.as_str(), None, &[relation.into()])
+                .map(|rows| rows.filter_map(|r| r.get::<String>(1).ok().flatten()).collect())
+                .unwrap_or_else(|e| spi_failed(attachment, "reading column types", e))
+        };
+        let contact = plain_columns(attachment.contacts_oid);
+        let account = attachment.accounts_oid.map(plain_columns);
+        self.plain = (self.layout.contact.iter().map(|c| contact.contains(c)))
+            .chain(
+                self.layout.account.iter().map(|c| account.as_ref().is_some_and(|a| a.contains(c))),
+            )
+            .collect();
+    }
+
+    /// The select list of the contact and account columns (aliases `c` and `a`).
+    pub(crate) fn record_columns(&self, with_account: bool) -> String {
+        let contact = self.layout.contact.iter().map(|c| ("c", c));
+        let account = self.layout.account.iter().map(|c| ("a", c));
+        let columns: Vec<String> = contact
+            .chain(account)
+            .enumerate()
+            .map(|(i, (alias, column))| match (alias, self.plain.get(i)) {
+                ("a", _) if !with_account => "NULL".to_owned(),
+                (_, Some(true)) => format!("{alias}.{}", ident(column)),
+                _ => format!("to_jsonb({alias}.{})", ident(column)),
+            })
+            .collect();
+        columns.iter().map(|c| format!(", {c}")).collect()
+    }
+
+    /// `condition_types` as a statement's text[] parameter (values never go into SQL).
+    pub(crate) fn types_arg(&self) -> pgrx::datum::DatumWithOid<'static> {
+        self.types().into()
+    }
+
+    pub(crate) fn types(&self) -> Vec<Option<String>> {
+        self.condition_types.iter().cloned().map(Some).collect()
+    }
+
+    /// The keys of the events' facts documents, in `json_of`'s order: the event
+    /// columns the rules read, then `props`. Passed as a text[] parameter.
+    pub(crate) fn names(&self) -> Vec<Option<String>> {
+        let props = self.props.then(|| "props".to_owned());
+        self.event_columns.iter().cloned().chain(props).map(Some).collect()
+    }
+
+    pub(crate) fn names_arg(&self) -> pgrx::datum::DatumWithOid<'static> {
+        self.names().into()
+    }
+}
+
+/// `jsonb_build_object(<names>[1], e."a", ...)` over the event columns the rules read,
+/// and the properties: the keys come from the text[] parameter `names` (see
+/// `FactsPlan::names`), so no column name is ever spelled as a literal.
+pub(crate) fn json_of(columns: &[String], props: Option<&str>, names: &str) -> String {
+    let values =
+        columns.iter().map(|c| format!("e.{}", ident(c))).chain(props.map(|p| format!("e.{p}")));
+    let pairs: Vec<String> = values
+        .enumerate()
+        .map(|(i, value)| format!("({names}::pg_catalog.text[])[{}], {value}", i + 1))
+        .collect();
+    if pairs.is_empty() {
+        "'{}'::pg_catalog.jsonb".to_owned()
+    } else {
+        format!("pg_catalog.jsonb_build_object({})", pairs.join(", "))
+    }
+}
+
+impl Attachment {
+    /// Whether contact keys are integers (`smallint`, `integer`, `bigint`).
+    pub(crate) fn integer_keys(&self) -> bool {
+        matches!(self.key_type_oid, pg_sys::INT2OID | pg_sys::INT4OID | pg_sys::INT8OID)
+    }
+
+    /// The planner's estimate of how many contacts there are (0 if it has none).
+    pub(crate) fn estimated_contacts(&self, client: &SpiClient<'_>) -> usize {
+        let estimate = client
+            .select(
+                "SELECT reltuples FROM pg_catalog.pg_class WHERE oid OPERATOR(pg_catalog.=) $1",
+                Some(1),
+                &[self.contacts_oid.into()],
+            )
+            .ok()
+            .and_then(|rows| rows.first().get_one::<f32>().ok().flatten());
+        // Capped: a wild estimate should not reserve gigabytes.
+        estimate.map_or(0, |n| n.clamp(0.0, 20_000_000.0) as usize)
+    }
+
+    /// The contacts' keys and the columns their rules read (`FactsPlan::layout`):
+    /// those in `$1` (keys as text), or with `None`, every contact in key order, followed
+    /// by its state row's `STORED_COLUMNS` (NULLs for a contact without one).
+    pub(crate) fn contacts_query(&self, plan: &FactsPlan, which: Option<()>) -> String {
+        let (key, contacts, key_type) = (&self.contact_key, &self.contacts, &self.key_type);
+        let (stored, filter) = match which {
+            Some(()) => (String::new(), format!("WHERE c.{key} = ANY ($1::text[]::{key_type}[])")),
+            None => (
+                format!("LEFT JOIN {} s ON s.contact_key = c.{key}", self.state_table),
+                format!("WHERE c.{key} IS NOT NULL ORDER BY c.{key}"),
+            ),
+        };
+        let stored_columns = if stored.is_empty() { "" } else { STORED_COLUMNS };
+        match &self.accounts {
+            Some((accounts, contact_account, account_key)) if !plan.layout.account.is_empty() => {
+                format!(
+                    "SELECT c.{key}::text{columns}{stored_columns}
+                       FROM {contacts} c LEFT JOIN {accounts} a ON a.{account_key} = c.{contact_account}
+                       {stored} {filter}",
+                    columns = plan.record_columns(true)
+                )
+            }
+            _ => format!(
+                "SELECT c.{key}::text{columns}{stored_columns} FROM {contacts} c {stored} {filter}",
+                columns = plan.record_columns(false)
+            ),
+        }
+    }
+
+    /// The events of the contacts in `$1` (keys as text), or with `None`, all events. The
+    /// last parameter is the types whose rules have conditions (`FactsPlan::types_arg`).
+    pub(crate) fn events_query(
+        &self,
+        plan: &FactsPlan,
+        which: Option<()>,
+        key_cast: &str,
+    ) -> String {
+        let (filter, types, names) = match which {
+            Some(()) => (format!("= ANY ($1::text[]::{}[])", self.key_type), "$2", "$3"),
+            None => ("IS NOT NULL".to_owned(), "$1", "$2"),
+        };
+        format!(
+            "{} WHERE e.{} {filter}",
+            self.events_select(plan, &self.events, types, names, key_cast),
+            self.event_contact
+        )
+    }
+
+    /// The event's time as a timestamptz, for any value its column holds. A `date` or
+    /// `timestamp` near the ends of its range has no timestamptz (the ranges differ, and
+    /// the session's time zone shifts it): later ones read as `infinity` (a future that
+    /// never comes), earlier ones as the earliest timestamptz; never an error.
+    pub(crate) fn event_time_sql(&self) -> String {
+        let time = format!("e.{}", self.event_time);
+        let (last, first) = match self.event_time_type {
+            pg_sys::DATEOID => {
+                ("'294276-12-29'::pg_catalog.date", "'4714-11-26 BC'::pg_catalog.date")
+            }
+            pg_sys::TIMESTAMPOID => (
+                "'294276-12-29 00:00'::pg_catalog.timestamp",
+                "'4714-11-26 00:00 BC'::pg_catalog.timestamp",
+            ),
+            _ => return format!("{time}::pg_catalog.timestamptz"),
+        };
+        format!(
+            "CASE WHEN {time} OPERATOR(pg_catalog.>) {last} THEN 'infinity'::pg_catalog.timestamptz
+                  WHEN pg_catalog.isfinite({time}) IS NOT TRUE THEN {time}::pg_catalog.timestamptz
+                  WHEN {time} OPERATOR(pg_catalog.<) {first}
+                  THEN '4714-11-24 00:00:00+00 BC'::pg_catalog.timestamptz
+                  ELSE {time}::pg_catalog.timestamptz END"
+        )
+    }
+
+    /// (contact, type, time, facts) of every row of `relation` (the events table, or a
+    /// trigger's transition table). `types` is the parameter holding the event types
+    /// whose rules have a condition (only those need facts), `names` the one holding
+    /// the facts' keys (`FactsPlan::names`).
+    pub(crate) fn events_select(
+        &self,
+        plan: &FactsPlan,
+        relation: &str,
+        types: &str,
+        names: &str,
+        key_cast: &str,
+    ) -> String {
+        let props = match (&self.event_props, plan.props) {
+            (Some(p), true) => Some(p.as_str()),
+            _ => None,
+        };
+        let facts = if plan.condition_types.is_empty() {
+            "NULL::jsonb".to_owned()
+        } else {
+            format!(
+                "CASE WHEN e.{event_type}::text = ANY ({types}::text[]) THEN {json} END",
+                event_type = self.event_type,
+                json = json_of(&plan.event_columns, props, names)
+            )
+        };
+        format!(
+            "SELECT e.{contact}::{key_cast}, e.{event_type}::text, {time}, {facts} FROM {relation} e",
+            contact = self.event_contact,
+            event_type = self.event_type,
+            time = self.event_time_sql(),
+        )
+    }
+}
+
+/// The state row columns read beside every contact in a full pass, and by the locking
+/// read of the full path (see `StoredRow`).
+pub(crate) const STORED_COLUMNS: &str =
+    ", s.fit, s.engagement, nullif(s.dimensions, '{}'), s.disqualified_by, s.next_due, s.tally, s.limits";
+
+pub(crate) const STORED_COLUMN_COUNT: i32 = 7;
+
+/// A text array parameter.
+pub(crate) const TEXT_ARRAY: PgOid = PgOid::BuiltIn(PgBuiltInOids::TEXTARRAYOID);
+
+/// Keys (as text) as a text[] parameter.
+pub(crate) fn key_array(keys: &[String]) -> Vec<Option<String>> {
+    keys.iter().cloned().map(Some).collect()
+}

@@ -1,0 +1,467 @@
+//! The profiles' score rows: reading them (beside contacts, or locked in key order),
+//! comparing them with fresh results, and writing results back in one statement.
+
+use std::borrow::Borrow;
+use std::collections::{BTreeMap, HashMap};
+
+use pgrx::pg_sys::{self, PgBuiltInOids, PgOid};
+use pgrx::prelude::TimestampWithTimeZone;
+use pgrx::spi::SpiClient;
+use serde_json::Value as Json;
+
+use crate::pg::clock::from_unix_micros;
+use crate::pg::plan_cache::{run, Attached};
+use crate::pg::queries::{key_array, STORED_COLUMNS, STORED_COLUMN_COUNT, TEXT_ARRAY};
+use crate::pg::spi_rows::{current_rows, RawRow, Row};
+use crate::pg::summaries::Scored;
+use crate::scoring::decay::DecayedSum;
+use crate::scoring::engine::{ContactScore, EventTally, LimitState};
+use crate::scoring::qualification::may_change;
+
+/// How many contacts one query reads and one statement writes.
+pub(crate) const BATCH: usize = 5_000;
+
+/// How a batch of contacts changed when rescored.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct Outcome {
+    /// Contacts that exist and were scored.
+    pub scored: usize,
+    /// Of those, contacts whose stored result differs from before (new ones included).
+    pub changed: usize,
+}
+
+/// A contact's state row as a full pass found it: what its result is compared with, so
+/// that only contacts whose result changed are written.
+pub(crate) struct StoredRow {
+    pub fit: f64,
+    pub engagement: DecayedSum,
+    pub(crate) dimensions: BTreeMap<String, DecayedSum>,
+    pub disqualified_by: Vec<String>,
+    pub(crate) next_due: Option<i64>,
+    pub(crate) tally: Vec<i64>,
+    pub(crate) limits: Vec<i64>,
+}
+
+impl StoredRow {
+    /// The `STORED_COLUMNS` of a row whose first one is `first`; `None` without a row.
+    pub(crate) fn read(row: &impl Row, first: i32) -> Option<StoredRow> {
+        Some(StoredRow {
+            fit: row.float(first)?,
+            engagement: row.decayed(first + 1)?,
+            // (NULL when empty, the usual case: nothing to parse.)
+            dimensions: match row.json(first + 2) {
+                Json::Null => BTreeMap::new(),
+                stored => serde_json::from_value(stored).unwrap_or_default(),
+            },
+            disqualified_by: row.text_array(first + 3).unwrap_or_default(),
+            next_due: row.time(first + 4),
+            tally: row.int8_array(first + 5).unwrap_or_default(),
+            limits: row.int8_array(first + 6).unwrap_or_default(),
+        })
+    }
+
+    /// Whether `result` scores the contact as the row does: fit, engagement, dimensions
+    /// and disqualifiers, typed (`11` and `11.0` are equal).
+    pub(crate) fn same_score(&self, result: &ContactScore) -> bool {
+        self.fit == result.fit
+            && self.engagement == result.engagement
+            && self.dimensions == result.dimensions
+            && self.disqualified_by == result.disqualified_by
+    }
+
+    /// What of this row differs from `result`, a recomputation as of `now` whose due
+    /// time after qualification is `due`: the parts by name, none when the row holds the
+    /// result. Sums are compared by their worth at `now` (within 1e-9 relative, 1e-9
+    /// absolute near zero): the same points added in another order differ in their last
+    /// bits. Due times may differ by a second: the instant fading points carry a contact
+    /// over a threshold is found to the second from wherever the search starts.
+    pub fn differences(
+        &self,
+        result: &ContactScore,
+        due: Option<i64>,
+        now: i64,
+    ) -> Vec<&'static str> {
+        let close = |a: f64, b: f64| (a - b).abs() <= (1e-9 * a.abs().max(b.abs())).max(1e-9);
+        let worth = |sum: Option<&DecayedSum>| sum.map_or(0.0, |s| s.value_at(now));
+        let mut found = Vec::new();
+        if !close(self.fit + self.engagement.value_at(now), result.score_at(now)) {
+            found.push("score");
+        }
+        if self.disqualified_by != result.disqualified_by {
+            found.push("disqualified_by");
+        }
+        let mut labels = self.dimensions.keys().chain(result.dimensions.keys());
+        if labels.any(|l| !close(worth(self.dimensions.get(l)), worth(result.dimensions.get(l)))) {
+            found.push("dimensions");
+        }
+        let due_matches = match (self.next_due, due) {
+            (None, None) => true,
+            (Some(a), Some(b)) => a.abs_diff(b) <= 1_000_000,
+            _ => false,
+        };
+        if !due_matches {
+            found.push("due");
+        }
+        if !self.tally.iter().copied().eq(result.tally.to_array().map(|c| c as i64)) {
+            found.push("tally");
+        }
+        if self.limits != LimitState::flatten(&result.limits) {
+            found.push("limits");
+        }
+        found
+    }
+
+    /// Whether writing `result` would store what the row holds already (`write_batch`
+    /// compares the same columns).
+    pub fn holds(&self, result: &ContactScore) -> bool {
+        self.same_score(result)
+            && self.next_due == result.next_due
+            && self.tally.iter().copied().eq(result.tally.to_array().map(|c| c as i64))
+            && self.limits == LimitState::flatten(&result.limits)
+    }
+}
+
+/// Lock the contacts' state rows in key order (so statements touching overlapping
+/// contacts never deadlock) and read what they hold, and their qualification.
+pub(crate) fn lock_and_read(
+    client: &SpiClient<'_>,
+    attached: &Attached,
+    keys: &[String],
+) -> HashMap<String, (StoredRow, Vec<String>)> {
+    let (state, key_type) = (&attached.attachment.state_table, &attached.attachment.key_type);
+    let lock = attached.statement(client, "lock and read", &[TEXT_ARRAY], true, || {
+        format!(
+            "SELECT s.contact_key::text{STORED_COLUMNS}, s.tags
+               FROM {state} s WHERE s.contact_key = ANY ($1::text[]::{key_type}[])
+              ORDER BY s.contact_key FOR UPDATE"
+        )
+    });
+    let _locked = run(client, attached, &lock, "locking scores", &[key_array(keys).into()]);
+    // SAFETY: the rows are read here, before any other statement runs.
+    unsafe { current_rows() }
+        .filter_map(|row| {
+            let key = row.text(1)?.to_owned();
+            let stored = StoredRow::read(&row, 2)?;
+            let tags = row.text_array(2 + STORED_COLUMN_COUNT).unwrap_or_default();
+            Some((key, (stored, tags)))
+        })
+        .collect()
+}
+
+/// A state row locked by the fast path.
+pub(crate) struct Locked {
+    /// Where the row is: locked, it stays there until this statement updates it, which
+    /// then needs no second index lookup.
+    pub(crate) tid: pg_sys::ItemPointerData,
+    /// What its `count`-limited rules selected (see `LimitState`); `None` when the row
+    /// is due (`next_due` at or before now: an event has come due or left a window
+    /// since it was written), as its selection may be stale.
+    pub(crate) limits: Option<Vec<LimitState>>,
+}
+
+/// Lock the contacts' state rows in key order, one entry per key (`keys` are in key
+/// order; `None` for a contact without a state row).
+pub(crate) fn lock_reading_limits<'a>(
+    client: &SpiClient<'_>,
+    attached: &Attached,
+    keys: impl Iterator<Item = &'a String> + Clone,
+    now: i64,
+) -> Vec<Option<Locked>> {
+    let (state, key_type) = (&attached.attachment.state_table, &attached.attachment.key_type);
+    let types = [TEXT_ARRAY, PgOid::BuiltIn(PgBuiltInOids::FLOAT8OID)];
+    let lock = attached.statement(client, "lock", &types, true, || {
+        format!(
+            "SELECT s.contact_key::text, s.ctid,
+                    CASE WHEN s.next_due <= to_timestamp($2 / 1e6) THEN NULL
+                         ELSE coalesce(s.limits, '{{}}') END
+               FROM {state} s
+              WHERE s.contact_key = ANY ($1::text[]::{key_type}[])
+              ORDER BY s.contact_key FOR UPDATE"
+        )
+    });
+    let key_array: Vec<Option<String>> = keys.clone().cloned().map(Some).collect();
+    run(client, attached, &lock, "locking scores", &[key_array.into(), (now as f64).into()]);
+    // The rows come in key order, as `keys` do: a merge, no lookup.
+    let mut locked = Vec::with_capacity(keys.clone().count());
+    let mut keys = keys;
+    // SAFETY: the rows are read here, before any other statement runs.
+    for row in unsafe { current_rows() } {
+        let (Some(found), Some(tid)) = (row.text(1), row.tid(2)) else { continue };
+        for key in keys.by_ref() {
+            if key == found {
+                let limits = row.int8_array(3).and_then(|stored| LimitState::unflatten(&stored));
+                locked.push(Some(Locked { tid, limits }));
+                break;
+            }
+            locked.push(None);
+        }
+    }
+    locked.extend(keys.map(|_| None));
+    locked
+}
+
+/// Drop the state rows of the given contacts that were not scored: they no longer exist.
+pub(crate) fn remove_missing(
+    client: &SpiClient<'_>,
+    attached: &Attached,
+    keys: &[String],
+    scored: &Scored,
+) {
+    if scored.len() == keys.len() {
+        return;
+    }
+    let (state, key_type) = (&attached.attachment.state_table, &attached.attachment.key_type);
+    let types = [TEXT_ARRAY, TEXT_ARRAY, PgOid::BuiltIn(PgBuiltInOids::INT8OID)];
+    let delete = attached.statement(client, "remove missing", &types, true, || {
+        // A deleted contact's sticky tags go with it (its transitions stay).
+        format!(
+            "WITH gone AS (
+                 DELETE FROM {state} s WHERE s.contact_key = ANY ($1::text[]::{key_type}[])
+                    AND NOT s.contact_key = ANY ($2::text[]::{key_type}[])
+                 RETURNING s.contact_key::text AS key)
+             DELETE FROM lead_score.tag_store t USING gone
+              WHERE t.profile_id = $3 AND t.contact_key = gone.key"
+        )
+    });
+    let existing: Vec<Option<String>> = scored.iter().map(|(k, _)| Some(k.clone())).collect();
+    let args = [key_array(keys).into(), existing.into(), attached.attachment.profile_id.into()];
+    run(client, attached, &delete, "removing deleted contacts", &args);
+}
+
+/// A Postgres array literal of integers: `{1,2,3}`.
+pub(crate) fn int8_array_literal(values: &[i64]) -> String {
+    let items: Vec<String> = values.iter().map(i64::to_string).collect();
+    format!("{{{}}}", items.join(","))
+}
+
+/// A Postgres array literal of text values: `{"a","b"}`.
+pub(crate) fn text_array_literal(values: &[String]) -> String {
+    let quoted: Vec<String> = values
+        .iter()
+        .map(|v| format!("\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\"")))
+        .collect();
+    format!("{{{}}}", quoted.join(","))
+}
+
+/// The position (from 1, in its statement's arrays) of a contact the fast path
+/// updated, unless it may now cross a threshold (or fading negative points may carry
+/// it over one): the full path then settles its qualification.
+pub(crate) fn settled_by_adding(attached: &Attached, row: &RawRow, now: i64) -> Option<usize> {
+    let position = row.int8(1)? as usize;
+    let settings = &attached.compiled.settings;
+    if settings.tags().next().is_none() {
+        return Some(position);
+    }
+    let fit = row.float(2)?;
+    let engagement = row.decayed(3)?;
+    let tags = row.text_array(4).unwrap_or_default();
+    let disqualified = row.boolean(5).unwrap_or(false);
+    (!may_change(settings, &tags, disqualified, fit, &engagement, now)).then_some(position)
+}
+
+/// The fast path's UPDATE: add new sums to the stored ones. `sums` names the nine
+/// `SUM_COLUMNS` values, the new `limits` (NULL: unchanged) and the contact's
+/// position in the statement, as columns of `from` or parameters. Every stored row agrees
+/// with the active version: publish rescores them all in its own transaction, and a
+/// writer's cache is never older than the last publish committed before its statement
+/// (see `plan_cache`).
+pub(crate) fn add_events_sql(
+    attached: &Attached,
+    sums: [&str; 11],
+    from: &str,
+    also: &str,
+) -> String {
+    let attachment = &attached.attachment;
+    let (state, key_type) = (&attachment.state_table, &attachment.key_type);
+    let [key, engagement, dimensions, t1, t2, t3, t4, t5, t6, limits, position] = sums;
+    // With thresholds, the contacts that may cross one are settled by the full path.
+    let returning = if attached.compiled.settings.tags().next().is_none() {
+        format!("{position}::int8")
+    } else {
+        format!("{position}::int8, s.fit, s.engagement, s.tags, cardinality(s.disqualified_by) > 0")
+    };
+    format!(
+        "UPDATE {state} s
+            SET version = $10,
+                engagement = s.engagement OPERATOR(lead_score.+) {engagement}::lead_score.decayed,
+                dimensions = CASE WHEN {dimensions} IS NULL THEN s.dimensions
+                                  ELSE lead_score.dimensions_add(s.dimensions, {dimensions}::jsonb) END,
+                tally = ARRAY[s.tally[1] + {t1}, s.tally[2] + {t2}, s.tally[3] + {t3},
+                              s.tally[4] + {t4}, s.tally[5] + {t5}, s.tally[6] + {t6}],
+                limits = coalesce({limits}::bigint[], s.limits),
+                scored_at = to_timestamp($11 / 1e6)
+           {from}
+          WHERE {also}s.contact_key = {key}::{key_type}
+      RETURNING {returning}"
+    )
+}
+
+/// The first nine parameters of both score writes, one array each, read by `unnest`
+/// as `SUM_COLUMNS`: the key, the engagement sum (in its stored layout: no text to
+/// parse), the dimension sums (NULL for none) and the tally's six counts.
+#[derive(Default)]
+pub(crate) struct SumColumns<'a> {
+    pub(crate) keys: Vec<Option<String>>,
+    pub(crate) engagement: Vec<&'a DecayedSum>,
+    pub(crate) dimensions: Vec<Option<String>>,
+    pub(crate) tally: [Vec<Option<i64>>; 6],
+}
+
+pub(crate) const SUM_UNNEST: &str =
+    "$1::text[], $2::lead_score.decayed[], $3::text[], $4::int8[], $5::int8[], $6::int8[], $7::int8[], $8::int8[], $9::int8[]";
+
+pub(crate) const SUM_COLUMNS: &str = "key, engagement, dimensions, t1, t2, t3, t4, t5, t6";
+
+impl<'a> SumColumns<'a> {
+    /// The nine parameters' types, then `more`.
+    pub(crate) fn types(attached: &Attached, more: &[PgBuiltInOids]) -> Vec<PgOid> {
+        let (text, int8) = (PgBuiltInOids::TEXTARRAYOID, PgBuiltInOids::INT8ARRAYOID);
+        Self::types_of(text, attached.decayed_types.array, int8, more)
+    }
+
+    /// The nine parameters' scalar types (one contact), then `more`.
+    pub(crate) fn scalar_types(attached: &Attached, more: &[PgBuiltInOids]) -> Vec<PgOid> {
+        let (text, int8) = (PgBuiltInOids::TEXTOID, PgBuiltInOids::INT8OID);
+        Self::types_of(text, attached.decayed_types.element, int8, more)
+    }
+
+    pub(crate) fn types_of(
+        text: PgBuiltInOids,
+        decayed: pg_sys::Oid,
+        int8: PgBuiltInOids,
+        more: &[PgBuiltInOids],
+    ) -> Vec<PgOid> {
+        let mut types = vec![PgOid::BuiltIn(text), PgOid::Custom(decayed), PgOid::BuiltIn(text)];
+        types.extend([PgOid::BuiltIn(int8); 6]);
+        types.extend(more.iter().copied().map(PgOid::BuiltIn));
+        types
+    }
+
+    pub(crate) fn push(
+        &mut self,
+        key: &str,
+        engagement: &'a DecayedSum,
+        dimensions: &BTreeMap<String, DecayedSum>,
+        tally: EventTally,
+    ) {
+        self.keys.push(Some(key.to_owned()));
+        self.engagement.push(engagement);
+        self.dimensions.push(if dimensions.is_empty() {
+            None
+        } else {
+            serde_json::to_string(dimensions).ok()
+        });
+        for (column, count) in self.tally.iter_mut().zip(tally.to_array()) {
+            column.push(Some(count as i64));
+        }
+    }
+
+    /// The first contact's nine values as scalar parameters, then `more`.
+    pub(crate) fn into_scalar_args<'b>(
+        self,
+        attached: &Attached,
+        more: impl IntoIterator<Item = pgrx::datum::DatumWithOid<'b>>,
+    ) -> Vec<pgrx::datum::DatumWithOid<'b>> {
+        let first = |column: Vec<Option<String>>| column.into_iter().next().flatten();
+        let engagement = match self.engagement.first() {
+            Some(sum) => attached.decayed_types.value(sum),
+            None => pgrx::datum::DatumWithOid::null_oid(attached.decayed_types.element),
+        };
+        let mut args = vec![first(self.keys).into(), engagement, first(self.dimensions).into()];
+        args.extend(
+            self.tally.into_iter().map(|column| column.into_iter().next().flatten().into()),
+        );
+        args.extend(more);
+        args
+    }
+
+    /// The nine parameters, then `more`.
+    pub(crate) fn into_args<'b>(
+        self,
+        attached: &Attached,
+        more: impl IntoIterator<Item = pgrx::datum::DatumWithOid<'b>>,
+    ) -> Vec<pgrx::datum::DatumWithOid<'b>> {
+        let engagement = attached.decayed_types.array(self.engagement.into_iter());
+        let mut args = vec![self.keys.into(), engagement, self.dimensions.into()];
+        args.extend(self.tally.into_iter().map(Into::into));
+        args.extend(more);
+        args
+    }
+}
+
+/// Upsert results, in the order given (unnest keeps the arrays' order, so row locks
+/// follow key order). A row whose result is unchanged is locked but not rewritten: a
+/// publish that changes one rule writes only the contacts it rescores differently (no
+/// new tuple, index entry or WAL for the rest), so a row's `version` and `scored_at`
+/// say when its result last changed.
+pub(crate) fn write_batch<T: Borrow<(String, ContactScore)>>(
+    client: &SpiClient<'_>,
+    attached: &Attached,
+    scored: &[T],
+    now: i64,
+) {
+    if scored.is_empty() {
+        return;
+    }
+    let (state, key_type) = (&attached.attachment.state_table, &attached.attachment.key_type);
+    let types = SumColumns::types(
+        attached,
+        &[
+            PgBuiltInOids::FLOAT8ARRAYOID,
+            PgBuiltInOids::TEXTARRAYOID,
+            PgBuiltInOids::TIMESTAMPTZARRAYOID,
+            PgBuiltInOids::INT4OID,
+            PgBuiltInOids::FLOAT8OID,
+            PgBuiltInOids::TEXTARRAYOID,
+        ],
+    );
+    let upsert = attached.statement(client, "write scores", &types, true, || {
+        format!(
+            "INSERT INTO {state} AS s (contact_key, version, fit, engagement, dimensions,
+                                       disqualified_by, next_due, tally, limits, scored_at)
+             SELECT r.key::{key_type}, $13, r.fit, r.engagement::lead_score.decayed,
+                    coalesce(r.dimensions::jsonb, '{{}}'), r.disqualified_by::text[],
+                    r.next_due,
+                    ARRAY[r.t1, r.t2, r.t3, r.t4, r.t5, r.t6], r.limits::bigint[], to_timestamp($14 / 1e6)
+               FROM unnest({SUM_UNNEST}, $10::float8[], $11::text[], $12::timestamptz[], $15::text[])
+                    AS r({SUM_COLUMNS}, fit, disqualified_by, next_due, limits)
+             ON CONFLICT (contact_key) DO UPDATE
+                SET version = excluded.version, fit = excluded.fit, engagement = excluded.engagement,
+                    dimensions = excluded.dimensions, disqualified_by = excluded.disqualified_by,
+                    next_due = excluded.next_due, tally = excluded.tally, limits = excluded.limits,
+                    scored_at = excluded.scored_at
+              WHERE (s.fit, s.engagement::text, s.dimensions, s.disqualified_by, s.next_due, s.tally, s.limits)
+                    IS DISTINCT FROM (excluded.fit, excluded.engagement::text, excluded.dimensions,
+                                      excluded.disqualified_by, excluded.next_due, excluded.tally,
+                                      excluded.limits)"
+        )
+    });
+    let scored = || scored.iter().map(Borrow::borrow);
+    let mut sums = SumColumns::default();
+    for (key, result) in scored() {
+        sums.push(key, &result.engagement, &result.dimensions, result.tally);
+    }
+    let fit: Vec<Option<f64>> = scored().map(|(_, r)| Some(r.fit)).collect();
+    let disqualified: Vec<Option<String>> =
+        scored().map(|(_, r)| Some(text_array_literal(&r.disqualified_by))).collect();
+    // (Exact to the microsecond; a due time that never comes is `infinity`.)
+    let next_due: Vec<Option<TimestampWithTimeZone>> =
+        scored().map(|(_, r)| r.next_due.map(from_unix_micros)).collect();
+    let limits: Vec<Option<String>> = scored()
+        .map(|(_, r)| {
+            (!r.limits.is_empty()).then(|| int8_array_literal(&LimitState::flatten(&r.limits)))
+        })
+        .collect();
+    let args = sums.into_args(
+        attached,
+        [
+            fit.into(),
+            disqualified.into(),
+            next_due.into(),
+            attached.attachment.version.into(),
+            (now as f64).into(),
+            limits.into(),
+        ],
+    );
+    run(client, attached, &upsert, "writing scores", &args);
+}

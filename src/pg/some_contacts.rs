@@ -1,0 +1,78 @@
+//! Scoring some contacts: lock their score rows in key order, read the contacts (with
+//! their accounts) and all their events in two set-based queries, score, write in one
+//! statement. Triggers, `tick()` and `rescore(profile, contact)` use it.
+
+use std::collections::HashMap;
+
+use pgrx::spi::SpiClient;
+
+use crate::pg::identity::as_crm_owner;
+use crate::pg::plan_cache::{run, Attached};
+use crate::pg::qualify::{record, settle, Before, Cause};
+use crate::pg::queries::{key_array, TEXT_ARRAY};
+use crate::pg::score_rows::{lock_and_read, remove_missing, write_batch, Outcome, BATCH};
+use crate::pg::summaries::{finish_rows, fold_rows, Scored, Summaries};
+
+/// Read some contacts (keys as text, in key order) and their events, and score them, in
+/// the order of `keys`. Writes nothing.
+pub(crate) fn compute_batch(
+    client: &SpiClient<'_>,
+    attached: &Attached,
+    keys: &[String],
+    now: i64,
+) -> Scored {
+    let (attachment, plan) = (&attached.attachment, &attached.plan);
+    let types = [TEXT_ARRAY, TEXT_ARRAY, TEXT_ARRAY];
+    let events = attached.statement(client, "events of contacts", &types, false, || {
+        attachment.events_query(plan, Some(()), "text")
+    });
+    let contacts = attached.statement(client, "contacts", &[TEXT_ARRAY], false, || {
+        attachment.contacts_query(plan, Some(()))
+    });
+    let mut summaries = Summaries::default();
+    let mut scored = as_crm_owner(attachment.crm_owner, |_| {
+        let args = [key_array(keys).into(), plan.types_arg(), plan.names_arg()];
+        run(client, attached, &events, "reading events", &args);
+        fold_rows::<String>(attached, &mut summaries, now);
+        run(client, attached, &contacts, "reading contacts", &[key_array(keys).into()]);
+        finish_rows(attached, &mut summaries, now)
+    });
+    // Back in the order of `keys` (the key type's own order, not the text's: 9 before 10).
+    let position: HashMap<&str, usize> =
+        keys.iter().enumerate().map(|(i, key)| (key.as_str(), i)).collect();
+    scored.sort_by_key(|(key, _)| position.get(key.as_str()).copied());
+    scored
+}
+
+/// Recompute the given contacts (keys as text, in key order) as of `now` and store the
+/// results. Contacts that no longer exist lose their state row.
+pub(crate) fn rescore_contacts(
+    client: &SpiClient<'_>,
+    attached: &Attached,
+    keys: &[String],
+    now: i64,
+    cause: Cause,
+) -> Outcome {
+    let mut outcome = Outcome::default();
+    for batch in keys.chunks(BATCH) {
+        let mut before = lock_and_read(client, attached, batch);
+        let mut scored = compute_batch(client, attached, batch, now);
+        outcome.scored += scored.len();
+        outcome.changed += scored
+            .iter()
+            .filter(|(key, result)| !before.get(key).is_some_and(|(row, _)| row.same_score(result)))
+            .count();
+        let before: Vec<Option<Before>> = scored
+            .iter()
+            .map(|(key, _)| {
+                let (row, tags) = before.remove(key)?;
+                Some(Before { tags, disqualified_by: row.disqualified_by })
+            })
+            .collect();
+        let found = settle(attached, &mut scored, &before, cause, now);
+        remove_missing(client, attached, batch, &scored);
+        write_batch(client, attached, &scored, now);
+        record(client, attached, &found, cause, now);
+    }
+    outcome
+}

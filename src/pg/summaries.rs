@@ -1,0 +1,229 @@
+//! The per-contact summaries of a pass: events folded into an `EventSummary` per
+//! contact (integer keys placed by `KeyPlaces`), then finished with the contact's own
+//! facts into results.
+
+use pgrx::spi::SpiClient;
+
+use crate::pg::plan_cache::run;
+use crate::pg::plan_cache::Attached;
+use crate::pg::queries::TEXT_ARRAY;
+use crate::pg::spi_rows::{current_rows, Row};
+use crate::scoring::engine::{ContactScore, Event, EventSummary};
+use crate::scoring::json_facts::JsonFacts;
+use crate::scoring::key_places::KeyPlaces;
+use crate::scoring::record_facts::RecordFacts;
+
+/// What recomputing some contacts found: per contact, its key and fresh result.
+pub(crate) type Scored = Vec<(String, ContactScore)>;
+
+/// Per-contact summaries of events, by key as text (a lookup per event row).
+pub(crate) type Summaries = rustc_hash::FxHashMap<String, EventSummary>;
+
+/// A pass's summaries over integer keys: `place` holds only each contact's place in
+/// `all` (see `KeyPlaces`). With a million contacts a map of whole summaries is
+/// hundreds of megabytes, and each event's lookup a cache miss.
+pub(crate) struct IntegerSummaries {
+    pub(crate) place: KeyPlaces,
+    pub(crate) all: Vec<EventSummary>,
+}
+
+/// How many contacts' summaries a map makes room for before the first event: growing
+/// rehashes every summary so far, but room for millions is memory most statements never
+/// use.
+pub(crate) const UP_FRONT: usize = 1 << 20;
+
+/// How summaries are kept, by key. Integer keys spare the full pass a text conversion,
+/// a string hash and an allocation per contact.
+pub(crate) trait SummaryKey {
+    type Map;
+    /// What the events query casts the contact column to.
+    const CAST: &'static str;
+
+    /// An empty map for up to about `contacts` contacts (room for at most `UP_FRONT`
+    /// of them made up front).
+    fn map(contacts: usize) -> Self::Map;
+
+    /// Add to the summary of the contact in column 1 of an events row (a new summary
+    /// for a contact seen first); nothing for a NULL contact.
+    fn with_summary(summaries: &mut Self::Map, row: &impl Row, add: impl FnOnce(&mut EventSummary));
+
+    /// Take out the summary of the contact whose key's text is `key`.
+    fn take(summaries: &mut Self::Map, key: &str) -> Option<EventSummary>;
+
+    /// All the summaries with their keys' text, in the key type's own order (see
+    /// `in_key_order`).
+    fn sorted(
+        client: &SpiClient<'_>,
+        attached: &Attached,
+        summaries: Self::Map,
+    ) -> Vec<(String, EventSummary)>;
+}
+
+impl SummaryKey for String {
+    type Map = Summaries;
+    const CAST: &'static str = "text";
+
+    fn map(contacts: usize) -> Summaries {
+        Summaries::with_capacity_and_hasher(contacts.min(UP_FRONT), Default::default())
+    }
+
+    fn with_summary(
+        summaries: &mut Summaries,
+        row: &impl Row,
+        add: impl FnOnce(&mut EventSummary),
+    ) {
+        let Some(key) = row.text(1) else { return };
+        match summaries.get_mut(key) {
+            Some(summary) => add(summary),
+            None => add(summaries.entry(key.to_owned()).or_default()),
+        }
+    }
+
+    fn take(summaries: &mut Summaries, key: &str) -> Option<EventSummary> {
+        summaries.remove(key)
+    }
+
+    fn sorted(
+        client: &SpiClient<'_>,
+        attached: &Attached,
+        mut summaries: Summaries,
+    ) -> Vec<(String, EventSummary)> {
+        let keys = in_key_order(client, attached, summaries.keys().cloned().collect());
+        keys.into_iter()
+            .filter_map(|key| {
+                let summary = summaries.remove(&key)?;
+                Some((key, summary))
+            })
+            .collect()
+    }
+}
+
+impl SummaryKey for i64 {
+    type Map = IntegerSummaries;
+    const CAST: &'static str = "int8";
+
+    fn map(contacts: usize) -> IntegerSummaries {
+        IntegerSummaries {
+            place: KeyPlaces::for_contacts(contacts),
+            all: Vec::with_capacity(contacts.min(UP_FRONT)),
+        }
+    }
+
+    fn with_summary(
+        summaries: &mut IntegerSummaries,
+        row: &impl Row,
+        add: impl FnOnce(&mut EventSummary),
+    ) {
+        let Some(key) = row.int8(1) else { return };
+        let IntegerSummaries { place, all } = summaries;
+        let place = place.place_of(key, || {
+            all.push(EventSummary::default());
+            (all.len() - 1) as u32
+        });
+        add(&mut all[place as usize]);
+    }
+
+    fn take(summaries: &mut IntegerSummaries, key: &str) -> Option<EventSummary> {
+        // The text is the integer's own output: it parses back exactly.
+        let place = summaries.place.remove(key.parse::<i64>().ok()?)?;
+        Some(std::mem::take(&mut summaries.all[place as usize]))
+    }
+
+    fn sorted(
+        _client: &SpiClient<'_>,
+        _attached: &Attached,
+        summaries: IntegerSummaries,
+    ) -> Vec<(String, EventSummary)> {
+        let IntegerSummaries { place, mut all } = summaries;
+        place
+            .into_sorted()
+            .into_iter()
+            .map(|(key, place)| (key.to_string(), std::mem::take(&mut all[place as usize])))
+            .collect()
+    }
+}
+
+/// Fold an events row, (contact, type, time, facts), into its contact's summary.
+pub(crate) fn fold_row<K: SummaryKey>(
+    attached: &Attached,
+    summaries: &mut K::Map,
+    row: &impl Row,
+    now: i64,
+) {
+    K::with_summary(summaries, row, |summary| {
+        let facts = row.json(4);
+        let facts = JsonFacts { record: &facts, now };
+        let event = Event { event_type: row.text(2), at: row.time(3), facts: &facts };
+        summary.add(&attached.compiled, &event, now);
+    });
+}
+
+/// Fold the rows of the last SPI result into one summary per contact.
+pub(crate) fn fold_rows<K: SummaryKey>(attached: &Attached, summaries: &mut K::Map, now: i64) {
+    // SAFETY: the rows are read here, before any other statement runs.
+    for row in unsafe { current_rows() } {
+        fold_row::<K>(attached, summaries, &row, now);
+    }
+}
+
+/// The number of contact and account columns after the key in a contacts row.
+pub(crate) fn record_column_count(attached: &Attached) -> i32 {
+    let layout = &attached.plan.layout;
+    (layout.contact.len() + layout.account.len()) as i32
+}
+
+/// Score the contact of a contacts row, (key, columns of `FactsPlan::layout`), from its
+/// events' summary (taken out of `summaries`).
+pub(crate) fn finish_row<K: SummaryKey>(
+    attached: &Attached,
+    summaries: &mut K::Map,
+    row: &impl Row,
+    now: i64,
+) -> Option<(String, ContactScore)> {
+    let layout = &attached.plan.layout;
+    let key = row.text(1)?.to_owned();
+    let columns = record_column_count(attached);
+    let values = (2..2 + columns).map(|column| row.column_value(column)).collect();
+    let facts = RecordFacts { layout, values, now };
+    let summary = K::take(summaries, &key).unwrap_or_default();
+    Some((key, summary.finish(&attached.compiled, &facts, now)))
+}
+
+/// Score the contacts of the last SPI result (see `finish_row`).
+pub(crate) fn finish_rows(attached: &Attached, summaries: &mut Summaries, now: i64) -> Scored {
+    // SAFETY: the rows are read here, before any other statement runs.
+    unsafe { current_rows() }
+        .filter_map(|row| finish_row::<String>(attached, summaries, &row, now))
+        .collect()
+}
+
+/// Put keys (as text) in the key type's own order, without duplicates: the one order
+/// in which every writer locks state rows, so writers never deadlock.
+pub(crate) fn in_key_order(
+    client: &SpiClient<'_>,
+    attached: &Attached,
+    keys: Vec<String>,
+) -> Vec<String> {
+    if keys.len() <= 1 {
+        return keys;
+    }
+    if attached.attachment.integer_keys() {
+        // Integers sort the same in Rust; the keys are their own output, so they parse.
+        let mut numbers: Vec<i64> = keys.iter().filter_map(|k| k.parse().ok()).collect();
+        if numbers.len() == keys.len() {
+            numbers.sort_unstable();
+            numbers.dedup();
+            return numbers.iter().map(i64::to_string).collect();
+        }
+    }
+    let key_type = &attached.attachment.key_type;
+    let order = attached.statement(client, "key order", &[TEXT_ARRAY], false, || {
+        // The output is named `key`, so `ORDER BY k` sorts the keys, not their text.
+        format!(
+            "SELECT k::text AS key FROM unnest($1::text[]::{key_type}[]) AS k GROUP BY k ORDER BY k"
+        )
+    });
+    run(client, attached, &order, "ordering keys", &[Some(keys).into()])
+        .filter_map(|row| row.get::<String>(1).ok().flatten())
+        .collect()
+}
