@@ -24,11 +24,13 @@ SELECT jobname, schedule, command, database, active FROM cron.job;
 SELECT lead_score.schedule('1 minute') > 0 AS scheduled_again;
 SELECT count(*) AS jobs FROM cron.job;
 
--- pg_cron 1.4 starts jobs at whole minutes: wait up to two of them for the tag.
+-- pg_cron 1.4 starts jobs at whole minutes: wait up to two of them for the tag, and for
+-- pg_cron to record the run's end (it does so after the job's own transaction commits).
 DO $$
 BEGIN
     FOR attempt IN 1..130 LOOP
-        EXIT WHEN EXISTS (SELECT FROM lead_score.transitions WHERE profile = 'Cron' AND source = 'tick');
+        EXIT WHEN EXISTS (SELECT FROM lead_score.transitions WHERE profile = 'Cron' AND source = 'tick')
+              AND NOT EXISTS (SELECT FROM cron.job_run_details WHERE status IN ('starting', 'running'));
         PERFORM pg_sleep(1);
     END LOOP;
 END
