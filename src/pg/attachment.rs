@@ -29,8 +29,7 @@ pub(crate) struct Attachment {
     /// `timestamptz`, `timestamp` or `date`.
     pub(crate) event_time_type: pg_sys::Oid,
     pub event_props: Option<String>,
-    /// (`ONLY` accounts table, contact_account, account_key) and the table's oid.
-    pub accounts: Option<(String, String, String)>,
+    pub accounts: Option<Accounts>,
     pub accounts_oid: Option<pg_sys::Oid>,
     /// The role owning the CRM tables: statements reading their columns run as it
     /// (see `identity::as_crm_owner`).
@@ -38,6 +37,16 @@ pub(crate) struct Attachment {
     pub state_table: String,
     /// Its oid, for locking it (invalid if it is missing).
     pub state_oid: pg_sys::Oid,
+}
+
+/// The accounts table of an attachment, as SQL.
+pub(crate) struct Accounts {
+    /// `ONLY "schema"."table"`.
+    pub table: String,
+    /// The contacts' column referencing the account, quoted.
+    pub contact_account: String,
+    /// The accounts' key, quoted.
+    pub account_key: String,
 }
 
 /// A name as a quoted SQL identifier: the one way names reach SQL text. Identifiers
@@ -135,7 +144,11 @@ pub(crate) fn load_attachment(client: &SpiClient<'_>, profile_id: i64) -> Option
         (Some(accounts_oid), Some(contact_account), Some(account_key)) => {
             let (table, owner) = relation(client, &profile_name, "accounts", accounts_oid);
             owners.push(("accounts", owner));
-            Some((table, ident(&contact_account), ident(&account_key)))
+            Some(Accounts {
+                table,
+                contact_account: ident(&contact_account),
+                account_key: ident(&account_key),
+            })
         }
         _ => None,
     };

@@ -6,6 +6,7 @@ use pgrx::spi::{Spi, SpiClient};
 
 use crate::pg::identity::{as_crm_owner, as_extension_owner};
 use crate::pg::plan_cache::Attached;
+use crate::pg::queries::Contacts;
 use crate::pg::score_rows::{StoredRow, BATCH};
 use crate::pg::spi_rows::{for_each_row, SlotRow};
 use crate::pg::summaries::{finish_row, fold_row, record_column_count, Scored, SummaryKey};
@@ -35,7 +36,7 @@ pub(crate) fn score_everyone_by<K: SummaryKey>(
     let (attachment, plan) = (&attached.attachment, &attached.plan);
     // Sized for every contact up front: growing it rehashes every summary so far.
     let mut summaries = K::map(attachment.estimated_contacts(client));
-    let events = attachment.events_query(plan, None, K::CAST);
+    let events = attachment.events_query(plan, Contacts::All, K::CAST);
     let fold = &mut |row: &SlotRow| fold_row::<K>(attached, &mut summaries, row, now);
     as_crm_owner(attachment.crm_owner, |_| {
         for_each_row(&events, &[plan.types(), plan.names()], fold);
@@ -44,7 +45,7 @@ pub(crate) fn score_everyone_by<K: SummaryKey>(
     // The contacts stream from the executor too (no result table to copy each batch
     // into), and go to `sink` a batch at a time.
     let stored_from = 2 + record_column_count(attached);
-    let contacts = attachment.contacts_query(plan, None);
+    let contacts = attachment.contacts_query(plan, Contacts::All);
     as_crm_owner(attachment.crm_owner, |outer| {
         let mut total = 0;
         let mut scored: Scored = Vec::with_capacity(BATCH);

@@ -14,7 +14,7 @@ use crate::pg::clock::{decision_now_unix_micros, now_unix_micros};
 use crate::pg::errors::{internal, raise};
 use crate::pg::everyone::score_everyone;
 use crate::pg::identity::as_crm_owner;
-use crate::pg::plan_cache::{self, attached_by_name as attached, Attached};
+use crate::pg::plan_cache::{self, attached_by_name as attached, Attached, Statement};
 use crate::pg::qualify::{all_tags, mirror_tags, record, settle, Before, Cause};
 use crate::pg::score_rows::{write_batch, Outcome, StoredRow};
 use crate::pg::some_contacts::rescore_contacts;
@@ -148,11 +148,9 @@ pub(crate) fn rewrite_everyone(
     }
     mirror_tags(client, attached, None);
     let orphans = format!(
-        "SELECT s.contact_key::text FROM {state} s
-          WHERE NOT EXISTS (SELECT FROM {contacts} c WHERE c.{key} = s.contact_key)",
+        "SELECT s.contact_key::text FROM {state} s WHERE {gone}",
         state = attachment.state_table,
-        contacts = attachment.contacts,
-        key = attachment.contact_key
+        gone = attachment.no_contact("s.contact_key")
     );
     let orphans: Vec<Option<String>> = as_crm_owner(attachment.crm_owner, |_| {
         client
@@ -184,12 +182,9 @@ fn gone_contacts(
         return keys;
     }
     let attachment = &attached.attachment;
-    // (Compared as text: a key of another type, from before a re-attach, is simply gone.)
     let query = format!(
-        "SELECT k FROM unnest($1::text[]) AS k
-          WHERE NOT EXISTS (SELECT FROM {contacts} c WHERE c.{key}::text = k)",
-        contacts = attachment.contacts,
-        key = attachment.contact_key
+        "SELECT k FROM unnest($1::text[]) AS k WHERE {gone}",
+        gone = attachment.no_contact_by_text("k")
     );
     as_crm_owner(attachment.crm_owner, |_| {
         client
@@ -226,7 +221,7 @@ fn qualification_before(
 fn tick_attachment(client: &SpiClient<'_>, attached: &Attached, now: i64) -> Outcome {
     let due_query = attached.statement(
         client,
-        "due",
+        Statement::Due,
         &[pgrx::pg_sys::PgOid::BuiltIn(pgrx::pg_sys::PgBuiltInOids::FLOAT8OID)],
         false,
         || {
@@ -262,11 +257,9 @@ fn differences(client: &SpiClient<'_>, attached: &Attached, now: i64) -> Vec<Dif
     let attachment = &attached.attachment;
     // State rows of contacts that no longer exist (the others come beside their contact).
     let orphans = format!(
-        "SELECT s.contact_key::text, s.fit, s.engagement::text FROM {state} s
-          WHERE NOT EXISTS (SELECT FROM {contacts} c WHERE c.{key} = s.contact_key)",
+        "SELECT s.contact_key::text, s.fit, s.engagement::text FROM {state} s WHERE {gone}",
         state = attachment.state_table,
-        contacts = attachment.contacts,
-        key = attachment.contact_key
+        gone = attachment.no_contact("s.contact_key")
     );
     let mut found: Vec<Difference> = as_crm_owner(attachment.crm_owner, |_| {
         client

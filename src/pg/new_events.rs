@@ -8,7 +8,7 @@ use pgrx::spi::SpiClient;
 
 use crate::pg::identity::as_crm_owner;
 use crate::pg::params::tid_array;
-use crate::pg::plan_cache::{run, Attached};
+use crate::pg::plan_cache::{run, Attached, Statement};
 use crate::pg::queries::TEXT_ARRAY;
 use crate::pg::score_rows::{
     add_events_sql, int8_array_literal, lock_reading_limits, settled_by_adding, SumColumns, BATCH,
@@ -86,7 +86,7 @@ pub(crate) fn add_inserted_events(
         // unnest, which materialises its rows in a tuplestore on every call).
         let add = attached.statement(
             client,
-            "add one contact's events",
+            Statement::AddOneContactsEvents,
             &SumColumns::scalar_types(attached, &[version, now_type, PgBuiltInOids::TEXTOID]),
             true,
             || {
@@ -108,7 +108,7 @@ pub(crate) fn add_inserted_events(
     } else if !additive.is_empty() {
         let more = [version, now_type, PgBuiltInOids::TEXTARRAYOID, PgBuiltInOids::TIDARRAYOID];
         let types = SumColumns::types(attached, &more);
-        let add = attached.statement(client, "add new events", &types, true, || {
+        let add = attached.statement(client, Statement::AddNewEvents, &types, true, || {
             let from = format!(
                 "FROM unnest({SUM_UNNEST}, $12::text[], $13::tid[])
                       WITH ORDINALITY AS r({SUM_COLUMNS}, limits, tid, n)"
@@ -187,7 +187,8 @@ pub(crate) fn new_summaries<K: SummaryKey>(
         if new_row_count <= STREAM_FROM {
             // The usual few rows: a plan prepared once, its result read in one go.
             let types = [TEXT_ARRAY, TEXT_ARRAY];
-            let new_rows = attached.statement(client, "new events", &types, false, new_rows);
+            let new_rows =
+                attached.statement(client, Statement::NewEvents, &types, false, new_rows);
             let args = [plan.types_arg(), plan.names_arg()];
             run(client, attached, &new_rows, "reading new events", &args);
             fold_rows::<K>(attached, &mut summaries, now);

@@ -25,8 +25,47 @@ use crate::pg::attachment::{load_attachment, spi_failed, Attachment};
 use crate::pg::catalog::{load_profile, Edition};
 use crate::pg::decayed_sum::DecayedTypes;
 use crate::pg::errors::{internal, raise};
-use crate::pg::queries::FactsPlan;
+use crate::pg::queries::{FactsPlan, Watched};
 use crate::scoring::engine::CompiledProfile;
+
+/// The statements prepared for an attachment, by what they do: each is prepared once
+/// per backend, on first use, and cached under its name here.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub(crate) enum Statement {
+    /// The contacts whose due time has passed (`tick`).
+    Due,
+    /// Read some contacts' columns (`some_contacts`).
+    Contacts,
+    /// Read some contacts' events (`some_contacts`).
+    EventsOfContacts,
+    /// Put keys in the key type's own order.
+    KeyOrder,
+    /// Lock score rows in key order and read them (`some_contacts`).
+    LockAndRead,
+    /// Lock score rows in key order, reading what their limited rules selected (the
+    /// fast path).
+    Lock,
+    /// Drop the score rows of contacts that are gone.
+    RemoveMissing,
+    /// Upsert results.
+    WriteScores,
+    /// A statement's new events, read from its transition table.
+    NewEvents,
+    /// Add one contact's new events to its stored sums.
+    AddOneContactsEvents,
+    /// Add several contacts' new events to their stored sums.
+    AddNewEvents,
+    /// The keys a statement touched, from its transition tables (which of them).
+    Touched { watched: Watched, new_rows: bool, old_rows: bool },
+    /// Record transitions, tags and notifications.
+    RecordTransitions,
+    /// Copy some contacts' tags into their score rows.
+    CopySomeTags,
+    /// Copy every contact's tags into their score rows.
+    CopyAllTags,
+    /// A contact's stored score (`score()`).
+    Score,
+}
 
 /// An attached profile as the triggers use it. Entries are replaced, never changed.
 pub(crate) struct Attached {
@@ -34,7 +73,7 @@ pub(crate) struct Attached {
     pub compiled: CompiledProfile,
     pub plan: FactsPlan,
     pub decayed_types: DecayedTypes,
-    statements: RefCell<HashMap<String, Rc<OwnedPreparedStatement>>>,
+    statements: RefCell<HashMap<Statement, Rc<OwnedPreparedStatement>>>,
 }
 
 thread_local! {
@@ -154,17 +193,17 @@ pub(crate) fn mark_stale() {
 }
 
 impl Attached {
-    /// The prepared statement called `name` for this attachment, prepared on first use
-    /// from `sql()`. `mutating` statements lock or write.
+    /// The prepared statement `name` of this attachment, prepared on first use from
+    /// `sql()` with the parameter types `args`. `mutating` statements lock or write.
     pub fn statement(
         &self,
         client: &SpiClient<'_>,
-        name: &str,
+        name: Statement,
         args: &[PgOid],
         mutating: bool,
         sql: impl FnOnce() -> String,
     ) -> Rc<OwnedPreparedStatement> {
-        if let Some(found) = self.statements.borrow().get(name) {
+        if let Some(found) = self.statements.borrow().get(&name) {
             return found.clone();
         }
         let text = sql();
@@ -176,17 +215,12 @@ impl Attached {
         let prepared = Rc::new(
             prepared
                 .unwrap_or_else(|e| {
-                    raise(
-                        ERRCODE_UNDEFINED_OBJECT,
-                        format!(
-                            "profile \"{}\": preparing {name}: {e}",
-                            self.attachment.profile_name
-                        ),
-                    )
+                    let profile = &self.attachment.profile_name;
+                    internal(format!("profile \"{profile}\": preparing {name:?}"), e)
                 })
                 .keep(),
         );
-        self.statements.borrow_mut().insert(name.to_owned(), prepared.clone());
+        self.statements.borrow_mut().insert(name, prepared.clone());
         prepared
     }
 }

@@ -9,7 +9,7 @@ use pgrx::pg_sys::{PgBuiltInOids, PgOid};
 use pgrx::spi::SpiClient;
 
 use crate::pg::attachment::spi_failed;
-use crate::pg::plan_cache::{run, Attached};
+use crate::pg::plan_cache::{run, Attached, Statement};
 use crate::pg::summaries::Scored;
 use crate::scoring::engine::{CompiledProfile, ContactScore};
 use crate::scoring::qualification::{next_crossing, transitions, Transition};
@@ -145,7 +145,7 @@ pub(crate) fn record(
         O::TEXTARRAYOID,
     ]
     .map(PgOid::BuiltIn);
-    let insert = attached.statement(client, "record transitions", &types, true, || {
+    let insert = attached.statement(client, Statement::RecordTransitions, &types, true, || {
         "WITH logged AS (
              INSERT INTO lead_score.transitions (at, profile, version, contact, kind, tag, old_state,
                                                  new_state, score, reason, source)
@@ -200,7 +200,7 @@ pub(crate) fn mirror_tags(
     let attachment = &attached.attachment;
     let (state, key_type) = (&attachment.state_table, &attachment.key_type);
     let some = keys.is_some();
-    let name = if some { "copy some tags" } else { "copy all tags" };
+    let name = if some { Statement::CopySomeTags } else { Statement::CopyAllTags };
     let mut types =
         vec![PgOid::BuiltIn(PgBuiltInOids::INT8OID), PgOid::BuiltIn(PgBuiltInOids::TEXTOID)];
     if some {

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use pgrx::pg_sys::{self, PgBuiltInOids, PgOid};
 use pgrx::spi::SpiClient;
 
-use crate::pg::attachment::{ident, spi_failed, Attachment};
+use crate::pg::attachment::{ident, spi_failed, Accounts, Attachment};
 use crate::scoring::condition::Source;
 use crate::scoring::engine::CompiledProfile;
 use crate::scoring::record_facts::ColumnLayout;
@@ -165,21 +165,39 @@ impl Attachment {
         estimate.map_or(0, |n| n.clamp(0.0, 20_000_000.0) as usize)
     }
 
-    /// The contacts' keys and the columns their rules read (`FactsPlan::layout`):
-    /// those in `$1` (keys as text), or with `None`, every contact in key order, followed
-    /// by its state row's `STORED_COLUMNS` (NULLs for a contact without one).
-    pub(crate) fn contacts_query(&self, plan: &FactsPlan, which: Option<()>) -> String {
+    /// That no contact has the key `key` (an expression of the key type).
+    pub(crate) fn no_contact(&self, key: &str) -> String {
+        format!("NOT EXISTS (SELECT FROM {} c WHERE c.{} = {key})", self.contacts, self.contact_key)
+    }
+
+    /// That no contact's key has the text `key`: a key of another type, left from before
+    /// a re-attach, matches none instead of failing to convert.
+    pub(crate) fn no_contact_by_text(&self, key: &str) -> String {
+        format!(
+            "NOT EXISTS (SELECT FROM {} c WHERE c.{}::text = {key})",
+            self.contacts, self.contact_key
+        )
+    }
+
+    /// The contacts' keys and the columns their rules read (`FactsPlan::layout`): those
+    /// in `$1` (keys as text), or every contact in key order, followed by its state row's
+    /// `STORED_COLUMNS` (NULLs for a contact without one).
+    pub(crate) fn contacts_query(&self, plan: &FactsPlan, which: Contacts) -> String {
         let (key, contacts, key_type) = (&self.contact_key, &self.contacts, &self.key_type);
         let (stored, filter) = match which {
-            Some(()) => (String::new(), format!("WHERE c.{key} = ANY ($1::text[]::{key_type}[])")),
-            None => (
+            Contacts::Given => {
+                (String::new(), format!("WHERE c.{key} = ANY ($1::text[]::{key_type}[])"))
+            }
+            Contacts::All => (
                 format!("LEFT JOIN {} s ON s.contact_key = c.{key}", self.state_table),
                 format!("WHERE c.{key} IS NOT NULL ORDER BY c.{key}"),
             ),
         };
         let stored_columns = if stored.is_empty() { "" } else { STORED_COLUMNS };
         match &self.accounts {
-            Some((accounts, contact_account, account_key)) if !plan.layout.account.is_empty() => {
+            Some(Accounts { table: accounts, contact_account, account_key })
+                if !plan.layout.account.is_empty() =>
+            {
                 format!(
                     "SELECT c.{key}::text{columns}{stored_columns}
                        FROM {contacts} c LEFT JOIN {accounts} a ON a.{account_key} = c.{contact_account}
@@ -194,17 +212,13 @@ impl Attachment {
         }
     }
 
-    /// The events of the contacts in `$1` (keys as text), or with `None`, all events. The
-    /// last parameter is the types whose rules have conditions (`FactsPlan::types_arg`).
-    pub(crate) fn events_query(
-        &self,
-        plan: &FactsPlan,
-        which: Option<()>,
-        key_cast: &str,
-    ) -> String {
+    /// The events of the contacts in `$1` (keys as text), or all events. The parameters
+    /// after it are the types whose rules have conditions (`FactsPlan::types_arg`) and
+    /// the facts' keys (`FactsPlan::names_arg`).
+    pub(crate) fn events_query(&self, plan: &FactsPlan, which: Contacts, key_cast: &str) -> String {
         let (filter, types, names) = match which {
-            Some(()) => (format!("= ANY ($1::text[]::{}[])", self.key_type), "$2", "$3"),
-            None => ("IS NOT NULL".to_owned(), "$1", "$2"),
+            Contacts::Given => (format!("= ANY ($1::text[]::{}[])", self.key_type), "$2", "$3"),
+            Contacts::All => ("IS NOT NULL".to_owned(), "$1", "$2"),
         };
         format!(
             "{} WHERE e.{} {filter}",
@@ -285,4 +299,19 @@ pub(crate) const TEXT_ARRAY: PgOid = PgOid::BuiltIn(PgBuiltInOids::TEXTARRAYOID)
 /// Keys (as text) as a text[] parameter.
 pub(crate) fn key_array(keys: &[String]) -> Vec<Option<String>> {
     keys.iter().cloned().map(Some).collect()
+}
+
+/// Which contacts a query reads: those whose keys are its first parameter, or all.
+#[derive(Clone, Copy)]
+pub(crate) enum Contacts {
+    Given,
+    All,
+}
+
+/// Which attached table a trigger watches.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub(crate) enum Watched {
+    Events,
+    Contacts,
+    Accounts,
 }

@@ -14,8 +14,10 @@ use crate::pg::errors::internal;
 use crate::pg::identity::as_crm_owner;
 use crate::pg::jsonb::AnyJsonb;
 use crate::pg::plan_cache::attached_by_name as attached;
+use crate::pg::plan_cache::Statement;
 use crate::scoring::condition::Source;
 use crate::scoring::decay::DecayedSum;
+use crate::scoring::engine::EventTally;
 use crate::scoring::rule::Rule;
 
 const TEXT: pgrx::pg_sys::PgOid =
@@ -43,11 +45,10 @@ fn event_stats(client: &SpiClient<'_>, attachment: &Attachment) -> Vec<(String, 
     let orphans = format!(
         "SELECT count(*) FILTER (WHERE e.{contact} IS NULL),
                 count(*) FILTER (WHERE e.{contact} IS NOT NULL
-                                   AND NOT EXISTS (SELECT FROM {contacts} c WHERE c.{key} = e.{contact}))
+                                   AND {gone})
            FROM {events} e",
         contact = attachment.event_contact,
-        contacts = attachment.contacts,
-        key = attachment.contact_key,
+        gone = attachment.no_contact(&format!("e.{}", attachment.event_contact)),
         events = attachment.events
     );
     let mut counts = vec![0i64; 8];
@@ -67,20 +68,12 @@ fn event_stats(client: &SpiClient<'_>, attachment: &Attachment) -> Vec<(String, 
         counts[6] = row.get::<i64>(1).ok().flatten().unwrap_or(0);
         counts[7] = row.get::<i64>(2).ok().flatten().unwrap_or(0);
     });
-    [
-        "scored",
-        "unmatched",
-        "not_counted",
-        "future",
-        "null_time",
-        "null_type",
-        "null_contact",
-        "unknown_contact",
-    ]
-    .iter()
-    .zip(counts)
-    .map(|(reason, count)| (reason.to_string(), count))
-    .collect()
+    EventTally::REASONS
+        .iter()
+        .chain(&["null_contact", "unknown_contact"])
+        .zip(counts)
+        .map(|(reason, count)| (reason.to_string(), count))
+        .collect()
 }
 
 #[pg_schema]
@@ -114,7 +107,7 @@ mod lead_score {
         let at = at.map_or_else(now_unix_micros, to_unix_micros);
         Spi::connect(|client| {
             let attached = attached(client, profile);
-            let read = attached.statement(client, "score", &[TEXT], false, || {
+            let read = attached.statement(client, Statement::Score, &[TEXT], false, || {
                 let attachment = &attached.attachment;
                 format!(
                     "SELECT fit, engagement::text FROM {} WHERE contact_key = $1::text::{}",

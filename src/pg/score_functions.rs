@@ -53,10 +53,7 @@ fn score_record(
         "dimensions": result.dimensions.iter().map(|(k, v)| (k.clone(), Json::from(v.value_at(now)))).collect::<serde_json::Map<_, _>>(),
         "disqualified_by": result.disqualified_by,
         "next_due": result.next_due.map_or(Json::Null, iso8601),
-        "events": {
-            "scored": tally.scored, "unmatched": tally.unmatched, "not_counted": tally.not_counted,
-            "future": tally.future, "null_time": tally.null_time, "null_type": tally.null_type,
-        },
+        "events": tally.named().map(|(reason, count)| (reason.to_owned(), Json::from(count))).collect::<serde_json::Map<_, _>>(),
         "version": loaded.version,
     })))
 }

@@ -10,7 +10,7 @@ use pgrx::spi::SpiClient;
 use serde_json::Value as Json;
 
 use crate::pg::clock::from_unix_micros;
-use crate::pg::plan_cache::{run, Attached};
+use crate::pg::plan_cache::{run, Attached, Statement};
 use crate::pg::queries::{key_array, STORED_COLUMNS, STORED_COLUMN_COUNT, TEXT_ARRAY};
 use crate::pg::spi_rows::{current_rows, RawRow, Row};
 use crate::pg::summaries::Scored;
@@ -129,7 +129,7 @@ pub(crate) fn lock_and_read(
     keys: &[String],
 ) -> HashMap<String, (StoredRow, Vec<String>)> {
     let (state, key_type) = (&attached.attachment.state_table, &attached.attachment.key_type);
-    let lock = attached.statement(client, "lock and read", &[TEXT_ARRAY], true, || {
+    let lock = attached.statement(client, Statement::LockAndRead, &[TEXT_ARRAY], true, || {
         format!(
             "SELECT s.contact_key::text{STORED_COLUMNS}, s.tags
                FROM {state} s WHERE s.contact_key = ANY ($1::text[]::{key_type}[])
@@ -169,7 +169,7 @@ pub(crate) fn lock_reading_limits<'a>(
 ) -> Vec<Option<Locked>> {
     let (state, key_type) = (&attached.attachment.state_table, &attached.attachment.key_type);
     let types = [TEXT_ARRAY, PgOid::BuiltIn(PgBuiltInOids::FLOAT8OID)];
-    let lock = attached.statement(client, "lock", &types, true, || {
+    let lock = attached.statement(client, Statement::Lock, &types, true, || {
         format!(
             "SELECT s.contact_key::text, s.ctid,
                     CASE WHEN s.next_due <= to_timestamp($2 / 1e6) THEN NULL
@@ -212,7 +212,7 @@ pub(crate) fn remove_missing(
     }
     let (state, key_type) = (&attached.attachment.state_table, &attached.attachment.key_type);
     let types = [TEXT_ARRAY, TEXT_ARRAY, PgOid::BuiltIn(PgBuiltInOids::INT8OID)];
-    let delete = attached.statement(client, "remove missing", &types, true, || {
+    let delete = attached.statement(client, Statement::RemoveMissing, &types, true, || {
         // A deleted contact's sticky tags go with it (its transitions stay).
         format!(
             "WITH gone AS (
@@ -415,7 +415,7 @@ pub(crate) fn write_batch<T: Borrow<(String, ContactScore)>>(
             PgBuiltInOids::TEXTARRAYOID,
         ],
     );
-    let upsert = attached.statement(client, "write scores", &types, true, || {
+    let upsert = attached.statement(client, Statement::WriteScores, &types, true, || {
         format!(
             "INSERT INTO {state} AS s (contact_key, version, fit, engagement, dimensions,
                                        disqualified_by, next_due, tally, limits, scored_at)

@@ -7,8 +7,9 @@ use std::collections::HashMap;
 use pgrx::spi::SpiClient;
 
 use crate::pg::identity::as_crm_owner;
-use crate::pg::plan_cache::{run, Attached};
+use crate::pg::plan_cache::{run, Attached, Statement};
 use crate::pg::qualify::{record, settle, Before, Cause};
+use crate::pg::queries::Contacts;
 use crate::pg::queries::{key_array, TEXT_ARRAY};
 use crate::pg::score_rows::{lock_and_read, remove_missing, write_batch, Outcome, BATCH};
 use crate::pg::summaries::{finish_rows, fold_rows, Scored, Summaries};
@@ -23,11 +24,11 @@ pub(crate) fn compute_batch(
 ) -> Scored {
     let (attachment, plan) = (&attached.attachment, &attached.plan);
     let types = [TEXT_ARRAY, TEXT_ARRAY, TEXT_ARRAY];
-    let events = attached.statement(client, "events of contacts", &types, false, || {
-        attachment.events_query(plan, Some(()), "text")
+    let events = attached.statement(client, Statement::EventsOfContacts, &types, false, || {
+        attachment.events_query(plan, Contacts::Given, "text")
     });
-    let contacts = attached.statement(client, "contacts", &[TEXT_ARRAY], false, || {
-        attachment.contacts_query(plan, Some(()))
+    let contacts = attached.statement(client, Statement::Contacts, &[TEXT_ARRAY], false, || {
+        attachment.contacts_query(plan, Contacts::Given)
     });
     let mut summaries = Summaries::default();
     let mut scored = as_crm_owner(attachment.crm_owner, |_| {

@@ -4,8 +4,8 @@
 
 use pgrx::spi::SpiClient;
 
-use crate::pg::plan_cache::run;
 use crate::pg::plan_cache::Attached;
+use crate::pg::plan_cache::{run, Statement};
 use crate::pg::queries::TEXT_ARRAY;
 use crate::pg::spi_rows::{current_rows, Row};
 use crate::scoring::engine::{ContactScore, Event, EventSummary};
@@ -217,7 +217,7 @@ pub(crate) fn in_key_order(
         }
     }
     let key_type = &attached.attachment.key_type;
-    let order = attached.statement(client, "key order", &[TEXT_ARRAY], false, || {
+    let order = attached.statement(client, Statement::KeyOrder, &[TEXT_ARRAY], false, || {
         // The output is named `key`, so `ORDER BY k` sorts the keys, not their text.
         format!(
             "SELECT k::text AS key FROM unnest($1::text[]::{key_type}[]) AS k GROUP BY k ORDER BY k"

@@ -8,22 +8,16 @@ use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
 use pgrx::PgSqlErrorCode::{ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE, ERRCODE_UNDEFINED_OBJECT};
 
-use crate::pg::attachment::{ident, spi_failed};
+use crate::pg::attachment::{ident, spi_failed, Accounts};
 use crate::pg::clock::decision_now_unix_micros;
 use crate::pg::errors::raise;
 use crate::pg::identity::as_crm_owner;
 use crate::pg::maintenance::rewrite_everyone;
 use crate::pg::new_events::add_inserted_events;
-use crate::pg::plan_cache::{self, Attached};
+use crate::pg::plan_cache::{self, Attached, Statement};
 use crate::pg::qualify::Cause;
+use crate::pg::queries::Watched;
 use crate::pg::some_contacts::rescore_contacts;
-
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Watched {
-    Events,
-    Contacts,
-    Accounts,
-}
 
 /// The contacts a statement touched, in the key's own order (so every writer locks
 /// state rows in one global order), read from the transition tables.
@@ -41,7 +35,7 @@ fn touched_keys(
             Watched::Events => Some(format!("SELECT {c}::{key_type} AS k FROM {table}", c = attachment.event_contact)),
             Watched::Contacts => Some(format!("SELECT {c}::{key_type} AS k FROM {table}", c = attachment.contact_key)),
             // Accounts triggers exist only when accounts are attached.
-            Watched::Accounts => attachment.accounts.as_ref().map(|(_, contact_account, account_key)| {
+            Watched::Accounts => attachment.accounts.as_ref().map(|Accounts { contact_account, account_key, .. }| {
                 format!(
                     "SELECT c.{key} AS k FROM {contacts} c WHERE c.{contact_account} IN (SELECT {account_key} FROM {table})",
                     key = attachment.contact_key,
@@ -53,8 +47,12 @@ fn touched_keys(
     if selects.is_empty() {
         return Vec::new();
     }
-    let name = format!("touched {watched:?} {}", tables.join(" "));
-    let query = attached.statement(client, &name, &[], false, || {
+    let name = Statement::Touched {
+        watched,
+        new_rows: tables.contains(&"changed"),
+        old_rows: tables.contains(&"before_change"),
+    };
+    let query = attached.statement(client, name, &[], false, || {
         format!(
             // The output is named `key`, so `ORDER BY k` sorts the keys, not their text.
             "SELECT k::text AS key FROM ({}) touched WHERE k IS NOT NULL GROUP BY k ORDER BY k",

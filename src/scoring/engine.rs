@@ -136,6 +136,15 @@ impl EventTally {
         }
     }
 
+    /// The reasons' names, in the order of `to_array`.
+    pub const REASONS: [&'static str; 6] =
+        ["scored", "unmatched", "not_counted", "future", "null_time", "null_type"];
+
+    /// Each reason's name with its count, in the order of `to_array`.
+    pub fn named(self) -> impl Iterator<Item = (&'static str, u64)> {
+        Self::REASONS.into_iter().zip(self.to_array())
+    }
+
     /// The counts in the order `lead_score.stats()` lists them (and state rows store them).
     pub fn to_array(self) -> [u64; 6] {
         [self.scored, self.unmatched, self.not_counted, self.future, self.null_time, self.null_type]
@@ -227,8 +236,9 @@ impl ContactScore {
 }
 
 /// An event that matched a `count`-limited rule: whether it counts is known only once
-/// the contact's whole history is in (the earliest ones do).
-#[derive(Clone, Debug, PartialEq)]
+/// the contact's whole history is in (the earliest ones do). Ordered by time first (the
+/// fields' order): the one order candidates are settled in, whatever order they came in.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 struct Candidate {
     at: Micros,
     /// Already counted by a rule without a limit (for the tally).
@@ -371,7 +381,7 @@ impl EventSummary {
         let mut settled = self.clone();
         let mut limits = stored.to_vec();
         let mut candidates = std::mem::take(&mut settled.candidates);
-        candidates.sort_by(|a, b| (a.at, a.counted, &a.rules).cmp(&(b.at, b.counted, &b.rules)));
+        candidates.sort();
         for candidate in &candidates {
             let mut selected = false;
             for &index in &candidate.rules {
@@ -424,8 +434,7 @@ impl EventSummary {
         now: Micros,
     ) -> ContactScore {
         // One order whatever order the events came in: the earliest candidates count.
-        self.candidates
-            .sort_by(|a, b| (a.at, a.counted, &a.rules).cmp(&(b.at, b.counted, &b.rules)));
+        self.candidates.sort();
         let mut selected = vec![false; self.candidates.len()];
         let mut limits = Vec::new();
         for (index, (_, rule)) in profile.rules.iter().enumerate() {
