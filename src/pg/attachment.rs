@@ -3,9 +3,6 @@
 
 use pgrx::pg_sys::{self};
 use pgrx::spi::SpiClient;
-use pgrx::PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE;
-
-use crate::pg::errors::{internal, raise};
 
 /// A profile's attachment: its relations fixed by oid, and as SQL, schema-qualified
 /// and quoted by [`ident`], whatever the caller's `search_path`.
@@ -98,10 +95,10 @@ pub(crate) fn relation(
     });
     match found {
         Some((schema, name, owner)) => (format!("ONLY {}.{}", ident(&schema), ident(&name)), owner),
-        None => raise(
-            ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
-            format!("profile \"{profile}\": its {what} table (oid {}) no longer exists; detach the profile", oid.to_u32()),
-        ),
+        None => raise(Failure::NotReady(format!(
+            "profile \"{profile}\": its {what} table (oid {}) no longer exists; detach the profile",
+            oid.to_u32()
+        ))),
     }
 }
 
@@ -153,13 +150,10 @@ pub(crate) fn load_attachment(client: &SpiClient<'_>, profile_id: i64) -> Option
         _ => None,
     };
     if let Some((what, _)) = owners.iter().find(|(_, owner)| *owner != crm_owner) {
-        raise(
-            ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
-            format!(
-                "profile \"{profile_name}\": its contacts and {what} tables have different owners; \
-                 scoring reads the attached tables as their one owner"
-            ),
-        );
+        raise(Failure::NotReady(format!(
+            "profile \"{profile_name}\": its contacts and {what} tables have different owners; \
+             scoring reads the attached tables as their one owner"
+        )));
     }
     let key_type_oid = oid(5)?;
     // The key columns are compared with built-in operators only while they keep the
@@ -182,24 +176,18 @@ pub(crate) fn load_attachment(client: &SpiClient<'_>, profile_id: i64) -> Option
                 internal(format!("profile \"{profile_name}\": reading its key columns"), e)
             });
         if found != Some(key_type_oid) {
-            raise(
-                ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
-                format!(
-                    "profile \"{profile_name}\": column {} of its {what} table is gone or no longer \
-                     has the contacts' key type; detach the profile and attach it again",
-                    ident(&column)
-                ),
-            );
+            raise(Failure::NotReady(format!(
+                "profile \"{profile_name}\": column {} of its {what} table is gone or no longer \
+                 has the contacts' key type; detach the profile and attach it again",
+                ident(&column)
+            )));
         }
     }
     let Some(key_type) = key_type_sql(key_type_oid) else {
-        raise(
-            ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
-            format!(
-                "profile \"{profile_name}\": its contact key has an unsupported type (oid {})",
-                key_type_oid.to_u32()
-            ),
-        )
+        raise(Failure::NotReady(format!(
+            "profile \"{profile_name}\": its contact key has an unsupported type (oid {})",
+            key_type_oid.to_u32()
+        )))
     };
     Some(Attachment {
         profile_id,
@@ -229,3 +217,4 @@ pub(crate) fn load_attachment(client: &SpiClient<'_>, profile_id: i64) -> Option
 pub(crate) fn spi_failed(attachment: &Attachment, what: &str, error: pgrx::spi::Error) -> ! {
     internal(format!("profile \"{}\": {what}", attachment.profile_name), error)
 }
+use crate::pg::errors::{internal, raise, Failure};

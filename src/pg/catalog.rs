@@ -1,13 +1,9 @@
 //! Reading profiles from the catalog and compiling them for the engine.
 
+use crate::pg::errors::{internal, raise, Failure};
 use crate::pg::jsonb::AnyJsonb;
 use pgrx::prelude::*;
-use pgrx::PgSqlErrorCode::{
-    ERRCODE_INVALID_PARAMETER_VALUE, ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
-    ERRCODE_UNDEFINED_OBJECT,
-};
 
-use crate::pg::errors::raise;
 use crate::scoring::engine::CompiledProfile;
 
 /// Which rules of a profile to use.
@@ -59,16 +55,15 @@ pub(crate) fn load_profile(name: &str, edition: Edition) -> LoadedProfile {
             }
         })
     })
-    .unwrap_or_else(|e| raise(ERRCODE_UNDEFINED_OBJECT, format!("reading profile \"{name}\": {e}")));
+    .unwrap_or_else(|e| internal(format!("reading profile \"{name}\""), e));
 
     let Some(settings) = settings else {
-        raise(ERRCODE_UNDEFINED_OBJECT, format!("profile \"{name}\" does not exist"));
+        raise(Failure::UnknownProfile(name.to_owned()));
     };
     if edition == Edition::Active && version.is_none() {
-        raise(
-            ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
-            format!("profile \"{name}\" has not been published yet; publish it, or score its draft with use_draft => true"),
-        );
+        raise(Failure::NotReady(format!(
+            "profile \"{name}\" has not been published yet; publish it, or score its draft with use_draft => true"
+        )));
     }
     let rules: Vec<(String, serde_json::Value)> = Spi::connect(|client| {
         let query = match edition {
@@ -80,16 +75,13 @@ pub(crate) fn load_profile(name: &str, edition: Edition) -> LoadedProfile {
             .map(|row| Ok((row.get::<String>(1)?.unwrap_or_default(), row.get::<AnyJsonb>(2)?.map_or(serde_json::Value::Null, |j| j.0))))
             .collect::<Result<Vec<_>, pgrx::spi::Error>>()
     })
-    .unwrap_or_else(|e| raise(ERRCODE_UNDEFINED_OBJECT, format!("reading the rules of profile \"{name}\": {e}")));
+    .unwrap_or_else(|e| internal(format!("reading the rules of profile \"{name}\""), e));
 
     match CompiledProfile::compile(&settings, &rules) {
         Ok(compiled) => LoadedProfile { compiled, version },
-        Err(e) => raise(
-            ERRCODE_INVALID_PARAMETER_VALUE,
-            match e.rule_name {
-                Some(rule) => format!("profile \"{name}\", rule \"{rule}\": {}", e.error),
-                None => format!("profile \"{name}\", settings: {}", e.error),
-            },
-        ),
+        Err(e) => raise(Failure::InvalidValue(match e.rule_name {
+            Some(rule) => format!("profile \"{name}\", rule \"{rule}\": {}", e.error),
+            None => format!("profile \"{name}\", settings: {}", e.error),
+        })),
     }
 }

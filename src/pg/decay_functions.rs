@@ -2,9 +2,8 @@
 
 use pgrx::datum::Interval;
 use pgrx::prelude::*;
-use pgrx::PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE;
 
-use crate::pg::errors::raise;
+use crate::pg::errors::{raise, Failure};
 use crate::scoring::decay::{HalfLife, IntervalParts};
 
 pub(crate) fn interval_seconds(interval: &Interval) -> f64 {
@@ -19,6 +18,6 @@ pub(crate) fn interval_seconds(interval: &Interval) -> f64 {
 fn decay(points: f64, age: Interval, half_life: Interval) -> f64 {
     match HalfLife::from_seconds(interval_seconds(&half_life)) {
         Ok(half_life) => half_life.decay(points, interval_seconds(&age)),
-        Err(error) => raise(ERRCODE_INVALID_PARAMETER_VALUE, format!("lead_score.decay: {error}")),
+        Err(error) => raise(Failure::InvalidValue(format!("lead_score.decay: {error}"))),
     }
 }

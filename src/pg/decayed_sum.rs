@@ -73,15 +73,12 @@ pub(crate) mod lead_score {
     use pgrx::datum::Interval;
     use pgrx::prelude::*;
     use pgrx::InOutFuncs;
-    use pgrx::PgSqlErrorCode::{
-        ERRCODE_DATA_CORRUPTED, ERRCODE_INVALID_PARAMETER_VALUE,
-        ERRCODE_INVALID_TEXT_REPRESENTATION,
-    };
+
+    use crate::pg::errors::{raise, Failure};
     use serde::{Deserialize, Serialize};
 
     use crate::pg::clock::to_unix_micros;
     use crate::pg::decay_functions::interval_seconds;
-    use crate::pg::errors::raise;
     use crate::scoring::decay::{DecayedSum, HalfLife};
 
     /// A decayed sum: one term per half-life, each with its worth at its anchor time.
@@ -131,10 +128,9 @@ pub(crate) mod lead_score {
             let stored = pg_sys::pg_detoast_datum_packed(datum.cast_mut_ptr());
             let parsed = DecayedSum::from_bytes(pgrx::varlena::varlena_to_byte_slice(stored));
             Some(Decayed(parsed.unwrap_or_else(|| {
-                raise(
-                    ERRCODE_DATA_CORRUPTED,
+                raise(Failure::Corrupted(
                     "a stored lead_score.decayed value is not in its stored layout".to_owned(),
-                )
+                ))
             })))
         }
 
@@ -177,13 +173,10 @@ pub(crate) mod lead_score {
             let parsed =
                 input.to_str().ok().and_then(|text| serde_json::from_str::<DecayedSum>(text).ok());
             parsed.map(Decayed).unwrap_or_else(|| {
-                raise(
-                    ERRCODE_INVALID_TEXT_REPRESENTATION,
-                    format!(
-                        "invalid input syntax for type lead_score.decayed: \"{}\"; expected {{\"terms\": [...]}}",
-                        input.to_string_lossy()
-                    ),
-                )
+                raise(Failure::InvalidText(format!(
+                    "invalid input syntax for type lead_score.decayed: \"{}\"; expected {{\"terms\": [...]}}",
+                    input.to_string_lossy()
+                )))
             })
         }
 
@@ -214,7 +207,7 @@ pub(crate) mod lead_score {
             };
             let half_life = half_life.map(|h| {
                 HalfLife::from_seconds(interval_seconds(&h)).unwrap_or_else(|e| {
-                    raise(ERRCODE_INVALID_PARAMETER_VALUE, format!("lead_score.decayed_sum: {e}"))
+                    raise(Failure::InvalidValue(format!("lead_score.decayed_sum: {e}")))
                 })
             });
             current.0.add(points, to_unix_micros(at), half_life);

@@ -7,11 +7,10 @@ use std::rc::Rc;
 
 use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
-use pgrx::PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT;
 
 use crate::pg::attachment::spi_failed;
 use crate::pg::clock::{decision_now_unix_micros, now_unix_micros};
-use crate::pg::errors::{internal, raise};
+use crate::pg::errors::internal;
 use crate::pg::everyone::score_everyone;
 use crate::pg::identity::as_crm_owner;
 use crate::pg::plan_cache::{self, attached_by_name as attached, Attached, Statement};
@@ -53,9 +52,7 @@ pub(crate) fn rescore_all(client: &mut SpiClient<'_>, profile: &str, cause: Caus
         settings.score_100.curve.name().into(),
         settings.score_100.scale.into(),
     ];
-    client
-        .update(mark, None, &args)
-        .unwrap_or_else(|e| raise(ERRCODE_UNDEFINED_OBJECT, format!("finishing the rescore: {e}")));
+    client.update(mark, None, &args).unwrap_or_else(|e| internal("finishing the rescore", e));
     rewrite_everyone(client, &attached, decision_now_unix_micros(), cause)
 }
 

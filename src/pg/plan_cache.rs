@@ -19,12 +19,11 @@ use std::rc::Rc;
 use pgrx::pg_sys::{self, PgOid};
 use pgrx::prelude::*;
 use pgrx::spi::{OwnedPreparedStatement, SpiClient, SpiTupleTable};
-use pgrx::PgSqlErrorCode::{ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE, ERRCODE_UNDEFINED_OBJECT};
 
 use crate::pg::attachment::{load_attachment, spi_failed, Attachment};
 use crate::pg::catalog::{load_profile, Edition};
 use crate::pg::decayed_sum::DecayedTypes;
-use crate::pg::errors::{internal, raise};
+use crate::pg::errors::{internal, raise, Failure};
 use crate::pg::queries::{FactsPlan, Watched};
 use crate::scoring::engine::CompiledProfile;
 
@@ -166,7 +165,7 @@ fn profile_id(client: &SpiClient<'_>, profile: &str) -> i64 {
         )
         .unwrap_or_else(|e| internal(format!("looking up profile \"{profile}\""), e));
     if found.is_empty() {
-        raise(ERRCODE_UNDEFINED_OBJECT, format!("profile \"{profile}\" does not exist"));
+        raise(Failure::UnknownProfile(profile.to_owned()));
     }
     found
         .first()
@@ -180,10 +179,7 @@ fn profile_id(client: &SpiClient<'_>, profile: &str) -> i64 {
 pub(crate) fn attached_by_name(client: &SpiClient<'_>, profile: &str) -> Rc<Attached> {
     let id = profile_id(client, profile);
     attached(client, id).unwrap_or_else(|| {
-        raise(
-            ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
-            format!("profile \"{profile}\" is not attached"),
-        )
+        raise(Failure::NotReady(format!("profile \"{profile}\" is not attached")))
     })
 }
 

@@ -1,23 +1,18 @@
 //! SQL functions of the 1–100 and star scales, used by the scores views.
 
 use pgrx::prelude::*;
-use pgrx::PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE;
 
-use crate::pg::errors::raise;
+use crate::pg::errors::{raise, Failure};
 use crate::scoring::qualification::{Curve, ScoreScale};
 
 fn scale(curve: &str, scale: f64) -> ScoreScale {
     let Some(curve) = Curve::parse(curve) else {
-        raise(
-            ERRCODE_INVALID_PARAMETER_VALUE,
-            format!("unknown score_100 curve \"{curve}\"; expected \"saturating\" or \"linear\""),
-        )
+        raise(Failure::InvalidValue(format!(
+            "unknown score_100 curve \"{curve}\"; expected \"saturating\" or \"linear\""
+        )))
     };
     if !(scale.is_finite() && scale > 0.0) {
-        raise(
-            ERRCODE_INVALID_PARAMETER_VALUE,
-            format!("score_100 scale must be positive, got {scale}"),
-        );
+        raise(Failure::InvalidValue(format!("score_100 scale must be positive, got {scale}")));
     }
     ScoreScale { curve, scale }
 }

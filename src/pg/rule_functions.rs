@@ -2,10 +2,9 @@
 //! and try a rule on a sample record.
 
 use pgrx::prelude::*;
-use pgrx::PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE;
 
 use crate::pg::clock::{now_unix_micros, to_unix_micros};
-use crate::pg::errors::raise;
+use crate::pg::errors::{raise, Failure};
 use crate::pg::jsonb::AnyJsonb;
 use crate::scoring::json_facts::JsonFacts;
 use crate::scoring::rule::Rule;
@@ -37,7 +36,7 @@ fn rule_matches(
     let (rule, record) = (rule?, record?);
     let compiled = match Rule::compile(&rule.0) {
         Ok(compiled) => compiled,
-        Err(e) => raise(ERRCODE_INVALID_PARAMETER_VALUE, format!("invalid rule: {e}")),
+        Err(e) => raise(Failure::InvalidValue(format!("invalid rule: {e}"))),
     };
     let now = at.map_or_else(now_unix_micros, to_unix_micros);
     let event_type = record.0.get("event_type").and_then(|t| t.as_str());

@@ -11,6 +11,7 @@ use serde_json::Value as Json;
 
 use crate::pg::clock::to_unix_micros;
 use crate::pg::decayed_sum::lead_score::Decayed;
+use crate::pg::errors::internal;
 use crate::pg::jsonb::jsonb_datum_to_json;
 use crate::scoring::decay::DecayedSum;
 use crate::scoring::record_facts::ColumnValue;
@@ -255,7 +256,7 @@ pub(crate) fn for_each_row(
         let plan = pg_sys::SPI_prepare(query.as_ptr(), count as i32, types.as_mut_ptr());
         if plan.is_null() {
             let code = pg_sys::SPI_result;
-            pgrx::error!("preparing a query failed: SPI error {code}");
+            internal("preparing a streamed query", format!("SPI error {code}"));
         }
         let params = pg_sys::makeParamList(count as i32);
         (*params).numParams = count as i32;
@@ -287,7 +288,7 @@ pub(crate) fn for_each_row(
         };
         let status = pg_sys::SPI_execute_plan_extended(plan, &options);
         if status < 0 {
-            pgrx::error!("running a query failed: SPI error {status}");
+            internal("running a streamed query", format!("SPI error {status}"));
         }
         pg_sys::SPI_freeplan(plan);
     }

@@ -6,11 +6,10 @@ use std::rc::Rc;
 
 use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
-use pgrx::PgSqlErrorCode::{ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE, ERRCODE_UNDEFINED_OBJECT};
 
 use crate::pg::attachment::{ident, spi_failed, Accounts};
 use crate::pg::clock::decision_now_unix_micros;
-use crate::pg::errors::raise;
+use crate::pg::errors::{internal, raise, Failure};
 use crate::pg::identity::as_crm_owner;
 use crate::pg::maintenance::rewrite_everyone;
 use crate::pg::new_events::add_inserted_events;
@@ -84,10 +83,9 @@ fn trigger_attachment(
         .map(|r| format!("{}.{}", ident(r.namespace()), ident(r.name())))
         .unwrap_or_default();
     let misfired = |why: String| -> ! {
-        raise(
-            ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
-            format!("pg_lead_score trigger \"{name}\" on table {table}: {why}"),
-        )
+        raise(Failure::NotReady(format!(
+            "pg_lead_score trigger \"{name}\" on table {table}: {why}"
+        )))
     };
     let Some(profile_id) =
         trigger.extra_args().ok().and_then(|a| a.first().and_then(|id| id.parse::<i64>().ok()))
@@ -140,7 +138,7 @@ fn keep_current(trigger: &pgrx::PgTrigger<'_>, watched: Watched) {
                 if let Err(e) =
                     client.update(clear.as_str(), None, &[attached.attachment.profile_id.into()])
                 {
-                    raise(ERRCODE_UNDEFINED_OBJECT, format!("clearing {state}: {e}"));
+                    internal(format!("clearing {state}"), e);
                 }
             }
             (Watched::Events | Watched::Accounts, true) => {
