@@ -12,26 +12,26 @@ pub(crate) struct Attachment {
     pub version: i32,
     /// `ONLY "schema"."table"`: rows of inheritance children are not the attached
     /// table's (its triggers do not see writes to them), so no statement reads them.
-    pub contacts: String,
+    pub contacts: Quoted,
     pub contacts_oid: pg_sys::Oid,
-    pub contact_key: String,
+    pub contact_key: Quoted,
     /// The key type as SQL (`pg_catalog.int8`, ...): one of the supported types.
     pub key_type: String,
     pub(crate) key_type_oid: pg_sys::Oid,
-    pub events: String,
+    pub events: Quoted,
     pub events_oid: pg_sys::Oid,
-    pub event_contact: String,
-    pub event_type: String,
-    pub event_time: String,
+    pub event_contact: Quoted,
+    pub event_type: Quoted,
+    pub event_time: Quoted,
     /// `timestamptz`, `timestamp` or `date`.
     pub(crate) event_time_type: pg_sys::Oid,
-    pub event_props: Option<String>,
+    pub event_props: Option<Quoted>,
     pub accounts: Option<Accounts>,
     pub accounts_oid: Option<pg_sys::Oid>,
     /// The role owning the CRM tables: statements reading their columns run as it
     /// (see `identity::as_crm_owner`).
     pub crm_owner: pg_sys::Oid,
-    pub state_table: String,
+    pub state_table: Quoted,
     /// Its oid, for locking it (invalid if it is missing).
     pub state_oid: pg_sys::Oid,
 }
@@ -39,17 +39,45 @@ pub(crate) struct Attachment {
 /// The accounts table of an attachment, as SQL.
 pub(crate) struct Accounts {
     /// `ONLY "schema"."table"`.
-    pub table: String,
+    pub table: Quoted,
     /// The contacts' column referencing the account, quoted.
-    pub contact_account: String,
+    pub contact_account: Quoted,
     /// The accounts' key, quoted.
-    pub account_key: String,
+    pub account_key: Quoted,
+}
+
+/// SQL text made of quoted identifiers only: what a name becomes before it may be
+/// written into a statement. Only `ident` makes one from a name, so a name that was not
+/// quoted cannot be spliced into SQL by mistake (it is a `String`, not a `Quoted`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Quoted(String);
+
+impl std::fmt::Display for Quoted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Quoted {
+    /// `"schema"."name"`.
+    pub(crate) fn qualified(schema: &str, name: &str) -> Quoted {
+        Quoted(format!("{}.{}", ident(schema), ident(name)))
+    }
+
+    /// `ONLY <relation>`: the relation without its inheritance children.
+    pub(crate) fn only(self) -> Quoted {
+        Quoted(format!("ONLY {}", self.0))
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
 /// A name as a quoted SQL identifier: the one way names reach SQL text. Identifiers
 /// know no backslash escapes, so this is right under any `standard_conforming_strings`.
-pub(crate) fn ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
+pub(crate) fn ident(name: &str) -> Quoted {
+    Quoted(format!("\"{}\"", name.replace('"', "\"\"")))
 }
 
 /// The supported key types, by oid, as SQL.
@@ -72,7 +100,7 @@ pub(crate) fn relation(
     profile: &str,
     what: &str,
     oid: pg_sys::Oid,
-) -> (String, pg_sys::Oid) {
+) -> (Quoted, pg_sys::Oid) {
     let found = client
         .select(
             "SELECT n.nspname::pg_catalog.text, c.relname::pg_catalog.text, c.relowner
@@ -94,7 +122,7 @@ pub(crate) fn relation(
         )
     });
     match found {
-        Some((schema, name, owner)) => (format!("ONLY {}.{}", ident(&schema), ident(&name)), owner),
+        Some((schema, name, owner)) => (Quoted::qualified(&schema, &name).only(), owner),
         None => raise(Failure::NotReady(format!(
             "profile \"{profile}\": its {what} table (oid {}) no longer exists; detach the profile",
             oid.to_u32()
@@ -207,7 +235,7 @@ pub(crate) fn load_attachment(client: &SpiClient<'_>, profile_id: i64) -> Option
         accounts,
         accounts_oid,
         crm_owner,
-        state_table: format!("lead_score.{}", ident(&text(14)?)),
+        state_table: Quoted::qualified("lead_score", &text(14)?),
         state_oid: oid(15).unwrap_or(pg_sys::InvalidOid),
         profile_name,
     })

@@ -222,7 +222,7 @@ impl Attachment {
         };
         format!(
             "{} WHERE e.{} {filter}",
-            self.events_select(plan, &self.events, types, names, key_cast),
+            self.events_select(plan, self.events.as_str(), types, names, key_cast),
             self.event_contact
         )
     }
