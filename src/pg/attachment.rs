@@ -123,10 +123,13 @@ pub(crate) fn relation(
     });
     match found {
         Some((schema, name, owner)) => (Quoted::qualified(&schema, &name).only(), owner),
-        None => raise(Failure::NotReady(format!(
-            "profile \"{profile}\": its {what} table (oid {}) no longer exists; detach the profile",
-            oid.to_u32()
-        ))),
+        None => raise(Failure::Misconfigured {
+            message: format!(
+                "profile \"{profile}\": its {what} table (oid {}) no longer exists",
+                oid.to_u32()
+            ),
+            hint: format!("Detach the profile with lead_score.detach('{profile}')."),
+        }),
     }
 }
 
@@ -178,10 +181,14 @@ pub(crate) fn load_attachment(client: &SpiClient<'_>, profile_id: i64) -> Option
         _ => None,
     };
     if let Some((what, _)) = owners.iter().find(|(_, owner)| *owner != crm_owner) {
-        raise(Failure::NotReady(format!(
-            "profile \"{profile_name}\": its contacts and {what} tables have different owners; \
-             scoring reads the attached tables as their one owner"
-        )));
+        raise(Failure::Misconfigured {
+            message: format!(
+                "profile \"{profile_name}\": its contacts and {what} tables have different owners"
+            ),
+            hint: "Scoring reads the attached tables as their one owner: give them one owner \
+                   with ALTER TABLE ... OWNER TO."
+                .to_owned(),
+        });
     }
     let key_type_oid = oid(5)?;
     // The key columns are compared with built-in operators only while they keep the
@@ -204,11 +211,14 @@ pub(crate) fn load_attachment(client: &SpiClient<'_>, profile_id: i64) -> Option
                 internal(format!("profile \"{profile_name}\": reading its key columns"), e)
             });
         if found != Some(key_type_oid) {
-            raise(Failure::NotReady(format!(
-                "profile \"{profile_name}\": column {} of its {what} table is gone or no longer \
-                 has the contacts' key type; detach the profile and attach it again",
-                ident(&column)
-            )));
+            raise(Failure::Misconfigured {
+                message: format!(
+                    "profile \"{profile_name}\": column {} of its {what} table is gone or no \
+                     longer has the contacts' key type",
+                    ident(&column)
+                ),
+                hint: "Detach the profile and attach it again.".to_owned(),
+            });
         }
     }
     let Some(key_type) = key_type_sql(key_type_oid) else {

@@ -14,6 +14,9 @@ pub(crate) enum Failure {
     /// never published, an attachment that no longer fits its tables, a trigger with
     /// nothing to do.
     NotReady(String),
+    /// An attachment that no longer fits its tables (55000): what is wrong, and what
+    /// to do about it (the hint).
+    Misconfigured { message: String, hint: String },
     /// A value the caller gave that is not valid (22023).
     InvalidValue(String),
     /// Text that does not read as a value of its type (22P02).
@@ -28,7 +31,9 @@ impl Failure {
     fn sqlstate(&self) -> PgSqlErrorCode {
         match self {
             Failure::UnknownProfile(_) => ERRCODE_UNDEFINED_OBJECT,
-            Failure::NotReady(_) => ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+            Failure::NotReady(_) | Failure::Misconfigured { .. } => {
+                ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE
+            }
             Failure::InvalidValue(_) => ERRCODE_INVALID_PARAMETER_VALUE,
             Failure::InvalidText(_) => ERRCODE_INVALID_TEXT_REPRESENTATION,
             Failure::Corrupted(_) => ERRCODE_DATA_CORRUPTED,
@@ -36,15 +41,18 @@ impl Failure {
         }
     }
 
-    fn message(self) -> String {
-        match self {
+    /// The message and the hint, if any.
+    fn message(self) -> (String, Option<String>) {
+        let message = match self {
+            Failure::Misconfigured { message, hint } => return (message, Some(hint)),
             Failure::UnknownProfile(profile) => format!("profile \"{profile}\" does not exist"),
             Failure::NotReady(message)
             | Failure::InvalidValue(message)
             | Failure::InvalidText(message)
             | Failure::Corrupted(message) => message,
             Failure::Internal { what, error } => format!("pg_lead_score: {what}: {error}"),
-        }
+        };
+        (message, None)
     }
 }
 
@@ -52,7 +60,12 @@ impl Failure {
 /// call.
 pub(crate) fn raise(failure: Failure) -> ! {
     let code = failure.sqlstate();
-    ErrorReport::new(code, failure.message(), "pg_lead_score").report(PgLogLevel::ERROR);
+    let (message, hint) = failure.message();
+    let mut report = ErrorReport::new(code, message, "pg_lead_score");
+    if let Some(hint) = hint {
+        report = report.set_hint(hint);
+    }
+    report.report(PgLogLevel::ERROR);
     unreachable!("an ERROR report does not return")
 }
 

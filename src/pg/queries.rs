@@ -159,8 +159,8 @@ impl Attachment {
                 Some(1),
                 &[self.contacts_oid.into()],
             )
-            .ok()
-            .and_then(|rows| rows.first().get_one::<f32>().ok().flatten());
+            .and_then(|rows| rows.first().get_one::<f32>())
+            .unwrap_or_else(|e| spi_failed(self, "estimating the contacts", e));
         // Capped: a wild estimate should not reserve gigabytes.
         estimate.map_or(0, |n| n.clamp(0.0, 20_000_000.0) as usize)
     }

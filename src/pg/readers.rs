@@ -57,7 +57,10 @@ fn event_stats(client: &SpiClient<'_>, attachment: &Attachment) -> Vec<(String, 
         .unwrap_or_else(|e| spi_failed(attachment, "counting scored events", e));
     let row = sums.first();
     for (i, count) in counts.iter_mut().take(6).enumerate() {
-        *count = row.get::<i64>(i + 1).ok().flatten().unwrap_or(0);
+        *count = row
+            .get::<i64>(i + 1)
+            .unwrap_or_else(|e| spi_failed(attachment, "counting scored events", e))
+            .unwrap_or(0);
     }
     // Reading the events table: as its owner.
     as_crm_owner(attachment.crm_owner, |_| {
@@ -65,8 +68,13 @@ fn event_stats(client: &SpiClient<'_>, attachment: &Attachment) -> Vec<(String, 
             .select(&orphans, Some(1), &[])
             .unwrap_or_else(|e| spi_failed(attachment, "counting events without a contact", e));
         let row = found.first();
-        counts[6] = row.get::<i64>(1).ok().flatten().unwrap_or(0);
-        counts[7] = row.get::<i64>(2).ok().flatten().unwrap_or(0);
+        let count = |column| {
+            row.get::<i64>(column)
+                .unwrap_or_else(|e| spi_failed(attachment, "counting events without a contact", e))
+                .unwrap_or(0)
+        };
+        counts[6] = count(1);
+        counts[7] = count(2);
     });
     EventTally::REASONS
         .iter()
