@@ -68,10 +68,6 @@ impl Quoted {
     pub(crate) fn only(self) -> Quoted {
         Quoted(format!("ONLY {}", self.0))
     }
-
-    pub(crate) fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
 /// A name as a quoted SQL identifier: the one way names reach SQL text. Identifiers
@@ -128,7 +124,10 @@ pub(crate) fn relation(
                 "profile \"{profile}\": its {what} table (oid {}) no longer exists",
                 oid.to_u32()
             ),
-            hint: format!("Detach the profile with lead_score.detach('{profile}')."),
+            hint: format!(
+                "Detach the profile with lead_score.detach('{}').",
+                profile.replace('\'', "''")
+            ),
         }),
     }
 }
@@ -222,10 +221,13 @@ pub(crate) fn load_attachment(client: &SpiClient<'_>, profile_id: i64) -> Option
         }
     }
     let Some(key_type) = key_type_sql(key_type_oid) else {
-        raise(Failure::NotReady(format!(
-            "profile \"{profile_name}\": its contact key has an unsupported type (oid {})",
-            key_type_oid.to_u32()
-        )))
+        raise(Failure::Misconfigured {
+            message: format!(
+                "profile \"{profile_name}\": its contact key has an unsupported type (oid {})",
+                key_type_oid.to_u32()
+            ),
+            hint: "Detach the profile and attach it again.".to_owned(),
+        })
     };
     Some(Attachment {
         profile_id,

@@ -11,8 +11,7 @@ pub(crate) enum Failure {
     /// No profile of that name (42704).
     UnknownProfile(String),
     /// Something is not in the state the call needs (55000): a profile not attached or
-    /// never published, an attachment that no longer fits its tables, a trigger with
-    /// nothing to do.
+    /// never published, a trigger with nothing to do.
     NotReady(String),
     /// An attachment that no longer fits its tables (55000): what is wrong, and what
     /// to do about it (the hint).

@@ -87,7 +87,7 @@ fn lock_scores(attached: &Attached, mode: u32) -> bool {
 }
 
 /// `attached`, a profile's cache entry, loaded again once its state table is locked in
-/// `mode` (see `lock_scores`); a profile detached meanwhile is not attached (42704).
+/// `mode` (see `lock_scores`); a profile detached meanwhile is not attached (55000).
 fn attached_locking(
     client: &SpiClient<'_>,
     profile: &str,
@@ -247,9 +247,10 @@ fn tick_attachment(client: &SpiClient<'_>, attached: &Attached, now: i64) -> Out
 type Difference = (String, Option<f64>, Option<f64>, String);
 
 /// Every contact whose stored result differs from a full recomputation as of `now`: in
-/// any part the scoring stores (score, disqualifiers, dimensions, due time, tally,
-/// count-limit selections), in its qualification (a tag or disqualification a write
-/// should have recorded), in the copy of its tags, or in having a score row at all.
+/// any part the scoring stores (fit, score, disqualifiers, dimensions, due time, tally,
+/// count-limit selections), in its qualification (a disqualification or requalification
+/// a write would have recorded), in the copy of its tags, or in having a score row at
+/// all.
 fn differences(client: &SpiClient<'_>, attached: &Attached, now: i64) -> Vec<Difference> {
     let attachment = &attached.attachment;
     // State rows of contacts that no longer exist (the others come beside their contact).

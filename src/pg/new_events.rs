@@ -6,6 +6,7 @@ use std::borrow::Cow;
 use pgrx::pg_sys::PgBuiltInOids;
 use pgrx::spi::SpiClient;
 
+use crate::pg::attachment::ident;
 use crate::pg::identity::as_crm_owner;
 use crate::pg::params::tid_array;
 use crate::pg::plan_cache::{run, Attached, Statement};
@@ -177,7 +178,7 @@ pub(crate) fn new_summaries<K: SummaryKey>(
     let new_rows = || {
         format!(
             "{} WHERE e.{} IS NOT NULL",
-            attachment.events_select(plan, "changed", "$1", "$2", K::CAST),
+            attachment.events_select(plan, &ident("changed"), "$1", "$2", K::CAST),
             attachment.event_contact
         )
     };

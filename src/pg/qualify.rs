@@ -210,7 +210,9 @@ pub(crate) fn mirror_tags(
         // The contacts to look at: those given, or every one that has tags in either
         // place. A contact whose last tag went (clear_tag, forget) gets `{}`.
         let keys = if some {
-            "SELECT unnest($3::text[])".to_owned()
+            // (Each key as the key type spells it: '007' is contact 7, whose tags are
+            // stored under '7'.)
+            format!("SELECT unnest($3::text[])::{key_type}::text")
         } else {
             format!(
                 "SELECT contact_key FROM lead_score.tag_store WHERE profile_id = $1

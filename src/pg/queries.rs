@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use pgrx::pg_sys::{self, PgBuiltInOids, PgOid};
 use pgrx::spi::SpiClient;
 
-use crate::pg::attachment::{ident, spi_failed, Accounts, Attachment};
+use crate::pg::attachment::{ident, spi_failed, Accounts, Attachment, Quoted};
 use crate::scoring::condition::Source;
 use crate::scoring::engine::CompiledProfile;
 use crate::scoring::record_facts::ColumnLayout;
@@ -131,7 +131,7 @@ impl FactsPlan {
 /// `jsonb_build_object(<names>[1], e."a", ...)` over the event columns the rules read,
 /// and the properties: the keys come from the text[] parameter `names` (see
 /// `FactsPlan::names`), so no column name is ever spelled as a literal.
-pub(crate) fn json_of(columns: &[String], props: Option<&str>, names: &str) -> String {
+pub(crate) fn json_of(columns: &[String], props: Option<&Quoted>, names: &str) -> String {
     let values =
         columns.iter().map(|c| format!("e.{}", ident(c))).chain(props.map(|p| format!("e.{p}")));
     let pairs: Vec<String> = values
@@ -222,7 +222,7 @@ impl Attachment {
         };
         format!(
             "{} WHERE e.{} {filter}",
-            self.events_select(plan, self.events.as_str(), types, names, key_cast),
+            self.events_select(plan, &self.events, types, names, key_cast),
             self.event_contact
         )
     }
@@ -259,13 +259,13 @@ impl Attachment {
     pub(crate) fn events_select(
         &self,
         plan: &FactsPlan,
-        relation: &str,
+        relation: &Quoted,
         types: &str,
         names: &str,
         key_cast: &str,
     ) -> String {
         let props = match (&self.event_props, plan.props) {
-            (Some(p), true) => Some(p.as_str()),
+            (Some(p), true) => Some(p),
             _ => None,
         };
         let facts = if plan.condition_types.is_empty() {

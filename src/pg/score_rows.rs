@@ -83,21 +83,39 @@ impl StoredRow {
     ) -> Vec<&'static str> {
         let close = |a: f64, b: f64| (a - b).abs() <= (1e-9 * a.abs().max(b.abs())).max(1e-9);
         let worth = |sum: Option<&DecayedSum>| sum.map_or(0.0, |s| s.value_at(now));
+        // A year on, by which any sum's terms show their half-lives and anchors too.
+        let later = now.saturating_add(365 * 86_400_000_000);
         let mut found = Vec::new();
-        if !close(self.fit + self.engagement.value_at(now), result.score_at(now)) {
+        if !close(self.fit, result.fit) {
+            found.push("fit");
+        }
+        if !close(self.fit + self.engagement.value_at(now), result.score_at(now))
+            || !close(self.engagement.value_at(later), result.engagement.value_at(later))
+        {
             found.push("score");
         }
         if self.disqualified_by != result.disqualified_by {
             found.push("disqualified_by");
         }
+        let worth_later = |sum: Option<&DecayedSum>| sum.map_or(0.0, |s| s.value_at(later));
         let mut labels = self.dimensions.keys().chain(result.dimensions.keys());
-        if labels.any(|l| !close(worth(self.dimensions.get(l)), worth(result.dimensions.get(l)))) {
+        if labels.any(|l| {
+            !close(worth(self.dimensions.get(l)), worth(result.dimensions.get(l)))
+                || !close(
+                    worth_later(self.dimensions.get(l)),
+                    worth_later(result.dimensions.get(l)),
+                )
+        }) {
             found.push("dimensions");
         }
+        // Late or missing is a difference: something time changes would be applied late.
+        // Early is not: tick() then finds nothing changed. (A crossing by fading points
+        // is sampled from where the search starts, so two searches may see a brief one
+        // differently.)
         let due_matches = match (self.next_due, due) {
-            (None, None) => true,
-            (Some(a), Some(b)) => a.abs_diff(b) <= 1_000_000,
-            _ => false,
+            (_, None) => true,
+            (Some(stored), Some(recomputed)) => stored <= recomputed.saturating_add(1_000_000),
+            (None, Some(_)) => false,
         };
         if !due_matches {
             found.push("due");
