@@ -175,8 +175,8 @@ BEGIN
             USING ERRCODE = '42710', HINT = 'Detach it first with lead_score.detach().';
     END IF;
     IF target.active_version IS NULL THEN
-        RAISE EXCEPTION 'profile "%" has not been published yet; publish it before attaching', target.name
-            USING ERRCODE = '55000';
+        RAISE EXCEPTION 'profile "%" has not been published yet', target.name
+            USING ERRCODE = '55000', HINT = 'Publish it with lead_score.publish() before attaching it.';
     END IF;
     options := coalesce(options, '{}');
     IF jsonb_typeof(options) <> 'object' THEN
@@ -264,8 +264,8 @@ BEGIN
     -- The contacts' key: named, or the single-column primary key.
     contact_key := coalesce(options ->> 'contact_key', lead_score.primary_key_column(contacts));
     IF contact_key IS NULL THEN
-        RAISE EXCEPTION '% has no single-column primary key; name its key with the "contact_key" option', contacts
-            USING ERRCODE = '42P10';
+        RAISE EXCEPTION '% has no single-column primary key', contacts
+            USING ERRCODE = '42P10', HINT = 'Name its key column with the "contact_key" option.';
     END IF;
     key_type := lead_score.attached_column(contacts, contact_key, 'contact_key');
     PERFORM lead_score.expect_type(contacts, contact_key, 'contact_key', key_type,
@@ -284,8 +284,8 @@ BEGIN
     IF accounts IS NOT NULL THEN
         account_key := coalesce(options ->> 'account_key', lead_score.primary_key_column(accounts));
         IF account_key IS NULL THEN
-            RAISE EXCEPTION '% has no single-column primary key; name its key with the "account_key" option', accounts
-                USING ERRCODE = '42P10';
+            RAISE EXCEPTION '% has no single-column primary key', accounts
+                USING ERRCODE = '42P10', HINT = 'Name its key column with the "account_key" option.';
         END IF;
         contact_account := coalesce(options ->> 'contact_account', 'account_id');
         PERFORM lead_score.expect_type(contacts, contact_account, 'contact_account',

@@ -59,7 +59,8 @@ REVOKE ALL ON FUNCTION lead_score.announce(lead_score.transitions) FROM PUBLIC;
 
 -- lead_score.mirror_tags(profile_id, contact), defined in Rust (src/pg/qualify.rs),
 -- brings a state row's copy of the contact's tags in line with lead_score.tag_store.
-REVOKE ALL ON FUNCTION lead_score.mirror_tags(bigint, text) FROM PUBLIC;
+-- lead_score.stored_key(profile_id, contact) spells a key as the key type prints it.
+REVOKE ALL ON FUNCTION lead_score.mirror_tags(bigint, text), lead_score.stored_key(bigint, text) FROM PUBLIC;
 
 -- The one privileged way to take a sticky tag away (all of the contact's tags when
 -- `tag` is NULL). Logged as a 'tag_cleared' transition naming who did it. The contact
@@ -75,6 +76,8 @@ DECLARE
     logged lead_score.transitions;
     count integer := 0;
 BEGIN
+    -- As the profile's key type spells it: '007' is contact 7, stored as '7'.
+    contact := lead_score.stored_key(target.id, contact);
     FOR cleared IN
         DELETE FROM lead_score.tag_store t
          WHERE t.profile_id = target.id AND t.contact_key = contact AND (tag IS NULL OR t.tag = tag)
@@ -111,6 +114,7 @@ DECLARE
     tags_erased bigint;
     rows_erased bigint;
 BEGIN
+    contact := lead_score.stored_key(target.id, contact);
     DELETE FROM lead_score.tag_store t WHERE t.profile_id = target.id AND t.contact_key = contact;
     GET DIAGNOSTICS tags_erased = ROW_COUNT;
     DELETE FROM lead_score.transitions t WHERE t.profile = target.name AND t.contact = contact;

@@ -49,7 +49,8 @@ pub extern "C-unwind" fn _PG_init() {
 ::pgrx::extension_sql_file!(
     "../sql/qualification.sql",
     name = "qualification",
-    requires = ["attach", pg::qualify::lead_score::mirror_tags]
+    requires =
+        ["attach", pg::qualify::lead_score::mirror_tags, pg::qualify::lead_score::stored_key]
 );
 ::pgrx::extension_sql_file!("../sql/finalize.sql", name = "finalize", finalize);
 

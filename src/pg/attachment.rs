@@ -119,16 +119,16 @@ pub(crate) fn relation(
     });
     match found {
         Some((schema, name, owner)) => (Quoted::qualified(&schema, &name).only(), owner),
-        None => raise(Failure::Misconfigured {
-            message: format!(
-                "profile \"{profile}\": its {what} table (oid {}) no longer exists",
-                oid.to_u32()
-            ),
-            hint: format!(
+        None => raise(
+            Failure::Misconfigured(format!(
+                "profile \"{profile}\": its {what} table no longer exists"
+            ))
+            .detail(format!("The profile was attached to the table with oid {}.", oid.to_u32()))
+            .hint(format!(
                 "Detach the profile with lead_score.detach('{}').",
                 profile.replace('\'', "''")
-            ),
-        }),
+            )),
+        ),
     }
 }
 
@@ -180,14 +180,16 @@ pub(crate) fn load_attachment(client: &SpiClient<'_>, profile_id: i64) -> Option
         _ => None,
     };
     if let Some((what, _)) = owners.iter().find(|(_, owner)| *owner != crm_owner) {
-        raise(Failure::Misconfigured {
-            message: format!(
+        raise(
+            Failure::Misconfigured(format!(
                 "profile \"{profile_name}\": its contacts and {what} tables have different owners"
-            ),
-            hint: "Scoring reads the attached tables as their one owner: give them one owner \
+            ))
+            .hint(
+                "Scoring reads the attached tables as their one owner: give them one owner \
                    with ALTER TABLE ... OWNER TO."
-                .to_owned(),
-        });
+                    .to_owned(),
+            ),
+        );
     }
     let key_type_oid = oid(5)?;
     // The key columns are compared with built-in operators only while they keep the
@@ -210,24 +212,24 @@ pub(crate) fn load_attachment(client: &SpiClient<'_>, profile_id: i64) -> Option
                 internal(format!("profile \"{profile_name}\": reading its key columns"), e)
             });
         if found != Some(key_type_oid) {
-            raise(Failure::Misconfigured {
-                message: format!(
+            raise(
+                Failure::Misconfigured(format!(
                     "profile \"{profile_name}\": column {} of its {what} table is gone or no \
                      longer has the contacts' key type",
                     ident(&column)
-                ),
-                hint: "Detach the profile and attach it again.".to_owned(),
-            });
+                ))
+                .hint("Detach the profile and attach it again."),
+            );
         }
     }
     let Some(key_type) = key_type_sql(key_type_oid) else {
-        raise(Failure::Misconfigured {
-            message: format!(
+        raise(
+            Failure::Misconfigured(format!(
                 "profile \"{profile_name}\": its contact key has an unsupported type (oid {})",
                 key_type_oid.to_u32()
-            ),
-            hint: "Detach the profile and attach it again.".to_owned(),
-        })
+            ))
+            .hint("Detach the profile and attach it again."),
+        )
     };
     Some(Attachment {
         profile_id,
@@ -257,4 +259,17 @@ pub(crate) fn load_attachment(client: &SpiClient<'_>, profile_id: i64) -> Option
 pub(crate) fn spi_failed(attachment: &Attachment, what: &str, error: pgrx::spi::Error) -> ! {
     internal(format!("profile \"{}\": {what}", attachment.profile_name), error)
 }
+
+/// The first column of every row of a query's result, as text (NULLs skipped); a failed
+/// query or read is an internal error naming the profile and `what` was being done.
+pub(crate) fn texts(
+    result: pgrx::spi::Result<pgrx::spi::SpiTupleTable<'_>>,
+    attachment: &Attachment,
+    what: &str,
+) -> Vec<String> {
+    let rows = result.unwrap_or_else(|e| spi_failed(attachment, what, e));
+    rows.filter_map(|row| row.get::<String>(1).unwrap_or_else(|e| spi_failed(attachment, what, e)))
+        .collect()
+}
+
 use crate::pg::errors::{internal, raise, Failure};

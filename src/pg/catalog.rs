@@ -61,9 +61,9 @@ pub(crate) fn load_profile(name: &str, edition: Edition) -> LoadedProfile {
         raise(Failure::UnknownProfile(name.to_owned()));
     };
     if edition == Edition::Active && version.is_none() {
-        raise(Failure::NotReady(format!(
-            "profile \"{name}\" has not been published yet; publish it, or score its draft with use_draft => true"
-        )));
+        raise(Failure::NotReady(format!("profile \"{name}\" has not been published yet")).hint(
+            "Publish it with lead_score.publish(), or score its draft with use_draft => true.",
+        ));
     }
     let rules: Vec<(String, serde_json::Value)> = Spi::connect(|client| {
         let query = match edition {

@@ -6,16 +6,16 @@ use pgrx::pg_sys::panic::ErrorReport;
 use pgrx::PgLogLevel;
 use pgrx::PgSqlErrorCode::{self, *};
 
-/// Everything the glue raises.
+/// Everything the glue raises: the kind decides the SQLSTATE, the text is the message.
+/// `.detail()` and `.hint()` add the facts behind it and what to do about it.
 pub(crate) enum Failure {
     /// No profile of that name (42704).
     UnknownProfile(String),
     /// Something is not in the state the call needs (55000): a profile not attached or
     /// never published, a trigger with nothing to do.
     NotReady(String),
-    /// An attachment that no longer fits its tables (55000): what is wrong, and what
-    /// to do about it (the hint).
-    Misconfigured { message: String, hint: String },
+    /// An attachment that no longer fits its tables (55000).
+    Misconfigured(String),
     /// A value the caller gave that is not valid (22023).
     InvalidValue(String),
     /// Text that does not read as a value of its type (22P02).
@@ -26,11 +26,34 @@ pub(crate) enum Failure {
     Internal { what: String, error: String },
 }
 
+/// A failure with its detail and hint, as `raise` reports it.
+pub(crate) struct Report {
+    failure: Failure,
+    detail: Option<String>,
+    hint: Option<String>,
+}
+
+impl From<Failure> for Report {
+    fn from(failure: Failure) -> Report {
+        Report { failure, detail: None, hint: None }
+    }
+}
+
 impl Failure {
+    /// The failure with the facts behind it (an error's DETAIL).
+    pub(crate) fn detail(self, detail: impl Into<String>) -> Report {
+        Report::from(self).detail(detail)
+    }
+
+    /// The failure with what to do about it (an error's HINT).
+    pub(crate) fn hint(self, hint: impl Into<String>) -> Report {
+        Report::from(self).hint(hint)
+    }
+
     fn sqlstate(&self) -> PgSqlErrorCode {
         match self {
             Failure::UnknownProfile(_) => ERRCODE_UNDEFINED_OBJECT,
-            Failure::NotReady(_) | Failure::Misconfigured { .. } => {
+            Failure::NotReady(_) | Failure::Misconfigured(_) => {
                 ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE
             }
             Failure::InvalidValue(_) => ERRCODE_INVALID_PARAMETER_VALUE,
@@ -40,27 +63,40 @@ impl Failure {
         }
     }
 
-    /// The message and the hint, if any.
-    fn message(self) -> (String, Option<String>) {
-        let message = match self {
-            Failure::Misconfigured { message, hint } => return (message, Some(hint)),
+    fn message(self) -> String {
+        match self {
             Failure::UnknownProfile(profile) => format!("profile \"{profile}\" does not exist"),
             Failure::NotReady(message)
+            | Failure::Misconfigured(message)
             | Failure::InvalidValue(message)
             | Failure::InvalidText(message)
             | Failure::Corrupted(message) => message,
             Failure::Internal { what, error } => format!("pg_lead_score: {what}: {error}"),
-        };
-        (message, None)
+        }
     }
 }
 
-/// Raise `failure` as an ERROR with its SQLSTATE. Never returns: Postgres unwinds the
-/// call.
-pub(crate) fn raise(failure: Failure) -> ! {
+impl Report {
+    pub(crate) fn detail(mut self, detail: impl Into<String>) -> Report {
+        self.detail = Some(detail.into());
+        self
+    }
+
+    pub(crate) fn hint(mut self, hint: impl Into<String>) -> Report {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+/// Raise a failure as an ERROR with its SQLSTATE, message, detail and hint. Never
+/// returns: Postgres unwinds the call.
+pub(crate) fn raise(failure: impl Into<Report>) -> ! {
+    let Report { failure, detail, hint } = failure.into();
     let code = failure.sqlstate();
-    let (message, hint) = failure.message();
-    let mut report = ErrorReport::new(code, message, "pg_lead_score");
+    let mut report = ErrorReport::new(code, failure.message(), "pg_lead_score");
+    if let Some(detail) = detail {
+        report = report.set_detail(detail);
+    }
     if let Some(hint) = hint {
         report = report.set_hint(hint);
     }

@@ -5,6 +5,7 @@
 use pgrx::spi::{Spi, SpiClient};
 
 use crate::pg::identity::{as_crm_owner, as_extension_owner};
+use crate::pg::params::Params;
 use crate::pg::plan_cache::Attached;
 use crate::pg::queries::Contacts;
 use crate::pg::score_rows::{StoredRow, BATCH};
@@ -36,10 +37,12 @@ pub(crate) fn score_everyone_by<K: SummaryKey>(
     let (attachment, plan) = (&attached.attachment, &attached.plan);
     // Sized for every contact up front: growing it rehashes every summary so far.
     let mut summaries = K::map(attachment.estimated_contacts(client));
-    let events = attachment.events_query(plan, Contacts::All, K::CAST);
+    let mut params = Params::default();
+    let facts = plan.bind(&mut params);
+    let events = attachment.events_query(plan, Contacts::All, facts, K::CAST);
     let fold = &mut |row: &SlotRow| fold_row::<K>(attached, &mut summaries, row, now);
     as_crm_owner(attachment.crm_owner, |_| {
-        for_each_row(&events, &[plan.types(), plan.names()], fold);
+        for_each_row(&events, &params, fold);
     });
 
     // The contacts stream from the executor too (no result table to copy each batch
@@ -73,7 +76,7 @@ pub(crate) fn score_everyone_by<K: SummaryKey>(
                 hand_over(&mut scored, &mut stored);
             }
         };
-        for_each_row(&contacts, &[], each);
+        for_each_row(&contacts, &Params::default(), each);
         hand_over(&mut scored, &mut stored);
         total
     })

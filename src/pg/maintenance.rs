@@ -8,12 +8,13 @@ use std::rc::Rc;
 use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
 
-use crate::pg::attachment::spi_failed;
+use crate::pg::attachment::{spi_failed, texts};
 use crate::pg::clock::{decision_now_unix_micros, now_unix_micros};
 use crate::pg::errors::internal;
 use crate::pg::everyone::score_everyone;
 use crate::pg::identity::as_crm_owner;
-use crate::pg::plan_cache::{self, attached_by_name as attached, Attached, Statement};
+use crate::pg::params::Params;
+use crate::pg::plan_cache::{self, attached_by_name as attached, run, Attached, Statement};
 use crate::pg::qualify::{all_tags, mirror_tags, record, settle, Before, Cause};
 use crate::pg::score_rows::{write_batch, Outcome, StoredRow};
 use crate::pg::some_contacts::rescore_contacts;
@@ -124,14 +125,15 @@ pub(crate) fn rewrite_everyone(
     // copies in the state rows are brought in line (after attach, they start empty).
     // Which contacts exist is read as the tables' owner (`gone_contacts`); the deletes
     // run with the extension's rights and read no CRM table.
-    let tagged: Vec<Option<String>> = client
-        .select(
+    let tagged = texts(
+        client.select(
             "SELECT DISTINCT t.contact_key FROM lead_score.tag_store t WHERE t.profile_id = $1",
             None,
             &[attachment.profile_id.into()],
-        )
-        .map(|rows| rows.map(|row| row.get::<String>(1).ok().flatten()).collect())
-        .unwrap_or_else(|e| spi_failed(attachment, "reading tags", e));
+        ),
+        attachment,
+        "reading tags",
+    );
     let gone = gone_contacts(client, attached, tagged);
     if !gone.is_empty() {
         client
@@ -149,11 +151,8 @@ pub(crate) fn rewrite_everyone(
         state = attachment.state_table,
         gone = attachment.no_contact("s.contact_key")
     );
-    let orphans: Vec<Option<String>> = as_crm_owner(attachment.crm_owner, |_| {
-        client
-            .select(&orphans, None, &[])
-            .map(|rows| rows.map(|row| row.get::<String>(1).ok().flatten()).collect())
-            .unwrap_or_else(|e| spi_failed(attachment, "finding deleted contacts", e))
+    let orphans = as_crm_owner(attachment.crm_owner, |_| {
+        texts(client.select(&orphans, None, &[]), attachment, "finding deleted contacts")
     });
     if !orphans.is_empty() {
         let delete = format!(
@@ -170,11 +169,7 @@ pub(crate) fn rewrite_everyone(
 
 /// Of the given contact keys (as text), those of no contact: read as the CRM tables'
 /// owner.
-fn gone_contacts(
-    client: &SpiClient<'_>,
-    attached: &Attached,
-    keys: Vec<Option<String>>,
-) -> Vec<Option<String>> {
+fn gone_contacts(client: &SpiClient<'_>, attached: &Attached, keys: Vec<String>) -> Vec<String> {
     if keys.is_empty() {
         return keys;
     }
@@ -184,10 +179,7 @@ fn gone_contacts(
         gone = attachment.no_contact_by_text("k")
     );
     as_crm_owner(attachment.crm_owner, |_| {
-        client
-            .select(&query, None, &[keys.into()])
-            .map(|rows| rows.map(|row| row.get::<String>(1).ok().flatten()).collect())
-            .unwrap_or_else(|e| spi_failed(attachment, "finding deleted contacts", e))
+        texts(client.select(&query, None, &[keys.into()]), attachment, "finding deleted contacts")
     })
 }
 
@@ -216,29 +208,19 @@ fn qualification_before(
 }
 
 fn tick_attachment(client: &SpiClient<'_>, attached: &Attached, now: i64) -> Outcome {
-    let due_query = attached.statement(
-        client,
-        Statement::Due,
-        &[pgrx::pg_sys::PgOid::BuiltIn(pgrx::pg_sys::PgBuiltInOids::FLOAT8OID)],
-        false,
-        || {
-            format!(
-                // (Named `key`: `ORDER BY contact_key` would sort the text output.)
-                "SELECT s.contact_key::text AS key FROM {} s
-                  WHERE s.next_due <= to_timestamp($1 / 1e6) ORDER BY s.contact_key",
-                attached.attachment.state_table
-            )
-        },
-    );
-    let attachment = &attached.attachment;
-    let due: Vec<String> = client
-        .select(&*due_query, None, &[(now as f64).into()])
-        .unwrap_or_else(|e| spi_failed(attachment, "finding the contacts that are due", e))
-        .filter_map(|r| {
-            r.get::<String>(1)
-                .unwrap_or_else(|e| spi_failed(attachment, "finding the contacts that are due", e))
-        })
-        .collect();
+    let mut params = Params::default();
+    let now_param = params.bind(now as f64);
+    let due_query = attached.statement(client, Statement::Due, &params, false, || {
+        format!(
+            // (Named `key`: `ORDER BY contact_key` would sort the text output.)
+            "SELECT s.contact_key::text AS key FROM {} s
+              WHERE s.next_due <= to_timestamp({now_param} / 1e6) ORDER BY s.contact_key",
+            attached.attachment.state_table
+        )
+    });
+    let what = "finding the contacts that are due";
+    let due =
+        texts(Ok(run(client, attached, &due_query, what, &params)), &attached.attachment, what);
     rescore_contacts(client, attached, &due, now, Cause::Tick)
 }
 
@@ -259,17 +241,18 @@ fn differences(client: &SpiClient<'_>, attached: &Attached, now: i64) -> Vec<Dif
         state = attachment.state_table,
         gone = attachment.no_contact("s.contact_key")
     );
+    let what = "finding deleted contacts";
     let mut found: Vec<Difference> = as_crm_owner(attachment.crm_owner, |_| {
         client
             .select(&orphans, None, &[])
-            .unwrap_or_else(|e| spi_failed(attachment, "finding deleted contacts", e))
+            .unwrap_or_else(|e| spi_failed(attachment, what, e))
             .map(|r| {
-                let key = r.get::<String>(1).ok().flatten().unwrap_or_default();
-                let fit = r.get::<f64>(2).ok().flatten().unwrap_or(f64::NAN);
-                let sum = r.get::<String>(3).ok().flatten().unwrap_or_default();
-                let worth =
-                    serde_json::from_str::<DecayedSum>(&sum).map_or(f64::NAN, |s| s.value_at(now));
-                (key, Some(fit + worth), None, "no contact".to_owned())
+                let key = r.get::<String>(1).unwrap_or_else(|e| spi_failed(attachment, what, e));
+                let fit = r.get::<f64>(2).unwrap_or_else(|e| spi_failed(attachment, what, e));
+                let sum = r.get::<String>(3).unwrap_or_else(|e| spi_failed(attachment, what, e));
+                let worth = sum.and_then(|sum| serde_json::from_str::<DecayedSum>(&sum).ok());
+                let kept = fit.zip(worth).map(|(fit, worth)| fit + worth.value_at(now));
+                (key.unwrap_or_default(), kept, None, "no contact".to_owned())
             })
             .collect()
     });
@@ -302,21 +285,26 @@ fn differences(client: &SpiClient<'_>, attached: &Attached, now: i64) -> Vec<Dif
             }
         }
     });
-    // The copy of each contact's tags in its score row agrees with the tag store.
+    // The copy of each contact's tags in its score row agrees with the tag store, and
+    // no tag is kept for a contact without a score row (a deleted one's tags go too).
+    let mut params = Params::default();
+    let profile_id = params.bind(attachment.profile_id);
+    let pql_tag = params.bind(attached.compiled.settings.pql_tag.clone());
     let copies = format!(
-        "SELECT s.contact_key::text FROM {state} s
-           LEFT JOIN (SELECT t.contact_key, array_agg(t.tag ORDER BY t.tag) AS tags,
-                             max(t.tagged_at) FILTER (WHERE t.tag = $2) AS pql_at
-                        FROM lead_score.tag_store t WHERE t.profile_id = $1
+        "SELECT coalesce(s.contact_key::text, g.contact_key) FROM {state} s
+           FULL JOIN (SELECT t.contact_key, array_agg(t.tag ORDER BY t.tag) AS tags,
+                             max(t.tagged_at) FILTER (WHERE t.tag = {pql_tag}) AS pql_at
+                        FROM lead_score.tag_store t WHERE t.profile_id = {profile_id}
                        GROUP BY t.contact_key) g ON g.contact_key = s.contact_key::text
-          WHERE (s.tags, s.pql_at) IS DISTINCT FROM (coalesce(g.tags, '{{}}'), g.pql_at)",
+          WHERE s.contact_key IS NULL
+             OR (s.tags, s.pql_at) IS DISTINCT FROM (coalesce(g.tags, '{{}}'), g.pql_at)",
         state = attachment.state_table
     );
-    let args = [attachment.profile_id.into(), attached.compiled.settings.pql_tag.clone().into()];
+    let what = "comparing the copies of tags";
     let stale_copies: Vec<String> = client
-        .select(&copies, None, &args)
-        .unwrap_or_else(|e| spi_failed(attachment, "comparing the copies of tags", e))
-        .filter_map(|r| r.get::<String>(1).ok().flatten())
+        .select(&copies, None, params.args())
+        .unwrap_or_else(|e| spi_failed(attachment, what, e))
+        .filter_map(|r| r.get::<String>(1).unwrap_or_else(|e| spi_failed(attachment, what, e)))
         .collect();
     for key in stale_copies {
         match found.iter_mut().find(|(k, ..)| *k == key) {

@@ -3,17 +3,15 @@
 
 use std::borrow::Cow;
 
-use pgrx::pg_sys::PgBuiltInOids;
 use pgrx::spi::SpiClient;
 
 use crate::pg::attachment::ident;
 use crate::pg::identity::as_crm_owner;
-use crate::pg::params::tid_array;
+use crate::pg::params::{tid_array, Params};
 use crate::pg::plan_cache::{run, Attached, Statement};
-use crate::pg::queries::TEXT_ARRAY;
 use crate::pg::score_rows::{
-    add_events_sql, int8_array_literal, lock_reading_limits, settled_by_adding, SumColumns, BATCH,
-    SUM_COLUMNS, SUM_UNNEST,
+    add_events_sql, int8_array_literal, lock_reading_limits, settled_by_adding, sum_unnest,
+    NewSums, SumColumns, BATCH, SUM_COLUMNS,
 };
 use crate::pg::spi_rows::{current_rows, for_each_row, SlotRow};
 use crate::pg::summaries::{fold_row, fold_rows, SummaryKey};
@@ -80,56 +78,28 @@ pub(crate) fn add_inserted_events(
         }
     }
     let mut added = vec![false; summaries.len()];
-    // After the sums: version, now, and the new limits (one, or an array of them).
-    let (version, now_type) = (PgBuiltInOids::INT4OID, PgBuiltInOids::FLOAT8OID);
     if let [(place, summary, limits)] = &additive[..] {
         // The usual single-row INSERT: scalar parameters straight into the UPDATE (no
         // unnest, which materialises its rows in a tuplestore on every call).
-        let add = attached.statement(
-            client,
-            Statement::AddOneContactsEvents,
-            &SumColumns::scalar_types(attached, &[version, now_type, PgBuiltInOids::TEXTOID]),
-            true,
-            || {
-                let params = ["$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8", "$9", "$12", "1"];
-                add_events_sql(attached, params, "", "")
-            },
-        );
         let mut sums = SumColumns::default();
         sums.push(&summaries[*place].0, &summary.engagement, &summary.dimensions, summary.tally);
-        let args = sums.into_scalar_args(
-            attached,
-            [attached.attachment.version.into(), (now as f64).into(), limits.clone().into()],
-        );
-        run(client, attached, &add, "adding new events", &args);
+        let mut params = Params::default();
+        let sums = sums.bind_first(attached, &mut params).map(|p| p.to_string());
+        let version = params.bind(attached.attachment.version);
+        let now_param = params.bind(now as f64);
+        let limits = params.bind(limits.clone()).to_string();
+        let add =
+            attached.statement(client, Statement::AddOneContactsEvents, &params, true, || {
+                let new =
+                    NewSums { sums, limits, position: "1".into(), from: String::new(), also: "" };
+                add_events_sql(attached, &new, version, now_param)
+            });
+        run(client, attached, &add, "adding new events", &params);
         // SAFETY: the rows are read here, before any other statement runs.
         if unsafe { current_rows() }.any(|row| settled_by_adding(attached, &row, now).is_some()) {
             added[*place] = true;
         }
     } else if !additive.is_empty() {
-        let more = [version, now_type, PgBuiltInOids::TEXTARRAYOID, PgBuiltInOids::TIDARRAYOID];
-        let types = SumColumns::types(attached, &more);
-        let add = attached.statement(client, Statement::AddNewEvents, &types, true, || {
-            let from = format!(
-                "FROM unnest({SUM_UNNEST}, $12::text[], $13::tid[])
-                      WITH ORDINALITY AS r({SUM_COLUMNS}, limits, tid, n)"
-            );
-            let columns = [
-                "r.key",
-                "r.engagement",
-                "r.dimensions",
-                "r.t1",
-                "r.t2",
-                "r.t3",
-                "r.t4",
-                "r.t5",
-                "r.t6",
-                "r.limits",
-                "r.n",
-            ];
-            // Each row where its lock found it (the key too, should it not be there).
-            add_events_sql(attached, columns, &from, "s.ctid = r.tid AND ")
-        });
         for batch in additive.chunks(BATCH) {
             let mut sums = SumColumns::default();
             let mut limits = Vec::new();
@@ -141,16 +111,27 @@ pub(crate) fn add_inserted_events(
                 // (Several contacts: all were locked, only those found are here.)
                 tids.extend(locked[*place].as_ref().map(|row| row.tid));
             }
-            let args = sums.into_args(
-                attached,
-                [
-                    attached.attachment.version.into(),
-                    (now as f64).into(),
-                    limits.into(),
-                    tid_array(&tids),
-                ],
-            );
-            run(client, attached, &add, "adding new events", &args);
+            let mut params = Params::default();
+            let sums = sum_unnest(&sums.bind(attached, &mut params));
+            let version = params.bind(attached.attachment.version);
+            let now_param = params.bind(now as f64);
+            let (limits, tids) = (params.bind(limits), params.bind(tid_array(&tids)));
+            let add = attached.statement(client, Statement::AddNewEvents, &params, true, || {
+                let new = NewSums {
+                    sums: SUM_COLUMNS.map(|column| format!("r.{column}")),
+                    limits: "r.limits".into(),
+                    position: "r.n".into(),
+                    from: format!(
+                        "FROM unnest({sums}, {limits}::text[], {tids}::tid[])
+                              WITH ORDINALITY AS r({columns}, limits, tid, n)",
+                        columns = SUM_COLUMNS.join(", ")
+                    ),
+                    // Each row where its lock found it (the key too, should it not be there).
+                    also: "s.ctid = r.tid AND ",
+                };
+                add_events_sql(attached, &new, version, now_param)
+            });
+            run(client, attached, &add, "adding new events", &params);
             // SAFETY: the rows are read here, before any other statement runs.
             let updated = unsafe { current_rows() };
             for position in updated.filter_map(|row| settled_by_adding(attached, &row, now)) {
@@ -175,10 +156,12 @@ pub(crate) fn new_summaries<K: SummaryKey>(
     now: i64,
 ) -> Vec<(String, EventSummary)> {
     let (attachment, plan) = (&attached.attachment, &attached.plan);
+    let mut params = Params::default();
+    let facts = plan.bind(&mut params);
     let new_rows = || {
         format!(
             "{} WHERE e.{} IS NOT NULL",
-            attachment.events_select(plan, &ident("changed"), "$1", "$2", K::CAST),
+            attachment.events_select(plan, &ident("changed"), facts, K::CAST),
             attachment.event_contact
         )
     };
@@ -187,17 +170,15 @@ pub(crate) fn new_summaries<K: SummaryKey>(
     as_crm_owner(attachment.crm_owner, |_| {
         if new_row_count <= STREAM_FROM {
             // The usual few rows: a plan prepared once, its result read in one go.
-            let types = [TEXT_ARRAY, TEXT_ARRAY];
             let new_rows =
-                attached.statement(client, Statement::NewEvents, &types, false, new_rows);
-            let args = [plan.types_arg(), plan.names_arg()];
-            run(client, attached, &new_rows, "reading new events", &args);
+                attached.statement(client, Statement::NewEvents, &params, false, new_rows);
+            run(client, attached, &new_rows, "reading new events", &params);
             fold_rows::<K>(attached, &mut summaries, now);
         } else {
             // Many: straight from the executor, no result table (planning once is
             // nothing beside them).
             let fold = &mut |row: &SlotRow| fold_row::<K>(attached, &mut summaries, row, now);
-            for_each_row(&new_rows(), &[plan.types(), plan.names()], fold);
+            for_each_row(&new_rows(), &params, fold);
         }
     });
     K::sorted(client, attached, summaries)

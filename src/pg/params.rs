@@ -54,3 +54,39 @@ pub(crate) fn tid_array(tids: &[pg_sys::ItemPointerData]) -> DatumWithOid<'stati
         )
     }
 }
+
+/// A statement's parameters, bound in the order its text names them: `bind` hands out
+/// the next placeholder with the value, so the text, the parameter types and the
+/// arguments agree by construction (no `$n` counted by hand).
+#[derive(Default)]
+pub(crate) struct Params<'a> {
+    args: Vec<DatumWithOid<'a>>,
+}
+
+/// A parameter's place in a statement; shown as `$n`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Placeholder(usize);
+
+impl std::fmt::Display for Placeholder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "${}", self.0)
+    }
+}
+
+impl<'a> Params<'a> {
+    /// Bind the next parameter, typed as its value says.
+    pub(crate) fn bind(&mut self, value: impl Into<DatumWithOid<'a>>) -> Placeholder {
+        self.args.push(value.into());
+        Placeholder(self.args.len())
+    }
+
+    /// The parameters' types, to prepare the statement with.
+    pub(crate) fn types(&self) -> Vec<pgrx::pg_sys::PgOid> {
+        self.args.iter().map(|arg| pgrx::pg_sys::PgOid::from(arg.oid())).collect()
+    }
+
+    /// The arguments, to run the statement with.
+    pub(crate) fn args(&self) -> &[DatumWithOid<'a>] {
+        &self.args
+    }
+}

@@ -16,7 +16,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use pgrx::pg_sys::{self, PgOid};
+use pgrx::pg_sys;
 use pgrx::prelude::*;
 use pgrx::spi::{OwnedPreparedStatement, SpiClient, SpiTupleTable};
 
@@ -24,6 +24,7 @@ use crate::pg::attachment::{load_attachment, spi_failed, Attachment};
 use crate::pg::catalog::{load_profile, Edition};
 use crate::pg::decayed_sum::DecayedTypes;
 use crate::pg::errors::{internal, raise, Failure};
+use crate::pg::params::Params;
 use crate::pg::queries::{FactsPlan, Watched};
 use crate::scoring::engine::CompiledProfile;
 
@@ -64,6 +65,12 @@ pub(crate) enum Statement {
     CopyAllTags,
     /// A contact's stored score (`score()`).
     Score,
+    /// A contact's score and tags, locked, after tags were taken away.
+    UntaggedScore,
+    /// Bring a contact's due time forward.
+    DueEarlier,
+    /// A contact key as the key type prints it.
+    StoredKey,
 }
 
 /// An attached profile as the triggers use it. Entries are replaced, never changed.
@@ -190,12 +197,13 @@ pub(crate) fn mark_stale() {
 
 impl Attached {
     /// The prepared statement `name` of this attachment, prepared on first use from
-    /// `sql()` with the parameter types `args`. `mutating` statements lock or write.
+    /// `sql()` with the types of `params` (bound before, so `sql` can name them).
+    /// `mutating` statements lock or write.
     pub fn statement(
         &self,
         client: &SpiClient<'_>,
         name: Statement,
-        args: &[PgOid],
+        params: &Params<'_>,
         mutating: bool,
         sql: impl FnOnce() -> String,
     ) -> Rc<OwnedPreparedStatement> {
@@ -203,10 +211,11 @@ impl Attached {
             return found.clone();
         }
         let text = sql();
+        let types = params.types();
         let prepared = if mutating {
-            client.prepare_mut(text.as_str(), args)
+            client.prepare_mut(text.as_str(), &types)
         } else {
-            client.prepare(text.as_str(), args)
+            client.prepare(text.as_str(), &types)
         };
         let prepared = Rc::new(
             prepared
@@ -227,10 +236,10 @@ pub(crate) fn run<'conn>(
     attached: &Attached,
     statement: &OwnedPreparedStatement,
     what: &str,
-    args: &[pgrx::datum::DatumWithOid<'_>],
+    params: &Params<'_>,
 ) -> SpiTupleTable<'conn> {
     client
-        .select(statement, None, args)
+        .select(statement, None, params.args())
         .unwrap_or_else(|e| spi_failed(&attached.attachment, what, e))
 }
 

@@ -5,11 +5,13 @@
 
 use std::collections::HashMap;
 
-use pgrx::pg_sys::{PgBuiltInOids, PgOid};
 use pgrx::spi::SpiClient;
 
 use crate::pg::attachment::spi_failed;
+use crate::pg::clock::from_unix_micros;
+use crate::pg::params::Params;
 use crate::pg::plan_cache::{run, Attached, Statement};
+use crate::pg::spi_rows::{current_rows, Row};
 use crate::pg::summaries::Scored;
 use crate::scoring::engine::{CompiledProfile, ContactScore};
 use crate::scoring::qualification::{next_crossing, transitions, Transition};
@@ -129,56 +131,37 @@ pub(crate) fn record(
         columns[5].push(Some(transition.reason.clone()));
         scores.push(Some(transition.score));
     }
-    type O = PgBuiltInOids;
-    let types = [
-        O::FLOAT8OID,
-        O::TEXTOID,
-        O::INT4OID,
-        O::TEXTOID,
-        O::INT8OID,
-        O::TEXTARRAYOID,
-        O::TEXTARRAYOID,
-        O::TEXTARRAYOID,
-        O::TEXTARRAYOID,
-        O::TEXTARRAYOID,
-        O::FLOAT8ARRAYOID,
-        O::TEXTARRAYOID,
-    ]
-    .map(PgOid::BuiltIn);
-    let insert = attached.statement(client, Statement::RecordTransitions, &types, true, || {
-        "WITH logged AS (
-             INSERT INTO lead_score.transitions (at, profile, version, contact, kind, tag, old_state,
-                                                 new_state, score, reason, source)
-             SELECT to_timestamp($1 / 1e6), $2, $3, r.contact, r.kind, r.tag, r.old_state,
-                    r.new_state, r.score, r.reason, $4
-               FROM unnest($6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::float8[],
-                           $12::text[]) AS r(contact, kind, tag, old_state, new_state, score, reason)
-             RETURNING *),
-         tagged AS (
-             INSERT INTO lead_score.tag_store (profile_id, contact_key, tag, tagged_at, score, version,
-                                               rule, source)
-             SELECT $5, l.contact, l.tag, l.at, l.score, l.version, l.reason, l.source
-               FROM logged l WHERE l.kind = 'tagged'
-             ON CONFLICT DO NOTHING)
-         SELECT lead_score.announce(l) FROM logged l ORDER BY l.id"
-            .to_owned()
-    });
     let [contacts, kinds, tags, old_states, new_states, reasons] = columns;
-    let args = vec![
-        (now as f64).into(),
-        attachment.profile_name.clone().into(),
-        attachment.version.into(),
-        cause.name().into(),
-        attachment.profile_id.into(),
-        contacts.into(),
-        kinds.into(),
-        tags.into(),
-        old_states.into(),
-        new_states.into(),
-        scores.into(),
-        reasons.into(),
-    ];
-    run(client, attached, &insert, "recording transitions", &args);
+    let mut params = Params::default();
+    let now = params.bind(now as f64);
+    let profile = params.bind(attachment.profile_name.clone());
+    let version = params.bind(attachment.version);
+    let source = params.bind(cause.name());
+    let profile_id = params.bind(attachment.profile_id);
+    let rows = [contacts, kinds, tags, old_states, new_states].map(|column| params.bind(column));
+    let [contacts, kinds, tags, old_states, new_states] = rows;
+    let (scores, reasons) = (params.bind(scores), params.bind(reasons));
+    let insert = attached.statement(client, Statement::RecordTransitions, &params, true, || {
+        format!(
+            "WITH logged AS (
+                 INSERT INTO lead_score.transitions (at, profile, version, contact, kind, tag, old_state,
+                                                     new_state, score, reason, source)
+                 SELECT to_timestamp({now} / 1e6), {profile}, {version}, r.contact, r.kind, r.tag,
+                        r.old_state, r.new_state, r.score, r.reason, {source}
+                   FROM unnest({contacts}::text[], {kinds}::text[], {tags}::text[], {old_states}::text[],
+                               {new_states}::text[], {scores}::float8[], {reasons}::text[])
+                        AS r(contact, kind, tag, old_state, new_state, score, reason)
+                 RETURNING *),
+             tagged AS (
+                 INSERT INTO lead_score.tag_store (profile_id, contact_key, tag, tagged_at, score,
+                                                   version, rule, source)
+                 SELECT {profile_id}, l.contact, l.tag, l.at, l.score, l.version, l.reason, l.source
+                   FROM logged l WHERE l.kind = 'tagged'
+                 ON CONFLICT DO NOTHING)
+             SELECT lead_score.announce(l) FROM logged l ORDER BY l.id"
+        )
+    });
+    run(client, attached, &insert, "recording transitions", &params);
     let mut tagged: Vec<Option<String>> = found
         .iter()
         .filter(|(_, t)| t.describe().0 == "tagged")
@@ -201,43 +184,88 @@ pub(crate) fn mirror_tags(
     let (state, key_type) = (&attachment.state_table, &attachment.key_type);
     let some = keys.is_some();
     let name = if some { Statement::CopySomeTags } else { Statement::CopyAllTags };
-    let mut types =
-        vec![PgOid::BuiltIn(PgBuiltInOids::INT8OID), PgOid::BuiltIn(PgBuiltInOids::TEXTOID)];
-    if some {
-        types.push(PgOid::BuiltIn(PgBuiltInOids::TEXTARRAYOID));
-    }
-    let copy = attached.statement(client, name, &types, true, || {
+    let mut params = Params::default();
+    let profile_id = params.bind(attachment.profile_id);
+    let pql_tag = params.bind(attached.compiled.settings.pql_tag.clone());
+    let keys = keys.map(|keys| params.bind(keys));
+    let copy = attached.statement(client, name, &params, true, || {
         // The contacts to look at: those given, or every one that has tags in either
         // place. A contact whose last tag went (clear_tag, forget) gets `{}`.
-        let keys = if some {
+        let keys = match keys {
             // (Each key as the key type spells it: '007' is contact 7, whose tags are
             // stored under '7'.)
-            format!("SELECT unnest($3::text[])::{key_type}::text")
-        } else {
-            format!(
-                "SELECT contact_key FROM lead_score.tag_store WHERE profile_id = $1
+            Some(keys) => format!("SELECT unnest({keys}::text[])::{key_type}::text"),
+            None => format!(
+                "SELECT contact_key FROM lead_score.tag_store WHERE profile_id = {profile_id}
                  UNION SELECT contact_key::text FROM {state} WHERE tags <> '{{}}'"
-            )
+            ),
         };
         format!(
             "UPDATE {state} s SET tags = t.tags, pql_at = t.pql_at
                FROM (SELECT k.key,
                             coalesce(array_agg(g.tag ORDER BY g.tag) FILTER (WHERE g.tag IS NOT NULL),
                                      '{{}}') AS tags,
-                            max(g.tagged_at) FILTER (WHERE g.tag = $2) AS pql_at
+                            max(g.tagged_at) FILTER (WHERE g.tag = {pql_tag}) AS pql_at
                        FROM ({keys}) AS k(key)
-                       LEFT JOIN lead_score.tag_store g ON g.profile_id = $1 AND g.contact_key = k.key
+                       LEFT JOIN lead_score.tag_store g
+                              ON g.profile_id = {profile_id} AND g.contact_key = k.key
                       GROUP BY k.key) t
               WHERE s.contact_key = t.key::{key_type}
                 AND (s.tags, s.pql_at) IS DISTINCT FROM (t.tags, t.pql_at)"
         )
     });
-    let pql_tag = attached.compiled.settings.pql_tag.clone();
-    let mut args = vec![attachment.profile_id.into(), pql_tag.into()];
-    if let Some(keys) = keys {
-        args.push(keys.into());
-    }
-    run(client, attached, &copy, "copying tags", &args);
+    run(client, attached, &copy, "copying tags", &params);
+}
+
+/// Bring a contact's due time forward to the instant fading points carry it over the
+/// lowest threshold it no longer holds (see `next_crossing`), unless it is disqualified:
+/// taking a tag away can only make that instant earlier.
+fn due_after_untagging(client: &SpiClient<'_>, attached: &Attached, contact: &str, now: i64) {
+    let (state, key_type) = (&attached.attachment.state_table, &attached.attachment.key_type);
+    let mut params = Params::default();
+    let key = params.bind(contact);
+    let read = attached.statement(client, Statement::UntaggedScore, &params, true, || {
+        format!(
+            "SELECT s.fit, s.engagement, s.tags FROM {state} s
+              WHERE s.contact_key = {key}::text::{key_type} AND cardinality(s.disqualified_by) = 0
+                FOR UPDATE"
+        )
+    });
+    run(client, attached, &read, "reading an untagged contact", &params);
+    // SAFETY: the row is read here, before any other statement runs.
+    let crossing = unsafe { current_rows() }.next().and_then(|row| {
+        let (fit, engagement) = (row.float(1)?, row.decayed(2)?);
+        let tags = row.text_array(3).unwrap_or_default();
+        next_crossing(&attached.compiled.settings, &tags, fit, &engagement, now)
+    });
+    let Some(crossing) = crossing else { return };
+    let mut params = Params::default();
+    let key = params.bind(contact);
+    let at = params.bind(from_unix_micros(crossing));
+    let update = attached.statement(client, Statement::DueEarlier, &params, true, || {
+        format!(
+            "UPDATE {state} s SET next_due = {at}
+              WHERE s.contact_key = {key}::text::{key_type}
+                AND (s.next_due IS NULL OR s.next_due > {at})"
+        )
+    });
+    run(client, attached, &update, "bringing a due time forward", &params);
+}
+
+/// A contact key as the key type prints it (see `lead_score.stored_key`).
+fn stored_key(client: &SpiClient<'_>, attached: &Attached, contact: &str) -> String {
+    let key_type = &attached.attachment.key_type;
+    let mut params = Params::default();
+    let key = params.bind(contact);
+    let spell = attached.statement(client, Statement::StoredKey, &params, false, || {
+        format!("SELECT {key}::text::{key_type}::text")
+    });
+    let what = "spelling a contact key";
+    run(client, attached, &spell, what, &params)
+        .first()
+        .get_one::<String>()
+        .unwrap_or_else(|e| spi_failed(&attached.attachment, what, e))
+        .unwrap_or_else(|| contact.to_owned())
 }
 
 /// The sticky tags of every contact of the profile, from `lead_score.tag_store`.
@@ -265,17 +293,34 @@ pub(crate) fn all_tags(
 pub(crate) mod lead_score {
     use pgrx::prelude::*;
 
+    use crate::pg::clock::decision_now_unix_micros;
     use crate::pg::plan_cache;
 
-    /// `lead_score.mirror_tags(profile_id, contact)`: copy one contact's sticky tags
-    /// into its state row, for `clear_tag` and `forget`. Internal.
+    /// `lead_score.mirror_tags(profile_id, contact)`: after `clear_tag` or `forget` took
+    /// tags away, copy the contact's sticky tags into its state row, and bring its due
+    /// time forward to the instant fading points would carry it over a threshold it no
+    /// longer holds (so `tick()` tags it again then). Internal.
     #[pg_extern]
     #[search_path(pg_catalog, lead_score, pg_temp)]
     fn mirror_tags(profile_id: i64, contact: &str) {
         Spi::connect_mut(|client| {
             if let Some(attached) = plan_cache::attached(client, profile_id) {
                 super::mirror_tags(client, &attached, Some(vec![Some(contact.to_owned())]));
+                super::due_after_untagging(client, &attached, contact, decision_now_unix_micros());
             }
+        })
+    }
+
+    /// `lead_score.stored_key(profile_id, contact)`: a contact key as the profile's
+    /// scores, tags and transitions spell it, which is how its key type prints it
+    /// (`'007'` is contact 7 of an integer key). For a profile that is not attached,
+    /// the key as given. 22P02 for text that is no key of the key type. Internal.
+    #[pg_extern(stable)]
+    #[search_path(pg_catalog, lead_score, pg_temp)]
+    fn stored_key(profile_id: i64, contact: &str) -> String {
+        Spi::connect(|client| match plan_cache::attached(client, profile_id) {
+            Some(attached) => super::stored_key(client, &attached, contact),
+            None => contact.to_owned(),
         })
     }
 }

@@ -4,10 +4,11 @@
 
 use std::collections::HashSet;
 
-use pgrx::pg_sys::{self, PgBuiltInOids, PgOid};
+use pgrx::pg_sys;
 use pgrx::spi::SpiClient;
 
-use crate::pg::attachment::{ident, spi_failed, Accounts, Attachment, Quoted};
+use crate::pg::attachment::{ident, spi_failed, texts, Accounts, Attachment, Quoted};
+use crate::pg::params::{Params, Placeholder};
 use crate::scoring::condition::Source;
 use crate::scoring::engine::CompiledProfile;
 use crate::scoring::record_facts::ColumnLayout;
@@ -77,10 +78,8 @@ impl FactsPlan {
                   WHERE attrelid OPERATOR(pg_catalog.=) $1 AND attnum OPERATOR(pg_catalog.>) 0
                     AND NOT attisdropped AND atttypid OPERATOR(pg_catalog.=) ANY ({PLAIN_TYPES})"
             );
-            client
-                .select(query.as_str(), None, &[relation.into()])
-                .map(|rows| rows.filter_map(|r| r.get::<String>(1).ok().flatten()).collect())
-                .unwrap_or_else(|e| spi_failed(attachment, "reading column types", e))
+            let found = client.select(query.as_str(), None, &[relation.into()]);
+            texts(found, attachment, "reading column types").into_iter().collect()
         };
         let contact = plain_columns(attachment.contacts_oid);
         let account = attachment.accounts_oid.map(plain_columns);
@@ -108,12 +107,11 @@ impl FactsPlan {
     }
 
     /// `condition_types` as a statement's text[] parameter (values never go into SQL).
-    pub(crate) fn types_arg(&self) -> pgrx::datum::DatumWithOid<'static> {
-        self.types().into()
-    }
-
-    pub(crate) fn types(&self) -> Vec<Option<String>> {
-        self.condition_types.iter().cloned().map(Some).collect()
+    /// Bind the two parameters every events query takes: the event types whose rules
+    /// have conditions (only those need facts), and the facts' keys (`names`).
+    pub(crate) fn bind(&self, params: &mut Params<'_>) -> FactsParams {
+        let types: Vec<Option<String>> = self.condition_types.iter().cloned().map(Some).collect();
+        FactsParams { types: params.bind(types), names: params.bind(self.names()) }
     }
 
     /// The keys of the events' facts documents, in `json_of`'s order: the event
@@ -122,16 +120,20 @@ impl FactsPlan {
         let props = self.props.then(|| "props".to_owned());
         self.event_columns.iter().cloned().chain(props).map(Some).collect()
     }
+}
 
-    pub(crate) fn names_arg(&self) -> pgrx::datum::DatumWithOid<'static> {
-        self.names().into()
-    }
+/// Where an events query finds the event types whose rules have conditions and the
+/// facts' keys (see `FactsPlan::bind`).
+#[derive(Clone, Copy)]
+pub(crate) struct FactsParams {
+    pub(crate) types: Placeholder,
+    pub(crate) names: Placeholder,
 }
 
 /// `jsonb_build_object(<names>[1], e."a", ...)` over the event columns the rules read,
 /// and the properties: the keys come from the text[] parameter `names` (see
 /// `FactsPlan::names`), so no column name is ever spelled as a literal.
-pub(crate) fn json_of(columns: &[String], props: Option<&Quoted>, names: &str) -> String {
+pub(crate) fn json_of(columns: &[String], props: Option<&Quoted>, names: Placeholder) -> String {
     let values =
         columns.iter().map(|c| format!("e.{}", ident(c))).chain(props.map(|p| format!("e.{p}")));
     let pairs: Vec<String> = values
@@ -180,13 +182,13 @@ impl Attachment {
     }
 
     /// The contacts' keys and the columns their rules read (`FactsPlan::layout`): those
-    /// in `$1` (keys as text), or every contact in key order, followed by its state row's
+    /// given (keys as text), or every contact in key order, followed by its state row's
     /// `STORED_COLUMNS` (NULLs for a contact without one).
     pub(crate) fn contacts_query(&self, plan: &FactsPlan, which: Contacts) -> String {
         let (key, contacts, key_type) = (&self.contact_key, &self.contacts, &self.key_type);
         let (stored, filter) = match which {
-            Contacts::Given => {
-                (String::new(), format!("WHERE c.{key} = ANY ($1::text[]::{key_type}[])"))
+            Contacts::Given(keys) => {
+                (String::new(), format!("WHERE c.{key} = ANY ({keys}::text[]::{key_type}[])"))
             }
             Contacts::All => (
                 format!("LEFT JOIN {} s ON s.contact_key = c.{key}", self.state_table),
@@ -212,17 +214,21 @@ impl Attachment {
         }
     }
 
-    /// The events of the contacts in `$1` (keys as text), or all events. The parameters
-    /// after it are the types whose rules have conditions (`FactsPlan::types_arg`) and
-    /// the facts' keys (`FactsPlan::names_arg`).
-    pub(crate) fn events_query(&self, plan: &FactsPlan, which: Contacts, key_cast: &str) -> String {
-        let (filter, types, names) = match which {
-            Contacts::Given => (format!("= ANY ($1::text[]::{}[])", self.key_type), "$2", "$3"),
-            Contacts::All => ("IS NOT NULL".to_owned(), "$1", "$2"),
+    /// The events of the given contacts (keys as text), or all events.
+    pub(crate) fn events_query(
+        &self,
+        plan: &FactsPlan,
+        which: Contacts,
+        facts: FactsParams,
+        key_cast: &str,
+    ) -> String {
+        let filter = match which {
+            Contacts::Given(keys) => format!("= ANY ({keys}::text[]::{}[])", self.key_type),
+            Contacts::All => "IS NOT NULL".to_owned(),
         };
         format!(
             "{} WHERE e.{} {filter}",
-            self.events_select(plan, &self.events, types, names, key_cast),
+            self.events_select(plan, &self.events, facts, key_cast),
             self.event_contact
         )
     }
@@ -253,15 +259,12 @@ impl Attachment {
     }
 
     /// (contact, type, time, facts) of every row of `relation` (the events table, or a
-    /// trigger's transition table). `types` is the parameter holding the event types
-    /// whose rules have a condition (only those need facts), `names` the one holding
-    /// the facts' keys (`FactsPlan::names`).
+    /// trigger's transition table).
     pub(crate) fn events_select(
         &self,
         plan: &FactsPlan,
         relation: &Quoted,
-        types: &str,
-        names: &str,
+        FactsParams { types, names }: FactsParams,
         key_cast: &str,
     ) -> String {
         let props = match (&self.event_props, plan.props) {
@@ -293,18 +296,15 @@ pub(crate) const STORED_COLUMNS: &str =
 
 pub(crate) const STORED_COLUMN_COUNT: i32 = 7;
 
-/// A text array parameter.
-pub(crate) const TEXT_ARRAY: PgOid = PgOid::BuiltIn(PgBuiltInOids::TEXTARRAYOID);
-
 /// Keys (as text) as a text[] parameter.
 pub(crate) fn key_array(keys: &[String]) -> Vec<Option<String>> {
     keys.iter().cloned().map(Some).collect()
 }
 
-/// Which contacts a query reads: those whose keys are its first parameter, or all.
+/// Which contacts a query reads: those whose keys (as text) are in a parameter, or all.
 #[derive(Clone, Copy)]
 pub(crate) enum Contacts {
-    Given,
+    Given(Placeholder),
     All,
 }
 

@@ -13,15 +13,13 @@ use crate::pg::clock::{now_unix_micros, to_unix_micros};
 use crate::pg::errors::internal;
 use crate::pg::identity::as_crm_owner;
 use crate::pg::jsonb::AnyJsonb;
+use crate::pg::params::Params;
 use crate::pg::plan_cache::attached_by_name as attached;
-use crate::pg::plan_cache::Statement;
+use crate::pg::plan_cache::{run, Statement};
 use crate::scoring::condition::Source;
 use crate::scoring::decay::DecayedSum;
 use crate::scoring::engine::EventTally;
 use crate::scoring::rule::Rule;
-
-const TEXT: pgrx::pg_sys::PgOid =
-    pgrx::pg_sys::PgOid::BuiltIn(pgrx::pg_sys::PgBuiltInOids::TEXTOID);
 
 /// The entries of a dimensions object that are decayed sums; anything else is skipped.
 fn decayed_entries(dimensions: Json) -> impl Iterator<Item = (String, DecayedSum)> {
@@ -115,17 +113,17 @@ mod lead_score {
         let at = at.map_or_else(now_unix_micros, to_unix_micros);
         Spi::connect(|client| {
             let attached = attached(client, profile);
-            let read = attached.statement(client, Statement::Score, &[TEXT], false, || {
+            let mut params = Params::default();
+            let key = params.bind(contact);
+            let read = attached.statement(client, Statement::Score, &params, false, || {
                 let attachment = &attached.attachment;
                 format!(
-                    "SELECT fit, engagement::text FROM {} WHERE contact_key = $1::text::{}",
+                    "SELECT fit, engagement::text FROM {} WHERE contact_key = {key}::text::{}",
                     attachment.state_table, attachment.key_type
                 )
             });
             let attachment = &attached.attachment;
-            let found = client
-                .select(&*read, Some(1), &[contact.into()])
-                .unwrap_or_else(|e| spi_failed(attachment, "reading a score", e));
+            let found = run(client, &attached, &read, "reading a score", &params);
             if found.is_empty() {
                 // (An unknown contact, or one the caller may not see.)
                 return None;

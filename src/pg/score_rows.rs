@@ -4,14 +4,15 @@
 use std::borrow::Borrow;
 use std::collections::{BTreeMap, HashMap};
 
-use pgrx::pg_sys::{self, PgBuiltInOids, PgOid};
+use pgrx::pg_sys;
 use pgrx::prelude::TimestampWithTimeZone;
 use pgrx::spi::SpiClient;
 use serde_json::Value as Json;
 
 use crate::pg::clock::from_unix_micros;
+use crate::pg::params::{Params, Placeholder};
 use crate::pg::plan_cache::{run, Attached, Statement};
-use crate::pg::queries::{key_array, STORED_COLUMNS, STORED_COLUMN_COUNT, TEXT_ARRAY};
+use crate::pg::queries::{key_array, STORED_COLUMNS, STORED_COLUMN_COUNT};
 use crate::pg::spi_rows::{current_rows, RawRow, Row};
 use crate::pg::summaries::Scored;
 use crate::scoring::decay::DecayedSum;
@@ -147,14 +148,16 @@ pub(crate) fn lock_and_read(
     keys: &[String],
 ) -> HashMap<String, (StoredRow, Vec<String>)> {
     let (state, key_type) = (&attached.attachment.state_table, &attached.attachment.key_type);
-    let lock = attached.statement(client, Statement::LockAndRead, &[TEXT_ARRAY], true, || {
+    let mut params = Params::default();
+    let keys = params.bind(key_array(keys));
+    let lock = attached.statement(client, Statement::LockAndRead, &params, true, || {
         format!(
             "SELECT s.contact_key::text{STORED_COLUMNS}, s.tags
-               FROM {state} s WHERE s.contact_key = ANY ($1::text[]::{key_type}[])
+               FROM {state} s WHERE s.contact_key = ANY ({keys}::text[]::{key_type}[])
               ORDER BY s.contact_key FOR UPDATE"
         )
     });
-    let _locked = run(client, attached, &lock, "locking scores", &[key_array(keys).into()]);
+    let _locked = run(client, attached, &lock, "locking scores", &params);
     // SAFETY: the rows are read here, before any other statement runs.
     unsafe { current_rows() }
         .filter_map(|row| {
@@ -186,19 +189,20 @@ pub(crate) fn lock_reading_limits<'a>(
     now: i64,
 ) -> Vec<Option<Locked>> {
     let (state, key_type) = (&attached.attachment.state_table, &attached.attachment.key_type);
-    let types = [TEXT_ARRAY, PgOid::BuiltIn(PgBuiltInOids::FLOAT8OID)];
-    let lock = attached.statement(client, Statement::Lock, &types, true, || {
+    let mut params = Params::default();
+    let key_array = params.bind(keys.clone().cloned().map(Some).collect::<Vec<_>>());
+    let now = params.bind(now as f64);
+    let lock = attached.statement(client, Statement::Lock, &params, true, || {
         format!(
             "SELECT s.contact_key::text, s.ctid,
-                    CASE WHEN s.next_due <= to_timestamp($2 / 1e6) THEN NULL
+                    CASE WHEN s.next_due <= to_timestamp({now} / 1e6) THEN NULL
                          ELSE coalesce(s.limits, '{{}}') END
                FROM {state} s
-              WHERE s.contact_key = ANY ($1::text[]::{key_type}[])
+              WHERE s.contact_key = ANY ({key_array}::text[]::{key_type}[])
               ORDER BY s.contact_key FOR UPDATE"
         )
     });
-    let key_array: Vec<Option<String>> = keys.clone().cloned().map(Some).collect();
-    run(client, attached, &lock, "locking scores", &[key_array.into(), (now as f64).into()]);
+    run(client, attached, &lock, "locking scores", &params);
     // The rows come in key order, as `keys` do: a merge, no lookup.
     let mut locked = Vec::with_capacity(keys.clone().count());
     let mut keys = keys;
@@ -229,21 +233,22 @@ pub(crate) fn remove_missing(
         return;
     }
     let (state, key_type) = (&attached.attachment.state_table, &attached.attachment.key_type);
-    let types = [TEXT_ARRAY, TEXT_ARRAY, PgOid::BuiltIn(PgBuiltInOids::INT8OID)];
-    let delete = attached.statement(client, Statement::RemoveMissing, &types, true, || {
+    let mut params = Params::default();
+    let given = params.bind(key_array(keys));
+    let existing = params.bind(scored.iter().map(|(k, _)| Some(k.clone())).collect::<Vec<_>>());
+    let profile_id = params.bind(attached.attachment.profile_id);
+    let delete = attached.statement(client, Statement::RemoveMissing, &params, true, || {
         // A deleted contact's sticky tags go with it (its transitions stay).
         format!(
             "WITH gone AS (
-                 DELETE FROM {state} s WHERE s.contact_key = ANY ($1::text[]::{key_type}[])
-                    AND NOT s.contact_key = ANY ($2::text[]::{key_type}[])
+                 DELETE FROM {state} s WHERE s.contact_key = ANY ({given}::text[]::{key_type}[])
+                    AND NOT s.contact_key = ANY ({existing}::text[]::{key_type}[])
                  RETURNING s.contact_key::text AS key)
              DELETE FROM lead_score.tag_store t USING gone
-              WHERE t.profile_id = $3 AND t.contact_key = gone.key"
+              WHERE t.profile_id = {profile_id} AND t.contact_key = gone.key"
         )
     });
-    let existing: Vec<Option<String>> = scored.iter().map(|(k, _)| Some(k.clone())).collect();
-    let args = [key_array(keys).into(), existing.into(), attached.attachment.profile_id.into()];
-    run(client, attached, &delete, "removing deleted contacts", &args);
+    run(client, attached, &delete, "removing deleted contacts", &params);
 }
 
 /// A Postgres array literal of integers: `{1,2,3}`.
@@ -277,21 +282,35 @@ pub(crate) fn settled_by_adding(attached: &Attached, row: &RawRow, now: i64) -> 
     (!may_change(settings, &tags, disqualified, fit, &engagement, now)).then_some(position)
 }
 
-/// The fast path's UPDATE: add new sums to the stored ones. `sums` names the nine
-/// `SUM_COLUMNS` values, the new `limits` (NULL: unchanged) and the contact's
-/// position in the statement, as columns of `from` or parameters. Every stored row agrees
-/// with the active version: publish rescores them all in its own transaction, and a
-/// writer's cache is never older than the last publish committed before its statement
-/// (see `plan_cache`).
+/// Where the fast path's UPDATE finds a contact's new sums: one contact's parameters,
+/// or the columns of `unnest` over array parameters.
+pub(crate) struct NewSums {
+    /// The nine `SUM_COLUMNS` values.
+    pub(crate) sums: [String; 9],
+    /// The new selections of `count`-limited rules (NULL: unchanged).
+    pub(crate) limits: String,
+    /// The contact's position in the statement, returned for each row updated.
+    pub(crate) position: String,
+    /// `FROM` clause, if the sums are columns.
+    pub(crate) from: String,
+    /// A condition ANDed before the key match.
+    pub(crate) also: &'static str,
+}
+
+/// The fast path's UPDATE: add new sums to the stored ones, marking rows with the
+/// `version` and `now` parameters. Every stored row agrees with the active version:
+/// publish rescores them all in its own transaction, and a writer's cache is never
+/// older than the last publish committed before its statement (see `plan_cache`).
 pub(crate) fn add_events_sql(
     attached: &Attached,
-    sums: [&str; 11],
-    from: &str,
-    also: &str,
+    new: &NewSums,
+    version: Placeholder,
+    now: Placeholder,
 ) -> String {
     let attachment = &attached.attachment;
     let (state, key_type) = (&attachment.state_table, &attachment.key_type);
-    let [key, engagement, dimensions, t1, t2, t3, t4, t5, t6, limits, position] = sums;
+    let [key, engagement, dimensions, t1, t2, t3, t4, t5, t6] = &new.sums;
+    let NewSums { limits, position, from, also, .. } = new;
     // With thresholds, the contacts that may cross one are settled by the full path.
     let returning = if attached.compiled.settings.tags().next().is_none() {
         format!("{position}::int8")
@@ -300,14 +319,14 @@ pub(crate) fn add_events_sql(
     };
     format!(
         "UPDATE {state} s
-            SET version = $10,
+            SET version = {version},
                 engagement = s.engagement OPERATOR(lead_score.+) {engagement}::lead_score.decayed,
                 dimensions = CASE WHEN {dimensions} IS NULL THEN s.dimensions
                                   ELSE lead_score.dimensions_add(s.dimensions, {dimensions}::jsonb) END,
                 tally = ARRAY[s.tally[1] + {t1}, s.tally[2] + {t2}, s.tally[3] + {t3},
                               s.tally[4] + {t4}, s.tally[5] + {t5}, s.tally[6] + {t6}],
                 limits = coalesce({limits}::bigint[], s.limits),
-                scored_at = to_timestamp($11 / 1e6)
+                scored_at = to_timestamp({now} / 1e6)
            {from}
           WHERE {also}s.contact_key = {key}::{key_type}
       RETURNING {returning}"
@@ -325,36 +344,19 @@ pub(crate) struct SumColumns<'a> {
     pub(crate) tally: [Vec<Option<i64>>; 6],
 }
 
-pub(crate) const SUM_UNNEST: &str =
-    "$1::text[], $2::lead_score.decayed[], $3::text[], $4::int8[], $5::int8[], $6::int8[], $7::int8[], $8::int8[], $9::int8[]";
+/// The columns `unnest` makes of the nine sum arrays, in order.
+pub(crate) const SUM_COLUMNS: [&str; 9] =
+    ["key", "engagement", "dimensions", "t1", "t2", "t3", "t4", "t5", "t6"];
 
-pub(crate) const SUM_COLUMNS: &str = "key, engagement, dimensions, t1, t2, t3, t4, t5, t6";
+/// The nine sum parameters (arrays) as `unnest`'s arguments.
+pub(crate) fn sum_unnest(sums: &[Placeholder; 9]) -> String {
+    const TYPES: [&str; 9] =
+        ["text", "lead_score.decayed", "text", "int8", "int8", "int8", "int8", "int8", "int8"];
+    let each: Vec<String> = sums.iter().zip(TYPES).map(|(p, t)| format!("{p}::{t}[]")).collect();
+    each.join(", ")
+}
 
 impl<'a> SumColumns<'a> {
-    /// The nine parameters' types, then `more`.
-    pub(crate) fn types(attached: &Attached, more: &[PgBuiltInOids]) -> Vec<PgOid> {
-        let (text, int8) = (PgBuiltInOids::TEXTARRAYOID, PgBuiltInOids::INT8ARRAYOID);
-        Self::types_of(text, attached.decayed_types.array, int8, more)
-    }
-
-    /// The nine parameters' scalar types (one contact), then `more`.
-    pub(crate) fn scalar_types(attached: &Attached, more: &[PgBuiltInOids]) -> Vec<PgOid> {
-        let (text, int8) = (PgBuiltInOids::TEXTOID, PgBuiltInOids::INT8OID);
-        Self::types_of(text, attached.decayed_types.element, int8, more)
-    }
-
-    pub(crate) fn types_of(
-        text: PgBuiltInOids,
-        decayed: pg_sys::Oid,
-        int8: PgBuiltInOids,
-        more: &[PgBuiltInOids],
-    ) -> Vec<PgOid> {
-        let mut types = vec![PgOid::BuiltIn(text), PgOid::Custom(decayed), PgOid::BuiltIn(text)];
-        types.extend([PgOid::BuiltIn(int8); 6]);
-        types.extend(more.iter().copied().map(PgOid::BuiltIn));
-        types
-    }
-
     pub(crate) fn push(
         &mut self,
         key: &str,
@@ -374,36 +376,46 @@ impl<'a> SumColumns<'a> {
         }
     }
 
-    /// The first contact's nine values as scalar parameters, then `more`.
-    pub(crate) fn into_scalar_args<'b>(
+    /// Bind the first contact's nine values as scalar parameters.
+    pub(crate) fn bind_first(
         self,
         attached: &Attached,
-        more: impl IntoIterator<Item = pgrx::datum::DatumWithOid<'b>>,
-    ) -> Vec<pgrx::datum::DatumWithOid<'b>> {
+        params: &mut Params<'_>,
+    ) -> [Placeholder; 9] {
         let first = |column: Vec<Option<String>>| column.into_iter().next().flatten();
         let engagement = match self.engagement.first() {
             Some(sum) => attached.decayed_types.value(sum),
             None => pgrx::datum::DatumWithOid::null_oid(attached.decayed_types.element),
         };
-        let mut args = vec![first(self.keys).into(), engagement, first(self.dimensions).into()];
-        args.extend(
-            self.tally.into_iter().map(|column| column.into_iter().next().flatten().into()),
-        );
-        args.extend(more);
-        args
+        let [t1, t2, t3, t4, t5, t6] = self.tally.map(|column| column.into_iter().next().flatten());
+        [
+            params.bind(first(self.keys)),
+            params.bind(engagement),
+            params.bind(first(self.dimensions)),
+            params.bind(t1),
+            params.bind(t2),
+            params.bind(t3),
+            params.bind(t4),
+            params.bind(t5),
+            params.bind(t6),
+        ]
     }
 
-    /// The nine parameters, then `more`.
-    pub(crate) fn into_args<'b>(
-        self,
-        attached: &Attached,
-        more: impl IntoIterator<Item = pgrx::datum::DatumWithOid<'b>>,
-    ) -> Vec<pgrx::datum::DatumWithOid<'b>> {
+    /// Bind the nine arrays as parameters.
+    pub(crate) fn bind(self, attached: &Attached, params: &mut Params<'_>) -> [Placeholder; 9] {
         let engagement = attached.decayed_types.array(self.engagement.into_iter());
-        let mut args = vec![self.keys.into(), engagement, self.dimensions.into()];
-        args.extend(self.tally.into_iter().map(Into::into));
-        args.extend(more);
-        args
+        let [t1, t2, t3, t4, t5, t6] = self.tally;
+        [
+            params.bind(self.keys),
+            params.bind(engagement),
+            params.bind(self.dimensions),
+            params.bind(t1),
+            params.bind(t2),
+            params.bind(t3),
+            params.bind(t4),
+            params.bind(t5),
+            params.bind(t6),
+        ]
     }
 }
 
@@ -422,38 +434,6 @@ pub(crate) fn write_batch<T: Borrow<(String, ContactScore)>>(
         return;
     }
     let (state, key_type) = (&attached.attachment.state_table, &attached.attachment.key_type);
-    let types = SumColumns::types(
-        attached,
-        &[
-            PgBuiltInOids::FLOAT8ARRAYOID,
-            PgBuiltInOids::TEXTARRAYOID,
-            PgBuiltInOids::TIMESTAMPTZARRAYOID,
-            PgBuiltInOids::INT4OID,
-            PgBuiltInOids::FLOAT8OID,
-            PgBuiltInOids::TEXTARRAYOID,
-        ],
-    );
-    let upsert = attached.statement(client, Statement::WriteScores, &types, true, || {
-        format!(
-            "INSERT INTO {state} AS s (contact_key, version, fit, engagement, dimensions,
-                                       disqualified_by, next_due, tally, limits, scored_at)
-             SELECT r.key::{key_type}, $13, r.fit, r.engagement::lead_score.decayed,
-                    coalesce(r.dimensions::jsonb, '{{}}'), r.disqualified_by::text[],
-                    r.next_due,
-                    ARRAY[r.t1, r.t2, r.t3, r.t4, r.t5, r.t6], r.limits::bigint[], to_timestamp($14 / 1e6)
-               FROM unnest({SUM_UNNEST}, $10::float8[], $11::text[], $12::timestamptz[], $15::text[])
-                    AS r({SUM_COLUMNS}, fit, disqualified_by, next_due, limits)
-             ON CONFLICT (contact_key) DO UPDATE
-                SET version = excluded.version, fit = excluded.fit, engagement = excluded.engagement,
-                    dimensions = excluded.dimensions, disqualified_by = excluded.disqualified_by,
-                    next_due = excluded.next_due, tally = excluded.tally, limits = excluded.limits,
-                    scored_at = excluded.scored_at
-              WHERE (s.fit, s.engagement::text, s.dimensions, s.disqualified_by, s.next_due, s.tally, s.limits)
-                    IS DISTINCT FROM (excluded.fit, excluded.engagement::text, excluded.dimensions,
-                                      excluded.disqualified_by, excluded.next_due, excluded.tally,
-                                      excluded.limits)"
-        )
-    });
     let scored = || scored.iter().map(Borrow::borrow);
     let mut sums = SumColumns::default();
     for (key, result) in scored() {
@@ -470,16 +450,36 @@ pub(crate) fn write_batch<T: Borrow<(String, ContactScore)>>(
             (!r.limits.is_empty()).then(|| int8_array_literal(&LimitState::flatten(&r.limits)))
         })
         .collect();
-    let args = sums.into_args(
-        attached,
-        [
-            fit.into(),
-            disqualified.into(),
-            next_due.into(),
-            attached.attachment.version.into(),
-            (now as f64).into(),
-            limits.into(),
-        ],
-    );
-    run(client, attached, &upsert, "writing scores", &args);
+    let mut params = Params::default();
+    let sums = sum_unnest(&sums.bind(attached, &mut params));
+    let fit = params.bind(fit);
+    let disqualified = params.bind(disqualified);
+    let next_due = params.bind(next_due);
+    let version = params.bind(attached.attachment.version);
+    let now = params.bind(now as f64);
+    let limits = params.bind(limits);
+    let upsert = attached.statement(client, Statement::WriteScores, &params, true, || {
+        format!(
+            "INSERT INTO {state} AS s (contact_key, version, fit, engagement, dimensions,
+                                       disqualified_by, next_due, tally, limits, scored_at)
+             SELECT r.key::{key_type}, {version}, r.fit, r.engagement::lead_score.decayed,
+                    coalesce(r.dimensions::jsonb, '{{}}'), r.disqualified_by::text[],
+                    r.next_due,
+                    ARRAY[r.t1, r.t2, r.t3, r.t4, r.t5, r.t6], r.limits::bigint[], to_timestamp({now} / 1e6)
+               FROM unnest({sums}, {fit}::float8[], {disqualified}::text[], {next_due}::timestamptz[],
+                           {limits}::text[])
+                    AS r({columns}, fit, disqualified_by, next_due, limits)
+             ON CONFLICT (contact_key) DO UPDATE
+                SET version = excluded.version, fit = excluded.fit, engagement = excluded.engagement,
+                    dimensions = excluded.dimensions, disqualified_by = excluded.disqualified_by,
+                    next_due = excluded.next_due, tally = excluded.tally, limits = excluded.limits,
+                    scored_at = excluded.scored_at
+              WHERE (s.fit, s.engagement::text, s.dimensions, s.disqualified_by, s.next_due, s.tally, s.limits)
+                    IS DISTINCT FROM (excluded.fit, excluded.engagement::text, excluded.dimensions,
+                                      excluded.disqualified_by, excluded.next_due, excluded.tally,
+                                      excluded.limits)",
+            columns = SUM_COLUMNS.join(", ")
+        )
+    });
+    run(client, attached, &upsert, "writing scores", &params);
 }

@@ -7,10 +7,10 @@ use std::collections::HashMap;
 use pgrx::spi::SpiClient;
 
 use crate::pg::identity::as_crm_owner;
+use crate::pg::params::Params;
 use crate::pg::plan_cache::{run, Attached, Statement};
 use crate::pg::qualify::{record, settle, Before, Cause};
-use crate::pg::queries::Contacts;
-use crate::pg::queries::{key_array, TEXT_ARRAY};
+use crate::pg::queries::{key_array, Contacts};
 use crate::pg::score_rows::{lock_and_read, remove_missing, write_batch, Outcome, BATCH};
 use crate::pg::summaries::{finish_rows, fold_rows, Scored, Summaries};
 
@@ -23,19 +23,22 @@ pub(crate) fn compute_batch(
     now: i64,
 ) -> Scored {
     let (attachment, plan) = (&attached.attachment, &attached.plan);
-    let types = [TEXT_ARRAY, TEXT_ARRAY, TEXT_ARRAY];
-    let events = attached.statement(client, Statement::EventsOfContacts, &types, false, || {
-        attachment.events_query(plan, Contacts::Given, "text")
+    let mut of_events = Params::default();
+    let given = Contacts::Given(of_events.bind(key_array(keys)));
+    let facts = plan.bind(&mut of_events);
+    let events = attached.statement(client, Statement::EventsOfContacts, &of_events, false, || {
+        attachment.events_query(plan, given, facts, "text")
     });
-    let contacts = attached.statement(client, Statement::Contacts, &[TEXT_ARRAY], false, || {
-        attachment.contacts_query(plan, Contacts::Given)
+    let mut of_contacts = Params::default();
+    let given = Contacts::Given(of_contacts.bind(key_array(keys)));
+    let contacts = attached.statement(client, Statement::Contacts, &of_contacts, false, || {
+        attachment.contacts_query(plan, given)
     });
     let mut summaries = Summaries::default();
     let mut scored = as_crm_owner(attachment.crm_owner, |_| {
-        let args = [key_array(keys).into(), plan.types_arg(), plan.names_arg()];
-        run(client, attached, &events, "reading events", &args);
+        run(client, attached, &events, "reading events", &of_events);
         fold_rows::<String>(attached, &mut summaries, now);
-        run(client, attached, &contacts, "reading contacts", &[key_array(keys).into()]);
+        run(client, attached, &contacts, "reading contacts", &of_contacts);
         finish_rows(attached, &mut summaries, now)
     });
     // Back in the order of `keys` (the key type's own order, not the text's: 9 before 10).

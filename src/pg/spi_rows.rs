@@ -6,13 +6,14 @@
 use pgrx::array::RawArray;
 use pgrx::pg_sys;
 use pgrx::prelude::*;
-use pgrx::{FromDatum, IntoDatum, PgMemoryContexts};
+use pgrx::{FromDatum, PgMemoryContexts};
 use serde_json::Value as Json;
 
 use crate::pg::clock::to_unix_micros;
 use crate::pg::decayed_sum::lead_score::Decayed;
 use crate::pg::errors::internal;
 use crate::pg::jsonb::jsonb_datum_to_json;
+use crate::pg::params::Params;
 use crate::scoring::decay::DecayedSum;
 use crate::scoring::record_facts::ColumnValue;
 
@@ -236,37 +237,34 @@ unsafe extern "C-unwind" fn receiver_startup(
 #[pg_guard]
 unsafe extern "C-unwind" fn receiver_done(_receiver: *mut pg_sys::DestReceiver) {}
 
-/// Run `query`, whose parameters are the text arrays `args`, and hand every row to
+/// Run `query` with `params`, and hand every row to
 /// `each` as the executor produces it. Reading a whole table through a cursor copies
 /// every row into a result table first, and reads each value back out of the copy:
 /// most of what the read costs, over an events table. Errors are raised as Postgres
 /// errors.
-pub(crate) fn for_each_row(
-    query: &str,
-    args: &[Vec<Option<String>>],
-    each: &mut dyn FnMut(&SlotRow),
-) {
+pub(crate) fn for_each_row(query: &str, params: &Params<'_>, each: &mut dyn FnMut(&SlotRow)) {
+    let args = params.args();
     let query = std::ffi::CString::new(query).expect("queries are built without NUL bytes");
     let memory = PgMemoryContexts::new("lead_score rows");
     let count = args.len();
     // SAFETY: SPI is connected (callers hold an SpiClient); the plan, parameter list and
     // receiver outlive the execution, and the receiver's callbacks match its layout.
     unsafe {
-        let mut types = vec![pg_sys::TEXTARRAYOID; count];
+        let mut types: Vec<pg_sys::Oid> = args.iter().map(|arg| arg.oid()).collect();
         let plan = pg_sys::SPI_prepare(query.as_ptr(), count as i32, types.as_mut_ptr());
         if plan.is_null() {
             let code = pg_sys::SPI_result;
             internal("preparing a streamed query", format!("SPI error {code}"));
         }
-        let params = pg_sys::makeParamList(count as i32);
-        (*params).numParams = count as i32;
+        let list = pg_sys::makeParamList(count as i32);
+        (*list).numParams = count as i32;
         for (i, arg) in args.iter().enumerate() {
-            let value = arg.clone().into_datum();
-            *(*params).params.as_mut_ptr().add(i) = pg_sys::ParamExternData {
+            let value = arg.datum().map(|d| d.sans_lifetime());
+            *(*list).params.as_mut_ptr().add(i) = pg_sys::ParamExternData {
                 value: value.unwrap_or(pg_sys::Datum::from(0)),
                 isnull: value.is_none(),
                 pflags: pg_sys::PARAM_FLAG_CONST as u16,
-                ptype: pg_sys::TEXTARRAYOID,
+                ptype: arg.oid(),
             };
         }
         let mut receiver = RowReceiver {
@@ -282,7 +280,7 @@ pub(crate) fn for_each_row(
             rows: 0,
         };
         let options = pg_sys::SPIExecuteOptions {
-            params,
+            params: list,
             dest: (&raw mut receiver).cast(),
             ..Default::default()
         };

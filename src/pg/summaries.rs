@@ -4,9 +4,11 @@
 
 use pgrx::spi::SpiClient;
 
+use crate::pg::attachment::texts;
+
+use crate::pg::params::Params;
 use crate::pg::plan_cache::Attached;
 use crate::pg::plan_cache::{run, Statement};
-use crate::pg::queries::TEXT_ARRAY;
 use crate::pg::spi_rows::{current_rows, Row};
 use crate::scoring::engine::{ContactScore, Event, EventSummary};
 use crate::scoring::json_facts::JsonFacts;
@@ -217,13 +219,14 @@ pub(crate) fn in_key_order(
         }
     }
     let key_type = &attached.attachment.key_type;
-    let order = attached.statement(client, Statement::KeyOrder, &[TEXT_ARRAY], false, || {
+    let mut params = Params::default();
+    let given = params.bind(Some(keys));
+    let order = attached.statement(client, Statement::KeyOrder, &params, false, || {
         // The output is named `key`, so `ORDER BY k` sorts the keys, not their text.
         format!(
-            "SELECT k::text AS key FROM unnest($1::text[]::{key_type}[]) AS k GROUP BY k ORDER BY k"
+            "SELECT k::text AS key FROM unnest({given}::text[]::{key_type}[]) AS k GROUP BY k ORDER BY k"
         )
     });
-    run(client, attached, &order, "ordering keys", &[Some(keys).into()])
-        .filter_map(|row| row.get::<String>(1).ok().flatten())
-        .collect()
+    let what = "ordering keys";
+    texts(Ok(run(client, attached, &order, what, &params)), &attached.attachment, what)
 }

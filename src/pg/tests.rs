@@ -9,6 +9,25 @@ mod tests {
     }
 
     #[pg_test]
+    fn params_hand_out_placeholders_in_order_with_their_types() {
+        use crate::pg::params::Params;
+        use pgrx::pg_sys::{self, PgOid};
+        let mut params = Params::default();
+        let keys = params.bind(vec![Some("7".to_owned())]);
+        let now = params.bind(1.5_f64);
+        let id = params.bind(42_i64);
+        assert_eq!([keys, now, id].map(|p| p.to_string()), ["$1", "$2", "$3"]);
+        let types = params.types().into_iter().map(PgOid::value).collect::<Vec<_>>();
+        assert_eq!(types, [pg_sys::TEXTARRAYOID, pg_sys::FLOAT8OID, pg_sys::INT8OID]);
+        let sql = format!("SELECT ({keys}::text[])[1] || {now}::text || {id}::text");
+        let got = Spi::connect(|client| {
+            let rows = client.select(&sql, Some(1), params.args()).expect("query failed");
+            rows.first().get_one::<String>().expect("read failed")
+        });
+        assert_eq!(got.as_deref(), Some("71.542"));
+    }
+
+    #[pg_test]
     fn decay_halves_each_half_life() {
         let cases = [
             ("SELECT lead_score.decay(10, '0 days', '30 days')", 10.0),

@@ -7,13 +7,14 @@ use std::rc::Rc;
 use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
 
-use crate::pg::attachment::{ident, spi_failed, Accounts};
+use crate::pg::attachment::{ident, texts, Accounts};
 use crate::pg::clock::decision_now_unix_micros;
 use crate::pg::errors::{internal, raise, Failure};
 use crate::pg::identity::as_crm_owner;
 use crate::pg::maintenance::rewrite_everyone;
 use crate::pg::new_events::add_inserted_events;
-use crate::pg::plan_cache::{self, Attached, Statement};
+use crate::pg::params::Params;
+use crate::pg::plan_cache::{self, run, Attached, Statement};
 use crate::pg::qualify::Cause;
 use crate::pg::queries::Watched;
 use crate::pg::some_contacts::rescore_contacts;
@@ -51,7 +52,8 @@ fn touched_keys(
         new_rows: tables.contains(&"changed"),
         old_rows: tables.contains(&"before_change"),
     };
-    let query = attached.statement(client, name, &[], false, || {
+    let no_params = Params::default();
+    let query = attached.statement(client, name, &no_params, false, || {
         format!(
             // The output is named `key`, so `ORDER BY k` sorts the keys, not their text.
             "SELECT k::text AS key FROM ({}) touched WHERE k IS NOT NULL GROUP BY k ORDER BY k",
@@ -60,10 +62,8 @@ fn touched_keys(
     });
     // The transition tables hold the CRM's rows: read as their owner.
     as_crm_owner(attachment.crm_owner, |_| {
-        client
-            .select(&*query, None, &[])
-            .map(|rows| rows.filter_map(|row| row.get::<String>(1).ok().flatten()).collect())
-            .unwrap_or_else(|e| spi_failed(attachment, "reading the touched contacts", e))
+        let what = "reading the touched contacts";
+        texts(Ok(run(client, attached, &query, what, &no_params)), attachment, what)
     })
 }
 
@@ -82,20 +82,25 @@ fn trigger_attachment(
         .relation()
         .map(|r| format!("{}.{}", ident(r.namespace()), ident(r.name())))
         .unwrap_or_default();
-    let misfired = |why: String| -> ! {
-        raise(Failure::NotReady(format!(
-            "pg_lead_score trigger \"{name}\" on table {table}: {why}"
-        )))
+    let misfired = |why: String, hint: &str| -> ! {
+        raise(
+            Failure::NotReady(format!("pg_lead_score trigger \"{name}\" on table {table}: {why}"))
+                .hint(hint),
+        )
     };
     let Some(profile_id) =
         trigger.extra_args().ok().and_then(|a| a.first().and_then(|id| id.parse::<i64>().ok()))
     else {
-        misfired("it names no profile; only lead_score.attach() creates these triggers".to_owned())
+        misfired(
+            "it names no profile".to_owned(),
+            "Only lead_score.attach() creates these triggers: drop this one.",
+        )
     };
     let Some(attached) = plan_cache::attached(client, profile_id) else {
-        misfired(format!(
-            "profile {profile_id} is not attached; drop the trigger or attach the profile"
-        ))
+        misfired(
+            format!("profile {profile_id} is not attached"),
+            "Drop the trigger, or attach the profile with lead_score.attach().",
+        )
     };
     let attachment = &attached.attachment;
     let expected = match watched {
@@ -104,10 +109,13 @@ fn trigger_attachment(
         Watched::Accounts => attachment.accounts_oid,
     };
     if expected != Some(relation) {
-        misfired(format!(
-            "profile \"{}\" is not attached to this table as its {watched:?}",
-            attachment.profile_name
-        ));
+        misfired(
+            format!(
+                "profile \"{}\" is not attached to this table as its {watched:?}",
+                attachment.profile_name
+            ),
+            "Drop the trigger: lead_score.attach() made it for another table.",
+        );
     }
     attached
 }

@@ -51,6 +51,13 @@ SELECT lead_score.attach('Sales', 'crm.contacts', 'crm.events', '{"evnt_props": 
 \echo :LAST_ERROR_SQLSTATE
 SELECT lead_score.attach('Sales', 'crm.contacts', 'crm.events', jsonb_build_object('view', repeat('v', 64)));
 \echo :LAST_ERROR_SQLSTATE
+-- Contacts (or accounts) without a single-column primary key need their key named.
+CREATE TABLE crm.keyless (id bigint, role text);
+SELECT lead_score.attach('Sales', 'crm.keyless', 'crm.events');
+\echo :LAST_ERROR_SQLSTATE
+SELECT lead_score.attach('Sales', 'crm.contacts', 'crm.events', '{"accounts": "keyless"}');
+\echo :LAST_ERROR_SQLSTATE
+DROP TABLE crm.keyless;
 -- A rule field that names no column, and props without a properties column.
 SELECT lead_score.attach('Sales', 'crm.contacts', 'crm.events', '{"event_props": "properties"}');
 \echo :LAST_ERROR_SQLSTATE

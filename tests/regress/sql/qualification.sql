@@ -81,6 +81,24 @@ SELECT id, round(score::numeric, 6) AS score, is_pql, pql_at > '2024-06-01 12:00
   FROM lead_score."Qual_scores" WHERE id = 4;
 SET lead_score.now = '2024-06-01 00:00:00+00';
 
+-- clear_tag reads the key as its type spells it ('002' is contact 2) and brings the due
+-- time forward: contact 2 (66, tagged) misses a meeting (46, still tagged); once PQL is
+-- cleared, the no-show fading lifts it over 50 again, which tick() finds by then.
+INSERT INTO q.events (contact_id, event_type, occurred_at) VALUES (2, 'no_show', '2024-06-01');
+SELECT lead_score.clear_tag('Qual', '002', 'PQL') AS cleared;
+SELECT id, score, tags FROM lead_score."Qual_scores" WHERE id = 2;
+-- (Without the earlier due time, verify() would report 'due' here.)
+SELECT contact, difference FROM lead_score.verify('Qual') WHERE contact = '2';
+SET lead_score.now = '2024-06-02 00:00:00+00';
+SELECT * FROM lead_score.tick();
+SELECT id, round(score::numeric, 6) AS score, tags FROM lead_score."Qual_scores" WHERE id = 2;
+SELECT contact, kind, tag, source FROM lead_score.transitions
+ WHERE profile = 'Qual' AND contact = '2' AND kind <> 'disqualified' ORDER BY id DESC LIMIT 2;
+SET lead_score.now = '2024-06-01 00:00:00+00';
+-- Text that is no key of the key type is refused.
+SELECT lead_score.clear_tag('Qual', 'two', 'PQL');
+\echo :LAST_ERROR_SQLSTATE
+
 -- Contact 5 (16 points) sits between the new MQL threshold (10) and the old one (20):
 -- nothing tags it but the publish below.
 INSERT INTO q.contacts VALUES (5, 'buyer');
@@ -154,6 +172,11 @@ SELECT contact, kind, tag FROM lead_score.transitions
 ROLLBACK;
 
 SELECT count(*) AS differences FROM lead_score.verify('Qual');
+-- verify() sees a tag kept for a contact without a score row.
+INSERT INTO lead_score.tag_store (profile_id, contact_key, tag, tagged_at, score, version, rule, source)
+SELECT id, '12345', 'PQL', '2024-06-01', 60, 1, 'Demo', 'event' FROM lead_score.profile_store WHERE name = 'Qual';
+SELECT contact, stored, recomputed, difference FROM lead_score.verify('Qual');
+DELETE FROM lead_score.tag_store WHERE contact_key = '12345';
 SELECT lead_score.detach('Qual');
 
 -- A grace period for young contacts, from the CRM's own creation-time column: "gone
