@@ -29,6 +29,11 @@ CREATE TABLE lead_score.attachment_store (
     score_100_scale  float8,
     attached_at      timestamptz NOT NULL,
     attached_by      text NOT NULL,
+    -- The layout of the objects attach() made for the profile (state table, policy,
+    -- scores view, triggers): 1 as 0.1.0 made them, 2 since 0.2.0. attach() writes the
+    -- current one; a row restored from a 0.1.0 dump has none and reads 1, and
+    -- lead_score.upgrade_attachments() brings such objects up to date.
+    objects_version  integer NOT NULL DEFAULT 1,
     CHECK ((accounts IS NULL) OPERATOR(pg_catalog.=) (contact_account IS NULL)
            AND (accounts IS NULL) OPERATOR(pg_catalog.=) (account_key IS NULL))
 );
@@ -139,6 +144,65 @@ REVOKE ALL ON FUNCTION lead_score.attached_column(regclass, text, text),
                        lead_score.expect_type(regclass, text, text, regtype, regtype[]),
                        lead_score.primary_key_column(regclass)
     FROM PUBLIC;
+
+-- The layout of per-profile objects this version's attach() makes (see
+-- attachment_store.objects_version).
+CREATE FUNCTION lead_score.objects_version()
+RETURNS integer LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, lead_score, pg_temp
+AS $$ SELECT 2 $$;
+
+-- Readers see a contact's score only when they may see the contact. The owner of the
+-- contacts table (and its members) sees every row: the scoring reads score rows beside
+-- the contacts as that role, and the ownership test is an InitPlan, run once per query,
+-- not a per-row check. (Both named by the table, so the policy follows a change of
+-- owner and survives dump and restore.)
+CREATE FUNCTION lead_score.create_visibility_policy(state_table name, contacts regclass, contact_key name)
+RETURNS void LANGUAGE plpgsql
+SET search_path = pg_catalog, lead_score, pg_temp
+AS $$
+BEGIN
+    EXECUTE format('CREATE POLICY visible_contacts ON lead_score.%1$I FOR SELECT USING ('
+                   '(SELECT pg_catalog.pg_has_role(o.relowner, ''USAGE'') FROM pg_catalog.pg_class o '
+                   '  WHERE o.oid OPERATOR(pg_catalog.=) %2$L::pg_catalog.regclass) '
+                   'OR EXISTS (SELECT FROM ONLY %2$s c WHERE c.%3$I OPERATOR(pg_catalog.=) %1$I.contact_key))',
+                   state_table, contacts, contact_key);
+END
+$$;
+REVOKE ALL ON FUNCTION lead_score.create_visibility_policy(name, regclass, name) FROM PUBLIC;
+
+-- Bring the objects attach() made in an older version up to this version's layout:
+-- run by ALTER EXTENSION ... UPDATE, and by hand after restoring a dump taken from an
+-- older version. Returns how many profiles it changed.
+CREATE FUNCTION lead_score.upgrade_attachments()
+RETURNS integer LANGUAGE plpgsql
+SET search_path = pg_catalog, lead_score, pg_temp
+AS $$
+DECLARE
+    att lead_score.attachment_store;
+    changed integer := 0;
+BEGIN
+    FOR att IN
+        SELECT * FROM lead_score.attachment_store a
+         WHERE a.objects_version OPERATOR(pg_catalog.<) lead_score.objects_version()
+         ORDER BY a.profile_id FOR UPDATE
+    LOOP
+        -- 1 -> 2: the policy qualifies the key and lets the contacts' owner read all.
+        IF att.objects_version OPERATOR(pg_catalog.<) 2 THEN
+            EXECUTE format('DROP POLICY IF EXISTS visible_contacts ON lead_score.%I', att.state_table);
+            PERFORM lead_score.create_visibility_policy(att.state_table, att.contacts, att.contact_key);
+        END IF;
+        UPDATE lead_score.attachment_store a SET objects_version = lead_score.objects_version()
+         WHERE a.profile_id OPERATOR(pg_catalog.=) att.profile_id;
+        changed := changed OPERATOR(pg_catalog.+) 1;
+    END LOOP;
+    IF changed OPERATOR(pg_catalog.>) 0 THEN
+        PERFORM lead_score.invalidate_scoring_cache();
+    END IF;
+    RETURN changed;
+END
+$$;
+REVOKE ALL ON FUNCTION lead_score.upgrade_attachments() FROM PUBLIC;
 
 CREATE FUNCTION lead_score.attach(profile text, contacts regclass, events regclass,
                                   options jsonb DEFAULT '{}')
@@ -298,9 +362,11 @@ BEGIN
 
     INSERT INTO lead_score.attachment_store
            (profile_id, contacts, contact_key, key_type, events, event_contact, event_type, event_time,
-            event_props, accounts, contact_account, account_key, state_table, view_name, attached_at, attached_by)
+            event_props, accounts, contact_account, account_key, state_table, view_name, attached_at, attached_by,
+            objects_version)
     VALUES (target.id, contacts, contact_key, key_type, events, event_contact, event_type, event_time,
-            event_props, accounts, contact_account, account_key, state_table, view_name, now(), actor);
+            event_props, accounts, contact_account, account_key, state_table, view_name, now(), actor,
+            lead_score.objects_version());
 
     -- Every rule field must name a column of the attached tables.
     SELECT * INTO problem FROM lead_score.field_problems(target.id, false) LIMIT 1;
@@ -338,17 +404,8 @@ BEGIN
         ) WITH (fillfactor = 70)$ddl$, state_table, key_type);
     -- (Room on each page lets a new event's update stay a HOT update: no index write.)
     EXECUTE format('CREATE INDEX ON lead_score.%I (next_due) WHERE next_due IS NOT NULL', state_table);
-    -- Readers see a contact's score only when they may see the contact. The owner of
-    -- the contacts table (and its members) sees every row: the scoring reads score rows
-    -- beside the contacts as that role, and the ownership test is an InitPlan, run once
-    -- per query, not a per-row check. (Both named by the table, so the policy follows
-    -- a change of owner and survives dump and restore.)
     EXECUTE format('ALTER TABLE lead_score.%I ENABLE ROW LEVEL SECURITY', state_table);
-    EXECUTE format('CREATE POLICY visible_contacts ON lead_score.%1$I FOR SELECT USING ('
-                   '(SELECT pg_catalog.pg_has_role(o.relowner, ''USAGE'') FROM pg_catalog.pg_class o '
-                   '  WHERE o.oid OPERATOR(pg_catalog.=) %2$L::pg_catalog.regclass) '
-                   'OR EXISTS (SELECT FROM ONLY %2$s c WHERE c.%3$I OPERATOR(pg_catalog.=) %1$I.contact_key))',
-                   state_table, contacts, contact_key);
+    PERFORM lead_score.create_visibility_policy(state_table, contacts, contact_key);
     EXECUTE format('GRANT SELECT ON lead_score.%I TO PUBLIC', state_table);
     EXECUTE format($ddl$
         CREATE VIEW lead_score.%1$I WITH (security_invoker = true) AS

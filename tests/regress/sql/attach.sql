@@ -159,6 +159,9 @@ SELECT id, round(score::numeric, 6) AS score FROM lead_score."Sales_scores" WHER
 SELECT * FROM lead_score.tick();
 SELECT * FROM lead_score.verify('Sales');
 
+-- Attachments made by this version are at its layout: upgrade_attachments() has nothing to do.
+SELECT lead_score.upgrade_attachments() AS changed, bool_and(objects_version = lead_score.objects_version()) AS current
+  FROM lead_score.attachment_store;
 -- verify() finds a score that was tampered with; rescore() repairs it.
 UPDATE :state SET fit = fit + 5 WHERE contact_key = 1;
 SELECT contact, round(stored::numeric, 6) AS stored, round(recomputed::numeric, 6) AS recomputed

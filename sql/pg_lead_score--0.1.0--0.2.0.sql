@@ -1,0 +1,511 @@
+-- pg_lead_score 0.1.0 -> 0.2.0, run by ALTER EXTENSION pg_lead_score UPDATE.
+-- Frozen once 0.2.0 is released; until then every change to the SQL surface lands here
+-- too, and tests/upgrade proves that an updated database equals a fresh 0.2.0 install.
+-- The shared library keeps every C symbol 0.1.0's script names, so 0.1.0's SQL works
+-- with the new library until this runs.
+\echo Use "ALTER EXTENSION pg_lead_score UPDATE" to load this file. \quit
+
+-- Each attachment records the layout of the objects attach() made for it.
+ALTER TABLE lead_score.attachment_store ADD COLUMN objects_version integer NOT NULL DEFAULT 1;
+
+-- New internal functions.
+CREATE FUNCTION lead_score."stored_key"(
+	"profile_id" bigint, /* i64 */
+	"contact" TEXT /* & str */
+) RETURNS TEXT /* String */
+STRICT STABLE
+SET search_path TO pg_catalog, lead_score, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'stored_key_wrapper';
+-- lead_score.stored_key(profile_id, contact) spells a key as the key type prints it.
+REVOKE ALL ON FUNCTION lead_score.stored_key(bigint, text) FROM PUBLIC;
+
+CREATE FUNCTION lead_score.objects_version()
+RETURNS integer LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, lead_score, pg_temp
+AS $$ SELECT 2 $$;
+
+-- Readers see a contact's score only when they may see the contact. The owner of the
+-- contacts table (and its members) sees every row: the scoring reads score rows beside
+-- the contacts as that role, and the ownership test is an InitPlan, run once per query,
+-- not a per-row check. (Both named by the table, so the policy follows a change of
+-- owner and survives dump and restore.)
+CREATE FUNCTION lead_score.create_visibility_policy(state_table name, contacts regclass, contact_key name)
+RETURNS void LANGUAGE plpgsql
+SET search_path = pg_catalog, lead_score, pg_temp
+AS $$
+BEGIN
+    EXECUTE format('CREATE POLICY visible_contacts ON lead_score.%1$I FOR SELECT USING ('
+                   '(SELECT pg_catalog.pg_has_role(o.relowner, ''USAGE'') FROM pg_catalog.pg_class o '
+                   '  WHERE o.oid OPERATOR(pg_catalog.=) %2$L::pg_catalog.regclass) '
+                   'OR EXISTS (SELECT FROM ONLY %2$s c WHERE c.%3$I OPERATOR(pg_catalog.=) %1$I.contact_key))',
+                   state_table, contacts, contact_key);
+END
+$$;
+
+REVOKE ALL ON FUNCTION lead_score.create_visibility_policy(name, regclass, name) FROM PUBLIC;
+
+CREATE FUNCTION lead_score.upgrade_attachments()
+RETURNS integer LANGUAGE plpgsql
+SET search_path = pg_catalog, lead_score, pg_temp
+AS $$
+DECLARE
+    att lead_score.attachment_store;
+    changed integer := 0;
+BEGIN
+    FOR att IN
+        SELECT * FROM lead_score.attachment_store a
+         WHERE a.objects_version OPERATOR(pg_catalog.<) lead_score.objects_version()
+         ORDER BY a.profile_id FOR UPDATE
+    LOOP
+        -- 1 -> 2: the policy qualifies the key and lets the contacts' owner read all.
+        IF att.objects_version OPERATOR(pg_catalog.<) 2 THEN
+            EXECUTE format('DROP POLICY IF EXISTS visible_contacts ON lead_score.%I', att.state_table);
+            PERFORM lead_score.create_visibility_policy(att.state_table, att.contacts, att.contact_key);
+        END IF;
+        UPDATE lead_score.attachment_store a SET objects_version = lead_score.objects_version()
+         WHERE a.profile_id OPERATOR(pg_catalog.=) att.profile_id;
+        changed := changed OPERATOR(pg_catalog.+) 1;
+    END LOOP;
+    IF changed OPERATOR(pg_catalog.>) 0 THEN
+        PERFORM lead_score.invalidate_scoring_cache();
+    END IF;
+    RETURN changed;
+END
+$$;
+
+REVOKE ALL ON FUNCTION lead_score.upgrade_attachments() FROM PUBLIC;
+
+-- verify() names what differs: a fourth column, so a new return type.
+DROP FUNCTION lead_score.verify(text);
+CREATE FUNCTION lead_score."verify"(
+	"profile" TEXT /* & str */
+) RETURNS TABLE (
+	"contact" TEXT,  /* String */
+	"stored" double precision,  /* Option < f64 > */
+	"recomputed" double precision,  /* Option < f64 > */
+	"difference" TEXT  /* String */
+)
+STRICT SECURITY DEFINER
+SET search_path TO pg_catalog, lead_score, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'verify_wrapper';
+REVOKE ALL ON FUNCTION lead_score.verify(text) FROM PUBLIC;
+
+-- score() and score_record() pin their search_path.
+ALTER FUNCTION lead_score.score(text, text, timestamp with time zone) SET search_path = pg_catalog, lead_score, pg_temp;
+ALTER FUNCTION lead_score.score_record(text, jsonb, jsonb, timestamp with time zone, boolean)
+    SET search_path = pg_catalog, lead_score, pg_temp;
+
+-- Functions whose bodies changed.
+CREATE OR REPLACE FUNCTION lead_score.attach(profile text, contacts regclass, events regclass,
+                                  options jsonb DEFAULT '{}')
+RETURNS void LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, lead_score, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+    target lead_score.profile_store := lead_score.locked_profile(profile);
+    actor text := lead_score.acting_role();
+    known_options constant text[] := ARRAY['contact_key', 'event_contact', 'event_type', 'event_time',
+                                           'event_props', 'accounts', 'contact_account', 'account_key', 'view'];
+    unknown text;
+    contact_key name;
+    key_type regtype;
+    event_contact name := coalesce(options ->> 'event_contact', 'contact_id');
+    event_type name := coalesce(options ->> 'event_type', 'event_type');
+    event_time name := coalesce(options ->> 'event_time', 'occurred_at');
+    event_props name := options ->> 'event_props';
+    accounts regclass;
+    contact_account name;
+    account_key name;
+    view_name text := coalesce(options ->> 'view', target.name || '_scores');
+    state_table name := 'state_' || target.id;
+    problem record;
+    relation regclass;
+    trigger_row record;
+BEGIN
+    IF contacts IS NULL OR events IS NULL THEN
+        RAISE EXCEPTION 'attach needs the contacts and the events tables' USING ERRCODE = '22004';
+    END IF;
+    IF EXISTS (SELECT FROM lead_score.attachment_store s WHERE s.profile_id = target.id) THEN
+        RAISE EXCEPTION 'profile "%" is already attached', target.name
+            USING ERRCODE = '42710', HINT = 'Detach it first with lead_score.detach().';
+    END IF;
+    IF target.active_version IS NULL THEN
+        RAISE EXCEPTION 'profile "%" has not been published yet', target.name
+            USING ERRCODE = '55000', HINT = 'Publish it with lead_score.publish() before attaching it.';
+    END IF;
+    options := coalesce(options, '{}');
+    IF jsonb_typeof(options) <> 'object' THEN
+        RAISE EXCEPTION 'attach options must be a JSON object' USING ERRCODE = '22023';
+    END IF;
+    SELECT k INTO unknown FROM jsonb_object_keys(options) k WHERE k <> ALL (known_options) LIMIT 1;
+    IF unknown IS NOT NULL THEN
+        RAISE EXCEPTION 'unknown attach option "%"; expected one of %', unknown, array_to_string(known_options, ', ')
+            USING ERRCODE = '22023';
+    END IF;
+    IF octet_length(view_name) > 63 THEN
+        RAISE EXCEPTION 'the scores relation name "%" is longer than 63 bytes', view_name
+            USING ERRCODE = '42622', HINT = 'Name it with the "view" option.';
+    END IF;
+    IF to_regclass('lead_score.' || quote_ident(view_name)) IS NOT NULL THEN
+        RAISE EXCEPTION 'relation lead_score.% already exists', quote_ident(view_name)
+            USING ERRCODE = '42P07', HINT = 'Name the scores relation with the "view" option.';
+    END IF;
+
+    -- The accounts table, named in JSON: an unqualified name is looked up in the
+    -- contacts table's schema (this function's search_path is pinned, not the caller's).
+    IF options ? 'accounts' THEN
+        DECLARE
+            parts text[] := parse_ident(options ->> 'accounts');
+        BEGIN
+            IF cardinality(parts) = 1 THEN
+                parts := ARRAY[(SELECT n.nspname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                                 WHERE c.oid = contacts)] || parts;
+            END IF;
+            accounts := to_regclass(quote_ident(parts[1]) || '.' || quote_ident(parts[2]));
+            IF accounts IS NULL OR cardinality(parts) > 2 THEN
+                RAISE EXCEPTION 'relation "%" does not exist (option "accounts")', options ->> 'accounts'
+                    USING ERRCODE = '42P01';
+            END IF;
+        END;
+    END IF;
+
+    -- Only the owner of a table may put triggers on it through us.
+    FOREACH relation IN ARRAY ARRAY[contacts, events, accounts] LOOP
+        CONTINUE WHEN relation IS NULL;
+        IF NOT pg_has_role(actor, (SELECT c.relowner FROM pg_class c WHERE c.oid = relation), 'USAGE') THEN
+            RAISE EXCEPTION 'must be the owner of % to attach a profile to it', relation USING ERRCODE = '42501';
+        END IF;
+        -- Tables whose writes the statement triggers would not all see are refused: a
+        -- partitioned table's partitions take rows written to them directly, and a
+        -- partition takes rows written through its parent, without firing them.
+        IF (SELECT c.relkind FROM pg_class c WHERE c.oid = relation) = 'p' THEN
+            RAISE EXCEPTION '% is a partitioned table, which pg_lead_score cannot keep current', relation
+                USING ERRCODE = '0A000',
+                      HINT = 'Writes straight into a partition would not be scored. Attach an unpartitioned table.';
+        END IF;
+        IF (SELECT c.relispartition FROM pg_class c WHERE c.oid = relation) THEN
+            RAISE EXCEPTION '% is a partition, which pg_lead_score cannot keep current', relation
+                USING ERRCODE = '0A000',
+                      HINT = 'Writes through its parent table would not be scored. Attach an unpartitioned table.';
+        END IF;
+        IF (SELECT c.relkind FROM pg_class c WHERE c.oid = relation) <> 'r' THEN
+            RAISE EXCEPTION '% is not a table', relation USING ERRCODE = '42809';
+        END IF;
+        -- Citus routes writes to distributed tables to shards on other nodes, where
+        -- these triggers never fire.
+        IF EXISTS (SELECT FROM pg_extension e WHERE e.extname = 'citus')
+           AND to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL THEN
+            DECLARE
+                distributed boolean;
+            BEGIN
+                EXECUTE 'SELECT EXISTS (SELECT FROM pg_catalog.pg_dist_partition d WHERE d.logicalrelid OPERATOR(pg_catalog.=) $1)'
+                    INTO distributed USING relation;
+                IF distributed THEN
+                    RAISE EXCEPTION '% is a Citus distributed table, which pg_lead_score cannot keep current', relation
+                        USING ERRCODE = '0A000';
+                END IF;
+            END;
+        END IF;
+    END LOOP;
+    -- Scoring reads the attached tables as their owner (see the README's security
+    -- model): one owner for all of them, so nobody's code runs as anyone else.
+    IF EXISTS (SELECT FROM pg_class c WHERE c.oid IN (events, accounts)
+                 AND c.relowner <> (SELECT o.relowner FROM pg_class o WHERE o.oid = contacts)) THEN
+        RAISE EXCEPTION 'the contacts, events and accounts tables must have the same owner'
+            USING ERRCODE = '55000',
+                  HINT = 'Scoring reads them as their owner; ALTER TABLE ... OWNER TO one role.';
+    END IF;
+
+    -- The contacts' key: named, or the single-column primary key.
+    contact_key := coalesce(options ->> 'contact_key', lead_score.primary_key_column(contacts));
+    IF contact_key IS NULL THEN
+        RAISE EXCEPTION '% has no single-column primary key', contacts
+            USING ERRCODE = '42P10', HINT = 'Name its key column with the "contact_key" option.';
+    END IF;
+    key_type := lead_score.attached_column(contacts, contact_key, 'contact_key');
+    PERFORM lead_score.expect_type(contacts, contact_key, 'contact_key', key_type,
+        ARRAY['bigint', 'integer', 'uuid', 'text', 'character varying']::regtype[]);
+    PERFORM lead_score.expect_type(events, event_contact, 'event_contact',
+        lead_score.attached_column(events, event_contact, 'event_contact'), ARRAY[key_type]);
+    PERFORM lead_score.expect_type(events, event_type, 'event_type',
+        lead_score.attached_column(events, event_type, 'event_type'), ARRAY['text', 'character varying']::regtype[]);
+    PERFORM lead_score.expect_type(events, event_time, 'event_time',
+        lead_score.attached_column(events, event_time, 'event_time'),
+        ARRAY['timestamp with time zone', 'timestamp without time zone', 'date']::regtype[]);
+    IF event_props IS NOT NULL THEN
+        PERFORM lead_score.expect_type(events, event_props, 'event_props',
+            lead_score.attached_column(events, event_props, 'event_props'), ARRAY['jsonb', 'json']::regtype[]);
+    END IF;
+    IF accounts IS NOT NULL THEN
+        account_key := coalesce(options ->> 'account_key', lead_score.primary_key_column(accounts));
+        IF account_key IS NULL THEN
+            RAISE EXCEPTION '% has no single-column primary key', accounts
+                USING ERRCODE = '42P10', HINT = 'Name its key column with the "account_key" option.';
+        END IF;
+        contact_account := coalesce(options ->> 'contact_account', 'account_id');
+        PERFORM lead_score.expect_type(contacts, contact_account, 'contact_account',
+            lead_score.attached_column(contacts, contact_account, 'contact_account'),
+            ARRAY[lead_score.attached_column(accounts, account_key, 'account_key')]);
+    ELSIF options ?| ARRAY['contact_account', 'account_key'] THEN
+        RAISE EXCEPTION 'options "contact_account" and "account_key" need the "accounts" option'
+            USING ERRCODE = '22023';
+    END IF;
+
+    INSERT INTO lead_score.attachment_store
+           (profile_id, contacts, contact_key, key_type, events, event_contact, event_type, event_time,
+            event_props, accounts, contact_account, account_key, state_table, view_name, attached_at, attached_by,
+            objects_version)
+    VALUES (target.id, contacts, contact_key, key_type, events, event_contact, event_type, event_time,
+            event_props, accounts, contact_account, account_key, state_table, view_name, now(), actor,
+            lead_score.objects_version());
+
+    -- Every rule field must name a column of the attached tables.
+    SELECT * INTO problem FROM lead_score.field_problems(target.id, false) LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'profile "%", rule "%": %', target.name, problem.rule_name, problem.problem
+            USING ERRCODE = '42703';
+    END IF;
+
+    IF NOT EXISTS (SELECT FROM pg_index i WHERE i.indrelid = events
+                      AND i.indkey[0] = (SELECT a.attnum FROM pg_attribute a
+                                          WHERE a.attrelid = events AND a.attname = event_contact)) THEN
+        RAISE NOTICE '% has no index on %: each change rereads the contact''s events with a full scan',
+            events, quote_ident(event_contact)
+            USING HINT = format('CREATE INDEX ON %s (%I, %I);', events, event_contact, event_time);
+    END IF;
+
+    EXECUTE format($ddl$
+        CREATE TABLE lead_score.%1$I (
+            contact_key      %2$s PRIMARY KEY,
+            version          integer NOT NULL,
+            fit              float8 NOT NULL,
+            engagement       lead_score.decayed NOT NULL,
+            dimensions       jsonb NOT NULL,
+            disqualified_by  text[] NOT NULL,
+            next_due         timestamptz,
+            tally            bigint[] NOT NULL,
+            -- What each count-limited rule selected, as (rule, counted, latest) triples
+            -- (NULL: nothing), so a new event can be settled without the history.
+            limits           bigint[],
+            scored_at        timestamptz NOT NULL,
+            -- A copy of the contact's sticky tags (lead_score.tag_store holds them) and
+            -- of when it got the PQL tag, so reading them costs no join.
+            tags             text[] NOT NULL DEFAULT '{}',
+            pql_at           timestamptz
+        ) WITH (fillfactor = 70)$ddl$, state_table, key_type);
+    -- (Room on each page lets a new event's update stay a HOT update: no index write.)
+    EXECUTE format('CREATE INDEX ON lead_score.%I (next_due) WHERE next_due IS NOT NULL', state_table);
+    EXECUTE format('ALTER TABLE lead_score.%I ENABLE ROW LEVEL SECURITY', state_table);
+    PERFORM lead_score.create_visibility_policy(state_table, contacts, contact_key);
+    EXECUTE format('GRANT SELECT ON lead_score.%I TO PUBLIC', state_table);
+    EXECUTE format($ddl$
+        CREATE VIEW lead_score.%1$I WITH (security_invoker = true) AS
+        SELECT s.contact_key AS %2$I,
+               s.fit + lead_score.value_at(s.engagement, lead_score.now()) AS score,
+               s.fit AS fit_score,
+               lead_score.value_at(s.engagement, lead_score.now()) AS engagement_score,
+               lead_score.dimension_scores(s.dimensions, lead_score.now()) AS dimension_scores,
+               s.disqualified_by,
+               coalesce(m.pql_tag = ANY (s.tags), false) AS is_pql,
+               s.pql_at,
+               cardinality(s.disqualified_by) > 0 AS disqualified,
+               nullif(array_to_string(s.disqualified_by, ', '), '') AS disqualified_reason,
+               lead_score.score_100(s.fit + lead_score.value_at(s.engagement, lead_score.now()),
+                                    m.score_100_curve, m.score_100_scale) AS score_100,
+               lead_score.stars(s.fit + lead_score.value_at(s.engagement, lead_score.now()),
+                                m.score_100_curve, m.score_100_scale) AS stars,
+               s.tags,
+               m.scored_version AS version,
+               s.scored_at
+          FROM lead_score.%3$I s
+         CROSS JOIN (SELECT a.pql_tag, a.score_100_curve, a.score_100_scale, a.scored_version
+                       FROM lead_score.attachment_store a WHERE a.profile_id = %4$s) m$ddl$,
+        view_name, contact_key, state_table, target.id);
+    EXECUTE format('GRANT SELECT ON lead_score.%I TO PUBLIC', view_name);
+
+    -- Statement-level triggers: one call per statement, the rows it touched in the
+    -- transition tables `changed` (new rows) and `before_change` (old rows).
+    FOR trigger_row IN
+        SELECT w.relation, w.watched, o.operation, o.referencing
+          FROM (VALUES (events, 'events'), (contacts, 'contacts'), (accounts, 'accounts')) AS w(relation, watched),
+               (VALUES ('insert', 'REFERENCING NEW TABLE AS changed'),
+                       ('update', 'REFERENCING OLD TABLE AS before_change NEW TABLE AS changed'),
+                       ('delete', 'REFERENCING OLD TABLE AS before_change'),
+                       ('truncate', '')) AS o(operation, referencing)
+         WHERE w.relation IS NOT NULL
+    LOOP
+        EXECUTE format('CREATE TRIGGER %I AFTER %s ON %s %s FOR EACH STATEMENT EXECUTE FUNCTION lead_score.%I(%L)',
+                       format('lead_score_%s_%s_%s', target.id, trigger_row.watched, trigger_row.operation),
+                       upper(trigger_row.operation), trigger_row.relation, trigger_row.referencing,
+                       'on_' || trigger_row.watched || '_change', target.id);
+    END LOOP;
+
+    PERFORM lead_score.invalidate_scoring_cache();
+    PERFORM lead_score.rescore_for(target.name, 'attach');
+    PERFORM lead_score.log_change(target.name, 'attach', NULL, target.active_version, NULL,
+        jsonb_build_object('contacts', contacts::text, 'events', events::text, 'options', options));
+END
+$$;
+
+CREATE OR REPLACE FUNCTION lead_score.detach(profile text)
+RETURNS void LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, lead_score, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+    target lead_score.profile_store := lead_score.locked_profile(profile);
+    att lead_score.attachment_store;
+    trigger_row record;
+BEGIN
+    SELECT * INTO att FROM lead_score.attachment_store s WHERE s.profile_id = target.id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'profile "%" is not attached', target.name USING ERRCODE = '42704';
+    END IF;
+    FOR trigger_row IN
+        SELECT t.tgname, t.tgrelid::regclass AS relation FROM pg_trigger t
+         WHERE pg_catalog.starts_with(t.tgname, format('lead_score_%s_', target.id))
+           AND t.tgrelid IN (att.contacts, att.events, coalesce(att.accounts, 0))
+    LOOP
+        EXECUTE format('DROP TRIGGER %I ON %s', trigger_row.tgname, trigger_row.relation);
+    END LOOP;
+    EXECUTE format('DROP VIEW IF EXISTS lead_score.%I', att.view_name);
+    EXECUTE format('DROP TABLE IF EXISTS lead_score.%I', att.state_table);
+    DELETE FROM lead_score.attachment_store s WHERE s.profile_id = target.id;
+    PERFORM lead_score.invalidate_scoring_cache();
+    PERFORM lead_score.log_change(target.name, 'detach', NULL, NULL,
+        jsonb_build_object('contacts', att.contacts::text, 'events', att.events::text), NULL);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION lead_score.announce(t lead_score.transitions)
+RETURNS void LANGUAGE sql
+SET search_path = pg_catalog, lead_score, pg_temp
+AS $$
+    SELECT pg_catalog.pg_notify('lead_score',
+        pg_catalog.json_build_object('id', t.id, 'profile', t.profile)::pg_catalog.text)
+$$;
+
+CREATE OR REPLACE FUNCTION lead_score.clear_tag(profile text, contact text, tag text DEFAULT NULL)
+RETURNS integer LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, lead_score, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+    target lead_score.profile_store := lead_score.locked_profile(profile);
+    cleared lead_score.tag_store;
+    logged lead_score.transitions;
+    count integer := 0;
+BEGIN
+    -- As the profile's key type spells it: '007' is contact 7, stored as '7'.
+    contact := lead_score.stored_key(target.id, contact);
+    FOR cleared IN
+        DELETE FROM lead_score.tag_store t
+         WHERE t.profile_id = target.id AND t.contact_key = contact AND (tag IS NULL OR t.tag = tag)
+        RETURNING *
+    LOOP
+        INSERT INTO lead_score.transitions (at, profile, version, contact, kind, tag, old_state,
+                                            new_state, score, reason, source, actor)
+        VALUES (lead_score.now(), target.name, target.active_version, contact, 'tag_cleared',
+                cleared.tag, 'tagged', 'untagged', lead_score.score(target.name, contact),
+                format('cleared by %s', session_user), 'clear_tag', session_user)
+        RETURNING * INTO logged;
+        PERFORM lead_score.announce(logged);
+        count := count + 1;
+    END LOOP;
+    PERFORM lead_score.mirror_tags(target.id, contact);
+    RETURN count;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION lead_score.forget(profile text, contact text)
+RETURNS bigint LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, lead_score, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+    target lead_score.profile_store := lead_score.locked_profile(profile);
+    tags_erased bigint;
+    rows_erased bigint;
+BEGIN
+    contact := lead_score.stored_key(target.id, contact);
+    DELETE FROM lead_score.tag_store t WHERE t.profile_id = target.id AND t.contact_key = contact;
+    GET DIAGNOSTICS tags_erased = ROW_COUNT;
+    DELETE FROM lead_score.transitions t WHERE t.profile = target.name AND t.contact = contact;
+    GET DIAGNOSTICS rows_erased = ROW_COUNT;
+    INSERT INTO lead_score.transitions (at, profile, version, contact, kind, reason, source, actor)
+    VALUES (lead_score.now(), target.name, target.active_version, NULL, 'erased',
+            format('a contact''s %s tags and %s transitions erased on request', tags_erased, rows_erased),
+            'forget', session_user);
+    PERFORM lead_score.mirror_tags(target.id, contact);
+    RETURN tags_erased + rows_erased;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION lead_score.cron_expression(every interval)
+RETURNS text LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, lead_score, pg_temp
+AS $$
+DECLARE
+    seconds numeric := extract(epoch FROM every);
+BEGIN
+    IF seconds = 60 THEN
+        RETURN '* * * * *';
+    ELSIF seconds > 60 AND seconds < 3600 AND seconds % 60 = 0 AND 60 % (seconds / 60) = 0 THEN
+        RETURN format('*/%s * * * *', (seconds / 60)::integer);
+    ELSIF seconds = 3600 THEN
+        RETURN '0 * * * *';
+    ELSIF seconds > 3600 AND seconds < 86400 AND seconds % 3600 = 0 AND 24 % (seconds / 3600) = 0 THEN
+        RETURN format('0 */%s * * *', (seconds / 3600)::integer);
+    ELSIF seconds = 86400 THEN
+        RETURN '0 0 * * *';
+    END IF;
+    RAISE EXCEPTION 'cannot run every %: pg_cron runs jobs at whole minutes', every
+        USING ERRCODE = '22023',
+              HINT = 'Use a number of minutes that divides an hour, of hours that divides a day, or 1 day.';
+END
+$$;
+
+-- Views whose definitions changed (same columns).
+CREATE OR REPLACE VIEW lead_score.attachments AS
+SELECT p.name AS profile, a.contacts, a.contact_key, a.key_type, a.events, a.event_contact,
+       a.event_type, a.event_time, a.event_props, a.accounts, a.contact_account, a.account_key,
+       (SELECT c.oid::pg_catalog.regclass FROM pg_catalog.pg_class c
+         WHERE c.relname OPERATOR(pg_catalog.=) a.view_name
+           AND c.relnamespace OPERATOR(pg_catalog.=) 'lead_score'::pg_catalog.regnamespace) AS scores,
+       a.scored_version, a.attached_at, a.attached_by
+  FROM lead_score.attachment_store a
+  JOIN lead_score.profile_store p ON p.id OPERATOR(pg_catalog.=) a.profile_id;
+
+CREATE OR REPLACE VIEW lead_score.profiles AS
+SELECT p.name,
+       p.description,
+       CASE WHEN p.active_version IS NULL THEN 'draft' ELSE 'published' END AS status,
+       p.active_version,
+       -- Compared, not tracked: reverting a draft to the active version clears it.
+       (p.active_version IS NULL
+        -- (v.settings is NULL only without an active version, caught above.)
+        OR (p.settings OPERATOR(pg_catalog.=) v.settings) IS NOT TRUE
+        OR (coalesce((SELECT pg_catalog.jsonb_object_agg(r.name, r.body) FROM lead_score.rule_store r
+                       WHERE r.profile_id OPERATOR(pg_catalog.=) p.id AND r.version IS NULL), '{}')
+            OPERATOR(pg_catalog.=)
+            coalesce((SELECT pg_catalog.jsonb_object_agg(r.name, r.body) FROM lead_score.rule_store r
+                       WHERE r.profile_id OPERATOR(pg_catalog.=) p.id
+                         AND r.version OPERATOR(pg_catalog.=) p.active_version), '{}')) IS NOT TRUE)
+       AS has_unpublished_changes,
+       (SELECT pg_catalog.count(*) FROM lead_score.rule_store r
+         WHERE r.profile_id OPERATOR(pg_catalog.=) p.id AND r.version IS NULL) AS draft_rules,
+       p.settings AS draft_settings,
+       v.published_at,
+       v.published_by,
+       p.created_at,
+       p.created_by,
+       p.updated_at,
+       p.updated_by
+  FROM lead_score.profile_store p
+  LEFT JOIN lead_score.version_store v ON v.profile_id OPERATOR(pg_catalog.=) p.id AND v.version OPERATOR(pg_catalog.=) p.active_version;
+
+-- Every attached profile's objects to the 0.2.0 layout.
+SELECT lead_score.upgrade_attachments();

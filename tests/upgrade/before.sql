@@ -1,0 +1,56 @@
+-- A CRM scored by release 0.1.0, as its users have it: two profiles, several published
+-- versions and a draft, attached (one with accounts), events that tag, disqualify and
+-- requalify contacts, a cleared tag. Run with 0.1.0 installed; tests/upgrade/run.sh then
+-- updates the extension and checks that nothing was lost.
+\set ON_ERROR_STOP on
+SET lead_score.now = '2024-06-01 00:00:00+00';
+CREATE EXTENSION pg_lead_score VERSION '0.1.0';
+CREATE SCHEMA crm;
+CREATE TABLE crm.accounts (id bigint PRIMARY KEY, employees integer);
+CREATE TABLE crm.contacts (id bigint PRIMARY KEY, account_id bigint REFERENCES crm.accounts, role text, country text);
+CREATE TABLE crm.events (id bigserial PRIMARY KEY, contact_id bigint, event_type text, occurred_at timestamptz, props jsonb);
+CREATE INDEX ON crm.events (contact_id, occurred_at);
+CREATE TABLE crm.people (email text PRIMARY KEY, title text);
+CREATE TABLE crm.activity (id serial PRIMARY KEY, email text, kind text, at timestamptz);
+CREATE INDEX ON crm.activity (email);
+INSERT INTO crm.accounts SELECT g, g * 25 FROM generate_series(1, 10) AS g;
+INSERT INTO crm.contacts SELECT g, 1 + g % 10, CASE WHEN g % 7 = 0 THEN 'student' ELSE 'buyer' END,
+                                (ARRAY['US', 'DE', 'UK'])[1 + g % 3]
+  FROM generate_series(1, 60) AS g;
+INSERT INTO crm.people VALUES ('ann@example.com', 'CTO'), ('bob@example.com', 'intern'), ('cy@example.com', 'VP');
+
+SELECT lead_score.create_profile('Sales', 'the sales team''s score',
+    '{"half_life": "30 days", "pql_threshold": 40, "thresholds": {"MQL": 15},
+      "score_100": {"curve": "linear", "scale": 80}}');
+SELECT lead_score.add_rule('Sales', 'US or UK', '{"kind": "fit", "when": {"field": "country", "op": "in", "value": ["US", "UK"]}, "points": 1}');
+SELECT lead_score.add_rule('Sales', 'Big account', '{"kind": "fit", "when": {"field": "account.employees", "op": "gte", "value": 150}, "points": 5}');
+SELECT lead_score.add_rule('Sales', 'Pricing', '{"kind": "event", "event": "page_view", "when": {"field": "props.url", "op": "contains", "value": "/pricing"}, "points": 3, "dimension": "intent"}');
+SELECT lead_score.add_rule('Sales', 'Demo', '{"kind": "event", "event": "demo", "points": 20, "count": "once"}');
+SELECT lead_score.add_rule('Sales', 'Cancelled', '{"kind": "event", "event": "cancel", "points": -10, "half_life": "2 days"}');
+SELECT lead_score.add_rule('Sales', 'Students', '{"kind": "disqualifier", "when": {"field": "role", "op": "eq", "value": "student"}}');
+SELECT lead_score.publish('Sales');
+SELECT lead_score.update_rule('Sales', 'Demo', '{"kind": "event", "event": "demo", "points": 25, "count": "once"}');
+SELECT lead_score.add_rule('Sales', 'Recent visit', '{"kind": "event", "event": "visit", "points": 2, "within": "14 days", "half_life": null}');
+SELECT lead_score.publish('Sales');
+-- A draft change that stays unpublished.
+SELECT lead_score.add_rule('Sales', 'Webinar', '{"kind": "event", "event": "webinar", "points": 8}');
+SELECT lead_score.attach('Sales', 'crm.contacts', 'crm.events', '{"accounts": "accounts", "event_props": "props"}');
+
+-- A second profile keyed by text, with a contact key column named contact_key's way.
+SELECT lead_score.create_profile('People', settings => '{"half_life": "7 days", "pql_threshold": 10}');
+SELECT lead_score.add_rule('People', 'Senior', '{"kind": "fit", "when": {"field": "title", "op": "in", "value": ["CTO", "VP"]}, "points": 4}');
+SELECT lead_score.add_rule('People', 'Active', '{"kind": "event", "event": "login", "points": 2}');
+SELECT lead_score.publish('People');
+SELECT lead_score.attach('People', 'crm.people', 'crm.activity', '{"event_contact": "email", "event_type": "kind", "event_time": "at"}');
+
+-- Activity: tags, disqualifications, a requalification, a cleared tag.
+INSERT INTO crm.events (contact_id, event_type, occurred_at, props)
+SELECT 1 + g % 60, (ARRAY['page_view', 'visit', 'demo', 'page_view'])[1 + g % 4], '2024-05-01'::timestamptz + g * interval '40 minutes',
+       jsonb_build_object('url', CASE WHEN g % 3 = 0 THEN '/pricing' ELSE '/' END)
+  FROM generate_series(1, 1500) AS g;
+INSERT INTO crm.events (contact_id, event_type, occurred_at) VALUES (2, 'cancel', '2024-05-31'), (3, 'cancel', '2024-05-31');
+UPDATE crm.contacts SET role = 'student' WHERE id = 1;
+UPDATE crm.contacts SET role = 'buyer' WHERE id = 14;
+INSERT INTO crm.activity (email, kind, at) SELECT e, 'login', '2024-05-30' FROM unnest(ARRAY['ann@example.com', 'cy@example.com', 'cy@example.com']) AS e;
+SELECT lead_score.clear_tag('Sales', 5::bigint, 'PQL');
+SELECT * FROM lead_score.tick();

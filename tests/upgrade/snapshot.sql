@@ -1,0 +1,23 @@
+-- Everything the extension stores, in a canonical order: equal snapshots mean nothing
+-- was lost or changed. Reads the base tables (their 0.1.0 columns) and every score row.
+\set ON_ERROR_STOP on
+\pset format unaligned
+\pset tuples_only on
+SET lead_score.now = '2024-06-01 00:00:00+00';
+SELECT 'profile', p.* FROM lead_score.profile_store p ORDER BY p.id;
+SELECT 'version', v.* FROM lead_score.version_store v ORDER BY v.profile_id, v.version;
+SELECT 'rule', r.* FROM lead_score.rule_store r ORDER BY r.id;
+SELECT 'change', c.* FROM lead_score.change_log c ORDER BY c.id;
+SELECT 'tag', t.* FROM lead_score.tag_store t ORDER BY t.profile_id, t.contact_key, t.tag;
+SELECT 'transition', t.* FROM lead_score.transitions t ORDER BY t.id;
+SELECT 'attachment', a.profile_id, a.contacts, a.contact_key, a.key_type, a.events, a.event_contact,
+       a.event_type, a.event_time, a.event_props, a.accounts, a.contact_account, a.account_key,
+       a.state_table, a.view_name, a.scored_version, a.pql_tag, a.score_100_curve, a.score_100_scale,
+       a.attached_at, a.attached_by
+  FROM lead_score.attachment_store a ORDER BY a.profile_id;
+SELECT 'sequence', s.relname, pg_catalog.pg_sequence_last_value(s.oid)
+  FROM pg_catalog.pg_class s WHERE s.relkind = 'S' AND s.relnamespace = 'lead_score'::regnamespace ORDER BY 2;
+SELECT format('SELECT %L, s.* FROM lead_score.%I s ORDER BY s.contact_key', a.state_table, a.state_table)
+  FROM lead_score.attachment_store a ORDER BY a.profile_id \gexec
+SELECT format('SELECT %L, v.* FROM lead_score.%I v ORDER BY 2', a.view_name, a.view_name)
+  FROM lead_score.attachment_store a ORDER BY a.profile_id \gexec
