@@ -4,6 +4,7 @@
 use std::borrow::Borrow;
 use std::collections::{BTreeMap, HashMap};
 
+use pgrx::datum::DatumWithOid;
 use pgrx::pg_sys;
 use pgrx::prelude::TimestampWithTimeZone;
 use pgrx::spi::SpiClient;
@@ -388,35 +389,27 @@ impl<'a> SumColumns<'a> {
             None => pgrx::datum::DatumWithOid::null_oid(attached.decayed_types.element),
         };
         let [t1, t2, t3, t4, t5, t6] = self.tally.map(|column| column.into_iter().next().flatten());
-        [
-            params.bind(first(self.keys)),
-            params.bind(engagement),
-            params.bind(first(self.dimensions)),
-            params.bind(t1),
-            params.bind(t2),
-            params.bind(t3),
-            params.bind(t4),
-            params.bind(t5),
-            params.bind(t6),
-        ]
+        let values = [first(self.keys).into(), engagement, first(self.dimensions).into()];
+        bind_nine(params, values, [t1, t2, t3, t4, t5, t6].map(Into::into))
     }
 
     /// Bind the nine arrays as parameters.
     pub(crate) fn bind(self, attached: &Attached, params: &mut Params<'_>) -> [Placeholder; 9] {
         let engagement = attached.decayed_types.array(self.engagement.into_iter());
-        let [t1, t2, t3, t4, t5, t6] = self.tally;
-        [
-            params.bind(self.keys),
-            params.bind(engagement),
-            params.bind(self.dimensions),
-            params.bind(t1),
-            params.bind(t2),
-            params.bind(t3),
-            params.bind(t4),
-            params.bind(t5),
-            params.bind(t6),
-        ]
+        let values = [self.keys.into(), engagement, self.dimensions.into()];
+        bind_nine(params, values, self.tally.map(Into::into))
     }
+}
+
+/// Bind the key, engagement and dimensions, then the tally's six counts, in
+/// `SUM_COLUMNS` order.
+fn bind_nine<'a>(
+    params: &mut Params<'a>,
+    first: [DatumWithOid<'a>; 3],
+    tally: [DatumWithOid<'a>; 6],
+) -> [Placeholder; 9] {
+    let mut bound = first.into_iter().chain(tally).map(|value| params.bind(value));
+    std::array::from_fn(|_| bound.next().expect("nine values"))
 }
 
 /// Upsert results, in the order given (unnest keeps the arrays' order, so row locks
