@@ -13,7 +13,7 @@ ALTER FUNCTION lead_score.on_accounts_change() SECURITY DEFINER
 REVOKE ALL ON FUNCTION lead_score.on_events_change(), lead_score.on_contacts_change(),
                        lead_score.on_accounts_change() FROM PUBLIC;
 
--- Rescoring writes state tables as the owner: for editors only (see the README's GRANT).
+-- Rescoring writes state tables as the owner: for editors only (see the GRANT in docs/reference.md, "Who may edit").
 REVOKE ALL ON FUNCTION lead_score.rescore(text), lead_score.rescore(text, text), lead_score.rescore_for(text, text) FROM PUBLIC;
 
 -- Called by attach, detach and publish only.

