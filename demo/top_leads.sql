@@ -39,6 +39,14 @@ SELECT row_number() OVER (ORDER BY s.score DESC, c.id) AS rank,
  ORDER BY s.score DESC, c.id
  LIMIT 20;
 
+\echo 'Why the top lead scores what it does: lead_score.explain(profile, contact), rule by rule'
+SELECT s.id AS top_lead FROM lead_score."Demo_scores" s ORDER BY s.score DESC, s.id LIMIT 1 \gset
+SELECT rule_name, kind, dimension, events, round(points::numeric, 2) AS points
+  FROM lead_score.explain('Demo', :top_lead);
+SELECT round(sum(points)::numeric, 6) AS explained,
+       round(lead_score.score('Demo', :top_lead)::numeric, 6) AS score
+  FROM lead_score.explain('Demo', :top_lead);
+
 \echo 'Qualification: sticky tags (PQL at 100, MQL at 60) given at attach, and disqualified contacts'
 SELECT count(*) FILTER (WHERE is_pql) AS pql,
        count(*) FILTER (WHERE 'MQL' = ANY (tags)) AS mql,

@@ -38,3 +38,10 @@ RETURNS bigint LANGUAGE sql
 SET search_path = pg_catalog, lead_score, pg_temp
 AS $$ SELECT lead_score.rescore(profile, contact::text) $$;
 REVOKE ALL ON FUNCTION lead_score.rescore(text, anyelement) FROM PUBLIC;
+
+-- explain() with the contact's key in its own type.
+CREATE FUNCTION lead_score.explain(profile text, contact anyelement, at timestamptz DEFAULT NULL)
+RETURNS TABLE(rule_name text, kind text, dimension text, events bigint, points float8)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, lead_score, pg_temp
+AS $$ SELECT e.rule_name, e.kind, e.dimension, e.events, e.points FROM lead_score.explain(profile, contact::text, at) AS e $$;

@@ -507,5 +507,29 @@ SELECT p.name,
   FROM lead_score.profile_store p
   LEFT JOIN lead_score.version_store v ON v.profile_id OPERATOR(pg_catalog.=) p.id AND v.version OPERATOR(pg_catalog.=) p.active_version;
 
+-- explain(): the rules behind a contact's score.
+CREATE FUNCTION lead_score."explain"(
+	"profile" TEXT, /* Option < & str > */
+	"contact" TEXT, /* Option < & str > */
+	"at" timestamp with time zone DEFAULT NULL /* Option < TimestampWithTimeZone > */
+) RETURNS TABLE (
+	"rule_name" TEXT,  /* String */
+	"kind" TEXT,  /* String */
+	"dimension" TEXT,  /* Option < String > */
+	"events" bigint,  /* Option < i64 > */
+	"points" double precision  /* Option < f64 > */
+)
+STABLE
+SET search_path TO pg_catalog, lead_score, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'explain_wrapper';
+
+-- explain() with the contact's key in its own type.
+CREATE FUNCTION lead_score.explain(profile text, contact anyelement, at timestamptz DEFAULT NULL)
+RETURNS TABLE(rule_name text, kind text, dimension text, events bigint, points float8)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, lead_score, pg_temp
+AS $$ SELECT e.rule_name, e.kind, e.dimension, e.events, e.points FROM lead_score.explain(profile, contact::text, at) AS e $$;
+
 -- Every attached profile's objects to the 0.2.0 layout.
 SELECT lead_score.upgrade_attachments();

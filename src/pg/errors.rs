@@ -18,6 +18,8 @@ pub(crate) enum Failure {
     Misconfigured(String),
     /// A value the caller gave that is not valid (22023).
     InvalidValue(String),
+    /// The caller lacks a privilege the call needs (42501).
+    InsufficientPrivilege(String),
     /// Text that does not read as a value of its type (22P02).
     InvalidText(String),
     /// A stored value that is not in its stored layout (XX001).
@@ -57,6 +59,7 @@ impl Failure {
                 ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE
             }
             Failure::InvalidValue(_) => ERRCODE_INVALID_PARAMETER_VALUE,
+            Failure::InsufficientPrivilege(_) => ERRCODE_INSUFFICIENT_PRIVILEGE,
             Failure::InvalidText(_) => ERRCODE_INVALID_TEXT_REPRESENTATION,
             Failure::Corrupted(_) => ERRCODE_DATA_CORRUPTED,
             Failure::Internal { .. } => ERRCODE_INTERNAL_ERROR,
@@ -69,6 +72,7 @@ impl Failure {
             Failure::NotReady(message)
             | Failure::Misconfigured(message)
             | Failure::InvalidValue(message)
+            | Failure::InsufficientPrivilege(message)
             | Failure::InvalidText(message)
             | Failure::Corrupted(message) => message,
             Failure::Internal { what, error } => format!("pg_lead_score: {what}: {error}"),

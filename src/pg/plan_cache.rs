@@ -71,6 +71,8 @@ pub(crate) enum Statement {
     DueEarlier,
     /// A contact key as the key type prints it.
     StoredKey,
+    /// Whether the caller may see a contact's score row (`explain`).
+    Visible,
 }
 
 /// An attached profile as the triggers use it. Entries are replaced, never changed.

@@ -252,22 +252,6 @@ fn due_after_untagging(client: &SpiClient<'_>, attached: &Attached, contact: &st
     run(client, attached, &update, "bringing a due time forward", &params);
 }
 
-/// A contact key as the key type prints it (see `lead_score.stored_key`).
-fn stored_key(client: &SpiClient<'_>, attached: &Attached, contact: &str) -> String {
-    let key_type = &attached.attachment.key_type;
-    let mut params = Params::default();
-    let key = params.bind(contact);
-    let spell = attached.statement(client, Statement::StoredKey, &params, false, || {
-        format!("SELECT {key}::text::{key_type}::text")
-    });
-    let what = "spelling a contact key";
-    run(client, attached, &spell, what, &params)
-        .first()
-        .get_one::<String>()
-        .unwrap_or_else(|e| spi_failed(&attached.attachment, what, e))
-        .unwrap_or_else(|| contact.to_owned())
-}
-
 /// The sticky tags of every contact of the profile, from `lead_score.tag_store`.
 pub(crate) fn all_tags(
     client: &SpiClient<'_>,
@@ -295,6 +279,7 @@ pub(crate) mod lead_score {
 
     use crate::pg::clock::decision_now_unix_micros;
     use crate::pg::plan_cache;
+    use crate::pg::summaries;
 
     /// `lead_score.mirror_tags(profile_id, contact)`: after `clear_tag` or `forget` took
     /// tags away, copy the contact's sticky tags into its state row, and bring its due
@@ -319,7 +304,7 @@ pub(crate) mod lead_score {
     #[search_path(pg_catalog, lead_score, pg_temp)]
     fn stored_key(profile_id: i64, contact: &str) -> String {
         Spi::connect(|client| match plan_cache::attached(client, profile_id) {
-            Some(attached) => super::stored_key(client, &attached, contact),
+            Some(attached) => summaries::stored_key(client, &attached, contact),
             None => contact.to_owned(),
         })
     }

@@ -22,6 +22,18 @@ pub(crate) fn compute_batch(
     keys: &[String],
     now: i64,
 ) -> Scored {
+    compute_into(client, attached, keys, now, Summaries::default())
+}
+
+/// `compute_batch`, folding each contact's events into its summary in `summaries` when
+/// there is one (an explaining summary, say).
+pub(crate) fn compute_into(
+    client: &SpiClient<'_>,
+    attached: &Attached,
+    keys: &[String],
+    now: i64,
+    mut summaries: Summaries,
+) -> Scored {
     let (attachment, plan) = (&attached.attachment, &attached.plan);
     let mut of_events = Params::default();
     let given = Contacts::Given(of_events.bind(key_array(keys)));
@@ -34,7 +46,6 @@ pub(crate) fn compute_batch(
     let contacts = attached.statement(client, Statement::Contacts, &of_contacts, false, || {
         attachment.contacts_query(plan, given)
     });
-    let mut summaries = Summaries::default();
     let mut scored = as_crm_owner(attachment.crm_owner, |_| {
         run(client, attached, &events, "reading events", &of_events);
         fold_rows::<String>(attached, &mut summaries, now);

@@ -4,7 +4,7 @@
 
 use pgrx::spi::SpiClient;
 
-use crate::pg::attachment::texts;
+use crate::pg::attachment::{spi_failed, texts};
 
 use crate::pg::params::Params;
 use crate::pg::plan_cache::Attached;
@@ -229,4 +229,20 @@ pub(crate) fn in_key_order(
     });
     let what = "ordering keys";
     texts(Ok(run(client, attached, &order, what, &params)), &attached.attachment, what)
+}
+
+/// A contact key as the key type prints it (see `lead_score.stored_key`).
+pub(crate) fn stored_key(client: &SpiClient<'_>, attached: &Attached, contact: &str) -> String {
+    let key_type = &attached.attachment.key_type;
+    let mut params = Params::default();
+    let key = params.bind(contact);
+    let spell = attached.statement(client, Statement::StoredKey, &params, false, || {
+        format!("SELECT {key}::text::{key_type}::text")
+    });
+    let what = "spelling a contact key";
+    run(client, attached, &spell, what, &params)
+        .first()
+        .get_one::<String>()
+        .unwrap_or_else(|e| spi_failed(&attached.attachment, what, e))
+        .unwrap_or_else(|| contact.to_owned())
 }

@@ -192,6 +192,18 @@ pub struct ContactScore {
     /// What each `count`-limited rule has selected, so new events can be added to this
     /// result without the history (see [`EventSummary::settle_limits`]).
     pub limits: Vec<LimitState>,
+    /// Per event rule (its index in the profile's rules), what it added, when the
+    /// result was computed to be explained (see [`EventSummary::explaining`]); empty
+    /// otherwise.
+    pub by_rule: BTreeMap<usize, RuleWorth>,
+}
+
+/// What one event rule added to a contact's engagement: the events it counted and
+/// their points, decaying as the engagement does.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RuleWorth {
+    pub events: u64,
+    pub points: DecayedSum,
 }
 
 /// A `count`-limited rule's selection in a contact's result: how many events it
@@ -265,6 +277,9 @@ pub struct EventSummary {
     /// (time, points in total order, rule index) of the latest event that scored: at
     /// equal times the rule worth more is named.
     latest: Option<(Micros, i64, usize)>,
+    /// What each event rule added, kept only when explaining: the scoring paths need
+    /// the totals alone.
+    by_rule: Option<BTreeMap<usize, RuleWorth>>,
 }
 
 /// `points` as an integer in the order of `f64::total_cmp`.
@@ -280,6 +295,12 @@ fn earliest_due(due: &mut Option<Micros>, candidate: Micros, now: Micros) {
 }
 
 impl EventSummary {
+    /// An empty summary that also keeps what each event rule adds, so that its result
+    /// can be explained rule by rule ([`ContactScore::by_rule`]).
+    pub fn explaining() -> EventSummary {
+        EventSummary { by_rule: Some(BTreeMap::new()), ..EventSummary::default() }
+    }
+
     /// Fold one event in, as of `now`.
     pub fn add(&mut self, profile: &CompiledProfile, event: &Event<'_>, now: Micros) {
         let (Some(event_type), Some(at)) = (event.event_type, event.at) else {
@@ -323,7 +344,8 @@ impl EventSummary {
             }
             match rule.count {
                 CountLimit::Every => {
-                    add_points(profile, rule, &mut self.engagement, &mut self.dimensions, at);
+                    let sums = (&mut self.engagement, &mut self.dimensions, &mut self.by_rule);
+                    count_event(profile, index, rule, at, sums);
                     self.latest = self.latest.max(Some((at, points_order(rule.points), index)));
                     counted = true;
                 }
@@ -356,6 +378,13 @@ impl EventSummary {
         self.candidates.extend(other.candidates);
         self.watched.extend(other.watched);
         self.latest = self.latest.max(other.latest);
+        if let (Some(mine), Some(theirs)) = (&mut self.by_rule, other.by_rule) {
+            for (index, worth) in theirs {
+                let entry = mine.entry(index).or_default();
+                entry.events += worth.events;
+                entry.points.merge(&worth.points);
+            }
+        }
     }
 
     /// Whether these events can be added to a stored result as they are, without the
@@ -397,13 +426,9 @@ impl EventSummary {
                 if state.counted < limit {
                     state.counted += 1;
                     state.latest = state.latest.max(candidate.at);
-                    add_points(
-                        profile,
-                        rule,
-                        &mut settled.engagement,
-                        &mut settled.dimensions,
-                        candidate.at,
-                    );
+                    let sums =
+                        (&mut settled.engagement, &mut settled.dimensions, &mut settled.by_rule);
+                    count_event(profile, index, rule, candidate.at, sums);
                     settled.latest =
                         settled.latest.max(Some((candidate.at, points_order(rule.points), index)));
                     selected = true;
@@ -444,7 +469,8 @@ impl EventSummary {
                 self.candidates.iter().enumerate().filter(|(_, c)| c.rules.contains(&index));
             let mut state = LimitState { rule: index, counted: 0, latest: Micros::MIN };
             for (number, candidate) in picks.take(limit as usize) {
-                add_points(profile, rule, &mut self.engagement, &mut self.dimensions, candidate.at);
+                let sums = (&mut self.engagement, &mut self.dimensions, &mut self.by_rule);
+                count_event(profile, index, rule, candidate.at, sums);
                 self.latest =
                     self.latest.max(Some((candidate.at, points_order(rule.points), index)));
                 selected[number] = true;
@@ -473,6 +499,7 @@ impl EventSummary {
             latest_rule: self.latest.map(|(_, _, index)| index),
             fit_rules: Vec::new(),
             limits,
+            by_rule: self.by_rule.take().unwrap_or_default(),
         };
         let facts = ContactWithHistory { contact, profile, watched: &self.watched, now };
         for (index, (name, rule)) in profile.rules.iter().enumerate() {
@@ -549,23 +576,47 @@ pub fn score_contact<'a>(
     events: impl IntoIterator<Item = Event<'a>>,
     now: Micros,
 ) -> ContactScore {
-    let mut summary = EventSummary::default();
+    score_into(EventSummary::default(), profile, contact, events, now)
+}
+
+/// Score one contact as of `now`, folding its events into `summary` first.
+pub fn score_into<'a>(
+    mut summary: EventSummary,
+    profile: &CompiledProfile,
+    contact: &dyn Facts,
+    events: impl IntoIterator<Item = Event<'a>>,
+    now: Micros,
+) -> ContactScore {
     for event in events {
         summary.add(profile, &event, now);
     }
     summary.finish(profile, contact, now)
 }
 
-fn add_points(
+/// The sums an event rule's points go into: the engagement, the dimensions, and what
+/// each rule added (when explaining).
+type Sums<'a> = (
+    &'a mut DecayedSum,
+    &'a mut BTreeMap<String, DecayedSum>,
+    &'a mut Option<BTreeMap<usize, RuleWorth>>,
+);
+
+/// Count one event for the event rule `rule` (number `index` in the profile's rules).
+fn count_event(
     profile: &CompiledProfile,
+    index: usize,
     rule: &EventRule,
-    engagement: &mut DecayedSum,
-    dimensions: &mut BTreeMap<String, DecayedSum>,
     at: Micros,
+    (engagement, dimensions, by_rule): Sums<'_>,
 ) {
     let half_life = profile.half_life(rule);
     engagement.add(rule.points, at, half_life);
     if let Some(dimension) = &rule.dimension {
         dimensions.entry(dimension.clone()).or_default().add(rule.points, at, half_life);
+    }
+    if let Some(by_rule) = by_rule {
+        let worth = by_rule.entry(index).or_default();
+        worth.events += 1;
+        worth.points.add(rule.points, at, half_life);
     }
 }

@@ -1,0 +1,88 @@
+//! Why a contact's score is what it is: one contribution per rule that holds or counted,
+//! and together they add up to the score.
+
+use std::cmp::Ordering;
+
+use crate::scoring::condition::Facts;
+use crate::scoring::engine::{score_into, CompiledProfile, ContactScore, Event, EventSummary};
+use crate::scoring::rule::Rule;
+use crate::scoring::value::Micros;
+
+/// One rule's part in a contact's score at an instant.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Contribution {
+    pub rule_name: String,
+    /// `fit`, `event` or `disqualifier`.
+    pub kind: &'static str,
+    pub dimension: Option<String>,
+    /// How many events an event rule counted; `None` for the other kinds.
+    pub events: Option<u64>,
+    /// The rule's points at the instant: a fit rule's points, an event rule's decayed
+    /// worth; `None` for a disqualifier, which holds the contact back without points.
+    pub points: Option<f64>,
+}
+
+/// Score one contact as of `now`, keeping what each rule added.
+pub fn score_explained<'a>(
+    profile: &CompiledProfile,
+    contact: &dyn Facts,
+    events: impl IntoIterator<Item = Event<'a>>,
+    now: Micros,
+) -> ContactScore {
+    score_into(EventSummary::explaining(), profile, contact, events, now)
+}
+
+/// The contributions behind `result` (computed with [`EventSummary::explaining`]) at
+/// `at`: the fit rules that hold, the event rules that counted events, the
+/// disqualifiers that hold. Their points add up to `result.score_at(at)`. Ordered by
+/// absolute points (largest first, disqualifiers last), then by rule name.
+pub fn contributions(
+    profile: &CompiledProfile,
+    result: &ContactScore,
+    at: Micros,
+) -> Vec<Contribution> {
+    let mut found = Vec::new();
+    for &index in &result.fit_rules {
+        if let Some((name, Rule::Fit { points, .. })) = profile.rules.get(index) {
+            found.push(Contribution {
+                rule_name: name.clone(),
+                kind: "fit",
+                dimension: None,
+                events: None,
+                points: Some(*points),
+            });
+        }
+    }
+    for (&index, worth) in &result.by_rule {
+        if let Some((name, Rule::Event(rule))) = profile.rules.get(index) {
+            found.push(Contribution {
+                rule_name: name.clone(),
+                kind: "event",
+                dimension: rule.dimension.clone(),
+                events: Some(worth.events),
+                points: Some(worth.points.value_at(at)),
+            });
+        }
+    }
+    for name in &result.disqualified_by {
+        found.push(Contribution {
+            rule_name: name.clone(),
+            kind: "disqualifier",
+            dimension: None,
+            events: None,
+            points: None,
+        });
+    }
+    found.sort_by(|a, b| by_weight(a.points, b.points).then_with(|| a.rule_name.cmp(&b.rule_name)));
+    found
+}
+
+/// Larger absolute points first; no points last.
+fn by_weight(a: Option<f64>, b: Option<f64>) -> Ordering {
+    match (a, b) {
+        (Some(a), Some(b)) => b.abs().total_cmp(&a.abs()),
+        (Some(_), None) => Ordering::Less,
+        (None, Some(_)) => Ordering::Greater,
+        (None, None) => Ordering::Equal,
+    }
+}

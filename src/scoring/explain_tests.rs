@@ -1,0 +1,134 @@
+//! Tests of explaining a score: the contributions add up to the score whatever the
+//! rules (limits, windows, future events, dimensions, disqualifiers), and explaining
+//! changes nothing in the result.
+
+use serde_json::{json, Value as Json};
+
+use crate::scoring::engine::{score_contact, CompiledProfile, ContactScore, Event};
+use crate::scoring::explain::{contributions, score_explained, Contribution};
+use crate::scoring::json_facts::JsonFacts;
+use crate::scoring::value::{parse_timestamp, Micros};
+
+const DAY: Micros = 86_400_000_000;
+
+fn at(text: &str) -> Micros {
+    parse_timestamp(text).unwrap()
+}
+
+fn profile() -> CompiledProfile {
+    let rules: Vec<(String, Json)> = [
+        ("Buyer", json!({"kind": "fit", "when": {"field": "role", "op": "eq", "value": "buyer"}, "points": 2})),
+        ("US", json!({"kind": "fit", "when": {"field": "country", "op": "eq", "value": "US"}, "points": 1})),
+        ("Pricing", json!({"kind": "event", "event": "page_view", "when": {"field": "props.url", "op": "contains", "value": "/pricing"}, "points": 3, "dimension": "intent"})),
+        ("Any page", json!({"kind": "event", "event": "page_view", "points": 1, "half_life": "7 days"})),
+        ("Demo", json!({"kind": "event", "event": "demo", "points": 20, "count": "once"})),
+        ("Projects", json!({"kind": "event", "event": ["project", "demo"], "points": 5, "count": {"max": 2}, "half_life": null})),
+        ("Recent visit", json!({"kind": "event", "event": "visit", "points": 2, "within": "14 days", "half_life": null})),
+        ("Cancelled", json!({"kind": "event", "event": "cancel", "points": -10, "half_life": "2 days"})),
+        ("Students", json!({"kind": "disqualifier", "when": {"field": "role", "op": "eq", "value": "student"}})),
+    ]
+    .into_iter()
+    .map(|(n, r)| (n.to_owned(), r))
+    .collect();
+    CompiledProfile::compile(&json!({"half_life": "30 days"}), &rules).unwrap()
+}
+
+fn events() -> Vec<Json> {
+    let mut events = vec![
+        json!({"event_type": "page_view", "at": "2024-05-01", "props": {"url": "/pricing"}}),
+        json!({"event_type": "page_view", "at": "2024-05-20", "props": {"url": "/docs"}}),
+        json!({"event_type": "demo", "at": "2024-05-10"}),
+        json!({"event_type": "demo", "at": "2024-05-03"}),
+        json!({"event_type": "project", "at": "2024-05-02"}),
+        json!({"event_type": "project", "at": "2024-05-04"}),
+        json!({"event_type": "visit", "at": "2024-05-25"}),
+        json!({"event_type": "visit", "at": "2024-04-01"}),
+        json!({"event_type": "cancel", "at": "2024-05-30"}),
+        json!({"event_type": "demo", "at": "2024-07-01"}),
+        json!({"event_type": "webinar", "at": "2024-05-15"}),
+    ];
+    events.push(json!({"event_type": "page_view", "at": "2024-05-31", "props": "not an object"}));
+    events
+}
+
+fn scored(contact: &Json, events: &[Json], now: Micros, explaining: bool) -> ContactScore {
+    let facts: Vec<JsonFacts> = events.iter().map(|e| JsonFacts { record: e, now }).collect();
+    let events = events.iter().zip(&facts).map(|(e, facts)| Event {
+        event_type: e.get("event_type").and_then(Json::as_str),
+        at: e.get("at").and_then(Json::as_str).and_then(parse_timestamp),
+        facts,
+    });
+    let contact = JsonFacts { record: contact, now };
+    if explaining {
+        score_explained(&profile(), &contact, events, now)
+    } else {
+        score_contact(&profile(), &contact, events, now)
+    }
+}
+
+fn total(found: &[Contribution]) -> f64 {
+    found.iter().filter_map(|c| c.points).sum()
+}
+
+#[test]
+fn contributions_add_up_to_the_score_at_every_instant() {
+    let contact = json!({"role": "buyer", "country": "US"});
+    let mut events = events();
+    for now in
+        [at("2024-05-01"), at("2024-05-15"), at("2024-06-01"), at("2024-07-02"), at("2025-01-01")]
+    {
+        // In any order of events.
+        for _ in 0..3 {
+            let result = scored(&contact, &events, now, true);
+            for when in [now, now + DAY, now + 90 * DAY] {
+                let found = contributions(&profile(), &result, when);
+                let (sum, score) = (total(&found), result.score_at(when));
+                assert!(
+                    (sum - score).abs() <= 1e-9 * score.abs().max(1.0),
+                    "{sum} vs {score} at {when}"
+                );
+            }
+            events.rotate_left(5);
+        }
+    }
+}
+
+#[test]
+fn explaining_changes_nothing_in_the_result() {
+    let contact = json!({"role": "buyer", "country": "DE"});
+    for now in [at("2024-05-05"), at("2024-06-01")] {
+        let mut explained = scored(&contact, &events(), now, true);
+        assert!(!explained.by_rule.is_empty());
+        explained.by_rule.clear();
+        assert_eq!(explained, scored(&contact, &events(), now, false));
+    }
+}
+
+#[test]
+fn each_rule_says_what_it_counted() {
+    let contact = json!({"role": "student", "country": "US"});
+    let now = at("2024-06-01");
+    let found = contributions(&profile(), &scored(&contact, &events(), now, true), now);
+    let row = |name: &str| found.iter().find(|c| c.rule_name == name).cloned();
+    // Fit rules that hold, with their points; the one that does not hold is absent.
+    assert_eq!(row("US").map(|c| (c.kind, c.events, c.points)), Some(("fit", None, Some(1.0))));
+    assert_eq!(row("Buyer"), None);
+    // The demo counts once (the earliest); projects take the first two of projects and demos.
+    assert_eq!(row("Demo").and_then(|c| c.events), Some(1));
+    assert_eq!(row("Projects").map(|c| (c.events, c.points)), Some((Some(2), Some(10.0))));
+    // Only the visit inside the window counts; the future demo counts nowhere.
+    assert_eq!(row("Recent visit").map(|c| (c.events, c.points)), Some((Some(1), Some(2.0))));
+    // The pricing page, in its dimension; the malformed properties match no condition.
+    let pricing = row("Pricing").unwrap();
+    assert_eq!((pricing.dimension.as_deref(), pricing.events), (Some("intent"), Some(1)));
+    assert_eq!(row("Any page").and_then(|c| c.events), Some(3));
+    // The disqualifier that holds, without points, last.
+    let last = found.last().unwrap();
+    assert_eq!(
+        (last.rule_name.as_str(), last.kind, last.points),
+        ("Students", "disqualifier", None)
+    );
+    // Largest absolute contribution first.
+    let weights: Vec<f64> = found.iter().filter_map(|c| c.points.map(f64::abs)).collect();
+    assert!(weights.windows(2).all(|w| w[0] >= w[1]), "{weights:?}");
+}
