@@ -531,5 +531,74 @@ LANGUAGE sql STABLE
 SET search_path = pg_catalog, lead_score, pg_temp
 AS $$ SELECT e.rule_name, e.kind, e.dimension, e.events, e.points FROM lead_score.explain(profile, contact::text, at) AS e $$;
 
+-- preview() and preview_summary(): what publishing a draft or another version would change.
+CREATE FUNCTION lead_score."preview"(
+	"profile" TEXT, /* Option < & str > */
+	"version" INT DEFAULT NULL /* Option < i32 > */
+) RETURNS TABLE (
+	"contact" TEXT,  /* String */
+	"active_score" double precision,  /* Option < f64 > */
+	"new_score" double precision,  /* f64 */
+	"active_rank" bigint,  /* Option < i64 > */
+	"new_rank" bigint,  /* i64 */
+	"change" TEXT  /* Option < String > */
+)
+SECURITY DEFINER
+SET search_path TO pg_catalog, lead_score, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'preview_wrapper';
+
+-- preview() scores every contact with a draft or another version: an editing function,
+-- like publish (see the GRANT in docs/reference.md, "Who may edit").
+REVOKE ALL ON FUNCTION lead_score.preview(text, integer) FROM PUBLIC;
+
+-- What publishing the draft (or `version`) would change, in numbers: contacts whose
+-- score moves, newly tagged per tag, newly disqualified and requalified, the mean
+-- absolute change, and Spearman's rank correlation between the two orders (ranks of
+-- tied scores averaged).
+CREATE FUNCTION lead_score.preview_summary(profile text, version integer DEFAULT NULL)
+RETURNS TABLE(metric text, value float8)
+LANGUAGE sql
+SET search_path = pg_catalog, lead_score, pg_temp
+AS $$
+    WITH p AS (SELECT * FROM lead_score.preview(profile, version)),
+    scored AS (
+        SELECT p.active_score, p.new_score,
+               pg_catalog.rank() OVER (ORDER BY p.active_score DESC)
+               OPERATOR(pg_catalog.+) (pg_catalog.count(*) OVER (PARTITION BY p.active_score)
+                                       OPERATOR(pg_catalog.-) 1) OPERATOR(pg_catalog./) 2.0 AS active_rank,
+               pg_catalog.rank() OVER (ORDER BY p.new_score DESC)
+               OPERATOR(pg_catalog.+) (pg_catalog.count(*) OVER (PARTITION BY p.new_score)
+                                       OPERATOR(pg_catalog.-) 1) OPERATOR(pg_catalog./) 2.0 AS new_rank
+          FROM p WHERE p.active_score IS NOT NULL),
+    changes AS (
+        SELECT c AS change FROM p, pg_catalog.unnest(pg_catalog.string_to_array(p.change, ', ')) AS c)
+    SELECT m.metric, m.value FROM (
+        SELECT 1 AS n, 'contacts' AS metric, pg_catalog.count(*)::float8 AS value FROM p
+        UNION ALL
+        SELECT 2, 'score changes',
+               pg_catalog.count(*) FILTER (WHERE p.active_score IS NULL
+                   OR pg_catalog.abs(p.new_score OPERATOR(pg_catalog.-) p.active_score) OPERATOR(pg_catalog.>) 1e-9)::float8
+          FROM p
+        UNION ALL
+        SELECT 3, 'mean absolute change',
+               coalesce(pg_catalog.avg(pg_catalog.abs(s.new_score OPERATOR(pg_catalog.-) s.active_score)), 0)
+          FROM scored s
+        UNION ALL
+        SELECT 4, 'rank correlation',
+               pg_catalog.corr(s.active_rank::float8, s.new_rank::float8) FROM scored s
+        UNION ALL
+        SELECT 5, 'disqualified', pg_catalog.count(*) FILTER (WHERE c.change OPERATOR(pg_catalog.=) 'disqualified')::float8
+          FROM changes c
+        UNION ALL
+        SELECT 6, 'requalified', pg_catalog.count(*) FILTER (WHERE c.change OPERATOR(pg_catalog.=) 'requalified')::float8
+          FROM changes c
+        UNION ALL
+        SELECT 7, c.change, pg_catalog.count(*)::float8 FROM changes c
+         WHERE pg_catalog.starts_with(c.change, 'tagged ') GROUP BY c.change
+    ) m ORDER BY m.n, m.metric
+$$;
+REVOKE ALL ON FUNCTION lead_score.preview_summary(text, integer) FROM PUBLIC;
+
 -- Every attached profile's objects to the 0.2.0 layout.
 SELECT lead_score.upgrade_attachments();

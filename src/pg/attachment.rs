@@ -6,6 +6,7 @@ use pgrx::spi::SpiClient;
 
 /// A profile's attachment: its relations fixed by oid, and as SQL, schema-qualified
 /// and quoted by [`ident`], whatever the caller's `search_path`.
+#[derive(Clone)]
 pub(crate) struct Attachment {
     pub profile_id: i64,
     pub profile_name: String,
@@ -37,6 +38,7 @@ pub(crate) struct Attachment {
 }
 
 /// The accounts table of an attachment, as SQL.
+#[derive(Clone)]
 pub(crate) struct Accounts {
     /// `ONLY "schema"."table"`.
     pub table: Quoted,

@@ -13,6 +13,8 @@ pub(crate) enum Edition {
     Active,
     /// The draft, as it would be published now.
     Draft,
+    /// A published version.
+    Version(i32),
 }
 
 pub(crate) struct LoadedProfile {
@@ -38,6 +40,17 @@ pub(crate) fn load_profile(name: &str, edition: Edition) -> LoadedProfile {
         let draft_settings = draft_settings.map_or(serde_json::Value::Null, |s| s.0);
         Ok(match edition {
             Edition::Draft => (Some(draft_settings), None),
+            Edition::Version(v) => {
+                let found = client.select(
+                    "SELECT settings FROM lead_score.profile_versions WHERE profile = $1 AND version = $2",
+                    Some(1),
+                    &[name.into(), v.into()],
+                )?;
+                if found.is_empty() {
+                    raise(Failure::Undefined(format!("profile \"{name}\" has no version {v}")));
+                }
+                (found.first().get_one::<AnyJsonb>()?.map(|s| s.0), Some(v))
+            }
             Edition::Active => {
                 let settings = match active_version {
                     None => None,
@@ -66,12 +79,13 @@ pub(crate) fn load_profile(name: &str, edition: Edition) -> LoadedProfile {
         ));
     }
     let rules: Vec<(String, serde_json::Value)> = Spi::connect(|client| {
-        let query = match edition {
-            Edition::Draft => "SELECT rule_name, rule FROM lead_score.rules WHERE profile = $1 AND is_draft ORDER BY rule_name",
-            Edition::Active => "SELECT rule_name, rule FROM lead_score.rules WHERE profile = $1 AND is_active ORDER BY rule_name",
+        let (query, version) = match edition {
+            Edition::Draft => ("SELECT rule_name, rule FROM lead_score.rules WHERE profile = $1 AND is_draft AND $2 IS NULL ORDER BY rule_name", None),
+            Edition::Active => ("SELECT rule_name, rule FROM lead_score.rules WHERE profile = $1 AND is_active AND $2 IS NULL ORDER BY rule_name", None),
+            Edition::Version(v) => ("SELECT rule_name, rule FROM lead_score.rules WHERE profile = $1 AND version = $2 ORDER BY rule_name", Some(v)),
         };
         client
-            .select(query, None, &[name.into()])?
+            .select(query, None, &[name.into(), version.into()])?
             .map(|row| Ok((row.get::<String>(1)?.unwrap_or_default(), row.get::<AnyJsonb>(2)?.map_or(serde_json::Value::Null, |j| j.0))))
             .collect::<Result<Vec<_>, pgrx::spi::Error>>()
     })

@@ -11,6 +11,10 @@ use pgrx::PgSqlErrorCode::{self, *};
 pub(crate) enum Failure {
     /// No profile of that name (42704).
     UnknownProfile(String),
+    /// Another object that does not exist, a profile's version say (42704).
+    Undefined(String),
+    /// A column a rule reads that the attached table does not have (42703).
+    UndefinedColumn(String),
     /// Something is not in the state the call needs (55000): a profile not attached or
     /// never published, a trigger with nothing to do.
     NotReady(String),
@@ -54,7 +58,8 @@ impl Failure {
 
     fn sqlstate(&self) -> PgSqlErrorCode {
         match self {
-            Failure::UnknownProfile(_) => ERRCODE_UNDEFINED_OBJECT,
+            Failure::UnknownProfile(_) | Failure::Undefined(_) => ERRCODE_UNDEFINED_OBJECT,
+            Failure::UndefinedColumn(_) => ERRCODE_UNDEFINED_COLUMN,
             Failure::NotReady(_) | Failure::Misconfigured(_) => {
                 ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE
             }
@@ -69,7 +74,9 @@ impl Failure {
     fn message(self) -> String {
         match self {
             Failure::UnknownProfile(profile) => format!("profile \"{profile}\" does not exist"),
-            Failure::NotReady(message)
+            Failure::Undefined(message)
+            | Failure::UndefinedColumn(message)
+            | Failure::NotReady(message)
             | Failure::Misconfigured(message)
             | Failure::InvalidValue(message)
             | Failure::InsufficientPrivilege(message)

@@ -1,15 +1,22 @@
-//! Insight into scores: why a contact's score is what it is (`explain`).
+//! Insight into scores: why a contact's score is what it is (`explain`), and what
+//! publishing a draft or another version would change (`preview`).
 
 use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
 
-use crate::pg::attachment::spi_failed;
+use std::collections::HashMap;
+
+use crate::pg::attachment::{spi_failed, texts};
+use crate::pg::catalog::{load_profile, Edition};
 use crate::pg::clock::{now_unix_micros, to_unix_micros};
 use crate::pg::errors::{raise, Failure};
+use crate::pg::everyone::score_everyone;
 use crate::pg::params::Params;
 use crate::pg::plan_cache::{attached_by_name, run, Attached, Statement};
+use crate::pg::qualify::{all_tags, qualification_before, settle, Cause};
 use crate::pg::some_contacts::compute_into;
 use crate::pg::summaries::{stored_key, Summaries};
+use crate::scoring::condition::Source;
 use crate::scoring::engine::EventSummary;
 use crate::scoring::explain::{contributions, Contribution};
 
@@ -77,6 +84,111 @@ fn explain_contact(profile: &str, contact: &str, at: i64) -> Vec<Contribution> {
     })
 }
 
+/// Every column the rules of `attached` read must exist in the attached tables: 42703
+/// naming the rule and the column otherwise (as publish and attach would refuse them).
+fn check_fields_exist(client: &SpiClient<'_>, attached: &Attached, edition: &str) {
+    let attachment = &attached.attachment;
+    for (rule_name, rule) in &attached.compiled.rules {
+        for field in rule.fields() {
+            let column = field.path.join(".");
+            let (table, what) = match field.source {
+                Source::Contact => (Some(attachment.contacts_oid), "contacts"),
+                Source::Event => (Some(attachment.events_oid), "events"),
+                Source::Account => (attachment.accounts_oid, "accounts"),
+                // Properties are read from the event_props column, if attached with one.
+                Source::Props if attachment.event_props.is_some() => continue,
+                Source::Props => (None, "event properties"),
+            };
+            let found = table.is_some_and(|oid| {
+                let exists = client.select(
+                    "SELECT a.attname::pg_catalog.text FROM pg_catalog.pg_attribute a
+                      WHERE a.attrelid OPERATOR(pg_catalog.=) $1 AND a.attname OPERATOR(pg_catalog.=) $2
+                        AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped",
+                    Some(1),
+                    &[oid.into(), column.as_str().into()],
+                );
+                !texts(exists, attachment, "checking the rules' columns").is_empty()
+            });
+            if !found {
+                raise(Failure::UndefinedColumn(format!(
+                    "profile \"{}\" ({edition}), rule \"{rule_name}\": field \"{column}\" names no column of its {what} table",
+                    attachment.profile_name
+                )));
+            }
+        }
+    }
+}
+
+/// One contact in a preview: its score now and with the candidate version, their
+/// ranks, and what publishing would do to it.
+struct Previewed {
+    contact: String,
+    active_score: Option<f64>,
+    new_score: f64,
+    active_rank: Option<i64>,
+    new_rank: i64,
+    change: Option<String>,
+}
+
+/// Score every contact with the draft (or `version`) beside its stored score, in one
+/// pass, writing nothing; in key order.
+fn preview_contacts(profile: &str, version: Option<i32>) -> Vec<Previewed> {
+    Spi::connect(|client| {
+        let active = attached_by_name(client, profile);
+        let (edition, label) = match version {
+            None => (Edition::Draft, "draft".to_owned()),
+            Some(v) => (Edition::Version(v), format!("version {v}")),
+        };
+        let compiled = load_profile(profile, edition).compiled;
+        let candidate = Attached::with_compiled(client, active.attachment.clone(), compiled);
+        check_fields_exist(client, &candidate, &label);
+        let now = now_unix_micros();
+        let mut tags = all_tags(client, &active);
+        let mut found = Vec::new();
+        score_everyone(client, &candidate, now, |_, batch, stored| {
+            let before = qualification_before(batch, &stored, &mut tags);
+            let mut settled = batch.clone();
+            let changes = settle(&candidate, &mut settled, &before, Cause::Publish, now);
+            let mut by_contact: HashMap<&str, Vec<String>> = HashMap::new();
+            for (key, transition) in &changes {
+                let (kind, tag, _, _) = transition.describe();
+                let said = match tag {
+                    Some(tag) => format!("{kind} {tag}"),
+                    None => kind.to_owned(),
+                };
+                by_contact.entry(key.as_str()).or_default().push(said);
+            }
+            for ((key, result), row) in batch.iter().zip(&stored) {
+                found.push(Previewed {
+                    contact: key.clone(),
+                    active_score: row.as_ref().map(|r| r.fit + r.engagement.value_at(now)),
+                    new_score: result.score_at(now),
+                    active_rank: None,
+                    new_rank: 0,
+                    change: by_contact.remove(key.as_str()).map(|c| c.join(", ")),
+                });
+            }
+        });
+        rank(&mut found);
+        found
+    })
+}
+
+/// Each contact's rank by new and by active score: 1 + how many score higher (as
+/// `rank()` counts); no active rank without an active score.
+fn rank(found: &mut [Previewed]) {
+    // How many of the scores (sorted, highest first) are strictly greater.
+    let rank_of = |scores: &[f64], score: f64| scores.partition_point(|s| *s > score) as i64 + 1;
+    let mut new: Vec<f64> = found.iter().map(|p| p.new_score).collect();
+    let mut active: Vec<f64> = found.iter().filter_map(|p| p.active_score).collect();
+    new.sort_by(|a, b| b.total_cmp(a));
+    active.sort_by(|a, b| b.total_cmp(a));
+    for previewed in found {
+        previewed.new_rank = rank_of(&new, previewed.new_score);
+        previewed.active_rank = previewed.active_score.map(|score| rank_of(&active, score));
+    }
+}
+
 #[pg_schema]
 mod lead_score {
     use super::*;
@@ -111,5 +223,35 @@ mod lead_score {
         TableIterator::new(rows.into_iter().map(|c| {
             (c.rule_name, c.kind.to_owned(), c.dimension, c.events.map(|n| n as i64), c.points)
         }))
+    }
+    /// `lead_score.preview(profile, version)`: every contact scored with the draft (or
+    /// a published `version`) beside its score now, with both ranks and what publishing
+    /// would do to it; writes nothing. By new rank, then contact.
+    #[pg_extern(security_definer)]
+    #[search_path(pg_catalog, lead_score, pg_temp)]
+    #[allow(clippy::type_complexity)]
+    fn preview(
+        profile: Option<&str>,
+        version: default!(Option<i32>, "NULL"),
+    ) -> TableIterator<
+        'static,
+        (
+            name!(contact, String),
+            name!(active_score, Option<f64>),
+            name!(new_score, f64),
+            name!(active_rank, Option<i64>),
+            name!(new_rank, i64),
+            name!(change, Option<String>),
+        ),
+    > {
+        // Not STRICT (`version` may be NULL): a NULL profile previews nothing.
+        let Some(profile) = profile else { return TableIterator::new(Vec::new()) };
+        let mut found = preview_contacts(profile, version);
+        found.sort_by_key(|p| p.new_rank);
+        TableIterator::new(
+            found.into_iter().map(|p| {
+                (p.contact, p.active_score, p.new_score, p.active_rank, p.new_rank, p.change)
+            }),
+        )
     }
 }

@@ -2,7 +2,7 @@
 //! attach), one contact, what time alone changed (`tick`), and checking every stored
 //! result against a recomputation (`verify`).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::rc::Rc;
 
 use pgrx::prelude::*;
@@ -15,10 +15,9 @@ use crate::pg::everyone::score_everyone;
 use crate::pg::identity::as_crm_owner;
 use crate::pg::params::Params;
 use crate::pg::plan_cache::{self, attached_by_name as attached, run, Attached, Statement};
-use crate::pg::qualify::{all_tags, mirror_tags, record, settle, Before, Cause};
-use crate::pg::score_rows::{write_batch, Outcome, StoredRow};
+use crate::pg::qualify::{all_tags, mirror_tags, qualification_before, record, settle, Cause};
+use crate::pg::score_rows::{write_batch, Outcome};
 use crate::pg::some_contacts::rescore_contacts;
-use crate::pg::summaries::Scored;
 use crate::scoring::decay::DecayedSum;
 use crate::scoring::engine::ContactScore;
 
@@ -181,30 +180,6 @@ fn gone_contacts(client: &SpiClient<'_>, attached: &Attached, keys: Vec<String>)
     as_crm_owner(attachment.crm_owner, |_| {
         texts(client.select(&query, None, &[keys.into()]), attachment, "finding deleted contacts")
     })
-}
-
-/// A batch's qualification before a full rescore, contact by contact: tags from the tag
-/// store (`tags`, taken out as used), disqualifiers from the state rows. Contacts
-/// without a row start as they are, except that tags they have (after a re-attach)
-/// still hold.
-fn qualification_before(
-    batch: &Scored,
-    stored: &[Option<StoredRow>],
-    tags: &mut HashMap<String, Vec<String>>,
-) -> Vec<Option<Before>> {
-    let mut held = |key: &String| if tags.is_empty() { None } else { tags.remove(key) };
-    batch
-        .iter()
-        .zip(stored)
-        .map(|((key, _), row)| match (row, held(key)) {
-            (Some(row), tags) => Some(Before {
-                tags: tags.unwrap_or_default(),
-                disqualified_by: row.disqualified_by.clone(),
-            }),
-            (None, Some(tags)) => Some(Before { tags, disqualified_by: Vec::new() }),
-            (None, None) => None,
-        })
-        .collect()
 }
 
 fn tick_attachment(client: &SpiClient<'_>, attached: &Attached, now: i64) -> Outcome {

@@ -150,16 +150,7 @@ pub(crate) fn attached(client: &SpiClient<'_>, profile_id: i64) -> Option<Rc<Att
         tables.extend(attachment.accounts_oid);
     });
     let compiled = load_profile(&attachment.profile_name, Edition::Active).compiled;
-    let mut plan = FactsPlan::of(&compiled);
-    plan.learn_column_types(client, &attachment);
-    let decayed_types = DecayedTypes::look_up(client);
-    let loaded = Rc::new(Attached {
-        attachment,
-        compiled,
-        plan,
-        decayed_types,
-        statements: RefCell::default(),
-    });
+    let loaded = Rc::new(Attached::with_compiled(client, attachment, compiled));
     ATTACHED.with(|a| a.borrow_mut().insert(profile_id, loaded.clone()));
     Some(loaded)
 }
@@ -198,6 +189,20 @@ pub(crate) fn mark_stale() {
 }
 
 impl Attached {
+    /// An attachment scored with `compiled`: its plan of what to read, and no prepared
+    /// statement yet. (The cache holds the active version's; `preview` makes one for a
+    /// draft or another version.)
+    pub fn with_compiled(
+        client: &SpiClient<'_>,
+        attachment: Attachment,
+        compiled: CompiledProfile,
+    ) -> Attached {
+        let mut plan = FactsPlan::of(&compiled);
+        plan.learn_column_types(client, &attachment);
+        let decayed_types = DecayedTypes::look_up(client);
+        Attached { attachment, compiled, plan, decayed_types, statements: RefCell::default() }
+    }
+
     /// The prepared statement `name` of this attachment, prepared on first use from
     /// `sql()` with the types of `params` (bound before, so `sql` can name them).
     /// `mutating` statements lock or write.

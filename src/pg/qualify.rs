@@ -11,6 +11,7 @@ use crate::pg::attachment::spi_failed;
 use crate::pg::clock::from_unix_micros;
 use crate::pg::params::Params;
 use crate::pg::plan_cache::{run, Attached, Statement};
+use crate::pg::score_rows::StoredRow;
 use crate::pg::spi_rows::{current_rows, Row};
 use crate::pg::summaries::Scored;
 use crate::scoring::engine::{CompiledProfile, ContactScore};
@@ -105,6 +106,30 @@ pub(crate) fn settle(
         found.extend(changes.into_iter().map(|t| (key.clone(), t)));
     }
     found
+}
+
+/// A batch's qualification before a full rescore, contact by contact: tags from the tag
+/// store (`tags`, taken out as used), disqualifiers from the state rows. Contacts
+/// without a row start as they are, except that tags they have (after a re-attach)
+/// still hold.
+pub(crate) fn qualification_before(
+    batch: &Scored,
+    stored: &[Option<StoredRow>],
+    tags: &mut HashMap<String, Vec<String>>,
+) -> Vec<Option<Before>> {
+    let mut held = |key: &String| if tags.is_empty() { None } else { tags.remove(key) };
+    batch
+        .iter()
+        .zip(stored)
+        .map(|((key, _), row)| match (row, held(key)) {
+            (Some(row), tags) => Some(Before {
+                tags: tags.unwrap_or_default(),
+                disqualified_by: row.disqualified_by.clone(),
+            }),
+            (None, Some(tags)) => Some(Before { tags, disqualified_by: Vec::new() }),
+            (None, None) => None,
+        })
+        .collect()
 }
 
 /// Store and announce transitions: one row each in `lead_score.transitions`, the new
