@@ -46,6 +46,8 @@ SELECT rule_name, kind, dimension, events, round(points::numeric, 2) AS points
 SELECT round(sum(points)::numeric, 6) AS explained,
        round(lead_score.score('Demo', :top_lead)::numeric, 6) AS score
   FROM lead_score.explain('Demo', :top_lead);
+\echo 'What would count most if it did it now (lead_score.next_actions), and the tags it would reach:'
+SELECT * FROM lead_score.next_actions('Demo', :top_lead);
 
 \echo 'Qualification: sticky tags (PQL at 100, MQL at 60) given at attach, and disqualified contacts'
 SELECT count(*) FILTER (WHERE is_pql) AS pql,

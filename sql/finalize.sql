@@ -97,3 +97,10 @@ AS $$
     ) m ORDER BY m.n, m.metric
 $$;
 REVOKE ALL ON FUNCTION lead_score.preview_summary(text, integer) FROM PUBLIC;
+
+-- next_actions() with the contact's key in its own type.
+CREATE FUNCTION lead_score.next_actions(profile text, contact anyelement, n integer DEFAULT 3)
+RETURNS TABLE(rule_name text, event text, points float8, crosses text)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, lead_score, pg_temp
+AS $$ SELECT a.rule_name, a.event, a.points, a.crosses FROM lead_score.next_actions(profile, contact::text, n) AS a $$;

@@ -600,5 +600,28 @@ AS $$
 $$;
 REVOKE ALL ON FUNCTION lead_score.preview_summary(text, integer) FROM PUBLIC;
 
+-- next_actions(): what a contact could do next.
+CREATE FUNCTION lead_score."next_actions"(
+	"profile" TEXT, /* Option < & str > */
+	"contact" TEXT, /* Option < & str > */
+	"n" INT DEFAULT 3 /* Option < i32 > */
+) RETURNS TABLE (
+	"rule_name" TEXT,  /* String */
+	"event" TEXT,  /* String */
+	"points" double precision,  /* f64 */
+	"crosses" TEXT  /* Option < String > */
+)
+STABLE
+SET search_path TO pg_catalog, lead_score, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'next_actions_wrapper';
+
+-- next_actions() with the contact's key in its own type.
+CREATE FUNCTION lead_score.next_actions(profile text, contact anyelement, n integer DEFAULT 3)
+RETURNS TABLE(rule_name text, event text, points float8, crosses text)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, lead_score, pg_temp
+AS $$ SELECT a.rule_name, a.event, a.points, a.crosses FROM lead_score.next_actions(profile, contact::text, n) AS a $$;
+
 -- Every attached profile's objects to the 0.2.0 layout.
 SELECT lead_score.upgrade_attachments();

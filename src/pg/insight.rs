@@ -1,5 +1,6 @@
-//! Insight into scores: why a contact's score is what it is (`explain`), and what
-//! publishing a draft or another version would change (`preview`).
+//! Insight into scores: why a contact's score is what it is (`explain`), what it could
+//! do next (`next_actions`), and what publishing a draft or another version would
+//! change (`preview`).
 
 use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
@@ -9,7 +10,7 @@ use std::collections::HashMap;
 use crate::pg::attachment::{spi_failed, texts};
 use crate::pg::catalog::{load_profile, Edition};
 use crate::pg::clock::{now_unix_micros, to_unix_micros};
-use crate::pg::errors::{raise, Failure};
+use crate::pg::errors::{internal, raise, Failure};
 use crate::pg::everyone::score_everyone;
 use crate::pg::params::Params;
 use crate::pg::plan_cache::{attached_by_name, run, Attached, Statement};
@@ -17,8 +18,11 @@ use crate::pg::qualify::{all_tags, qualification_before, settle, Cause};
 use crate::pg::some_contacts::compute_into;
 use crate::pg::summaries::{stored_key, Summaries};
 use crate::scoring::condition::Source;
+use crate::scoring::decay::DecayedSum;
 use crate::scoring::engine::EventSummary;
+use crate::scoring::engine::LimitState;
 use crate::scoring::explain::{contributions, Contribution};
+use crate::scoring::next_actions::{next_actions, NextAction};
 
 /// Whether the caller may see the contact's score (row-level security on the score
 /// rows follows the contacts table's), read as the caller.
@@ -81,6 +85,52 @@ fn explain_contact(profile: &str, contact: &str, at: i64) -> Vec<Contribution> {
             Some((_, result)) => contributions(&attached.compiled, &result, at),
             None => Vec::new(),
         }
+    })
+}
+
+/// The event rules worth most to a contact now (see `next_actions`), from its stored
+/// result, read as the caller: no rows for a contact that does not exist or that the
+/// caller may not see.
+fn next_actions_for(profile: &str, contact: &str, n: usize, now: i64) -> Vec<NextAction> {
+    Spi::connect(|client| {
+        let attached = attached_by_name(client, profile);
+        let key = stored_key(client, &attached, contact);
+        let mut params = Params::default();
+        let key = params.bind(key);
+        let read = attached.statement(client, Statement::Standing, &params, false, || {
+            let attachment = &attached.attachment;
+            format!(
+                "SELECT fit, engagement::text, tags, cardinality(disqualified_by) > 0, limits
+                   FROM {} WHERE contact_key = {key}::text::{}",
+                attachment.state_table, attachment.key_type
+            )
+        });
+        let attachment = &attached.attachment;
+        let what = "reading a contact's standing";
+        let found = run(client, &attached, &read, what, &params);
+        if found.is_empty() {
+            return Vec::new();
+        }
+        let row = found.first();
+        fn column<T: pgrx::FromDatum + pgrx::IntoDatum>(
+            row: &pgrx::spi::SpiTupleTable<'_>,
+            number: usize,
+            attachment: &crate::pg::attachment::Attachment,
+            what: &str,
+        ) -> Option<T> {
+            row.get::<T>(number).unwrap_or_else(|e| spi_failed(attachment, what, e))
+        }
+        let fit = column::<f64>(&row, 1, attachment, what).unwrap_or(0.0);
+        let engagement = column::<String>(&row, 2, attachment, what).unwrap_or_default();
+        let engagement: DecayedSum = serde_json::from_str(&engagement).unwrap_or_else(|e| {
+            internal(format!("profile \"{profile}\": a stored engagement sum"), e)
+        });
+        let tags = column::<Vec<String>>(&row, 3, attachment, what).unwrap_or_default();
+        let disqualified = column::<bool>(&row, 4, attachment, what).unwrap_or(false);
+        let limits = column::<Vec<i64>>(&row, 5, attachment, what).unwrap_or_default();
+        let limits = LimitState::unflatten(&limits).unwrap_or_default();
+        let score = fit + engagement.value_at(now);
+        next_actions(&attached.compiled, score, &tags, disqualified, &limits, n)
     })
 }
 
@@ -224,6 +274,40 @@ mod lead_score {
             (c.rule_name, c.kind.to_owned(), c.dimension, c.events.map(|n| n as i64), c.points)
         }))
     }
+    /// `lead_score.next_actions(profile, contact, n)`: the `n` positive event rules that
+    /// would add the most points if the contact did them now, with the tags they would
+    /// give.
+    #[pg_extern(stable)]
+    #[search_path(pg_catalog, lead_score, pg_temp)]
+    #[allow(clippy::type_complexity)]
+    fn next_actions(
+        profile: Option<&str>,
+        contact: Option<&str>,
+        n: default!(Option<i32>, 3),
+    ) -> TableIterator<
+        'static,
+        (
+            name!(rule_name, String),
+            name!(event, String),
+            name!(points, f64),
+            name!(crosses, Option<String>),
+        ),
+    > {
+        let n = match n {
+            None => 3,
+            Some(n) if n >= 0 => n as usize,
+            Some(n) => raise(Failure::InvalidValue(format!("n must not be negative, got {n}"))),
+        };
+        // Not STRICT (`n` may be NULL): a NULL profile or key suggests nothing.
+        let found = match (profile, contact) {
+            (Some(profile), Some(contact)) => {
+                next_actions_for(profile, contact, n, now_unix_micros())
+            }
+            _ => Vec::new(),
+        };
+        TableIterator::new(found.into_iter().map(|a| (a.rule_name, a.event, a.points, a.crosses)))
+    }
+
     /// `lead_score.preview(profile, version)`: every contact scored with the draft (or
     /// a published `version`) beside its score now, with both ranks and what publishing
     /// would do to it; writes nothing. By new rank, then contact.

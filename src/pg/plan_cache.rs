@@ -73,6 +73,9 @@ pub(crate) enum Statement {
     StoredKey,
     /// Whether the caller may see a contact's score row (`explain`).
     Visible,
+    /// A contact's stored standing: score, tags, disqualification, limits
+    /// (`next_actions`).
+    Standing,
 }
 
 /// An attached profile as the triggers use it. Entries are replaced, never changed.

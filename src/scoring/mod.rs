@@ -11,6 +11,7 @@ pub mod error;
 pub mod explain;
 pub mod json_facts;
 pub mod key_places;
+pub mod next_actions;
 pub mod qualification;
 pub mod record_facts;
 pub mod rule;
