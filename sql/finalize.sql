@@ -104,3 +104,6 @@ RETURNS TABLE(rule_name text, event text, points float8, crosses text)
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, lead_score, pg_temp
 AS $$ SELECT a.rule_name, a.event, a.points, a.crosses FROM lead_score.next_actions(profile, contact::text, n) AS a $$;
+
+-- scores_at() shows every contact's score, whoever may see which: for roles granted it.
+REVOKE ALL ON FUNCTION lead_score.scores_at(text, timestamptz) FROM PUBLIC;

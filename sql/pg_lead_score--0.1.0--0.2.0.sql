@@ -623,5 +623,24 @@ LANGUAGE sql STABLE
 SET search_path = pg_catalog, lead_score, pg_temp
 AS $$ SELECT a.rule_name, a.event, a.points, a.crosses FROM lead_score.next_actions(profile, contact::text, n) AS a $$;
 
+-- scores_at(): every contact as it stood at another time.
+CREATE FUNCTION lead_score."scores_at"(
+	"profile" TEXT, /* & str */
+	"at" timestamp with time zone /* TimestampWithTimeZone */
+) RETURNS TABLE (
+	"contact" TEXT,  /* String */
+	"score" double precision,  /* f64 */
+	"fit_score" double precision,  /* f64 */
+	"engagement_score" double precision,  /* f64 */
+	"disqualified" bool  /* bool */
+)
+STRICT SECURITY DEFINER
+SET search_path TO pg_catalog, lead_score, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'scores_at_wrapper';
+
+-- scores_at() shows every contact's score, whoever may see which: for roles granted it.
+REVOKE ALL ON FUNCTION lead_score.scores_at(text, timestamptz) FROM PUBLIC;
+
 -- Every attached profile's objects to the 0.2.0 layout.
 SELECT lead_score.upgrade_attachments();

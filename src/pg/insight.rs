@@ -1,6 +1,6 @@
 //! Insight into scores: why a contact's score is what it is (`explain`), what it could
-//! do next (`next_actions`), and what publishing a draft or another version would
-//! change (`preview`).
+//! do next (`next_actions`), every contact's score at another time (`scores_at`), and
+//! what publishing a draft or another version would change (`preview`).
 
 use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
@@ -306,6 +306,41 @@ mod lead_score {
             _ => Vec::new(),
         };
         TableIterator::new(found.into_iter().map(|a| (a.rule_name, a.event, a.points, a.crosses)))
+    }
+
+    /// `lead_score.scores_at(profile, at)`: every contact as it stood at `at`,
+    /// recomputed from history in one pass (events after `at` not yet counted, windows
+    /// and limits judged at `at`; contact and account fields as they are now); writes
+    /// nothing. In key order.
+    #[pg_extern(security_definer)]
+    #[search_path(pg_catalog, lead_score, pg_temp)]
+    #[allow(clippy::type_complexity)]
+    fn scores_at(
+        profile: &str,
+        at: TimestampWithTimeZone,
+    ) -> TableIterator<
+        'static,
+        (
+            name!(contact, String),
+            name!(score, f64),
+            name!(fit_score, f64),
+            name!(engagement_score, f64),
+            name!(disqualified, bool),
+        ),
+    > {
+        let at = to_unix_micros(at);
+        let mut rows = Vec::new();
+        Spi::connect(|client| {
+            let attached = attached_by_name(client, profile);
+            score_everyone(client, &attached, at, |_, batch, _| {
+                rows.extend(batch.drain(..).map(|(key, result)| {
+                    let engagement = result.engagement.value_at(at);
+                    let disqualified = !result.disqualified_by.is_empty();
+                    (key, result.fit + engagement, result.fit, engagement, disqualified)
+                }));
+            });
+        });
+        TableIterator::new(rows)
     }
 
     /// `lead_score.preview(profile, version)`: every contact scored with the draft (or
