@@ -29,7 +29,7 @@ GRANT SELECT ON lead_score.attachment_store, lead_score.profile_store TO PUBLIC;
 -- score() with the contact's key in its own type: 42, a uuid, ... (an untyped literal
 -- goes to the text version).
 CREATE FUNCTION lead_score.score(profile text, contact anyelement, at timestamptz DEFAULT NULL)
-RETURNS float8 LANGUAGE sql STABLE PARALLEL SAFE
+RETURNS float8 LANGUAGE sql STABLE PARALLEL RESTRICTED
 SET search_path = pg_catalog, lead_score, pg_temp
 AS $$ SELECT lead_score.score(profile, contact::text, at) $$;
 

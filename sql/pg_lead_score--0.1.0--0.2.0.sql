@@ -92,6 +92,10 @@ LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'verify_wrapper';
 REVOKE ALL ON FUNCTION lead_score.verify(text) FROM PUBLIC;
 
+-- score() with a time recomputes from history, which a parallel worker cannot do.
+ALTER FUNCTION lead_score.score(text, text, timestamp with time zone) PARALLEL RESTRICTED;
+ALTER FUNCTION lead_score.score(text, anyelement, timestamp with time zone) PARALLEL RESTRICTED;
+
 -- score() and score_record() pin their search_path.
 ALTER FUNCTION lead_score.score(text, text, timestamp with time zone) SET search_path = pg_catalog, lead_score, pg_temp;
 ALTER FUNCTION lead_score.score_record(text, jsonb, jsonb, timestamp with time zone, boolean)

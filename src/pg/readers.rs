@@ -16,6 +16,7 @@ use crate::pg::jsonb::AnyJsonb;
 use crate::pg::params::Params;
 use crate::pg::plan_cache::attached_by_name as attached;
 use crate::pg::plan_cache::{run, Statement};
+use crate::pg::some_contacts::compute_batch;
 use crate::scoring::condition::Source;
 use crate::scoring::decay::DecayedSum;
 use crate::scoring::engine::EventTally;
@@ -98,10 +99,13 @@ mod lead_score {
         TableIterator::new(rows)
     }
 
-    /// `lead_score.score(profile, contact, at)`: a contact's score at `at` (default:
-    /// the extension's clock), read in O(1) from its stored sums; NULL for a contact
-    /// that does not exist or that the caller may not see.
-    #[pg_extern(stable, parallel_safe)]
+    /// `lead_score.score(profile, contact, at)`: a contact's score. Without `at`, at
+    /// the extension's clock, read in O(1) from its stored sums; with `at`, as it stood
+    /// (or will stand) at `at`, recomputed from the contact's events. NULL for a contact
+    /// that does not exist or that the caller may not see. (Parallel restricted: the
+    /// recompute reads the CRM's tables as their owner, which a parallel worker cannot
+    /// switch to.)
+    #[pg_extern(stable, parallel_restricted)]
     #[search_path(pg_catalog, lead_score, pg_temp)]
     fn score(
         profile: Option<&str>,
@@ -110,7 +114,6 @@ mod lead_score {
     ) -> Option<f64> {
         // Not STRICT (`at` may be NULL), so NULL profiles and keys arrive here: no score.
         let (profile, contact) = (profile?, contact?);
-        let at = at.map_or_else(now_unix_micros, to_unix_micros);
         Spi::connect(|client| {
             let attached = attached(client, profile);
             let mut params = Params::default();
@@ -118,25 +121,33 @@ mod lead_score {
             let read = attached.statement(client, Statement::Score, &params, false, || {
                 let attachment = &attached.attachment;
                 format!(
-                    "SELECT fit, engagement::text FROM {} WHERE contact_key = {key}::text::{}",
+                    "SELECT contact_key::text, fit, engagement::text FROM {}
+                      WHERE contact_key = {key}::text::{}",
                     attachment.state_table, attachment.key_type
                 )
             });
             let attachment = &attached.attachment;
-            let found = run(client, &attached, &read, "reading a score", &params);
+            let what = "reading a score";
+            let found = run(client, &attached, &read, what, &params);
             if found.is_empty() {
                 // (An unknown contact, or one the caller may not see.)
                 return None;
             }
-            let (fit, engagement) = found
+            let (key, fit, engagement) = found
                 .first()
-                .get_two::<f64, String>()
-                .unwrap_or_else(|e| spi_failed(attachment, "reading a score", e));
+                .get_three::<String, f64, String>()
+                .unwrap_or_else(|e| spi_failed(attachment, what, e));
+            if let (Some(at), Some(key)) = (at, key) {
+                // Exact at any time: the contact's history as of `at`.
+                let at = to_unix_micros(at);
+                let scored = compute_batch(client, &attached, std::slice::from_ref(&key), at);
+                return scored.into_iter().find(|(k, _)| *k == key).map(|(_, r)| r.score_at(at));
+            }
             let engagement: DecayedSum = serde_json::from_str(&engagement.unwrap_or_default())
                 .unwrap_or_else(|e| {
                     internal(format!("profile \"{profile}\": a stored engagement sum"), e)
                 });
-            Some(fit.unwrap_or(0.0) + engagement.value_at(at))
+            Some(fit.unwrap_or(0.0) + engagement.value_at(now_unix_micros()))
         })
     }
 

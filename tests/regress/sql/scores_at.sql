@@ -38,6 +38,10 @@ SELECT count(*) AS contacts,
   FROM lead_score.scores_at('Then', '2024-05-15') s JOIN plain p USING (contact);
 SELECT contact, round(score::numeric, 6) AS score, fit_score, round(engagement_score::numeric, 6) AS engagement_score, disqualified
   FROM lead_score.scores_at('Then', '2024-05-15') ORDER BY contact::int LIMIT 3;
+-- score(profile, contact, at) is exact at any time too, before the latest event as well.
+SELECT count(*) FILTER (WHERE abs(lead_score.score('Then', p.contact, '2024-05-15') - p.score) > 1e-9 * greatest(1, abs(p.score)))
+       AS score_at_off_plain_sql
+  FROM plain p;
 -- explain() at the same time agrees, contact by contact.
 SELECT count(*) FILTER (WHERE abs(s.score - coalesce((SELECT sum(e.points) FROM lead_score.explain('Then', s.contact, '2024-05-15') e), 0)) > 1e-9)
        AS off_explain
