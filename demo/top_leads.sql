@@ -46,6 +46,10 @@ SELECT rule_name, kind, dimension, events, round(points::numeric, 2) AS points
 SELECT round(sum(points)::numeric, 6) AS explained,
        round(lead_score.score('Demo', :top_lead)::numeric, 6) AS score
   FROM lead_score.explain('Demo', :top_lead);
+\echo 'How it got there: its score each week for the last four (lead_score.score_history):'
+SELECT at::date AS day, round(score::numeric, 1) AS score, round(fit_score::numeric, 1) AS fit,
+       round(engagement_score::numeric, 1) AS engagement
+  FROM lead_score.score_history('Demo', :top_lead, lead_score.now() - interval '28 days', step => '7 days');
 \echo 'What would count most if it did it now (lead_score.next_actions), and the tags it would reach:'
 SELECT * FROM lead_score.next_actions('Demo', :top_lead);
 

@@ -107,3 +107,14 @@ AS $$ SELECT a.rule_name, a.event, a.points, a.crosses FROM lead_score.next_acti
 
 -- scores_at() shows every contact's score, whoever may see which: for roles granted it.
 REVOKE ALL ON FUNCTION lead_score.scores_at(text, timestamptz) FROM PUBLIC;
+
+-- score_history() with the contact's key in its own type.
+CREATE FUNCTION lead_score.score_history(profile text, contact anyelement, since timestamptz,
+                                         until timestamptz DEFAULT NULL, step interval DEFAULT '1 day')
+RETURNS TABLE(at timestamptz, score float8, fit_score float8, engagement_score float8)
+LANGUAGE sql STABLE PARALLEL RESTRICTED
+SET search_path = pg_catalog, lead_score, pg_temp
+AS $$
+    SELECT h.at, h.score, h.fit_score, h.engagement_score
+      FROM lead_score.score_history(profile, contact::text, since, until, step) AS h
+$$;

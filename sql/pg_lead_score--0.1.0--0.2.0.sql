@@ -646,5 +646,34 @@ AS 'MODULE_PATHNAME', 'scores_at_wrapper';
 -- scores_at() shows every contact's score, whoever may see which: for roles granted it.
 REVOKE ALL ON FUNCTION lead_score.scores_at(text, timestamptz) FROM PUBLIC;
 
+-- score_history(): a contact's score at each step.
+CREATE FUNCTION lead_score."score_history"(
+	"profile" TEXT, /* Option < & str > */
+	"contact" TEXT, /* Option < & str > */
+	"since" timestamp with time zone, /* Option < TimestampWithTimeZone > */
+	"until" timestamp with time zone DEFAULT NULL, /* Option < TimestampWithTimeZone > */
+	"step" interval DEFAULT '1 day' /* Option < Interval > */
+) RETURNS TABLE (
+	"at" timestamp with time zone,  /* TimestampWithTimeZone */
+	"score" double precision,  /* f64 */
+	"fit_score" double precision,  /* f64 */
+	"engagement_score" double precision  /* f64 */
+)
+STABLE PARALLEL RESTRICTED
+SET search_path TO pg_catalog, lead_score, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'score_history_wrapper';
+
+-- score_history() with the contact's key in its own type.
+CREATE FUNCTION lead_score.score_history(profile text, contact anyelement, since timestamptz,
+                                         until timestamptz DEFAULT NULL, step interval DEFAULT '1 day')
+RETURNS TABLE(at timestamptz, score float8, fit_score float8, engagement_score float8)
+LANGUAGE sql STABLE PARALLEL RESTRICTED
+SET search_path = pg_catalog, lead_score, pg_temp
+AS $$
+    SELECT h.at, h.score, h.fit_score, h.engagement_score
+      FROM lead_score.score_history(profile, contact::text, since, until, step) AS h
+$$;
+
 -- Every attached profile's objects to the 0.2.0 layout.
 SELECT lead_score.upgrade_attachments();

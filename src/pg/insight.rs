@@ -1,7 +1,9 @@
-//! Insight into scores: why a contact's score is what it is (`explain`), what it could
-//! do next (`next_actions`), every contact's score at another time (`scores_at`), and
-//! what publishing a draft or another version would change (`preview`).
+//! Insight into scores: why a contact's score is what it is (`explain`), how it got
+//! there (`score_history`), what it could do next (`next_actions`), every contact's
+//! score at another time (`scores_at`), and what publishing a draft or another version
+//! would change (`preview`).
 
+use pgrx::datum::Interval;
 use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
 
@@ -9,13 +11,13 @@ use std::collections::HashMap;
 
 use crate::pg::attachment::{spi_failed, texts};
 use crate::pg::catalog::{load_profile, Edition};
-use crate::pg::clock::{now_unix_micros, to_unix_micros};
+use crate::pg::clock::{from_unix_micros, now_unix_micros, to_unix_micros};
 use crate::pg::errors::{internal, raise, Failure};
 use crate::pg::everyone::score_everyone;
 use crate::pg::params::Params;
 use crate::pg::plan_cache::{attached_by_name, run, Attached, Statement};
 use crate::pg::qualify::{all_tags, qualification_before, settle, Cause};
-use crate::pg::some_contacts::compute_into;
+use crate::pg::some_contacts::{compute_at, compute_into};
 use crate::pg::summaries::{stored_key, Summaries};
 use crate::scoring::condition::Source;
 use crate::scoring::decay::DecayedSum;
@@ -85,6 +87,87 @@ fn explain_contact(profile: &str, contact: &str, at: i64) -> Vec<Contribution> {
             Some((_, result)) => contributions(&attached.compiled, &result, at),
             None => Vec::new(),
         }
+    })
+}
+
+/// At most this many steps in one score history.
+const MAX_STEPS: i64 = 100_000;
+
+/// The instants from `since` to `until` (inclusive) every `step`, as Postgres counts an
+/// interval (months and days by the calendar); 22023 for a step that is not positive,
+/// `until` before `since`, or more than `MAX_STEPS` steps.
+fn steps(client: &SpiClient<'_>, since: i64, until: i64, step: Interval) -> Vec<i64> {
+    if until < since {
+        raise(Failure::InvalidValue("until must not be before since".to_owned()));
+    }
+    let (since, until) = (from_unix_micros(since), from_unix_micros(until));
+    let (positive, spelled) = client
+        .select(
+            "SELECT $1::pg_catalog.interval OPERATOR(pg_catalog.>) '0'::pg_catalog.interval,
+                    $1::pg_catalog.text",
+            Some(1),
+            &[step.into()],
+        )
+        .and_then(|rows| rows.first().get_two::<bool, String>())
+        .unwrap_or_else(|e| internal("comparing the step with zero", e));
+    if positive != Some(true) {
+        let spelled = spelled.unwrap_or_default();
+        raise(Failure::InvalidValue(format!(
+            "step must be a positive interval, got \"{spelled}\""
+        )));
+    }
+    let instants: Vec<i64> = client
+        .select(
+            "SELECT pg_catalog.generate_series($1::pg_catalog.timestamptz, $2::pg_catalog.timestamptz,
+                                               $3::pg_catalog.interval) LIMIT $4",
+            None,
+            &[since.into(), until.into(), step.into(), (MAX_STEPS + 1).into()],
+        )
+        .and_then(|rows| {
+            rows.map(|row| row.get::<TimestampWithTimeZone>(1).map(|at| at.map(to_unix_micros)))
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .unwrap_or_else(|e| internal("listing the steps", e))
+        .into_iter()
+        .flatten()
+        .collect();
+    if instants.len() as i64 > MAX_STEPS {
+        raise(
+            Failure::InvalidValue(format!("a score history has at most {MAX_STEPS} steps"))
+                .hint("Use a longer step or a shorter period."),
+        );
+    }
+    instants
+}
+
+/// A contact's score at each step from `since` to `until`, from one read of its events
+/// and one of the contact; no rows for a contact that does not exist or that the caller
+/// may not see.
+fn history(
+    profile: &str,
+    contact: &str,
+    since: i64,
+    until: i64,
+    step: Interval,
+) -> Vec<(i64, f64, f64, f64)> {
+    Spi::connect(|client| {
+        let attached = attached_by_name(client, profile);
+        let instants = steps(client, since, until, step);
+        let key = stored_key(client, &attached, contact);
+        if !visible(client, &attached, &key) {
+            return Vec::new();
+        }
+        let each = instants.iter().map(|&at| (at, Summaries::default())).collect();
+        let scored = compute_at(client, &attached, std::slice::from_ref(&key), each);
+        instants
+            .iter()
+            .zip(scored)
+            .filter_map(|(&at, scored)| {
+                let (_, result) = scored.into_iter().find(|(k, _)| *k == key)?;
+                let engagement = result.engagement.value_at(at);
+                Some((at, result.fit + engagement, result.fit, engagement))
+            })
+            .collect()
     })
 }
 
@@ -274,6 +357,41 @@ mod lead_score {
             (c.rule_name, c.kind.to_owned(), c.dimension, c.events.map(|n| n as i64), c.points)
         }))
     }
+    /// `lead_score.score_history(profile, contact, since, until, step)`: the contact's
+    /// score at each step from `since` to `until` (default: the extension's clock), each
+    /// as exact as `score(profile, contact, at)`.
+    #[pg_extern(stable, parallel_restricted)]
+    #[search_path(pg_catalog, lead_score, pg_temp)]
+    #[allow(clippy::type_complexity)]
+    fn score_history(
+        profile: Option<&str>,
+        contact: Option<&str>,
+        since: Option<TimestampWithTimeZone>,
+        until: default!(Option<TimestampWithTimeZone>, "NULL"),
+        step: default!(Option<Interval>, "'1 day'"),
+    ) -> TableIterator<
+        'static,
+        (
+            name!(at, TimestampWithTimeZone),
+            name!(score, f64),
+            name!(fit_score, f64),
+            name!(engagement_score, f64),
+        ),
+    > {
+        // Not STRICT (`until` may be NULL): a NULL profile, key, start or step gives no rows.
+        let rows = match (profile, contact, since, step) {
+            (Some(profile), Some(contact), Some(since), Some(step)) => {
+                let until = until.map_or_else(now_unix_micros, to_unix_micros);
+                history(profile, contact, to_unix_micros(since), until, step)
+            }
+            _ => Vec::new(),
+        };
+        TableIterator::new(
+            rows.into_iter()
+                .map(|(at, score, fit, engagement)| (from_unix_micros(at), score, fit, engagement)),
+        )
+    }
+
     /// `lead_score.next_actions(profile, contact, n)`: the `n` positive event rules that
     /// would add the most points if the contact did them now, with the tags they would
     /// give.

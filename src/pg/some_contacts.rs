@@ -32,26 +32,10 @@ pub(crate) fn compute_into(
     attached: &Attached,
     keys: &[String],
     now: i64,
-    mut summaries: Summaries,
+    summaries: Summaries,
 ) -> Scored {
-    let (attachment, plan) = (&attached.attachment, &attached.plan);
-    let mut of_events = Params::default();
-    let given = Contacts::Given(of_events.bind(key_array(keys)));
-    let facts = plan.bind(&mut of_events);
-    let events = attached.statement(client, Statement::EventsOfContacts, &of_events, false, || {
-        attachment.events_query(plan, given, facts, "text")
-    });
-    let mut of_contacts = Params::default();
-    let given = Contacts::Given(of_contacts.bind(key_array(keys)));
-    let contacts = attached.statement(client, Statement::Contacts, &of_contacts, false, || {
-        attachment.contacts_query(plan, given)
-    });
-    let mut scored = as_crm_owner(attachment.crm_owner, |_| {
-        run(client, attached, &events, "reading events", &of_events);
-        fold_rows::<String>(attached, &mut summaries, now);
-        run(client, attached, &contacts, "reading contacts", &of_contacts);
-        finish_rows(attached, &mut summaries, now)
-    });
+    let mut scored =
+        compute_at(client, attached, keys, vec![(now, summaries)]).pop().unwrap_or_default();
     // Back in the order of `keys` (the key type's own order, not the text's: 9 before 10).
     let position: HashMap<&str, usize> =
         keys.iter().enumerate().map(|(i, key)| (key.as_str(), i)).collect();
@@ -90,4 +74,39 @@ pub(crate) fn rescore_contacts(
         record(client, attached, &found, cause, now);
     }
     outcome
+}
+
+/// Read some contacts (keys as text) and their events once, and score them as of each
+/// of `instants`, each into its own summaries (empty, or explaining ones). One result
+/// per instant, in the order the contacts came. Writes nothing.
+pub(crate) fn compute_at(
+    client: &SpiClient<'_>,
+    attached: &Attached,
+    keys: &[String],
+    mut instants: Vec<(i64, Summaries)>,
+) -> Vec<Scored> {
+    let (attachment, plan) = (&attached.attachment, &attached.plan);
+    let mut of_events = Params::default();
+    let given = Contacts::Given(of_events.bind(key_array(keys)));
+    let facts = plan.bind(&mut of_events);
+    let events = attached.statement(client, Statement::EventsOfContacts, &of_events, false, || {
+        attachment.events_query(plan, given, facts, "text")
+    });
+    let mut of_contacts = Params::default();
+    let given = Contacts::Given(of_contacts.bind(key_array(keys)));
+    let contacts = attached.statement(client, Statement::Contacts, &of_contacts, false, || {
+        attachment.contacts_query(plan, given)
+    });
+    as_crm_owner(attachment.crm_owner, |_| {
+        // Each result table is read once per instant, before the next statement runs.
+        run(client, attached, &events, "reading events", &of_events);
+        for (now, summaries) in &mut instants {
+            fold_rows::<String>(attached, summaries, *now);
+        }
+        run(client, attached, &contacts, "reading contacts", &of_contacts);
+        instants
+            .into_iter()
+            .map(|(now, mut summaries)| finish_rows(attached, &mut summaries, now))
+            .collect()
+    })
 }
