@@ -130,14 +130,18 @@ SELECT * FROM lead_score.stats('Demo');
 
 \echo 'Before publishing a change, preview it: a draft that makes form submissions worth 8'
 \echo 'and lowers MQL to 50, scored for every contact beside its score now; nothing is written.'
+\o /dev/null
 SELECT lead_score.update_rule('Demo', 'Form submitted', '{"kind": "event", "event": "form_submit", "points": 8}');
 SELECT lead_score.update_profile('Demo', settings => '{"half_life": "30 days", "pql_threshold": 100, "thresholds": {"MQL": 50}}');
+\o
 SELECT metric, round(value::numeric, 3) AS value FROM lead_score.preview_summary('Demo');
 SELECT contact, round(active_score::numeric, 1) AS now, round(new_score::numeric, 1) AS with_draft,
        active_rank, new_rank, change
   FROM lead_score.preview('Demo') ORDER BY new_rank LIMIT 5;
 \echo '(The draft is reverted: the published version stays as it is.)'
+\o /dev/null
 SELECT lead_score.revert_draft('Demo');
+\o
 
 \echo 'Correctness check: every stored score equals a full recomputation (lead_score.verify):'
 SELECT count(*) AS contacts_that_differ FROM lead_score.verify('Demo');
