@@ -3,8 +3,7 @@
 
 use std::cmp::Ordering;
 
-use crate::scoring::condition::Facts;
-use crate::scoring::engine::{score_into, CompiledProfile, ContactScore, Event, EventSummary};
+use crate::scoring::engine::{CompiledProfile, ContactScore};
 use crate::scoring::rule::Rule;
 use crate::scoring::value::Micros;
 
@@ -22,17 +21,7 @@ pub struct Contribution {
     pub points: Option<f64>,
 }
 
-/// Score one contact as of `now`, keeping what each rule added.
-pub fn score_explained<'a>(
-    profile: &CompiledProfile,
-    contact: &dyn Facts,
-    events: impl IntoIterator<Item = Event<'a>>,
-    now: Micros,
-) -> ContactScore {
-    score_into(EventSummary::explaining(), profile, contact, events, now)
-}
-
-/// The contributions behind `result` (computed with [`EventSummary::explaining`]) at
+/// The contributions behind `result` (computed with [`EventSummary::explaining`](crate::scoring::engine::EventSummary::explaining)) at
 /// `at`: the fit rules that hold, the event rules that counted events, the
 /// disqualifiers that hold. Their points add up to `result.score_at(at)`. Ordered by
 /// absolute points (largest first, disqualifiers last), then by rule name.

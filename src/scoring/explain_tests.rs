@@ -4,8 +4,10 @@
 
 use serde_json::{json, Value as Json};
 
-use crate::scoring::engine::{score_contact, CompiledProfile, ContactScore, Event};
-use crate::scoring::explain::{contributions, score_explained, Contribution};
+use crate::scoring::engine::{
+    score_contact, score_into, CompiledProfile, ContactScore, Event, EventSummary,
+};
+use crate::scoring::explain::{contributions, Contribution};
 use crate::scoring::json_facts::JsonFacts;
 use crate::scoring::value::{parse_timestamp, Micros};
 
@@ -60,7 +62,7 @@ fn scored(contact: &Json, events: &[Json], now: Micros, explaining: bool) -> Con
     });
     let contact = JsonFacts { record: contact, now };
     if explaining {
-        score_explained(&profile(), &contact, events, now)
+        score_into(EventSummary::explaining(), &profile(), &contact, events, now)
     } else {
         score_contact(&profile(), &contact, events, now)
     }
