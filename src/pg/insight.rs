@@ -41,9 +41,11 @@ fn visible(client: &SpiClient<'_>, attached: &Attached, key: &str) -> bool {
     !run(client, attached, &read, "checking a contact's visibility", &params).is_empty()
 }
 
-/// An explanation shows what the attached tables hold about a contact (how many of its
-/// events each rule counted): the caller must be allowed to read them all. 42501 if not.
-fn check_may_read_tables(client: &SpiClient<'_>, attached: &Attached) {
+/// A recomputation from history shows what the attached tables hold about a contact (an
+/// explanation, how many of its events each rule counted; a score at any time, when its
+/// events happened): the caller must be allowed to read them all. 42501 if not; `doing`
+/// names what was refused ("explain scores").
+pub(crate) fn check_may_read_tables(client: &SpiClient<'_>, attached: &Attached, doing: &str) {
     let attachment = &attached.attachment;
     let tables: Vec<pg_sys::Oid> = [attachment.contacts_oid, attachment.events_oid]
         .into_iter()
@@ -62,10 +64,10 @@ fn check_may_read_tables(client: &SpiClient<'_>, attached: &Attached) {
     if allowed != Some(true) {
         raise(
             Failure::InsufficientPrivilege(format!(
-                "permission denied to explain scores of profile \"{}\"",
+                "permission denied to {doing} of profile \"{}\"",
                 attachment.profile_name
             ))
-            .hint("An explanation shows what the attached tables hold: it needs SELECT on each of them."),
+            .hint("It recomputes from what the attached tables hold: it needs SELECT on each of them."),
         );
     }
 }
@@ -75,7 +77,7 @@ fn check_may_read_tables(client: &SpiClient<'_>, attached: &Attached) {
 fn explain_contact(profile: &str, contact: &str, at: i64) -> Vec<Contribution> {
     Spi::connect(|client| {
         let attached = attached_by_name(client, profile);
-        check_may_read_tables(client, &attached);
+        check_may_read_tables(client, &attached, "explain scores");
         let key = stored_key(client, &attached, contact);
         if !visible(client, &attached, &key) {
             return Vec::new();
@@ -152,6 +154,7 @@ fn history(
 ) -> Vec<(i64, f64, f64, f64)> {
     Spi::connect(|client| {
         let attached = attached_by_name(client, profile);
+        check_may_read_tables(client, &attached, "recompute scores");
         let instants = steps(client, since, until, step);
         let key = stored_key(client, &attached, contact);
         if !visible(client, &attached, &key) {

@@ -11,7 +11,7 @@ pub(crate) mod decayed_sum;
 pub(crate) mod errors;
 pub(crate) mod everyone;
 pub(crate) mod identity;
-mod insight;
+pub(crate) mod insight;
 pub(crate) mod jsonb;
 mod maintenance;
 pub(crate) mod new_events;

@@ -12,6 +12,7 @@ use crate::pg::attachment::{spi_failed, Attachment};
 use crate::pg::clock::{now_unix_micros, to_unix_micros};
 use crate::pg::errors::internal;
 use crate::pg::identity::as_crm_owner;
+use crate::pg::insight::check_may_read_tables;
 use crate::pg::jsonb::AnyJsonb;
 use crate::pg::params::Params;
 use crate::pg::plan_cache::attached_by_name as attached;
@@ -138,7 +139,9 @@ mod lead_score {
                 .get_three::<String, f64, String>()
                 .unwrap_or_else(|e| spi_failed(attachment, what, e));
             if let (Some(at), Some(key)) = (at, key) {
-                // Exact at any time: the contact's history as of `at`.
+                // Exact at any time: the contact's history as of `at`, which shows when its
+                // events happened: for callers who may read the attached tables.
+                check_may_read_tables(client, &attached, "recompute scores");
                 let at = to_unix_micros(at);
                 let scored = compute_batch(client, &attached, std::slice::from_ref(&key), at);
                 return scored.into_iter().find(|(k, _)| *k == key).map(|(_, r)| r.score_at(at));

@@ -92,12 +92,21 @@ GRANT SELECT ON x.contacts, x.accounts TO why_reader;
 SET ROLE why_reader;
 SELECT * FROM lead_score.explain('Why', 1);
 \echo :LAST_ERROR_SQLSTATE
+-- The same for a score recomputed at another time (it shows when the events happened);
+-- the stored score at the clock's time stays readable.
+SELECT lead_score.score('Why', 4, '2024-06-01');
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) FROM lead_score.score_history('Why', 4, '2024-06-01');
+\echo :LAST_ERROR_SQLSTATE
+SELECT lead_score.score('Why', 4) > 0 AS stored_score_readable;
 RESET ROLE;
 GRANT SELECT ON x.events TO why_reader;
 ALTER TABLE x.contacts ENABLE ROW LEVEL SECURITY;
 CREATE POLICY only_us ON x.contacts FOR SELECT TO why_reader USING (country = 'US');
 SET ROLE why_reader;
 SELECT count(*) > 0 AS explains_a_us_contact FROM lead_score.explain('Why', 4);
+SELECT lead_score.score('Why', 4, '2024-06-01') > 0 AS recomputes_a_us_contact,
+       lead_score.score('Why', 3, '2024-06-01') IS NULL AS not_a_de_contact;
 SELECT count(*) AS rows_for_a_de_contact FROM lead_score.explain('Why', 3);
 RESET ROLE;
 DROP POLICY only_us ON x.contacts;
