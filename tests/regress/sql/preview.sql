@@ -86,6 +86,12 @@ SELECT * FROM lead_score.preview('Plan');
 \echo :LAST_ERROR_SQLSTATE
 SELECT lead_score.remove_rule('Plan', 'Size');
 SELECT count(*) AS rows FROM lead_score.preview(NULL);
+-- preview_summary passes preview's errors on, and summarises nothing for NULL.
+SELECT * FROM lead_score.preview_summary('Nope');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM lead_score.preview_summary('Plan', 7);
+\echo :LAST_ERROR_SQLSTATE
+SELECT metric, value FROM lead_score.preview_summary(NULL) WHERE value <> 0 OR value IS NULL;
 
 -- Only roles granted it may preview (it reads every contact's data).
 CREATE ROLE pv_reader;
