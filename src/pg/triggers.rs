@@ -28,23 +28,14 @@ fn touched_keys(
     tables: &[&str],
 ) -> Vec<String> {
     let attachment = &attached.attachment;
-    let key_type = &attachment.key_type;
-    let selects: Vec<String> = tables
-        .iter()
-        .filter_map(|table| match watched {
-            Watched::Events => Some(format!("SELECT {c}::{key_type} AS k FROM {table}", c = attachment.event_contact)),
-            Watched::Contacts => Some(format!("SELECT {c}::{key_type} AS k FROM {table}", c = attachment.contact_key)),
-            // Accounts triggers exist only when accounts are attached.
-            Watched::Accounts => attachment.accounts.as_ref().map(|Accounts { contact_account, account_key, .. }| {
-                format!(
-                    "SELECT c.{key} AS k FROM {contacts} c WHERE c.{contact_account} IN (SELECT {account_key} FROM {table})",
-                    key = attachment.contact_key,
-                    contacts = attachment.contacts
-                )
-            }),
-        })
-        .collect();
-    if selects.is_empty() {
+    // Accounts triggers exist only when accounts are attached.
+    let Some(accounts) = (match watched {
+        Watched::Accounts => attachment.accounts.as_ref().map(Some),
+        _ => Some(None),
+    }) else {
+        return Vec::new();
+    };
+    if tables.is_empty() {
         return Vec::new();
     }
     let name = Statement::Touched {
@@ -53,7 +44,21 @@ fn touched_keys(
         old_rows: tables.contains(&"before_change"),
     };
     let no_params = Params::default();
+    // (The text is built only when the statement is first prepared.)
     let query = attached.statement(client, name, &no_params, false, || {
+        let key_type = &attachment.key_type;
+        let selects: Vec<String> = tables
+            .iter()
+            .map(|table| match (watched, accounts) {
+                (Watched::Accounts, Some(Accounts { contact_account, account_key, .. })) => format!(
+                    "SELECT c.{key} AS k FROM {contacts} c WHERE c.{contact_account} IN (SELECT {account_key} FROM {table})",
+                    key = attachment.contact_key,
+                    contacts = attachment.contacts
+                ),
+                (Watched::Events, _) => format!("SELECT {c}::{key_type} AS k FROM {table}", c = attachment.event_contact),
+                _ => format!("SELECT {c}::{key_type} AS k FROM {table}", c = attachment.contact_key),
+            })
+            .collect();
         format!(
             // The output is named `key`, so `ORDER BY k` sorts the keys, not their text.
             "SELECT k::text AS key FROM ({}) touched WHERE k IS NOT NULL GROUP BY k ORDER BY k",
