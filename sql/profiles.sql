@@ -161,6 +161,11 @@ BEGIN
                            'settings', target.settings),
         jsonb_strip_nulls(jsonb_build_object('name', new_name, 'description', description,
                                              'settings', CASE WHEN settings IS NOT NULL THEN merged END)));
+    -- Backends cache attached profiles by name (and record it in transitions): a new
+    -- name must reach them.
+    IF new_name IS NOT NULL AND new_name IS DISTINCT FROM target.name THEN
+        PERFORM lead_score.invalidate_scoring_cache();
+    END IF;
 END
 $$;
 

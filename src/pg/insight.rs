@@ -14,32 +14,15 @@ use crate::pg::catalog::{load_profile, Edition};
 use crate::pg::clock::{from_unix_micros, now_unix_micros, to_unix_micros};
 use crate::pg::errors::{internal, raise, Failure};
 use crate::pg::everyone::score_everyone;
-use crate::pg::params::Params;
-use crate::pg::plan_cache::{attached_by_name, run, Attached, Statement};
+use crate::pg::plan_cache::{attached_by_name, Attached};
 use crate::pg::qualify::{all_tags, qualification_before, settle, Cause};
+use crate::pg::score_rows::{standing, Standing};
 use crate::pg::some_contacts::{compute_at, compute_into};
-use crate::pg::summaries::{stored_key, Summaries};
+use crate::pg::summaries::Summaries;
 use crate::scoring::condition::Source;
-use crate::scoring::decay::DecayedSum;
 use crate::scoring::engine::EventSummary;
-use crate::scoring::engine::LimitState;
 use crate::scoring::explain::{contributions, Contribution};
 use crate::scoring::next_actions::{next_actions, NextAction};
-
-/// Whether the caller may see the contact's score (row-level security on the score
-/// rows follows the contacts table's), read as the caller.
-fn visible(client: &SpiClient<'_>, attached: &Attached, key: &str) -> bool {
-    let mut params = Params::default();
-    let key = params.bind(key);
-    let read = attached.statement(client, Statement::Visible, &params, false, || {
-        let attachment = &attached.attachment;
-        format!(
-            "SELECT FROM {} WHERE contact_key = {key}::text::{}",
-            attachment.state_table, attachment.key_type
-        )
-    });
-    !run(client, attached, &read, "checking a contact's visibility", &params).is_empty()
-}
 
 /// A recomputation from history shows what the attached tables hold about a contact (an
 /// explanation, how many of its events each rule counted; a score at any time, when its
@@ -78,10 +61,9 @@ fn explain_contact(profile: &str, contact: &str, at: i64) -> Vec<Contribution> {
     Spi::connect(|client| {
         let attached = attached_by_name(client, profile);
         check_may_read_tables(client, &attached, "explain scores");
-        let key = stored_key(client, &attached, contact);
-        if !visible(client, &attached, &key) {
+        let Some(Standing { key, .. }) = standing(client, &attached, contact) else {
             return Vec::new();
-        }
+        };
         let mut summaries = Summaries::default();
         summaries.insert(key.clone(), EventSummary::explaining());
         let scored = compute_into(client, &attached, std::slice::from_ref(&key), at, summaries);
@@ -156,10 +138,9 @@ fn history(
         let attached = attached_by_name(client, profile);
         check_may_read_tables(client, &attached, "recompute scores");
         let instants = steps(client, since, until, step);
-        let key = stored_key(client, &attached, contact);
-        if !visible(client, &attached, &key) {
+        let Some(Standing { key, .. }) = standing(client, &attached, contact) else {
             return Vec::new();
-        }
+        };
         let each = instants.iter().map(|&at| (at, Summaries::default())).collect();
         let scored = compute_at(client, &attached, std::slice::from_ref(&key), each);
         instants
@@ -180,43 +161,10 @@ fn history(
 fn next_actions_for(profile: &str, contact: &str, n: usize, now: i64) -> Vec<NextAction> {
     Spi::connect(|client| {
         let attached = attached_by_name(client, profile);
-        let key = stored_key(client, &attached, contact);
-        let mut params = Params::default();
-        let key = params.bind(key);
-        let read = attached.statement(client, Statement::Standing, &params, false, || {
-            let attachment = &attached.attachment;
-            format!(
-                "SELECT fit, engagement::text, tags, cardinality(disqualified_by) > 0, limits
-                   FROM {} WHERE contact_key = {key}::text::{}",
-                attachment.state_table, attachment.key_type
-            )
-        });
-        let attachment = &attached.attachment;
-        let what = "reading a contact's standing";
-        let found = run(client, &attached, &read, what, &params);
-        if found.is_empty() {
-            return Vec::new();
-        }
-        let row = found.first();
-        fn column<T: pgrx::FromDatum + pgrx::IntoDatum>(
-            row: &pgrx::spi::SpiTupleTable<'_>,
-            number: usize,
-            attachment: &crate::pg::attachment::Attachment,
-            what: &str,
-        ) -> Option<T> {
-            row.get::<T>(number).unwrap_or_else(|e| spi_failed(attachment, what, e))
-        }
-        let fit = column::<f64>(&row, 1, attachment, what).unwrap_or(0.0);
-        let engagement = column::<String>(&row, 2, attachment, what).unwrap_or_default();
-        let engagement: DecayedSum = serde_json::from_str(&engagement).unwrap_or_else(|e| {
-            internal(format!("profile \"{profile}\": a stored engagement sum"), e)
-        });
-        let tags = column::<Vec<String>>(&row, 3, attachment, what).unwrap_or_default();
-        let disqualified = column::<bool>(&row, 4, attachment, what).unwrap_or(false);
-        let limits = column::<Vec<i64>>(&row, 5, attachment, what).unwrap_or_default();
-        let limits = LimitState::unflatten(&limits).unwrap_or_default();
-        let score = fit + engagement.value_at(now);
-        next_actions(&attached.compiled, score, &tags, disqualified, &limits, n)
+        let Some(found) = standing(client, &attached, contact) else { return Vec::new() };
+        let score = found.fit + found.engagement.value_at(now);
+        let limits = &found.limits;
+        next_actions(&attached.compiled, score, &found.tags, found.disqualified, limits, n)
     })
 }
 

@@ -63,18 +63,13 @@ pub(crate) enum Statement {
     CopySomeTags,
     /// Copy every contact's tags into their score rows.
     CopyAllTags,
-    /// A contact's stored score (`score()`).
-    Score,
     /// A contact's score and tags, locked, after tags were taken away.
     UntaggedScore,
     /// Bring a contact's due time forward.
     DueEarlier,
     /// A contact key as the key type prints it.
     StoredKey,
-    /// Whether the caller may see a contact's score row (`explain`).
-    Visible,
-    /// A contact's stored standing: score, tags, disqualification, limits
-    /// (`next_actions`).
+    /// A contact's score row as the caller sees it (`score()`, the insight functions).
     Standing,
 }
 
@@ -133,13 +128,7 @@ fn attachment_store_oid(client: &SpiClient<'_>) -> pg_sys::Oid {
 
 /// The attached profile with this id, or `None` when it is not attached.
 pub(crate) fn attached(client: &SpiClient<'_>, profile_id: i64) -> Option<Rc<Attached>> {
-    if STALE.with(|s| s.replace(false)) {
-        // Callers hold `Rc`s to what they use, so nothing in use is freed here.
-        ATTACHED.with(|a| a.borrow_mut().clear());
-        TABLES.with(|t| t.borrow_mut().clear());
-        // The extension may have been dropped and created again: look the oid up anew.
-        WATCHED.with(|w| w.set(pg_sys::InvalidOid));
-    }
+    clear_if_stale();
     if let Some(found) = ATTACHED.with(|a| a.borrow().get(&profile_id).cloned()) {
         return Some(found);
     }
@@ -156,6 +145,17 @@ pub(crate) fn attached(client: &SpiClient<'_>, profile_id: i64) -> Option<Rc<Att
     let loaded = Rc::new(Attached::with_compiled(client, attachment, compiled));
     ATTACHED.with(|a| a.borrow_mut().insert(profile_id, loaded.clone()));
     Some(loaded)
+}
+
+/// Forget every cached attachment if an invalidation came since the last call.
+fn clear_if_stale() {
+    if STALE.with(|s| s.replace(false)) {
+        // Callers hold `Rc`s to what they use, so nothing in use is freed here.
+        ATTACHED.with(|a| a.borrow_mut().clear());
+        TABLES.with(|t| t.borrow_mut().clear());
+        // The extension may have been dropped and created again: look the oid up anew.
+        WATCHED.with(|w| w.set(pg_sys::InvalidOid));
+    }
 }
 
 /// The id of the profile called `profile`; 42704 when there is none.
@@ -180,6 +180,15 @@ fn profile_id(client: &SpiClient<'_>, profile: &str) -> i64 {
 /// The attached profile called `profile`: 42704 when there is no such profile, 55000
 /// when it is not attached.
 pub(crate) fn attached_by_name(client: &SpiClient<'_>, profile: &str) -> Rc<Attached> {
+    // A profile loaded already needs no catalog lookup (readers such as score() run once
+    // per row): attach, detach, publish, a rename and a drop all invalidate the cache.
+    clear_if_stale();
+    let cached = ATTACHED.with(|a| {
+        a.borrow().values().find(|entry| entry.attachment.profile_name == profile).cloned()
+    });
+    if let Some(found) = cached {
+        return found;
+    }
     let id = profile_id(client, profile);
     attached(client, id).unwrap_or_else(|| {
         raise(Failure::NotReady(format!("profile \"{profile}\" is not attached")))

@@ -10,13 +10,11 @@ use serde_json::{Map, Value as Json};
 
 use crate::pg::attachment::{spi_failed, Attachment};
 use crate::pg::clock::{now_unix_micros, to_unix_micros};
-use crate::pg::errors::internal;
 use crate::pg::identity::as_crm_owner;
 use crate::pg::insight::check_may_read_tables;
 use crate::pg::jsonb::AnyJsonb;
-use crate::pg::params::Params;
 use crate::pg::plan_cache::attached_by_name as attached;
-use crate::pg::plan_cache::{run, Statement};
+use crate::pg::score_rows::standing;
 use crate::pg::some_contacts::compute_batch;
 use crate::scoring::condition::Source;
 use crate::scoring::decay::DecayedSum;
@@ -117,40 +115,17 @@ mod lead_score {
         let (profile, contact) = (profile?, contact?);
         Spi::connect(|client| {
             let attached = attached(client, profile);
-            let mut params = Params::default();
-            let key = params.bind(contact);
-            let read = attached.statement(client, Statement::Score, &params, false, || {
-                let attachment = &attached.attachment;
-                format!(
-                    "SELECT contact_key::text, fit, engagement::text FROM {}
-                      WHERE contact_key = {key}::text::{}",
-                    attachment.state_table, attachment.key_type
-                )
-            });
-            let attachment = &attached.attachment;
-            let what = "reading a score";
-            let found = run(client, &attached, &read, what, &params);
-            if found.is_empty() {
-                // (An unknown contact, or one the caller may not see.)
-                return None;
-            }
-            let (key, fit, engagement) = found
-                .first()
-                .get_three::<String, f64, String>()
-                .unwrap_or_else(|e| spi_failed(attachment, what, e));
-            if let (Some(at), Some(key)) = (at, key) {
-                // Exact at any time: the contact's history as of `at`, which shows when its
-                // events happened: for callers who may read the attached tables.
-                check_may_read_tables(client, &attached, "recompute scores");
-                let at = to_unix_micros(at);
-                let scored = compute_batch(client, &attached, std::slice::from_ref(&key), at);
-                return scored.into_iter().find(|(k, _)| *k == key).map(|(_, r)| r.score_at(at));
-            }
-            let engagement: DecayedSum = serde_json::from_str(&engagement.unwrap_or_default())
-                .unwrap_or_else(|e| {
-                    internal(format!("profile \"{profile}\": a stored engagement sum"), e)
-                });
-            Some(fit.unwrap_or(0.0) + engagement.value_at(now_unix_micros()))
+            // (An unknown contact, or one the caller may not see: NULL.)
+            let found = standing(client, &attached, contact)?;
+            let Some(at) = at else {
+                return Some(found.fit + found.engagement.value_at(now_unix_micros()));
+            };
+            // Exact at any time: the contact's history as of `at`, which shows when its
+            // events happened: for callers who may read the attached tables.
+            check_may_read_tables(client, &attached, "recompute scores");
+            let at = to_unix_micros(at);
+            let scored = compute_batch(client, &attached, std::slice::from_ref(&found.key), at);
+            scored.into_iter().find(|(k, _)| *k == found.key).map(|(_, r)| r.score_at(at))
         })
     }
 

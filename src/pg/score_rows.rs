@@ -11,6 +11,7 @@ use pgrx::spi::SpiClient;
 use serde_json::Value as Json;
 
 use crate::pg::clock::from_unix_micros;
+use crate::pg::errors::internal;
 use crate::pg::params::{Params, Placeholder};
 use crate::pg::plan_cache::{run, Attached, Statement};
 use crate::pg::queries::{key_array, STORED_COLUMNS, STORED_COLUMN_COUNT};
@@ -168,6 +169,54 @@ pub(crate) fn lock_and_read(
             Some((key, (stored, tags)))
         })
         .collect()
+}
+
+/// A contact's score row as the caller sees it (row-level security applies).
+pub(crate) struct Standing {
+    /// The key as the key type prints it (`'007'` is contact 7).
+    pub(crate) key: String,
+    pub(crate) fit: f64,
+    pub(crate) engagement: DecayedSum,
+    pub(crate) tags: Vec<String>,
+    pub(crate) disqualified: bool,
+    pub(crate) limits: Vec<LimitState>,
+}
+
+/// The score row of the contact whose key reads as `contact` in the key type, read as
+/// the caller: `None` for a contact that does not exist or that the caller may not see.
+/// (22P02 for text that is no key of the key type.)
+pub(crate) fn standing(
+    client: &SpiClient<'_>,
+    attached: &Attached,
+    contact: &str,
+) -> Option<Standing> {
+    let attachment = &attached.attachment;
+    let mut params = Params::default();
+    let key = params.bind(contact);
+    let read = attached.statement(client, Statement::Standing, &params, false, || {
+        format!(
+            "SELECT contact_key::text, fit, engagement, tags, cardinality(disqualified_by) > 0, limits
+               FROM {} WHERE contact_key = {key}::text::{}",
+            attachment.state_table, attachment.key_type
+        )
+    });
+    run(client, attached, &read, "reading a contact's score row", &params);
+    // SAFETY: the row is read here, before any other statement runs.
+    let row = unsafe { current_rows() }.next()?;
+    let corrupted = || -> ! {
+        internal(
+            format!("profile \"{}\": a score row", attachment.profile_name),
+            "a column is NULL",
+        )
+    };
+    Some(Standing {
+        key: row.text(1).unwrap_or_else(|| corrupted()).to_owned(),
+        fit: row.float(2).unwrap_or_else(|| corrupted()),
+        engagement: row.decayed(3).unwrap_or_else(|| corrupted()),
+        tags: row.text_array(4).unwrap_or_default(),
+        disqualified: row.boolean(5).unwrap_or(false),
+        limits: row.int8_array(6).and_then(|flat| LimitState::unflatten(&flat)).unwrap_or_default(),
+    })
 }
 
 /// A state row locked by the fast path.

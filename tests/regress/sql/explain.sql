@@ -114,6 +114,14 @@ ALTER TABLE x.contacts DISABLE ROW LEVEL SECURITY;
 DROP OWNED BY why_reader;
 DROP ROLE why_reader;
 
+-- A renamed profile is found under its new name at once, cached readers included, and
+-- no longer under its old one.
+SELECT lead_score.score('Why', 4) IS NOT NULL AS before_rename;
+SELECT lead_score.update_profile('Why', new_name => 'Why renamed');
+SELECT lead_score.score('Why renamed', 4) IS NOT NULL AS after_rename;
+SELECT lead_score.score('Why', 4);
+\echo :LAST_ERROR_SQLSTATE
+SELECT lead_score.update_profile('Why renamed', new_name => 'Why');
 SELECT lead_score.detach('Why');
 SELECT lead_score.drop_profile('Why');
 SELECT lead_score.drop_profile('Unattached');
