@@ -332,6 +332,17 @@ BEGIN
             USING ERRCODE = '42P10', HINT = 'Name its key column with the "contact_key" option.';
     END IF;
     key_type := lead_score.attached_column(contacts, contact_key, 'contact_key');
+    -- Score rows are keyed by the contacts' key: two contacts sharing one would share a
+    -- row, and a write touching both would fail.
+    IF NOT EXISTS (SELECT FROM pg_index i
+                    WHERE i.indrelid = contacts AND i.indisunique AND i.indnkeyatts = 1
+                      AND i.indpred IS NULL AND i.indexprs IS NULL
+                      AND i.indkey[0] = (SELECT a.attnum FROM pg_attribute a
+                                          WHERE a.attrelid = contacts AND a.attname = contact_key)) THEN
+        RAISE EXCEPTION 'column "%" of % is not unique', contact_key, contacts
+            USING ERRCODE = '42P10',
+                  HINT = 'Name a column with a unique index on it alone as "contact_key".';
+    END IF;
     PERFORM lead_score.expect_type(contacts, contact_key, 'contact_key', key_type,
         ARRAY['bigint', 'integer', 'uuid', 'text', 'character varying']::regtype[]);
     PERFORM lead_score.expect_type(events, event_contact, 'event_contact',

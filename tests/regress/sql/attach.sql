@@ -57,6 +57,9 @@ SELECT lead_score.attach('Sales', 'crm.keyless', 'crm.events');
 \echo :LAST_ERROR_SQLSTATE
 SELECT lead_score.attach('Sales', 'crm.contacts', 'crm.events', '{"accounts": "keyless"}');
 \echo :LAST_ERROR_SQLSTATE
+-- A named key must be unique on its own: two contacts sharing a key would share a score.
+SELECT lead_score.attach('Sales', 'crm.keyless', 'crm.events', '{"contact_key": "id"}');
+\echo :LAST_ERROR_SQLSTATE
 DROP TABLE crm.keyless;
 -- A rule field that names no column, and props without a properties column.
 SELECT lead_score.attach('Sales', 'crm.contacts', 'crm.events', '{"event_props": "properties"}');
