@@ -27,7 +27,10 @@ use crate::scoring::next_actions::{next_actions, NextAction};
 /// A recomputation from history shows what the attached tables hold about a contact (an
 /// explanation, how many of its events each rule counted; a score at any time, when its
 /// events happened): the caller must be allowed to read them all. 42501 if not; `doing`
-/// names what was refused ("explain scores").
+/// names what was refused ("explain scores"). The recomputation reads as the tables'
+/// owner, whom row-level security does not restrict: an events or accounts table whose
+/// policies apply to the caller is refused too, or it would show rows they hide. (The
+/// contacts table's policies decide which contacts the caller may ask about.)
 pub(crate) fn check_may_read_tables(client: &SpiClient<'_>, attached: &Attached, doing: &str) {
     let attachment = &attached.attachment;
     let tables: Vec<pg_sys::Oid> = [attachment.contacts_oid, attachment.events_oid]
@@ -37,10 +40,12 @@ pub(crate) fn check_may_read_tables(client: &SpiClient<'_>, attached: &Attached,
     let what = "checking privileges on the attached tables";
     let allowed = client
         .select(
-            "SELECT pg_catalog.bool_and(pg_catalog.has_table_privilege(r, 'SELECT'))
+            "SELECT pg_catalog.bool_and(pg_catalog.has_table_privilege(r, 'SELECT')
+                                        AND (r OPERATOR(pg_catalog.=) $2
+                                             OR NOT pg_catalog.row_security_active(r::pg_catalog.regclass)))
                FROM pg_catalog.unnest($1::pg_catalog.oid[]) AS r",
             Some(1),
-            &[tables.into()],
+            &[tables.into(), attachment.contacts_oid.into()],
         )
         .and_then(|rows| rows.first().get_one::<bool>())
         .unwrap_or_else(|e| spi_failed(attachment, what, e));
@@ -50,7 +55,10 @@ pub(crate) fn check_may_read_tables(client: &SpiClient<'_>, attached: &Attached,
                 "permission denied to {doing} of profile \"{}\"",
                 attachment.profile_name
             ))
-            .hint("It recomputes from what the attached tables hold: it needs SELECT on each of them."),
+            .hint(
+                "It recomputes from what the attached tables hold: it needs SELECT on each of \
+                 them, and no row-level security on the events or accounts table that applies to you.",
+            ),
         );
     }
 }

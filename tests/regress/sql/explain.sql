@@ -109,6 +109,16 @@ SELECT lead_score.score('Why', 4, '2024-06-01') > 0 AS recomputes_a_us_contact,
        lead_score.score('Why', 3, '2024-06-01') IS NULL AS not_a_de_contact;
 SELECT count(*) AS rows_for_a_de_contact FROM lead_score.explain('Why', 3);
 RESET ROLE;
+-- Policies on the events table that apply to the reader would hide events the
+-- recomputation counts: refused.
+ALTER TABLE x.events ENABLE ROW LEVEL SECURITY;
+CREATE POLICY recent_only ON x.events FOR SELECT TO why_reader USING (at > '2024-05-15');
+SET ROLE why_reader;
+SELECT count(*) FROM lead_score.explain('Why', 4);
+\echo :LAST_ERROR_SQLSTATE
+RESET ROLE;
+DROP POLICY recent_only ON x.events;
+ALTER TABLE x.events DISABLE ROW LEVEL SECURITY;
 DROP POLICY only_us ON x.contacts;
 ALTER TABLE x.contacts DISABLE ROW LEVEL SECURITY;
 DROP OWNED BY why_reader;
