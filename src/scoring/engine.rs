@@ -111,6 +111,26 @@ pub struct Event<'a> {
     pub facts: &'a dyn Facts,
 }
 
+/// A manual adjustment (`lead_score.adjust`): points given to a contact by hand at an
+/// instant, decaying with their own half-life (`None`: never). It counts like an event
+/// that always counts: from its own time on, into the engagement (and no dimension).
+#[derive(Clone, Copy, Debug)]
+pub struct Adjustment<'a> {
+    pub id: i64,
+    pub points: f64,
+    pub at: Micros,
+    pub half_life: Option<HalfLife>,
+    pub reason: &'a str,
+}
+
+/// What one manual adjustment added to a contact's engagement (kept when explaining).
+#[derive(Clone, Debug, PartialEq)]
+pub struct AdjustmentWorth {
+    pub id: i64,
+    pub reason: String,
+    pub points: DecayedSum,
+}
+
 /// Why events did not count, for `lead_score.stats()`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct EventTally {
@@ -196,6 +216,12 @@ pub struct ContactScore {
     /// result was computed to be explained (see [`EventSummary::explaining`]); empty
     /// otherwise.
     pub by_rule: BTreeMap<usize, RuleWorth>,
+    /// Each manual adjustment that counts, when the result was computed to be
+    /// explained; empty otherwise.
+    pub adjustments: Vec<AdjustmentWorth>,
+    /// The reason of the latest manual adjustment that counts (by time, then id): what
+    /// pushed the contact over a threshold when an adjustment did.
+    pub latest_adjustment: Option<String>,
 }
 
 /// What one event rule added to a contact's engagement: the events it counted and
@@ -280,6 +306,10 @@ pub struct EventSummary {
     /// What each event rule added, kept only when explaining: the scoring paths need
     /// the totals alone.
     by_rule: Option<BTreeMap<usize, RuleWorth>>,
+    /// (time, id, reason) of the latest manual adjustment that counts.
+    latest_adjustment: Option<(Micros, i64, String)>,
+    /// Each manual adjustment that counts, kept only when explaining.
+    adjustments: Vec<AdjustmentWorth>,
 }
 
 /// `points` as an integer in the order of `f64::total_cmp`.
@@ -364,6 +394,25 @@ impl EventSummary {
         }
     }
 
+    /// Fold one manual adjustment in, as of `now`: its points count from its own time
+    /// on, never before (a score asked for an earlier instant leaves it out).
+    pub fn adjust(&mut self, adjustment: &Adjustment<'_>, now: Micros) {
+        let Adjustment { id, points, at, half_life, reason } = *adjustment;
+        if at > now {
+            earliest_due(&mut self.next_due, at, now);
+            return;
+        }
+        self.engagement.add(points, at, half_life);
+        if self.latest_adjustment.as_ref().is_none_or(|(t, i, _)| (at, id) > (*t, *i)) {
+            self.latest_adjustment = Some((at, id, reason.to_owned()));
+        }
+        if self.by_rule.is_some() {
+            let mut worth = DecayedSum::default();
+            worth.add(points, at, half_life);
+            self.adjustments.push(AdjustmentWorth { id, reason: reason.to_owned(), points: worth });
+        }
+    }
+
     /// Merge the summary of other events of the same contact (as of the same instant).
     pub fn merge(&mut self, other: EventSummary) {
         self.engagement.merge(&other.engagement);
@@ -378,6 +427,13 @@ impl EventSummary {
         self.candidates.extend(other.candidates);
         self.watched.extend(other.watched);
         self.latest = self.latest.max(other.latest);
+        let theirs = other.latest_adjustment;
+        if theirs.as_ref().map(|(t, i, _)| (*t, *i))
+            > self.latest_adjustment.as_ref().map(|(t, i, _)| (*t, *i))
+        {
+            self.latest_adjustment = theirs;
+        }
+        self.adjustments.extend(other.adjustments);
         if let (Some(mine), Some(theirs)) = (&mut self.by_rule, other.by_rule) {
             for (index, worth) in theirs {
                 let entry = mine.entry(index).or_default();
@@ -500,6 +556,8 @@ impl EventSummary {
             fit_rules: Vec::new(),
             limits,
             by_rule: self.by_rule.take().unwrap_or_default(),
+            adjustments: std::mem::take(&mut self.adjustments),
+            latest_adjustment: self.latest_adjustment.take().map(|(_, _, reason)| reason),
         };
         let facts = ContactWithHistory { contact, profile, watched: &self.watched, now };
         for (index, (name, rule)) in profile.rules.iter().enumerate() {

@@ -11,7 +11,8 @@ use crate::scoring::value::Micros;
 #[derive(Clone, Debug, PartialEq)]
 pub struct Contribution {
     pub rule_name: String,
-    /// `fit`, `event` or `disqualifier`.
+    /// `fit`, `event`, `disqualifier` or `adjustment` (a manual one: its reason is the
+    /// rule name).
     pub kind: &'static str,
     pub dimension: Option<String>,
     /// How many events an event rule counted; `None` for the other kinds.
@@ -22,8 +23,8 @@ pub struct Contribution {
 }
 
 /// The contributions behind `result` (computed with [`EventSummary::explaining`](crate::scoring::engine::EventSummary::explaining)) at
-/// `at`: the fit rules that hold, the event rules that counted events, the
-/// disqualifiers that hold. Their points add up to `result.score_at(at)`. Ordered by
+/// `at`: the fit rules that hold, the event rules that counted events, the manual
+/// adjustments that count, the disqualifiers that hold. Their points add up to `result.score_at(at)`. Ordered by
 /// absolute points (largest first, disqualifiers last), then by rule name.
 pub fn contributions(
     profile: &CompiledProfile,
@@ -52,6 +53,15 @@ pub fn contributions(
                 points: Some(worth.points.value_at(at)),
             });
         }
+    }
+    for adjustment in &result.adjustments {
+        found.push(Contribution {
+            rule_name: adjustment.reason.clone(),
+            kind: "adjustment",
+            dimension: None,
+            events: None,
+            points: Some(adjustment.points.value_at(at)),
+        });
     }
     for name in &result.disqualified_by {
         found.push(Contribution {

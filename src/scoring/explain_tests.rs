@@ -4,8 +4,9 @@
 
 use serde_json::{json, Value as Json};
 
+use crate::scoring::decay::HalfLife;
 use crate::scoring::engine::{
-    score_contact, score_into, CompiledProfile, ContactScore, Event, EventSummary,
+    score_contact, score_into, Adjustment, CompiledProfile, ContactScore, Event, EventSummary,
 };
 use crate::scoring::explain::{contributions, Contribution};
 use crate::scoring::json_facts::JsonFacts;
@@ -54,6 +55,49 @@ fn events() -> Vec<Json> {
 }
 
 fn scored(contact: &Json, events: &[Json], now: Micros, explaining: bool) -> ContactScore {
+    scored_adjusted(contact, events, &[], now, explaining)
+}
+
+/// Manual adjustments: +5 forever, -8 halving weekly, +2.5 halving daily (latest).
+fn adjustments() -> Vec<Adjustment<'static>> {
+    let week = HalfLife::from_seconds(7.0 * 86_400.0).ok();
+    let day = HalfLife::from_seconds(86_400.0).ok();
+    vec![
+        Adjustment {
+            id: 1,
+            points: 5.0,
+            at: at("2024-05-12"),
+            half_life: None,
+            reason: "met at fair",
+        },
+        Adjustment {
+            id: 3,
+            points: 2.5,
+            at: at("2024-06-20"),
+            half_life: day,
+            reason: "called back",
+        },
+        Adjustment {
+            id: 2,
+            points: -8.0,
+            at: at("2024-05-20"),
+            half_life: week,
+            reason: "bounced",
+        },
+    ]
+}
+
+fn scored_adjusted(
+    contact: &Json,
+    events: &[Json],
+    adjustments: &[Adjustment<'_>],
+    now: Micros,
+    explaining: bool,
+) -> ContactScore {
+    let mut summary = if explaining { EventSummary::explaining() } else { EventSummary::default() };
+    for adjustment in adjustments {
+        summary.adjust(adjustment, now);
+    }
     let facts: Vec<JsonFacts> = events.iter().map(|e| JsonFacts { record: e, now }).collect();
     let events = events.iter().zip(&facts).map(|(e, facts)| Event {
         event_type: e.get("event_type").and_then(Json::as_str),
@@ -61,11 +105,10 @@ fn scored(contact: &Json, events: &[Json], now: Micros, explaining: bool) -> Con
         facts,
     });
     let contact = JsonFacts { record: contact, now };
-    if explaining {
-        score_into(EventSummary::explaining(), &profile(), &contact, events, now)
-    } else {
-        score_contact(&profile(), &contact, events, now)
+    if adjustments.is_empty() && !explaining {
+        return score_contact(&profile(), &contact, events, now);
     }
+    score_into(summary, &profile(), &contact, events, now)
 }
 
 fn total(found: &[Contribution]) -> f64 {
@@ -133,4 +176,71 @@ fn each_rule_says_what_it_counted() {
     // Largest absolute contribution first.
     let weights: Vec<f64> = found.iter().filter_map(|c| c.points.map(f64::abs)).collect();
     assert!(weights.windows(2).all(|w| w[0] >= w[1]), "{weights:?}");
+}
+
+#[test]
+fn adjustments_add_up_with_the_rules_and_count_from_their_own_time() {
+    let contact = json!({"role": "buyer", "country": "US"});
+    for now in
+        [at("2024-05-01"), at("2024-05-15"), at("2024-06-01"), at("2024-06-21"), at("2025-01-01")]
+    {
+        let result = scored_adjusted(&contact, &events(), &adjustments(), now, true);
+        let counted: Vec<&str> = result.adjustments.iter().map(|a| a.reason.as_str()).collect();
+        let expected: Vec<&str> =
+            adjustments().iter().filter(|a| a.at <= now).map(|a| a.reason).collect();
+        assert_eq!(counted, expected, "at {now}");
+        for when in [now, now + DAY, now + 90 * DAY] {
+            let found = contributions(&profile(), &result, when);
+            let (sum, score) = (total(&found), result.score_at(when));
+            assert!((sum - score).abs() <= 1e-9 * score.abs().max(1.0), "{sum} vs {score}");
+            // Each adjustment is one row of its own kind, worth its decayed points.
+            let rows = found.iter().filter(|c| c.kind == "adjustment").count();
+            assert_eq!(rows, expected.len());
+        }
+        // Without adjustments, the score is lower by exactly what they are worth.
+        let plain = scored(&contact, &events(), now, false);
+        let worth: f64 = result.adjustments.iter().map(|a| a.points.value_at(now)).sum();
+        assert!((result.score_at(now) - plain.score_at(now) - worth).abs() < 1e-9);
+    }
+}
+
+#[test]
+fn an_adjustment_after_now_is_due_and_the_latest_one_is_named() {
+    let contact = json!({"role": "buyer", "country": "US"});
+    let now = at("2024-06-01");
+    let result = scored_adjusted(&contact, &events(), &adjustments(), now, false);
+    // The one of June 20th has not happened yet: it comes due then.
+    assert!(result.next_due.is_some_and(|due| due <= at("2024-06-20")));
+    assert_eq!(result.latest_adjustment.as_deref(), Some("bounced"));
+    let later = scored_adjusted(&contact, &events(), &adjustments(), at("2024-07-01"), false);
+    assert_eq!(later.latest_adjustment.as_deref(), Some("called back"));
+    // Not explaining keeps no per-adjustment parts, and changes nothing else.
+    assert!(later.adjustments.is_empty());
+    let mut explained =
+        scored_adjusted(&contact, &events(), &adjustments(), at("2024-07-01"), true);
+    explained.by_rule.clear();
+    explained.adjustments.clear();
+    assert_eq!(explained, later);
+}
+
+#[test]
+fn adjustments_merge_in_any_order() {
+    let now = at("2024-07-01");
+    let mut one = EventSummary::default();
+    let mut other = EventSummary::default();
+    let all = adjustments();
+    one.adjust(&all[2], now);
+    other.adjust(&all[0], now);
+    other.adjust(&all[1], now);
+    let mut whole = EventSummary::default();
+    for adjustment in &all {
+        whole.adjust(adjustment, now);
+    }
+    one.merge(other);
+    let contact = json!({});
+    let facts = JsonFacts { record: &contact, now };
+    let (merged, whole) =
+        (one.finish(&profile(), &facts, now), whole.finish(&profile(), &facts, now));
+    assert!((merged.score_at(now) - whole.score_at(now)).abs() < 1e-12);
+    assert_eq!(merged.latest_adjustment, whole.latest_adjustment);
 }
