@@ -33,7 +33,7 @@ CREATE TABLE lead_score.transitions (
     new_state  text,
     score      float8,
     reason     text,
-    -- What did it: event, contact, account, publish, attach, rescore, tick, clear_tag, forget.
+    -- What did it: event, contact, account, publish, attach, rescore, tick, adjustment, clear_tag, forget.
     source     text NOT NULL,
     actor      text NOT NULL DEFAULT session_user
 );
@@ -102,8 +102,9 @@ RETURNS integer LANGUAGE sql
 SET search_path = pg_catalog, lead_score, pg_temp
 AS $$ SELECT lead_score.clear_tag(profile, contact::text, tag) $$;
 
--- Data-erasure requests: the contact's tags and transitions go; one 'erased' row without
--- the key records that an erasure happened, when and by whom.
+-- Data-erasure requests: the contact's tags, transitions and manual adjustments go; one
+-- 'erased' row without the key records that an erasure happened, when and by whom. A
+-- contact that had adjustments is rescored without them at once.
 CREATE FUNCTION lead_score.forget(profile text, contact text)
 RETURNS bigint LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, lead_score, pg_temp
@@ -113,18 +114,26 @@ DECLARE
     target lead_score.profile_store := lead_score.locked_profile(profile);
     tags_erased bigint;
     rows_erased bigint;
+    adjustments_erased bigint;
 BEGIN
     contact := lead_score.stored_key(target.id, contact);
     DELETE FROM lead_score.tag_store t WHERE t.profile_id = target.id AND t.contact_key = contact;
     GET DIAGNOSTICS tags_erased = ROW_COUNT;
     DELETE FROM lead_score.transitions t WHERE t.profile = target.name AND t.contact = contact;
     GET DIAGNOSTICS rows_erased = ROW_COUNT;
+    DELETE FROM lead_score.adjustment_store a WHERE a.profile_id = target.id AND a.contact_key = contact;
+    GET DIAGNOSTICS adjustments_erased = ROW_COUNT;
     INSERT INTO lead_score.transitions (at, profile, version, contact, kind, reason, source, actor)
     VALUES (lead_score.now(), target.name, target.active_version, NULL, 'erased',
-            format('a contact''s %s tags and %s transitions erased on request', tags_erased, rows_erased),
+            format('a contact''s %s tags, %s transitions and %s adjustments erased on request',
+                   tags_erased, rows_erased, adjustments_erased),
             'forget', session_user);
     PERFORM lead_score.mirror_tags(target.id, contact);
-    RETURN tags_erased + rows_erased;
+    IF adjustments_erased > 0
+       AND EXISTS (SELECT FROM lead_score.attachment_store a WHERE a.profile_id = target.id) THEN
+        PERFORM lead_score.rescore(target.name, contact);
+    END IF;
+    RETURN tags_erased + rows_erased + adjustments_erased;
 END
 $$;
 

@@ -52,6 +52,16 @@ pub extern "C-unwind" fn _PG_init() {
     requires =
         ["attach", pg::qualify::lead_score::mirror_tags, pg::qualify::lead_score::stored_key]
 );
+::pgrx::extension_sql_file!(
+    "../sql/adjustments.sql",
+    name = "adjustments",
+    requires = [
+        "qualification",
+        pg::adjustments::lead_score::adjust,
+        pg::decay_functions::decay,
+        pg::clock::clock_now
+    ]
+);
 ::pgrx::extension_sql_file!("../sql/finalize.sql", name = "finalize", finalize);
 
 /// The shape of the crate, checked: the scoring core stays pure.

@@ -22,6 +22,8 @@ pub(crate) enum Failure {
     Misconfigured(String),
     /// A value the caller gave that is not valid (22023).
     InvalidValue(String),
+    /// An argument that must be given was NULL (22004).
+    NullValue(String),
     /// The caller lacks a privilege the call needs (42501).
     InsufficientPrivilege(String),
     /// Text that does not read as a value of its type (22P02).
@@ -64,6 +66,7 @@ impl Failure {
                 ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE
             }
             Failure::InvalidValue(_) => ERRCODE_INVALID_PARAMETER_VALUE,
+            Failure::NullValue(_) => ERRCODE_NULL_VALUE_NOT_ALLOWED,
             Failure::InsufficientPrivilege(_) => ERRCODE_INSUFFICIENT_PRIVILEGE,
             Failure::InvalidText(_) => ERRCODE_INVALID_TEXT_REPRESENTATION,
             Failure::Corrupted(_) => ERRCODE_DATA_CORRUPTED,
@@ -79,6 +82,7 @@ impl Failure {
             | Failure::NotReady(message)
             | Failure::Misconfigured(message)
             | Failure::InvalidValue(message)
+            | Failure::NullValue(message)
             | Failure::InsufficientPrivilege(message)
             | Failure::InvalidText(message)
             | Failure::Corrupted(message) => message,

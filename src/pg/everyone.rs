@@ -4,6 +4,7 @@
 
 use pgrx::spi::{Spi, SpiClient};
 
+use crate::pg::adjustments::fold_all_adjustments;
 use crate::pg::identity::{as_crm_owner, as_extension_owner};
 use crate::pg::params::Params;
 use crate::pg::plan_cache::Attached;
@@ -13,7 +14,8 @@ use crate::pg::spi_rows::{for_each_row, SlotRow};
 use crate::pg::summaries::{finish_row, fold_row, record_column_count, Scored, SummaryKey};
 
 /// Score every contact in one pass over the events table (summaries kept per contact
-/// in memory) and one over the contacts in key order, handing results to `sink` a
+/// in memory, the profile's manual adjustments folded in) and one over the contacts in
+/// key order, handing results to `sink` a
 /// batch at a time, in key order, each with the contact's state row as it was.
 pub(crate) fn score_everyone(
     client: &SpiClient<'_>,
@@ -44,6 +46,7 @@ pub(crate) fn score_everyone_by<K: SummaryKey>(
     as_crm_owner(attachment.crm_owner, |_| {
         for_each_row(&events, &params, fold);
     });
+    fold_all_adjustments::<K>(attached, &mut summaries, now);
 
     // The contacts stream from the executor too (no result table to copy each batch
     // into), and go to `sink` a batch at a time.

@@ -119,3 +119,15 @@ pub(crate) fn as_extension_owner<R>(outer: &Outer, f: impl FnOnce() -> R) -> R {
     let _restore = switch(outer.user, outer.context);
     f()
 }
+
+/// Inside a SECURITY DEFINER function, run `f` as the role that called into the
+/// extension (the one `acting_role` names), in a security-restricted operation with
+/// `SAFE_SEARCH_PATH`: for reading what that role may see (a score row under its
+/// contacts' policies) before writing as the extension's owner.
+pub(crate) fn as_calling_role<R>(f: impl FnOnce() -> R) -> R {
+    let (_, context) = current_identity();
+    // SAFETY: reads backend state.
+    let caller = unsafe { pg_sys::GetOuterUserId() };
+    let _restore = switch(caller, context | pg_sys::SECURITY_RESTRICTED_OPERATION as i32);
+    f()
+}

@@ -88,7 +88,7 @@ fn lock_scores(attached: &Attached, mode: u32) -> bool {
 
 /// `attached`, a profile's cache entry, loaded again once its state table is locked in
 /// `mode` (see `lock_scores`); a profile detached meanwhile is not attached (55000).
-fn attached_locking(
+pub(crate) fn attached_locking(
     client: &SpiClient<'_>,
     profile: &str,
     attached: &Attached,

@@ -3,6 +3,7 @@
 //! Each module here turns SQL arguments into plain values, calls the pure core in
 //! `crate::scoring`, and turns its errors into SQLSTATEs. Logic lives in the core.
 
+pub(crate) mod adjustments;
 pub(crate) mod attachment;
 pub(crate) mod catalog;
 pub(crate) mod clock;
@@ -13,7 +14,7 @@ pub(crate) mod everyone;
 pub(crate) mod identity;
 pub(crate) mod insight;
 pub(crate) mod jsonb;
-mod maintenance;
+pub(crate) mod maintenance;
 pub(crate) mod new_events;
 mod params;
 pub(crate) mod plan_cache;

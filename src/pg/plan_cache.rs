@@ -38,6 +38,8 @@ pub(crate) enum Statement {
     Contacts,
     /// Read some contacts' events (`some_contacts`).
     EventsOfContacts,
+    /// Read some contacts' manual adjustments (`some_contacts`).
+    AdjustmentsOfContacts,
     /// Put keys in the key type's own order.
     KeyOrder,
     /// Lock score rows in key order and read them (`some_contacts`).

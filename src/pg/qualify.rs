@@ -27,6 +27,7 @@ pub(crate) enum Cause {
     Attach,
     Rescore,
     Tick,
+    Adjustment,
 }
 
 impl Cause {
@@ -39,6 +40,7 @@ impl Cause {
             Cause::Attach => "attach",
             Cause::Rescore => "rescore",
             Cause::Tick => "tick",
+            Cause::Adjustment => "adjustment",
         }
     }
 
@@ -55,8 +57,12 @@ pub(crate) struct Before {
 }
 
 /// What to name as having pushed a contact over a threshold: the fit rules for a
-/// contact or account change, otherwise the rule of its latest scoring event.
+/// contact or account change, the latest manual adjustment's reason for an adjustment,
+/// otherwise the rule of its latest scoring event.
 fn pushed_by(profile: &CompiledProfile, result: &ContactScore, cause: Cause) -> String {
+    if let (Cause::Adjustment, Some(reason)) = (cause, &result.latest_adjustment) {
+        return format!("adjustment: {reason}");
+    }
     let name = |index: usize| profile.rules[index].0.as_str();
     let fit = result.fit_rules.iter().map(|&index| name(index)).collect::<Vec<_>>().join(", ");
     let event = result.latest_rule.map(|index| name(index).to_owned());

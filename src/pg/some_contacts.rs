@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use pgrx::spi::SpiClient;
 
+use crate::pg::adjustments::fold_adjustments_of;
 use crate::pg::identity::as_crm_owner;
 use crate::pg::params::Params;
 use crate::pg::plan_cache::{run, Attached, Statement};
@@ -76,9 +77,10 @@ pub(crate) fn rescore_contacts(
     outcome
 }
 
-/// Read some contacts (keys as text) and their events once, and score them as of each
-/// of `instants`, each into its own summaries (empty, or explaining ones). One result
-/// per instant, in the order the contacts came. Writes nothing.
+/// Read some contacts (keys as text), their events and their manual adjustments once,
+/// and score them as of each of `instants`, each into its own summaries (empty, or
+/// explaining ones). One result per instant, in the order the contacts came. Writes
+/// nothing.
 pub(crate) fn compute_at(
     client: &SpiClient<'_>,
     attached: &Attached,
@@ -97,6 +99,7 @@ pub(crate) fn compute_at(
     let contacts = attached.statement(client, Statement::Contacts, &of_contacts, false, || {
         attachment.contacts_query(plan, given)
     });
+    fold_adjustments_of(client, attached, keys, &mut instants);
     as_crm_owner(attachment.crm_owner, |_| {
         // Each result table is read once per instant, before the next statement runs.
         run(client, attached, &events, "reading events", &of_events);

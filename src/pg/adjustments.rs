@@ -1,0 +1,207 @@
+//! Manual adjustments: `lead_score.adjust()`, and reading a profile's adjustments into
+//! the summaries of a recomputation (some contacts, or everyone), where the core folds
+//! them in like events that always count (see `EventSummary::adjust`).
+
+use pgrx::datum::Interval;
+use pgrx::prelude::*;
+use pgrx::spi::SpiClient;
+
+use crate::pg::attachment::spi_failed;
+use crate::pg::clock::{from_unix_micros, now_unix_micros};
+use crate::pg::decay_functions::interval_seconds;
+use crate::pg::errors::{internal, raise, Failure};
+use crate::pg::identity::as_calling_role;
+use crate::pg::maintenance::attached_locking;
+use crate::pg::params::Params;
+use crate::pg::plan_cache::{attached_by_name, run, Attached, Statement};
+use crate::pg::qualify::Cause;
+use crate::pg::queries::key_array;
+use crate::pg::score_rows::standing;
+use crate::pg::some_contacts::rescore_contacts;
+use crate::pg::spi_rows::{current_rows, for_each_row, Row};
+use crate::pg::summaries::{Summaries, SummaryKey};
+use crate::scoring::decay::HalfLife;
+use crate::scoring::engine::Adjustment;
+
+/// An adjustments row after its contact (column 1): id, points, time, half-life in
+/// seconds (as `extract(epoch from ...)` measures it, like every half-life here), reason.
+const ADJUSTMENT_COLUMNS: &str = "a.id, a.points, a.adjusted_at, \
+     pg_catalog.date_part('epoch', a.half_life), a.reason";
+
+/// At most this many bytes of reason (the table's check says the same).
+const MAX_REASON_BYTES: usize = 500;
+
+/// Fold an adjustments row (contact, `ADJUSTMENT_COLUMNS`) into its contact's summary.
+fn fold_adjustment<K: SummaryKey>(
+    attached: &Attached,
+    summaries: &mut K::Map,
+    row: &impl Row,
+    now: i64,
+) {
+    let corrupted = |what: &str| -> ! {
+        let profile = &attached.attachment.profile_name;
+        internal(format!("profile \"{profile}\": reading an adjustment"), what)
+    };
+    K::with_summary(summaries, row, |summary| {
+        let half_life = row.float(5).map(|seconds| {
+            HalfLife::from_seconds(seconds).unwrap_or_else(|e| corrupted(&e.to_string()))
+        });
+        let adjustment = Adjustment {
+            id: row.int8(2).unwrap_or_else(|| corrupted("no id")),
+            points: row.float(3).unwrap_or_else(|| corrupted("no points")),
+            at: row.time(4).unwrap_or_else(|| corrupted("no time")),
+            half_life,
+            reason: row.text(6).unwrap_or_else(|| corrupted("no reason")),
+        };
+        summary.adjust(&adjustment, now);
+    });
+}
+
+/// Fold the adjustments of some contacts (keys as text) into the summaries of each
+/// instant. Read as whoever calls: the table's policy shows a role only the
+/// adjustments of contacts it may see, and the extension's owner all of them.
+pub(crate) fn fold_adjustments_of(
+    client: &SpiClient<'_>,
+    attached: &Attached,
+    keys: &[String],
+    instants: &mut [(i64, Summaries)],
+) {
+    let mut params = Params::default();
+    let profile = params.bind(attached.attachment.profile_id);
+    let given = params.bind(key_array(keys));
+    let read = attached.statement(client, Statement::AdjustmentsOfContacts, &params, false, || {
+        format!(
+            "SELECT a.contact_key, {ADJUSTMENT_COLUMNS} FROM lead_score.adjustment_store a
+              WHERE a.profile_id = {profile} AND a.contact_key = ANY ({given}::text[])"
+        )
+    });
+    run(client, attached, &read, "reading adjustments", &params);
+    // SAFETY: the rows are read here, before any other statement runs.
+    for row in unsafe { current_rows() } {
+        for (now, summaries) in instants.iter_mut() {
+            fold_adjustment::<String>(attached, summaries, &row, *now);
+        }
+    }
+}
+
+/// Fold every adjustment of the profile into a full pass's summaries (keys as `K`).
+pub(crate) fn fold_all_adjustments<K: SummaryKey>(
+    attached: &Attached,
+    summaries: &mut K::Map,
+    now: i64,
+) {
+    let mut params = Params::default();
+    let profile = params.bind(attached.attachment.profile_id);
+    let read = format!(
+        "SELECT a.contact_key::{}, {ADJUSTMENT_COLUMNS} FROM lead_score.adjustment_store a
+          WHERE a.profile_id = {profile}",
+        K::CAST
+    );
+    for_each_row(&read, &params, &mut |row| fold_adjustment::<K>(attached, summaries, row, now));
+}
+
+/// The reason as stored: trimmed, not empty, at most `MAX_REASON_BYTES`; 22023 otherwise.
+fn checked_reason(reason: &str) -> &str {
+    let reason = reason.trim();
+    if reason.is_empty() {
+        raise(Failure::InvalidValue("reason must not be empty".to_owned()));
+    }
+    if reason.len() > MAX_REASON_BYTES {
+        raise(Failure::InvalidValue(format!(
+            "reason must be at most {MAX_REASON_BYTES} bytes, got {}",
+            reason.len()
+        )));
+    }
+    reason
+}
+
+/// The half-life of an adjustment: positive, as `extract(epoch from ...)` measures it;
+/// 22023 otherwise.
+fn checked_half_life(half_life: Option<Interval>) -> Option<Interval> {
+    let half_life = half_life?;
+    if let Err(error) = HalfLife::from_seconds(interval_seconds(&half_life)) {
+        raise(Failure::InvalidValue(format!("half_life: {error}")));
+    }
+    Some(half_life)
+}
+
+/// Give `contact` of `profile` `points` for `reason`, now: store the adjustment and
+/// rescore the contact in this transaction. Returns the adjustment's id.
+fn adjust_contact(
+    profile: &str,
+    contact: &str,
+    points: f64,
+    reason: &str,
+    half_life: Option<Interval>,
+) -> i64 {
+    if !points.is_finite() {
+        // As Postgres spells them.
+        let spelled = match points {
+            p if p.is_nan() => "NaN",
+            p if p > 0.0 => "Infinity",
+            _ => "-Infinity",
+        };
+        raise(Failure::InvalidValue(format!("points must be a finite number, got {spelled}")));
+    }
+    let reason = checked_reason(reason);
+    let half_life = checked_half_life(half_life);
+    Spi::connect_mut(|client| {
+        let cached = attached_by_name(client, profile);
+        let attached = attached_locking(client, profile, &cached, pg_sys::RowExclusiveLock);
+        // Only a contact the caller may see, as its scores view shows it.
+        let Some(found) = as_calling_role(|| standing(client, &attached, contact)) else {
+            raise(
+                Failure::Undefined(format!("profile \"{profile}\" has no contact \"{contact}\""))
+                    .hint("Adjust a contact that exists and that you may see."),
+            )
+        };
+        let now = now_unix_micros();
+        let insert = "INSERT INTO lead_score.adjustment_store
+                          (profile_id, contact_key, points, half_life, reason, adjusted_at, adjusted_by)
+                      VALUES ($1, $2, $3, $4, $5, $6, lead_score.acting_role())
+                      RETURNING id";
+        let args = [
+            attached.attachment.profile_id.into(),
+            found.key.as_str().into(),
+            points.into(),
+            half_life.into(),
+            reason.into(),
+            from_unix_micros(now).into(),
+        ];
+        let id = client
+            .update(insert, Some(1), &args)
+            .and_then(|rows| rows.first().get_one::<i64>())
+            .unwrap_or_else(|e| spi_failed(&attached.attachment, "storing an adjustment", e))
+            .unwrap_or_else(|| internal("storing an adjustment", "no id returned"));
+        rescore_contacts(client, &attached, &[found.key], now, Cause::Adjustment);
+        id
+    })
+}
+
+#[pg_schema]
+mod lead_score {
+    use super::*;
+
+    /// `lead_score.adjust(profile, contact, points, reason, half_life)`: add `points` to
+    /// a contact's score by hand, now, decaying with `half_life` (never, without one);
+    /// tags it in this transaction if that carries it over a threshold. Returns the
+    /// adjustment's id. For roles granted it.
+    #[pg_extern(security_definer)]
+    #[search_path(pg_catalog, lead_score, pg_temp)]
+    fn adjust(
+        profile: Option<&str>,
+        contact: Option<&str>,
+        points: Option<f64>,
+        reason: Option<&str>,
+        half_life: default!(Option<Interval>, "NULL"),
+    ) -> i64 {
+        let given = |name: &str| -> ! {
+            raise(Failure::NullValue(format!("{name} must not be NULL")))
+        };
+        let profile = profile.unwrap_or_else(|| given("profile"));
+        let contact = contact.unwrap_or_else(|| given("contact"));
+        let points = points.unwrap_or_else(|| given("points"));
+        let reason = reason.unwrap_or_else(|| given("reason"));
+        adjust_contact(profile, contact, points, reason, half_life)
+    }
+}
