@@ -21,9 +21,9 @@ CREATE TABLE lead_score.adjustment_store (
     adjusted_at   timestamptz NOT NULL,
     adjusted_by   text NOT NULL,
     CONSTRAINT adjustment_points_are_finite
-        CHECK (points OPERATOR(pg_catalog.<>) 'NaN'::float8
-               AND points OPERATOR(pg_catalog.<>) 'Infinity'::float8
-               AND points OPERATOR(pg_catalog.<>) '-Infinity'::float8),
+        CHECK (points OPERATOR(pg_catalog.<>) 'NaN'::pg_catalog.float8
+               AND points OPERATOR(pg_catalog.<>) 'Infinity'::pg_catalog.float8
+               AND points OPERATOR(pg_catalog.<>) '-Infinity'::pg_catalog.float8),
     -- Measured as the scoring measures it: extract(epoch from ...).
     CONSTRAINT adjustment_half_life_is_positive
         CHECK (pg_catalog.date_part('epoch', half_life) OPERATOR(pg_catalog.>) 0),
@@ -84,7 +84,7 @@ SELECT a.id,
        a.half_life,
        -- What the adjustment is worth now (by the extension's clock): nothing before
        -- its time, then its points, halving every half_life.
-       CASE WHEN a.adjusted_at OPERATOR(pg_catalog.>) lead_score.now() THEN 0::float8
+       CASE WHEN a.adjusted_at OPERATOR(pg_catalog.>) lead_score.now() THEN 0::pg_catalog.float8
             WHEN a.half_life IS NULL THEN a.points
             ELSE lead_score.decay(a.points, lead_score.now() OPERATOR(pg_catalog.-) a.adjusted_at, a.half_life)
        END AS points_now,

@@ -444,18 +444,26 @@ DECLARE
     target lead_score.profile_store := lead_score.locked_profile(profile);
     tags_erased bigint;
     rows_erased bigint;
+    adjustments_erased bigint;
 BEGIN
     contact := lead_score.stored_key(target.id, contact);
     DELETE FROM lead_score.tag_store t WHERE t.profile_id = target.id AND t.contact_key = contact;
     GET DIAGNOSTICS tags_erased = ROW_COUNT;
     DELETE FROM lead_score.transitions t WHERE t.profile = target.name AND t.contact = contact;
     GET DIAGNOSTICS rows_erased = ROW_COUNT;
+    DELETE FROM lead_score.adjustment_store a WHERE a.profile_id = target.id AND a.contact_key = contact;
+    GET DIAGNOSTICS adjustments_erased = ROW_COUNT;
     INSERT INTO lead_score.transitions (at, profile, version, contact, kind, reason, source, actor)
     VALUES (lead_score.now(), target.name, target.active_version, NULL, 'erased',
-            format('a contact''s %s tags and %s transitions erased on request', tags_erased, rows_erased),
+            format('a contact''s %s tags, %s transitions and %s adjustments erased on request',
+                   tags_erased, rows_erased, adjustments_erased),
             'forget', session_user);
     PERFORM lead_score.mirror_tags(target.id, contact);
-    RETURN tags_erased + rows_erased;
+    IF adjustments_erased > 0
+       AND EXISTS (SELECT FROM lead_score.attachment_store a WHERE a.profile_id = target.id) THEN
+        PERFORM lead_score.rescore(target.name, contact);
+    END IF;
+    RETURN tags_erased + rows_erased + adjustments_erased;
 END
 $$;
 
@@ -732,6 +740,132 @@ AS $$
     SELECT h.at, h.score, h.fit_score, h.engagement_score
       FROM lead_score.score_history(profile, contact::text, since, until, step) AS h
 $$;
+
+-- Manual adjustments (sql/adjustments.sql).
+-- Manual adjustments: points a person gives a contact by hand ("met at the trade show:
+-- +10"), through lead_score.adjust(profile, contact, points, reason, half_life), defined
+-- in Rust (src/pg/adjustments.rs). Scoring folds them into the contact's engagement like
+-- an event that always counts: from their own time on, decaying with their own
+-- half-life (never, without one). Every recomputation (publish, rescore, tick, verify,
+-- explain, preview, scores at another time) reads them from here.
+--
+-- They cannot be recomputed from the CRM's data, so the table and its sequence are
+-- registered with pg_extension_config_dump. Only lead_score.adjust() writes it (as the
+-- extension's owner); lead_score.forget() erases a contact's adjustments with the rest.
+
+CREATE TABLE lead_score.adjustment_store (
+    id            bigserial PRIMARY KEY,
+    profile_id    bigint NOT NULL REFERENCES lead_score.profile_store ON DELETE CASCADE,
+    -- As the contacts' key type prints it (see lead_score.stored_key).
+    contact_key   text NOT NULL,
+    points        float8 NOT NULL,
+    -- NULL: the points never decay.
+    half_life     interval,
+    reason        text NOT NULL,
+    adjusted_at   timestamptz NOT NULL,
+    adjusted_by   text NOT NULL,
+    CONSTRAINT adjustment_points_are_finite
+        CHECK (points OPERATOR(pg_catalog.<>) 'NaN'::pg_catalog.float8
+               AND points OPERATOR(pg_catalog.<>) 'Infinity'::pg_catalog.float8
+               AND points OPERATOR(pg_catalog.<>) '-Infinity'::pg_catalog.float8),
+    -- Measured as the scoring measures it: extract(epoch from ...).
+    CONSTRAINT adjustment_half_life_is_positive
+        CHECK (pg_catalog.date_part('epoch', half_life) OPERATOR(pg_catalog.>) 0),
+    CONSTRAINT adjustment_reason_is_trimmed_and_short
+        CHECK (reason OPERATOR(pg_catalog.<>) '' AND reason OPERATOR(pg_catalog.=) pg_catalog.btrim(reason)
+               AND pg_catalog.octet_length(reason) OPERATOR(pg_catalog.<=) 500)
+);
+CREATE INDEX ON lead_score.adjustment_store (profile_id, contact_key);
+SELECT pg_catalog.pg_extension_config_dump('lead_score.adjustment_store', '');
+SELECT pg_catalog.pg_extension_config_dump('lead_score.adjustment_store_id_seq', '');
+COMMENT ON TABLE lead_score.adjustment_store IS
+    'Manual score adjustments (written by lead_score.adjust only); read them through lead_score.adjustments';
+
+-- Whether the calling role may see the contact `contact_key` of a profile, as the
+-- profile's scores view decides: the contacts table's owner (and its members) sees
+-- every contact; others see the contacts they may SELECT, under the table's row-level
+-- security. A profile that is not attached shows its contacts to nobody but the owner
+-- of the adjustments. Runs as the caller (never as the extension's owner, which is not
+-- subject to the policy below): the key is compared in its own type, a built-in one.
+CREATE FUNCTION lead_score.may_see_contact(profile_id bigint, contact_key text)
+RETURNS boolean LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, lead_score, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+    att lead_score.attachment_store;
+    seen boolean;
+BEGIN
+    SELECT * INTO att FROM lead_score.attachment_store a WHERE a.profile_id OPERATOR(pg_catalog.=) profile_id;
+    IF NOT FOUND THEN
+        RETURN false;
+    END IF;
+    IF (SELECT pg_catalog.pg_has_role(c.relowner, 'USAGE') FROM pg_catalog.pg_class c
+         WHERE c.oid OPERATOR(pg_catalog.=) att.contacts) THEN
+        RETURN true;
+    END IF;
+    IF NOT pg_catalog.has_column_privilege(att.contacts, att.contact_key, 'SELECT') THEN
+        RETURN false;
+    END IF;
+    EXECUTE pg_catalog.format('SELECT EXISTS (SELECT FROM ONLY %s c WHERE c.%I OPERATOR(pg_catalog.=) $1::%s)',
+                              att.contacts, att.contact_key, att.key_type)
+       INTO seen USING contact_key;
+    RETURN seen;
+END
+$$;
+
+-- Everyone may read the adjustments of the contacts they may see.
+ALTER TABLE lead_score.adjustment_store ENABLE ROW LEVEL SECURITY;
+CREATE POLICY visible_contacts ON lead_score.adjustment_store FOR SELECT
+    USING (lead_score.may_see_contact(profile_id, contact_key));
+GRANT SELECT ON lead_score.adjustment_store TO PUBLIC;
+
+CREATE VIEW lead_score.adjustments WITH (security_invoker = true) AS
+SELECT a.id,
+       p.name AS profile,
+       a.contact_key AS contact,
+       a.points,
+       a.half_life,
+       -- What the adjustment is worth now (by the extension's clock): nothing before
+       -- its time, then its points, halving every half_life.
+       CASE WHEN a.adjusted_at OPERATOR(pg_catalog.>) lead_score.now() THEN 0::pg_catalog.float8
+            WHEN a.half_life IS NULL THEN a.points
+            ELSE lead_score.decay(a.points, lead_score.now() OPERATOR(pg_catalog.-) a.adjusted_at, a.half_life)
+       END AS points_now,
+       a.reason,
+       a.adjusted_at,
+       a.adjusted_by
+  FROM lead_score.adjustment_store a
+  JOIN lead_score.profile_store p ON p.id OPERATOR(pg_catalog.=) a.profile_id;
+COMMENT ON VIEW lead_score.adjustments IS
+    'Manual score adjustments: who gave which contact how many points, when and why (contacts you may see)';
+GRANT SELECT ON lead_score.adjustments TO PUBLIC;
+
+-- adjust(): manual adjustments.
+CREATE FUNCTION lead_score."adjust"(
+	"profile" TEXT, /* Option < & str > */
+	"contact" TEXT, /* Option < & str > */
+	"points" double precision, /* Option < f64 > */
+	"reason" TEXT, /* Option < & str > */
+	"half_life" interval DEFAULT NULL /* Option < Interval > */
+) RETURNS bigint /* i64 */
+SECURITY DEFINER
+SET search_path TO pg_catalog, lead_score, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'adjust_wrapper';
+
+-- adjust() with the contact's key in its own type.
+CREATE FUNCTION lead_score.adjust(profile text, contact anyelement, points float8, reason text,
+                                  half_life interval DEFAULT NULL)
+RETURNS bigint LANGUAGE sql
+SET search_path = pg_catalog, lead_score, pg_temp
+AS $$ SELECT lead_score.adjust(profile, contact::pg_catalog.text, points, reason, half_life) $$;
+
+-- Adjusting is its own right, apart from editing profiles: GRANT EXECUTE on both
+-- overloads to the roles that may adjust (see docs/reference.md, "Manual adjustments").
+REVOKE ALL ON FUNCTION lead_score.adjust(text, text, float8, text, interval),
+                       lead_score.adjust(text, anyelement, float8, text, interval)
+    FROM PUBLIC;
 
 -- Every attached profile's objects to the 0.2.0 layout.
 SELECT lead_score.upgrade_attachments();

@@ -37,6 +37,9 @@ SELECT lead_score.update_rule('Dumped', 'Click', '{"kind": "event", "event": "cl
 SELECT lead_score.publish('Dumped');
 SELECT lead_score.add_rule('Dumped', 'Draft only', '{"kind": "event", "event": "webinar", "points": 8}');
 SELECT lead_score.attach('Dumped', 'crm.contacts', 'crm.events', '{"accounts": "accounts", "event_props": "props"}');
+SET lead_score.now = '2024-06-01 00:00:00+00';
+SELECT lead_score.adjust('Dumped', 3::bigint, 7, 'met at the trade show', '14 days');
+SELECT lead_score.adjust('Dumped', 4::bigint, -2.5, 'bounced email');
 SQL
 
 "$PG_BIN/pg_dump" -Fc -d "$source_db" -f "$dump"
@@ -52,6 +55,7 @@ SELECT 'rule', profile, rule_name, version, rule FROM lead_score.rules ORDER BY 
 SELECT 'change', id, profile, action, rule_name, version FROM lead_score.profile_changes ORDER BY id;
 SELECT 'attachment', profile, contacts, events, event_props, accounts, scores, scored_version FROM lead_score.attachments;
 SELECT 'score', id, round(score::numeric, 9), round(fit_score::numeric, 9), disqualified_by FROM lead_score."Dumped_scores" ORDER BY id;
+SELECT 'adjustment', id, profile, contact, points, half_life, points_now, reason, adjusted_at, adjusted_by FROM lead_score.adjustments ORDER BY id;
 SQL
 }
 # Each snapshot is taken on its own, so that a failing query stops the run (a process
@@ -82,9 +86,10 @@ INSERT INTO crm.events (contact_id, event_type, occurred_at) VALUES (1, 'click',
 SELECT lead_score.score('Dumped', 1::bigint) - :before;
 SELECT lead_score.add_rule('Dumped', 'After restore', '{"kind": "event", "event": "demo", "points": 1}') >
        (SELECT max(id) FROM lead_score.rule_store WHERE name <> 'After restore');
+SELECT lead_score.adjust('Dumped', 5::bigint, 1, 'after restore') = 3;
 SQL
 )
-expected=$'0\n3\nt'
+expected=$'0\n3\nt\nt'
 if [ "$result" != "$expected" ]; then
     printf 'dump round trip: FAILED after restore; got:\n%s\n' "$result" >&2
     exit 1

@@ -31,3 +31,7 @@ SELECT 'verify is empty after writes for ' || p.name, NOT EXISTS (SELECT FROM le
 -- clear_tag and the new 0.2.0 behaviour.
 SELECT 'clear_tag reads the key as its type', lead_score.clear_tag('Sales', '0' || min(contact_key), NULL) > 0
   FROM lead_score.tag_store WHERE profile_id = (SELECT id FROM lead_score.profile_store WHERE name = 'Sales');
+-- Manual adjustments, new in 0.2.0: counted at once, listed, recomputed by verify().
+SELECT 'adjust', lead_score.adjust('Sales', 21::bigint, 4, 'after the update') > 0;
+SELECT 'the adjustment is listed', count(*) = 1 FROM lead_score.adjustments WHERE reason = 'after the update';
+SELECT 'verify is empty after adjusting', NOT EXISTS (SELECT FROM lead_score.verify('Sales'));
