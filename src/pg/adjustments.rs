@@ -1,10 +1,8 @@
-//! Manual adjustments: `lead_score.adjust()`, and reading a profile's adjustments into
-//! the summaries of a recomputation (some contacts, or everyone), where the core folds
-//! them in like events that always count (see `EventSummary::adjust`).
+//! Manual adjustments: `lead_score.adjust()`. (Every recomputation reads them into its
+//! summaries: see `summaries::fold_adjustments_of` and `fold_all_adjustments`.)
 
 use pgrx::datum::Interval;
 use pgrx::prelude::*;
-use pgrx::spi::SpiClient;
 
 use crate::pg::attachment::spi_failed;
 use crate::pg::clock::{from_unix_micros, now_unix_micros};
@@ -12,93 +10,14 @@ use crate::pg::decay_functions::interval_seconds;
 use crate::pg::errors::{internal, raise, Failure};
 use crate::pg::identity::as_calling_role;
 use crate::pg::maintenance::attached_locking;
-use crate::pg::params::Params;
-use crate::pg::plan_cache::{attached_by_name, run, Attached, Statement};
+use crate::pg::plan_cache::attached_by_name;
 use crate::pg::qualify::Cause;
-use crate::pg::queries::key_array;
 use crate::pg::score_rows::standing;
 use crate::pg::some_contacts::rescore_contacts;
-use crate::pg::spi_rows::{current_rows, for_each_row, Row};
-use crate::pg::summaries::{Summaries, SummaryKey};
 use crate::scoring::decay::HalfLife;
-use crate::scoring::engine::Adjustment;
-
-/// An adjustments row after its contact (column 1): id, points, time, half-life in
-/// seconds (as `extract(epoch from ...)` measures it, like every half-life here), reason.
-const ADJUSTMENT_COLUMNS: &str = "a.id, a.points, a.adjusted_at, \
-     pg_catalog.date_part('epoch', a.half_life), a.reason";
 
 /// At most this many bytes of reason (the table's check says the same).
 const MAX_REASON_BYTES: usize = 500;
-
-/// Fold an adjustments row (contact, `ADJUSTMENT_COLUMNS`) into its contact's summary.
-fn fold_adjustment<K: SummaryKey>(
-    attached: &Attached,
-    summaries: &mut K::Map,
-    row: &impl Row,
-    now: i64,
-) {
-    let corrupted = |what: &str| -> ! {
-        let profile = &attached.attachment.profile_name;
-        internal(format!("profile \"{profile}\": reading an adjustment"), what)
-    };
-    K::with_summary(summaries, row, |summary| {
-        let half_life = row.float(5).map(|seconds| {
-            HalfLife::from_seconds(seconds).unwrap_or_else(|e| corrupted(&e.to_string()))
-        });
-        let adjustment = Adjustment {
-            id: row.int8(2).unwrap_or_else(|| corrupted("no id")),
-            points: row.float(3).unwrap_or_else(|| corrupted("no points")),
-            at: row.time(4).unwrap_or_else(|| corrupted("no time")),
-            half_life,
-            reason: row.text(6).unwrap_or_else(|| corrupted("no reason")),
-        };
-        summary.adjust(&adjustment, now);
-    });
-}
-
-/// Fold the adjustments of some contacts (keys as text) into the summaries of each
-/// instant. Read as whoever calls: the table's policy shows a role only the
-/// adjustments of contacts it may see, and the extension's owner all of them.
-pub(crate) fn fold_adjustments_of(
-    client: &SpiClient<'_>,
-    attached: &Attached,
-    keys: &[String],
-    instants: &mut [(i64, Summaries)],
-) {
-    let mut params = Params::default();
-    let profile = params.bind(attached.attachment.profile_id);
-    let given = params.bind(key_array(keys));
-    let read = attached.statement(client, Statement::AdjustmentsOfContacts, &params, false, || {
-        format!(
-            "SELECT a.contact_key, {ADJUSTMENT_COLUMNS} FROM lead_score.adjustment_store a
-              WHERE a.profile_id = {profile} AND a.contact_key = ANY ({given}::text[])"
-        )
-    });
-    run(client, attached, &read, "reading adjustments", &params);
-    // SAFETY: the rows are read here, before any other statement runs.
-    for row in unsafe { current_rows() } {
-        for (now, summaries) in instants.iter_mut() {
-            fold_adjustment::<String>(attached, summaries, &row, *now);
-        }
-    }
-}
-
-/// Fold every adjustment of the profile into a full pass's summaries (keys as `K`).
-pub(crate) fn fold_all_adjustments<K: SummaryKey>(
-    attached: &Attached,
-    summaries: &mut K::Map,
-    now: i64,
-) {
-    let mut params = Params::default();
-    let profile = params.bind(attached.attachment.profile_id);
-    let read = format!(
-        "SELECT a.contact_key::{}, {ADJUSTMENT_COLUMNS} FROM lead_score.adjustment_store a
-          WHERE a.profile_id = {profile}",
-        K::CAST
-    );
-    for_each_row(&read, &params, &mut |row| fold_adjustment::<K>(attached, summaries, row, now));
-}
 
 /// The reason as stored: trimmed, not empty, at most `MAX_REASON_BYTES`; 22023 otherwise.
 fn checked_reason(reason: &str) -> &str {
@@ -195,9 +114,8 @@ mod lead_score {
         reason: Option<&str>,
         half_life: default!(Option<Interval>, "NULL"),
     ) -> i64 {
-        let given = |name: &str| -> ! {
-            raise(Failure::NullValue(format!("{name} must not be NULL")))
-        };
+        let given =
+            |name: &str| -> ! { raise(Failure::NullValue(format!("{name} must not be NULL"))) };
         let profile = profile.unwrap_or_else(|| given("profile"));
         let contact = contact.unwrap_or_else(|| given("contact"));
         let points = points.unwrap_or_else(|| given("points"));

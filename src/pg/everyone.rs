@@ -4,14 +4,15 @@
 
 use pgrx::spi::{Spi, SpiClient};
 
-use crate::pg::adjustments::fold_all_adjustments;
 use crate::pg::identity::{as_crm_owner, as_extension_owner};
 use crate::pg::params::Params;
 use crate::pg::plan_cache::Attached;
 use crate::pg::queries::Contacts;
 use crate::pg::score_rows::{StoredRow, BATCH};
 use crate::pg::spi_rows::{for_each_row, SlotRow};
-use crate::pg::summaries::{finish_row, fold_row, record_column_count, Scored, SummaryKey};
+use crate::pg::summaries::{
+    finish_row, fold_all_adjustments, fold_row, record_column_count, Scored, SummaryKey,
+};
 
 /// Score every contact in one pass over the events table (summaries kept per contact
 /// in memory, the profile's manual adjustments folded in) and one over the contacts in

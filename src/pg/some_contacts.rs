@@ -6,14 +6,13 @@ use std::collections::HashMap;
 
 use pgrx::spi::SpiClient;
 
-use crate::pg::adjustments::fold_adjustments_of;
 use crate::pg::identity::as_crm_owner;
 use crate::pg::params::Params;
 use crate::pg::plan_cache::{run, Attached, Statement};
 use crate::pg::qualify::{record, settle, Before, Cause};
 use crate::pg::queries::{key_array, Contacts};
 use crate::pg::score_rows::{lock_and_read, remove_missing, write_batch, Outcome, BATCH};
-use crate::pg::summaries::{finish_rows, fold_rows, Scored, Summaries};
+use crate::pg::summaries::{finish_rows, fold_adjustments_of, fold_rows, Scored, Summaries};
 
 /// Read some contacts (keys as text, in key order) and their events, and score them, in
 /// the order of `keys`. Writes nothing.

@@ -1,16 +1,19 @@
-//! The per-contact summaries of a pass: events folded into an `EventSummary` per
-//! contact (integer keys placed by `KeyPlaces`), then finished with the contact's own
-//! facts into results.
+//! The per-contact summaries of a pass: events and manual adjustments folded into an
+//! `EventSummary` per contact (integer keys placed by `KeyPlaces`), then finished with
+//! the contact's own facts into results.
 
 use pgrx::spi::SpiClient;
 
 use crate::pg::attachment::{spi_failed, texts};
 
+use crate::pg::errors::internal;
 use crate::pg::params::Params;
 use crate::pg::plan_cache::Attached;
 use crate::pg::plan_cache::{run, Statement};
-use crate::pg::spi_rows::{current_rows, Row};
-use crate::scoring::engine::{ContactScore, Event, EventSummary};
+use crate::pg::queries::key_array;
+use crate::pg::spi_rows::{current_rows, for_each_row, Row};
+use crate::scoring::decay::HalfLife;
+use crate::scoring::engine::{Adjustment, ContactScore, Event, EventSummary};
 use crate::scoring::json_facts::JsonFacts;
 use crate::scoring::key_places::KeyPlaces;
 use crate::scoring::record_facts::RecordFacts;
@@ -166,6 +169,80 @@ pub(crate) fn fold_rows<K: SummaryKey>(attached: &Attached, summaries: &mut K::M
     for row in unsafe { current_rows() } {
         fold_row::<K>(attached, summaries, &row, now);
     }
+}
+
+/// An adjustments row after its contact (column 1): id, points, time, half-life in
+/// seconds (as `extract(epoch from ...)` measures it, like every half-life here), reason.
+const ADJUSTMENT_COLUMNS: &str = "a.id, a.points, a.adjusted_at, \
+     pg_catalog.date_part('epoch', a.half_life), a.reason";
+
+/// Fold an adjustments row (contact, `ADJUSTMENT_COLUMNS`) into its contact's summary.
+fn fold_adjustment<K: SummaryKey>(
+    attached: &Attached,
+    summaries: &mut K::Map,
+    row: &impl Row,
+    now: i64,
+) {
+    let corrupted = |what: &str| -> ! {
+        let profile = &attached.attachment.profile_name;
+        internal(format!("profile \"{profile}\": reading an adjustment"), what)
+    };
+    K::with_summary(summaries, row, |summary| {
+        let half_life = row.float(5).map(|seconds| {
+            HalfLife::from_seconds(seconds).unwrap_or_else(|e| corrupted(&e.to_string()))
+        });
+        let adjustment = Adjustment {
+            id: row.int8(2).unwrap_or_else(|| corrupted("no id")),
+            points: row.float(3).unwrap_or_else(|| corrupted("no points")),
+            at: row.time(4).unwrap_or_else(|| corrupted("no time")),
+            half_life,
+            reason: row.text(6).unwrap_or_else(|| corrupted("no reason")),
+        };
+        summary.adjust(&adjustment, now);
+    });
+}
+
+/// Fold the adjustments of some contacts (keys as text) into the summaries of each
+/// instant. Read as whoever calls: the table's policy shows a role only the
+/// adjustments of contacts it may see, and the extension's owner all of them.
+pub(crate) fn fold_adjustments_of(
+    client: &SpiClient<'_>,
+    attached: &Attached,
+    keys: &[String],
+    instants: &mut [(i64, Summaries)],
+) {
+    let mut params = Params::default();
+    let profile = params.bind(attached.attachment.profile_id);
+    let given = params.bind(key_array(keys));
+    let read = attached.statement(client, Statement::AdjustmentsOfContacts, &params, false, || {
+        format!(
+            "SELECT a.contact_key, {ADJUSTMENT_COLUMNS} FROM lead_score.adjustment_store a
+              WHERE a.profile_id = {profile} AND a.contact_key = ANY ({given}::text[])"
+        )
+    });
+    run(client, attached, &read, "reading adjustments", &params);
+    // SAFETY: the rows are read here, before any other statement runs.
+    for row in unsafe { current_rows() } {
+        for (now, summaries) in instants.iter_mut() {
+            fold_adjustment::<String>(attached, summaries, &row, *now);
+        }
+    }
+}
+
+/// Fold every adjustment of the profile into a full pass's summaries (keys as `K`).
+pub(crate) fn fold_all_adjustments<K: SummaryKey>(
+    attached: &Attached,
+    summaries: &mut K::Map,
+    now: i64,
+) {
+    let mut params = Params::default();
+    let profile = params.bind(attached.attachment.profile_id);
+    let read = format!(
+        "SELECT a.contact_key::{}, {ADJUSTMENT_COLUMNS} FROM lead_score.adjustment_store a
+          WHERE a.profile_id = {profile}",
+        K::CAST
+    );
+    for_each_row(&read, &params, &mut |row| fold_adjustment::<K>(attached, summaries, row, now));
 }
 
 /// The number of contact and account columns after the key in a contacts row.
