@@ -102,6 +102,19 @@ SELECT :lead AS lead, :score_before AS score_before, :rank_before AS rank_before
 SELECT t.id, t.contact, t.kind, t.tag FROM lead_score.transitions t
  WHERE t.profile = 'Demo' AND t.contact = :'lead' AND t.kind = 'tagged' ORDER BY t.id DESC LIMIT 1;
 
+\echo 'A rep met the lead ranked 30th at a trade show and adds points by hand'
+\echo '(lead_score.adjust: +25, halving every 30 days; a right granted apart from editing rules):'
+SELECT s.id AS met, round(s.score::numeric, 1) AS met_before
+  FROM lead_score."Demo_scores" s ORDER BY s.score DESC, s.id OFFSET 29 LIMIT 1 \gset
+SELECT lead_score.adjust('Demo', :met, 25, 'met at the trade show', '30 days') AS adjustment;
+SELECT :met AS lead, :met_before AS score_before, round(s.score::numeric, 1) AS score_after, s.tags
+  FROM lead_score."Demo_scores" s WHERE s.id = :met;
+SELECT id, contact, points, half_life, round(points_now::numeric, 1) AS points_now, reason, adjusted_by
+  FROM lead_score.adjustments WHERE profile = 'Demo';
+\echo 'explain() shows it beside the rules:'
+SELECT rule_name, kind, events, round(points::numeric, 2) AS points
+  FROM lead_score.explain('Demo', :met) LIMIT 4;
+
 \echo 'A contact that had gone quiet opens an email: requalified.'
 SELECT s.id AS quiet FROM lead_score."Demo_scores" s
  WHERE s.disqualified_reason = 'Gone quiet' ORDER BY s.score DESC, s.id LIMIT 1 \gset

@@ -35,6 +35,9 @@ pub(crate) struct Attachment {
     pub state_table: Quoted,
     /// Its oid, for locking it (invalid if it is missing).
     pub state_oid: pg_sys::Oid,
+    /// Whether `lead_score.adjustment_store` exists: not in a database still at 0.1.0's
+    /// SQL under this library (before `ALTER EXTENSION ... UPDATE`), which has none.
+    pub(crate) has_adjustments: bool,
 }
 
 /// The accounts table of an attachment, as SQL.
@@ -150,7 +153,8 @@ pub(crate) fn load_attachment(client: &SpiClient<'_>, profile_id: i64) -> Option
                         AND c.relnamespace OPERATOR(pg_catalog.=) 'lead_score'::pg_catalog.regnamespace),
                     (SELECT t.atttypid FROM pg_catalog.pg_attribute t
                       WHERE t.attrelid OPERATOR(pg_catalog.=) a.events
-                        AND t.attname OPERATOR(pg_catalog.=) a.event_time AND NOT t.attisdropped)
+                        AND t.attname OPERATOR(pg_catalog.=) a.event_time AND NOT t.attisdropped),
+                    pg_catalog.to_regclass('lead_score.adjustment_store') IS NOT NULL
                FROM lead_score.attachment_store a
                JOIN lead_score.profile_store p ON p.id OPERATOR(pg_catalog.=) a.profile_id
               WHERE a.profile_id OPERATOR(pg_catalog.=) $1",
@@ -253,6 +257,7 @@ pub(crate) fn load_attachment(client: &SpiClient<'_>, profile_id: i64) -> Option
         crm_owner,
         state_table: Quoted::qualified("lead_score", &text(14)?),
         state_oid: oid(15).unwrap_or(pg_sys::InvalidOid),
+        has_adjustments: row.get::<bool>(17).ok().flatten() == Some(true),
         profile_name,
     })
 }

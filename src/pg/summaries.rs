@@ -211,6 +211,9 @@ pub(crate) fn fold_adjustments_of(
     keys: &[String],
     instants: &mut [(i64, Summaries)],
 ) {
+    if !attached.attachment.has_adjustments {
+        return;
+    }
     let mut params = Params::default();
     let profile = params.bind(attached.attachment.profile_id);
     let given = params.bind(key_array(keys));
@@ -235,6 +238,9 @@ pub(crate) fn fold_all_adjustments<K: SummaryKey>(
     summaries: &mut K::Map,
     now: i64,
 ) {
+    if !attached.attachment.has_adjustments {
+        return;
+    }
     let mut params = Params::default();
     let profile = params.bind(attached.attachment.profile_id);
     let read = format!(
