@@ -16,6 +16,8 @@ pub(crate) struct Attachment {
     pub contacts: Quoted,
     pub contacts_oid: pg_sys::Oid,
     pub contact_key: Quoted,
+    /// The key column's name, as named at attach.
+    pub(crate) contact_key_name: String,
     /// The key type as SQL (`pg_catalog.int8`, ...): one of the supported types.
     pub key_type: String,
     pub(crate) key_type_oid: pg_sys::Oid,
@@ -243,6 +245,7 @@ pub(crate) fn load_attachment(client: &SpiClient<'_>, profile_id: i64) -> Option
         contacts,
         contacts_oid,
         contact_key: ident(&text(4)?),
+        contact_key_name: text(4)?,
         key_type: key_type.to_owned(),
         key_type_oid,
         events,

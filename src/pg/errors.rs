@@ -22,6 +22,10 @@ pub(crate) enum Failure {
     Misconfigured(String),
     /// A value the caller gave that is not valid (22023).
     InvalidValue(String),
+    /// A column of a type the call cannot use (42804).
+    WrongType(String),
+    /// A value given twice where each must be unique (23505).
+    Duplicate(String),
     /// An argument that must be given was NULL (22004).
     NullValue(String),
     /// The caller lacks a privilege the call needs (42501).
@@ -67,6 +71,8 @@ impl Failure {
             }
             Failure::InvalidValue(_) => ERRCODE_INVALID_PARAMETER_VALUE,
             Failure::NullValue(_) => ERRCODE_NULL_VALUE_NOT_ALLOWED,
+            Failure::WrongType(_) => ERRCODE_DATATYPE_MISMATCH,
+            Failure::Duplicate(_) => ERRCODE_UNIQUE_VIOLATION,
             Failure::InsufficientPrivilege(_) => ERRCODE_INSUFFICIENT_PRIVILEGE,
             Failure::InvalidText(_) => ERRCODE_INVALID_TEXT_REPRESENTATION,
             Failure::Corrupted(_) => ERRCODE_DATA_CORRUPTED,
@@ -83,6 +89,8 @@ impl Failure {
             | Failure::Misconfigured(message)
             | Failure::InvalidValue(message)
             | Failure::NullValue(message)
+            | Failure::WrongType(message)
+            | Failure::Duplicate(message)
             | Failure::InsufficientPrivilege(message)
             | Failure::InvalidText(message)
             | Failure::Corrupted(message) => message,

@@ -178,7 +178,7 @@ fn next_actions_for(profile: &str, contact: &str, n: usize, now: i64) -> Vec<Nex
 
 /// Every column the rules of `attached` read must exist in the attached tables: 42703
 /// naming the rule and the column otherwise (as publish and attach would refuse them).
-fn check_fields_exist(client: &SpiClient<'_>, attached: &Attached, edition: &str) {
+pub(crate) fn check_fields_exist(client: &SpiClient<'_>, attached: &Attached, edition: &str) {
     let attachment = &attached.attachment;
     for (rule_name, rule) in &attached.compiled.rules {
         for field in rule.fields() {

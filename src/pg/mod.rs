@@ -10,6 +10,7 @@ pub(crate) mod clock;
 pub(crate) mod decay_functions;
 pub(crate) mod decayed_sum;
 pub(crate) mod errors;
+pub(crate) mod evaluation;
 pub(crate) mod everyone;
 pub(crate) mod identity;
 pub(crate) mod insight;

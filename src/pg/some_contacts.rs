@@ -3,8 +3,9 @@
 //! statement. Triggers, `tick()` and `rescore(profile, contact)` use it.
 
 use std::collections::HashMap;
+use std::rc::Rc;
 
-use pgrx::spi::SpiClient;
+use pgrx::spi::{OwnedPreparedStatement, SpiClient};
 
 use crate::pg::identity::as_crm_owner;
 use crate::pg::params::Params;
@@ -12,7 +13,12 @@ use crate::pg::plan_cache::{run, Attached, Statement};
 use crate::pg::qualify::{record, settle, Before, Cause};
 use crate::pg::queries::{key_array, Contacts};
 use crate::pg::score_rows::{lock_and_read, remove_missing, write_batch, Outcome, BATCH};
-use crate::pg::summaries::{finish_rows, fold_adjustments_of, fold_rows, Scored, Summaries};
+use crate::pg::spi_rows::{current_rows, RawRow, Row};
+use crate::pg::summaries::{
+    add_adjustment, add_event, finish_row, finish_rows, fold_adjustments_of, fold_rows,
+    read_adjustments_of, Scored, Summaries,
+};
+use crate::scoring::engine::{ContactScore, EventSummary};
 
 /// Read some contacts (keys as text, in key order) and their events, and score them, in
 /// the order of `keys`. Writes nothing.
@@ -76,16 +82,20 @@ pub(crate) fn rescore_contacts(
     outcome
 }
 
-/// Read some contacts (keys as text), their events and their manual adjustments once,
-/// and score them as of each of `instants`, each into its own summaries (empty, or
-/// explaining ones). One result per instant, in the order the contacts came. Writes
-/// nothing.
-pub(crate) fn compute_at(
+/// The two set-based reads of some contacts (keys as text): their events, and the
+/// contacts with their accounts, each with its arguments. Prepared once per attachment.
+struct ContactReads<'a> {
+    events: Rc<OwnedPreparedStatement>,
+    of_events: Params<'a>,
+    contacts: Rc<OwnedPreparedStatement>,
+    of_contacts: Params<'a>,
+}
+
+fn contact_reads<'a>(
     client: &SpiClient<'_>,
-    attached: &Attached,
+    attached: &'a Attached,
     keys: &[String],
-    mut instants: Vec<(i64, Summaries)>,
-) -> Vec<Scored> {
+) -> ContactReads<'a> {
     let (attachment, plan) = (&attached.attachment, &attached.plan);
     let mut of_events = Params::default();
     let given = Contacts::Given(of_events.bind(key_array(keys)));
@@ -98,17 +108,70 @@ pub(crate) fn compute_at(
     let contacts = attached.statement(client, Statement::Contacts, &of_contacts, false, || {
         attachment.contacts_query(plan, given)
     });
+    ContactReads { events, of_events, contacts, of_contacts }
+}
+
+/// Read some contacts (keys as text), their events and their manual adjustments once,
+/// and score them as of each of `instants`, each into its own summaries (empty, or
+/// explaining ones). One result per instant, in the order the contacts came. Writes
+/// nothing.
+pub(crate) fn compute_at(
+    client: &SpiClient<'_>,
+    attached: &Attached,
+    keys: &[String],
+    mut instants: Vec<(i64, Summaries)>,
+) -> Vec<Scored> {
+    let reads = contact_reads(client, attached, keys);
     fold_adjustments_of(client, attached, keys, &mut instants);
-    as_crm_owner(attachment.crm_owner, |_| {
+    as_crm_owner(attached.attachment.crm_owner, |_| {
         // Each result table is read once per instant, before the next statement runs.
-        run(client, attached, &events, "reading events", &of_events);
+        run(client, attached, &reads.events, "reading events", &reads.of_events);
         for (now, summaries) in &mut instants {
             fold_rows::<String>(attached, summaries, *now);
         }
-        run(client, attached, &contacts, "reading contacts", &of_contacts);
+        run(client, attached, &reads.contacts, "reading contacts", &reads.of_contacts);
         instants
             .into_iter()
             .map(|(now, mut summaries)| finish_rows(attached, &mut summaries, now))
+            .collect()
+    })
+}
+
+/// Score some contacts, each as of its own instant (`as_of`: key as text, instant),
+/// from one read of their events, adjustments and contacts: what was known of each
+/// then (contact and account fields as they are now). In the order the contacts came
+/// from the contacts query; contacts that do not exist are left out. Writes nothing.
+pub(crate) fn compute_as_of(
+    client: &SpiClient<'_>,
+    attached: &Attached,
+    as_of: &[(String, i64)],
+) -> Vec<(String, ContactScore, i64)> {
+    let keys: Vec<String> = as_of.iter().map(|(key, _)| key.clone()).collect();
+    let instant: HashMap<&str, i64> = as_of.iter().map(|(key, at)| (key.as_str(), *at)).collect();
+    let reads = contact_reads(client, attached, &keys);
+    let mut summaries = Summaries::default();
+    // Each row into its contact's summary, as of the contact's instant.
+    type Add = fn(&Attached, &mut EventSummary, &RawRow, i64);
+    let fold = |summaries: &mut Summaries, row: &RawRow, add: Add| {
+        let Some(key) = row.text(1) else { return };
+        let Some(&now) = instant.get(key) else { return };
+        add(attached, summaries.entry(key.to_owned()).or_default(), row, now);
+    };
+    read_adjustments_of(client, attached, &keys, |row| fold(&mut summaries, row, add_adjustment));
+    as_crm_owner(attached.attachment.crm_owner, |_| {
+        run(client, attached, &reads.events, "reading events", &reads.of_events);
+        // SAFETY: the rows are read here, before any other statement runs.
+        for row in unsafe { current_rows() } {
+            fold(&mut summaries, &row, add_event);
+        }
+        run(client, attached, &reads.contacts, "reading contacts", &reads.of_contacts);
+        // SAFETY: as above.
+        unsafe { current_rows() }
+            .filter_map(|row| {
+                let now = *instant.get(row.text(1)?)?;
+                let (key, result) = finish_row::<String>(attached, &mut summaries, &row, now)?;
+                Some((key, result, now))
+            })
             .collect()
     })
 }

@@ -11,7 +11,7 @@ use crate::pg::params::Params;
 use crate::pg::plan_cache::Attached;
 use crate::pg::plan_cache::{run, Statement};
 use crate::pg::queries::key_array;
-use crate::pg::spi_rows::{current_rows, for_each_row, Row};
+use crate::pg::spi_rows::{current_rows, for_each_row, RawRow, Row};
 use crate::scoring::decay::HalfLife;
 use crate::scoring::engine::{Adjustment, ContactScore, Event, EventSummary};
 use crate::scoring::json_facts::JsonFacts;
@@ -155,12 +155,15 @@ pub(crate) fn fold_row<K: SummaryKey>(
     row: &impl Row,
     now: i64,
 ) {
-    K::with_summary(summaries, row, |summary| {
-        let facts = row.json(4);
-        let facts = JsonFacts { record: &facts, now };
-        let event = Event { event_type: row.text(2), at: row.time(3), facts: &facts };
-        summary.add(&attached.compiled, &event, now);
-    });
+    K::with_summary(summaries, row, |summary| add_event(attached, summary, row, now));
+}
+
+/// Fold an events row into `summary`, as of `now`.
+pub(crate) fn add_event(attached: &Attached, summary: &mut EventSummary, row: &impl Row, now: i64) {
+    let facts = row.json(4);
+    let facts = JsonFacts { record: &facts, now };
+    let event = Event { event_type: row.text(2), at: row.time(3), facts: &facts };
+    summary.add(&attached.compiled, &event, now);
 }
 
 /// Fold the rows of the last SPI result into one summary per contact.
@@ -183,33 +186,56 @@ fn fold_adjustment<K: SummaryKey>(
     row: &impl Row,
     now: i64,
 ) {
+    K::with_summary(summaries, row, |summary| add_adjustment(attached, summary, row, now));
+}
+
+/// Fold an adjustments row into `summary`, as of `now`.
+pub(crate) fn add_adjustment(
+    attached: &Attached,
+    summary: &mut EventSummary,
+    row: &impl Row,
+    now: i64,
+) {
     let corrupted = |what: &str| -> ! {
         let profile = &attached.attachment.profile_name;
         internal(format!("profile \"{profile}\": reading an adjustment"), what)
     };
-    K::with_summary(summaries, row, |summary| {
-        let half_life = row.float(5).map(|seconds| {
-            HalfLife::from_seconds(seconds).unwrap_or_else(|e| corrupted(&e.to_string()))
-        });
-        let adjustment = Adjustment {
-            id: row.int8(2).unwrap_or_else(|| corrupted("no id")),
-            points: row.float(3).unwrap_or_else(|| corrupted("no points")),
-            at: row.time(4).unwrap_or_else(|| corrupted("no time")),
-            half_life,
-            reason: row.text(6).unwrap_or_else(|| corrupted("no reason")),
-        };
-        summary.adjust(&adjustment, now);
+    let half_life = row.float(5).map(|seconds| {
+        HalfLife::from_seconds(seconds).unwrap_or_else(|e| corrupted(&e.to_string()))
     });
+    let adjustment = Adjustment {
+        id: row.int8(2).unwrap_or_else(|| corrupted("no id")),
+        points: row.float(3).unwrap_or_else(|| corrupted("no points")),
+        at: row.time(4).unwrap_or_else(|| corrupted("no time")),
+        half_life,
+        reason: row.text(6).unwrap_or_else(|| corrupted("no reason")),
+    };
+    summary.adjust(&adjustment, now);
 }
 
 /// Fold the adjustments of some contacts (keys as text) into the summaries of each
-/// instant. Read as whoever calls: the table's policy shows a role only the
-/// adjustments of contacts it may see, and the extension's owner all of them.
+/// instant (see `read_adjustments_of`).
 pub(crate) fn fold_adjustments_of(
     client: &SpiClient<'_>,
     attached: &Attached,
     keys: &[String],
     instants: &mut [(i64, Summaries)],
+) {
+    read_adjustments_of(client, attached, keys, |row| {
+        for (now, summaries) in instants.iter_mut() {
+            fold_adjustment::<String>(attached, summaries, row, *now);
+        }
+    });
+}
+
+/// Hand each adjustment of some contacts (keys as text) to `each`, as a row (contact,
+/// `ADJUSTMENT_COLUMNS`). Read as whoever calls: the table's policy shows a role only
+/// the adjustments of contacts it may see, and the extension's owner all of them.
+pub(crate) fn read_adjustments_of(
+    client: &SpiClient<'_>,
+    attached: &Attached,
+    keys: &[String],
+    mut each: impl FnMut(&RawRow),
 ) {
     if !attached.attachment.has_adjustments {
         return;
@@ -226,9 +252,7 @@ pub(crate) fn fold_adjustments_of(
     run(client, attached, &read, "reading adjustments", &params);
     // SAFETY: the rows are read here, before any other statement runs.
     for row in unsafe { current_rows() } {
-        for (now, summaries) in instants.iter_mut() {
-            fold_adjustment::<String>(attached, summaries, &row, *now);
-        }
+        each(&row);
     }
 }
 

@@ -8,6 +8,7 @@ pub mod condition;
 pub mod decay;
 pub mod engine;
 pub mod error;
+pub mod evaluation;
 pub mod explain;
 pub mod json_facts;
 pub mod key_places;
@@ -21,6 +22,8 @@ pub mod value;
 
 #[cfg(test)]
 mod engine_tests;
+#[cfg(test)]
+mod evaluation_tests;
 #[cfg(test)]
 mod explain_tests;
 #[cfg(test)]

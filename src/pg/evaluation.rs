@@ -1,0 +1,345 @@
+//! Evaluating a profile against outcomes (`evaluate`, `evaluate_bands`): read a
+//! relation of outcomes as the caller, score each of its contacts as of its own
+//! instant, and hand the pairs to the core's metrics (`crate::scoring::evaluation`).
+
+use std::collections::HashSet;
+use std::rc::Rc;
+
+use pgrx::prelude::*;
+use pgrx::spi::SpiClient;
+use pgrx::{JsonB, PgRelation};
+use serde_json::Value as Json;
+
+use crate::pg::attachment::{ident, spi_failed, Quoted};
+use crate::pg::catalog::{load_profile, Edition};
+use crate::pg::clock::{now_unix_micros, to_unix_micros};
+use crate::pg::errors::{internal, raise, Failure};
+use crate::pg::insight::{check_fields_exist, check_may_read_tables};
+use crate::pg::plan_cache::{attached_by_name, Attached};
+use crate::pg::score_rows::BATCH;
+use crate::pg::some_contacts::compute_as_of;
+use crate::scoring::evaluation::{bands, metrics, BandBy, Observation};
+
+/// What `options` name: the outcomes' columns, which rows, which edition of the rules.
+struct OutcomeOptions {
+    key: String,
+    outcome: String,
+    as_of: Option<String>,
+    split: Option<String>,
+    subset: Option<String>,
+    edition: Edition,
+    by: BandBy,
+}
+
+const KEYS: &[&str] = &["key", "outcome", "as_of", "split", "subset", "version", "draft"];
+
+/// The options of `evaluate()` (and, with `by`, of `evaluate_bands()`); 22023 for an
+/// unknown key or a value of the wrong kind.
+fn parse_options(options: &Json, attached: &Attached, bands: bool) -> OutcomeOptions {
+    let Json::Object(object) = options else {
+        raise(Failure::InvalidValue("options must be a JSON object".to_owned()));
+    };
+    for key in object.keys() {
+        if !KEYS.contains(&key.as_str()) && !(bands && key == "by") {
+            let mut known: Vec<&str> = KEYS.to_vec();
+            if bands {
+                known.push("by");
+            }
+            raise(
+                Failure::InvalidValue(format!("unknown option \"{key}\""))
+                    .hint(format!("The options are {}.", known.join(", "))),
+            );
+        }
+    }
+    let text = |name: &str| -> Option<String> {
+        match object.get(name) {
+            None | Some(Json::Null) => None,
+            Some(Json::String(value)) if !value.is_empty() => Some(value.clone()),
+            Some(other) => raise(Failure::InvalidValue(format!(
+                "option \"{name}\" must be a non-empty string, got {other}"
+            ))),
+        }
+    };
+    let edition = match (object.get("version"), object.get("draft")) {
+        (None | Some(Json::Null), None | Some(Json::Null) | Some(Json::Bool(false))) => {
+            Edition::Active
+        }
+        (None | Some(Json::Null), Some(Json::Bool(true))) => Edition::Draft,
+        (Some(Json::Number(n)), None | Some(Json::Null) | Some(Json::Bool(false))) => {
+            match n.as_i64().and_then(|v| i32::try_from(v).ok()).filter(|v| *v > 0) {
+                Some(version) => Edition::Version(version),
+                None => raise(Failure::InvalidValue(format!(
+                    "option \"version\" must be a positive integer, got {n}"
+                ))),
+            }
+        }
+        (Some(_), Some(Json::Bool(true))) => raise(Failure::InvalidValue(
+            "options \"version\" and \"draft\" exclude each other".to_owned(),
+        )),
+        (Some(other), _) => raise(Failure::InvalidValue(format!(
+            "option \"version\" must be a positive integer, got {other}"
+        ))),
+        (_, Some(other)) => raise(Failure::InvalidValue(format!(
+            "option \"draft\" must be true or false, got {other}"
+        ))),
+    };
+    let by = match text("by") {
+        None => BandBy::Decile,
+        Some(name) => BandBy::parse(&name).unwrap_or_else(|| {
+            raise(Failure::InvalidValue(format!(
+                "option \"by\" must be \"decile\", \"score_100\" or \"stars\", got \"{name}\""
+            )))
+        }),
+    };
+    let (split, subset) = (text("split"), text("subset"));
+    if subset.is_some() && split.is_none() {
+        raise(
+            Failure::InvalidValue("option \"subset\" needs the \"split\" option".to_owned())
+                .hint("Name the column holding each row's split with \"split\"."),
+        );
+    }
+    OutcomeOptions {
+        key: text("key").unwrap_or_else(|| attached.attachment.contact_key_name.clone()),
+        outcome: text("outcome").unwrap_or_else(|| "converted".to_owned()),
+        as_of: text("as_of"),
+        split,
+        subset,
+        edition,
+        by,
+    }
+}
+
+/// The outcomes relation as SQL (`"schema"."name"`), after checking that each column
+/// the options name exists (42703, naming the option) and has a type that fits
+/// (42804): the key of the contacts' kind, a boolean outcome, a time, a text split.
+fn outcomes_relation(
+    client: &SpiClient<'_>,
+    attached: &Attached,
+    outcomes: pg_sys::Oid,
+    options: &OutcomeOptions,
+) -> Quoted {
+    let what = "reading the outcomes relation";
+    let found = client
+        .select(
+            "SELECT n.nspname::pg_catalog.text, c.relname::pg_catalog.text
+               FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+              WHERE c.oid OPERATOR(pg_catalog.=) $1",
+            Some(1),
+            &[outcomes.into()],
+        )
+        .and_then(|rows| rows.first().get_two::<String, String>())
+        .unwrap_or_else(|e| spi_failed(&attached.attachment, what, e));
+    let (Some(schema), Some(name)) = found else {
+        internal(what, "the relation has no name");
+    };
+    let relation = Quoted::qualified(&schema, &name);
+    let key_types: &[pg_sys::Oid] = match attached.attachment.key_type_oid {
+        pg_sys::INT8OID | pg_sys::INT4OID | pg_sys::INT2OID => {
+            &[pg_sys::INT8OID, pg_sys::INT4OID, pg_sys::INT2OID]
+        }
+        pg_sys::TEXTOID | pg_sys::VARCHAROID => &[pg_sys::TEXTOID, pg_sys::VARCHAROID],
+        _ => &[pg_sys::UUIDOID],
+    };
+    let times = [pg_sys::TIMESTAMPTZOID, pg_sys::TIMESTAMPOID, pg_sys::DATEOID];
+    let texts_ = [pg_sys::TEXTOID, pg_sys::VARCHAROID];
+    let columns = [
+        ("key", Some(&options.key), key_types, "the contacts' key type"),
+        ("outcome", Some(&options.outcome), &[pg_sys::BOOLOID][..], "boolean"),
+        ("as_of", options.as_of.as_ref(), &times[..], "timestamptz, timestamp or date"),
+        ("split", options.split.as_ref(), &texts_[..], "text or varchar"),
+    ];
+    for (option, column, allowed, expected) in columns {
+        let Some(column) = column else { continue };
+        let found = client
+            .select(
+                "SELECT a.atttypid, pg_catalog.format_type(a.atttypid, a.atttypmod)
+                   FROM pg_catalog.pg_attribute a
+                  WHERE a.attrelid OPERATOR(pg_catalog.=) $1 AND a.attname OPERATOR(pg_catalog.=) $2
+                    AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped",
+                Some(1),
+                &[outcomes.into(), column.as_str().into()],
+            )
+            .unwrap_or_else(|e| spi_failed(&attached.attachment, what, e));
+        if found.is_empty() {
+            raise(Failure::UndefinedColumn(format!(
+                "column \"{column}\" of relation {schema}.{name} does not exist (option \"{option}\")"
+            )));
+        }
+        let row = found.first();
+        let type_oid = row.get::<pg_sys::Oid>(1).ok().flatten().unwrap_or(pg_sys::InvalidOid);
+        if !allowed.contains(&type_oid) {
+            let spelled = row.get::<String>(2).ok().flatten().unwrap_or_default();
+            raise(Failure::WrongType(format!(
+                "column \"{column}\" of relation {schema}.{name} (option \"{option}\") is of type {spelled}, expected {expected}"
+            )));
+        }
+    }
+    relation
+}
+
+/// The outcomes to score: (key as text, converted, instant), and how many rows were
+/// ignored for a NULL key, outcome or instant. Read as the caller, who must be allowed
+/// to read the relation. 23505 for a contact listed twice.
+fn read_outcomes(
+    client: &SpiClient<'_>,
+    attached: &Attached,
+    relation: &Quoted,
+    options: &OutcomeOptions,
+) -> (Vec<(String, bool, i64)>, u64) {
+    let as_of = match &options.as_of {
+        Some(column) => format!("o.{}::pg_catalog.timestamptz", ident(column)),
+        None => "NULL::pg_catalog.timestamptz".to_owned(),
+    };
+    let subset = match &options.split {
+        Some(split) if options.subset.is_some() => {
+            format!("WHERE o.{}::pg_catalog.text OPERATOR(pg_catalog.=) $1", ident(split))
+        }
+        _ => "WHERE $1::pg_catalog.text IS NULL".to_owned(),
+    };
+    let query = format!(
+        "SELECT o.{}::pg_catalog.text, o.{}, {as_of} FROM {relation} o {subset}",
+        ident(&options.key),
+        ident(&options.outcome)
+    );
+    let what = "reading the outcomes";
+    let rows = client
+        .select(&query, None, &[options.subset.clone().into()])
+        .unwrap_or_else(|e| spi_failed(&attached.attachment, what, e));
+    let now = now_unix_micros();
+    let (mut found, mut ignored) = (Vec::new(), 0);
+    let mut seen = HashSet::new();
+    for row in rows {
+        let key =
+            row.get::<String>(1).unwrap_or_else(|e| spi_failed(&attached.attachment, what, e));
+        let converted =
+            row.get::<bool>(2).unwrap_or_else(|e| spi_failed(&attached.attachment, what, e));
+        let at = row
+            .get::<TimestampWithTimeZone>(3)
+            .unwrap_or_else(|e| spi_failed(&attached.attachment, what, e));
+        let at = match (&options.as_of, at) {
+            (None, _) => Some(now),
+            (Some(_), at) => at.map(to_unix_micros),
+        };
+        let (Some(key), Some(converted), Some(at)) = (key, converted, at) else {
+            ignored += 1;
+            continue;
+        };
+        if !seen.insert(key.clone()) {
+            raise(
+                Failure::Duplicate(format!("contact {key} appears more than once in {relation}"))
+                    .hint("List each contact once, with the instant to score it at."),
+            );
+        }
+        found.push((key, converted, at));
+    }
+    (found, ignored)
+}
+
+/// What evaluating found: each contact's observation, with the counts of rows ignored
+/// (NULLs) and of contacts that do not exist.
+struct Evaluated {
+    attached: Rc<Attached>,
+    observations: Vec<Observation>,
+    ignored: u64,
+    unknown: u64,
+    /// How `evaluate_bands()` groups them.
+    by: BandBy,
+}
+
+/// Score every contact of `outcomes` as of its instant with the edition the options
+/// name, beside its outcome.
+fn evaluate_outcomes(
+    profile: &str,
+    outcomes: pg_sys::Oid,
+    options: &Json,
+    bands: bool,
+) -> Evaluated {
+    Spi::connect(|client| {
+        let active = attached_by_name(client, profile);
+        check_may_read_tables(client, &active, "evaluate");
+        let options = parse_options(options, &active, bands);
+        let attached = match options.edition {
+            Edition::Active => active,
+            edition => {
+                let label = match edition {
+                    Edition::Version(v) => format!("version {v}"),
+                    _ => "draft".to_owned(),
+                };
+                let compiled = load_profile(profile, edition).compiled;
+                let candidate =
+                    Attached::with_compiled(client, active.attachment.clone(), compiled);
+                check_fields_exist(client, &candidate, &label);
+                Rc::new(candidate)
+            }
+        };
+        let relation = outcomes_relation(client, &attached, outcomes, &options);
+        let (rows, ignored) = read_outcomes(client, &attached, &relation, &options);
+        let mut observations = Vec::with_capacity(rows.len());
+        for batch in rows.chunks(BATCH) {
+            let as_of: Vec<(String, i64)> =
+                batch.iter().map(|(k, _, at)| (k.clone(), *at)).collect();
+            let converted: std::collections::HashMap<&str, bool> =
+                batch.iter().map(|(k, c, _)| (k.as_str(), *c)).collect();
+            for (key, result, at) in compute_as_of(client, &attached, &as_of) {
+                observations.push(Observation {
+                    score: result.score_at(at),
+                    converted: converted.get(key.as_str()).copied().unwrap_or(false),
+                    disqualified: !result.disqualified_by.is_empty(),
+                });
+            }
+        }
+        let unknown = (rows.len() - observations.len()) as u64;
+        Evaluated { attached, observations, ignored, unknown, by: options.by }
+    })
+}
+
+#[pg_schema]
+mod lead_score {
+    use super::*;
+
+    /// `lead_score.evaluate(profile, outcomes, options)`: how well the profile's scores,
+    /// each as of the instant a prediction would have been made, rank and tag the
+    /// contacts that converted.
+    #[pg_extern(stable, parallel_restricted)]
+    #[search_path(pg_catalog, lead_score, pg_temp)]
+    fn evaluate(
+        profile: &str,
+        outcomes: PgRelation,
+        options: default!(JsonB, "'{}'"),
+    ) -> TableIterator<'static, (name!(metric, String), name!(value, Option<f64>))> {
+        let found = evaluate_outcomes(profile, outcomes.oid(), &options.0, false);
+        let mut rows = metrics(&found.attached.compiled.settings, &found.observations);
+        rows.insert(2, ("ignored".to_owned(), Some(found.ignored as f64)));
+        rows.insert(3, ("unknown_contacts".to_owned(), Some(found.unknown as f64)));
+        TableIterator::new(rows)
+    }
+
+    /// `lead_score.evaluate_bands(profile, outcomes, options)`: conversion by band of
+    /// score (deciles), of the 1–100 score, or of stars.
+    #[pg_extern(stable, parallel_restricted)]
+    #[search_path(pg_catalog, lead_score, pg_temp)]
+    #[allow(clippy::type_complexity)]
+    fn evaluate_bands(
+        profile: &str,
+        outcomes: PgRelation,
+        options: default!(JsonB, "'{}'"),
+    ) -> TableIterator<
+        'static,
+        (
+            name!(band, String),
+            name!(low, Option<f64>),
+            name!(high, Option<f64>),
+            name!(contacts, i64),
+            name!(positives, i64),
+            name!(rate, Option<f64>),
+        ),
+    > {
+        let found = evaluate_outcomes(profile, outcomes.oid(), &options.0, true);
+        let banded = bands(&found.attached.compiled.settings, &found.observations, found.by);
+        TableIterator::new(
+            banded
+                .into_iter()
+                .map(|b| (b.name, b.low, b.high, b.contacts as i64, b.positives as i64, b.rate)),
+        )
+    }
+}
