@@ -867,5 +867,36 @@ REVOKE ALL ON FUNCTION lead_score.adjust(text, text, float8, text, interval),
                        lead_score.adjust(text, anyelement, float8, text, interval)
     FROM PUBLIC;
 
+-- evaluate() and evaluate_bands(): a profile against outcomes.
+CREATE  FUNCTION lead_score."evaluate"(
+	"profile" TEXT, /* & str */
+	"outcomes" regclass, /* PgRelation */
+	"options" jsonb DEFAULT '{}' /* JsonB */
+) RETURNS TABLE (
+	"metric" TEXT,  /* String */
+	"value" double precision  /* Option < f64 > */
+)
+STRICT STABLE PARALLEL RESTRICTED
+SET search_path TO pg_catalog, lead_score, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'evaluate_wrapper';
+
+CREATE  FUNCTION lead_score."evaluate_bands"(
+	"profile" TEXT, /* & str */
+	"outcomes" regclass, /* PgRelation */
+	"options" jsonb DEFAULT '{}' /* JsonB */
+) RETURNS TABLE (
+	"band" TEXT,  /* String */
+	"low" double precision,  /* Option < f64 > */
+	"high" double precision,  /* Option < f64 > */
+	"contacts" bigint,  /* i64 */
+	"positives" bigint,  /* i64 */
+	"rate" double precision  /* Option < f64 > */
+)
+STRICT STABLE PARALLEL RESTRICTED
+SET search_path TO pg_catalog, lead_score, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'evaluate_bands_wrapper';
+
 -- Every attached profile's objects to the 0.2.0 layout.
 SELECT lead_score.upgrade_attachments();

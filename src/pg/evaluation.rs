@@ -256,7 +256,7 @@ fn evaluate_outcomes(
 ) -> Evaluated {
     Spi::connect(|client| {
         let active = attached_by_name(client, profile);
-        check_may_read_tables(client, &active, "evaluate");
+        check_may_read_tables(client, &active, "evaluate scores");
         let options = parse_options(options, &active, bands);
         let attached = match options.edition {
             Edition::Active => active,

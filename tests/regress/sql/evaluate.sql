@@ -1,0 +1,159 @@
+-- evaluate() and evaluate_bands(): a profile against what actually converted, each
+-- contact scored as of its own instant. The metrics against plain SQL on the same
+-- scores; nothing after an instant counts; the options; the bad inputs.
+\set SHOW_CONTEXT never
+SET timezone = 'UTC';
+SET lead_score.now = '2024-07-01 00:00:00+00';
+
+CREATE SCHEMA ev;
+CREATE TABLE ev.contacts (id bigint PRIMARY KEY, country text);
+CREATE TABLE ev.events (id serial PRIMARY KEY, contact_id bigint, kind text, at timestamptz);
+CREATE INDEX ON ev.events (contact_id, at);
+INSERT INTO ev.contacts SELECT g, (ARRAY['US', 'DE', 'FR'])[1 + g % 3] FROM generate_series(1, 200) AS g;
+-- Demos for some, page views for many, spread over May; contacts 1-50 decided on May 15.
+INSERT INTO ev.events (contact_id, kind, at)
+SELECT g, 'demo', '2024-05-01'::timestamptz + (g % 13) * interval '1 day' FROM generate_series(1, 200) AS g WHERE g % 4 = 0;
+INSERT INTO ev.events (contact_id, kind, at)
+SELECT 1 + (g * 7) % 200, 'page_view', '2024-05-01'::timestamptz + (g % 29) * interval '1 day' FROM generate_series(1, 500) AS g;
+CREATE TABLE ev.outcomes (id bigint, converted boolean, decided timestamptz, split text);
+INSERT INTO ev.outcomes
+SELECT g,
+       -- Converted: mostly those with a demo, some others; never a pure function of the score.
+       (g % 4 = 0 AND g % 5 <> 1) OR (g % 4 <> 0 AND g % 7 = 0),
+       CASE WHEN g <= 50 THEN '2024-05-15'::timestamptz ELSE '2024-06-01' END,
+       CASE WHEN g % 5 = 0 THEN 'test' ELSE 'train' END
+  FROM generate_series(1, 200) AS g;
+
+SELECT lead_score.create_profile('Eval', settings => '{"half_life": "30 days", "pql_threshold": 15, "thresholds": {"MQL": 8}}') > 0 AS created;
+SELECT count(lead_score.add_rule('Eval', rule_name, rule::jsonb)) AS rules FROM (VALUES
+  ('US', '{"kind": "fit", "when": {"field": "country", "op": "eq", "value": "US"}, "points": 5}'),
+  ('Demo', '{"kind": "event", "event": "demo", "points": 10}'),
+  ('Page', '{"kind": "event", "event": "page_view", "points": 1}')
+) AS r(rule_name, rule);
+SELECT lead_score.publish('Eval') AS version;
+SELECT lead_score.attach('Eval', 'ev.contacts', 'ev.events', '{"event_type": "kind", "event_time": "at"}');
+
+-- Each contact's score as of its instant, in plain SQL: what evaluate() must agree with.
+CREATE TEMP TABLE scored AS
+SELECT o.id, o.converted, o.split, lead_score.score('Eval', o.id, o.decided) AS score
+  FROM ev.outcomes o;
+
+SELECT metric, round(value::numeric, 6) AS value
+  FROM lead_score.evaluate('Eval', 'ev.outcomes', '{"key": "id", "as_of": "decided"}');
+
+-- AUC is the Mann-Whitney statistic over the same scores, ties counted half.
+SELECT round(((SELECT sum(CASE WHEN p.score > n.score THEN 1 WHEN p.score = n.score THEN 0.5 ELSE 0 END)
+                 FROM scored p, scored n WHERE p.converted AND NOT n.converted)
+              / ((SELECT count(*) FROM scored WHERE converted) * (SELECT count(*) FROM scored WHERE NOT converted)))::numeric, 6)
+       = (SELECT round(value::numeric, 6) FROM lead_score.evaluate('Eval', 'ev.outcomes', '{"key": "id", "as_of": "decided"}') WHERE metric = 'auc')
+       AS auc_is_mann_whitney;
+-- Precision, recall and share of PQL (15) as plain SQL counts them.
+SELECT round((count(*) FILTER (WHERE score >= 15 AND converted))::numeric / nullif(count(*) FILTER (WHERE score >= 15), 0), 6) AS precision_pql,
+       round((count(*) FILTER (WHERE score >= 15 AND converted))::numeric / count(*) FILTER (WHERE converted), 6) AS recall_pql,
+       round((count(*) FILTER (WHERE score >= 15))::numeric / count(*), 6) AS share_pql
+  FROM scored;
+-- Lift of the top tenth: its rate over the overall rate.
+SELECT round((SELECT avg(converted::int) FROM (SELECT converted FROM scored ORDER BY score DESC LIMIT 20) t)
+             / (SELECT avg(converted::int) FROM scored), 6) AS lift_top_decile;
+
+-- Conversion by band: deciles as ntile(10) cuts them; every contact in one band.
+SELECT band, round(low::numeric, 4) AS low, round(high::numeric, 4) AS high, contacts, positives, round(rate::numeric, 4) AS rate
+  FROM lead_score.evaluate_bands('Eval', 'ev.outcomes', '{"key": "id", "as_of": "decided"}');
+SELECT t.by, sum(b.contacts) AS contacts, sum(b.positives) AS positives
+  FROM (VALUES ('decile'), ('score_100'), ('stars')) AS t(by),
+       lead_score.evaluate_bands('Eval', 'ev.outcomes', jsonb_build_object('key', 'id', 'as_of', 'decided', 'by', t.by)) AS b
+ GROUP BY t.by ORDER BY t.by;
+SELECT band, contacts, positives FROM lead_score.evaluate_bands('Eval', 'ev.outcomes', '{"key": "id", "as_of": "decided", "by": "stars"}');
+SELECT s.stars, count(*) AS contacts, count(*) FILTER (WHERE converted) AS positives
+  FROM scored, LATERAL (SELECT lead_score.stars(score, 'saturating', 7.5) AS stars) s GROUP BY 1 ORDER BY 1;
+
+-- Nothing after a contact's instant counts: events after every instant change no metric.
+CREATE TEMP TABLE before_later AS
+SELECT metric, value FROM lead_score.evaluate('Eval', 'ev.outcomes', '{"key": "id", "as_of": "decided"}');
+INSERT INTO ev.events (contact_id, kind, at) SELECT g, 'demo', '2024-06-15' FROM generate_series(1, 200) AS g;
+SELECT count(*) AS metrics_changed
+  FROM before_later b JOIN lead_score.evaluate('Eval', 'ev.outcomes', '{"key": "id", "as_of": "decided"}') a USING (metric)
+ WHERE a.value IS DISTINCT FROM b.value;
+-- Without as_of, contacts are scored now (the extension's clock), later events included.
+SELECT metric, round(value::numeric, 6) AS value
+  FROM lead_score.evaluate('Eval', 'ev.outcomes', '{"key": "id"}') WHERE metric IN ('contacts', 'auc', 'share_PQL');
+
+-- A subset of the split; the draft or another published version.
+SELECT metric, value FROM lead_score.evaluate('Eval', 'ev.outcomes', '{"key": "id", "as_of": "decided", "split": "split", "subset": "test"}')
+ WHERE metric IN ('contacts', 'positives');
+SELECT lead_score.update_rule('Eval', 'Page', '{"kind": "event", "event": "page_view", "points": 4}') IS NOT NULL AS edited;
+SELECT d.metric, round(a.value::numeric, 4) AS active, round(d.value::numeric, 4) AS draft, round(v.value::numeric, 4) AS version_1
+  FROM lead_score.evaluate('Eval', 'ev.outcomes', '{"key": "id", "as_of": "decided", "draft": true}') d
+  JOIN lead_score.evaluate('Eval', 'ev.outcomes', '{"key": "id", "as_of": "decided"}') a USING (metric)
+  JOIN lead_score.evaluate('Eval', 'ev.outcomes', '{"key": "id", "as_of": "decided", "version": 1}') v USING (metric)
+ WHERE d.metric IN ('auc', 'share_MQL', 'suggested_threshold');
+
+-- NULL outcomes or instants are ignored and counted; contacts that do not exist too.
+INSERT INTO ev.outcomes VALUES (500, true, '2024-06-01', 'train'), (201, NULL, '2024-06-01', 'train'), (202, false, NULL, 'train');
+SELECT metric, value FROM lead_score.evaluate('Eval', 'ev.outcomes', '{"key": "id", "as_of": "decided"}')
+ WHERE metric IN ('contacts', 'ignored', 'unknown_contacts');
+
+-- Bad inputs.
+SELECT * FROM lead_score.evaluate('Eval', 'ev.outcomes', '{"key": "id", "as_of": "decided", "colour": "red"}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM lead_score.evaluate('Eval', 'ev.outcomes', '[1]');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM lead_score.evaluate('Eval', 'ev.outcomes', '{"key": "id", "subset": "test"}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM lead_score.evaluate('Eval', 'ev.outcomes', '{"key": "id", "version": 1, "draft": true}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM lead_score.evaluate('Eval', 'ev.outcomes', '{"key": "id", "version": 0}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM lead_score.evaluate('Eval', 'ev.outcomes', '{"key": "id", "version": 9}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM lead_score.evaluate('Eval', 'ev.outcomes', '{"key": 7}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM lead_score.evaluate_bands('Eval', 'ev.outcomes', '{"key": "id", "by": "quartile"}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM lead_score.evaluate('Eval', 'ev.outcomes', '{"key": "id", "by": "stars"}');
+\echo :LAST_ERROR_SQLSTATE
+-- Columns: missing (the default key "id" of the contacts exists here; "converted" too).
+SELECT * FROM lead_score.evaluate('Eval', 'ev.outcomes', '{"key": "contact"}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM lead_score.evaluate('Eval', 'ev.outcomes', '{"as_of": "when"}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM lead_score.evaluate('Eval', 'ev.outcomes', '{"outcome": "split"}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM lead_score.evaluate('Eval', 'ev.outcomes', '{"key": "split"}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM lead_score.evaluate('Eval', 'ev.outcomes', '{"as_of": "converted"}');
+\echo :LAST_ERROR_SQLSTATE
+INSERT INTO ev.outcomes VALUES (1, false, '2024-06-01', 'train');
+SELECT * FROM lead_score.evaluate('Eval', 'ev.outcomes');
+\echo :LAST_ERROR_SQLSTATE
+DELETE FROM ev.outcomes WHERE id = 1 AND decided = '2024-06-01';
+SELECT * FROM lead_score.evaluate('Nope', 'ev.outcomes');
+\echo :LAST_ERROR_SQLSTATE
+SELECT lead_score.create_profile('Unattached') > 0 AS created;
+SELECT * FROM lead_score.evaluate('Unattached', 'ev.outcomes');
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) AS rows FROM lead_score.evaluate(NULL, 'ev.outcomes');
+
+-- Who may evaluate: a role that may read the attached tables and the outcomes.
+CREATE ROLE ev_analyst;
+GRANT USAGE ON SCHEMA ev TO ev_analyst;
+SET ROLE ev_analyst;
+SELECT * FROM lead_score.evaluate('Eval', 'ev.outcomes');
+\echo :LAST_ERROR_SQLSTATE
+RESET ROLE;
+GRANT SELECT ON ev.contacts, ev.events TO ev_analyst;
+SET ROLE ev_analyst;
+SELECT * FROM lead_score.evaluate('Eval', 'ev.outcomes');
+\echo :LAST_ERROR_SQLSTATE
+RESET ROLE;
+GRANT SELECT ON ev.outcomes TO ev_analyst;
+SET ROLE ev_analyst;
+SELECT metric, value FROM lead_score.evaluate('Eval', 'ev.outcomes', '{"as_of": "decided"}') WHERE metric = 'contacts';
+RESET ROLE;
+
+SELECT lead_score.detach('Eval');
+SELECT lead_score.drop_profile('Eval');
+SELECT lead_score.drop_profile('Unattached');
+DROP SCHEMA ev CASCADE;
+DROP OWNED BY ev_analyst;
+DROP ROLE ev_analyst;
