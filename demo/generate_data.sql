@@ -116,3 +116,36 @@ SELECT contact_id, event_type,
                 '{34,30,12,3,5,4,2,4,2,1,1,2}', crm.rnd(n, 21)) AS event_type) e;
 
 ANALYZE crm.accounts, crm.contacts, crm.events;
+
+-- Outcomes: which contacts converted, decided 30 days before the anchor, drawn from a
+-- planted logistic model over what was known then (events up to that day, halving
+-- every 30 days):
+--   logit p = -3.2 + 1.1·[role is c_level or vp] + 0.6·[decision maker]
+--             + 0.8·[account with 200+ employees] - 2.0·[role is student]
+--             + 1.0·ln(1 + trials and projects) + 0.6·ln(1 + pricing page views)
+-- A hash of the id splits the contacts 70/15/15 into train, valid and test.
+CREATE TABLE crm.outcomes (
+    contact_id           bigint PRIMARY KEY REFERENCES crm.contacts,
+    converted            boolean NOT NULL,
+    decided_at           timestamptz NOT NULL,
+    split                text NOT NULL,
+    planted_probability  float8 NOT NULL
+);
+INSERT INTO crm.outcomes
+SELECT c.id, crm.rnd(c.id, 40) < p, d.at,
+       CASE WHEN crm.rnd(c.id, 41) < 0.70 THEN 'train' WHEN crm.rnd(c.id, 41) < 0.85 THEN 'valid' ELSE 'test' END,
+       p
+  FROM crm.contacts c
+  JOIN crm.accounts a ON a.id = c.account_id
+ CROSS JOIN (SELECT t - interval '30 days' AS at FROM anchor) d
+ CROSS JOIN LATERAL (
+       SELECT coalesce(sum(power(2, -extract(epoch FROM d.at - e.occurred_at) / (30 * 86400)))
+                         FILTER (WHERE e.event_type IN ('trial_signup', 'project_created')), 0) AS product,
+              coalesce(sum(power(2, -extract(epoch FROM d.at - e.occurred_at) / (30 * 86400)))
+                         FILTER (WHERE e.event_type = 'page_view' AND e.properties ->> 'url' = '/pricing'), 0) AS pricing
+         FROM crm.events e WHERE e.contact_id = c.id AND e.occurred_at <= d.at) ev
+ CROSS JOIN LATERAL (
+       SELECT 1 / (1 + exp(-(-3.2 + 1.1 * (c.role IN ('c_level', 'vp'))::int + 0.6 * c.is_decision_maker::int
+                                  + 0.8 * (a.employees >= 200)::int - 2.0 * (c.role = 'student')::int
+                                  + 1.0 * ln(1 + ev.product) + 0.6 * ln(1 + ev.pricing)))) AS p) model;
+ANALYZE crm.outcomes;

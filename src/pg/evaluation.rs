@@ -40,7 +40,7 @@ fn parse_options(options: &Json, attached: &Attached, bands: bool) -> OutcomeOpt
         raise(Failure::InvalidValue("options must be a JSON object".to_owned()));
     };
     for key in object.keys() {
-        if !KEYS.contains(&key.as_str()) && !(bands && key == "by") {
+        if !(KEYS.contains(&key.as_str()) || bands && key == "by") {
             let mut known: Vec<&str> = KEYS.to_vec();
             if bands {
                 known.push("by");

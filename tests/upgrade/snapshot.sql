@@ -16,9 +16,8 @@ SELECT 'attachment', a.profile_id, a.contacts, a.contact_key, a.key_type, a.even
        a.attached_at, a.attached_by
   FROM lead_score.attachment_store a ORDER BY a.profile_id;
 -- (A sequence never used holds nothing: one the update adds is no difference.)
-SELECT 'sequence', s.relname, pg_catalog.pg_sequence_last_value(s.oid)
-  FROM pg_catalog.pg_class s WHERE s.relkind = 'S' AND s.relnamespace = 'lead_score'::regnamespace
-   AND pg_catalog.pg_sequence_last_value(s.oid) IS NOT NULL ORDER BY 2;
+SELECT 'sequence', s.sequencename, s.last_value
+  FROM pg_catalog.pg_sequences s WHERE s.schemaname = 'lead_score' AND s.last_value IS NOT NULL ORDER BY 2;
 SELECT format('SELECT %L, s.* FROM lead_score.%I s ORDER BY s.contact_key', a.state_table, a.state_table)
   FROM lead_score.attachment_store a ORDER BY a.profile_id \gexec
 SELECT format('SELECT %L, v.* FROM lead_score.%I v ORDER BY 2', a.view_name, a.view_name)
