@@ -34,6 +34,10 @@ CREATE TABLE lead_score.attachment_store (
     -- current one; a row restored from a 0.1.0 dump has none and reads 1, and
     -- lead_score.upgrade_attachments() brings such objects up to date.
     objects_version  integer NOT NULL DEFAULT 1,
+    -- From the scored version's settings too, for the view's likelihood: the log-odds at
+    -- a score of 0, and the points that double the odds (NULL without a likelihood).
+    likelihood_intercept            float8,
+    likelihood_points_per_doubling  float8,
     CHECK ((accounts IS NULL) OPERATOR(pg_catalog.=) (contact_account IS NULL)
            AND (accounts IS NULL) OPERATOR(pg_catalog.=) (account_key IS NULL))
 );
@@ -171,6 +175,47 @@ END
 $$;
 REVOKE ALL ON FUNCTION lead_score.create_visibility_policy(name, regclass, name) FROM PUBLIC;
 
+-- The profile's scores view, over its state table: created by attach() and brought
+-- up to this version's columns by upgrade_attachments() (CREATE OR REPLACE: the new
+-- columns come last, so views and queries built on it keep working).
+CREATE FUNCTION lead_score.create_scores_view(view_name name, contact_key name, state_table name,
+                                              profile_id bigint)
+RETURNS void LANGUAGE plpgsql
+SET search_path = pg_catalog, lead_score, pg_temp
+AS $fn$
+BEGIN
+    EXECUTE format($ddl$
+        CREATE OR REPLACE VIEW lead_score.%1$I WITH (security_invoker = true) AS
+        SELECT s.contact_key AS %2$I,
+               s.fit + lead_score.value_at(s.engagement, lead_score.now()) AS score,
+               s.fit AS fit_score,
+               lead_score.value_at(s.engagement, lead_score.now()) AS engagement_score,
+               lead_score.dimension_scores(s.dimensions, lead_score.now()) AS dimension_scores,
+               s.disqualified_by,
+               coalesce(m.pql_tag = ANY (s.tags), false) AS is_pql,
+               s.pql_at,
+               cardinality(s.disqualified_by) > 0 AS disqualified,
+               nullif(array_to_string(s.disqualified_by, ', '), '') AS disqualified_reason,
+               lead_score.score_100(s.fit + lead_score.value_at(s.engagement, lead_score.now()),
+                                    m.score_100_curve, m.score_100_scale) AS score_100,
+               lead_score.stars(s.fit + lead_score.value_at(s.engagement, lead_score.now()),
+                                m.score_100_curve, m.score_100_scale) AS stars,
+               s.tags,
+               m.scored_version AS version,
+               s.scored_at,
+               CASE WHEN m.likelihood_points_per_doubling IS NOT NULL
+                    THEN lead_score.likelihood(s.fit + lead_score.value_at(s.engagement, lead_score.now()),
+                                               m.likelihood_intercept, m.likelihood_points_per_doubling)
+               END AS likelihood
+          FROM lead_score.%3$I s
+         CROSS JOIN (SELECT a.pql_tag, a.score_100_curve, a.score_100_scale, a.scored_version,
+                            a.likelihood_intercept, a.likelihood_points_per_doubling
+                       FROM lead_score.attachment_store a WHERE a.profile_id = %4$s) m$ddl$,
+        view_name, contact_key, state_table, profile_id);
+END
+$fn$;
+REVOKE ALL ON FUNCTION lead_score.create_scores_view(name, name, name, bigint) FROM PUBLIC;
+
 -- Bring the objects attach() made in an older version up to this version's layout:
 -- run by ALTER EXTENSION ... UPDATE, and by hand after restoring a dump taken from an
 -- older version. Returns how many profiles it changed.
@@ -191,6 +236,8 @@ BEGIN
         IF att.objects_version OPERATOR(pg_catalog.<) 2 THEN
             EXECUTE format('DROP POLICY IF EXISTS visible_contacts ON lead_score.%I', att.state_table);
             PERFORM lead_score.create_visibility_policy(att.state_table, att.contacts, att.contact_key);
+            -- The scores view gains its likelihood column.
+            PERFORM lead_score.create_scores_view(att.view_name, att.contact_key, att.state_table, att.profile_id);
         END IF;
         UPDATE lead_score.attachment_store a SET objects_version = lead_score.objects_version()
          WHERE a.profile_id OPERATOR(pg_catalog.=) att.profile_id;
@@ -418,29 +465,7 @@ BEGIN
     EXECUTE format('ALTER TABLE lead_score.%I ENABLE ROW LEVEL SECURITY', state_table);
     PERFORM lead_score.create_visibility_policy(state_table, contacts, contact_key);
     EXECUTE format('GRANT SELECT ON lead_score.%I TO PUBLIC', state_table);
-    EXECUTE format($ddl$
-        CREATE VIEW lead_score.%1$I WITH (security_invoker = true) AS
-        SELECT s.contact_key AS %2$I,
-               s.fit + lead_score.value_at(s.engagement, lead_score.now()) AS score,
-               s.fit AS fit_score,
-               lead_score.value_at(s.engagement, lead_score.now()) AS engagement_score,
-               lead_score.dimension_scores(s.dimensions, lead_score.now()) AS dimension_scores,
-               s.disqualified_by,
-               coalesce(m.pql_tag = ANY (s.tags), false) AS is_pql,
-               s.pql_at,
-               cardinality(s.disqualified_by) > 0 AS disqualified,
-               nullif(array_to_string(s.disqualified_by, ', '), '') AS disqualified_reason,
-               lead_score.score_100(s.fit + lead_score.value_at(s.engagement, lead_score.now()),
-                                    m.score_100_curve, m.score_100_scale) AS score_100,
-               lead_score.stars(s.fit + lead_score.value_at(s.engagement, lead_score.now()),
-                                m.score_100_curve, m.score_100_scale) AS stars,
-               s.tags,
-               m.scored_version AS version,
-               s.scored_at
-          FROM lead_score.%3$I s
-         CROSS JOIN (SELECT a.pql_tag, a.score_100_curve, a.score_100_scale, a.scored_version
-                       FROM lead_score.attachment_store a WHERE a.profile_id = %4$s) m$ddl$,
-        view_name, contact_key, state_table, target.id);
+    PERFORM lead_score.create_scores_view(view_name, contact_key, state_table, target.id);
     EXECUTE format('GRANT SELECT ON lead_score.%I TO PUBLIC', view_name);
 
     -- Statement-level triggers: one call per statement, the rows it touched in the

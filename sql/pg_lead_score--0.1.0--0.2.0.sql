@@ -6,7 +6,10 @@
 \echo Use "ALTER EXTENSION pg_lead_score UPDATE" to load this file. \quit
 
 -- Each attachment records the layout of the objects attach() made for it.
-ALTER TABLE lead_score.attachment_store ADD COLUMN objects_version integer NOT NULL DEFAULT 1;
+ALTER TABLE lead_score.attachment_store ADD COLUMN objects_version integer NOT NULL DEFAULT 1,
+    -- The link from score to probability, for the scores view's likelihood column.
+    ADD COLUMN likelihood_intercept float8,
+    ADD COLUMN likelihood_points_per_doubling float8;
 
 -- New internal functions.
 CREATE FUNCTION lead_score."stored_key"(
@@ -45,6 +48,57 @@ $$;
 
 REVOKE ALL ON FUNCTION lead_score.create_visibility_policy(name, regclass, name) FROM PUBLIC;
 
+-- likelihood(): a score's probability of converting, for the scores views.
+CREATE  FUNCTION lead_score."likelihood"(
+	"score" double precision, /* f64 */
+	"intercept" double precision, /* f64 */
+	"points_per_doubling" double precision /* f64 */
+) RETURNS double precision /* f64 */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'likelihood_wrapper';
+
+-- The profile's scores view, over its state table: created by attach() and brought
+-- up to this version's columns by upgrade_attachments() (CREATE OR REPLACE: the new
+-- columns come last, so views and queries built on it keep working).
+CREATE FUNCTION lead_score.create_scores_view(view_name name, contact_key name, state_table name,
+                                              profile_id bigint)
+RETURNS void LANGUAGE plpgsql
+SET search_path = pg_catalog, lead_score, pg_temp
+AS $fn$
+BEGIN
+    EXECUTE format($ddl$
+        CREATE OR REPLACE VIEW lead_score.%1$I WITH (security_invoker = true) AS
+        SELECT s.contact_key AS %2$I,
+               s.fit + lead_score.value_at(s.engagement, lead_score.now()) AS score,
+               s.fit AS fit_score,
+               lead_score.value_at(s.engagement, lead_score.now()) AS engagement_score,
+               lead_score.dimension_scores(s.dimensions, lead_score.now()) AS dimension_scores,
+               s.disqualified_by,
+               coalesce(m.pql_tag = ANY (s.tags), false) AS is_pql,
+               s.pql_at,
+               cardinality(s.disqualified_by) > 0 AS disqualified,
+               nullif(array_to_string(s.disqualified_by, ', '), '') AS disqualified_reason,
+               lead_score.score_100(s.fit + lead_score.value_at(s.engagement, lead_score.now()),
+                                    m.score_100_curve, m.score_100_scale) AS score_100,
+               lead_score.stars(s.fit + lead_score.value_at(s.engagement, lead_score.now()),
+                                m.score_100_curve, m.score_100_scale) AS stars,
+               s.tags,
+               m.scored_version AS version,
+               s.scored_at,
+               CASE WHEN m.likelihood_points_per_doubling IS NOT NULL
+                    THEN lead_score.likelihood(s.fit + lead_score.value_at(s.engagement, lead_score.now()),
+                                               m.likelihood_intercept, m.likelihood_points_per_doubling)
+               END AS likelihood
+          FROM lead_score.%3$I s
+         CROSS JOIN (SELECT a.pql_tag, a.score_100_curve, a.score_100_scale, a.scored_version,
+                            a.likelihood_intercept, a.likelihood_points_per_doubling
+                       FROM lead_score.attachment_store a WHERE a.profile_id = %4$s) m$ddl$,
+        view_name, contact_key, state_table, profile_id);
+END
+$fn$;
+REVOKE ALL ON FUNCTION lead_score.create_scores_view(name, name, name, bigint) FROM PUBLIC;
+
 CREATE FUNCTION lead_score.upgrade_attachments()
 RETURNS integer LANGUAGE plpgsql
 SET search_path = pg_catalog, lead_score, pg_temp
@@ -62,6 +116,8 @@ BEGIN
         IF att.objects_version OPERATOR(pg_catalog.<) 2 THEN
             EXECUTE format('DROP POLICY IF EXISTS visible_contacts ON lead_score.%I', att.state_table);
             PERFORM lead_score.create_visibility_policy(att.state_table, att.contacts, att.contact_key);
+            -- The scores view gains its likelihood column.
+            PERFORM lead_score.create_scores_view(att.view_name, att.contact_key, att.state_table, att.profile_id);
         END IF;
         UPDATE lead_score.attachment_store a SET objects_version = lead_score.objects_version()
          WHERE a.profile_id OPERATOR(pg_catalog.=) att.profile_id;
@@ -316,29 +372,7 @@ BEGIN
     EXECUTE format('ALTER TABLE lead_score.%I ENABLE ROW LEVEL SECURITY', state_table);
     PERFORM lead_score.create_visibility_policy(state_table, contacts, contact_key);
     EXECUTE format('GRANT SELECT ON lead_score.%I TO PUBLIC', state_table);
-    EXECUTE format($ddl$
-        CREATE VIEW lead_score.%1$I WITH (security_invoker = true) AS
-        SELECT s.contact_key AS %2$I,
-               s.fit + lead_score.value_at(s.engagement, lead_score.now()) AS score,
-               s.fit AS fit_score,
-               lead_score.value_at(s.engagement, lead_score.now()) AS engagement_score,
-               lead_score.dimension_scores(s.dimensions, lead_score.now()) AS dimension_scores,
-               s.disqualified_by,
-               coalesce(m.pql_tag = ANY (s.tags), false) AS is_pql,
-               s.pql_at,
-               cardinality(s.disqualified_by) > 0 AS disqualified,
-               nullif(array_to_string(s.disqualified_by, ', '), '') AS disqualified_reason,
-               lead_score.score_100(s.fit + lead_score.value_at(s.engagement, lead_score.now()),
-                                    m.score_100_curve, m.score_100_scale) AS score_100,
-               lead_score.stars(s.fit + lead_score.value_at(s.engagement, lead_score.now()),
-                                m.score_100_curve, m.score_100_scale) AS stars,
-               s.tags,
-               m.scored_version AS version,
-               s.scored_at
-          FROM lead_score.%3$I s
-         CROSS JOIN (SELECT a.pql_tag, a.score_100_curve, a.score_100_scale, a.scored_version
-                       FROM lead_score.attachment_store a WHERE a.profile_id = %4$s) m$ddl$,
-        view_name, contact_key, state_table, target.id);
+    PERFORM lead_score.create_scores_view(view_name, contact_key, state_table, target.id);
     EXECUTE format('GRANT SELECT ON lead_score.%I TO PUBLIC', view_name);
 
     -- Statement-level triggers: one call per statement, the rows it touched in the

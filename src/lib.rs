@@ -43,7 +43,8 @@ pub extern "C-unwind" fn _PG_init() {
         pg::maintenance::lead_score::rescore_for,
         pg::decayed_sum::lead_score::value_at,
         pg::qualification_functions::lead_score::score_100,
-        pg::qualification_functions::lead_score::stars
+        pg::qualification_functions::lead_score::stars,
+        pg::qualification_functions::lead_score::likelihood
     ]
 );
 ::pgrx::extension_sql_file!(

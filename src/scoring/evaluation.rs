@@ -3,7 +3,7 @@
 //! quality (AUC, lift), what each threshold tag catches (precision, recall, share), the
 //! threshold that would have caught most (best F1), and conversion by score band.
 
-use crate::scoring::settings::Settings;
+use crate::scoring::settings::{Likelihood, Settings};
 
 /// One contact in an evaluation.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -127,8 +127,28 @@ pub fn suggested_threshold(observations: &[Observation]) -> Option<Suggestion> {
     best
 }
 
+/// How well probabilities match outcomes: the Brier score (mean squared error) and the
+/// log loss (mean negative log-likelihood, probabilities kept within 1e-15 of 0 and 1).
+/// `None` without contacts.
+pub fn calibration(likelihood: Likelihood, observations: &[Observation]) -> Option<(f64, f64)> {
+    if observations.is_empty() {
+        return None;
+    }
+    let (mut brier, mut log_loss) = (0.0, 0.0);
+    for o in observations {
+        let p = likelihood.probability(o.score);
+        let y = if o.converted { 1.0 } else { 0.0 };
+        brier += (p - y) * (p - y);
+        let p = p.clamp(1e-15, 1.0 - 1e-15);
+        log_loss -= if o.converted { p.ln() } else { (1.0 - p).ln() };
+    }
+    let n = observations.len() as f64;
+    Some((brier / n, log_loss / n))
+}
+
 /// The metrics of `evaluate()`, by name, in the order it lists them: `contacts`,
-/// `positives`, `auc`, `lift_top_decile`, then per threshold tag (the profile's order)
+/// `positives`, `auc`, `lift_top_decile`, `brier` and `log_loss` (for a profile with a
+/// likelihood), then per threshold tag (the profile's order)
 /// `precision_<TAG>`, `recall_<TAG>`, `share_<TAG>`, then `suggested_threshold` with its
 /// `suggested_precision`, `suggested_recall` and `suggested_f1`. A metric that is
 /// undefined for these contacts (an AUC without conversions) is `None`.
@@ -139,6 +159,11 @@ pub fn metrics(settings: &Settings, observations: &[Observation]) -> Vec<(String
         ("auc".to_owned(), auc(observations)),
         ("lift_top_decile".to_owned(), lift_top_decile(observations)),
     ];
+    if let Some(likelihood) = settings.likelihood {
+        let found_calibration = calibration(likelihood, observations);
+        found.push(("brier".to_owned(), found_calibration.map(|c| c.0)));
+        found.push(("log_loss".to_owned(), found_calibration.map(|c| c.1)));
+    }
     for (tag, threshold) in settings.tags() {
         let catch = catch_at(observations, threshold);
         found.push((format!("precision_{tag}"), catch.precision));

@@ -4,9 +4,10 @@
 use serde_json::json;
 
 use crate::scoring::evaluation::{
-    auc, bands, catch_at, lift_top_decile, metrics, suggested_threshold, BandBy, Observation,
+    auc, bands, calibration, catch_at, lift_top_decile, metrics, suggested_threshold, BandBy,
+    Observation,
 };
-use crate::scoring::settings::Settings;
+use crate::scoring::settings::{Likelihood, Settings};
 
 fn observation(score: f64, converted: bool) -> Observation {
     Observation { score, converted, disqualified: false }
@@ -164,4 +165,27 @@ fn bands_hold_every_contact_once() {
     }
     assert_eq!(bands(&settings, &[], BandBy::Score100).len(), 10);
     assert_eq!(bands(&settings, &[], BandBy::Stars).len(), 6);
+}
+
+#[test]
+fn calibration_is_the_brier_score_and_the_log_loss() {
+    // Log-odds 0 at a score of 0: every probability is one half.
+    let even = Likelihood { intercept: 0.0, points_per_doubling: 10.0 };
+    let found = [observation(0.0, true), observation(0.0, false)];
+    let (brier, log_loss) = calibration(even, &found).unwrap();
+    assert!((brier - 0.25).abs() < 1e-12);
+    assert!((log_loss - std::f64::consts::LN_2).abs() < 1e-12);
+    // Certain and right: no loss; certain and wrong: bounded, never infinite.
+    let sure = Likelihood { intercept: 100.0, points_per_doubling: 10.0 };
+    assert_eq!(calibration(sure, &[observation(0.0, true)]).unwrap().0, 0.0);
+    let (wrong_brier, wrong_loss) = calibration(sure, &[observation(0.0, false)]).unwrap();
+    assert_eq!(wrong_brier, 1.0);
+    assert!(wrong_loss.is_finite() && wrong_loss > 30.0);
+    assert_eq!(calibration(even, &[]), None);
+    // Listed only for a profile with a likelihood.
+    let with =
+        Settings::compile(&json!({"likelihood": {"intercept": -1, "points_per_doubling": 5}}));
+    let names: Vec<String> =
+        metrics(&with.unwrap(), &contacts(30, 2)).into_iter().map(|(name, _)| name).collect();
+    assert_eq!(&names[4..6], ["brier", "log_loss"]);
 }

@@ -1,5 +1,6 @@
 //! Profile settings: `{"half_life": "30 days", "pql_threshold": 50, "pql_tag": "PQL",
-//! "thresholds": {"MQL": 20}, "score_100": {"curve": "saturating", "scale": 25}}`.
+//! "thresholds": {"MQL": 20}, "score_100": {"curve": "saturating", "scale": 25},
+//! "likelihood": {"intercept": -3.1, "points_per_doubling": 10}}`.
 //! Unknown keys are errors, so a typo never silently falls back to a default.
 
 use serde_json::Value as Json;
@@ -23,9 +24,58 @@ pub struct Settings {
     pub thresholds: Vec<(String, f64)>,
     /// How `score_100` and `stars` are read off the score.
     pub score_100: ScoreScale,
+    /// The link from score to the probability of converting, when the profile has one
+    /// (learned by `train`, or set by hand).
+    pub likelihood: Option<Likelihood>,
 }
 
-const KEYS: &[&str] = &["half_life", "pql_threshold", "pql_tag", "thresholds", "score_100"];
+/// A score's probability of converting: its log-odds are `intercept` at a score of 0,
+/// and every `points_per_doubling` points double the odds.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Likelihood {
+    pub intercept: f64,
+    pub points_per_doubling: f64,
+}
+
+impl Likelihood {
+    /// The probability (0 to 1) of converting at `score`.
+    pub fn probability(self, score: f64) -> f64 {
+        let log_odds = self.intercept + score * std::f64::consts::LN_2 / self.points_per_doubling;
+        // Written so that neither tail overflows: exp of a large positive number never
+        // appears in a denominator that matters.
+        if log_odds >= 0.0 {
+            1.0 / (1.0 + (-log_odds).exp())
+        } else {
+            let odds = log_odds.exp();
+            odds / (1.0 + odds)
+        }
+    }
+
+    fn compile(json: &Json, path: &JsonPath) -> Result<Likelihood, RuleError> {
+        let Json::Object(object) = json else {
+            return Err(path.error(format!(
+                "expected an object such as {{\"intercept\": -3, \"points_per_doubling\": 10}}, got {}",
+                describe(json)
+            )));
+        };
+        reject_unknown_keys(object, &["intercept", "points_per_doubling"], path, "likelihood")?;
+        let field = |key: &str| match object.get(key) {
+            Some(value) => finite_number(value, &path.key(key)),
+            None => Err(path.error(format!("likelihood needs \"{key}\""))),
+        };
+        let intercept = field("intercept")?;
+        let points_per_doubling = field("points_per_doubling")?;
+        if points_per_doubling <= 0.0 {
+            return Err(path
+                .key("points_per_doubling")
+                .error(format!("must be positive, got {points_per_doubling}")));
+        }
+        Ok(Likelihood { intercept, points_per_doubling })
+    }
+}
+
+const KEYS: &[&str] =
+    &["half_life", "pql_threshold", "pql_tag", "thresholds", "score_100", "likelihood"];
 
 impl Settings {
     pub fn compile(json: &Json) -> Result<Settings, RuleError> {
@@ -92,7 +142,11 @@ impl Settings {
             }
         };
         let score_100 = compile_score_100(object.get("score_100"), &root, pql_threshold)?;
-        Ok(Settings { half_life, pql_threshold, pql_tag, thresholds, score_100 })
+        let likelihood = match object.get("likelihood") {
+            None | Some(Json::Null) => None,
+            Some(json) => Some(Likelihood::compile(json, &root.key("likelihood"))?),
+        };
+        Ok(Settings { half_life, pql_threshold, pql_tag, thresholds, score_100, likelihood })
     }
 
     /// Every sticky tag with its threshold: the PQL tag first, then the others by name.
@@ -195,10 +249,30 @@ mod tests {
     }
 
     #[test]
+    fn the_likelihood_doubles_the_odds_every_points_per_doubling() {
+        let settings =
+            Settings::compile(&json!({"likelihood": {"intercept": -2, "points_per_doubling": 10}}))
+                .unwrap();
+        let likelihood = settings.likelihood.unwrap();
+        let odds = |score: f64| {
+            let p = likelihood.probability(score);
+            p / (1.0 - p)
+        };
+        assert!((odds(0.0) - (-2.0f64).exp()).abs() < 1e-12);
+        for score in [-40.0, -5.0, 0.0, 7.5, 30.0] {
+            assert!((odds(score + 10.0) / odds(score) - 2.0).abs() < 1e-9, "{score}");
+        }
+        // Far tails stay in 0..1, never NaN.
+        assert_eq!(likelihood.probability(1e6), 1.0);
+        assert_eq!(likelihood.probability(-1e6), 0.0);
+        assert_eq!(Settings::compile(&json!({})).unwrap().likelihood, None);
+    }
+
+    #[test]
     fn every_mistake_is_named_with_its_path() {
         let cases = [
             (json!([]), "$: settings must be a JSON object, got an array"),
-            (json!({"halflife": "3 days"}), "$: unknown key \"halflife\" in settings; expected \"half_life\", \"pql_threshold\", \"pql_tag\", \"thresholds\", \"score_100\""),
+            (json!({"halflife": "3 days"}), "$: unknown key \"halflife\" in settings; expected \"half_life\", \"pql_threshold\", \"pql_tag\", \"thresholds\", \"score_100\", \"likelihood\""),
             (json!({"half_life": "0 days"}), "$.half_life: half-life must be positive, got \"0 days\""),
             (json!({"half_life": 30}), "$.half_life: half-life must be an interval such as \"30 days\", got 30"),
             (json!({"half_life": "soon"}), "$.half_life: invalid interval \"soon\": expected amounts with units such as \"14 days\", \"1 hour 30 minutes\" or ISO 8601 \"P14D\""),
@@ -211,6 +285,11 @@ mod tests {
             (json!({"score_100": {"curve": "log"}}), "$.score_100.curve: expected \"saturating\" or \"linear\", got \"log\""),
             (json!({"score_100": {"scale": 0}}), "$.score_100.scale: expected a positive number, got 0"),
             (json!({"score_100": {"cap": 10}}), "$.score_100: unknown key \"cap\" in score_100; expected \"curve\", \"scale\""),
+            (json!({"likelihood": 3}), "$.likelihood: expected an object such as {\"intercept\": -3, \"points_per_doubling\": 10}, got 3"),
+            (json!({"likelihood": {"intercept": -3}}), "$.likelihood: likelihood needs \"points_per_doubling\""),
+            (json!({"likelihood": {"intercept": "x", "points_per_doubling": 10}}), "$.likelihood.intercept: expected a number, got \"x\""),
+            (json!({"likelihood": {"intercept": -3, "points_per_doubling": 0}}), "$.likelihood.points_per_doubling: must be positive, got 0"),
+            (json!({"likelihood": {"intercept": -3, "points_per_doubling": 10, "slope": 1}}), "$.likelihood: unknown key \"slope\" in likelihood; expected \"intercept\", \"points_per_doubling\""),
         ];
         for (json, message) in cases {
             assert_eq!(Settings::compile(&json).unwrap_err().to_string(), message, "{json}");

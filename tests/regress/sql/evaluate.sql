@@ -151,6 +151,26 @@ SET ROLE ev_analyst;
 SELECT metric, value FROM lead_score.evaluate('Eval', 'ev.outcomes', '{"as_of": "decided"}') WHERE metric = 'contacts';
 RESET ROLE;
 
+-- A likelihood links scores to probabilities: published, the scores view shows it
+-- (as lead_score.likelihood computes it), and evaluate adds the Brier score and log loss.
+SELECT lead_score.revert_draft('Eval', 1);
+SELECT lead_score.update_profile('Eval', settings => '{"likelihood": {"intercept": -2, "points_per_doubling": 5}}');
+SELECT lead_score.publish('Eval') AS version;
+SELECT id, round(score::numeric, 4) AS score, round(likelihood::numeric, 6) AS likelihood,
+       round(lead_score.likelihood(score, -2, 5)::numeric, 6) AS computed,
+       round((1 / (1 + exp(-(-2 + score * ln(2) / 5))))::numeric, 6) AS by_hand
+  FROM lead_score."Eval_scores" ORDER BY score DESC, id LIMIT 3;
+SELECT metric, round(value::numeric, 6) AS value
+  FROM lead_score.evaluate('Eval', 'ev.outcomes', '{"key": "id", "as_of": "decided"}') WHERE metric IN ('auc', 'brier', 'log_loss');
+SELECT round(avg(power(lead_score.likelihood(score, -2, 5) - converted::int, 2))::numeric, 6) AS brier,
+       round(avg(-CASE WHEN converted THEN ln(lead_score.likelihood(score, -2, 5))
+                      ELSE ln(1 - lead_score.likelihood(score, -2, 5)) END)::numeric, 6) AS log_loss
+  FROM scored;
+SELECT lead_score.likelihood(1, 0, 0);
+\echo :LAST_ERROR_SQLSTATE
+SELECT lead_score.update_profile('Eval', settings => '{"likelihood": {"intercept": -2}}');
+\echo :LAST_ERROR_SQLSTATE
+
 SELECT lead_score.detach('Eval');
 SELECT lead_score.drop_profile('Eval');
 SELECT lead_score.drop_profile('Unattached');
