@@ -175,9 +175,8 @@ END
 $$;
 REVOKE ALL ON FUNCTION lead_score.create_visibility_policy(name, regclass, name) FROM PUBLIC;
 
--- The profile's scores view, over its state table: created by attach() and brought
--- up to this version's columns by upgrade_attachments() (CREATE OR REPLACE: the new
--- columns come last, so views and queries built on it keep working).
+-- The profile's scores view, over its state table, made by attach() (and by
+-- rebuild_scores_view() for views an older version made).
 CREATE FUNCTION lead_score.create_scores_view(view_name name, contact_key name, state_table name,
                                               profile_id bigint)
 RETURNS void LANGUAGE plpgsql
@@ -216,6 +215,65 @@ END
 $fn$;
 REVOKE ALL ON FUNCTION lead_score.create_scores_view(name, name, name, bigint) FROM PUBLIC;
 
+-- Rebuild a scores view made by an older version with this version's columns. Not
+-- CREATE OR REPLACE: inside ALTER EXTENSION ... UPDATE an extension may not replace an
+-- object it does not own, and the views attach() makes are not the extension's members
+-- (pg_dump keeps them with the state tables). So: drop it and create it again, keeping
+-- its owner and privileges, and keep it out of the extension. A view of the user's
+-- built on it would be dropped with it: refused instead (2BP01), naming them.
+CREATE FUNCTION lead_score.rebuild_scores_view(view_name name, contact_key name, state_table name,
+                                               profile_id bigint)
+RETURNS void LANGUAGE plpgsql
+SET search_path = pg_catalog, lead_score, pg_temp
+AS $$
+DECLARE
+    old_view oid := pg_catalog.to_regclass(pg_catalog.format('lead_score.%I', view_name));
+    new_view oid;
+    owner oid;
+    privileges aclitem[];
+    dependents text;
+    granted record;
+BEGIN
+    IF old_view IS NOT NULL THEN
+        SELECT c.relowner, c.relacl INTO owner, privileges FROM pg_catalog.pg_class c
+         WHERE c.oid OPERATOR(pg_catalog.=) old_view;
+        SELECT pg_catalog.string_agg(DISTINCT r.ev_class::pg_catalog.regclass::pg_catalog.text, ', ')
+          INTO dependents
+          FROM pg_catalog.pg_depend d
+          JOIN pg_catalog.pg_rewrite r ON r.oid OPERATOR(pg_catalog.=) d.objid
+         WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_rewrite'::pg_catalog.regclass
+           AND d.refobjid OPERATOR(pg_catalog.=) old_view
+           AND r.ev_class OPERATOR(pg_catalog.<>) old_view;
+        IF dependents IS NOT NULL THEN
+            RAISE EXCEPTION 'the scores view lead_score.% cannot gain its new columns: % depend on it',
+                            pg_catalog.quote_ident(view_name), dependents
+                USING ERRCODE = '2BP01',
+                      HINT = 'Drop those views, run the update again, then create them again.';
+        END IF;
+        EXECUTE pg_catalog.format('DROP VIEW lead_score.%I', view_name);
+    END IF;
+    PERFORM lead_score.create_scores_view(view_name, contact_key, state_table, profile_id);
+    new_view := pg_catalog.format('lead_score.%I', view_name)::pg_catalog.regclass;
+    IF EXISTS (SELECT FROM pg_catalog.pg_depend d
+                WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+                  AND d.objid OPERATOR(pg_catalog.=) new_view AND d.deptype OPERATOR(pg_catalog.=) 'e') THEN
+        EXECUTE pg_catalog.format('ALTER EXTENSION pg_lead_score DROP VIEW lead_score.%I', view_name);
+    END IF;
+    IF owner IS NOT NULL THEN
+        EXECUTE pg_catalog.format('ALTER VIEW lead_score.%I OWNER TO %I', view_name,
+                                  pg_catalog.pg_get_userbyid(owner));
+    END IF;
+    FOR granted IN SELECT * FROM pg_catalog.aclexplode(privileges) a
+                    WHERE a.grantee OPERATOR(pg_catalog.<>) owner LOOP
+        EXECUTE pg_catalog.format('GRANT %s ON lead_score.%I TO %s%s', granted.privilege_type, view_name,
+                                  CASE WHEN granted.grantee OPERATOR(pg_catalog.=) 0 THEN 'PUBLIC'
+                                       ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(granted.grantee)) END,
+                                  CASE WHEN granted.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+    END LOOP;
+END
+$$;
+REVOKE ALL ON FUNCTION lead_score.rebuild_scores_view(name, name, name, bigint) FROM PUBLIC;
+
 -- Bring the objects attach() made in an older version up to this version's layout:
 -- run by ALTER EXTENSION ... UPDATE, and by hand after restoring a dump taken from an
 -- older version. Returns how many profiles it changed.
@@ -237,7 +295,7 @@ BEGIN
             EXECUTE format('DROP POLICY IF EXISTS visible_contacts ON lead_score.%I', att.state_table);
             PERFORM lead_score.create_visibility_policy(att.state_table, att.contacts, att.contact_key);
             -- The scores view gains its likelihood column.
-            PERFORM lead_score.create_scores_view(att.view_name, att.contact_key, att.state_table, att.profile_id);
+            PERFORM lead_score.rebuild_scores_view(att.view_name, att.contact_key, att.state_table, att.profile_id);
         END IF;
         UPDATE lead_score.attachment_store a SET objects_version = lead_score.objects_version()
          WHERE a.profile_id OPERATOR(pg_catalog.=) att.profile_id;

@@ -35,3 +35,12 @@ SELECT 'clear_tag reads the key as its type', lead_score.clear_tag('Sales', '0' 
 SELECT 'adjust', lead_score.adjust('Sales', 21::bigint, 4, 'after the update') > 0;
 SELECT 'the adjustment is listed', count(*) = 1 FROM lead_score.adjustments WHERE reason = 'after the update';
 SELECT 'verify is empty after adjusting', NOT EXISTS (SELECT FROM lead_score.verify('Sales'));
+-- Scores views made by 0.1.0 are rebuilt with the likelihood column, stay outside the
+-- extension (pg_dump keeps them), and keep their privileges.
+SELECT 'scores views rebuilt with likelihood, not members, readable by PUBLIC',
+       bool_and(EXISTS (SELECT FROM pg_attribute x WHERE x.attrelid = v.oid AND x.attname = 'likelihood')
+                AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
+                                   AND d.objid = v.oid AND d.deptype = 'e')
+                AND EXISTS (SELECT FROM aclexplode(v.relacl) p WHERE p.grantee = 0 AND p.privilege_type = 'SELECT'))
+  FROM lead_score.attachment_store a
+  JOIN pg_class v ON v.oid = format('lead_score.%I', a.view_name)::regclass;
