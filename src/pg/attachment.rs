@@ -37,9 +37,11 @@ pub(crate) struct Attachment {
     pub state_table: Quoted,
     /// Its oid, for locking it (invalid if it is missing).
     pub state_oid: pg_sys::Oid,
-    /// Whether `lead_score.adjustment_store` exists: not in a database still at 0.1.0's
-    /// SQL under this library (before `ALTER EXTENSION ... UPDATE`), which has none.
-    pub(crate) has_adjustments: bool,
+    /// Whether the extension's SQL objects are this version's: not 0.1.0's, as between
+    /// installing this library and `ALTER EXTENSION ... UPDATE`. Only then are there
+    /// manual adjustments to read and a likelihood to record (both arrive with the
+    /// update, told apart by the adjustments table).
+    pub(crate) current_sql: bool,
 }
 
 /// The accounts table of an attachment, as SQL.
@@ -260,7 +262,7 @@ pub(crate) fn load_attachment(client: &SpiClient<'_>, profile_id: i64) -> Option
         crm_owner,
         state_table: Quoted::qualified("lead_score", &text(14)?),
         state_oid: oid(15).unwrap_or(pg_sys::InvalidOid),
-        has_adjustments: row.get::<bool>(17).ok().flatten() == Some(true),
+        current_sql: row.get::<bool>(17).ok().flatten() == Some(true),
         profile_name,
     })
 }

@@ -237,7 +237,7 @@ pub(crate) fn read_adjustments_of(
     keys: &[String],
     mut each: impl FnMut(&RawRow),
 ) {
-    if !attached.attachment.has_adjustments {
+    if !attached.attachment.current_sql {
         return;
     }
     let mut params = Params::default();
@@ -262,7 +262,7 @@ pub(crate) fn fold_all_adjustments<K: SummaryKey>(
     summaries: &mut K::Map,
     now: i64,
 ) {
-    if !attached.attachment.has_adjustments {
+    if !attached.attachment.current_sql {
         return;
     }
     let mut params = Params::default();

@@ -85,9 +85,10 @@ check "the $OLD_VERSION database has scores, tags, disqualifications and transit
 
 say "update test: the new library under $OLD_VERSION's SQL"
 install_new
-check "$OLD_VERSION's SQL runs on the new library (writes, verify, score)" \
+check "$OLD_VERSION's SQL runs on the new library (writes, rescore, verify, score)" \
     "${psql[@]}" -d lead_score_upgrade -c "SET lead_score.now = '2024-06-01'" \
     -c "INSERT INTO crm.events (contact_id, event_type, occurred_at) VALUES (30, 'demo', '2024-06-01')" \
+    -c "SELECT lead_score.rescore('Sales')" \
     -c "DO \$\$ BEGIN IF EXISTS (SELECT FROM lead_score.verify('Sales')) THEN RAISE 'verify'; END IF; END \$\$" \
     -c "SELECT lead_score.score('Sales', 30::bigint)"
 
