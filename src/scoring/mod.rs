@@ -12,6 +12,7 @@ pub mod evaluation;
 pub mod explain;
 pub mod json_facts;
 pub mod key_places;
+pub mod learning;
 pub mod next_actions;
 pub mod qualification;
 pub mod record_facts;
@@ -26,6 +27,8 @@ mod engine_tests;
 mod evaluation_tests;
 #[cfg(test)]
 mod explain_tests;
+#[cfg(test)]
+mod learning_tests;
 #[cfg(test)]
 mod qualification_tests;
 #[cfg(test)]
