@@ -118,3 +118,7 @@ AS $$
     SELECT h.at, h.score, h.fit_score, h.engagement_score
       FROM lead_score.score_history(profile, contact::text, since, until, step) AS h
 $$;
+
+-- train() writes a profile's draft (through the editing functions, as the caller): for
+-- editors, like publish (see the GRANT in docs/reference.md, "Who may edit").
+REVOKE ALL ON FUNCTION lead_score.train(text, regclass, jsonb) FROM PUBLIC;

@@ -990,5 +990,22 @@ SET search_path TO pg_catalog, lead_score, pg_temp
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'evaluate_bands_wrapper';
 
+-- train(): learning a profile's draft from outcomes.
+CREATE  FUNCTION lead_score."train"(
+	"profile" TEXT, /* & str */
+	"outcomes" regclass, /* PgRelation */
+	"options" jsonb DEFAULT '{}' /* JsonB */
+) RETURNS TABLE (
+	"metric" TEXT,  /* String */
+	"value" double precision  /* Option < f64 > */
+)
+STRICT
+SET search_path TO pg_catalog, lead_score, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'train_wrapper';
+-- It writes a profile's draft (through the editing functions, as the caller): for
+-- editors, like publish (see the GRANT in docs/reference.md, "Who may edit").
+REVOKE ALL ON FUNCTION lead_score.train(text, regclass, jsonb) FROM PUBLIC;
+
 -- Every attached profile's objects to the 0.2.0 layout.
 SELECT lead_score.upgrade_attachments();

@@ -20,31 +20,55 @@ use crate::pg::score_rows::BATCH;
 use crate::pg::some_contacts::compute_as_of;
 use crate::scoring::evaluation::{bands, metrics, BandBy, Observation};
 
-/// What `options` name: the outcomes' columns, which rows, which edition of the rules.
-struct OutcomeOptions {
+/// What `options` name: the outcomes' columns, which rows, which edition of the rules,
+/// and for `train` the names of the splits and the points that double the odds.
+pub(crate) struct OutcomeOptions {
     key: String,
     outcome: String,
     as_of: Option<String>,
-    split: Option<String>,
+    pub(crate) split: Option<String>,
     subset: Option<String>,
     edition: Edition,
     by: BandBy,
+    /// The split column's values for training, validation and test data.
+    pub(crate) split_names: [String; 3],
+    pub(crate) points_per_doubling: f64,
 }
 
-const KEYS: &[&str] = &["key", "outcome", "as_of", "split", "subset", "version", "draft"];
+/// Which function the options are for: each takes the common ones and its own.
+#[derive(Clone, Copy, PartialEq)]
+pub(crate) enum OptionsFor {
+    Evaluate,
+    Bands,
+    Train,
+}
 
-/// The options of `evaluate()` (and, with `by`, of `evaluate_bands()`); 22023 for an
-/// unknown key or a value of the wrong kind.
-fn parse_options(options: &Json, attached: &Attached, bands: bool) -> OutcomeOptions {
+const COMMON: &[&str] = &["key", "outcome", "as_of", "split"];
+
+impl OptionsFor {
+    fn keys(self) -> Vec<&'static str> {
+        let own: &[&str] = match self {
+            OptionsFor::Evaluate => &["subset", "version", "draft"],
+            OptionsFor::Bands => &["subset", "version", "draft", "by"],
+            OptionsFor::Train => &["train", "valid", "test", "points_per_doubling"],
+        };
+        COMMON.iter().chain(own).copied().collect()
+    }
+}
+
+/// The options of `evaluate()`, `evaluate_bands()` or `train()`; 22023 for an unknown
+/// key or a value of the wrong kind.
+pub(crate) fn parse_options(
+    options: &Json,
+    attached: &Attached,
+    function: OptionsFor,
+) -> OutcomeOptions {
     let Json::Object(object) = options else {
         raise(Failure::InvalidValue("options must be a JSON object".to_owned()));
     };
+    let known = function.keys();
     for key in object.keys() {
-        if !(KEYS.contains(&key.as_str()) || bands && key == "by") {
-            let mut known: Vec<&str> = KEYS.to_vec();
-            if bands {
-                known.push("by");
-            }
+        if !known.contains(&key.as_str()) {
             raise(
                 Failure::InvalidValue(format!("unknown option \"{key}\""))
                     .hint(format!("The options are {}.", known.join(", "))),
@@ -98,6 +122,25 @@ fn parse_options(options: &Json, attached: &Attached, bands: bool) -> OutcomeOpt
                 .hint("Name the column holding each row's split with \"split\"."),
         );
     }
+    let split_names = [("train", "train"), ("valid", "valid"), ("test", "test")]
+        .map(|(option, default)| text(option).unwrap_or_else(|| default.to_owned()));
+    if split.is_none() && ["train", "valid", "test"].iter().any(|o| object.contains_key(*o)) {
+        raise(
+            Failure::InvalidValue(
+                "options \"train\", \"valid\" and \"test\" need the \"split\" option".to_owned(),
+            )
+            .hint("Without a split column, contacts are split by a hash of their key."),
+        );
+    }
+    let points_per_doubling = match object.get("points_per_doubling") {
+        None | Some(Json::Null) => 10.0,
+        Some(Json::Number(n)) if n.as_f64().is_some_and(|v| v.is_finite() && v > 0.0) => {
+            n.as_f64().unwrap_or(10.0)
+        }
+        Some(other) => raise(Failure::InvalidValue(format!(
+            "option \"points_per_doubling\" must be a positive number, got {other}"
+        ))),
+    };
     OutcomeOptions {
         key: text("key").unwrap_or_else(|| attached.attachment.contact_key_name.clone()),
         outcome: text("outcome").unwrap_or_else(|| "converted".to_owned()),
@@ -106,13 +149,15 @@ fn parse_options(options: &Json, attached: &Attached, bands: bool) -> OutcomeOpt
         subset,
         edition,
         by,
+        split_names,
+        points_per_doubling,
     }
 }
 
 /// The outcomes relation as SQL (`"schema"."name"`), after checking that each column
 /// the options name exists (42703, naming the option) and has a type that fits
 /// (42804): the key of the contacts' kind, a boolean outcome, a time, a text split.
-fn outcomes_relation(
+pub(crate) fn outcomes_relation(
     client: &SpiClient<'_>,
     attached: &Attached,
     outcomes: pg_sys::Oid,
@@ -177,15 +222,24 @@ fn outcomes_relation(
     relation
 }
 
-/// The outcomes to score: (key as text, converted, instant), and how many rows were
-/// ignored for a NULL key, outcome or instant. Read as the caller, who must be allowed
-/// to read the relation. 23505 for a contact listed twice.
-fn read_outcomes(
+/// One row of outcomes: the contact (key as text), whether it converted, the instant
+/// to score it at, and its split (when the options name a split column).
+pub(crate) struct Outcome {
+    pub(crate) key: String,
+    pub(crate) converted: bool,
+    pub(crate) at: i64,
+    pub(crate) split: Option<String>,
+}
+
+/// The outcomes to score, and how many rows were ignored for a NULL key, outcome or
+/// instant. Read as the caller, who must be allowed to read the relation. 23505 for a
+/// contact listed twice.
+pub(crate) fn read_outcomes(
     client: &SpiClient<'_>,
     attached: &Attached,
     relation: &Quoted,
     options: &OutcomeOptions,
-) -> (Vec<(String, bool, i64)>, u64) {
+) -> (Vec<Outcome>, u64) {
     let as_of = match &options.as_of {
         Some(column) => format!("o.{}::pg_catalog.timestamptz", ident(column)),
         None => "NULL::pg_catalog.timestamptz".to_owned(),
@@ -196,8 +250,12 @@ fn read_outcomes(
         }
         _ => "WHERE $1::pg_catalog.text IS NULL".to_owned(),
     };
+    let split = match &options.split {
+        Some(column) => format!("o.{}::pg_catalog.text", ident(column)),
+        None => "NULL::pg_catalog.text".to_owned(),
+    };
     let query = format!(
-        "SELECT o.{}::pg_catalog.text, o.{}, {as_of} FROM {relation} o {subset}",
+        "SELECT o.{}::pg_catalog.text, o.{}, {as_of}, {split} FROM {relation} o {subset}",
         ident(&options.key),
         ident(&options.outcome)
     );
@@ -216,6 +274,8 @@ fn read_outcomes(
         let at = row
             .get::<TimestampWithTimeZone>(3)
             .unwrap_or_else(|e| spi_failed(&attached.attachment, what, e));
+        let split =
+            row.get::<String>(4).unwrap_or_else(|e| spi_failed(&attached.attachment, what, e));
         let at = match (&options.as_of, at) {
             (None, _) => Some(now),
             (Some(_), at) => at.map(to_unix_micros),
@@ -230,7 +290,7 @@ fn read_outcomes(
                     .hint("List each contact once, with the instant to score it at."),
             );
         }
-        found.push((key, converted, at));
+        found.push(Outcome { key, converted, at, split });
     }
     (found, ignored)
 }
@@ -252,12 +312,12 @@ fn evaluate_outcomes(
     profile: &str,
     outcomes: pg_sys::Oid,
     options: &Json,
-    bands: bool,
+    function: OptionsFor,
 ) -> Evaluated {
     Spi::connect(|client| {
         let active = attached_by_name(client, profile);
         check_may_read_tables(client, &active, "evaluate scores");
-        let options = parse_options(options, &active, bands);
+        let options = parse_options(options, &active, function);
         let attached = match options.edition {
             Edition::Active => active,
             edition => {
@@ -276,11 +336,10 @@ fn evaluate_outcomes(
         let (rows, ignored) = read_outcomes(client, &attached, &relation, &options);
         let mut observations = Vec::with_capacity(rows.len());
         for batch in rows.chunks(BATCH) {
-            let as_of: Vec<(String, i64)> =
-                batch.iter().map(|(k, _, at)| (k.clone(), *at)).collect();
+            let as_of: Vec<(String, i64)> = batch.iter().map(|o| (o.key.clone(), o.at)).collect();
             let converted: std::collections::HashMap<&str, bool> =
-                batch.iter().map(|(k, c, _)| (k.as_str(), *c)).collect();
-            for (key, result, at) in compute_as_of(client, &attached, &as_of) {
+                batch.iter().map(|o| (o.key.as_str(), o.converted)).collect();
+            for (key, result, at) in compute_as_of(client, &attached, &as_of, false) {
                 observations.push(Observation {
                     score: result.score_at(at),
                     converted: converted.get(key.as_str()).copied().unwrap_or(false),
@@ -307,7 +366,7 @@ mod lead_score {
         outcomes: PgRelation,
         options: default!(JsonB, "'{}'"),
     ) -> TableIterator<'static, (name!(metric, String), name!(value, Option<f64>))> {
-        let found = evaluate_outcomes(profile, outcomes.oid(), &options.0, false);
+        let found = evaluate_outcomes(profile, outcomes.oid(), &options.0, OptionsFor::Evaluate);
         let mut rows = metrics(&found.attached.compiled.settings, &found.observations);
         rows.insert(2, ("ignored".to_owned(), Some(found.ignored as f64)));
         rows.insert(3, ("unknown_contacts".to_owned(), Some(found.unknown as f64)));
@@ -334,7 +393,7 @@ mod lead_score {
             name!(rate, Option<f64>),
         ),
     > {
-        let found = evaluate_outcomes(profile, outcomes.oid(), &options.0, true);
+        let found = evaluate_outcomes(profile, outcomes.oid(), &options.0, OptionsFor::Bands);
         let banded = bands(&found.attached.compiled.settings, &found.observations, found.by);
         TableIterator::new(
             banded

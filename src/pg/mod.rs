@@ -29,6 +29,7 @@ pub(crate) mod score_rows;
 pub(crate) mod some_contacts;
 mod spi_rows;
 pub(crate) mod summaries;
+pub(crate) mod training;
 mod triggers;
 
 #[cfg(any(test, feature = "pg_test"))]

@@ -139,17 +139,22 @@ pub(crate) fn compute_at(
 
 /// Score some contacts, each as of its own instant (`as_of`: key as text, instant),
 /// from one read of their events, adjustments and contacts: what was known of each
-/// then (contact and account fields as they are now). In the order the contacts came
-/// from the contacts query; contacts that do not exist are left out. Writes nothing.
+/// then (contact and account fields as they are now), each result `explaining` what
+/// each rule added or not. In the order the contacts came from the contacts query;
+/// contacts that do not exist are left out. Writes nothing.
 pub(crate) fn compute_as_of(
     client: &SpiClient<'_>,
     attached: &Attached,
     as_of: &[(String, i64)],
+    explaining: bool,
 ) -> Vec<(String, ContactScore, i64)> {
     let keys: Vec<String> = as_of.iter().map(|(key, _)| key.clone()).collect();
     let instant: HashMap<&str, i64> = as_of.iter().map(|(key, at)| (key.as_str(), *at)).collect();
     let reads = contact_reads(client, attached, &keys);
     let mut summaries = Summaries::default();
+    if explaining {
+        summaries.extend(keys.iter().map(|key| (key.clone(), EventSummary::explaining())));
+    }
     // Each row into its contact's summary, as of the contact's instant.
     type Add = fn(&Attached, &mut EventSummary, &RawRow, i64);
     let fold = |summaries: &mut Summaries, row: &RawRow, add: Add| {

@@ -1,0 +1,548 @@
+//! Learning a profile from outcomes (`train`): candidate rules generated from the CRM's
+//! own data, each contact's value of each candidate as of its instant (computed by the
+//! scoring itself, so the learned rules score exactly what was learned), a ridge
+//! logistic regression (`crate::scoring::learning`), and the result written into the
+//! profile's draft as ordinary rules, with the likelihood that turns scores back into
+//! probabilities.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use pgrx::prelude::*;
+use pgrx::spi::SpiClient;
+use pgrx::{JsonB, PgRelation};
+use serde_json::{json, Value as Json};
+
+use crate::pg::attachment::{ident, spi_failed, Quoted};
+use crate::pg::errors::{internal, raise, Failure};
+use crate::pg::evaluation::{outcomes_relation, parse_options, read_outcomes, OptionsFor};
+use crate::pg::identity::as_crm_owner;
+use crate::pg::insight::check_may_read_tables;
+use crate::pg::plan_cache::{attached_by_name, Attached};
+use crate::pg::score_rows::BATCH;
+use crate::pg::some_contacts::compute_as_of;
+use crate::scoring::engine::CompiledProfile;
+use crate::scoring::evaluation::{auc, Observation};
+use crate::scoring::learning::{fit_with_validation, split_of, Fitted, Matrix, Split};
+use crate::scoring::rule::Rule;
+
+/// The half-lives event candidates are tried with; the one that predicts the
+/// validation data best is kept.
+const HALF_LIVES: [(&str, f64); 3] = [("7 days", 7.0), ("30 days", 30.0), ("90 days", 90.0)];
+
+/// At most this many values of one column, and event types, become candidates.
+const VALUES_PER_COLUMN: i64 = 6;
+const EVENT_TYPES: i64 = 25;
+
+/// A value becomes a candidate when at least this share of contacts has it (and at
+/// most one minus it: a value everyone has tells nothing).
+const MIN_SHARE: f64 = 0.02;
+
+/// Learned rules worth less than this many points are dropped.
+const NEGLIGIBLE_POINTS: f64 = 0.5;
+
+/// Both outcomes need at least this many contacts in the training split.
+const MIN_PER_OUTCOME: usize = 20;
+
+/// A candidate rule: its name in the draft, its body with one point, and for event
+/// rules which of `HALF_LIVES` it decays with.
+struct Candidate {
+    name: String,
+    rule: Json,
+    half_life: Option<usize>,
+}
+
+/// Names of columns a rule can read as a field: plain identifiers.
+fn plain_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// A value as it shows in a rule's name, cut to 60 characters.
+fn shown(value: &str) -> String {
+    if value.chars().count() <= 60 {
+        value.to_owned()
+    } else {
+        format!("{}…", value.chars().take(59).collect::<String>())
+    }
+}
+
+/// The columns of `table` a fit rule can use, with their type oids, except `skip`.
+fn usable_columns(
+    client: &SpiClient<'_>,
+    attached: &Attached,
+    table: pg_sys::Oid,
+    skip: &[String],
+) -> Vec<(String, pg_sys::Oid)> {
+    let what = "listing the columns to learn from";
+    let rows = client
+        .select(
+            "SELECT a.attname::pg_catalog.text, a.atttypid FROM pg_catalog.pg_attribute a
+              WHERE a.attrelid OPERATOR(pg_catalog.=) $1 AND a.attnum OPERATOR(pg_catalog.>) 0
+                AND NOT a.attisdropped ORDER BY a.attnum",
+            None,
+            &[table.into()],
+        )
+        .unwrap_or_else(|e| spi_failed(&attached.attachment, what, e));
+    let mut found = Vec::new();
+    for row in rows {
+        let name =
+            row.get::<String>(1).unwrap_or_else(|e| spi_failed(&attached.attachment, what, e));
+        let oid =
+            row.get::<pg_sys::Oid>(2).unwrap_or_else(|e| spi_failed(&attached.attachment, what, e));
+        let (Some(name), Some(oid)) = (name, oid) else { continue };
+        if plain_name(&name) && !skip.contains(&name) {
+            found.push((name, oid));
+        }
+    }
+    found
+}
+
+/// The fit candidates of one table's columns (`prefix` "" for the contacts, "account."
+/// for the accounts): frequent values of text and boolean columns, quartiles of
+/// numbers, and whether a column is empty. Read as the tables' owner.
+fn column_candidates(
+    client: &SpiClient<'_>,
+    attached: &Attached,
+    table: &Quoted,
+    columns: &[(String, pg_sys::Oid)],
+    prefix: &str,
+    found: &mut Vec<Candidate>,
+) {
+    let what = "reading the values to learn from";
+    for (name, oid) in columns {
+        let column = ident(name);
+        let field = format!("{prefix}{name}");
+        let counts = client
+            .select(
+                &format!("SELECT pg_catalog.count(*), pg_catalog.count(c.{column}) FROM {table} c"),
+                Some(1),
+                &[],
+            )
+            .and_then(|rows| rows.first().get_two::<i64, i64>())
+            .unwrap_or_else(|e| spi_failed(&attached.attachment, what, e));
+        let (Some(total), Some(present)) = counts else { continue };
+        if total == 0 {
+            continue;
+        }
+        let share = |n: i64| n as f64 / total as f64;
+        let null_share = share(total - present);
+        if (MIN_SHARE..=1.0 - MIN_SHARE).contains(&null_share) {
+            found.push(Candidate {
+                name: format!("learned: {field} is empty"),
+                rule: json!({"kind": "fit", "when": {"field": field, "op": "is_null"}, "points": 1}),
+                half_life: None,
+            });
+        }
+        match *oid {
+            pg_sys::TEXTOID | pg_sys::VARCHAROID | pg_sys::BOOLOID => {
+                let rows = client
+                    .select(
+                        &format!(
+                            "SELECT c.{column}::pg_catalog.text, pg_catalog.count(*) FROM {table} c
+                              WHERE c.{column} IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT $1"
+                        ),
+                        None,
+                        &[VALUES_PER_COLUMN.into()],
+                    )
+                    .unwrap_or_else(|e| spi_failed(&attached.attachment, what, e));
+                for row in rows {
+                    let value = row
+                        .get::<String>(1)
+                        .unwrap_or_else(|e| spi_failed(&attached.attachment, what, e));
+                    let count = row
+                        .get::<i64>(2)
+                        .unwrap_or_else(|e| spi_failed(&attached.attachment, what, e));
+                    let (Some(value), Some(count)) = (value, count) else { continue };
+                    if !(MIN_SHARE..=1.0 - MIN_SHARE).contains(&share(count)) {
+                        continue;
+                    }
+                    let (matched, shown_value) = match *oid {
+                        pg_sys::BOOLOID if value == "true" => (json!(true), "true".to_owned()),
+                        pg_sys::BOOLOID => continue,
+                        _ => (json!(value), shown(&value)),
+                    };
+                    found.push(Candidate {
+                        name: format!("learned: {field} = {shown_value}"),
+                        rule: json!({"kind": "fit", "when": {"field": field, "op": "eq", "value": matched}, "points": 1}),
+                        half_life: None,
+                    });
+                }
+            }
+            pg_sys::INT2OID
+            | pg_sys::INT4OID
+            | pg_sys::INT8OID
+            | pg_sys::FLOAT4OID
+            | pg_sys::FLOAT8OID
+            | pg_sys::NUMERICOID => {
+                let rows = client
+                    .select(
+                        &format!(
+                            "SELECT DISTINCT q FROM pg_catalog.unnest((
+                                 SELECT pg_catalog.percentile_disc(ARRAY[0.25, 0.5, 0.75]::pg_catalog.float8[])
+                                        WITHIN GROUP (ORDER BY c.{column}::pg_catalog.float8)
+                                   FROM {table} c WHERE c.{column} IS NOT NULL)) AS q
+                              WHERE q IS NOT NULL ORDER BY q"
+                        ),
+                        None,
+                        &[],
+                    )
+                    .unwrap_or_else(|e| spi_failed(&attached.attachment, what, e));
+                for row in rows {
+                    let Some(threshold) = row
+                        .get::<f64>(1)
+                        .unwrap_or_else(|e| spi_failed(&attached.attachment, what, e))
+                    else {
+                        continue;
+                    };
+                    if !threshold.is_finite() {
+                        continue;
+                    }
+                    found.push(Candidate {
+                        name: format!("learned: {field} >= {threshold}"),
+                        rule: json!({"kind": "fit", "when": {"field": field, "op": "gte", "value": threshold}, "points": 1}),
+                        half_life: None,
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Every candidate rule, from the attached tables' own data (read as their owner): fit
+/// rules on the contacts' and accounts' columns, and event rules per frequent event type
+/// with each of `HALF_LIVES`. Only candidates the rule language accepts.
+fn candidates(client: &SpiClient<'_>, attached: &Attached) -> Vec<Candidate> {
+    let attachment = &attached.attachment;
+    let mut skip = vec![attachment.contact_key_name.clone()];
+    if let Some(accounts) = &attachment.accounts {
+        // The reference to the account is no property of the contact.
+        skip.extend(
+            usable_columns(client, attached, attachment.contacts_oid, &[])
+                .into_iter()
+                .map(|(name, _)| name)
+                .filter(|name| ident(name).to_string() == accounts.contact_account.to_string()),
+        );
+    }
+    let contact_columns = usable_columns(client, attached, attachment.contacts_oid, &skip);
+    let account_columns = match (&attachment.accounts, attachment.accounts_oid) {
+        (Some(accounts), Some(oid)) => {
+            let key: Vec<String> = usable_columns(client, attached, oid, &[])
+                .into_iter()
+                .map(|(name, _)| name)
+                .filter(|name| ident(name).to_string() == accounts.account_key.to_string())
+                .collect();
+            usable_columns(client, attached, oid, &key)
+        }
+        _ => Vec::new(),
+    };
+    let mut found = Vec::new();
+    as_crm_owner(attachment.crm_owner, |_| {
+        column_candidates(client, attached, &attachment.contacts, &contact_columns, "", &mut found);
+        if let Some(accounts) = &attachment.accounts {
+            column_candidates(
+                client,
+                attached,
+                &accounts.table,
+                &account_columns,
+                "account.",
+                &mut found,
+            );
+        }
+        let what = "reading the event types to learn from";
+        let rows = client
+            .select(
+                &format!(
+                    "SELECT e.{type_}::pg_catalog.text, pg_catalog.count(*) FROM {events} e
+                      WHERE e.{type_} IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT $1",
+                    type_ = attachment.event_type,
+                    events = attachment.events
+                ),
+                None,
+                &[EVENT_TYPES.into()],
+            )
+            .unwrap_or_else(|e| spi_failed(attachment, what, e));
+        for row in rows {
+            let Some(event_type) =
+                row.get::<String>(1).unwrap_or_else(|e| spi_failed(attachment, what, e))
+            else {
+                continue;
+            };
+            for (index, (half_life, _)) in HALF_LIVES.iter().enumerate() {
+                found.push(Candidate {
+                    name: format!("learned: {}", shown(&event_type)),
+                    rule: json!({"kind": "event", "event": event_type, "points": 1, "half_life": half_life}),
+                    half_life: Some(index),
+                });
+            }
+        }
+    });
+    found.retain(|c| Rule::compile(&c.rule).is_ok() && c.name.len() <= 200);
+    found
+}
+
+/// One contact's row: whether it converted, its split, and its value of each candidate.
+struct Row {
+    converted: bool,
+    split: Split,
+    values: Vec<f64>,
+}
+
+/// Each contact's value of each candidate as of its instant: 1 when a fit candidate
+/// holds, an event candidate's decayed worth at one point per event.
+fn candidate_values(
+    client: &SpiClient<'_>,
+    attached: &Attached,
+    candidates: &[Candidate],
+    outcomes: &[(String, bool, i64, Split)],
+) -> Vec<Row> {
+    let rules: Vec<(String, Json)> =
+        candidates.iter().enumerate().map(|(i, c)| (format!("c{i}"), c.rule.clone())).collect();
+    let compiled = CompiledProfile::compile(&json!({}), &rules)
+        .unwrap_or_else(|e| internal("compiling the candidate rules", format!("{e:?}")));
+    let candidate = Attached::with_compiled(client, attached.attachment.clone(), compiled);
+    let mut rows = Vec::with_capacity(outcomes.len());
+    for batch in outcomes.chunks(BATCH) {
+        let as_of: Vec<(String, i64)> =
+            batch.iter().map(|(k, _, at, _)| (k.clone(), *at)).collect();
+        let by_key: HashMap<&str, (bool, Split)> =
+            batch.iter().map(|(k, c, _, s)| (k.as_str(), (*c, *s))).collect();
+        for (key, result, at) in compute_as_of(client, &candidate, &as_of, true) {
+            let Some(&(converted, split)) = by_key.get(key.as_str()) else { continue };
+            let mut values = vec![0.0; candidates.len()];
+            for &index in &result.fit_rules {
+                values[index] = 1.0;
+            }
+            for (&index, worth) in &result.by_rule {
+                values[index] = worth.points.value_at(at);
+            }
+            rows.push(Row { converted, split, values });
+        }
+    }
+    rows
+}
+
+/// The rows of one split, with only the given candidate columns.
+fn matrix(rows: &[Row], split: Split, columns: &[usize]) -> (Matrix, Vec<bool>) {
+    let mut x = Matrix::new(columns.len());
+    let mut labels = Vec::new();
+    let mut values = vec![0.0; columns.len()];
+    for row in rows.iter().filter(|r| r.split == split) {
+        for (v, &c) in values.iter_mut().zip(columns) {
+            *v = row.values[c];
+        }
+        x.push_row(&values);
+        labels.push(row.converted);
+    }
+    (x, labels)
+}
+
+/// The AUC of a model on one split's rows.
+fn auc_of(fitted: &Fitted, (x, labels): &(Matrix, Vec<bool>)) -> Option<f64> {
+    let observations: Vec<Observation> = (0..x.rows())
+        .map(|i| Observation {
+            score: fitted.model.log_odds(x.row(i)),
+            converted: labels[i],
+            disqualified: false,
+        })
+        .collect();
+    auc(&observations)
+}
+
+/// Training writes the draft through the editing functions: 42501 before any work for
+/// a caller who may not execute them.
+fn check_may_edit(client: &SpiClient<'_>, profile: &str) {
+    let allowed = client
+        .select(
+            "SELECT pg_catalog.has_function_privilege('lead_score.add_rule(text, text, jsonb)', 'EXECUTE')
+                AND pg_catalog.has_function_privilege('lead_score.remove_rule(text, text)', 'EXECUTE')
+                AND pg_catalog.has_function_privilege('lead_score.update_profile(text, text, text, jsonb)', 'EXECUTE')",
+            Some(1),
+            &[],
+        )
+        .and_then(|rows| rows.first().get_one::<bool>())
+        .unwrap_or_else(|e| internal("checking the right to edit profiles", e));
+    if allowed != Some(true) {
+        raise(
+            Failure::InsufficientPrivilege(format!(
+                "permission denied to train profile \"{profile}\": training writes its draft"
+            ))
+            .hint(
+                "Training needs the right to edit profiles: see \"Who may edit\" in the reference.",
+            ),
+        );
+    }
+}
+
+/// Learn `profile`'s draft from `outcomes`: returns train's metrics.
+fn train_profile(
+    profile: &str,
+    outcomes: pg_sys::Oid,
+    options: &Json,
+) -> Vec<(String, Option<f64>)> {
+    let started = Instant::now();
+    Spi::connect(|client| {
+        let attached = attached_by_name(client, profile);
+        check_may_read_tables(client, &attached, "train");
+        check_may_edit(client, profile);
+        let options = parse_options(options, &attached, OptionsFor::Train);
+        let relation = outcomes_relation(client, &attached, outcomes, &options);
+        let (read, mut ignored) = read_outcomes(client, &attached, &relation, &options);
+        let mut outcomes_split = Vec::with_capacity(read.len());
+        for outcome in read {
+            let split = match (&options.split, &outcome.split) {
+                (None, _) => Some(split_of(&outcome.key)),
+                (Some(_), Some(value)) => options
+                    .split_names
+                    .iter()
+                    .position(|n| n == value)
+                    .map(|i| [Split::Train, Split::Valid, Split::Test][i]),
+                (Some(_), None) => None,
+            };
+            match split {
+                Some(split) => {
+                    outcomes_split.push((outcome.key, outcome.converted, outcome.at, split))
+                }
+                None => ignored += 1,
+            }
+        }
+        let candidates = candidates(client, &attached);
+        if candidates.is_empty() {
+            raise(Failure::InvalidValue(format!(
+                "profile \"{profile}\": the attached tables offer nothing to learn from"
+            ))
+            .hint("Learning reads text, boolean and number columns of the contacts and accounts, and the events' types."));
+        }
+        let rows = candidate_values(client, &attached, &candidates, &outcomes_split);
+        let count = |split: Split, converted: bool| {
+            rows.iter().filter(|r| r.split == split && r.converted == converted).count()
+        };
+        let (positives, negatives) = (count(Split::Train, true), count(Split::Train, false));
+        if positives < MIN_PER_OUTCOME || negatives < MIN_PER_OUTCOME {
+            raise(Failure::InvalidValue(format!(
+                "profile \"{profile}\": too few outcomes to learn from: the training split has {positives} contacts that converted and {negatives} that did not"
+            ))
+            .hint(format!("Each needs at least {MIN_PER_OUTCOME}.")));
+        }
+        if count(Split::Valid, true) + count(Split::Valid, false) == 0 {
+            raise(Failure::InvalidValue(format!(
+                "profile \"{profile}\": the validation split is empty"
+            )));
+        }
+        // Fit with each half-life for the event candidates; keep the best on validation.
+        let mut best: Option<(usize, Vec<usize>, Fitted)> = None;
+        for (choice, _) in HALF_LIVES.iter().enumerate() {
+            let columns: Vec<usize> = candidates
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| c.half_life.is_none_or(|h| h == choice))
+                .map(|(i, _)| i)
+                .collect();
+            let train = matrix(&rows, Split::Train, &columns);
+            let valid = matrix(&rows, Split::Valid, &columns);
+            let Some(fitted) = fit_with_validation((&train.0, &train.1), (&valid.0, &valid.1))
+            else {
+                continue;
+            };
+            if best.as_ref().is_none_or(|(_, _, b)| fitted.valid_log_loss < b.valid_log_loss) {
+                best = Some((choice, columns, fitted));
+            }
+        }
+        let Some((choice, columns, fitted)) = best else {
+            internal("training", "no model could be fitted");
+        };
+        let points_per_doubling = options.points_per_doubling;
+        let points = fitted.model.points(points_per_doubling);
+        let learned: Vec<(String, Json)> = columns
+            .iter()
+            .zip(&points)
+            .filter(|(_, p)| p.abs() >= NEGLIGIBLE_POINTS)
+            .map(|(&c, p)| {
+                let mut rule = candidates[c].rule.clone();
+                rule["points"] = json!((p * 100.0).round() / 100.0);
+                (candidates[c].name.clone(), rule)
+            })
+            .collect();
+        write_draft(client, profile, &learned, fitted.model.intercept, points_per_doubling);
+        let split_metrics = |split: Split| auc_of(&fitted, &matrix(&rows, split, &columns));
+        let valid = matrix(&rows, Split::Valid, &columns);
+        vec![
+            ("contacts".to_owned(), Some(rows.len() as f64)),
+            ("ignored".to_owned(), Some(ignored as f64)),
+            ("candidates".to_owned(), Some(columns.len() as f64)),
+            ("rules".to_owned(), Some(learned.len() as f64)),
+            ("auc_train".to_owned(), split_metrics(Split::Train)),
+            ("auc_valid".to_owned(), split_metrics(Split::Valid)),
+            ("auc_test".to_owned(), split_metrics(Split::Test)),
+            ("log_loss_valid".to_owned(), Some(fitted.valid_log_loss)),
+            ("brier_valid".to_owned(), Some(fitted.model.brier(&valid.0, &valid.1))),
+            ("lambda".to_owned(), Some(fitted.lambda)),
+            ("half_life_days".to_owned(), Some(HALF_LIVES[choice].1)),
+            ("intercept".to_owned(), Some(fitted.model.intercept)),
+            ("points_per_doubling".to_owned(), Some(points_per_doubling)),
+            ("seconds".to_owned(), Some(started.elapsed().as_secs_f64())),
+        ]
+    })
+}
+
+/// Replace the draft's fit and event rules with `learned` (its disqualifiers stay) and
+/// set its likelihood, through the editing functions, as the caller: only a role that
+/// may edit the profile can train it. (Points the model did not learn would make the
+/// likelihood wrong; `revert_draft` brings the draft back.)
+fn write_draft(
+    client: &SpiClient<'_>,
+    profile: &str,
+    learned: &[(String, Json)],
+    intercept: f64,
+    points_per_doubling: f64,
+) {
+    let what = |doing: &str, e: pgrx::spi::Error| -> ! {
+        internal(format!("profile \"{profile}\": {doing}"), e)
+    };
+    client
+        .select(
+            "SELECT pg_catalog.count(lead_score.remove_rule($1, r.rule_name)) FROM lead_score.rules r
+              WHERE r.profile OPERATOR(pg_catalog.=) $1 AND r.is_draft
+                AND r.kind OPERATOR(pg_catalog.=) ANY (ARRAY['fit', 'event'])",
+            None,
+            &[profile.into()],
+        )
+        .unwrap_or_else(|e| what("removing the draft's fit and event rules", e));
+    for (name, rule) in learned {
+        client
+            .select(
+                "SELECT lead_score.add_rule($1, $2, $3)",
+                None,
+                &[profile.into(), name.as_str().into(), JsonB(rule.clone()).into()],
+            )
+            .unwrap_or_else(|e| what("adding a learned rule", e));
+    }
+    let settings =
+        json!({"likelihood": {"intercept": intercept, "points_per_doubling": points_per_doubling}});
+    client
+        .select(
+            "SELECT lead_score.update_profile($1, settings => $2)",
+            None,
+            &[profile.into(), JsonB(settings).into()],
+        )
+        .unwrap_or_else(|e| what("setting the likelihood", e));
+}
+
+#[pg_schema]
+mod lead_score {
+    use super::*;
+
+    /// `lead_score.train(profile, outcomes, options)`: learn the profile's draft from
+    /// outcomes: learned rules and a likelihood, written as ordinary draft edits.
+    #[pg_extern]
+    #[search_path(pg_catalog, lead_score, pg_temp)]
+    fn train(
+        profile: &str,
+        outcomes: PgRelation,
+        options: default!(JsonB, "'{}'"),
+    ) -> TableIterator<'static, (name!(metric, String), name!(value, Option<f64>))> {
+        TableIterator::new(train_profile(profile, outcomes.oid(), &options.0))
+    }
+}
