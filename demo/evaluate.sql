@@ -20,3 +20,45 @@ SELECT round(((sum(r) FILTER (WHERE converted)
                - count(*) FILTER (WHERE converted) * (count(*) FILTER (WHERE converted) + 1) / 2.0)
               / (count(*) FILTER (WHERE converted) * count(*) FILTER (WHERE NOT converted)))::numeric, 3) AS planted_auc
   FROM ranked;
+
+\echo
+\echo 'Learning a profile from the same outcomes (lead_score.train): a new profile, attached to'
+\echo 'the same tables, its draft learned from the train split, chosen on the valid split:'
+SELECT lead_score.create_profile('Learned', 'Learned from crm.outcomes') > 0 AS created \gset
+SELECT lead_score.add_rule('Learned', 'Any event', '{"kind": "event", "event": "email_open", "points": 1}') > 0 AS seeded \gset
+SELECT lead_score.publish('Learned') AS learned_version \gset
+SELECT lead_score.attach('Learned', 'crm.contacts', 'crm.events',
+                         '{"accounts": "crm.accounts", "event_props": "properties"}') IS NULL AS attached \gset
+SELECT metric, round(value::numeric, 3) AS value
+  FROM lead_score.train('Learned', 'crm.outcomes', '{"key": "contact_id", "as_of": "decided_at", "split": "split"}');
+\echo 'The learned rules with the most points, beside the planted model (in points: 10 double the odds):'
+SELECT r.rule_name, round((r.rule ->> 'points')::numeric, 1) AS points, r.rule ->> 'half_life' AS half_life,
+       CASE r.rule_name
+         WHEN 'learned: role = c_level' THEN '+15.9 (c-level or vp)'
+         WHEN 'learned: role = vp' THEN '+15.9 (c-level or vp)'
+         WHEN 'learned: role = student' THEN '-28.9'
+         WHEN 'learned: is_decision_maker = true' THEN '+8.7'
+         WHEN 'learned: account.employees >= 200' THEN '+11.5'
+         WHEN 'learned: trial_signup' THEN '+14.4 x ln(1 + trials and projects)'
+         WHEN 'learned: project_created' THEN '+14.4 x ln(1 + trials and projects)'
+       END AS planted
+  FROM lead_score.rules r
+ WHERE r.profile = 'Learned' AND r.is_draft AND r.kind <> 'disqualifier'
+ ORDER BY abs((r.rule ->> 'points')::float8) DESC, r.rule_name LIMIT 12;
+SELECT lead_score.publish('Learned') AS learned_version \gset
+\echo 'Hand-set against learned, on the test split (neither saw it):'
+SELECT h.metric, round(h.value::numeric, 3) AS hand_set, round(l.value::numeric, 3) AS learned
+  FROM lead_score.evaluate('Demo', 'crm.outcomes',
+                           '{"key": "contact_id", "as_of": "decided_at", "split": "split", "subset": "test"}') h
+  JOIN lead_score.evaluate('Learned', 'crm.outcomes',
+                           '{"key": "contact_id", "as_of": "decided_at", "split": "split", "subset": "test"}') l USING (metric)
+ WHERE h.metric IN ('contacts', 'positives', 'auc', 'lift_top_decile');
+\echo 'Conversion by decile, hand-set and learned, test split:'
+SELECT h.band, h.contacts, round(h.rate::numeric, 3) AS hand_set_rate, round(l.rate::numeric, 3) AS learned_rate
+  FROM lead_score.evaluate_bands('Demo', 'crm.outcomes',
+                                 '{"key": "contact_id", "as_of": "decided_at", "split": "split", "subset": "test"}') h
+  JOIN lead_score.evaluate_bands('Learned', 'crm.outcomes',
+                                 '{"key": "contact_id", "as_of": "decided_at", "split": "split", "subset": "test"}') l USING (band);
+\echo 'The learned profile''s scores view shows each contact''s probability of converting:'
+SELECT s.id, round(s.score::numeric, 1) AS score, round(s.likelihood::numeric, 3) AS likelihood
+  FROM lead_score."Learned_scores" s ORDER BY s.score DESC, s.id LIMIT 5;

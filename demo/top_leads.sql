@@ -46,6 +46,14 @@ SELECT rule_name, kind, dimension, events, round(points::numeric, 2) AS points
 SELECT round(sum(points)::numeric, 6) AS explained,
        round(lead_score.score('Demo', :top_lead)::numeric, 6) AS score
   FROM lead_score.explain('Demo', :top_lead);
+\echo 'And for every contact: the explanation adds up to the score, now, in 3 days and in 30 days:'
+SELECT t.at::date AS day, count(*) AS contacts,
+       bool_and(abs(coalesce(e.total, 0) - lead_score.score('Demo', c.id, t.at)) < 1e-9) AS adds_up
+  FROM crm.contacts c
+ CROSS JOIN (VALUES (lead_score.now()), (lead_score.now() + interval '3 days'),
+                    (lead_score.now() + interval '30 days')) AS t(at)
+ CROSS JOIN LATERAL (SELECT sum(points) AS total FROM lead_score.explain('Demo', c.id, t.at)) e
+ GROUP BY t.at ORDER BY t.at;
 \echo 'How it got there: its score each week for the last four (lead_score.score_history):'
 SELECT at::date AS day, round(score::numeric, 1) AS score, round(fit_score::numeric, 1) AS fit,
        round(engagement_score::numeric, 1) AS engagement
