@@ -188,28 +188,53 @@ fn solve(mut a: Vec<f64>, mut b: Vec<f64>, n: usize) -> Option<Vec<f64>> {
 /// At most this many Newton steps per fit.
 const MAX_STEPS: usize = 100;
 
-/// Fit a logistic regression of `labels` on `x` with a ridge penalty `lambda`·Σw²/2 on
-/// the standardised weights (not on the intercept), by Newton's method with a line
-/// search, starting from `start` (on standardised features) or from zero.
+/// The standardised values of every row, each followed by a 1 for the intercept: built
+/// once per training set, read by every step of every fit.
+struct Design {
+    size: usize,
+    values: Vec<f64>,
+}
+
+impl Design {
+    fn of(x: &Matrix, scaled: &Standardised) -> Design {
+        let size = x.columns + 1;
+        let mut values = Vec::with_capacity(x.rows() * size);
+        for i in 0..x.rows() {
+            values.extend((0..x.columns).map(|j| scaled.value(x, i, j)));
+            values.push(1.0);
+        }
+        Design { size, values }
+    }
+
+    fn rows(&self) -> impl Iterator<Item = &[f64]> {
+        self.values.chunks_exact(self.size)
+    }
+}
+
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// Fit a logistic regression of `labels` on the design's rows with a ridge penalty
+/// `lambda`·Σw²/2 on the standardised weights (not on the intercept), by Newton's method
+/// with a line search, starting from `start` or from zero. Returns the k weights, then
+/// the intercept.
 fn fit_standardised(
-    x: &Matrix,
+    design: &Design,
     labels: &[bool],
     lambda: f64,
-    scaled: &Standardised,
     start: Option<&[f64]>,
 ) -> Vec<f64> {
-    let (n, k) = (x.rows(), x.columns);
-    let size = k + 1;
-    let z = |i: usize, j: usize| if j == k { 1.0 } else { scaled.value(x, i, j) };
+    let size = design.size;
+    let k = size - 1;
     let objective = |theta: &[f64]| {
         let mut total = 0.0;
-        for (i, converted) in labels.iter().enumerate().take(n) {
-            let t: f64 = (0..size).map(|j| theta[j] * z(i, j)).sum();
-            total += if *converted { surprise(sigmoid(t)) } else { surprise(1.0 - sigmoid(t)) };
+        for (row, converted) in design.rows().zip(labels) {
+            let p = sigmoid(dot(row, theta));
+            total += if *converted { surprise(p) } else { surprise(1.0 - p) };
         }
         total + lambda * theta[..k].iter().map(|w| w * w).sum::<f64>() / 2.0
     };
-    // Parameters: the k weights, then the intercept.
     let mut theta = match start {
         Some(start) => start.to_vec(),
         None => vec![0.0; size],
@@ -218,20 +243,16 @@ fn fit_standardised(
     for _ in 0..MAX_STEPS {
         let mut gradient = vec![0.0; size];
         let mut hessian = vec![0.0; size * size];
-        let mut row = vec![0.0; size];
-        for (i, converted) in labels.iter().enumerate().take(n) {
-            for (j, r) in row.iter_mut().enumerate() {
-                *r = z(i, j);
-            }
-            let p = sigmoid(row.iter().zip(&theta).map(|(a, b)| a * b).sum());
+        for (row, converted) in design.rows().zip(labels) {
+            let p = sigmoid(dot(row, &theta));
             let residual = p - if *converted { 1.0 } else { 0.0 };
             let weight = (p * (1.0 - p)).max(1e-12);
             for a in 0..size {
                 gradient[a] += residual * row[a];
                 let wa = weight * row[a];
                 if wa != 0.0 {
-                    for b in 0..=a {
-                        hessian[a * size + b] += wa * row[b];
+                    for (h, r) in hessian[a * size..a * size + a + 1].iter_mut().zip(row) {
+                        *h += wa * r;
                     }
                 }
             }
@@ -290,10 +311,11 @@ pub fn fit_with_validation(train: (&Matrix, &[bool]), valid: (&Matrix, &[bool]))
         return None;
     }
     let scaled = Standardised::of(x);
+    let design = Design::of(x, &scaled);
     let mut best: Option<Fitted> = None;
     let mut start: Option<Vec<f64>> = None;
     for lambda in LAMBDAS {
-        let theta = fit_standardised(x, labels, lambda, &scaled, start.as_deref());
+        let theta = fit_standardised(&design, labels, lambda, start.as_deref());
         let model = scaled.unstandardise(theta[x.columns], &theta[..x.columns]);
         let valid_log_loss = model.log_loss(valid.0, valid.1);
         if best.as_ref().is_none_or(|b| valid_log_loss < b.valid_log_loss) {
