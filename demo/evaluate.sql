@@ -33,14 +33,12 @@ SELECT metric, round(value::numeric, 3) AS value
   FROM lead_score.train('Learned', 'crm.outcomes', '{"key": "contact_id", "as_of": "decided_at", "split": "split"}');
 \echo 'The learned rules with the most points, beside the planted model (in points: 10 double the odds):'
 SELECT r.rule_name, round((r.rule ->> 'points')::numeric, 1) AS points, r.rule ->> 'half_life' AS half_life,
-       CASE r.rule_name
-         WHEN 'learned: role = c_level' THEN '+15.9 (c-level or vp)'
-         WHEN 'learned: role = vp' THEN '+15.9 (c-level or vp)'
-         WHEN 'learned: role = student' THEN '-28.9'
-         WHEN 'learned: is_decision_maker = true' THEN '+8.7'
-         WHEN 'learned: account.employees >= 200' THEN '+11.5'
-         WHEN 'learned: trial_signup' THEN '+14.4 x ln(1 + trials and projects)'
-         WHEN 'learned: project_created' THEN '+14.4 x ln(1 + trials and projects)'
+       CASE WHEN r.rule_name IN ('learned: role = c_level', 'learned: role = vp') THEN '+15.9 (c-level or vp)'
+            WHEN r.rule_name = 'learned: role = student' THEN '-28.9'
+            WHEN r.rule_name = 'learned: is_decision_maker = true' THEN '+8.7'
+            WHEN r.rule_name LIKE 'learned: account.employees >= %' THEN '+11.5 (200+ employees)'
+            WHEN r.rule_name IN ('learned: trial_signup', 'learned: project_created')
+            THEN '+14.4 x ln(1 + trials and projects)'
        END AS planted
   FROM lead_score.rules r
  WHERE r.profile = 'Learned' AND r.is_draft AND r.kind <> 'disqualifier'
@@ -56,9 +54,12 @@ SELECT h.metric, round(h.value::numeric, 3) AS hand_set, round(l.value::numeric,
 \echo 'Conversion by decile, hand-set and learned, test split:'
 SELECT h.band, h.contacts, round(h.rate::numeric, 3) AS hand_set_rate, round(l.rate::numeric, 3) AS learned_rate
   FROM lead_score.evaluate_bands('Demo', 'crm.outcomes',
-                                 '{"key": "contact_id", "as_of": "decided_at", "split": "split", "subset": "test"}') h
+                                 '{"key": "contact_id", "as_of": "decided_at", "split": "split", "subset": "test"}')
+       WITH ORDINALITY AS h(band, low, high, contacts, positives, rate, n)
   JOIN lead_score.evaluate_bands('Learned', 'crm.outcomes',
-                                 '{"key": "contact_id", "as_of": "decided_at", "split": "split", "subset": "test"}') l USING (band);
+                                 '{"key": "contact_id", "as_of": "decided_at", "split": "split", "subset": "test"}')
+       WITH ORDINALITY AS l(band, low, high, contacts, positives, rate, n) USING (n)
+ ORDER BY n;
 \echo 'The learned profile''s scores view shows each contact''s probability of converting:'
 SELECT s.id, round(s.score::numeric, 1) AS score, round(s.likelihood::numeric, 3) AS likelihood
   FROM lead_score."Learned_scores" s ORDER BY s.score DESC, s.id LIMIT 5;
