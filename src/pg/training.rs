@@ -38,6 +38,13 @@ const EVENT_TYPES: i64 = 25;
 /// most one minus it: a value everyone has tells nothing).
 const MIN_SHARE: f64 = 0.02;
 
+/// Event properties become candidates for this many of the most frequent event types,
+/// at most `PROPS_PER_TYPE` each, when at least this share of a type's events have the
+/// value (and at most one minus it).
+const PROPS_TYPES: usize = 10;
+const PROPS_PER_TYPE: usize = 2;
+const PROPS_MIN_SHARE: f64 = 0.05;
+
 /// Learned rules worth less than this many points are dropped.
 const NEGLIGIBLE_POINTS: f64 = 0.5;
 
@@ -170,6 +177,37 @@ fn column_candidates(
                     });
                 }
             }
+            pg_sys::TIMESTAMPTZOID | pg_sys::TIMESTAMPOID | pg_sys::DATEOID => {
+                // The quartiles of the age in whole days, as "within" tests (which the
+                // scoring judges as of each contact's instant).
+                let rows = client
+                    .select(
+                        &format!(
+                            "SELECT DISTINCT q FROM pg_catalog.unnest((
+                                 SELECT pg_catalog.percentile_disc(ARRAY[0.25, 0.5, 0.75]::pg_catalog.float8[])
+                                        WITHIN GROUP (ORDER BY pg_catalog.ceil(pg_catalog.date_part('epoch',
+                                            lead_score.now() OPERATOR(pg_catalog.-) c.{column}::pg_catalog.timestamptz)
+                                            OPERATOR(pg_catalog./) 86400))
+                                   FROM {table} c WHERE pg_catalog.isfinite(c.{column}))) AS q
+                              WHERE q OPERATOR(pg_catalog.>=) 1 ORDER BY q"
+                        ),
+                        None,
+                        &[],
+                    )
+                    .unwrap_or_else(|e| spi_failed(&attached.attachment, what, e));
+                for row in rows {
+                    let days = row
+                        .get::<f64>(1)
+                        .unwrap_or_else(|e| spi_failed(&attached.attachment, what, e));
+                    let Some(days) = days.filter(|d| d.is_finite() && *d < 1e6) else { continue };
+                    let span = format!("{days} days");
+                    found.push(Candidate {
+                        name: format!("learned: {field} within {span}"),
+                        rule: json!({"kind": "fit", "when": {"field": field, "op": "within", "value": span}, "points": 1}),
+                        half_life: None,
+                    });
+                }
+            }
             pg_sys::INT2OID
             | pg_sys::INT4OID
             | pg_sys::INT8OID
@@ -208,6 +246,108 @@ fn column_candidates(
             }
             _ => {}
         }
+    }
+}
+
+/// One candidate per half-life of `HALF_LIVES` for an event rule (`rule`, one point).
+fn push_event_candidates(found: &mut Vec<Candidate>, name: String, rule: Json) {
+    for (index, (half_life, _)) in HALF_LIVES.iter().enumerate() {
+        let mut rule = rule.clone();
+        rule["half_life"] = json!(half_life);
+        found.push(Candidate { name: name.clone(), rule, half_life: Some(index) });
+    }
+}
+
+/// Keys of event properties a rule can address as `props.<key>`.
+fn plain_key(key: &str) -> bool {
+    let mut chars = key.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// Event candidates on the properties of the most frequent event types (read as the
+/// tables' owner): a text value that 5% to 95% of a type's events have, and a number
+/// property (that at least 5% of them have) at or over its median; at most
+/// `PROPS_PER_TYPE` per type, the most frequent first.
+fn props_candidates(
+    client: &SpiClient<'_>,
+    attached: &Attached,
+    types: &[(String, i64)],
+    found: &mut Vec<Candidate>,
+) {
+    let attachment = &attached.attachment;
+    let Some(props) = &attachment.event_props else { return };
+    let what = "reading the event properties to learn from";
+    let names: Vec<Option<String>> =
+        types.iter().take(PROPS_TYPES).map(|(t, _)| Some(t.clone())).collect();
+    let count_of: HashMap<&str, i64> = types.iter().map(|(t, n)| (t.as_str(), *n)).collect();
+    let object = format!(
+        "CASE WHEN pg_catalog.jsonb_typeof(e.{props}::pg_catalog.jsonb) OPERATOR(pg_catalog.=) 'object'
+              THEN e.{props}::pg_catalog.jsonb ELSE '{{}}'::pg_catalog.jsonb END"
+    );
+    // Per type and key: each text value with its count, and numbers as one group with
+    // their median. (The aggregate sees every group's rows, text ones too: only numbers
+    // are cast.)
+    let rows = client
+        .select(
+            &format!(
+                "SELECT e.{type_}::pg_catalog.text, p.key, pg_catalog.jsonb_typeof(p.value),
+                        CASE WHEN pg_catalog.jsonb_typeof(p.value) OPERATOR(pg_catalog.=) 'string'
+                             THEN p.value OPERATOR(pg_catalog.#>>) '{{}}' END,
+                        pg_catalog.count(*),
+                        CASE WHEN pg_catalog.jsonb_typeof(p.value) OPERATOR(pg_catalog.=) 'number'
+                             THEN (pg_catalog.percentile_disc(0.5) WITHIN GROUP
+                                   (ORDER BY CASE WHEN pg_catalog.jsonb_typeof(p.value) OPERATOR(pg_catalog.=) 'number'
+                                             THEN (p.value OPERATOR(pg_catalog.#>>) '{{}}')::pg_catalog.numeric END))::pg_catalog.text END
+                   FROM {events} e CROSS JOIN LATERAL pg_catalog.jsonb_each({object}) p
+                  WHERE e.{type_}::pg_catalog.text OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.text[])
+                    AND pg_catalog.jsonb_typeof(p.value) OPERATOR(pg_catalog.=) ANY (ARRAY['string', 'number'])
+                  GROUP BY 1, 2, 3, 4 ORDER BY 5 DESC, 1, 2, 4",
+                type_ = attachment.event_type,
+                events = attachment.events
+            ),
+            None,
+            &[names.into()],
+        )
+        .unwrap_or_else(|e| spi_failed(attachment, what, e));
+    let mut per_type: HashMap<String, usize> = HashMap::new();
+    for row in rows {
+        let text =
+            |i: usize| row.get::<String>(i).unwrap_or_else(|e| spi_failed(attachment, what, e));
+        let (Some(event_type), Some(key), Some(kind)) = (text(1), text(2), text(3)) else {
+            continue;
+        };
+        let count =
+            row.get::<i64>(5).unwrap_or_else(|e| spi_failed(attachment, what, e)).unwrap_or(0);
+        let Some(&total) = count_of.get(event_type.as_str()) else { continue };
+        let share = count as f64 / total.max(1) as f64;
+        if !plain_key(&key) || per_type.get(&event_type).copied().unwrap_or(0) >= PROPS_PER_TYPE {
+            continue;
+        }
+        let field = format!("props.{key}");
+        let (name, when) = match (kind.as_str(), text(4), text(6)) {
+            ("string", Some(value), _)
+                if (PROPS_MIN_SHARE..=1.0 - PROPS_MIN_SHARE).contains(&share) =>
+            {
+                (
+                    format!("learned: {} with {key} = {}", shown(&event_type), shown(&value)),
+                    json!({"field": field, "op": "eq", "value": value}),
+                )
+            }
+            ("number", _, Some(median)) if share >= PROPS_MIN_SHARE => {
+                let Some(median) = median.parse::<f64>().ok().filter(|m| m.is_finite()) else {
+                    continue;
+                };
+                (
+                    format!("learned: {} with {key} >= {median}", shown(&event_type)),
+                    json!({"field": field, "op": "gte", "value": median}),
+                )
+            }
+            _ => continue,
+        };
+        *per_type.entry(event_type.clone()).or_default() += 1;
+        let rule = json!({"kind": "event", "event": event_type, "when": when, "points": 1});
+        push_event_candidates(found, name, rule);
     }
 }
 
@@ -264,19 +404,21 @@ fn candidates(client: &SpiClient<'_>, attached: &Attached) -> Vec<Candidate> {
                 &[EVENT_TYPES.into()],
             )
             .unwrap_or_else(|e| spi_failed(attachment, what, e));
+        let mut types: Vec<(String, i64)> = Vec::new();
         for row in rows {
-            let Some(event_type) =
-                row.get::<String>(1).unwrap_or_else(|e| spi_failed(attachment, what, e))
-            else {
-                continue;
-            };
-            for (index, (half_life, _)) in HALF_LIVES.iter().enumerate() {
-                found.push(Candidate {
-                    name: format!("learned: {}", shown(&event_type)),
-                    rule: json!({"kind": "event", "event": event_type, "points": 1, "half_life": half_life}),
-                    half_life: Some(index),
-                });
+            let event_type =
+                row.get::<String>(1).unwrap_or_else(|e| spi_failed(attachment, what, e));
+            let count = row.get::<i64>(2).unwrap_or_else(|e| spi_failed(attachment, what, e));
+            if let (Some(event_type), Some(count)) = (event_type, count) {
+                types.push((event_type, count));
             }
+        }
+        for (event_type, _) in &types {
+            let rule = json!({"kind": "event", "event": event_type, "points": 1});
+            push_event_candidates(&mut found, format!("learned: {}", shown(event_type)), rule);
+        }
+        if attachment.event_props.is_some() {
+            props_candidates(client, attached, &types, &mut found);
         }
     });
     found.retain(|c| Rule::compile(&c.rule).is_ok() && c.name.len() <= 200);

@@ -11,18 +11,21 @@ CREATE SCHEMA tr;
 CREATE FUNCTION tr.r(n bigint, s integer) RETURNS float8 LANGUAGE sql IMMUTABLE
 AS $$ SELECT (hashint8extended(n, s) & 9007199254740991)::float8 / 9007199254740992 $$;
 CREATE TABLE tr.accounts (id bigint PRIMARY KEY, employees integer);
-CREATE TABLE tr.contacts (id bigint PRIMARY KEY, account_id bigint, role text, decision_maker boolean, email text);
-CREATE TABLE tr.events (id serial PRIMARY KEY, contact_id bigint, kind text, at timestamptz);
+CREATE TABLE tr.contacts (id bigint PRIMARY KEY, account_id bigint, role text, decision_maker boolean, email text,
+                          created timestamptz);
+CREATE TABLE tr.events (id serial PRIMARY KEY, contact_id bigint, kind text, at timestamptz, props jsonb);
 CREATE INDEX ON tr.events (contact_id, at);
 INSERT INTO tr.accounts SELECT g, greatest(1, round(exp(tr.r(g, 1) * ln(5000))))::int FROM generate_series(1, 300) AS g;
 INSERT INTO tr.contacts
 SELECT g, 1 + floor(tr.r(g, 2) * 300)::bigint,
        (ARRAY['vp', 'manager', 'engineer', 'student'])[1 + floor(tr.r(g, 3) * 4)::int],
-       tr.r(g, 4) < 0.3, 'person' || g || '@example.com'
+       tr.r(g, 4) < 0.3, 'person' || g || '@example.com', '2023-06-01'::timestamptz + tr.r(g, 6) * interval '300 days'
   FROM generate_series(1, 4000) AS g;
 -- Up to three demos, pages and webinars each, between March and the end of June.
-INSERT INTO tr.events (contact_id, kind, at)
-SELECT c, k.kind, '2024-03-01'::timestamptz + tr.r(c * 10 + i, 5 + k.n) * interval '120 days'
+INSERT INTO tr.events (contact_id, kind, at, props)
+SELECT c, k.kind, '2024-03-01'::timestamptz + tr.r(c * 10 + i, 5 + k.n) * interval '120 days',
+       CASE k.kind WHEN 'page_view' THEN jsonb_build_object('url', CASE WHEN tr.r(c * 10 + i, 30) < 0.3 THEN '/pricing' ELSE '/blog' END)
+                   WHEN 'demo' THEN jsonb_build_object('seats', 1 + floor(tr.r(c * 10 + i, 31) * 50)::int) END
   FROM generate_series(1, 4000) AS c,
        (VALUES (1, 'demo'), (2, 'page_view'), (3, 'webinar')) AS k(n, kind),
        generate_series(1, 3) AS i
@@ -50,7 +53,7 @@ SELECT lead_score.create_profile('Learned') > 0 AS created;
 SELECT lead_score.add_rule('Learned', 'Hand-set', '{"kind": "event", "event": "page_view", "points": 5}') > 0 AS added;
 SELECT lead_score.add_rule('Learned', 'No students', '{"kind": "disqualifier", "when": {"field": "role", "op": "eq", "value": "student"}}') > 0 AS added;
 SELECT lead_score.publish('Learned') AS version;
-SELECT lead_score.attach('Learned', 'tr.contacts', 'tr.events', '{"accounts": "tr.accounts", "event_type": "kind", "event_time": "at"}');
+SELECT lead_score.attach('Learned', 'tr.contacts', 'tr.events', '{"accounts": "tr.accounts", "event_type": "kind", "event_time": "at", "event_props": "props"}');
 
 CREATE TEMP TABLE trained AS
 SELECT metric, value FROM lead_score.train('Learned', 'tr.outcomes', '{"key": "id", "as_of": "decided", "split": "split"}');
@@ -79,6 +82,13 @@ SELECT (draft_settings -> 'likelihood' ->> 'points_per_doubling')::float8 AS poi
   FROM lead_score.profiles WHERE name = 'Learned';
 SELECT count(*) AS learned_rules FROM lead_score.rules
  WHERE profile = 'Learned' AND is_draft AND rule_name LIKE 'learned: %';
+-- Candidates come from every kind of data: values, quartiles, ages of time columns,
+-- event types, and event properties (text values and numbers over their median).
+SELECT rule_name, kind, rule -> 'when' AS "when"
+  FROM lead_score.rules
+ WHERE profile = 'Learned' AND is_draft
+   AND (rule_name LIKE '% within %' OR rule_name LIKE '% with %' OR rule_name LIKE '%>=%')
+ ORDER BY rule_name;
 
 -- Events after every contact's instant change nothing: the same rules and points.
 CREATE TEMP TABLE draft_before AS
