@@ -98,15 +98,17 @@ impl Model {
     }
 }
 
-/// The features standardised (mean 0, standard deviation 1; constant ones left at 0),
-/// so one penalty suits features of any scale.
-struct Standardised {
-    means: Vec<f64>,
+/// The features scaled to a standard deviation of 1 (constant ones dropped), so one
+/// penalty suits features of any scale. Not centred: a feature that is 0 for a contact
+/// stays 0, so each contact's row holds only its few non-zero values, and the fit's
+/// work grows with those, not with every candidate. (The intercept, not penalised,
+/// absorbs the means.)
+struct Scaled {
     scales: Vec<f64>,
 }
 
-impl Standardised {
-    fn of(x: &Matrix) -> Standardised {
+impl Scaled {
+    fn of(x: &Matrix) -> Scaled {
         let (n, k) = (x.rows().max(1) as f64, x.columns);
         let mut means = vec![0.0; k];
         for i in 0..x.rows() {
@@ -123,27 +125,17 @@ impl Standardised {
         }
         // A constant feature has no scale: it gets no weight.
         scales.iter_mut().for_each(|s| *s = if *s > 0.0 { (*s / n).sqrt() } else { 0.0 });
-        Standardised { means, scales }
+        Scaled { scales }
     }
 
-    fn value(&self, x: &Matrix, i: usize, j: usize) -> f64 {
-        if self.scales[j] == 0.0 {
-            0.0
-        } else {
-            (x.row(i)[j] - self.means[j]) / self.scales[j]
-        }
-    }
-
-    /// A model on standardised features as one on the features as given.
-    fn unstandardise(&self, intercept: f64, weights: &[f64]) -> Model {
-        let mut model = Model { intercept, weights: vec![0.0; weights.len()] };
-        for (j, w) in weights.iter().enumerate() {
-            if self.scales[j] > 0.0 {
-                model.weights[j] = w / self.scales[j];
-                model.intercept -= w * self.means[j] / self.scales[j];
-            }
-        }
-        model
+    /// A model on scaled features as one on the features as given.
+    fn unscale(&self, intercept: f64, weights: &[f64]) -> Model {
+        let weights = weights
+            .iter()
+            .zip(&self.scales)
+            .map(|(w, s)| if *s > 0.0 { w / s } else { 0.0 })
+            .collect();
+        Model { intercept, weights }
     }
 }
 
@@ -188,49 +180,54 @@ fn solve(mut a: Vec<f64>, mut b: Vec<f64>, n: usize) -> Option<Vec<f64>> {
 /// At most this many Newton steps per fit.
 const MAX_STEPS: usize = 100;
 
-/// The standardised values of every row, each followed by a 1 for the intercept: built
-/// once per training set, read by every step of every fit.
+/// The scaled non-zero values of every row, by column (ascending): built once per
+/// training set, read by every step of every fit. Each row also has the intercept's 1.
 struct Design {
-    size: usize,
+    /// Number of weights; the intercept is parameter `columns`.
+    columns: usize,
+    starts: Vec<usize>,
+    indices: Vec<usize>,
     values: Vec<f64>,
 }
 
 impl Design {
-    fn of(x: &Matrix, scaled: &Standardised) -> Design {
-        let size = x.columns + 1;
-        let mut values = Vec::with_capacity(x.rows() * size);
+    fn of(x: &Matrix, scaled: &Scaled) -> Design {
+        let mut design =
+            Design { columns: x.columns, starts: vec![0], indices: Vec::new(), values: Vec::new() };
         for i in 0..x.rows() {
-            values.extend((0..x.columns).map(|j| scaled.value(x, i, j)));
-            values.push(1.0);
+            for (j, (v, s)) in x.row(i).iter().zip(&scaled.scales).enumerate() {
+                if *s > 0.0 && *v != 0.0 {
+                    design.indices.push(j);
+                    design.values.push(v / s);
+                }
+            }
+            design.starts.push(design.indices.len());
         }
-        Design { size, values }
+        design
     }
 
-    fn rows(&self) -> impl Iterator<Item = &[f64]> {
-        self.values.chunks_exact(self.size)
+    /// Each row's non-zero (column, value) pairs.
+    fn rows(&self) -> impl Iterator<Item = (&[usize], &[f64])> {
+        self.starts.windows(2).map(|w| (&self.indices[w[0]..w[1]], &self.values[w[0]..w[1]]))
     }
-}
 
-fn dot(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
+    /// A row's log-odds under `theta` (weights, then the intercept).
+    fn log_odds(&self, (indices, values): (&[usize], &[f64]), theta: &[f64]) -> f64 {
+        theta[self.columns] + indices.iter().zip(values).map(|(j, v)| theta[*j] * v).sum::<f64>()
+    }
 }
 
 /// Fit a logistic regression of `labels` on the design's rows with a ridge penalty
-/// `lambda`·Σw²/2 on the standardised weights (not on the intercept), by Newton's method
-/// with a line search, starting from `start` or from zero. Returns the k weights, then
-/// the intercept.
-fn fit_standardised(
-    design: &Design,
-    labels: &[bool],
-    lambda: f64,
-    start: Option<&[f64]>,
-) -> Vec<f64> {
-    let size = design.size;
-    let k = size - 1;
+/// `lambda`·Σw²/2 on the scaled weights (not on the intercept), by Newton's method with
+/// a line search, starting from `start` or from zero. Returns the weights, then the
+/// intercept.
+fn fit_scaled(design: &Design, labels: &[bool], lambda: f64, start: Option<&[f64]>) -> Vec<f64> {
+    let k = design.columns;
+    let size = k + 1;
     let objective = |theta: &[f64]| {
         let mut total = 0.0;
         for (row, converted) in design.rows().zip(labels) {
-            let p = sigmoid(dot(row, theta));
+            let p = sigmoid(design.log_odds(row, theta));
             total += if *converted { surprise(p) } else { surprise(1.0 - p) };
         }
         total + lambda * theta[..k].iter().map(|w| w * w).sum::<f64>() / 2.0
@@ -242,20 +239,23 @@ fn fit_standardised(
     let mut current = objective(&theta);
     for _ in 0..MAX_STEPS {
         let mut gradient = vec![0.0; size];
+        // The lower triangle (row >= column), then mirrored.
         let mut hessian = vec![0.0; size * size];
         for (row, converted) in design.rows().zip(labels) {
-            let p = sigmoid(dot(row, &theta));
+            let p = sigmoid(design.log_odds(row, &theta));
             let residual = p - if *converted { 1.0 } else { 0.0 };
             let weight = (p * (1.0 - p)).max(1e-12);
-            for a in 0..size {
-                gradient[a] += residual * row[a];
-                let wa = weight * row[a];
-                if wa != 0.0 {
-                    for (h, r) in hessian[a * size..a * size + a + 1].iter_mut().zip(row) {
-                        *h += wa * r;
-                    }
+            let (indices, values) = row;
+            for (n, (&a, &va)) in indices.iter().zip(values).enumerate() {
+                gradient[a] += residual * va;
+                let wa = weight * va;
+                for (&b, &vb) in indices[..=n].iter().zip(values) {
+                    hessian[a * size + b] += wa * vb;
                 }
+                hessian[k * size + a] += wa;
             }
+            gradient[k] += residual;
+            hessian[k * size + k] += weight;
         }
         for a in 0..size {
             for b in 0..a {
@@ -310,13 +310,13 @@ pub fn fit_with_validation(train: (&Matrix, &[bool]), valid: (&Matrix, &[bool]))
     if !labels.iter().any(|y| *y) || labels.iter().all(|y| *y) {
         return None;
     }
-    let scaled = Standardised::of(x);
+    let scaled = Scaled::of(x);
     let design = Design::of(x, &scaled);
     let mut best: Option<Fitted> = None;
     let mut start: Option<Vec<f64>> = None;
     for lambda in LAMBDAS {
-        let theta = fit_standardised(&design, labels, lambda, start.as_deref());
-        let model = scaled.unstandardise(theta[x.columns], &theta[..x.columns]);
+        let theta = fit_scaled(&design, labels, lambda, start.as_deref());
+        let model = scaled.unscale(theta[x.columns], &theta[..x.columns]);
         let valid_log_loss = model.log_loss(valid.0, valid.1);
         if best.as_ref().is_none_or(|b| valid_log_loss < b.valid_log_loss) {
             best = Some(Fitted { model, lambda, valid_log_loss });
