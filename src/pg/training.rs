@@ -26,9 +26,22 @@ use crate::scoring::evaluation::{auc, Observation};
 use crate::scoring::learning::{fit_with_validation, split_of, Fitted, Matrix, Split};
 use crate::scoring::rule::Rule;
 
-/// The half-lives event candidates are tried with; the one that predicts the
-/// validation data best is kept.
-const HALF_LIVES: [(&str, f64); 3] = [("7 days", 7.0), ("30 days", 30.0), ("90 days", 90.0)];
+/// Half-lives event candidates are tried with besides the profile's own.
+const OTHER_HALF_LIVES: [(&str, f64); 3] = [("7 days", 7.0), ("30 days", 30.0), ("90 days", 90.0)];
+
+/// The half-lives event candidates are tried with: the profile's own, then those of
+/// `OTHER_HALF_LIVES` it does not equal; the one that predicts the validation data best
+/// is kept. Each as rules write it, with its length in days.
+fn half_lives(attached: &Attached) -> Vec<(String, f64)> {
+    let own = &attached.compiled.settings.half_life;
+    let mut found = vec![(own.to_string(), own.seconds() / 86_400.0)];
+    for (text, days) in OTHER_HALF_LIVES {
+        if found.iter().all(|(_, d)| (d - days).abs() > 1e-9) {
+            found.push((text.to_owned(), days));
+        }
+    }
+    found
+}
 
 /// At most this many values of one column, and event types, become candidates.
 const VALUES_PER_COLUMN: i64 = 6;
@@ -52,7 +65,7 @@ const NEGLIGIBLE_POINTS: f64 = 0.5;
 const MIN_PER_OUTCOME: usize = 20;
 
 /// A candidate rule: its name in the draft, its body with one point, and for event
-/// rules which of `HALF_LIVES` it decays with.
+/// rules which of the half-lives tried (see `half_lives`) it decays with.
 struct Candidate {
     name: String,
     rule: Json,
@@ -249,9 +262,14 @@ fn column_candidates(
     }
 }
 
-/// One candidate per half-life of `HALF_LIVES` for an event rule (`rule`, one point).
-fn push_event_candidates(found: &mut Vec<Candidate>, name: String, rule: Json) {
-    for (index, (half_life, _)) in HALF_LIVES.iter().enumerate() {
+/// One candidate per half-life tried for an event rule (`rule`, one point).
+fn push_event_candidates(
+    found: &mut Vec<Candidate>,
+    half_lives: &[(String, f64)],
+    name: String,
+    rule: Json,
+) {
+    for (index, (half_life, _)) in half_lives.iter().enumerate() {
         let mut rule = rule.clone();
         rule["half_life"] = json!(half_life);
         found.push(Candidate { name: name.clone(), rule, half_life: Some(index) });
@@ -273,6 +291,7 @@ fn props_candidates(
     client: &SpiClient<'_>,
     attached: &Attached,
     types: &[(String, i64)],
+    half_lives: &[(String, f64)],
     found: &mut Vec<Candidate>,
 ) {
     let attachment = &attached.attachment;
@@ -347,14 +366,18 @@ fn props_candidates(
         };
         *per_type.entry(event_type.clone()).or_default() += 1;
         let rule = json!({"kind": "event", "event": event_type, "when": when, "points": 1});
-        push_event_candidates(found, name, rule);
+        push_event_candidates(found, half_lives, name, rule);
     }
 }
 
 /// Every candidate rule, from the attached tables' own data (read as their owner): fit
 /// rules on the contacts' and accounts' columns, and event rules per frequent event type
-/// with each of `HALF_LIVES`. Only candidates the rule language accepts.
-fn candidates(client: &SpiClient<'_>, attached: &Attached) -> Vec<Candidate> {
+/// with each of `half_lives`. Only candidates the rule language accepts.
+fn candidates(
+    client: &SpiClient<'_>,
+    attached: &Attached,
+    half_lives: &[(String, f64)],
+) -> Vec<Candidate> {
     let attachment = &attached.attachment;
     let mut skip = vec![attachment.contact_key_name.clone()];
     if let Some(accounts) = &attachment.accounts {
@@ -415,10 +438,15 @@ fn candidates(client: &SpiClient<'_>, attached: &Attached) -> Vec<Candidate> {
         }
         for (event_type, _) in &types {
             let rule = json!({"kind": "event", "event": event_type, "points": 1});
-            push_event_candidates(&mut found, format!("learned: {}", shown(event_type)), rule);
+            push_event_candidates(
+                &mut found,
+                half_lives,
+                format!("learned: {}", shown(event_type)),
+                rule,
+            );
         }
         if attachment.event_props.is_some() {
-            props_candidates(client, attached, &types, &mut found);
+            props_candidates(client, attached, &types, half_lives, &mut found);
         }
     });
     found.retain(|c| Rule::compile(&c.rule).is_ok() && c.name.len() <= 200);
@@ -550,7 +578,8 @@ fn train_profile(
                 None => ignored += 1,
             }
         }
-        let candidates = candidates(client, &attached);
+        let half_lives = half_lives(&attached);
+        let candidates = candidates(client, &attached, &half_lives);
         if candidates.is_empty() {
             raise(Failure::InvalidValue(format!(
                 "profile \"{profile}\": the attached tables offer nothing to learn from"
@@ -575,7 +604,7 @@ fn train_profile(
         }
         // Fit with each half-life for the event candidates; keep the best on validation.
         let mut best: Option<(usize, Vec<usize>, Fitted)> = None;
-        for (choice, _) in HALF_LIVES.iter().enumerate() {
+        for (choice, _) in half_lives.iter().enumerate() {
             let columns: Vec<usize> = candidates
                 .iter()
                 .enumerate()
@@ -621,7 +650,7 @@ fn train_profile(
             ("log_loss_valid".to_owned(), Some(fitted.valid_log_loss)),
             ("brier_valid".to_owned(), Some(fitted.model.brier(&valid.0, &valid.1))),
             ("lambda".to_owned(), Some(fitted.lambda)),
-            ("half_life_days".to_owned(), Some(HALF_LIVES[choice].1)),
+            ("half_life_days".to_owned(), Some(half_lives[choice].1)),
             ("intercept".to_owned(), Some(fitted.model.intercept)),
             ("points_per_doubling".to_owned(), Some(points_per_doubling)),
             ("seconds".to_owned(), Some(started.elapsed().as_secs_f64())),
