@@ -14,7 +14,7 @@ use crate::pg::attachment::{ident, spi_failed, Quoted};
 use crate::pg::catalog::{load_profile, Edition};
 use crate::pg::clock::{now_unix_micros, to_unix_micros};
 use crate::pg::errors::{internal, raise, Failure};
-use crate::pg::insight::{check_fields_exist, check_may_read_tables};
+use crate::pg::insight::{check_fields_exist, check_may_read_tables, Covering};
 use crate::pg::plan_cache::{attached_by_name, Attached};
 use crate::pg::score_rows::BATCH;
 use crate::pg::some_contacts::compute_as_of;
@@ -316,7 +316,7 @@ fn evaluate_outcomes(
 ) -> Evaluated {
     Spi::connect(|client| {
         let active = attached_by_name(client, profile);
-        check_may_read_tables(client, &active, "evaluate scores");
+        check_may_read_tables(client, &active, "evaluate scores", Covering::AnyContact);
         let options = parse_options(options, &active, function);
         let attached = match options.edition {
             Edition::Active => active,

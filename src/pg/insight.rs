@@ -24,41 +24,67 @@ use crate::scoring::engine::EventSummary;
 use crate::scoring::explain::{contributions, Contribution};
 use crate::scoring::next_actions::{next_actions, NextAction};
 
+/// Which contacts a recomputation for a caller covers.
+#[derive(Clone, Copy, PartialEq)]
+pub(crate) enum Covering {
+    /// One contact the caller found through the contacts' own policies (`standing`).
+    OneContact,
+    /// Every contact a relation of the caller's names (evaluate, train).
+    AnyContact,
+}
+
 /// A recomputation from history shows what the attached tables hold about a contact (an
 /// explanation, how many of its events each rule counted; a score at any time, when its
 /// events happened): the caller must be allowed to read them all. 42501 if not; `doing`
 /// names what was refused ("explain scores"). The recomputation reads as the tables'
 /// owner, whom row-level security does not restrict: an events or accounts table whose
-/// policies apply to the caller is refused too, or it would show rows they hide. (The
-/// contacts table's policies decide which contacts the caller may ask about.)
-pub(crate) fn check_may_read_tables(client: &SpiClient<'_>, attached: &Attached, doing: &str) {
+/// policies apply to the caller is refused too, or it would show rows they hide. For
+/// one contact, the contacts table's policies decide which contacts the caller may ask
+/// about; covering any contact, a contacts table whose policies apply is refused as well.
+pub(crate) fn check_may_read_tables(
+    client: &SpiClient<'_>,
+    attached: &Attached,
+    doing: &str,
+    covering: Covering,
+) {
     let attachment = &attached.attachment;
     let tables: Vec<pg_sys::Oid> = [attachment.contacts_oid, attachment.events_oid]
         .into_iter()
         .chain(attachment.accounts_oid)
         .collect();
+    // The table whose policies may apply: the contacts, for one contact; none otherwise.
+    let exempt = match covering {
+        Covering::OneContact => attachment.contacts_oid,
+        Covering::AnyContact => pg_sys::InvalidOid,
+    };
     let what = "checking privileges on the attached tables";
     let allowed = client
         .select(
-            "SELECT pg_catalog.bool_and(pg_catalog.has_table_privilege(r, 'SELECT')
-                                        AND (r OPERATOR(pg_catalog.=) $2
-                                             OR NOT pg_catalog.row_security_active(r::pg_catalog.regclass)))
+            // (`IS TRUE`: no NULL, which bool_and would skip, may let a table through;
+            // an exempt oid that is invalid arrives as NULL.)
+            "SELECT pg_catalog.bool_and((pg_catalog.has_table_privilege(r, 'SELECT')
+                                         AND ((r OPERATOR(pg_catalog.=) $2) IS TRUE
+                                              OR NOT pg_catalog.row_security_active(r::pg_catalog.regclass))) IS TRUE)
                FROM pg_catalog.unnest($1::pg_catalog.oid[]) AS r",
             Some(1),
-            &[tables.into(), attachment.contacts_oid.into()],
+            &[tables.into(), exempt.into()],
         )
         .and_then(|rows| rows.first().get_one::<bool>())
         .unwrap_or_else(|e| spi_failed(attachment, what, e));
     if allowed != Some(true) {
+        let tables = match covering {
+            Covering::OneContact => "the events or accounts table",
+            Covering::AnyContact => "any of them",
+        };
         raise(
             Failure::InsufficientPrivilege(format!(
                 "permission denied to {doing} of profile \"{}\"",
                 attachment.profile_name
             ))
-            .hint(
+            .hint(format!(
                 "It recomputes from what the attached tables hold: it needs SELECT on each of \
-                 them, and no row-level security on the events or accounts table that applies to you.",
-            ),
+                 them, and no row-level security on {tables} that applies to you."
+            )),
         );
     }
 }
@@ -68,7 +94,7 @@ pub(crate) fn check_may_read_tables(client: &SpiClient<'_>, attached: &Attached,
 fn explain_contact(profile: &str, contact: &str, at: i64) -> Vec<Contribution> {
     Spi::connect(|client| {
         let attached = attached_by_name(client, profile);
-        check_may_read_tables(client, &attached, "explain scores");
+        check_may_read_tables(client, &attached, "explain scores", Covering::OneContact);
         let Some(Standing { key, .. }) = standing(client, &attached, contact) else {
             return Vec::new();
         };
@@ -144,7 +170,7 @@ fn history(
 ) -> Vec<(i64, f64, f64, f64)> {
     Spi::connect(|client| {
         let attached = attached_by_name(client, profile);
-        check_may_read_tables(client, &attached, "recompute scores");
+        check_may_read_tables(client, &attached, "recompute scores", Covering::OneContact);
         let instants = steps(client, since, until, step);
         let Some(Standing { key, .. }) = standing(client, &attached, contact) else {
             return Vec::new();

@@ -11,7 +11,7 @@ use serde_json::{Map, Value as Json};
 use crate::pg::attachment::{spi_failed, Attachment};
 use crate::pg::clock::{now_unix_micros, to_unix_micros};
 use crate::pg::identity::as_crm_owner;
-use crate::pg::insight::check_may_read_tables;
+use crate::pg::insight::{check_may_read_tables, Covering};
 use crate::pg::jsonb::AnyJsonb;
 use crate::pg::plan_cache::attached_by_name as attached;
 use crate::pg::score_rows::standing;
@@ -122,7 +122,7 @@ mod lead_score {
             };
             // Exact at any time: the contact's history as of `at`, which shows when its
             // events happened: for callers who may read the attached tables.
-            check_may_read_tables(client, &attached, "recompute scores");
+            check_may_read_tables(client, &attached, "recompute scores", Covering::OneContact);
             let at = to_unix_micros(at);
             let scored = compute_batch(client, &attached, std::slice::from_ref(&found.key), at);
             scored.into_iter().find(|(k, _)| *k == found.key).map(|(_, r)| r.score_at(at))

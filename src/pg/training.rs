@@ -17,7 +17,7 @@ use crate::pg::attachment::{ident, spi_failed, Quoted};
 use crate::pg::errors::{internal, raise, Failure};
 use crate::pg::evaluation::{outcomes_relation, parse_options, read_outcomes, OptionsFor};
 use crate::pg::identity::as_crm_owner;
-use crate::pg::insight::check_may_read_tables;
+use crate::pg::insight::{check_may_read_tables, Covering};
 use crate::pg::plan_cache::{attached_by_name, Attached};
 use crate::pg::score_rows::BATCH;
 use crate::pg::some_contacts::compute_as_of;
@@ -555,7 +555,7 @@ fn train_profile(
     let started = Instant::now();
     Spi::connect(|client| {
         let attached = attached_by_name(client, profile);
-        check_may_read_tables(client, &attached, "train");
+        check_may_read_tables(client, &attached, "learn from the tables", Covering::AnyContact);
         check_may_edit(client, profile);
         let options = parse_options(options, &attached, OptionsFor::Train);
         let relation = outcomes_relation(client, &attached, outcomes, &options);

@@ -150,6 +150,17 @@ GRANT SELECT ON ev.outcomes TO ev_analyst;
 SET ROLE ev_analyst;
 SELECT metric, value FROM lead_score.evaluate('Eval', 'ev.outcomes', '{"as_of": "decided"}') WHERE metric = 'contacts';
 RESET ROLE;
+-- Row-level security on the contacts that applies to the caller: the outcomes may name
+-- contacts it hides, so evaluating is refused (explain, for one contact the caller
+-- found, is not).
+ALTER TABLE ev.contacts ENABLE ROW LEVEL SECURITY;
+CREATE POLICY first_hundred ON ev.contacts FOR SELECT USING (id <= 100);
+SET ROLE ev_analyst;
+SELECT * FROM lead_score.evaluate('Eval', 'ev.outcomes', '{"as_of": "decided"}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) > 0 AS explains FROM lead_score.explain('Eval', 4);
+RESET ROLE;
+ALTER TABLE ev.contacts DISABLE ROW LEVEL SECURITY;
 
 -- A likelihood links scores to probabilities: published, the scores view shows it
 -- (as lead_score.likelihood computes it), and evaluate adds the Brier score and log loss.

@@ -131,8 +131,8 @@ SELECT lead_score.create_profile('Unattached') > 0 AS created;
 SELECT * FROM lead_score.train('Unattached', 'tr.outcomes', '{"key": "id"}');
 \echo :LAST_ERROR_SQLSTATE
 -- Who may train: a role that may read everything but not edit profiles is refused
--- before any work, and one that may edit but not read the outcomes too; nothing is
--- written either way.
+-- before any work; one that may edit but not read the outcomes, or whom row-level
+-- security on the contacts restricts, too; nothing is written either way.
 CREATE TEMP TABLE draft_now AS
 SELECT rule_name, rule FROM lead_score.rules WHERE profile = 'Learned' AND is_draft;
 CREATE ROLE tr_analyst;
@@ -149,6 +149,14 @@ SET ROLE tr_editor;
 SELECT * FROM lead_score.train('Learned', 'tr.outcomes', '{"key": "id", "as_of": "decided"}');
 \echo :LAST_ERROR_SQLSTATE
 RESET ROLE;
+GRANT SELECT ON tr.outcomes TO tr_editor;
+ALTER TABLE tr.contacts ENABLE ROW LEVEL SECURITY;
+CREATE POLICY first_hundred ON tr.contacts FOR SELECT USING (id <= 100);
+SET ROLE tr_editor;
+SELECT * FROM lead_score.train('Learned', 'tr.outcomes', '{"key": "id", "as_of": "decided"}');
+\echo :LAST_ERROR_SQLSTATE
+RESET ROLE;
+ALTER TABLE tr.contacts DISABLE ROW LEVEL SECURITY;
 SELECT count(*) AS rules_changed
   FROM (SELECT rule_name, rule FROM lead_score.rules WHERE profile = 'Learned' AND is_draft) a
   FULL JOIN draft_now b USING (rule_name)
