@@ -94,6 +94,19 @@ check "$OLD_VERSION's SQL runs on the new library (writes, rescore, verify, scor
 
 say "update test: ALTER EXTENSION pg_lead_score UPDATE"
 snapshot lead_score_upgrade "$work/before_update"
+# A view of the user's on a scores view: rebuilding the scores view would drop it, so
+# the update refuses (2BP01, naming it) and leaves the extension as it was.
+refused_update() {
+    "${psql[@]}" -d lead_score_upgrade \
+        -c "CREATE VIEW public.hot_leads AS SELECT * FROM lead_score.\"Sales_scores\" WHERE score > 10" &&
+        ! "${psql[@]}" -d lead_score_upgrade -v VERBOSITY=verbose \
+            -c "ALTER EXTENSION pg_lead_score UPDATE" >"$work/refused.log" 2>&1 &&
+        grep -q "2BP01: the scores view .* cannot gain its new columns: public.hot_leads depend" "$work/refused.log" &&
+        [ "$("${psql[@]}" -d lead_score_upgrade -Atc \
+            "SELECT extversion FROM pg_extension WHERE extname = 'pg_lead_score'")" = "$OLD_VERSION" ] &&
+        "${psql[@]}" -d lead_score_upgrade -c "DROP VIEW public.hot_leads"
+}
+check "the update refuses to drop a user's view built on a scores view (2BP01) and changes nothing" refused_update
 check "ALTER EXTENSION pg_lead_score UPDATE" \
     "${psql[@]}" -d lead_score_upgrade -c "ALTER EXTENSION pg_lead_score UPDATE"
 snapshot lead_score_upgrade "$work/after_update"
