@@ -82,7 +82,7 @@ pub(crate) fn check_may_read_tables(
                 attachment.profile_name
             ))
             .hint(format!(
-                "It recomputes from what the attached tables hold: it needs SELECT on each of \
+                "It reads what the attached tables hold: it needs SELECT on each of \
                  them, and no row-level security on {tables} that applies to you."
             )),
         );

@@ -140,6 +140,9 @@ GRANT USAGE ON SCHEMA ev TO ev_analyst;
 SET ROLE ev_analyst;
 SELECT * FROM lead_score.evaluate('Eval', 'ev.outcomes');
 \echo :LAST_ERROR_SQLSTATE
+-- (stats() counts every event and contact too: the same rule.)
+SELECT * FROM lead_score.stats('Eval');
+\echo :LAST_ERROR_SQLSTATE
 RESET ROLE;
 GRANT SELECT ON ev.contacts, ev.events TO ev_analyst;
 SET ROLE ev_analyst;
@@ -149,6 +152,7 @@ RESET ROLE;
 GRANT SELECT ON ev.outcomes TO ev_analyst;
 SET ROLE ev_analyst;
 SELECT metric, value FROM lead_score.evaluate('Eval', 'ev.outcomes', '{"as_of": "decided"}') WHERE metric = 'contacts';
+SELECT sum(events) > 0 AS counted FROM lead_score.stats('Eval');
 RESET ROLE;
 -- Row-level security on the contacts that applies to the caller: the outcomes may name
 -- contacts it hides, so evaluating is refused (explain, for one contact the caller
@@ -157,6 +161,8 @@ ALTER TABLE ev.contacts ENABLE ROW LEVEL SECURITY;
 CREATE POLICY first_hundred ON ev.contacts FOR SELECT USING (id <= 100);
 SET ROLE ev_analyst;
 SELECT * FROM lead_score.evaluate('Eval', 'ev.outcomes', '{"as_of": "decided"}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM lead_score.stats('Eval');
 \echo :LAST_ERROR_SQLSTATE
 SELECT count(*) > 0 AS explains FROM lead_score.explain('Eval', 4);
 RESET ROLE;
