@@ -2,6 +2,7 @@
 //! did them now, and the thresholds that would take it over.
 
 use crate::scoring::engine::{CompiledProfile, LimitState};
+use crate::scoring::qualification::tags_reached;
 use crate::scoring::rule::{CountLimit, Rule};
 
 /// One event rule a contact could act on now.
@@ -48,13 +49,8 @@ pub fn next_actions(
             let crossed: Vec<(&str, f64)> = if disqualified {
                 Vec::new()
             } else {
-                let mut crossed: Vec<(&str, f64)> = profile
-                    .settings
-                    .tags()
-                    .filter(|(tag, threshold)| {
-                        !tags.iter().any(|held| held == tag) && after >= *threshold
-                    })
-                    .collect();
+                let mut crossed: Vec<(&str, f64)> =
+                    tags_reached(&profile.settings, tags, after).collect();
                 crossed.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(b.0)));
                 crossed
             };

@@ -68,14 +68,12 @@ pub fn transitions(
         _ => {}
     }
     if disqualified_by.is_empty() {
-        for (tag, threshold) in settings.tags() {
-            if score >= threshold && !held.iter().any(|h| h == tag) {
-                found.push(Transition {
-                    change: Change::Tagged { tag: tag.to_owned(), threshold },
-                    score,
-                    reason: pushed_by(),
-                });
-            }
+        for (tag, threshold) in tags_reached(settings, held, score) {
+            found.push(Transition {
+                change: Change::Tagged { tag: tag.to_owned(), threshold },
+                score,
+                reason: pushed_by(),
+            });
         }
     }
     found
@@ -99,12 +97,24 @@ pub fn may_change(
     fit + engagement.value_at(now) >= lowest || engagement.terms.iter().any(|t| t.value < 0.0)
 }
 
+/// The tags of `settings` that a contact holding `held` lacks, with their thresholds,
+/// in the profile's order.
+fn unheld<'a>(settings: &'a Settings, held: &'a [String]) -> impl Iterator<Item = (&'a str, f64)> {
+    settings.tags().filter(|(tag, _)| !held.iter().any(|h| h == tag))
+}
+
+/// The tags a contact holding `held` would get at `score` (if not disqualified): those
+/// it lacks whose threshold the score reaches, in the profile's order.
+pub fn tags_reached<'a>(
+    settings: &'a Settings,
+    held: &'a [String],
+    score: f64,
+) -> impl Iterator<Item = (&'a str, f64)> {
+    unheld(settings, held).filter(move |(_, threshold)| score >= *threshold)
+}
+
 fn lowest_unheld(settings: &Settings, held: &[String]) -> Option<f64> {
-    settings
-        .tags()
-        .filter(|(tag, _)| !held.iter().any(|h| h == tag))
-        .map(|(_, threshold)| threshold)
-        .reduce(f64::min)
+    unheld(settings, held).map(|(_, threshold)| threshold).reduce(f64::min)
 }
 
 /// The first instant after `now` at which decay alone carries a contact that is below
