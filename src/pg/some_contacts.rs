@@ -15,7 +15,7 @@ use crate::pg::queries::{key_array, Contacts};
 use crate::pg::score_rows::{lock_and_read, remove_missing, write_batch, Outcome, BATCH};
 use crate::pg::spi_rows::{current_rows, RawRow, Row};
 use crate::pg::summaries::{
-    add_adjustment, add_event, finish_row, finish_rows, fold_adjustments_of, fold_rows,
+    finish_row, finish_rows, fold_adjustment, fold_adjustments_of, fold_row, fold_rows,
     read_adjustments_of, Scored, Summaries,
 };
 use crate::scoring::engine::{ContactScore, EventSummary};
@@ -156,18 +156,19 @@ pub(crate) fn compute_as_of(
         summaries.extend(keys.iter().map(|key| (key.clone(), EventSummary::explaining())));
     }
     // Each row into its contact's summary, as of the contact's instant.
-    type Add = fn(&Attached, &mut EventSummary, &RawRow, i64);
-    let fold = |summaries: &mut Summaries, row: &RawRow, add: Add| {
-        let Some(key) = row.text(1) else { return };
-        let Some(&now) = instant.get(key) else { return };
-        add(attached, summaries.entry(key.to_owned()).or_default(), row, now);
-    };
-    read_adjustments_of(client, attached, &keys, |row| fold(&mut summaries, row, add_adjustment));
+    let now_of = |row: &RawRow| row.text(1).and_then(|key| instant.get(key).copied());
+    read_adjustments_of(client, attached, &keys, |row| {
+        if let Some(now) = now_of(row) {
+            fold_adjustment::<String>(attached, &mut summaries, row, now);
+        }
+    });
     as_crm_owner(attached.attachment.crm_owner, |_| {
         run(client, attached, &reads.events, "reading events", &reads.of_events);
         // SAFETY: the rows are read here, before any other statement runs.
         for row in unsafe { current_rows() } {
-            fold(&mut summaries, &row, add_event);
+            if let Some(now) = now_of(&row) {
+                fold_row::<String>(attached, &mut summaries, &row, now);
+            }
         }
         run(client, attached, &reads.contacts, "reading contacts", &reads.of_contacts);
         // SAFETY: as above.

@@ -159,7 +159,7 @@ pub(crate) fn fold_row<K: SummaryKey>(
 }
 
 /// Fold an events row into `summary`, as of `now`.
-pub(crate) fn add_event(attached: &Attached, summary: &mut EventSummary, row: &impl Row, now: i64) {
+fn add_event(attached: &Attached, summary: &mut EventSummary, row: &impl Row, now: i64) {
     let facts = row.json(4);
     let facts = JsonFacts { record: &facts, now };
     let event = Event { event_type: row.text(2), at: row.time(3), facts: &facts };
@@ -180,7 +180,7 @@ const ADJUSTMENT_COLUMNS: &str = "a.id, a.points, a.adjusted_at, \
      pg_catalog.date_part('epoch', a.half_life), a.reason";
 
 /// Fold an adjustments row (contact, `ADJUSTMENT_COLUMNS`) into its contact's summary.
-fn fold_adjustment<K: SummaryKey>(
+pub(crate) fn fold_adjustment<K: SummaryKey>(
     attached: &Attached,
     summaries: &mut K::Map,
     row: &impl Row,
@@ -190,12 +190,7 @@ fn fold_adjustment<K: SummaryKey>(
 }
 
 /// Fold an adjustments row into `summary`, as of `now`.
-pub(crate) fn add_adjustment(
-    attached: &Attached,
-    summary: &mut EventSummary,
-    row: &impl Row,
-    now: i64,
-) {
+fn add_adjustment(attached: &Attached, summary: &mut EventSummary, row: &impl Row, now: i64) {
     let corrupted = |what: &str| -> ! {
         let profile = &attached.attachment.profile_name;
         internal(format!("profile \"{profile}\": reading an adjustment"), what)
