@@ -42,30 +42,28 @@ pub(crate) fn rescore_all(client: &mut SpiClient<'_>, profile: &str, cause: Caus
     // The view reads the scored version's tag, scale and likelihood from here (before
     // the rescore copies tags, which names the PQL tag).
     let settings = &attached.compiled.settings;
-    let mark = "UPDATE lead_score.attachment_store
-                   SET scored_version = $2, pql_tag = $3, score_100_curve = $4, score_100_scale = $5
-                 WHERE profile_id = $1";
-    let args = [
+    let likelihood = settings.likelihood;
+    let mut args = vec![
         attachment.profile_id.into(),
         attachment.version.into(),
         settings.pql_tag.clone().into(),
         settings.score_100.curve.name().into(),
         settings.score_100.scale.into(),
     ];
-    client.update(mark, None, &args).unwrap_or_else(|e| internal("finishing the rescore", e));
     // (Under 0.1.0's SQL, before the update, there is no likelihood to record.)
-    if attachment.current_sql {
-        let likelihood = settings.likelihood;
-        let mark = "UPDATE lead_score.attachment_store
-                       SET likelihood_intercept = $2, likelihood_points_per_doubling = $3
-                     WHERE profile_id = $1";
-        let args = [
-            attachment.profile_id.into(),
-            likelihood.map(|l| l.intercept).into(),
-            likelihood.map(|l| l.points_per_doubling).into(),
-        ];
-        client.update(mark, None, &args).unwrap_or_else(|e| internal("finishing the rescore", e));
-    }
+    let likelihood_columns = if attachment.current_sql {
+        args.push(likelihood.map(|l| l.intercept).into());
+        args.push(likelihood.map(|l| l.points_per_doubling).into());
+        ", likelihood_intercept = $6, likelihood_points_per_doubling = $7"
+    } else {
+        ""
+    };
+    let mark = format!(
+        "UPDATE lead_score.attachment_store
+            SET scored_version = $2, pql_tag = $3, score_100_curve = $4, score_100_scale = $5{likelihood_columns}
+          WHERE profile_id = $1"
+    );
+    client.update(&mark, None, &args).unwrap_or_else(|e| internal("finishing the rescore", e));
     rewrite_everyone(client, &attached, decision_now_unix_micros(), cause)
 }
 
