@@ -88,12 +88,11 @@ fn shown(value: &str) -> String {
     }
 }
 
-/// The columns of `table` a fit rule can use, with their type oids, except `skip`.
+/// The columns of `table` a fit rule can name, with their type oids.
 fn usable_columns(
     client: &SpiClient<'_>,
     attached: &Attached,
     table: pg_sys::Oid,
-    skip: &[String],
 ) -> Vec<(String, pg_sys::Oid)> {
     let what = "listing the columns to learn from";
     let rows = client
@@ -112,7 +111,7 @@ fn usable_columns(
         let oid =
             row.get::<pg_sys::Oid>(2).unwrap_or_else(|e| spi_failed(&attached.attachment, what, e));
         let (Some(name), Some(oid)) = (name, oid) else { continue };
-        if plain_name(&name) && !skip.contains(&name) {
+        if plain_name(&name) {
             found.push((name, oid));
         }
     }
@@ -379,26 +378,21 @@ fn candidates(
     half_lives: &[(String, f64)],
 ) -> Vec<Candidate> {
     let attachment = &attached.attachment;
-    let mut skip = vec![attachment.contact_key_name.clone()];
-    if let Some(accounts) = &attachment.accounts {
-        // The reference to the account is no property of the contact.
-        skip.extend(
-            usable_columns(client, attached, attachment.contacts_oid, &[])
-                .into_iter()
-                .map(|(name, _)| name)
-                .filter(|name| ident(name).to_string() == accounts.contact_account.to_string()),
-        );
-    }
-    let contact_columns = usable_columns(client, attached, attachment.contacts_oid, &skip);
+    // The contacts' key, the reference to the account and the accounts' key are no
+    // properties of the contact.
+    let contact_columns: Vec<(String, pg_sys::Oid)> =
+        usable_columns(client, attached, attachment.contacts_oid)
+            .into_iter()
+            .filter(|(name, _)| {
+                *name != attachment.contact_key_name
+                    && attachment.accounts.as_ref().is_none_or(|a| ident(name) != a.contact_account)
+            })
+            .collect();
     let account_columns = match (&attachment.accounts, attachment.accounts_oid) {
-        (Some(accounts), Some(oid)) => {
-            let key: Vec<String> = usable_columns(client, attached, oid, &[])
-                .into_iter()
-                .map(|(name, _)| name)
-                .filter(|name| ident(name).to_string() == accounts.account_key.to_string())
-                .collect();
-            usable_columns(client, attached, oid, &key)
-        }
+        (Some(accounts), Some(oid)) => usable_columns(client, attached, oid)
+            .into_iter()
+            .filter(|(name, _)| ident(name) != accounts.account_key)
+            .collect(),
         _ => Vec::new(),
     };
     let mut found = Vec::new();
@@ -603,7 +597,7 @@ fn train_profile(
             )));
         }
         // Fit with each half-life for the event candidates; keep the best on validation.
-        let mut best: Option<(usize, Vec<usize>, Fitted)> = None;
+        let mut best: Option<(usize, Vec<usize>, Fitted, (Matrix, Vec<bool>))> = None;
         for (choice, _) in half_lives.iter().enumerate() {
             let columns: Vec<usize> = candidates
                 .iter()
@@ -617,11 +611,11 @@ fn train_profile(
             else {
                 continue;
             };
-            if best.as_ref().is_none_or(|(_, _, b)| fitted.valid_log_loss < b.valid_log_loss) {
-                best = Some((choice, columns, fitted));
+            if best.as_ref().is_none_or(|(_, _, b, _)| fitted.valid_log_loss < b.valid_log_loss) {
+                best = Some((choice, columns, fitted, valid));
             }
         }
-        let Some((choice, columns, fitted)) = best else {
+        let Some((choice, columns, fitted, valid)) = best else {
             internal("training", "no model could be fitted");
         };
         let points_per_doubling = options.points_per_doubling;
@@ -638,7 +632,6 @@ fn train_profile(
             .collect();
         write_draft(client, profile, &learned, fitted.model.intercept, points_per_doubling);
         let split_metrics = |split: Split| auc_of(&fitted, &matrix(&rows, split, &columns));
-        let valid = matrix(&rows, Split::Valid, &columns);
         vec![
             ("contacts".to_owned(), Some(rows.len() as f64)),
             ("ignored".to_owned(), Some(ignored as f64)),
