@@ -11,10 +11,10 @@ use pgrx::{JsonB, PgRelation};
 use serde_json::Value as Json;
 
 use crate::pg::attachment::{ident, spi_failed, Quoted};
-use crate::pg::catalog::{load_profile, Edition};
+use crate::pg::catalog::Edition;
 use crate::pg::clock::{now_unix_micros, to_unix_micros};
 use crate::pg::errors::{internal, raise, Failure};
-use crate::pg::insight::{check_fields_exist, check_may_read_tables, Covering};
+use crate::pg::insight::{attached_edition, check_may_read_tables, Covering};
 use crate::pg::plan_cache::{attached_by_name, Attached};
 use crate::pg::score_rows::BATCH;
 use crate::pg::some_contacts::compute_as_of;
@@ -320,17 +320,7 @@ fn evaluate_outcomes(
         let options = parse_options(options, &active, function);
         let attached = match options.edition {
             Edition::Active => active,
-            edition => {
-                let label = match edition {
-                    Edition::Version(v) => format!("version {v}"),
-                    _ => "draft".to_owned(),
-                };
-                let compiled = load_profile(profile, edition).compiled;
-                let candidate =
-                    Attached::with_compiled(client, active.attachment.clone(), compiled);
-                check_fields_exist(client, &candidate, &label);
-                Rc::new(candidate)
-            }
+            edition => Rc::new(attached_edition(client, &active, edition)),
         };
         let relation = outcomes_relation(client, &attached, outcomes, &options);
         let (rows, ignored) = read_outcomes(client, &attached, &relation, &options);

@@ -204,7 +204,7 @@ fn next_actions_for(profile: &str, contact: &str, n: usize, now: i64) -> Vec<Nex
 
 /// Every column the rules of `attached` read must exist in the attached tables: 42703
 /// naming the rule and the column otherwise (as publish and attach would refuse them).
-pub(crate) fn check_fields_exist(client: &SpiClient<'_>, attached: &Attached, edition: &str) {
+fn check_fields_exist(client: &SpiClient<'_>, attached: &Attached, edition: &str) {
     let attachment = &attached.attachment;
     for (rule_name, rule) in &attached.compiled.rules {
         for field in rule.fields() {
@@ -237,6 +237,24 @@ pub(crate) fn check_fields_exist(client: &SpiClient<'_>, attached: &Attached, ed
     }
 }
 
+/// An attached profile scored with another edition of its rules (the draft, or a
+/// published version): its attachment with that edition compiled, after checking that
+/// every column the edition's rules read exists (42703, as publish would refuse it).
+pub(crate) fn attached_edition(
+    client: &SpiClient<'_>,
+    active: &Attached,
+    edition: Edition,
+) -> Attached {
+    let label = match edition {
+        Edition::Version(v) => format!("version {v}"),
+        Edition::Draft | Edition::Active => "draft".to_owned(),
+    };
+    let compiled = load_profile(&active.attachment.profile_name, edition).compiled;
+    let candidate = Attached::with_compiled(client, active.attachment.clone(), compiled);
+    check_fields_exist(client, &candidate, &label);
+    candidate
+}
+
 /// One contact in a preview: its score now and with the candidate version, their
 /// ranks, and what publishing would do to it.
 struct Previewed {
@@ -253,13 +271,8 @@ struct Previewed {
 fn preview_contacts(profile: &str, version: Option<i32>) -> Vec<Previewed> {
     Spi::connect(|client| {
         let active = attached_by_name(client, profile);
-        let (edition, label) = match version {
-            None => (Edition::Draft, "draft".to_owned()),
-            Some(v) => (Edition::Version(v), format!("version {v}")),
-        };
-        let compiled = load_profile(profile, edition).compiled;
-        let candidate = Attached::with_compiled(client, active.attachment.clone(), compiled);
-        check_fields_exist(client, &candidate, &label);
+        let edition = version.map_or(Edition::Draft, Edition::Version);
+        let candidate = attached_edition(client, &active, edition);
         let now = now_unix_micros();
         let mut tags = all_tags(client, &active);
         let mut found = Vec::new();
