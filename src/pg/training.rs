@@ -488,8 +488,11 @@ fn candidate_values(
     rows
 }
 
+/// One split's values and outcomes.
+type SplitRows = (Matrix, Vec<bool>);
+
 /// The rows of one split, with only the given candidate columns.
-fn matrix(rows: &[Row], split: Split, columns: &[usize]) -> (Matrix, Vec<bool>) {
+fn matrix(rows: &[Row], split: Split, columns: &[usize]) -> SplitRows {
     let mut x = Matrix::new(columns.len());
     let mut labels = Vec::new();
     let mut values = vec![0.0; columns.len()];
@@ -504,7 +507,7 @@ fn matrix(rows: &[Row], split: Split, columns: &[usize]) -> (Matrix, Vec<bool>) 
 }
 
 /// The AUC of a model on one split's rows.
-fn auc_of(fitted: &Fitted, (x, labels): &(Matrix, Vec<bool>)) -> Option<f64> {
+fn auc_of(fitted: &Fitted, (x, labels): &SplitRows) -> Option<f64> {
     let observations: Vec<Observation> = (0..x.rows())
         .map(|i| Observation {
             score: fitted.model.log_odds(x.row(i)),
@@ -597,7 +600,7 @@ fn train_profile(
             )));
         }
         // Fit with each half-life for the event candidates; keep the best on validation.
-        let mut best: Option<(usize, Vec<usize>, Fitted, (Matrix, Vec<bool>))> = None;
+        let mut best: Option<(usize, Vec<usize>, Fitted, SplitRows)> = None;
         for (choice, _) in half_lives.iter().enumerate() {
             let columns: Vec<usize> = candidates
                 .iter()

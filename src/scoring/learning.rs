@@ -7,6 +7,8 @@
 
 use std::f64::consts::LN_2;
 
+use crate::scoring::settings::logistic;
+
 /// Rows of feature values, one row per contact, `columns` values each.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Matrix {
@@ -40,15 +42,6 @@ pub struct Model {
     pub weights: Vec<f64>,
 }
 
-fn sigmoid(log_odds: f64) -> f64 {
-    if log_odds >= 0.0 {
-        1.0 / (1.0 + (-log_odds).exp())
-    } else {
-        let odds = log_odds.exp();
-        odds / (1.0 + odds)
-    }
-}
-
 /// `-ln p`, with `p` kept within 1e-15 of 0 and 1.
 fn surprise(p: f64) -> f64 {
     -p.clamp(1e-15, 1.0 - 1e-15).ln()
@@ -60,7 +53,7 @@ impl Model {
     }
 
     pub fn probability(&self, row: &[f64]) -> f64 {
-        sigmoid(self.log_odds(row))
+        logistic(self.log_odds(row))
     }
 
     /// The mean negative log-likelihood of `labels`.
@@ -227,7 +220,7 @@ fn fit_scaled(design: &Design, labels: &[bool], lambda: f64, start: Option<&[f64
     let objective = |theta: &[f64]| {
         let mut total = 0.0;
         for (row, converted) in design.rows().zip(labels) {
-            let p = sigmoid(design.log_odds(row, theta));
+            let p = logistic(design.log_odds(row, theta));
             total += if *converted { surprise(p) } else { surprise(1.0 - p) };
         }
         total + lambda * theta[..k].iter().map(|w| w * w).sum::<f64>() / 2.0
@@ -242,7 +235,7 @@ fn fit_scaled(design: &Design, labels: &[bool], lambda: f64, start: Option<&[f64
         // The lower triangle (row >= column), then mirrored.
         let mut hessian = vec![0.0; size * size];
         for (row, converted) in design.rows().zip(labels) {
-            let p = sigmoid(design.log_odds(row, &theta));
+            let p = logistic(design.log_odds(row, &theta));
             let residual = p - if *converted { 1.0 } else { 0.0 };
             let weight = (p * (1.0 - p)).max(1e-12);
             let (indices, values) = row;

@@ -29,6 +29,17 @@ pub struct Settings {
     pub likelihood: Option<Likelihood>,
 }
 
+/// The probability whose log-odds are `log_odds`. Written so that neither tail
+/// overflows: exp of a large positive number never appears in a denominator that matters.
+pub fn logistic(log_odds: f64) -> f64 {
+    if log_odds >= 0.0 {
+        1.0 / (1.0 + (-log_odds).exp())
+    } else {
+        let odds = log_odds.exp();
+        odds / (1.0 + odds)
+    }
+}
+
 /// A score's probability of converting: its log-odds are `intercept` at a score of 0,
 /// and every `points_per_doubling` points double the odds.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -40,15 +51,7 @@ pub struct Likelihood {
 impl Likelihood {
     /// The probability (0 to 1) of converting at `score`.
     pub fn probability(self, score: f64) -> f64 {
-        let log_odds = self.intercept + score * std::f64::consts::LN_2 / self.points_per_doubling;
-        // Written so that neither tail overflows: exp of a large positive number never
-        // appears in a denominator that matters.
-        if log_odds >= 0.0 {
-            1.0 / (1.0 + (-log_odds).exp())
-        } else {
-            let odds = log_odds.exp();
-            odds / (1.0 + odds)
-        }
+        logistic(self.intercept + score * std::f64::consts::LN_2 / self.points_per_doubling)
     }
 
     fn compile(json: &Json, path: &JsonPath) -> Result<Likelihood, RuleError> {
