@@ -20,10 +20,9 @@ CREATE TABLE lead_score.adjustment_store (
     reason        text NOT NULL,
     adjusted_at   timestamptz NOT NULL,
     adjusted_by   text NOT NULL,
-    CONSTRAINT adjustment_points_are_finite
-        CHECK (points OPERATOR(pg_catalog.<>) 'NaN'::pg_catalog.float8
-               AND points OPERATOR(pg_catalog.<>) 'Infinity'::pg_catalog.float8
-               AND points OPERATOR(pg_catalog.<>) '-Infinity'::pg_catalog.float8),
+    -- Finite, and small enough that no sum of them overflows a stored score.
+    CONSTRAINT adjustment_points_are_bounded
+        CHECK (pg_catalog.abs(points) OPERATOR(pg_catalog.<=) 1e9),
     -- Measured as the scoring measures it: extract(epoch from ...).
     CONSTRAINT adjustment_half_life_is_positive
         CHECK (pg_catalog.date_part('epoch', half_life) OPERATOR(pg_catalog.>) 0),
@@ -60,7 +59,8 @@ BEGIN
          WHERE c.oid OPERATOR(pg_catalog.=) att.contacts) THEN
         RETURN true;
     END IF;
-    IF NOT pg_catalog.has_column_privilege(att.contacts, att.contact_key, 'SELECT') THEN
+    -- (NULL, not false, for a table dropped since: no.)
+    IF pg_catalog.has_column_privilege(att.contacts, att.contact_key, 'SELECT') IS NOT TRUE THEN
         RETURN false;
     END IF;
     EXECUTE pg_catalog.format('SELECT EXISTS (SELECT FROM ONLY %s c WHERE c.%I OPERATOR(pg_catalog.=) $1::%s)',

@@ -440,7 +440,10 @@ BEGIN
     -- Score rows are keyed by the contacts' key: two contacts sharing one would share a
     -- row, and a write touching both would fail.
     IF NOT EXISTS (SELECT FROM pg_index i
-                    WHERE i.indrelid = contacts AND i.indisunique AND i.indnkeyatts = 1
+                    -- (Checked at once and valid: a deferred check lets a statement's
+                    -- triggers see two rows with one key.)
+                    WHERE i.indrelid = contacts AND i.indisunique AND i.indimmediate AND i.indisvalid
+                      AND i.indnkeyatts = 1
                       AND i.indpred IS NULL AND i.indexprs IS NULL
                       AND i.indkey[0] = (SELECT a.attnum FROM pg_attribute a
                                           WHERE a.attrelid = contacts AND a.attname = contact_key)) THEN

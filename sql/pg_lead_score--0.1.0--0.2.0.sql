@@ -347,7 +347,10 @@ BEGIN
     -- Score rows are keyed by the contacts' key: two contacts sharing one would share a
     -- row, and a write touching both would fail.
     IF NOT EXISTS (SELECT FROM pg_index i
-                    WHERE i.indrelid = contacts AND i.indisunique AND i.indnkeyatts = 1
+                    -- (Checked at once and valid: a deferred check lets a statement's
+                    -- triggers see two rows with one key.)
+                    WHERE i.indrelid = contacts AND i.indisunique AND i.indimmediate AND i.indisvalid
+                      AND i.indnkeyatts = 1
                       AND i.indpred IS NULL AND i.indexprs IS NULL
                       AND i.indkey[0] = (SELECT a.attnum FROM pg_attribute a
                                           WHERE a.attrelid = contacts AND a.attname = contact_key)) THEN
@@ -856,10 +859,9 @@ CREATE TABLE lead_score.adjustment_store (
     reason        text NOT NULL,
     adjusted_at   timestamptz NOT NULL,
     adjusted_by   text NOT NULL,
-    CONSTRAINT adjustment_points_are_finite
-        CHECK (points OPERATOR(pg_catalog.<>) 'NaN'::pg_catalog.float8
-               AND points OPERATOR(pg_catalog.<>) 'Infinity'::pg_catalog.float8
-               AND points OPERATOR(pg_catalog.<>) '-Infinity'::pg_catalog.float8),
+    -- Finite, and small enough that no sum of them overflows a stored score.
+    CONSTRAINT adjustment_points_are_bounded
+        CHECK (pg_catalog.abs(points) OPERATOR(pg_catalog.<=) 1e9),
     -- Measured as the scoring measures it: extract(epoch from ...).
     CONSTRAINT adjustment_half_life_is_positive
         CHECK (pg_catalog.date_part('epoch', half_life) OPERATOR(pg_catalog.>) 0),
@@ -896,7 +898,8 @@ BEGIN
          WHERE c.oid OPERATOR(pg_catalog.=) att.contacts) THEN
         RETURN true;
     END IF;
-    IF NOT pg_catalog.has_column_privilege(att.contacts, att.contact_key, 'SELECT') THEN
+    -- (NULL, not false, for a table dropped since: no.)
+    IF pg_catalog.has_column_privilege(att.contacts, att.contact_key, 'SELECT') IS NOT TRUE THEN
         RETURN false;
     END IF;
     EXECUTE pg_catalog.format('SELECT EXISTS (SELECT FROM ONLY %s c WHERE c.%I OPERATOR(pg_catalog.=) $1::%s)',

@@ -16,6 +16,10 @@ use crate::pg::score_rows::standing;
 use crate::pg::some_contacts::rescore_contacts;
 use crate::scoring::decay::HalfLife;
 
+/// At most this many points either way (the table's check says the same): no sum of
+/// adjustments then overflows a stored score.
+const MAX_POINTS: f64 = 1e9;
+
 /// At most this many bytes of reason (the table's check says the same).
 const MAX_REASON_BYTES: usize = 500;
 
@@ -53,14 +57,17 @@ fn adjust_contact(
     reason: &str,
     half_life: Option<Interval>,
 ) -> i64 {
-    if !points.is_finite() {
+    if !points.is_finite() || points.abs() > MAX_POINTS {
         // As Postgres spells them.
         let spelled = match points {
-            p if p.is_nan() => "NaN",
-            p if p > 0.0 => "Infinity",
-            _ => "-Infinity",
+            p if p.is_nan() => "NaN".to_owned(),
+            p if p == f64::INFINITY => "Infinity".to_owned(),
+            p if p == f64::NEG_INFINITY => "-Infinity".to_owned(),
+            p => p.to_string(),
         };
-        raise(Failure::InvalidValue(format!("points must be a finite number, got {spelled}")));
+        raise(Failure::InvalidValue(format!(
+            "points must be a number between -{MAX_POINTS} and {MAX_POINTS}, got {spelled}"
+        )));
     }
     let reason = checked_reason(reason);
     let half_life = checked_half_life(half_life);

@@ -262,10 +262,17 @@ pub(crate) fn fold_all_adjustments<K: SummaryKey>(
     }
     let mut params = Params::default();
     let profile = params.bind(attached.attachment.profile_id);
+    // Keys as the pass holds them. A key that is not one of the key type (kept from an
+    // attachment to other tables) belongs to no contact: NULL, skipped, never an error.
+    let key = match K::CAST {
+        "int8" => "CASE WHEN a.contact_key ~ '^-?[0-9]{1,19}$'
+                         AND a.contact_key::numeric BETWEEN -9223372036854775808 AND 9223372036854775807
+                        THEN a.contact_key::int8 END",
+        _ => "a.contact_key",
+    };
     let read = format!(
-        "SELECT a.contact_key::{}, {ADJUSTMENT_COLUMNS} FROM lead_score.adjustment_store a
-          WHERE a.profile_id = {profile}",
-        K::CAST
+        "SELECT {key}, {ADJUSTMENT_COLUMNS} FROM lead_score.adjustment_store a
+          WHERE a.profile_id = {profile}"
     );
     for_each_row(&read, &params, &mut |row| fold_adjustment::<K>(attached, summaries, row, now));
 }

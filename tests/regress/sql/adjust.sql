@@ -92,6 +92,8 @@ SELECT lead_score.adjust('Adj', 1, 'NaN', 'x');
 \echo :LAST_ERROR_SQLSTATE
 SELECT lead_score.adjust('Adj', 1, '-Infinity', 'x');
 \echo :LAST_ERROR_SQLSTATE
+SELECT lead_score.adjust('Adj', 1, 1e10, 'x');
+\echo :LAST_ERROR_SQLSTATE
 SELECT lead_score.adjust('Adj', 1, 1, '   ');
 \echo :LAST_ERROR_SQLSTATE
 SELECT lead_score.adjust('Adj', 1, 1, repeat('x', 501));

@@ -61,6 +61,11 @@ SELECT lead_score.attach('Sales', 'crm.contacts', 'crm.events', '{"accounts": "k
 SELECT lead_score.attach('Sales', 'crm.keyless', 'crm.events', '{"contact_key": "id"}');
 \echo :LAST_ERROR_SQLSTATE
 DROP TABLE crm.keyless;
+-- So must its check be immediate: a deferred one lets a statement hold two rows with one key.
+CREATE TABLE crm.deferred_key (id bigint, CONSTRAINT deferred_id UNIQUE (id) DEFERRABLE INITIALLY DEFERRED);
+SELECT lead_score.attach('Sales', 'crm.deferred_key', 'crm.events', '{"contact_key": "id"}');
+\echo :LAST_ERROR_SQLSTATE
+DROP TABLE crm.deferred_key;
 -- A rule field that names no column, and props without a properties column.
 SELECT lead_score.attach('Sales', 'crm.contacts', 'crm.events', '{"event_props": "properties"}');
 \echo :LAST_ERROR_SQLSTATE
