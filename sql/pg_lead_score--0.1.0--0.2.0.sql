@@ -206,6 +206,9 @@ LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'verify_wrapper';
 REVOKE ALL ON FUNCTION lead_score.verify(text) FROM PUBLIC;
 
+-- stats() runs as its caller, who must be able to read every attached table.
+ALTER FUNCTION lead_score.stats(text) SECURITY INVOKER;
+
 -- score() with a time recomputes from history, which a parallel worker cannot do.
 ALTER FUNCTION lead_score.score(text, text, timestamp with time zone) PARALLEL RESTRICTED;
 ALTER FUNCTION lead_score.score(text, anyelement, timestamp with time zone) PARALLEL RESTRICTED;
@@ -944,7 +947,6 @@ CREATE FUNCTION lead_score."adjust"(
 	"reason" TEXT, /* Option < & str > */
 	"half_life" interval DEFAULT NULL /* Option < Interval > */
 ) RETURNS bigint /* i64 */
-SECURITY DEFINER
 SET search_path TO pg_catalog, lead_score, pg_temp
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'adjust_wrapper';

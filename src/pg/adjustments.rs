@@ -8,7 +8,7 @@ use crate::pg::attachment::spi_failed;
 use crate::pg::clock::{from_unix_micros, now_unix_micros};
 use crate::pg::decay_functions::interval_seconds;
 use crate::pg::errors::{internal, raise, Failure};
-use crate::pg::identity::as_calling_role;
+use crate::pg::identity::{as_extension_owner_for_caller, extension_owner};
 use crate::pg::maintenance::attached_locking;
 use crate::pg::plan_cache::attached_by_name;
 use crate::pg::qualify::Cause;
@@ -74,33 +74,44 @@ fn adjust_contact(
     Spi::connect_mut(|client| {
         let cached = attached_by_name(client, profile);
         let attached = attached_locking(client, profile, &cached, pg_sys::RowExclusiveLock);
-        // Only a contact the caller may see, as its scores view shows it.
-        let Some(found) = as_calling_role(|| standing(client, &attached, contact)) else {
+        // Only a contact the caller may see, as its scores view shows it (this runs as
+        // the caller: the role that was granted adjust()).
+        let Some(found) = standing(client, &attached, contact) else {
             raise(
                 Failure::Undefined(format!("profile \"{profile}\" has no contact \"{contact}\""))
                     .hint("Adjust a contact that exists and that you may see."),
             )
         };
+        let adjuster = client
+            .select("SELECT current_user::pg_catalog.text", Some(1), &[])
+            .and_then(|rows| rows.first().get_one::<String>())
+            .unwrap_or_else(|e| internal("naming the adjusting role", e))
+            .unwrap_or_default();
         let now = now_unix_micros();
-        let insert = "INSERT INTO lead_score.adjustment_store
-                          (profile_id, contact_key, points, half_life, reason, adjusted_at, adjusted_by)
-                      VALUES ($1, $2, $3, $4, $5, $6, lead_score.acting_role())
-                      RETURNING id";
-        let args = [
-            attached.attachment.profile_id.into(),
-            found.key.as_str().into(),
-            points.into(),
-            half_life.into(),
-            reason.into(),
-            from_unix_micros(now).into(),
-        ];
-        let id = client
-            .update(insert, Some(1), &args)
-            .and_then(|rows| rows.first().get_one::<i64>())
-            .unwrap_or_else(|e| spi_failed(&attached.attachment, "storing an adjustment", e))
-            .unwrap_or_else(|| internal("storing an adjustment", "no id returned"));
-        rescore_contacts(client, &attached, &[found.key], now, Cause::Adjustment);
-        id
+        // The adjustment and the new score, written as the extension's owner.
+        let owner = extension_owner(client);
+        as_extension_owner_for_caller(owner, || {
+            let insert = "INSERT INTO lead_score.adjustment_store
+                              (profile_id, contact_key, points, half_life, reason, adjusted_at, adjusted_by)
+                          VALUES ($1, $2, $3, $4, $5, $6, $7)
+                          RETURNING id";
+            let args = [
+                attached.attachment.profile_id.into(),
+                found.key.as_str().into(),
+                points.into(),
+                half_life.into(),
+                reason.into(),
+                from_unix_micros(now).into(),
+                adjuster.as_str().into(),
+            ];
+            let id = client
+                .update(insert, Some(1), &args)
+                .and_then(|rows| rows.first().get_one::<i64>())
+                .unwrap_or_else(|e| spi_failed(&attached.attachment, "storing an adjustment", e))
+                .unwrap_or_else(|| internal("storing an adjustment", "no id returned"));
+            rescore_contacts(client, &attached, &[found.key], now, Cause::Adjustment);
+            id
+        })
     })
 }
 
@@ -111,8 +122,9 @@ mod lead_score {
     /// `lead_score.adjust(profile, contact, points, reason, half_life)`: add `points` to
     /// a contact's score by hand, now, decaying with `half_life` (never, without one);
     /// tags it in this transaction if that carries it over a threshold. Returns the
-    /// adjustment's id. For roles granted it.
-    #[pg_extern(security_definer)]
+    /// adjustment's id. For roles granted it: it runs as the caller, and writes as the
+    /// extension's owner only once the caller's own checks passed.
+    #[pg_extern]
     #[search_path(pg_catalog, lead_score, pg_temp)]
     fn adjust(
         profile: Option<&str>,

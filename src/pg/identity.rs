@@ -1,6 +1,7 @@
 //! Who is acting, for the audit columns of the catalog.
 
 use pgrx::prelude::*;
+use pgrx::spi::SpiClient;
 use std::ffi::CStr;
 
 /// `lead_score.acting_role()`: the role that called into the extension. Inside the
@@ -120,14 +121,26 @@ pub(crate) fn as_extension_owner<R>(outer: &Outer, f: impl FnOnce() -> R) -> R {
     f()
 }
 
-/// Inside a SECURITY DEFINER function, run `f` as the role that called into the
-/// extension (the one `acting_role` names), in a security-restricted operation with
-/// `SAFE_SEARCH_PATH`: for reading what that role may see (a score row under its
-/// contacts' policies) before writing as the extension's owner.
-pub(crate) fn as_calling_role<R>(f: impl FnOnce() -> R) -> R {
+/// From a function that runs as its caller (granted to it alone), run `f` as the
+/// extension's owner, who owns the tables `f` writes, with `SAFE_SEARCH_PATH`; settings
+/// changed meanwhile are rolled back. The caller's own checks come before, as the
+/// caller: unlike SECURITY DEFINER, this leaves `current_user` the role that called.
+pub(crate) fn as_extension_owner_for_caller<R>(owner: pg_sys::Oid, f: impl FnOnce() -> R) -> R {
     let (_, context) = current_identity();
-    // SAFETY: reads backend state.
-    let caller = unsafe { pg_sys::GetOuterUserId() };
-    let _restore = switch(caller, context | pg_sys::SECURITY_RESTRICTED_OPERATION as i32);
+    let _restore = switch(owner, context);
     f()
+}
+
+/// The extension's owner (see `as_extension_owner_for_caller`).
+pub(crate) fn extension_owner(client: &SpiClient<'_>) -> pg_sys::Oid {
+    client
+        .select(
+            "SELECT e.extowner FROM pg_catalog.pg_extension e
+              WHERE e.extname OPERATOR(pg_catalog.=) 'pg_lead_score'",
+            Some(1),
+            &[],
+        )
+        .and_then(|rows| rows.first().get_one::<pg_sys::Oid>())
+        .unwrap_or_else(|e| crate::pg::errors::internal("finding the extension's owner", e))
+        .unwrap_or_else(|| crate::pg::errors::internal("finding the extension's owner", "none"))
 }

@@ -10,7 +10,7 @@ use serde_json::{Map, Value as Json};
 
 use crate::pg::attachment::{spi_failed, Attachment};
 use crate::pg::clock::{now_unix_micros, to_unix_micros};
-use crate::pg::identity::{as_calling_role, as_crm_owner};
+use crate::pg::identity::as_crm_owner;
 use crate::pg::insight::{check_may_read_tables, Covering};
 use crate::pg::jsonb::AnyJsonb;
 use crate::pg::plan_cache::attached_by_name as attached;
@@ -89,15 +89,13 @@ mod lead_score {
     /// `lead_score.stats(profile)`: how many events were scored, and how many were
     /// ignored and why, so that silent drops are visible. The counts cover every event
     /// and contact: for a caller who may read all of the attached tables (42501 if not).
-    #[pg_extern(security_definer)]
+    /// It runs as the caller (the score rows it sums are readable by it then).
+    #[pg_extern]
     #[search_path(pg_catalog, lead_score, pg_temp)]
     fn stats(profile: &str) -> TableIterator<'static, (name!(reason, String), name!(events, i64))> {
         let rows = Spi::connect(|client| {
             let attached = attached(client, profile);
-            // (Checked as the calling role: this function runs as the extension's owner.)
-            as_calling_role(|| {
-                check_may_read_tables(client, &attached, "count the events", Covering::AnyContact)
-            });
+            check_may_read_tables(client, &attached, "count the events", Covering::AnyContact);
             super::event_stats(client, &attached.attachment)
         });
         TableIterator::new(rows)

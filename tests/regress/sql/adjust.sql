@@ -140,6 +140,25 @@ SELECT id, '1', 100, 'forged', now(), 'adj_ann' FROM lead_score.profile_store WH
 SET ROLE adj_bob;
 SELECT contact, points, reason FROM lead_score.adjustments ORDER BY id;
 RESET ROLE;
+-- The role that calls adjust() is the one checked and recorded, also when it is a
+-- SECURITY DEFINER function of another role's that a superuser runs: adj_bob's function
+-- cannot adjust adj_ann's contact through the superuser.
+GRANT EXECUTE ON FUNCTION lead_score.adjust(text, text, float8, text, interval),
+                          lead_score.adjust(text, anyelement, float8, text, interval) TO adj_bob;
+CREATE SCHEMA adj_fn AUTHORIZATION adj_bob;
+SET ROLE adj_bob;
+CREATE FUNCTION adj_fn.boost(contact bigint) RETURNS bigint LANGUAGE sql SECURITY DEFINER
+SET search_path = pg_catalog
+AS $$ SELECT lead_score.adjust('Adj', contact, 50, 'boosted by a deputy') $$;
+RESET ROLE;
+SELECT adj_fn.boost(3);
+\echo :LAST_ERROR_SQLSTATE
+-- (Rolled back: the rest of this file goes on without it.)
+BEGIN;
+SELECT adj_fn.boost(2) > 0 AS own_contact;
+SELECT contact, points, adjusted_by FROM lead_score.adjustments WHERE reason = 'boosted by a deputy';
+ROLLBACK;
+DROP SCHEMA adj_fn CASCADE;
 SELECT contact, kind, tag, source, reason, actor FROM lead_score.transitions
  WHERE profile = 'Adj' AND source = 'adjustment' ORDER BY id;
 
