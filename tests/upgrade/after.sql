@@ -4,28 +4,42 @@
 \set ON_ERROR_STOP on
 \pset format unaligned
 \pset tuples_only on
-SET lead_score.now = '2024-06-01 00:00:00+00';
-SELECT 'version is 0.2.0', extversion = '0.2.0' FROM pg_extension WHERE extname = 'pg_lead_score';
+SET lead_score.now = '2024-06-02 00:00:00+00';
+SELECT 'version is ' || :'new_version', extversion = :'new_version' FROM pg_extension WHERE extname = 'pg_lead_score';
 SELECT 'attachments at the current layout', bool_and(objects_version = lead_score.objects_version())
   FROM lead_score.attachment_store;
 SELECT 'verify is empty for ' || p.name, NOT EXISTS (SELECT FROM lead_score.verify(p.name))
   FROM lead_score.profile_store p ORDER BY p.name;
--- The 0.2.0 policy: the key is qualified (one policy per state table, naming ONLY).
-SELECT 'policies rewritten', bool_and(pg_get_expr(p.polqual, p.polrelid) LIKE '%pg_has_role%')
-  FROM pg_policy p JOIN lead_score.attachment_store a ON p.polrelid = format('lead_score.%I', a.state_table)::regclass;
+-- The state tables' policies let a reader see only the contacts they may see: the
+-- representative sees the 2 score rows of their contacts keyed by contact_key, where
+-- 0.1.0 showed all 10 (tests/upgrade/run.sh shows the leak before the update).
+SET ROLE lead_score_upgrade_rep;
+SELECT 'the representative sees only their 2 contacts', array_agg(contact_key ORDER BY contact_key) = '{1,2}'
+  FROM lead_score."Leads_scores";
+RESET ROLE;
+SELECT 'everyone sees 10 there', count(*) = 10 FROM lead_score."Leads_scores";
 -- New writes score in the same transaction.
 SELECT lead_score.score('Sales', 20::bigint) AS before \gset
-INSERT INTO crm.events (contact_id, event_type, occurred_at) VALUES (20, 'demo', '2024-06-01');
+INSERT INTO crm.events (contact_id, event_type, occurred_at) VALUES (20, 'demo', '2024-06-02');
 SELECT 'a write scores', lead_score.score('Sales', 20::bigint) > :before;
-INSERT INTO crm.activity (email, kind, at) VALUES ('bob@example.com', 'login', '2024-06-01');
-SELECT 'a text-keyed write scores', score > 0 FROM lead_score."People_scores" WHERE email = 'bob@example.com';
+SELECT lead_score.score('People', 'bob@example.com'::text) AS before \gset
+INSERT INTO crm.activity (email, kind, at) VALUES ('bob@example.com', 'login', '2024-06-02');
+SELECT 'a text-keyed write scores', abs(lead_score.score('People', 'bob@example.com'::text) - :before - 2) < 1e-9;
 -- Publishing the draft rescores everyone.
-SELECT 'publish', lead_score.publish('Sales') = 3;
-INSERT INTO crm.events (contact_id, event_type, occurred_at) VALUES (21, 'webinar', '2024-06-01');
-SELECT 'the published draft scores', engagement_score >= 8 FROM lead_score."Sales_scores" WHERE id = 21;
--- tick() applies what came due.
+SELECT max(version) AS last_version FROM lead_score.version_store v
+  JOIN lead_score.profile_store p ON p.id = v.profile_id WHERE p.name = 'Sales' \gset
+SELECT 'publish', lead_score.publish('Sales') = :last_version + 1;
+SELECT lead_score.score('Sales', 22::bigint) AS before \gset
+INSERT INTO crm.events (contact_id, event_type, occurred_at) VALUES (22, 'webinar', '2024-06-02');
+SELECT 'the published draft scores', abs(lead_score.score('Sales', 22::bigint) - :before - 8) < 1e-9;
+-- tick() applies what came due: on June 20th the May visits (points within 14 days)
+-- no longer count, so Sales contacts change.
 SET lead_score.now = '2024-06-20 00:00:00+00';
-SELECT 'tick', (SELECT count(*) FROM lead_score.tick()) = 2;
+CREATE TEMP TABLE ticked AS SELECT * FROM lead_score.tick();
+SELECT 'tick checks every attached profile', count(*) = 3 FROM ticked;
+SELECT 'tick changes Sales contacts', changed > 0 FROM ticked WHERE profile = 'Sales'
+UNION ALL SELECT 'tick changed Sales contacts', false WHERE NOT EXISTS (SELECT FROM ticked WHERE profile = 'Sales');
+SELECT 'tick finds nothing more to do', bool_and(changed = 0) FROM lead_score.tick();
 SELECT 'verify is empty after writes for ' || p.name, NOT EXISTS (SELECT FROM lead_score.verify(p.name))
   FROM lead_score.profile_store p ORDER BY p.name;
 -- clear_tag and the new 0.2.0 behaviour.

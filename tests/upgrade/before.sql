@@ -1,10 +1,13 @@
--- A CRM scored by release 0.1.0, as its users have it: two profiles, several published
--- versions and a draft, attached (one with accounts), events that tag, disqualify and
--- requalify contacts, a cleared tag. Run with 0.1.0 installed; tests/upgrade/run.sh then
--- updates the extension and checks that nothing was lost.
+-- A CRM scored by an older release (psql variable old_version), as its users have it:
+-- two profiles, several published versions and a draft, attached (one with accounts),
+-- events that tag, disqualify and requalify contacts, a cleared tag; a third profile
+-- whose contacts' key column is named contact_key, read by a sales representative whom
+-- row-level security restricts; from 0.2.0 on, manual adjustments and a likelihood.
+-- Run with that release installed; tests/upgrade/run.sh then updates the extension and
+-- checks that nothing was lost.
 \set ON_ERROR_STOP on
 SET lead_score.now = '2024-06-01 00:00:00+00';
-CREATE EXTENSION pg_lead_score VERSION '0.1.0';
+CREATE EXTENSION pg_lead_score VERSION :'old_version';
 CREATE SCHEMA crm;
 CREATE TABLE crm.accounts (id bigint PRIMARY KEY, employees integer);
 CREATE TABLE crm.contacts (id bigint PRIMARY KEY, account_id bigint REFERENCES crm.accounts, role text, country text);
@@ -52,5 +55,42 @@ INSERT INTO crm.events (contact_id, event_type, occurred_at) VALUES (2, 'cancel'
 UPDATE crm.contacts SET role = 'student' WHERE id = 1;
 UPDATE crm.contacts SET role = 'buyer' WHERE id = 14;
 INSERT INTO crm.activity (email, kind, at) SELECT e, 'login', '2024-05-30' FROM unnest(ARRAY['ann@example.com', 'cy@example.com', 'cy@example.com']) AS e;
-SELECT lead_score.clear_tag('Sales', 5::bigint, 'PQL');
+SELECT lead_score.clear_tag('Sales', min(contact_key)::bigint, 'PQL')
+  FROM lead_score.tag_store WHERE tag = 'PQL' AND profile_id = (SELECT id FROM lead_score.profile_store WHERE name = 'Sales');
+-- A demo booked for noon comes due on the next day's tick(), which tags the contact.
+INSERT INTO crm.events (contact_id, event_type, occurred_at) VALUES (4, 'demo', '2024-06-01 12:00');
+SET lead_score.now = '2024-06-02 00:00:00+00';
 SELECT * FROM lead_score.tick();
+
+-- Contacts keyed by a column named contact_key, with row-level security: the
+-- representative may see only the contacts assigned to them (2 of 10). 0.1.0's policy on
+-- the state table compared contact_key with itself, so they saw every score row.
+DO $$ BEGIN
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'lead_score_upgrade_rep') THEN
+        CREATE ROLE lead_score_upgrade_rep;
+    END IF;
+END $$;
+CREATE TABLE crm.leads (contact_key bigint PRIMARY KEY, assigned_to name);
+CREATE TABLE crm.lead_events (id serial PRIMARY KEY, contact_key bigint, kind text, at timestamptz);
+INSERT INTO crm.leads SELECT g, CASE WHEN g <= 2 THEN 'lead_score_upgrade_rep' ELSE 'someone_else' END
+  FROM generate_series(1, 10) AS g;
+GRANT USAGE ON SCHEMA crm TO lead_score_upgrade_rep;
+GRANT SELECT ON crm.leads TO lead_score_upgrade_rep;
+ALTER TABLE crm.leads ENABLE ROW LEVEL SECURITY;
+CREATE POLICY assigned ON crm.leads FOR SELECT USING (assigned_to = current_user);
+SELECT lead_score.create_profile('Leads', settings => '{"half_life": "7 days"}');
+SELECT lead_score.add_rule('Leads', 'Call', '{"kind": "event", "event": "call", "points": 5}');
+SELECT lead_score.publish('Leads');
+SELECT lead_score.attach('Leads', 'crm.leads', 'crm.lead_events', '{"event_contact": "contact_key", "event_type": "kind", "event_time": "at"}');
+INSERT INTO crm.lead_events (contact_key, kind, at) SELECT g, 'call', '2024-05-30' FROM generate_series(1, 10) AS g;
+
+-- What 0.2.0 added: manual adjustments (one that never fades and tags, one that
+-- halves weekly, on a text key) and a likelihood.
+SELECT :'old_version' <> '0.1.0' AS since_0_2_0 \gset
+\if :since_0_2_0
+SELECT lead_score.adjust('Sales', 8::bigint, 30, 'met at the trade show');
+SELECT lead_score.adjust('People', 'bob@example.com'::text, -3, 'bounced email', '7 days');
+SELECT lead_score.update_profile('People', settings => '{"half_life": "7 days", "pql_threshold": 10,
+      "likelihood": {"intercept": -3, "points_per_doubling": 4}}');
+SELECT lead_score.publish('People');
+\endif

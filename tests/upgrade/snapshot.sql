@@ -3,7 +3,7 @@
 \set ON_ERROR_STOP on
 \pset format unaligned
 \pset tuples_only on
-SET lead_score.now = '2024-06-01 00:00:00+00';
+SET lead_score.now = '2024-06-02 00:00:00+00';
 SELECT 'profile', p.* FROM lead_score.profile_store p ORDER BY p.id;
 SELECT 'version', v.* FROM lead_score.version_store v ORDER BY v.profile_id, v.version;
 SELECT 'rule', r.* FROM lead_score.rule_store r ORDER BY r.id;
@@ -15,6 +15,13 @@ SELECT 'attachment', a.profile_id, a.contacts, a.contact_key, a.key_type, a.even
        a.state_table, a.view_name, a.scored_version, a.pql_tag, a.score_100_curve, a.score_100_scale,
        a.attached_at, a.attached_by
   FROM lead_score.attachment_store a ORDER BY a.profile_id;
+-- What 0.2.0 added (none of it in a database 0.1.0 made, once updated).
+SELECT to_regclass('lead_score.adjustment_store') IS NOT NULL AS since_0_2_0 \gset
+\if :since_0_2_0
+SELECT 'adjustment', a.* FROM lead_score.adjustment_store a ORDER BY a.id;
+SELECT 'likelihood', a.profile_id, a.likelihood_intercept, a.likelihood_points_per_doubling
+  FROM lead_score.attachment_store a WHERE a.likelihood_intercept IS NOT NULL ORDER BY a.profile_id;
+\endif
 -- (A sequence never used holds nothing: one the update adds is no difference.)
 SELECT 'sequence', s.sequencename, s.last_value
   FROM pg_catalog.pg_sequences s WHERE s.schemaname = 'lead_score' AND s.last_value IS NOT NULL ORDER BY 2;
