@@ -13,7 +13,7 @@ use crate::pg::maintenance::attached_locking;
 use crate::pg::plan_cache::attached_by_name;
 use crate::pg::qualify::Cause;
 use crate::pg::score_rows::standing;
-use crate::pg::some_contacts::rescore_contacts;
+use crate::pg::some_contacts::rescore_contacts_for;
 use crate::scoring::decay::HalfLife;
 
 /// At most this many points either way (the table's check says the same): no sum of
@@ -109,7 +109,9 @@ fn adjust_contact(
                 .and_then(|rows| rows.first().get_one::<i64>())
                 .unwrap_or_else(|e| spi_failed(&attached.attachment, "storing an adjustment", e))
                 .unwrap_or_else(|| internal("storing an adjustment", "no id returned"));
-            rescore_contacts(client, &attached, &[found.key], now, Cause::Adjustment);
+            // Its transitions name the role that adjusted, as `adjusted_by` does.
+            let (keys, actor) = (&[found.key], Some(adjuster.as_str()));
+            rescore_contacts_for(client, &attached, keys, now, Cause::Adjustment, actor);
             id
         })
     })

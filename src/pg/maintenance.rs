@@ -128,7 +128,7 @@ pub(crate) fn rewrite_everyone(
             .map(|(contact, _)| contact)
             .collect();
         write_batch(client, attached, &changed, now);
-        record(client, attached, &found, cause, now);
+        record(client, attached, &found, cause, None, now);
     });
     let attachment = &attached.attachment;
     // Tags of contacts that no longer exist go (their transitions stay); the others'

@@ -140,11 +140,13 @@ pub(crate) fn qualification_before(
 
 /// Store and announce transitions: one row each in `lead_score.transitions`, the new
 /// tags in `lead_score.tag_store`, their copy in the state rows, one notification each.
+/// `actor` is the role recorded as having caused them; without one, the session's.
 pub(crate) fn record(
     client: &SpiClient<'_>,
     attached: &Attached,
     found: &[(String, Transition)],
     cause: Cause,
+    actor: Option<&str>,
     now: i64,
 ) {
     if found.is_empty() {
@@ -168,6 +170,7 @@ pub(crate) fn record(
     let profile = params.bind(attachment.profile_name.clone());
     let version = params.bind(attachment.version);
     let source = params.bind(cause.name());
+    let actor = params.bind(actor.map(str::to_owned));
     let profile_id = params.bind(attachment.profile_id);
     let rows = [contacts, kinds, tags, old_states, new_states].map(|column| params.bind(column));
     let [contacts, kinds, tags, old_states, new_states] = rows;
@@ -176,9 +179,10 @@ pub(crate) fn record(
         format!(
             "WITH logged AS (
                  INSERT INTO lead_score.transitions (at, profile, version, contact, kind, tag, old_state,
-                                                     new_state, score, reason, source)
+                                                     new_state, score, reason, source, actor)
                  SELECT to_timestamp({now} / 1e6), {profile}, {version}, r.contact, r.kind, r.tag,
-                        r.old_state, r.new_state, r.score, r.reason, {source}
+                        r.old_state, r.new_state, r.score, r.reason, {source},
+                        coalesce({actor}::text, session_user)
                    FROM unnest({contacts}::text[], {kinds}::text[], {tags}::text[], {old_states}::text[],
                                {new_states}::text[], {scores}::float8[], {reasons}::text[])
                         AS r(contact, kind, tag, old_state, new_state, score, reason)

@@ -58,6 +58,19 @@ pub(crate) fn rescore_contacts(
     now: i64,
     cause: Cause,
 ) -> Outcome {
+    rescore_contacts_for(client, attached, keys, now, cause, None)
+}
+
+/// `rescore_contacts`, recording `actor` as the role that caused the transitions (see
+/// `qualify::record`).
+pub(crate) fn rescore_contacts_for(
+    client: &SpiClient<'_>,
+    attached: &Attached,
+    keys: &[String],
+    now: i64,
+    cause: Cause,
+    actor: Option<&str>,
+) -> Outcome {
     let mut outcome = Outcome::default();
     for batch in keys.chunks(BATCH) {
         let mut before = lock_and_read(client, attached, batch);
@@ -77,7 +90,7 @@ pub(crate) fn rescore_contacts(
         let found = settle(attached, &mut scored, &before, cause, now);
         remove_missing(client, attached, batch, &scored);
         write_batch(client, attached, &scored, now);
-        record(client, attached, &found, cause, now);
+        record(client, attached, &found, cause, actor, now);
     }
     outcome
 }

@@ -264,8 +264,10 @@ pub(crate) fn fold_all_adjustments<K: SummaryKey>(
     let profile = params.bind(attached.attachment.profile_id);
     // Keys as the pass holds them. A key that is not one of the key type (kept from an
     // attachment to other tables) belongs to no contact: NULL, skipped, never an error.
+    // Only a key as int8 prints it is one: '007' is no contact's stored key, and
+    // `read_adjustments_of` (comparing text) never gives it to contact 7 either.
     let key = match K::CAST {
-        "int8" => "CASE WHEN a.contact_key ~ '^-?[0-9]{1,19}$'
+        "int8" => "CASE WHEN a.contact_key ~ '^(0|-?[1-9][0-9]{0,18})$'
                          AND a.contact_key::numeric BETWEEN -9223372036854775808 AND 9223372036854775807
                         THEN a.contact_key::int8 END",
         _ => "a.contact_key",

@@ -28,7 +28,9 @@ SELECT id, round(score::numeric, 4) AS score, tags FROM lead_score."Adj_scores" 
 SELECT lead_score.adjust('Adj', 1, 12, 'met at the trade show') AS id;
 SELECT id, round(score::numeric, 4) AS score, tags FROM lead_score."Adj_scores" ORDER BY id;
 SELECT contact, kind, tag, source, reason FROM lead_score.transitions WHERE profile = 'Adj' ORDER BY id;
-SELECT contact_key, tag, rule, source FROM lead_score.tag_store ORDER BY contact_key, tag;
+SELECT t.contact_key, t.tag, t.rule, t.source FROM lead_score.tag_store t
+  JOIN lead_score.profile_store p ON p.id = t.profile_id
+ WHERE p.name = 'Adj' ORDER BY t.contact_key, t.tag;
 -- -4 halving every week (the key as text, the reason trimmed).
 SELECT lead_score.adjust('Adj', '2', -4, '  bounced email  ', '7 days') AS id;
 SELECT id, profile, contact, points, half_life, points_now, reason, adjusted_at, adjusted_by
@@ -94,6 +96,10 @@ SELECT lead_score.adjust('Adj', 1, '-Infinity', 'x');
 \echo :LAST_ERROR_SQLSTATE
 SELECT lead_score.adjust('Adj', 1, 1e10, 'x');
 \echo :LAST_ERROR_SQLSTATE
+SELECT lead_score.adjust('Adj', 1, 1000000000.001, 'x');
+\echo :LAST_ERROR_SQLSTATE
+SELECT lead_score.adjust('Adj', 1, -1000000000.001, 'x');
+\echo :LAST_ERROR_SQLSTATE
 SELECT lead_score.adjust('Adj', 1, 1, '   ');
 \echo :LAST_ERROR_SQLSTATE
 SELECT lead_score.adjust('Adj', 1, 1, repeat('x', 501));
@@ -112,6 +118,13 @@ SELECT lead_score.create_profile('Unattached') > 0 AS created;
 SELECT lead_score.adjust('Unattached', 1, 1, 'x');
 \echo :LAST_ERROR_SQLSTATE
 SELECT count(*) AS adjustments FROM lead_score.adjustment_store;
+-- The bound itself is allowed either way: adjust() and the table's CHECK agree on it.
+-- (Rolled back: the rest of this file goes on without them.)
+BEGIN;
+SELECT lead_score.adjust('Adj', 1, 1e9, 'the most') > 0 AS most,
+       lead_score.adjust('Adj', 1, -1e9, 'the least') > 0 AS least;
+SELECT points FROM lead_score.adjustments WHERE reason IN ('the most', 'the least') ORDER BY points;
+ROLLBACK;
 
 -- Who may adjust: only roles granted it, apart from editing profiles. A role granted it
 -- adjusts only contacts it may see (here: its own, by the contacts' policy), and reads
@@ -140,9 +153,10 @@ SELECT id, '1', 100, 'forged', now(), 'adj_ann' FROM lead_score.profile_store WH
 SET ROLE adj_bob;
 SELECT contact, points, reason FROM lead_score.adjustments ORDER BY id;
 RESET ROLE;
--- The role that calls adjust() is the one checked and recorded, also when it is a
--- SECURITY DEFINER function of another role's that a superuser runs: adj_bob's function
--- cannot adjust adj_ann's contact through the superuser.
+-- The role that calls adjust() is the one checked and recorded (adjusted_by, and the
+-- actor of the transitions it causes), also when it is a SECURITY DEFINER function of
+-- another role's that a superuser runs: adj_bob's function cannot adjust adj_ann's
+-- contact through the superuser, and what it does adjust is recorded as adj_bob's.
 GRANT EXECUTE ON FUNCTION lead_score.adjust(text, text, float8, text, interval),
                           lead_score.adjust(text, anyelement, float8, text, interval) TO adj_bob;
 CREATE SCHEMA adj_fn AUTHORIZATION adj_bob;
@@ -157,8 +171,11 @@ SELECT adj_fn.boost(3);
 BEGIN;
 SELECT adj_fn.boost(2) > 0 AS own_contact;
 SELECT contact, points, adjusted_by FROM lead_score.adjustments WHERE reason = 'boosted by a deputy';
+SELECT contact, kind, tag, source, actor, session_user AS session FROM lead_score.transitions
+ WHERE profile = 'Adj' AND reason = 'adjustment: boosted by a deputy' ORDER BY id;
 ROLLBACK;
 DROP SCHEMA adj_fn CASCADE;
+-- The adjustment made under SET ROLE adj_ann is adj_ann's, not the session's (postgres).
 SELECT contact, kind, tag, source, reason, actor FROM lead_score.transitions
  WHERE profile = 'Adj' AND source = 'adjustment' ORDER BY id;
 
@@ -178,6 +195,58 @@ SELECT lead_score.detach('Adj');
 SELECT lead_score.drop_profile('Adj');
 SELECT lead_score.drop_profile('Unattached');
 SELECT count(*) AS left_over FROM lead_score.adjustment_store;
+
+-- A role that may see a contact reads its adjustments; once the contacts table is
+-- dropped, it reads none, and no error: may_see_contact says no for a table gone.
+CREATE TABLE adj.keyed (id bigint PRIMARY KEY, rep text);
+CREATE TABLE adj.keyed_events (id serial PRIMARY KEY, contact_id bigint, kind text, at timestamptz);
+CREATE INDEX ON adj.keyed_events (contact_id, at);
+INSERT INTO adj.keyed VALUES (7, 'adj_ann'), (9223372036854775807, 'adj_ann');
+SELECT lead_score.create_profile('Adj keys') > 0 AS created;
+SELECT lead_score.add_rule('Adj keys', 'Demo', '{"kind": "event", "event": "demo", "points": 10}') > 0 AS added;
+SELECT lead_score.publish('Adj keys') AS version;
+SELECT lead_score.attach('Adj keys', 'adj.keyed', 'adj.keyed_events', '{"event_type": "kind", "event_time": "at"}');
+SELECT lead_score.adjust('Adj keys', 7, 16, 'seen') > 0 AS adjusted;
+GRANT SELECT ON adj.keyed TO adj_ann;
+SET ROLE adj_ann;
+SELECT contact, points FROM lead_score.adjustments WHERE profile = 'Adj keys' ORDER BY contact;
+RESET ROLE;
+-- (CASCADE: the scores' policy names the table. Its NOTICE names the state table.)
+SET client_min_messages = warning;
+DROP TABLE adj.keyed CASCADE;
+RESET client_min_messages;
+SET ROLE adj_ann;
+SELECT contact, points FROM lead_score.adjustments WHERE profile = 'Adj keys' ORDER BY contact;
+RESET ROLE;
+SELECT lead_score.detach('Adj keys');
+SELECT lead_score.drop_profile('Adj keys');
+
+-- Adjustments kept from an attachment to tables of another key type: a full pass over
+-- bigint contacts skips the keys that are no bigint as it prints them ('abc', '007',
+-- one past the largest bigint) instead of failing, and counts '7' for contact 7, as
+-- rescoring contact 7 alone and verify() do.
+CREATE TABLE adj.text_contacts (id text PRIMARY KEY);
+CREATE TABLE adj.text_events (id serial PRIMARY KEY, contact_id text, kind text, at timestamptz);
+CREATE INDEX ON adj.text_events (contact_id, at);
+INSERT INTO adj.text_contacts VALUES ('abc'), ('007'), ('9223372036854775808'), ('7');
+CREATE TABLE adj.keyed (id bigint PRIMARY KEY, rep text);
+INSERT INTO adj.keyed VALUES (7, 'adj_ann'), (9223372036854775807, 'adj_ann');
+SELECT lead_score.create_profile('Adj keys') > 0 AS created;
+SELECT lead_score.add_rule('Adj keys', 'Demo', '{"kind": "event", "event": "demo", "points": 10}') > 0 AS added;
+SELECT lead_score.publish('Adj keys') AS version;
+SELECT lead_score.attach('Adj keys', 'adj.text_contacts', 'adj.text_events', '{"event_type": "kind", "event_time": "at"}');
+SELECT count(lead_score.adjust('Adj keys', k, p, 'as text ' || k)) AS adjusted
+  FROM (VALUES ('abc', 1), ('007', 2), ('9223372036854775808', 4), ('7', 8)) AS a(k, p);
+SELECT lead_score.detach('Adj keys');
+SELECT lead_score.attach('Adj keys', 'adj.keyed', 'adj.keyed_events', '{"event_type": "kind", "event_time": "at"}');
+SELECT id, score FROM lead_score."Adj keys_scores" ORDER BY id;
+SELECT * FROM lead_score.verify('Adj keys');
+SELECT lead_score.rescore('Adj keys', 7::bigint) AS rescored;
+SELECT id, score FROM lead_score."Adj keys_scores" ORDER BY id;
+SELECT lead_score.rescore('Adj keys') AS rescored_all;
+SELECT * FROM lead_score.verify('Adj keys');
+SELECT lead_score.detach('Adj keys');
+SELECT lead_score.drop_profile('Adj keys');
 
 DROP SCHEMA adj CASCADE;
 DROP OWNED BY adj_ann;
