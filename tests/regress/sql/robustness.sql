@@ -7,8 +7,11 @@
 --   * a number outside the float8 range (1e400, -1e400) is read as its text and
 --     matches no numeric condition (gt, gte, lt, lte, between, numeric eq); 1e-400
 --     reads as 0;
---   * containers deeper than 100 levels are cut there, which no rule can observe
---     (field paths have at most 64 segments);
+--   * containers deeper than 68 levels are read as empty containers of their kind
+--     (src/pg/jsonb.rs, MAX_DEPTH), which no rule can observe: field paths have at most
+--     64 segments (a 65th is refused), and a `contains` on a list at the end of one
+--     looks one level further. The cases straddle 68 (67, 68, 69 levels) and reach the
+--     64th segment, a list there included;
 --   * an event at infinity is future (it never comes due), one at -infinity is worth
 --     nothing (not_counted), a NULL time is null_time.
 --
@@ -162,6 +165,11 @@ INSERT INTO rob.data_rules VALUES
   -- props and 59 segments: 60 in all.
   ('Deep sixty', jsonb_build_object('kind', 'event', 'event', 'deep', 'points', 512, 'half_life', NULL,
                                     'when', jsonb_build_object('field', 'props.' || repeat('a.', 58) || 'a', 'op', 'not_null'))),
+  -- props and 63 segments: 64 in all, the most a field path may have.
+  ('Deep sixty-four', jsonb_build_object('kind', 'event', 'event', 'deep', 'points', 1024, 'half_life', NULL,
+                                         'when', jsonb_build_object('field', 'props.' || repeat('a.', 62) || 'a', 'op', 'not_null'))),
+  ('Deep sixty-four list', jsonb_build_object('kind', 'event', 'event', 'deep', 'points', 2048, 'half_life', NULL,
+                                              'when', jsonb_build_object('field', 'props.' || repeat('a.', 62) || 'a', 'op', 'contains', 'value', 'x'))),
   ('Visit', '{"kind": "event", "event": "visit", "points": 1, "half_life": null}'),
   ('Recent', '{"kind": "event", "event": "recent", "points": 1, "within": "7 days", "half_life": null}'),
   ('Fade', '{"kind": "event", "event": "fade", "points": 1, "half_life": "1 day"}'),
@@ -175,6 +183,14 @@ INSERT INTO rob.data_rules VALUES
   ('Note big', '{"kind": "fit", "when": {"field": "note", "op": "gt", "value": 100}, "points": 32000}'),
   ('Meta present', '{"kind": "fit", "when": {"field": "account.meta", "op": "not_null"}, "points": 64000}');
 SELECT count(*) AS valid_rules FROM rob.data_rules WHERE lead_score.rule_problem(rule) IS NULL;
+-- A 65th segment is one too many.
+SELECT lead_score.rule_problem(jsonb_build_object('kind', 'event', 'event', 'deep', 'points', 1,
+           'when', jsonb_build_object('field', 'props.' || repeat('a.', 63) || 'a', 'op', 'not_null'))) AS sixty_five_segments;
+SELECT lead_score.create_profile('rob_parts') > 0 AS created;
+SELECT lead_score.add_rule('rob_parts', 'Too deep', jsonb_build_object('kind', 'event', 'event', 'deep', 'points', 1,
+           'when', jsonb_build_object('field', 'props.' || repeat('a.', 63) || 'a', 'op', 'not_null')));
+\echo :LAST_ERROR_SQLSTATE
+SELECT lead_score.drop_profile('rob_parts');
 
 -- The events every section writes, with what the rules give each.
 CREATE TABLE rob.cases (no int PRIMARY KEY, label text NOT NULL, event_type text, props text,
@@ -200,19 +216,20 @@ INSERT INTO rob.cases VALUES
   (17, 'amount 4.9e-324, the smallest float8', 'buy', '{"amount": 4.9e-324}', '2024-05-01', 8, 'scored'),
   (18, 'amount 1e-330, below float8', 'buy', '{"amount": 1e-330}', '2024-05-01', 4 + 8, 'scored'),
   (19, 'amount -0', 'buy', '{"amount": -0}', '2024-05-01', 4 + 8, 'scored'),
-  -- Depth: paths of up to 60 segments see the same thing at any depth.
+  -- Depth: paths of up to 64 segments see the same thing at any depth, on either side
+  -- of the 68 levels read.
   (20, 'a.a.a = 1', 'deep', rob.nested_object(3), '2024-05-01', 128 + 256, 'scored'),
   (21, '58-level object', 'deep', rob.nested_object(58), '2024-05-01', 128, 'scored'),
   (22, '59-level object', 'deep', rob.nested_object(59), '2024-05-01', 128 + 512, 'scored'),
-  (23, '99-level object', 'deep', rob.nested_object(99), '2024-05-01', 128 + 512, 'scored'),
-  (24, '100-level object', 'deep', rob.nested_object(100), '2024-05-01', 128 + 512, 'scored'),
-  (25, '101-level object', 'deep', rob.nested_object(101), '2024-05-01', 128 + 512, 'scored'),
-  (26, '200-level object', 'deep', rob.nested_object(200), '2024-05-01', 128 + 512, 'scored'),
-  (27, '5000-level object', 'deep', rob.nested_object(5000), '2024-05-01', 128 + 512, 'scored'),
+  (23, '67-level object', 'deep', rob.nested_object(67), '2024-05-01', 128 + 512 + 1024, 'scored'),
+  (24, '68-level object', 'deep', rob.nested_object(68), '2024-05-01', 128 + 512 + 1024, 'scored'),
+  (25, '69-level object', 'deep', rob.nested_object(69), '2024-05-01', 128 + 512 + 1024, 'scored'),
+  (26, '200-level object', 'deep', rob.nested_object(200), '2024-05-01', 128 + 512 + 1024, 'scored'),
+  (27, '5000-level object', 'deep', rob.nested_object(5000), '2024-05-01', 128 + 512 + 1024, 'scored'),
   (28, '5000-level array', 'deep', rob.nested_array(5000), '2024-05-01', 0, 'unmatched'),
   (29, 'a.a.a = a 5000-level array', 'deep', rob.nested_object(3, rob.nested_array(5000)), '2024-05-01', 128, 'scored'),
   (30, 'a.a.a = 1e400', 'deep', rob.nested_object(3, '1e400'), '2024-05-01', 128, 'scored'),
-  (31, '5000-level object with a 1e400 leaf', 'deep', rob.nested_object(5000, '1e400'), '2024-05-01', 128 + 512, 'scored'),
+  (31, '5000-level object with a 1e400 leaf', 'deep', rob.nested_object(5000, '1e400'), '2024-05-01', 128 + 512 + 1024, 'scored'),
   -- Times: the range ends, ±infinity and NULL, for a rule without decay, one with a
   -- window and one that decays.
   (32, 'visit at the earliest timestamp', 'visit', '{}', '4714-11-24 00:00:00+00 BC', 1, 'scored'),
@@ -240,7 +257,11 @@ INSERT INTO rob.cases VALUES
   (53, 'props the string "1e400"', 'buy', '"1e400"', '2024-05-01', 0, 'unmatched'),
   (54, 'props the number 1e400', 'buy', '1e400', '2024-05-01', 0, 'unmatched'),
   (55, 'deep at -infinity', 'deep', rob.nested_object(5000), '-infinity', 0, 'not_counted'),
-  (56, 'amount 1e-400 at infinity', 'buy', '{"amount": 1e-400}', 'infinity', 0, 'future');
+  (56, 'amount 1e-400 at infinity', 'buy', '{"amount": 1e-400}', 'infinity', 0, 'future'),
+  -- The 64th segment: missing, a leaf, a list holding "x".
+  (57, '62-level object', 'deep', rob.nested_object(62), '2024-05-01', 128 + 512, 'scored'),
+  (58, '63-level object', 'deep', rob.nested_object(63), '2024-05-01', 128 + 512 + 1024, 'scored'),
+  (59, '63-level object ending in ["x"]', 'deep', rob.nested_object(63, '["x"]'), '2024-05-01', 128 + 512 + 1024 + 2048, 'scored');
 SELECT count(*) AS cases, count(*) FILTER (WHERE props IS NULL OR jsonb_typeof(props::jsonb) IS NOT NULL) AS valid_json
   FROM rob.cases;
 
@@ -311,7 +332,7 @@ SELECT * FROM rob.check('rob_json', 'rob.contacts', 'rob.jevents');
 -- timestamp and infinity are future, -infinity is not counted.
 SELECT c.no, c.label, round((s.score - 64000 * (c.no % 4 IN (1, 2))::int)::numeric, 9)::float8 AS engagement
   FROM rob.cases c JOIN lead_score.rob_data_scores s ON s.id = c.no
- WHERE c.no IN (1, 2, 3, 15, 16, 27, 32, 33, 34, 35, 49)
+ WHERE c.no IN (1, 2, 3, 15, 16, 23, 24, 25, 27, 32, 33, 34, 35, 49, 57, 58, 59)
  ORDER BY c.no;
 
 -- (b) One multi-row INSERT of every case (with a NULL and an unknown contact), then one
@@ -446,6 +467,14 @@ SELECT no, label, coalesce(r.rule, m.rule), m.record, m.at, m.want
     (24, '60 segments on a 58-level object', 'Deep sixty', NULL, jsonb_build_object('event_type', 'deep', 'props', rob.nested_object(58)::jsonb), NULL, 'false'),
     (25, '60 segments on a 59-level object', 'Deep sixty', NULL, jsonb_build_object('event_type', 'deep', 'props', rob.nested_object(59)::jsonb), NULL, 'true'),
     (26, '60 segments on a 5000-level object', 'Deep sixty', NULL, jsonb_build_object('event_type', 'deep', 'props', rob.nested_object(5000)::jsonb), NULL, 'true'),
+    -- The record is one level more than its props: 64 segments reach level 65 of it.
+    (47, '64 segments on a 62-level object', 'Deep sixty-four', NULL, jsonb_build_object('event_type', 'deep', 'props', rob.nested_object(62)::jsonb), NULL, 'false'),
+    (48, '64 segments on a 63-level object', 'Deep sixty-four', NULL, jsonb_build_object('event_type', 'deep', 'props', rob.nested_object(63)::jsonb), NULL, 'true'),
+    (49, '64 segments on a 66-level object (67 with the record)', 'Deep sixty-four', NULL, jsonb_build_object('event_type', 'deep', 'props', rob.nested_object(66)::jsonb), NULL, 'true'),
+    (50, '64 segments on a 67-level object (68 with the record)', 'Deep sixty-four', NULL, jsonb_build_object('event_type', 'deep', 'props', rob.nested_object(67)::jsonb), NULL, 'true'),
+    (51, '64 segments on a 68-level object (69 with the record)', 'Deep sixty-four', NULL, jsonb_build_object('event_type', 'deep', 'props', rob.nested_object(68)::jsonb), NULL, 'true'),
+    (52, 'contains "x" at 64 segments, a list at level 65', 'Deep sixty-four list', NULL, jsonb_build_object('event_type', 'deep', 'props', rob.nested_object(63, '["x"]')::jsonb), NULL, 'true'),
+    (53, 'contains "y" at 64 segments, a list at level 65', 'Deep sixty-four list', NULL, jsonb_build_object('event_type', 'deep', 'props', rob.nested_object(63, '["y"]')::jsonb), NULL, 'false'),
     (27, 'a.a.a on a 5000-level array', 'Deep three', NULL, jsonb_build_object('event_type', 'deep', 'props', rob.nested_array(5000)::jsonb), NULL, 'false'),
     (28, 'gt 100 on props a 5000-level object', 'Big amount', NULL, jsonb_build_object('event_type', 'buy', 'props', rob.nested_object(5000)::jsonb), NULL, 'false'),
     (29, 'fit not_null on doc a 5000-level array', 'Doc present', NULL, jsonb_build_object('doc', rob.nested_array(5000)::jsonb), NULL, 'true'),
