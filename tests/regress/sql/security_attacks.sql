@@ -426,6 +426,25 @@ RESET search_path;
 SELECT * FROM public.lsa_check('{owner:tier_json@lsa_editor}');
 SELECT public.lsa_wrong_scores('lsa_profile', '{25, 24, 22, 12}') AS wrong_scores;
 SELECT * FROM lead_score.verify('lsa_inject');
+-- (The positive control: in this session, with public first, the same names and
+-- operators written unqualified do reach every look-alike, and each spy records it: the
+-- checks above would have seen any of them chosen. Rolled back, log included.)
+SET lsa.step = '4_control';
+BEGIN;
+SET LOCAL search_path = public, pg_catalog;
+SELECT quote_ident('x'::text) AS quote_ident, quote_literal('x'::text) AS quote_literal,
+       to_regclass('crm_a.contacts'::text) AS to_regclass, format('%s'::text, 'x'::text) AS format,
+       to_jsonb('gold'::crm_a.tier) AS to_jsonb_tier, to_jsonb('x'::text) AS to_jsonb_text,
+       jsonb_build_object('a'::text, 'b'::text) AS jsonb_build_object, lower('X'::text) AS lower,
+       array_to_string(ARRAY['a']::text[], ','::text) AS array_to_string, now() IS NOT NULL AS now,
+       'a'::text = 'a'::text AS text_eq, 1::bigint = 1::bigint AS int8_eq, 'a'::text || 'b'::text AS text_concat;
+SELECT pg_notify('lsa_control'::text, 'x'::text);
+SELECT u FROM unnest(ARRAY['a']::text[]) AS u;
+SELECT array_agg(x) AS array_agg FROM (VALUES ('a'::text)) AS v(x);
+SET LOCAL search_path = pg_catalog, pg_temp;
+SELECT spy FROM public.lsa_spy_log WHERE step = '4_control' GROUP BY spy ORDER BY spy;
+ROLLBACK;
+SET lsa.step = '4_lookalikes';
 -- They would disturb every later test: gone at once.
 SET ROLE lsa_editor;
 DROP AGGREGATE public.array_agg(text);
@@ -662,6 +681,19 @@ SELECT * FROM public.lsa_check('{owner:path_changing_policy@lsa_editor}');
 SELECT count(*) AS scored, sum(fit_score) AS us_contacts FROM lead_score.lsa_evil_scores;
 SELECT count(*) AS differences FROM lead_score.verify('lsa_evil');
 RESET search_path;
+-- (The positive control: read outside the scoring, the owner's policy does leave
+-- lsa_evil first in search_path, where to_timestamp(float8) is the look-alike: the
+-- same call then runs it, and the spy records it. Rolled back, log and setting included.)
+SET lsa.step = '8a_control';
+BEGIN;
+SET ROLE lsa_editor;
+SELECT count(*) AS read FROM crm_e.contacts WHERE contact_key = 1;
+SELECT current_setting('search_path') AS search_path;
+SELECT to_timestamp(0::float8) IS NOT NULL AS converted;
+RESET ROLE;
+SELECT DISTINCT spy, ran_as FROM public.lsa_spy_log WHERE step = '8a_control' ORDER BY spy;
+ROLLBACK;
+SHOW search_path;
 
 SET lsa.step = '8b_reader';
 SET ROLE lsa_reader;
