@@ -119,6 +119,23 @@ fn the_suggested_threshold_has_the_best_f1_of_any_score() {
 }
 
 #[test]
+fn a_tie_in_f1_suggests_the_highest_score() {
+    // Two converted of four. At 4: one caught of one, F1 2/3; at 3 and 2 worse; at 1:
+    // both caught of four, F1 2/3 again. The documented tie-break takes the higher.
+    let found = [
+        observation(1.0, true),
+        observation(2.0, false),
+        observation(4.0, true),
+        observation(3.0, false),
+    ];
+    let best = suggested_threshold(&found).unwrap();
+    assert_eq!((best.threshold, best.precision, best.recall), (4.0, 1.0, 0.5));
+    let low = catch_at(&found, 1.0);
+    assert_eq!((low.precision, low.recall), (Some(0.5), Some(1.0)));
+    assert_eq!(best.f1, 2.0 / 3.0, "the two do tie");
+}
+
+#[test]
 fn metrics_are_listed_per_tag_in_the_profile_order() {
     let settings =
         Settings::compile(&json!({"pql_threshold": 20, "thresholds": {"MQL": 10}})).unwrap();

@@ -209,9 +209,17 @@ fn an_adjustment_after_now_is_due_and_the_latest_one_is_named() {
     let contact = json!({"role": "buyer", "country": "US"});
     let now = at("2024-06-01");
     let result = scored_adjusted(&contact, &events(), &adjustments(), now, false);
-    // The one of June 20th has not happened yet: it comes due then.
-    assert!(result.next_due.is_some_and(|due| due <= at("2024-06-20")));
+    // Then the recent visit of May 25th leaves its 14-day window first, one
+    // microsecond after its edge.
+    assert_eq!(result.next_due, Some(at("2024-06-08") + 1));
     assert_eq!(result.latest_adjustment.as_deref(), Some("bounced"));
+    // Once that window is past, the adjustment of June 20th, not yet happened, is the
+    // next change: it comes due at its own instant exactly; without it, the demo of
+    // July 1st would be.
+    let now = at("2024-06-10");
+    let result = scored_adjusted(&contact, &events(), &adjustments(), now, false);
+    assert_eq!(result.next_due, Some(at("2024-06-20")));
+    assert_eq!(scored(&contact, &events(), now, false).next_due, Some(at("2024-07-01")));
     let later = scored_adjusted(&contact, &events(), &adjustments(), at("2024-07-01"), false);
     assert_eq!(later.latest_adjustment.as_deref(), Some("called back"));
     // Not explaining keeps no per-adjustment parts, and changes nothing else.
