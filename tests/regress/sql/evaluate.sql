@@ -6,10 +6,12 @@ SET timezone = 'UTC';
 SET lead_score.now = '2024-07-01 00:00:00+00';
 
 CREATE SCHEMA ev;
-CREATE TABLE ev.contacts (id bigint PRIMARY KEY, country text);
+CREATE TABLE ev.contacts (id bigint PRIMARY KEY, country text, role text);
 CREATE TABLE ev.events (id serial PRIMARY KEY, contact_id bigint, kind text, at timestamptz);
 CREATE INDEX ON ev.events (contact_id, at);
-INSERT INTO ev.contacts SELECT g, (ARRAY['US', 'DE', 'FR'])[1 + g % 3] FROM generate_series(1, 200) AS g;
+-- Six competitors (12, 48, ..., 192), all with a demo and among the best scores.
+INSERT INTO ev.contacts SELECT g, (ARRAY['US', 'DE', 'FR'])[1 + g % 3], CASE WHEN g % 36 = 12 THEN 'competitor' ELSE 'buyer' END
+  FROM generate_series(1, 200) AS g;
 -- Demos for some, page views for many, spread over May; contacts 1-50 decided on May 15.
 INSERT INTO ev.events (contact_id, kind, at)
 SELECT g, 'demo', '2024-05-01'::timestamptz + (g % 13) * interval '1 day' FROM generate_series(1, 200) AS g WHERE g % 4 = 0;
@@ -28,15 +30,17 @@ SELECT lead_score.create_profile('Eval', settings => '{"half_life": "30 days", "
 SELECT count(lead_score.add_rule('Eval', rule_name, rule::jsonb)) AS rules FROM (VALUES
   ('US', '{"kind": "fit", "when": {"field": "country", "op": "eq", "value": "US"}, "points": 5}'),
   ('Demo', '{"kind": "event", "event": "demo", "points": 10}'),
-  ('Page', '{"kind": "event", "event": "page_view", "points": 1}')
+  ('Page', '{"kind": "event", "event": "page_view", "points": 1}'),
+  ('Competitors', '{"kind": "disqualifier", "when": {"field": "role", "op": "eq", "value": "competitor"}}')
 ) AS r(rule_name, rule);
 SELECT lead_score.publish('Eval') AS version;
 SELECT lead_score.attach('Eval', 'ev.contacts', 'ev.events', '{"event_type": "kind", "event_time": "at"}');
 
--- Each contact's score as of its instant, in plain SQL: what evaluate() must agree with.
+-- Each contact's score as of its instant, and whether the disqualifier held (read off
+-- the contacts table): what evaluate() must agree with.
 CREATE TEMP TABLE scored AS
-SELECT o.id, o.converted, o.split, lead_score.score('Eval', o.id, o.decided) AS score
-  FROM ev.outcomes o;
+SELECT o.id, o.converted, o.split, lead_score.score('Eval', o.id, o.decided) AS score, c.role = 'competitor' AS disqualified
+  FROM ev.outcomes o JOIN ev.contacts c ON c.id = o.id;
 
 SELECT metric, round(value::numeric, 6) AS value
   FROM lead_score.evaluate('Eval', 'ev.outcomes', '{"key": "id", "as_of": "decided"}');
@@ -47,11 +51,32 @@ SELECT round(((SELECT sum(CASE WHEN p.score > n.score THEN 1 WHEN p.score = n.sc
               / ((SELECT count(*) FROM scored WHERE converted) * (SELECT count(*) FROM scored WHERE NOT converted)))::numeric, 6)
        = (SELECT round(value::numeric, 6) FROM lead_score.evaluate('Eval', 'ev.outcomes', '{"key": "id", "as_of": "decided"}') WHERE metric = 'auc')
        AS auc_is_mann_whitney;
--- Precision, recall and share of PQL (15) as plain SQL counts them.
-SELECT round((count(*) FILTER (WHERE score >= 15 AND converted))::numeric / nullif(count(*) FILTER (WHERE score >= 15), 0), 6) AS precision_pql,
-       round((count(*) FILTER (WHERE score >= 15 AND converted))::numeric / count(*) FILTER (WHERE converted), 6) AS recall_pql,
-       round((count(*) FILTER (WHERE score >= 15))::numeric / count(*), 6) AS share_pql
-  FROM scored;
+-- Precision, recall and share of each tag (PQL 15, MQL 8) as plain SQL counts them: a
+-- disqualified contact is never tagged, whatever its score. Competitors are over both
+-- thresholds, so counting them would change every one of these.
+SELECT t.tag, count(*) FILTER (WHERE s.disqualified AND s.score >= t.threshold) AS held_back
+  FROM scored s, (VALUES ('PQL', 15), ('MQL', 8)) AS t(tag, threshold) GROUP BY t.tag ORDER BY t.tag DESC;
+SELECT p.metric, round(p.value, 6) AS plain_sql, round(e.value::numeric, 6) AS evaluated
+  FROM (SELECT t.tag,
+               count(*) FILTER (WHERE s.score >= t.threshold AND NOT s.disqualified AND s.converted) AS caught_positive,
+               count(*) FILTER (WHERE s.score >= t.threshold AND NOT s.disqualified) AS caught,
+               count(*) FILTER (WHERE s.converted) AS positives, count(*) AS contacts
+          FROM scored s, (VALUES ('PQL', 15), ('MQL', 8)) AS t(tag, threshold) GROUP BY t.tag) c,
+       LATERAL (VALUES ('precision_' || c.tag, c.caught_positive::numeric / nullif(c.caught, 0)),
+                       ('recall_' || c.tag, c.caught_positive::numeric / c.positives),
+                       ('share_' || c.tag, c.caught::numeric / c.contacts)) AS p(metric, value)
+  LEFT JOIN lead_score.evaluate('Eval', 'ev.outcomes', '{"key": "id", "as_of": "decided"}') e USING (metric)
+ ORDER BY c.tag DESC, p.metric;
+-- The suggested threshold: the score (of a contact that could be tagged) with the best
+-- F1, 2 x caught positives / (caught + positives), the highest score on a tie.
+SELECT abs(f.threshold - e.value) < 1e-9 AS suggested_is_best_f1, round(f.f1::numeric, 6) AS f1
+  FROM (SELECT t.score AS threshold,
+               2.0::float8 * count(*) FILTER (WHERE s.converted) / (count(*) + (SELECT count(*) FROM scored WHERE converted)) AS f1
+          FROM (SELECT DISTINCT score FROM scored WHERE NOT disqualified) t
+          JOIN scored s ON s.score >= t.score AND NOT s.disqualified
+         GROUP BY t.score ORDER BY f1 DESC, t.score DESC LIMIT 1) f,
+       lead_score.evaluate('Eval', 'ev.outcomes', '{"key": "id", "as_of": "decided"}') e
+ WHERE e.metric = 'suggested_threshold';
 -- Lift of the top tenth: its rate over the overall rate.
 SELECT round((SELECT avg(converted::int) FROM (SELECT converted FROM scored ORDER BY score DESC LIMIT 20) t)
              / (SELECT avg(converted::int) FROM scored), 6) AS lift_top_decile;
@@ -63,6 +88,15 @@ SELECT t.by, sum(b.contacts) AS contacts, sum(b.positives) AS positives
   FROM (VALUES ('decile'), ('score_100'), ('stars')) AS t(by),
        lead_score.evaluate_bands('Eval', 'ev.outcomes', jsonb_build_object('key', 'id', 'as_of', 'decided', 'by', t.by)) AS b
  GROUP BY t.by ORDER BY t.by;
+-- The 1-100 bands, band by band, against plain SQL grouping by lead_score.score_100()
+-- (the default scale: half the PQL threshold): disqualified contacts are in them too.
+SELECT b.band, b.contacts, b.positives, coalesce(sum(g.contacts), 0) AS plain_contacts, coalesce(sum(g.positives), 0) AS plain_positives
+  FROM lead_score.evaluate_bands('Eval', 'ev.outcomes', '{"key": "id", "as_of": "decided", "by": "score_100"}') b
+  LEFT JOIN (SELECT lead_score.score_100(score, 'saturating', 7.5) AS score_100, count(*) AS contacts,
+                    count(*) FILTER (WHERE converted) AS positives
+               FROM scored GROUP BY lead_score.score_100(score, 'saturating', 7.5)) g
+    ON g.score_100 BETWEEN b.low AND b.high
+ GROUP BY b.band, b.low, b.contacts, b.positives ORDER BY b.low;
 SELECT band, contacts, positives FROM lead_score.evaluate_bands('Eval', 'ev.outcomes', '{"key": "id", "as_of": "decided", "by": "stars"}');
 SELECT s.stars, count(*) AS contacts, count(*) FILTER (WHERE converted) AS positives
   FROM scored, LATERAL (SELECT lead_score.stars(score, 'saturating', 7.5) AS stars) s GROUP BY 1 ORDER BY 1;
