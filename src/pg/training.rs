@@ -13,11 +13,13 @@ use pgrx::spi::SpiClient;
 use pgrx::{JsonB, PgRelation};
 use serde_json::{json, Value as Json};
 
-use crate::pg::attachment::{ident, spi_failed, Quoted};
+use crate::pg::attachment::{ident, spi_failed, Attachment, Quoted};
+use crate::pg::clock::from_unix_micros;
 use crate::pg::errors::{internal, raise, Failure};
 use crate::pg::evaluation::{outcomes_relation, parse_options, read_outcomes, OptionsFor};
 use crate::pg::identity::as_crm_owner;
 use crate::pg::insight::{check_may_read_tables, Covering};
+use crate::pg::params::Params;
 use crate::pg::plan_cache::{attached_by_name, Attached};
 use crate::pg::score_rows::BATCH;
 use crate::pg::some_contacts::compute_as_of;
@@ -57,9 +59,6 @@ const MIN_SHARE: f64 = 0.02;
 const PROPS_TYPES: usize = 10;
 const PROPS_PER_TYPE: usize = 2;
 const PROPS_MIN_SHARE: f64 = 0.05;
-
-/// Learned rules worth less than this many points are dropped.
-const NEGLIGIBLE_POINTS: f64 = 0.5;
 
 /// Both outcomes need at least this many contacts in the training split.
 const MIN_PER_OUTCOME: usize = 20;
@@ -106,6 +105,7 @@ fn usable_columns(
         .unwrap_or_else(|e| spi_failed(&attached.attachment, what, e));
     let mut found = Vec::new();
     for row in rows {
+        check_for_interrupts!();
         let name =
             row.get::<String>(1).unwrap_or_else(|e| spi_failed(&attached.attachment, what, e));
         let oid =
@@ -167,6 +167,7 @@ fn column_candidates(
                     )
                     .unwrap_or_else(|e| spi_failed(&attached.attachment, what, e));
                 for row in rows {
+                    check_for_interrupts!();
                     let value = row
                         .get::<String>(1)
                         .unwrap_or_else(|e| spi_failed(&attached.attachment, what, e));
@@ -208,6 +209,7 @@ fn column_candidates(
                     )
                     .unwrap_or_else(|e| spi_failed(&attached.attachment, what, e));
                 for row in rows {
+                    check_for_interrupts!();
                     let days = row
                         .get::<f64>(1)
                         .unwrap_or_else(|e| spi_failed(&attached.attachment, what, e));
@@ -240,6 +242,7 @@ fn column_candidates(
                     )
                     .unwrap_or_else(|e| spi_failed(&attached.attachment, what, e));
                 for row in rows {
+                    check_for_interrupts!();
                     let Some(threshold) = row
                         .get::<f64>(1)
                         .unwrap_or_else(|e| spi_failed(&attached.attachment, what, e))
@@ -289,6 +292,7 @@ fn plain_key(key: &str) -> bool {
 fn props_candidates(
     client: &SpiClient<'_>,
     attached: &Attached,
+    known: &Known,
     types: &[(String, i64)],
     half_lives: &[(String, f64)],
     found: &mut Vec<Candidate>,
@@ -306,6 +310,9 @@ fn props_candidates(
     // Per type and key: each text value with its count, and numbers as one group with
     // their median. (The aggregate sees every group's rows, text ones too: only numbers
     // are cast.)
+    let mut params = Params::default();
+    let events = known.events(attachment, &mut params);
+    let names = params.bind(names);
     let rows = client
         .select(
             &format!(
@@ -317,19 +324,19 @@ fn props_candidates(
                              THEN (pg_catalog.percentile_disc(0.5) WITHIN GROUP
                                    (ORDER BY CASE WHEN pg_catalog.jsonb_typeof(p.value) OPERATOR(pg_catalog.=) 'number'
                                              THEN (p.value OPERATOR(pg_catalog.#>>) '{{}}')::pg_catalog.numeric END))::pg_catalog.text END
-                   FROM {events} e CROSS JOIN LATERAL pg_catalog.jsonb_each({object}) p
-                  WHERE e.{type_}::pg_catalog.text OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.text[])
+                   FROM {events} CROSS JOIN LATERAL pg_catalog.jsonb_each({object}) p
+                  WHERE e.{type_}::pg_catalog.text OPERATOR(pg_catalog.=) ANY ({names}::pg_catalog.text[])
                     AND pg_catalog.jsonb_typeof(p.value) OPERATOR(pg_catalog.=) ANY (ARRAY['string', 'number'])
                   GROUP BY 1, 2, 3, 4 ORDER BY 5 DESC, 1, 2, 4",
                 type_ = attachment.event_type,
-                events = attachment.events
             ),
             None,
-            &[names.into()],
+            params.args(),
         )
         .unwrap_or_else(|e| spi_failed(attachment, what, e));
     let mut per_type: HashMap<String, usize> = HashMap::new();
     for row in rows {
+        check_for_interrupts!();
         let text =
             |i: usize| row.get::<String>(i).unwrap_or_else(|e| spi_failed(attachment, what, e));
         let (Some(event_type), Some(key), Some(kind)) = (text(1), text(2), text(3)) else {
@@ -369,12 +376,49 @@ fn props_candidates(
     }
 }
 
+/// What training may draw event candidates from: the training split's contacts (keys as
+/// text), each with its instant. Their events up to those instants are what the model
+/// learns from, so candidates read nothing later (no event after a contact's instant
+/// can change a rule) and nothing of the contacts the model is validated and tested on.
+struct Known {
+    keys: Vec<Option<String>>,
+    instants: Vec<Option<TimestampWithTimeZone>>,
+}
+
+impl Known {
+    fn of(outcomes: &[(String, bool, i64, Split)]) -> Known {
+        let training = || outcomes.iter().filter(|(_, _, _, split)| *split == Split::Train);
+        Known {
+            keys: training().map(|(key, _, _, _)| Some(key.clone())).collect(),
+            instants: training().map(|(_, _, at, _)| Some(from_unix_micros(*at))).collect(),
+        }
+    }
+
+    /// The known events as a FROM item `e`: each event of a training contact at or
+    /// before the contact's instant (as scoring counts them), bound into `params`.
+    fn events(&self, attachment: &Attachment, params: &mut Params<'_>) -> String {
+        let keys = params.bind(self.keys.clone());
+        let instants = params.bind(self.instants.clone());
+        format!(
+            "{events} e JOIN ROWS FROM (pg_catalog.unnest({keys}::pg_catalog.text[]::{key_type}[]),
+                                        pg_catalog.unnest({instants}::pg_catalog.timestamptz[])) AS known(contact, at)
+               ON e.{contact} OPERATOR(pg_catalog.=) known.contact
+              AND {time} OPERATOR(pg_catalog.<=) known.at",
+            events = attachment.events,
+            key_type = attachment.key_type,
+            contact = attachment.event_contact,
+            time = attachment.event_time_sql()
+        )
+    }
+}
+
 /// Every candidate rule, from the attached tables' own data (read as their owner): fit
 /// rules on the contacts' and accounts' columns, and event rules per frequent event type
 /// with each of `half_lives`. Only candidates the rule language accepts.
 fn candidates(
     client: &SpiClient<'_>,
     attached: &Attached,
+    known: &Known,
     half_lives: &[(String, f64)],
 ) -> Vec<Candidate> {
     let attachment = &attached.attachment;
@@ -409,20 +453,23 @@ fn candidates(
             );
         }
         let what = "reading the event types to learn from";
+        let mut params = Params::default();
+        let events = known.events(attachment, &mut params);
+        let limit = params.bind(EVENT_TYPES);
         let rows = client
             .select(
                 &format!(
-                    "SELECT e.{type_}::pg_catalog.text, pg_catalog.count(*) FROM {events} e
-                      WHERE e.{type_} IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT $1",
+                    "SELECT e.{type_}::pg_catalog.text, pg_catalog.count(*) FROM {events}
+                      WHERE e.{type_} IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT {limit}",
                     type_ = attachment.event_type,
-                    events = attachment.events
                 ),
                 None,
-                &[EVENT_TYPES.into()],
+                params.args(),
             )
             .unwrap_or_else(|e| spi_failed(attachment, what, e));
         let mut types: Vec<(String, i64)> = Vec::new();
         for row in rows {
+            check_for_interrupts!();
             let event_type =
                 row.get::<String>(1).unwrap_or_else(|e| spi_failed(attachment, what, e));
             let count = row.get::<i64>(2).unwrap_or_else(|e| spi_failed(attachment, what, e));
@@ -440,7 +487,7 @@ fn candidates(
             );
         }
         if attachment.event_props.is_some() {
-            props_candidates(client, attached, &types, half_lives, &mut found);
+            props_candidates(client, attached, known, &types, half_lives, &mut found);
         }
     });
     found.retain(|c| Rule::compile(&c.rule).is_ok() && c.name.len() <= 200);
@@ -474,6 +521,7 @@ fn candidate_values(
         let by_key: HashMap<&str, (bool, Split)> =
             batch.iter().map(|(k, c, _, s)| (k.as_str(), (*c, *s))).collect();
         for (key, result, at) in compute_as_of(client, &candidate, &as_of, true) {
+            check_for_interrupts!();
             let Some(&(converted, split)) = by_key.get(key.as_str()) else { continue };
             let mut values = vec![0.0; candidates.len()];
             for &index in &result.fit_rules {
@@ -576,7 +624,7 @@ fn train_profile(
             }
         }
         let half_lives = half_lives(&attached);
-        let candidates = candidates(client, &attached, &half_lives);
+        let candidates = candidates(client, &attached, &Known::of(&outcomes_split), &half_lives);
         if candidates.is_empty() {
             raise(Failure::InvalidValue(format!(
                 "profile \"{profile}\": the attached tables offer nothing to learn from"
@@ -622,14 +670,14 @@ fn train_profile(
             internal("training", "no model could be fitted");
         };
         let points_per_doubling = options.points_per_doubling;
-        let points = fitted.model.points(points_per_doubling);
-        let learned: Vec<(String, Json)> = columns
-            .iter()
-            .zip(&points)
-            .filter(|(_, p)| p.abs() >= NEGLIGIBLE_POINTS)
-            .map(|(&c, p)| {
+        let learned: Vec<(String, Json)> = fitted
+            .model
+            .rule_points(points_per_doubling)
+            .into_iter()
+            .map(|(j, points)| {
+                let c = columns[j];
                 let mut rule = candidates[c].rule.clone();
-                rule["points"] = json!((p * 100.0).round() / 100.0);
+                rule["points"] = json!(points);
                 (candidates[c].name.clone(), rule)
             })
             .collect();

@@ -9,6 +9,9 @@ use std::f64::consts::LN_2;
 
 use crate::scoring::settings::logistic;
 
+/// Learned features worth less than this many points are not written as rules.
+pub const NEGLIGIBLE_POINTS: f64 = 0.5;
+
 /// Rows of feature values, one row per contact, `columns` values each.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Matrix {
@@ -88,6 +91,18 @@ impl Model {
     /// likelihood is this intercept with that `points_per_doubling`.
     pub fn points(&self, points_per_doubling: f64) -> Vec<f64> {
         self.weights.iter().map(|w| w * points_per_doubling / LN_2).collect()
+    }
+
+    /// The features worth a rule: each feature's index with its points rounded to
+    /// hundredths, leaving out those worth less than `NEGLIGIBLE_POINTS` (before
+    /// rounding) either way.
+    pub fn rule_points(&self, points_per_doubling: f64) -> Vec<(usize, f64)> {
+        self.points(points_per_doubling)
+            .into_iter()
+            .enumerate()
+            .filter(|(_, p)| p.abs() >= NEGLIGIBLE_POINTS)
+            .map(|(i, p)| (i, (p * 100.0).round() / 100.0))
+            .collect()
     }
 }
 

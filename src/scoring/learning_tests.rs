@@ -3,7 +3,7 @@
 
 use std::f64::consts::LN_2;
 
-use crate::scoring::learning::{fit_with_validation, split_of, Matrix, Split};
+use crate::scoring::learning::{fit_with_validation, split_of, Matrix, Model, Split, LAMBDAS};
 
 /// Deterministic uniform numbers in [0, 1).
 fn uniform(seed: u64) -> impl FnMut() -> f64 {
@@ -96,4 +96,82 @@ fn the_split_depends_on_the_key_alone() {
     assert!((share(counts[0]) - 0.70).abs() < 0.02, "{counts:?}");
     assert!((share(counts[1]) - 0.15).abs() < 0.02, "{counts:?}");
     assert!((share(counts[2]) - 0.15).abs() < 0.02, "{counts:?}");
+}
+
+#[test]
+fn the_split_is_fnv1a_mod_100_cut_at_70_and_85() {
+    // FNV-1a (64-bit) of each key, computed outside this code (the first three are the
+    // published test vectors), mod 100; the numbered keys sit on either side of each cut.
+    let known = [
+        ("", 0xcbf2_9ce4_8422_2325_u64, 37, Split::Train),
+        ("a", 0xaf63_dc4c_8601_ec8c, 96, Split::Test),
+        ("foobar", 0x8594_4171_f739_67e8, 68, Split::Train),
+        ("contact-7", 0x881f_344a_0067_2727, 19, Split::Train),
+        ("été", 0x009a_8f0e_88b5_1857, 59, Split::Train),
+        ("742", 0, 0, Split::Train),
+        ("239", 0, 69, Split::Train),
+        ("155", 0, 70, Split::Valid),
+        ("126", 0, 84, Split::Valid),
+        ("17", 0, 85, Split::Test),
+        ("73", 0, 99, Split::Test),
+    ];
+    for (key, hash, rest, split) in known {
+        if hash != 0 {
+            assert_eq!(hash % 100, rest, "{key:?}");
+        }
+        assert_eq!(split_of(key), split, "key {key:?}, hash mod 100 = {rest}");
+    }
+}
+
+/// `planted` with its labels' link to the binary feature turned around: what the
+/// training data teaches about it is wrong on these.
+fn contradicting(n: usize, seed: u64) -> (Matrix, Vec<bool>) {
+    let mut next = uniform(seed);
+    let mut x = Matrix::new(3);
+    let mut labels = Vec::new();
+    for _ in 0..n {
+        let row = [f64::from(u8::from(next() < 0.3)), 3.0 * next(), next()];
+        let log_odds = -1.0 - 1.5 * row[0];
+        labels.push(next() < 1.0 / (1.0 + (-log_odds).exp()));
+        x.push_row(&row);
+    }
+    (x, labels)
+}
+
+#[test]
+fn the_penalty_is_the_one_best_on_validation() {
+    // Validated on its own training data, the weakest penalty fits best.
+    let (x, y) = planted(3_000, 11);
+    let fitted = fit_with_validation((&x, &y), (&x, &y)).unwrap();
+    assert_eq!(fitted.lambda, 1.0, "{fitted:?}");
+    // Validated on data where the effects it learns are wrong, the strongest wins.
+    let (vx, vy) = contradicting(3_000, 12);
+    let fitted = fit_with_validation((&x, &y), (&vx, &vy)).unwrap();
+    assert_eq!(fitted.lambda, 1000.0, "{fitted:?}");
+    // The log loss reported is the chosen model's, on the validation data.
+    assert_eq!(fitted.valid_log_loss, fitted.model.log_loss(&vx, &vy));
+}
+
+#[test]
+fn a_tie_on_validation_keeps_the_stronger_penalty() {
+    // No validation rows: every penalty's log loss is 0, a tie; the first tried, the
+    // strongest, is kept.
+    assert_eq!(LAMBDAS[0], 1000.0);
+    let (x, y) = planted(2_000, 5);
+    let fitted = fit_with_validation((&x, &y), (&Matrix::new(3), &[])).unwrap();
+    assert_eq!(fitted.valid_log_loss, 0.0);
+    assert_eq!(fitted.lambda, 1000.0, "{fitted:?}");
+}
+
+#[test]
+fn rules_under_half_a_point_are_dropped() {
+    // Weights worth 0.49, 0.5, -0.5, -0.49, 17.3333 and 0 points at 10 points per doubling.
+    let points = [0.49, 0.5, -0.5, -0.49, 17.3333, 0.0];
+    let model =
+        Model { intercept: -2.0, weights: points.iter().map(|p| p * LN_2 / 10.0).collect() };
+    let kept = model.rule_points(10.0);
+    assert_eq!(kept, vec![(1, 0.5), (2, -0.5), (4, 17.33)]);
+    // At 20 points per doubling each is worth twice as much: 0.49 is kept, as 0.98.
+    let kept = model.rule_points(20.0);
+    assert_eq!(kept, vec![(0, 0.98), (1, 1.0), (2, -1.0), (3, -0.98), (4, 34.67)]);
 }
