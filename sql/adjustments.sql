@@ -20,6 +20,17 @@ CREATE TABLE lead_score.adjustment_store (
     reason        text NOT NULL,
     adjusted_at   timestamptz NOT NULL,
     adjusted_by   text NOT NULL,
+    -- The contact it was made on is `contact_key` of column `key_column` of table
+    -- `contacts`, as the profile was attached then: only an attachment to that table by
+    -- that column counts it or shows it (a key means another contact, or nothing, in
+    -- other tables). A regclass, so pg_dump writes the table's name and a restore finds
+    -- the table by it. Adjustments 0.2.0 made have them from the update: the tables
+    -- their profile is attached to, or, for a profile not attached then, '-' (oid 0,
+    -- no table: never counted, shown to nobody but the owner of this table). NULL only
+    -- in rows restored from a 0.2.0 dump, until lead_score.upgrade_attachments()
+    -- records their profile's attachment as the update does.
+    contacts      regclass,
+    key_column    name,
     -- Finite, and small enough that no sum of them overflows a stored score.
     CONSTRAINT adjustment_points_are_bounded
         CHECK (pg_catalog.abs(points) OPERATOR(pg_catalog.<=) 1e9),
@@ -36,23 +47,28 @@ SELECT pg_catalog.pg_extension_config_dump('lead_score.adjustment_store_id_seq',
 COMMENT ON TABLE lead_score.adjustment_store IS
     'Manual score adjustments (written by lead_score.adjust only); read them through lead_score.adjustments';
 
--- Whether the calling role may see the contact `contact_key` of a profile, as the
--- profile's scores view decides: the contacts table's owner (and its members) sees
--- every contact; others see the contacts they may SELECT, under the table's row-level
--- security. A profile that is not attached shows its contacts to nobody but the owner
--- of the adjustments. Runs as the caller (never as the extension's owner, which is not
--- subject to the policy below): the key is compared in its own type, a built-in one.
-CREATE FUNCTION lead_score.may_see_contact(profile_id bigint, contact_key text)
+-- Whether the calling role may see the contact `contact_key` (of column `key_column`
+-- of table `contacts`) of a profile, as the profile's scores view decides: the
+-- contacts table's owner (and its members) sees every contact; others see the contacts
+-- they may SELECT, under the table's row-level security. A contact of a table (or key
+-- column) the profile is not attached to now, or of a profile that is not attached, is
+-- shown to nobody but the owner of the adjustments. Runs as the caller (never as the
+-- extension's owner, which is not subject to the policy below): the key is compared in
+-- its own type, a built-in one, and never raises: a key that is not one as the key
+-- type prints it is nobody's.
+CREATE FUNCTION lead_score.may_see_contact(profile_id bigint, contacts regclass, key_column name,
+                                           contact_key text)
 RETURNS boolean LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, lead_score, pg_temp
 AS $$
 #variable_conflict use_variable
 DECLARE
     att lead_score.attachment_store;
+    bound numeric;
     seen boolean;
 BEGIN
     SELECT * INTO att FROM lead_score.attachment_store a WHERE a.profile_id OPERATOR(pg_catalog.=) profile_id;
-    IF NOT FOUND THEN
+    IF NOT FOUND OR att.contacts IS DISTINCT FROM contacts OR att.contact_key IS DISTINCT FROM key_column THEN
         RETURN false;
     END IF;
     IF (SELECT pg_catalog.pg_has_role(c.relowner, 'USAGE') FROM pg_catalog.pg_class c
@@ -61,6 +77,23 @@ BEGIN
     END IF;
     -- (NULL, not false, for a table dropped since: no.)
     IF pg_catalog.has_column_privilege(att.contacts, att.contact_key, 'SELECT') IS NOT TRUE THEN
+        RETURN false;
+    END IF;
+    -- The cast below must not raise (22P02, 22003) for a key written while the column
+    -- had another type: only a key spelled as the key type prints it is tried.
+    IF att.key_type OPERATOR(pg_catalog.=) ANY (ARRAY['pg_catalog.int2', 'pg_catalog.int4', 'pg_catalog.int8']::regtype[]) THEN
+        IF contact_key OPERATOR(pg_catalog.!~) '^(0|-?[1-9][0-9]{0,18})$' THEN
+            RETURN false;
+        END IF;
+        bound := CASE att.key_type WHEN 'pg_catalog.int2'::regtype THEN 32767
+                                   WHEN 'pg_catalog.int4'::regtype THEN 2147483647
+                                   ELSE 9223372036854775807 END;
+        IF contact_key::numeric OPERATOR(pg_catalog.>) bound
+           OR contact_key::numeric OPERATOR(pg_catalog.<) (0 OPERATOR(pg_catalog.-) bound OPERATOR(pg_catalog.-) 1) THEN
+            RETURN false;
+        END IF;
+    ELSIF att.key_type OPERATOR(pg_catalog.=) 'pg_catalog.uuid'::regtype
+          AND contact_key OPERATOR(pg_catalog.!~) '^[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$' THEN
         RETURN false;
     END IF;
     EXECUTE pg_catalog.format('SELECT EXISTS (SELECT FROM ONLY %s c WHERE c.%I OPERATOR(pg_catalog.=) $1::%s)',
@@ -73,7 +106,7 @@ $$;
 -- Everyone may read the adjustments of the contacts they may see.
 ALTER TABLE lead_score.adjustment_store ENABLE ROW LEVEL SECURITY;
 CREATE POLICY visible_contacts ON lead_score.adjustment_store FOR SELECT
-    USING (lead_score.may_see_contact(profile_id, contact_key));
+    USING (lead_score.may_see_contact(profile_id, contacts, key_column, contact_key));
 GRANT SELECT ON lead_score.adjustment_store TO PUBLIC;
 
 CREATE VIEW lead_score.adjustments WITH (security_invoker = true) AS

@@ -304,6 +304,12 @@ BEGIN
     IF changed OPERATOR(pg_catalog.>) 0 THEN
         PERFORM lead_score.invalidate_scoring_cache();
     END IF;
+    -- Adjustments restored from a 0.2.0 dump name no contacts table: they were made on
+    -- the tables their profile is attached to, as ALTER EXTENSION ... UPDATE records.
+    UPDATE lead_score.adjustment_store a
+       SET contacts = s.contacts, key_column = s.contact_key
+      FROM lead_score.attachment_store s
+     WHERE s.profile_id OPERATOR(pg_catalog.=) a.profile_id AND a.contacts IS NULL;
     RETURN changed;
 END
 $$;

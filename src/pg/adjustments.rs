@@ -91,12 +91,24 @@ fn adjust_contact(
         // The adjustment and the new score, written as the extension's owner.
         let owner = extension_owner(client);
         as_extension_owner_for_caller(owner, || {
-            let insert = "INSERT INTO lead_score.adjustment_store
-                              (profile_id, contact_key, points, half_life, reason, adjusted_at, adjusted_by)
-                          VALUES ($1, $2, $3, $4, $5, $6, $7)
-                          RETURNING id";
-            let args = [
-                attached.attachment.profile_id.into(),
+            // Bound to the contacts table and key column it was made on: no other
+            // attachment of the profile counts it or shows it. (0.2.0's SQL, before
+            // the update, has no place for them: the update records them.)
+            let attachment = &attached.attachment;
+            let insert = if attachment.adjustments_by_table {
+                "INSERT INTO lead_score.adjustment_store
+                     (profile_id, contact_key, points, half_life, reason, adjusted_at, adjusted_by,
+                      contacts, key_column)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8::pg_catalog.regclass, $9::pg_catalog.name)
+                 RETURNING id"
+            } else {
+                "INSERT INTO lead_score.adjustment_store
+                     (profile_id, contact_key, points, half_life, reason, adjusted_at, adjusted_by)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)
+                 RETURNING id"
+            };
+            let mut args = vec![
+                attachment.profile_id.into(),
                 found.key.as_str().into(),
                 points.into(),
                 half_life.into(),
@@ -104,6 +116,10 @@ fn adjust_contact(
                 from_unix_micros(now).into(),
                 adjuster.as_str().into(),
             ];
+            if attachment.adjustments_by_table {
+                args.push(attachment.contacts_oid.into());
+                args.push(attachment.contact_key_name.as_str().into());
+            }
             let id = client
                 .update(insert, Some(1), &args)
                 .and_then(|rows| rows.first().get_one::<i64>())

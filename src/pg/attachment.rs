@@ -42,6 +42,11 @@ pub(crate) struct Attachment {
     /// manual adjustments to read and a likelihood to record (both arrive with the
     /// update, told apart by the adjustments table).
     pub(crate) current_sql: bool,
+    /// Whether each manual adjustment names the contacts table and key column it was
+    /// made on (0.3.0's SQL), so that only those of this attachment's are read. 0.2.0's
+    /// SQL names none: its adjustments are read by profile, as 0.2.0 did, until
+    /// `ALTER EXTENSION ... UPDATE` records the table of each.
+    pub(crate) adjustments_by_table: bool,
 }
 
 /// The accounts table of an attachment, as SQL.
@@ -158,7 +163,10 @@ pub(crate) fn load_attachment(client: &SpiClient<'_>, profile_id: i64) -> Option
                     (SELECT t.atttypid FROM pg_catalog.pg_attribute t
                       WHERE t.attrelid OPERATOR(pg_catalog.=) a.events
                         AND t.attname OPERATOR(pg_catalog.=) a.event_time AND NOT t.attisdropped),
-                    pg_catalog.to_regclass('lead_score.adjustment_store') IS NOT NULL
+                    pg_catalog.to_regclass('lead_score.adjustment_store') IS NOT NULL,
+                    EXISTS (SELECT FROM pg_catalog.pg_attribute t
+                             WHERE t.attrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass('lead_score.adjustment_store')
+                               AND t.attname OPERATOR(pg_catalog.=) 'key_column' AND NOT t.attisdropped)
                FROM lead_score.attachment_store a
                JOIN lead_score.profile_store p ON p.id OPERATOR(pg_catalog.=) a.profile_id
               WHERE a.profile_id OPERATOR(pg_catalog.=) $1",
@@ -263,6 +271,7 @@ pub(crate) fn load_attachment(client: &SpiClient<'_>, profile_id: i64) -> Option
         state_table: Quoted::qualified("lead_score", &text(14)?),
         state_oid: oid(15).unwrap_or(pg_sys::InvalidOid),
         current_sql: row.get::<bool>(17).ok().flatten() == Some(true),
+        adjustments_by_table: row.get::<bool>(18).ok().flatten() == Some(true),
         profile_name,
     })
 }

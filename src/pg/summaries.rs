@@ -238,10 +238,11 @@ pub(crate) fn read_adjustments_of(
     let mut params = Params::default();
     let profile = params.bind(attached.attachment.profile_id);
     let given = params.bind(key_array(keys));
+    let made_here = made_on_these_contacts(attached, &mut params);
     let read = attached.statement(client, Statement::AdjustmentsOfContacts, &params, false, || {
         format!(
             "SELECT a.contact_key, {ADJUSTMENT_COLUMNS} FROM lead_score.adjustment_store a
-              WHERE a.profile_id = {profile} AND a.contact_key = ANY ({given}::text[])"
+              WHERE a.profile_id = {profile} AND a.contact_key = ANY ({given}::text[]){made_here}"
         )
     });
     run(client, attached, &read, "reading adjustments", &params);
@@ -249,6 +250,23 @@ pub(crate) fn read_adjustments_of(
     for row in unsafe { current_rows() } {
         each(&row);
     }
+}
+
+/// The condition (after the profile's) that keeps only the adjustments made on the
+/// attachment's own contacts table and key column: a key of another table, or of
+/// another column, is another contact, or none (empty under 0.2.0's SQL, which records
+/// neither).
+fn made_on_these_contacts<'a>(attached: &'a Attached, params: &mut Params<'a>) -> String {
+    let attachment = &attached.attachment;
+    if !attachment.adjustments_by_table {
+        return String::new();
+    }
+    let contacts = params.bind(attachment.contacts_oid);
+    let column = params.bind(attachment.contact_key_name.as_str());
+    format!(
+        " AND a.contacts OPERATOR(pg_catalog.=) {contacts}::pg_catalog.regclass
+          AND a.key_column OPERATOR(pg_catalog.=) {column}::pg_catalog.name"
+    )
 }
 
 /// Fold every adjustment of the profile into a full pass's summaries (keys as `K`).
@@ -272,9 +290,10 @@ pub(crate) fn fold_all_adjustments<K: SummaryKey>(
                         THEN a.contact_key::int8 END",
         _ => "a.contact_key",
     };
+    let made_here = made_on_these_contacts(attached, &mut params);
     let read = format!(
         "SELECT {key}, {ADJUSTMENT_COLUMNS} FROM lead_score.adjustment_store a
-          WHERE a.profile_id = {profile}"
+          WHERE a.profile_id = {profile}{made_here}"
     );
     for_each_row(&read, &params, &mut |row| fold_adjustment::<K>(attached, summaries, row, now));
 }

@@ -49,6 +49,13 @@ SELECT 'clear_tag reads the key as its type', lead_score.clear_tag('Sales', '0' 
 SELECT 'adjust', lead_score.adjust('Sales', 21::bigint, 4, 'after the update') > 0;
 SELECT 'the adjustment is listed', count(*) = 1 FROM lead_score.adjustments WHERE reason = 'after the update';
 SELECT 'verify is empty after adjusting', NOT EXISTS (SELECT FROM lead_score.verify('Sales'));
+-- Each adjustment names the contacts table and key column it was made on (recorded by
+-- the update, or after a restore by upgrade_attachments(), for 0.2.0's): the ones its
+-- profile is attached to.
+SELECT 'every adjustment names its attachment''s contacts table and key column',
+       bool_and(a.contacts = s.contacts AND a.key_column = s.contact_key) AND count(*) >= 1
+  FROM lead_score.adjustment_store a JOIN lead_score.attachment_store s ON s.profile_id = a.profile_id;
+SELECT 'no adjustment of an attached profile lacks them', NOT EXISTS (SELECT FROM lead_score.adjustment_store WHERE contacts IS NULL);
 -- Scores views made by 0.1.0 are rebuilt with the likelihood column, stay outside the
 -- extension (pg_dump keeps them), and keep their privileges.
 SELECT 'scores views rebuilt with likelihood, not members, readable by PUBLIC',

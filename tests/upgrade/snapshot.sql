@@ -18,7 +18,10 @@ SELECT 'attachment', a.profile_id, a.contacts, a.contact_key, a.key_type, a.even
 -- What 0.2.0 added (none of it in a database 0.1.0 made, once updated).
 SELECT to_regclass('lead_score.adjustment_store') IS NOT NULL AS since_0_2_0 \gset
 \if :since_0_2_0
-SELECT 'adjustment', a.* FROM lead_score.adjustment_store a ORDER BY a.id;
+-- (0.2.0's columns: 0.3.0 adds the contacts table and key column each was made on,
+-- checked by after.sql.)
+SELECT 'adjustment', a.id, a.profile_id, a.contact_key, a.points, a.half_life, a.reason, a.adjusted_at, a.adjusted_by
+  FROM lead_score.adjustment_store a ORDER BY a.id;
 SELECT 'likelihood', a.profile_id, a.likelihood_intercept, a.likelihood_points_per_doubling
   FROM lead_score.attachment_store a WHERE a.likelihood_intercept IS NOT NULL ORDER BY a.profile_id;
 \endif

@@ -221,10 +221,10 @@ RESET ROLE;
 SELECT lead_score.detach('Adj keys');
 SELECT lead_score.drop_profile('Adj keys');
 
--- Adjustments kept from an attachment to tables of another key type: a full pass over
--- bigint contacts skips the keys that are no bigint as it prints them ('abc', '007',
--- one past the largest bigint) instead of failing, and counts '7' for contact 7, as
--- rescoring contact 7 alone and verify() do.
+-- Adjustments kept from an attachment to tables of another key type are another
+-- table's: a full pass over bigint contacts neither fails on the keys that are no
+-- bigint ('abc', '007', one past the largest bigint) nor counts '7' for contact 7, and
+-- neither do rescoring contact 7 alone and verify().
 CREATE TABLE adj.text_contacts (id text PRIMARY KEY);
 CREATE TABLE adj.text_events (id serial PRIMARY KEY, contact_id text, kind text, at timestamptz);
 CREATE INDEX ON adj.text_events (contact_id, at);
@@ -247,6 +247,90 @@ SELECT lead_score.rescore('Adj keys') AS rescored_all;
 SELECT * FROM lead_score.verify('Adj keys');
 SELECT lead_score.detach('Adj keys');
 SELECT lead_score.drop_profile('Adj keys');
+
+-- Adjustments stay with the contacts table and key column they were made on. adj_ann
+-- adjusts her contact 3 privately; the owner moves the profile to adj.partners, whose
+-- partner 3 is adj_bob's: it does not get the points, and adj_bob cannot read the
+-- reason; nor does the contact whose other key (legacy_id) is 3. Adjustments of a table
+-- keyed by text, kept while attached to a bigint-keyed one, never make the view fail
+-- (22P02) for a role that is not the owner; back on its own table, adj_ann's counts
+-- again.
+CREATE TABLE adj.mine (id bigint PRIMARY KEY, legacy_id bigint UNIQUE NOT NULL, rep text);
+CREATE TABLE adj.partners (id bigint PRIMARY KEY, rep text);
+CREATE TABLE adj.by_email (email text PRIMARY KEY, rep text);
+CREATE TABLE adj.move_events (id serial PRIMARY KEY, contact_id bigint, kind text, at timestamptz);
+CREATE TABLE adj.email_events (id serial PRIMARY KEY, email text, kind text, at timestamptz);
+INSERT INTO adj.mine VALUES (3, 30, 'adj_ann'), (30, 3, 'adj_bob');
+INSERT INTO adj.partners VALUES (3, 'adj_bob');
+INSERT INTO adj.by_email VALUES ('bob@example.com', 'adj_bob');
+DO $$
+DECLARE t text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['adj.mine', 'adj.partners', 'adj.by_email'] LOOP
+        EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', t);
+        EXECUTE format('CREATE POLICY own ON %s FOR SELECT USING (rep = current_user)', t);
+        EXECUTE format('GRANT SELECT ON %s TO adj_ann, adj_bob', t);
+    END LOOP;
+END $$;
+SELECT lead_score.create_profile('Adj move', settings => '{"pql_threshold": 50}') > 0 AS created;
+SELECT lead_score.add_rule('Adj move', 'Demo', '{"kind": "event", "event": "demo", "points": 10}') > 0 AS added;
+SELECT lead_score.publish('Adj move') AS version;
+SELECT lead_score.attach('Adj move', 'adj.mine', 'adj.move_events', '{"event_type": "kind", "event_time": "at"}');
+SET ROLE adj_ann;
+SELECT lead_score.adjust('Adj move', 3, 40, 'ann private: CEO leaving') > 0 AS adjusted;
+SELECT contact, points, reason FROM lead_score.adjustments WHERE profile = 'Adj move';
+RESET ROLE;
+SELECT contact_key, contacts, key_column FROM lead_score.adjustment_store
+ WHERE profile_id = (SELECT id FROM lead_score.profile_store WHERE name = 'Adj move');
+SELECT lead_score.detach('Adj move');
+SELECT lead_score.attach('Adj move', 'adj.partners', 'adj.move_events', '{"event_type": "kind", "event_time": "at"}');
+SELECT id, score, tags FROM lead_score."Adj move_scores" ORDER BY id;
+SELECT lead_score.rescore('Adj move', 3::bigint) AS rescored;
+SELECT lead_score.rescore('Adj move') AS rescored_all;
+SELECT id, score, tags FROM lead_score."Adj move_scores" ORDER BY id;
+SELECT * FROM lead_score.verify('Adj move');
+SELECT rule_name, kind, points FROM lead_score.explain('Adj move', 3::bigint);
+SET ROLE adj_bob;
+SELECT contact, points, reason FROM lead_score.adjustments WHERE profile = 'Adj move';
+RESET ROLE;
+-- The same table by another key column: legacy_id 3 is adj_bob's contact 30.
+SELECT lead_score.detach('Adj move');
+SELECT lead_score.attach('Adj move', 'adj.mine', 'adj.move_events', '{"event_type": "kind", "event_time": "at", "contact_key": "legacy_id"}');
+SELECT legacy_id, score FROM lead_score."Adj move_scores" ORDER BY legacy_id;
+SET ROLE adj_bob;
+SELECT contact, points, reason FROM lead_score.adjustments WHERE profile = 'Adj move';
+RESET ROLE;
+-- A text-keyed table's adjustment, then back to adj.mine by id (bigint).
+SELECT lead_score.detach('Adj move');
+SELECT lead_score.attach('Adj move', 'adj.by_email', 'adj.email_events', '{"event_contact": "email", "event_type": "kind", "event_time": "at"}');
+SELECT lead_score.adjust('Adj move', 'bob@example.com'::text, 5, 'bounced once') > 0 AS adjusted;
+SET ROLE adj_bob;
+SELECT contact, points, reason FROM lead_score.adjustments WHERE profile = 'Adj move';
+RESET ROLE;
+SELECT lead_score.detach('Adj move');
+SELECT lead_score.attach('Adj move', 'adj.mine', 'adj.move_events', '{"event_type": "kind", "event_time": "at"}');
+SET ROLE adj_bob;
+SELECT contact, points, reason FROM lead_score.adjustments ORDER BY id;
+RESET ROLE;
+SET ROLE adj_ann;
+SELECT contact, points, reason FROM lead_score.adjustments ORDER BY id;
+RESET ROLE;
+SELECT id, score, tags FROM lead_score."Adj move_scores" ORDER BY id;
+SELECT * FROM lead_score.verify('Adj move');
+-- may_see_contact never raises, whatever key it is given, and says no to a row of
+-- another table or key column.
+SET ROLE adj_ann;
+SELECT k, lead_score.may_see_contact(p.id, 'adj.mine', 'id', k) AS sees
+  FROM lead_score.profile_store p,
+       unnest(ARRAY['3', '03', 'abc', '', '9223372036854775808', '-9223372036854775809', '30']) AS k
+ WHERE p.name = 'Adj move';
+SELECT lead_score.may_see_contact(p.id, 'adj.partners', 'id', '3') AS other_table,
+       lead_score.may_see_contact(p.id, 'adj.mine', 'legacy_id', '3') AS other_column,
+       lead_score.may_see_contact(p.id, NULL, NULL, '3') AS unknown_table
+  FROM lead_score.profile_store p WHERE p.name = 'Adj move';
+RESET ROLE;
+SELECT lead_score.detach('Adj move');
+SELECT lead_score.drop_profile('Adj move');
 
 DROP SCHEMA adj CASCADE;
 DROP OWNED BY adj_ann;
