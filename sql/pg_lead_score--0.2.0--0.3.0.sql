@@ -130,3 +130,56 @@ CREATE POLICY visible_contacts ON lead_score.adjustment_store FOR SELECT
 -- Backends holding an attachment loaded under 0.2.0's SQL load it again, and with it
 -- the readers of the new columns.
 SELECT lead_score.invalidate_scoring_cache();
+
+-- Issue 26, item 8: renaming a profile renames the transitions recorded under its old
+-- name, so forget() (which erases by the current name) misses none. (The transitions
+-- keep the name, not the id: consumers and notifications read it.)
+CREATE OR REPLACE FUNCTION lead_score.update_profile(name text, new_name text DEFAULT NULL,
+                                          description text DEFAULT NULL,
+                                          settings jsonb DEFAULT NULL)
+RETURNS void LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, lead_score, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+    target lead_score.profile_store := lead_score.locked_profile(name);
+    merged jsonb := target.settings;
+BEGIN
+    IF new_name IS NOT NULL AND new_name IS DISTINCT FROM target.name THEN
+        PERFORM lead_score.check_name('profile name', new_name, 63);
+        IF EXISTS (SELECT FROM lead_score.profile_store p WHERE p.name = new_name) THEN
+            RAISE EXCEPTION 'profile "%" already exists', new_name USING ERRCODE = '23505';
+        END IF;
+    END IF;
+    IF settings IS NOT NULL THEN
+        IF jsonb_typeof(settings) <> 'object' THEN
+            PERFORM lead_score.check_settings(target.name, settings);  -- raises: not an object
+        END IF;
+        -- Keys given replace the draft's; a key given as null goes back to its default.
+        SELECT coalesce(jsonb_object_agg(key, value), '{}') INTO merged
+          FROM jsonb_each(target.settings || settings) WHERE value <> 'null';
+        PERFORM lead_score.check_settings(target.name, merged);
+    END IF;
+    UPDATE lead_score.profile_store p
+       SET name = coalesce(new_name, p.name),
+           description = CASE WHEN description IS NULL THEN p.description
+                              ELSE nullif(description, '') END,
+           settings = merged,
+           updated_at = now(),
+           updated_by = lead_score.acting_role()
+     WHERE p.id = target.id;
+    PERFORM lead_score.log_change(coalesce(new_name, target.name), 'update_profile', NULL, NULL,
+        jsonb_build_object('name', target.name, 'description', target.description,
+                           'settings', target.settings),
+        jsonb_strip_nulls(jsonb_build_object('name', new_name, 'description', description,
+                                             'settings', CASE WHEN settings IS NOT NULL THEN merged END)));
+    -- Backends cache attached profiles by name (and record it in transitions): a new
+    -- name must reach them. The transitions already recorded, keyed by the profile's
+    -- name, take the new one too: forget() erases a contact's by the current name, and
+    -- readers find a profile's whole history under one name.
+    IF new_name IS NOT NULL AND new_name IS DISTINCT FROM target.name THEN
+        UPDATE lead_score.transitions t SET profile = new_name WHERE t.profile = target.name;
+        PERFORM lead_score.invalidate_scoring_cache();
+    END IF;
+END
+$$;

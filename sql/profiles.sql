@@ -162,8 +162,11 @@ BEGIN
         jsonb_strip_nulls(jsonb_build_object('name', new_name, 'description', description,
                                              'settings', CASE WHEN settings IS NOT NULL THEN merged END)));
     -- Backends cache attached profiles by name (and record it in transitions): a new
-    -- name must reach them.
+    -- name must reach them. The transitions already recorded, keyed by the profile's
+    -- name, take the new one too: forget() erases a contact's by the current name, and
+    -- readers find a profile's whole history under one name.
     IF new_name IS NOT NULL AND new_name IS DISTINCT FROM target.name THEN
+        UPDATE lead_score.transitions t SET profile = new_name WHERE t.profile = target.name;
         PERFORM lead_score.invalidate_scoring_cache();
     END IF;
 END

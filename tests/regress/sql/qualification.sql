@@ -126,6 +126,18 @@ SELECT count(*) FILTER (WHERE contact = '1') AS rows_left, count(*) FILTER (WHER
        bool_and(contact IS NULL) FILTER (WHERE kind = 'erased') AS keyless
   FROM lead_score.transitions;
 SELECT tags, is_pql FROM lead_score."Qual_scores" WHERE id = 1;
+-- Renaming a profile renames the transitions recorded under its old name: forget()
+-- after a rename erases them too, and none is left under the old name. (Rolled back:
+-- the rest of this file goes on with 'Qual'.)
+BEGIN;
+SELECT count(*) AS rows_of_2 FROM lead_score.transitions WHERE profile = 'Qual' AND contact = '2';
+SELECT lead_score.update_profile('Qual', new_name => 'Qual renamed');
+SELECT count(*) AS under_old_name FROM lead_score.transitions WHERE profile = 'Qual';
+SELECT count(*) AS rows_of_2 FROM lead_score.transitions WHERE profile = 'Qual renamed' AND contact = '2';
+SELECT lead_score.forget('Qual renamed', 2::bigint) > 0 AS erased;
+SELECT count(*) AS rows_of_2_left FROM lead_score.transitions
+ WHERE profile IN ('Qual', 'Qual renamed') AND contact = '2';
+ROLLBACK;
 -- Unknown profiles are named; a contact without tags clears nothing.
 SELECT lead_score.clear_tag('Nope', 1, 'PQL');
 SELECT lead_score.forget('Nope', 1);
