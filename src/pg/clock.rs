@@ -6,6 +6,13 @@
 //! means the transaction's start time, like `now()`. The value is checked when it is
 //! set (a bad one is refused there, never discovered inside a CRM's write) and parsed
 //! once, so reading the clock costs nothing.
+//!
+//! The setting is superuser-only (`PGC_SUSET`), as Postgres' own settings that change
+//! what is recorded are: the triggers read it, so whoever sets it decides the instant a
+//! CRM write is scored, tagged and recorded at. A DBA delegates it with
+//! `GRANT SET ON PARAMETER lead_score.now TO role`. A `SET` made before the library was
+//! loaded is a placeholder; Postgres applies it when `_PG_init` defines the setting only
+//! if the role that made it may set it (otherwise: a warning, and the real clock).
 
 use pgrx::prelude::*;
 use std::ffi::{c_char, c_void, CStr};
@@ -136,11 +143,12 @@ pub(crate) fn register_settings() {
         pg_sys::DefineCustomStringVariable(
             c"lead_score.now".as_ptr(),
             c"The instant pg_lead_score treats as now (empty: the transaction's start).".as_ptr(),
-            c"For tests, back-fills and what-if questions: reads, score(), triggers, tick() and verify() use it."
+            c"For tests, back-fills and what-if questions: reads, score(), triggers, tick() and verify() use it. Superusers only, or roles granted SET ON PARAMETER lead_score.now."
                 .as_ptr(),
             &raw mut NOW_SETTING,
             c"".as_ptr(),
-            pg_sys::GucContext::PGC_USERSET,
+            // Superuser-only: the triggers date what they record by it.
+            pg_sys::GucContext::PGC_SUSET,
             0,
             Some(check_now),
             Some(assign_now),

@@ -102,7 +102,25 @@ pub struct DecayTerm {
     pub value: f64,
 }
 
-/// `2^(−Δt/h)` for a span of microseconds (either sign) and a half-life in seconds.
+/// No term, sum or reading of one is larger than this either way. Far beyond any real
+/// score, and far enough below float8's limit (about 1.8e308) that a score (fit plus
+/// engagement) and Postgres' `sum`, `avg` and `stddev` over millions of them cannot
+/// overflow.
+pub const BOUND: f64 = 1e100;
+
+/// `x` within ±[`BOUND`]. Bounded arithmetic never makes NaN; should a value read from
+/// outside be one, it counts as 0 rather than spread.
+pub fn bounded(x: f64) -> f64 {
+    if x.is_nan() {
+        0.0
+    } else {
+        x.clamp(-BOUND, BOUND)
+    }
+}
+
+/// `2^(−Δt/h)` for a span of microseconds (either sign) and a half-life in seconds. A
+/// negative span (a reading before the anchor) gives a factor above 1, up to `+∞`:
+/// callers bound the product.
 fn factor(delta_micros: i64, half_life: Option<f64>) -> f64 {
     match half_life {
         None => 1.0,
@@ -111,35 +129,44 @@ fn factor(delta_micros: i64, half_life: Option<f64>) -> f64 {
 }
 
 impl DecayTerm {
+    /// The term's worth at `at`, within ±[`BOUND`]. Read before its anchor it is
+    /// extrapolated back, which grows without limit when the reading is many half-lives
+    /// earlier (a clock set far ahead, then back): `value·∞` (or `0·∞`) must not become
+    /// a score of ±∞ or NaN, so the product is bounded; wherever it is finite and within
+    /// the bound, it is exactly what it always was.
     fn value_at(&self, at: i64) -> f64 {
-        self.value * factor(at.saturating_sub(self.anchor), self.half_life)
+        if self.value == 0.0 {
+            return 0.0;
+        }
+        bounded(self.value * factor(at.saturating_sub(self.anchor), self.half_life))
     }
 
     /// Fold `other` (same half-life) into this term, anchored at the later of the two.
     fn absorb(&mut self, other: DecayTerm) {
         if other.anchor > self.anchor {
-            self.value = self.value_at(other.anchor) + other.value;
+            self.value = bounded(self.value_at(other.anchor) + other.value);
             self.anchor = other.anchor;
         } else {
-            self.value += other.value_at(self.anchor);
+            self.value = bounded(self.value + other.value_at(self.anchor));
         }
     }
 }
 
 impl DecayedSum {
     /// Add `points` earned at `at`, halving every `half_life` (`None`: never decaying).
+    /// Points beyond ±[`BOUND`] (or not finite) count as the bound (NaN as nothing).
     pub fn add(&mut self, points: f64, at: i64, half_life: Option<HalfLife>) {
         self.add_term(DecayTerm {
             half_life: half_life.map(HalfLife::seconds),
             anchor: at,
-            value: points,
+            value: bounded(points),
         });
     }
 
     /// Add another sum to this one.
     pub fn merge(&mut self, other: &DecayedSum) {
         for term in &other.terms {
-            self.add_term(*term);
+            self.add_term(DecayTerm { value: bounded(term.value), ..*term });
         }
     }
 
@@ -152,10 +179,12 @@ impl DecayedSum {
     }
 
     /// The sum's worth at `at`. Exact for any `at` at or after the latest point added;
-    /// earlier times extrapolate (points from after `at` are not taken out).
+    /// earlier times extrapolate (points from after `at` are not taken out). Always
+    /// finite, within ±[`BOUND`], whatever `at` and the half-lives.
     pub fn value_at(&self, at: i64) -> f64 {
-        // Fold from +0.0: `sum()` of no floats is -0.0, which prints as "-0".
-        self.terms.iter().fold(0.0, |total, t| total + t.value_at(at))
+        // Fold from +0.0: `sum()` of no floats is -0.0, which prints as "-0". Each step
+        // is bounded, so terms of +BOUND and -BOUND cancel and never make ∞ - ∞.
+        self.terms.iter().fold(0.0, |total, t| bounded(total + t.value_at(at)))
     }
 
     /// The latest time any point was added at, if any.
@@ -391,6 +420,117 @@ mod tests {
         }
         for malformed in [&[][..], &[2], &[1, 0, 0]] {
             assert_eq!(DecayedSum::from_bytes(malformed), None, "{malformed:?}");
+        }
+    }
+
+    const YEAR_MICROS: i64 = 365 * MICROS_PER_DAY;
+
+    /// The attack of issue 26: ±1e9 with one- and two-hour half-lives added at a clock
+    /// set to 2200, read at the real clock (and the reverse), with every extreme instant.
+    #[test]
+    fn readings_far_before_the_anchor_stay_finite_and_bounded() {
+        let hour = HalfLife::from_seconds(3600.0).unwrap();
+        let two_hours = HalfLife::from_seconds(7200.0).unwrap();
+        let year_2200 = 230 * YEAR_MICROS;
+        let instants =
+            [i64::MIN, i64::MIN + 1, -year_2200, 0, 56 * YEAR_MICROS, year_2200, i64::MAX];
+        let mut both = DecayedSum::default();
+        both.add(1e9, year_2200, Some(hour));
+        both.add(-1e9, year_2200, Some(two_hours));
+        let mut one_sided = DecayedSum::default();
+        one_sided.add(1e9, year_2200, Some(hour));
+        let mut negative = DecayedSum::default();
+        negative.add(-1e9, year_2200, Some(two_hours));
+        for at in instants {
+            for sum in [&both, &one_sided, &negative] {
+                let value = sum.value_at(at);
+                assert!(value.is_finite() && value.abs() <= BOUND, "{value} at {at}");
+            }
+        }
+        // Read in 2026, the one-sided sums reach the bound, and the pair cancels.
+        let now = 56 * YEAR_MICROS;
+        assert_eq!(one_sided.value_at(now), BOUND);
+        assert_eq!(negative.value_at(now), -BOUND);
+        assert_eq!(both.value_at(now), 0.0);
+        // At its own instant the pair is worth exactly what was added.
+        assert_eq!(both.value_at(year_2200), 0.0);
+        assert_eq!(one_sided.value_at(year_2200), 1e9);
+    }
+
+    /// Later points folded into a term anchored far in the future (a write at the real
+    /// clock after an adjustment dated 2200) keep it finite, and so do merges.
+    #[test]
+    fn folding_into_a_far_anchor_stays_finite() {
+        let tiny = HalfLife::from_seconds(1e-6).unwrap();
+        let hour = HalfLife::from_seconds(3600.0).unwrap();
+        let mut sum = DecayedSum::default();
+        sum.add(1e9, i64::MAX, Some(tiny));
+        sum.add(-1e9, i64::MAX - 1, Some(hour));
+        for at in [i64::MIN, 0, 56 * YEAR_MICROS, i64::MAX] {
+            sum.add(1e9, at, Some(tiny));
+            sum.add(-1e9, at, Some(hour));
+            sum.add(1e9, at, None);
+        }
+        let mut merged = sum.clone();
+        for _ in 0..2000 {
+            merged.merge(&sum);
+        }
+        for s in [&sum, &merged] {
+            for term in &s.terms {
+                assert!(term.value.is_finite() && term.value.abs() <= BOUND, "{term:?}");
+            }
+            for at in [i64::MIN, -1, 0, 56 * YEAR_MICROS, i64::MAX] {
+                let value = s.value_at(at);
+                assert!(value.is_finite() && value.abs() <= BOUND, "{value} at {at}");
+            }
+        }
+    }
+
+    /// Points beyond the bound, not finite, or zero read at an infinite factor: bounded,
+    /// never ∞ or NaN. (A zero term read far before its anchor is 0, not 0·∞.)
+    #[test]
+    fn out_of_range_points_and_zero_terms_are_bounded() {
+        let tiny = HalfLife::from_seconds(1e-6).unwrap();
+        let mut sum = DecayedSum::default();
+        sum.add(f64::MAX, 0, None);
+        sum.add(f64::MAX, 0, None);
+        sum.add(f64::INFINITY, 0, Some(tiny));
+        sum.add(f64::NAN, 0, HalfLife::from_seconds(60.0).ok());
+        sum.add(5.0, 10, HalfLife::from_seconds(7.0).ok());
+        sum.add(-5.0, 10, HalfLife::from_seconds(7.0).ok());
+        for at in [i64::MIN, -1, 0, 10, i64::MAX] {
+            let value = sum.value_at(at);
+            assert!(value.is_finite() && value.abs() <= BOUND, "{value} at {at}");
+        }
+        assert_eq!(sum.value_at(i64::MAX), BOUND, "the never-decaying points, bounded");
+        // A sum read back from stored bytes that hold ∞ or NaN (written by an older
+        // version, say) reads as bounded too.
+        let mut bytes = DecayedSum::default().to_bytes();
+        for value in [f64::INFINITY, f64::NAN, f64::NEG_INFINITY] {
+            bytes.extend(7.0f64.to_le_bytes());
+            bytes.extend(0i64.to_le_bytes());
+            bytes.extend(value.to_le_bytes());
+        }
+        let stored = DecayedSum::from_bytes(&bytes).unwrap();
+        for at in [i64::MIN, 0, i64::MAX] {
+            assert!(stored.value_at(at).is_finite(), "{} at {at}", stored.value_at(at));
+        }
+    }
+
+    /// Normal readings are exactly what they were: the bound changes only what used to
+    /// be ±∞ or NaN (or beyond 1e100).
+    #[test]
+    fn bounding_leaves_normal_readings_exact() {
+        let day = HalfLife::from_seconds(DAY).unwrap();
+        let mut sum = DecayedSum::default();
+        sum.add(10.0, 0, Some(day));
+        sum.add(-3.0, MICROS_PER_DAY, None);
+        for (at, expected) in [
+            (MICROS_PER_DAY, 10.0 * 0.5 - 3.0),
+            (-MICROS_PER_DAY, 10.0 * 2.0 - 3.0),
+            (30 * MICROS_PER_DAY, 10.0 * (-30.0f64).exp2() - 3.0),
+        ] {
+            assert_eq!(sum.value_at(at).to_bits(), expected.to_bits(), "at {at}");
         }
     }
 

@@ -23,7 +23,7 @@ use rustc_hash::FxHashMap as HashMap;
 use serde_json::Value as Json;
 
 use crate::scoring::condition::{Condition, Facts, Field};
-use crate::scoring::decay::{DecayedSum, HalfLife};
+use crate::scoring::decay::{bounded, DecayedSum, HalfLife};
 use crate::scoring::error::RuleError;
 use crate::scoring::rule::{CountLimit, EventRule, HalfLifeChoice, Rule};
 use crate::scoring::settings::Settings;
@@ -564,7 +564,9 @@ impl EventSummary {
             let when = match rule {
                 Rule::Fit { when, points } => {
                     if when.holds(&facts) {
-                        result.fit += points;
+                        // Bounded as the engagement is: any number of rules of any
+                        // finite points never make a fit of ±∞.
+                        result.fit = bounded(result.fit + points);
                         result.fit_rules.push(index);
                     }
                     when
