@@ -5,6 +5,9 @@
 \set SHOW_CONTEXT never
 SET timezone = 'UTC';
 
+-- (Adjustment ids are left as found, for the test files that show them.)
+SELECT last_value AS adjustment_id, is_called AS adjustment_id_called
+  FROM lead_score.adjustment_store_id_seq \gset
 CREATE ROLE clo_rep LOGIN;
 CREATE ROLE clo_dba;
 CREATE SCHEMA clo;
@@ -124,6 +127,7 @@ SELECT t.at, lead_score.value_at(
 
 SELECT lead_score.detach('Clo');
 SELECT lead_score.drop_profile('Clo');
+SELECT pg_catalog.setval('lead_score.adjustment_store_id_seq', :adjustment_id, :'adjustment_id_called') > 0 AS ids_left_as_found;
 DROP SCHEMA clo CASCADE;
 DROP OWNED BY clo_rep;
 DROP OWNED BY clo_dba;
