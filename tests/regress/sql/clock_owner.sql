@@ -5,9 +5,11 @@
 \set SHOW_CONTEXT never
 SET timezone = 'UTC';
 
--- (Adjustment ids are left as found, for the test files that show them.)
+-- (Adjustment and transition ids are left as found, for the test files that show them.)
 SELECT last_value AS adjustment_id, is_called AS adjustment_id_called
   FROM lead_score.adjustment_store_id_seq \gset
+SELECT last_value AS transition_id, is_called AS transition_id_called
+  FROM lead_score.transitions_id_seq \gset
 CREATE ROLE clo_rep LOGIN;
 CREATE ROLE clo_dba;
 CREATE SCHEMA clo;
@@ -127,7 +129,9 @@ SELECT t.at, lead_score.value_at(
 
 SELECT lead_score.detach('Clo');
 SELECT lead_score.drop_profile('Clo');
-SELECT pg_catalog.setval('lead_score.adjustment_store_id_seq', :adjustment_id, :'adjustment_id_called') > 0 AS ids_left_as_found;
+DELETE FROM lead_score.transitions WHERE profile = 'Clo';
+SELECT pg_catalog.setval('lead_score.adjustment_store_id_seq', :adjustment_id, :'adjustment_id_called') > 0 AS ids_left_as_found,
+       pg_catalog.setval('lead_score.transitions_id_seq', :transition_id, :'transition_id_called') > 0 AS transition_ids_left_as_found;
 DROP SCHEMA clo CASCADE;
 DROP OWNED BY clo_rep;
 DROP OWNED BY clo_dba;
