@@ -267,6 +267,7 @@ pub(crate) fn read_outcomes(
     let (mut found, mut ignored) = (Vec::new(), 0);
     let mut seen = HashSet::new();
     for row in rows {
+        pgrx::check_for_interrupts!();
         let key =
             row.get::<String>(1).unwrap_or_else(|e| spi_failed(&attached.attachment, what, e));
         let converted =
@@ -326,6 +327,7 @@ fn evaluate_outcomes(
         let (rows, ignored) = read_outcomes(client, &attached, &relation, &options);
         let mut observations = Vec::with_capacity(rows.len());
         for batch in rows.chunks(BATCH) {
+            pgrx::check_for_interrupts!();
             let as_of: Vec<(String, i64)> = batch.iter().map(|o| (o.key.clone(), o.at)).collect();
             let converted: std::collections::HashMap<&str, bool> =
                 batch.iter().map(|o| (o.key.as_str(), o.converted)).collect();

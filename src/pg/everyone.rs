@@ -61,6 +61,7 @@ pub(crate) fn score_everyone_by<K: SummaryKey>(
             if scored.is_empty() {
                 return;
             }
+            pgrx::check_for_interrupts!();
             total += scored.len();
             // A connection of its own: the contacts query is still running on this one
             // (what it writes comes after that query's snapshot, so the query reads none

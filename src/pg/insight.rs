@@ -142,8 +142,11 @@ fn steps(client: &SpiClient<'_>, since: i64, until: i64, step: Interval) -> Vec<
             &[since.into(), until.into(), step.into(), (MAX_STEPS + 1).into()],
         )
         .and_then(|rows| {
-            rows.map(|row| row.get::<TimestampWithTimeZone>(1).map(|at| at.map(to_unix_micros)))
-                .collect::<Result<Vec<_>, _>>()
+            rows.map(|row| {
+                pgrx::check_for_interrupts!();
+                row.get::<TimestampWithTimeZone>(1).map(|at| at.map(to_unix_micros))
+            })
+            .collect::<Result<Vec<_>, _>>()
         })
         .unwrap_or_else(|e| internal("listing the steps", e))
         .into_iter()
@@ -181,6 +184,7 @@ fn history(
             .iter()
             .zip(scored)
             .filter_map(|(&at, scored)| {
+                pgrx::check_for_interrupts!();
                 let (_, result) = scored.into_iter().find(|(k, _)| *k == key)?;
                 let engagement = result.engagement.value_at(at);
                 Some((at, result.fit + engagement, result.fit, engagement))
@@ -290,6 +294,7 @@ fn preview_contacts(profile: &str, version: Option<i32>) -> Vec<Previewed> {
                 by_contact.entry(key.as_str()).or_default().push(said);
             }
             for ((key, result), row) in batch.iter().zip(&stored) {
+                pgrx::check_for_interrupts!();
                 found.push(Previewed {
                     contact: key.clone(),
                     active_score: row.as_ref().map(|r| r.fit + r.engagement.value_at(now)),

@@ -233,6 +233,7 @@ fn differences(client: &SpiClient<'_>, attached: &Attached, now: i64) -> Vec<Dif
             .select(&orphans, None, &[])
             .unwrap_or_else(|e| spi_failed(attachment, what, e))
             .map(|r| {
+                pgrx::check_for_interrupts!();
                 let key = r.get::<String>(1).unwrap_or_else(|e| spi_failed(attachment, what, e));
                 let fit = r.get::<f64>(2).unwrap_or_else(|e| spi_failed(attachment, what, e));
                 let sum = r.get::<String>(3).unwrap_or_else(|e| spi_failed(attachment, what, e));
@@ -258,6 +259,7 @@ fn differences(client: &SpiClient<'_>, attached: &Attached, now: i64) -> Vec<Dif
             .map(|(key, _)| key.as_str())
             .collect();
         for (((key, result), row), (_, settled)) in batch.iter().zip(&stored).zip(&settled) {
+            pgrx::check_for_interrupts!();
             let mut what = match row {
                 Some(row) => row.differences(result, settled.next_due, now),
                 None => vec!["no score row"],
@@ -293,6 +295,7 @@ fn differences(client: &SpiClient<'_>, attached: &Attached, now: i64) -> Vec<Dif
         .filter_map(|r| r.get::<String>(1).unwrap_or_else(|e| spi_failed(attachment, what, e)))
         .collect();
     for key in stale_copies {
+        pgrx::check_for_interrupts!();
         match found.iter_mut().find(|(k, ..)| *k == key) {
             Some((.., what)) => what.push_str(", tags"),
             None => found.push((key, None, None, "tags".to_owned())),
@@ -367,6 +370,7 @@ mod lead_score {
             let now = decision_now_unix_micros();
             let mut rows = Vec::new();
             for id in ids {
+                pgrx::check_for_interrupts!();
                 let Some(cached) = plan_cache::attached(client, id) else { continue };
                 // (A profile detached while this waited is skipped: a sweep goes on.)
                 if !lock_scores(&cached, pg_sys::RowExclusiveLock) {

@@ -301,6 +301,7 @@ pub(crate) fn all_tags(
         )
         .unwrap_or_else(|e| spi_failed(&attached.attachment, "reading tags", e));
     for row in rows {
+        pgrx::check_for_interrupts!();
         if let (Ok(Some(key)), Ok(Some(tag))) = (row.get::<String>(1), row.get::<String>(2)) {
             tags.entry(key).or_default().push(tag);
         }

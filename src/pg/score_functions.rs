@@ -7,7 +7,7 @@ use serde_json::{json, Value as Json};
 use crate::pg::catalog::{load_profile, Edition};
 use crate::pg::clock::{now_unix_micros, to_unix_micros};
 use crate::pg::jsonb::AnyJsonb;
-use crate::scoring::engine::{score_contact, Event};
+use crate::scoring::engine::{score_contact_between, Event};
 use crate::scoring::json_facts::JsonFacts;
 use crate::scoring::value::parse_timestamp;
 
@@ -43,8 +43,11 @@ fn score_record(
         at: record.get("at").and_then(Json::as_str).and_then(parse_timestamp),
         facts,
     });
-    let result =
-        score_contact(&loaded.compiled, &JsonFacts { record: &contact.0, now }, events, now);
+    let contact = JsonFacts { record: &contact.0, now };
+    let between = &mut || {
+        pgrx::check_for_interrupts!();
+    };
+    let result = score_contact_between(&loaded.compiled, &contact, events, now, between);
     let tally = result.tally;
     Some(JsonB(json!({
         "score": result.score_at(now),

@@ -73,6 +73,7 @@ pub(crate) fn rescore_contacts_for(
 ) -> Outcome {
     let mut outcome = Outcome::default();
     for batch in keys.chunks(BATCH) {
+        pgrx::check_for_interrupts!();
         let mut before = lock_and_read(client, attached, batch);
         let mut scored = compute_batch(client, attached, batch, now);
         outcome.scored += scored.len();
@@ -139,13 +140,17 @@ pub(crate) fn compute_at(
     as_crm_owner(attached.attachment.crm_owner, |_| {
         // Each result table is read once per instant, before the next statement runs.
         run(client, attached, &reads.events, "reading events", &reads.of_events);
+        // (`fold_rows` checks for interrupts on every row, each step.)
         for (now, summaries) in &mut instants {
             fold_rows::<String>(attached, summaries, *now);
         }
         run(client, attached, &reads.contacts, "reading contacts", &reads.of_contacts);
         instants
             .into_iter()
-            .map(|(now, mut summaries)| finish_rows(attached, &mut summaries, now))
+            .map(|(now, mut summaries)| {
+                pgrx::check_for_interrupts!();
+                finish_rows(attached, &mut summaries, now)
+            })
             .collect()
     })
 }

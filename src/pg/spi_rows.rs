@@ -23,7 +23,10 @@ pub(crate) struct RawRow {
     desc: pg_sys::TupleDesc,
 }
 
-/// The rows of the current `SPI_tuptable` (none when there is none).
+/// The rows of the current `SPI_tuptable` (none when there is none). Each row first
+/// checks for interrupts: loops over a result table run no executor that would (a
+/// score history reads one contact's events once per step), and a statement_timeout
+/// or a cancel must stop them.
 ///
 /// # Safety
 /// The rows must not outlive the table: read them before running another statement.
@@ -34,7 +37,10 @@ pub(crate) unsafe fn current_rows() -> impl Iterator<Item = RawRow> {
     } else {
         ((*table).numvals as usize, (*table).tupdesc, (*table).vals)
     };
-    (0..count).map(move |i| RawRow { tuple: *vals.add(i), desc })
+    (0..count).map(move |i| {
+        pgrx::check_for_interrupts!();
+        RawRow { tuple: *vals.add(i), desc }
+    })
 }
 
 impl Row for RawRow {
@@ -216,6 +222,9 @@ unsafe extern "C-unwind" fn receive_row(
     receiver: *mut pg_sys::DestReceiver,
 ) -> bool {
     let receiver = &mut *receiver.cast::<RowReceiver<'_>>();
+    // The executor checks between tuples it scans, not around what the callback does
+    // with each (a sort or an aggregate hands over all its rows at the end).
+    pgrx::check_for_interrupts!();
     pg_sys::slot_getallattrs(slot);
     let caller = pg_sys::MemoryContextSwitchTo(receiver.memory);
     (receiver.each)(&SlotRow { slot });

@@ -218,6 +218,7 @@ pub(crate) fn fold_adjustments_of(
 ) {
     read_adjustments_of(client, attached, keys, |row| {
         for (now, summaries) in instants.iter_mut() {
+            pgrx::check_for_interrupts!();
             fold_adjustment::<String>(attached, summaries, row, *now);
         }
     });
@@ -318,7 +319,10 @@ pub(crate) fn finish_row<K: SummaryKey>(
     let values = (2..2 + columns).map(|column| row.column_value(column)).collect();
     let facts = RecordFacts { layout, values, now };
     let summary = K::take(summaries, &key).unwrap_or_default();
-    Some((key, summary.finish(&attached.compiled, &facts, now)))
+    let between = &mut || {
+        pgrx::check_for_interrupts!();
+    };
+    Some((key, summary.finish_between(&attached.compiled, &facts, now, between)))
 }
 
 /// Score the contacts of the last SPI result (see `finish_row`).

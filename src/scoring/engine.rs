@@ -25,6 +25,7 @@ use serde_json::Value as Json;
 use crate::scoring::condition::{Condition, Facts, Field};
 use crate::scoring::decay::{bounded, DecayedSum, HalfLife};
 use crate::scoring::error::RuleError;
+use crate::scoring::interrupt::Between;
 use crate::scoring::rule::{CountLimit, EventRule, HalfLifeChoice, Rule};
 use crate::scoring::settings::Settings;
 use crate::scoring::span::Span;
@@ -509,10 +510,23 @@ impl EventSummary {
 
     /// The contact's result: the summary of its whole history, with its own facts.
     pub fn finish(
+        self,
+        profile: &CompiledProfile,
+        contact: &dyn Facts,
+        now: Micros,
+    ) -> ContactScore {
+        self.finish_between(profile, contact, now, &mut || {})
+    }
+
+    /// `finish`, calling `between` before each candidate of a `count`-limited rule is
+    /// weighed (a contact can have millions): the caller's chance to stop it (see
+    /// [`Between`]).
+    pub fn finish_between(
         mut self,
         profile: &CompiledProfile,
         contact: &dyn Facts,
         now: Micros,
+        between: Between<'_>,
     ) -> ContactScore {
         // One order whatever order the events came in: the earliest candidates count.
         self.candidates.sort();
@@ -521,8 +535,10 @@ impl EventSummary {
         for (index, (_, rule)) in profile.rules.iter().enumerate() {
             let Rule::Event(rule) = rule else { continue };
             let CountLimit::AtMost(limit) = rule.count else { continue };
-            let picks =
-                self.candidates.iter().enumerate().filter(|(_, c)| c.rules.contains(&index));
+            let picks = self.candidates.iter().enumerate().filter(|(_, c)| {
+                between();
+                c.rules.contains(&index)
+            });
             let mut state = LimitState { rule: index, counted: 0, latest: Micros::MIN };
             for (number, candidate) in picks.take(limit as usize) {
                 let sums = (&mut self.engagement, &mut self.dimensions, &mut self.by_rule);
@@ -538,6 +554,7 @@ impl EventSummary {
             }
         }
         for (candidate, selected) in self.candidates.iter().zip(selected) {
+            between();
             if candidate.counted || selected {
                 self.tally.scored += 1;
             } else {
@@ -637,6 +654,23 @@ pub fn score_contact<'a>(
     now: Micros,
 ) -> ContactScore {
     score_into(EventSummary::default(), profile, contact, events, now)
+}
+
+/// `score_contact`, calling `between` before each event and each candidate (see
+/// [`Between`]): events given in one value can be millions.
+pub fn score_contact_between<'a>(
+    profile: &CompiledProfile,
+    contact: &dyn Facts,
+    events: impl IntoIterator<Item = Event<'a>>,
+    now: Micros,
+    between: Between<'_>,
+) -> ContactScore {
+    let mut summary = EventSummary::default();
+    for event in events {
+        between();
+        summary.add(profile, &event, now);
+    }
+    summary.finish_between(profile, contact, now, between)
 }
 
 /// Score one contact as of `now`, folding its events into `summary` first.

@@ -10,6 +10,7 @@ pub mod engine;
 pub mod error;
 pub mod evaluation;
 pub mod explain;
+pub mod interrupt;
 pub mod json_facts;
 pub mod key_places;
 pub mod learning;
