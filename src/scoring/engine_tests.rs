@@ -652,8 +652,9 @@ fn within_tests_on_event_fields_say_when_to_look_again() {
 
 /// Events at every instant the database can hold, `-infinity` and `infinity` among
 /// them (as `i64::MIN` and `i64::MAX`, as the glue reads them).
-/// A profile with a limited rule, and `n` events it matches, as JSON.
-fn limited_history(n: usize) -> (CompiledProfile, Vec<Json>) {
+/// A profile with a limited rule, and `n` events, as JSON: every other one a demo the
+/// limited rule matches (none with `demos` false).
+fn limited_history(n: usize, demos: bool) -> (CompiledProfile, Vec<Json>) {
     let p = profile(
         json!({"half_life": "10 days"}),
         &[
@@ -663,7 +664,7 @@ fn limited_history(n: usize) -> (CompiledProfile, Vec<Json>) {
     );
     let events = (0..n)
         .map(|i| {
-            let kind = if i % 2 == 0 { "visit" } else { "demo" };
+            let kind = if demos && i % 2 == 1 { "demo" } else { "visit" };
             json!({"event_type": kind, "at": format!("2024-05-01T00:00:{:02}Z", i % 60)})
         })
         .collect();
@@ -672,7 +673,7 @@ fn limited_history(n: usize) -> (CompiledProfile, Vec<Json>) {
 
 #[test]
 fn long_scorings_call_between_steps_and_score_as_without() {
-    let (p, events) = limited_history(40);
+    let (p, events) = limited_history(40, true);
     let now = at("2024-06-01");
     let contact = json!({});
     let facts: Vec<JsonFacts> = events.iter().map(|e| JsonFacts { record: e, now }).collect();
@@ -689,7 +690,8 @@ fn long_scorings_call_between_steps_and_score_as_without() {
 
 #[test]
 fn a_callback_that_does_not_return_stops_a_long_scoring() {
-    let (p, events) = limited_history(1_000);
+    // Visits only: no candidates, the events are all the steps there are.
+    let (p, events) = limited_history(1_000, false);
     let now = at("2024-06-01");
     let contact = json!({});
     let facts: Vec<JsonFacts> = events.iter().map(|e| JsonFacts { record: e, now }).collect();
@@ -709,7 +711,7 @@ fn a_callback_that_does_not_return_stops_a_long_scoring() {
     assert!(stopped.is_err());
     assert_eq!(steps, 101);
     // Finishing alone (candidates only) is stopped as well.
-    let mut summary = summarise(&p, &limited_history(1_000).1, now);
+    let mut summary = summarise(&p, &limited_history(1_000, true).1, now);
     summary.merge(EventSummary::default());
     let mut weighed = 0;
     let mut cancel_at_once = || {
