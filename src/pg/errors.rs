@@ -32,6 +32,8 @@ pub(crate) enum Failure {
     InsufficientPrivilege(String),
     /// Text that does not read as a value of its type (22P02).
     InvalidText(String),
+    /// More work than a call takes on (54000), a documented cap.
+    TooMuch(String),
     /// A stored value that is not in its stored layout (XX001).
     Corrupted(String),
     /// A failed query or a broken invariant (XX000): `what` was being done.
@@ -75,6 +77,7 @@ impl Failure {
             Failure::Duplicate(_) => ERRCODE_UNIQUE_VIOLATION,
             Failure::InsufficientPrivilege(_) => ERRCODE_INSUFFICIENT_PRIVILEGE,
             Failure::InvalidText(_) => ERRCODE_INVALID_TEXT_REPRESENTATION,
+            Failure::TooMuch(_) => ERRCODE_PROGRAM_LIMIT_EXCEEDED,
             Failure::Corrupted(_) => ERRCODE_DATA_CORRUPTED,
             Failure::Internal { .. } => ERRCODE_INTERNAL_ERROR,
         }
@@ -93,6 +96,7 @@ impl Failure {
             | Failure::Duplicate(message)
             | Failure::InsufficientPrivilege(message)
             | Failure::InvalidText(message)
+            | Failure::TooMuch(message)
             | Failure::Corrupted(message) => message,
             Failure::Internal { what, error } => format!("pg_lead_score: {what}: {error}"),
         }

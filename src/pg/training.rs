@@ -25,7 +25,7 @@ use crate::pg::score_rows::BATCH;
 use crate::pg::some_contacts::compute_as_of;
 use crate::scoring::engine::CompiledProfile;
 use crate::scoring::evaluation::{auc, Observation};
-use crate::scoring::learning::{fit_with_validation, split_of, Fitted, Matrix, Split};
+use crate::scoring::learning::{fit_with_validation_between, split_of, Fitted, Matrix, Split};
 use crate::scoring::rule::Rule;
 
 /// Half-lives event candidates are tried with besides the profile's own.
@@ -62,6 +62,10 @@ const PROPS_MIN_SHARE: f64 = 0.05;
 
 /// Both outcomes need at least this many contacts in the training split.
 const MIN_PER_OUTCOME: usize = 20;
+/// At most this many candidate rules: each Newton step solves a system as large as the
+/// candidates (its cost grows with their cube, its memory with their square), so a
+/// table of hundreds of columns would train for minutes on gigabytes.
+const MAX_CANDIDATES: usize = 400;
 
 /// A candidate rule: its name in the draft, its body with one point, and for event
 /// rules which of the half-lives tried (see `half_lives`) it decays with.
@@ -131,6 +135,7 @@ fn column_candidates(
 ) {
     let what = "reading the values to learn from";
     for (name, oid) in columns {
+        check_for_interrupts!();
         let column = ident(name);
         let field = format!("{prefix}{name}");
         let counts = client
@@ -516,6 +521,7 @@ fn candidate_values(
     let candidate = Attached::with_compiled(client, attached.attachment.clone(), compiled);
     let mut rows = Vec::with_capacity(outcomes.len());
     for batch in outcomes.chunks(BATCH) {
+        check_for_interrupts!();
         let as_of: Vec<(String, i64)> =
             batch.iter().map(|(k, _, at, _)| (k.clone(), *at)).collect();
         let by_key: HashMap<&str, (bool, Split)> =
@@ -545,6 +551,7 @@ fn matrix(rows: &[Row], split: Split, columns: &[usize]) -> SplitRows {
     let mut labels = Vec::new();
     let mut values = vec![0.0; columns.len()];
     for row in rows.iter().filter(|r| r.split == split) {
+        check_for_interrupts!();
         for (v, &c) in values.iter_mut().zip(columns) {
             *v = row.values[c];
         }
@@ -607,6 +614,7 @@ fn train_profile(
         let (read, mut ignored) = read_outcomes(client, &attached, &relation, &options);
         let mut outcomes_split = Vec::with_capacity(read.len());
         for outcome in read {
+            check_for_interrupts!();
             let split = match (&options.split, &outcome.split) {
                 (None, _) => Some(split_of(&outcome.key)),
                 (Some(_), Some(value)) => options
@@ -630,6 +638,13 @@ fn train_profile(
                 "profile \"{profile}\": the attached tables offer nothing to learn from"
             ))
             .hint("Learning reads text, boolean and number columns of the contacts and accounts, and the events' types."));
+        }
+        if candidates.len() > MAX_CANDIDATES {
+            raise(Failure::TooMuch(format!(
+                "profile \"{profile}\": the attached tables offer {} candidate rules; training takes at most {MAX_CANDIDATES}",
+                candidates.len()
+            ))
+            .hint("Each text, boolean, number and time column of the contacts and accounts gives up to a few candidates, each frequent event type one per half-life tried; attach tables with fewer columns."));
         }
         let rows = candidate_values(client, &attached, &candidates, &outcomes_split);
         let count = |split: Split, converted: bool| {
@@ -658,7 +673,11 @@ fn train_profile(
                 .collect();
             let train = matrix(&rows, Split::Train, &columns);
             let valid = matrix(&rows, Split::Valid, &columns);
-            let Some(fitted) = fit_with_validation((&train.0, &train.1), (&valid.0, &valid.1))
+            let between = &mut || {
+                check_for_interrupts!();
+            };
+            let Some(fitted) =
+                fit_with_validation_between((&train.0, &train.1), (&valid.0, &valid.1), between)
             else {
                 continue;
             };
@@ -726,6 +745,7 @@ fn write_draft(
         )
         .unwrap_or_else(|e| what("removing the draft's fit and event rules", e));
     for (name, rule) in learned {
+        check_for_interrupts!();
         client
             .select(
                 "SELECT lead_score.add_rule($1, $2, $3)",

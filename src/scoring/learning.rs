@@ -7,6 +7,7 @@
 
 use std::f64::consts::LN_2;
 
+use crate::scoring::interrupt::Between;
 use crate::scoring::settings::logistic;
 
 /// Learned features worth less than this many points are not written as rules.
@@ -116,10 +117,11 @@ struct Scaled {
 }
 
 impl Scaled {
-    fn of(x: &Matrix) -> Scaled {
+    fn of(x: &Matrix, between: Between) -> Scaled {
         let (n, k) = (x.rows().max(1) as f64, x.columns);
         let mut means = vec![0.0; k];
         for i in 0..x.rows() {
+            between();
             for (m, v) in means.iter_mut().zip(x.row(i)) {
                 *m += v;
             }
@@ -127,6 +129,7 @@ impl Scaled {
         means.iter_mut().for_each(|m| *m /= n);
         let mut scales = vec![0.0; k];
         for i in 0..x.rows() {
+            between();
             for ((s, v), m) in scales.iter_mut().zip(x.row(i)).zip(&means) {
                 *s += (v - m) * (v - m);
             }
@@ -149,8 +152,11 @@ impl Scaled {
 
 /// Solve `a·x = b` for a symmetric positive definite `a` (row-major, `n`×`n`) by
 /// Cholesky decomposition; `None` if it is not positive definite.
-fn solve(mut a: Vec<f64>, mut b: Vec<f64>, n: usize) -> Option<Vec<f64>> {
+/// `between` is called once per column: the decomposition's cost grows with the cube
+/// of the number of candidates.
+fn solve(mut a: Vec<f64>, mut b: Vec<f64>, n: usize, between: Between) -> Option<Vec<f64>> {
     for j in 0..n {
+        between();
         let mut d = a[j * n + j];
         for k in 0..j {
             d -= a[j * n + k] * a[j * n + k];
@@ -199,10 +205,11 @@ struct Design {
 }
 
 impl Design {
-    fn of(x: &Matrix, scaled: &Scaled) -> Design {
+    fn of(x: &Matrix, scaled: &Scaled, between: Between) -> Design {
         let mut design =
             Design { columns: x.columns, starts: vec![0], indices: Vec::new(), values: Vec::new() };
         for i in 0..x.rows() {
+            between();
             for (j, (v, s)) in x.row(i).iter().zip(&scaled.scales).enumerate() {
                 if *s > 0.0 && *v != 0.0 {
                     design.indices.push(j);
@@ -228,13 +235,20 @@ impl Design {
 /// Fit a logistic regression of `labels` on the design's rows with a ridge penalty
 /// `lambda`·Σw²/2 on the scaled weights (not on the intercept), by Newton's method with
 /// a line search, starting from `start` or from zero. Returns the weights, then the
-/// intercept.
-fn fit_scaled(design: &Design, labels: &[bool], lambda: f64, start: Option<&[f64]>) -> Vec<f64> {
+/// intercept. `between` is called between rows, steps and columns (see `Between`).
+fn fit_scaled(
+    design: &Design,
+    labels: &[bool],
+    lambda: f64,
+    start: Option<&[f64]>,
+    between: Between,
+) -> Vec<f64> {
     let k = design.columns;
     let size = k + 1;
-    let objective = |theta: &[f64]| {
+    let objective = |theta: &[f64], between: &mut dyn FnMut()| {
         let mut total = 0.0;
         for (row, converted) in design.rows().zip(labels) {
+            between();
             let p = logistic(design.log_odds(row, theta));
             total += if *converted { surprise(p) } else { surprise(1.0 - p) };
         }
@@ -244,12 +258,13 @@ fn fit_scaled(design: &Design, labels: &[bool], lambda: f64, start: Option<&[f64
         Some(start) => start.to_vec(),
         None => vec![0.0; size],
     };
-    let mut current = objective(&theta);
+    let mut current = objective(&theta, &mut *between);
     for _ in 0..MAX_STEPS {
         let mut gradient = vec![0.0; size];
         // The lower triangle (row >= column), then mirrored.
         let mut hessian = vec![0.0; size * size];
         for (row, converted) in design.rows().zip(labels) {
+            between();
             let p = logistic(design.log_odds(row, &theta));
             let residual = p - if *converted { 1.0 } else { 0.0 };
             let weight = (p * (1.0 - p)).max(1e-12);
@@ -277,13 +292,13 @@ fn fit_scaled(design: &Design, labels: &[bool], lambda: f64, start: Option<&[f64
             hessian[j * size + j] += lambda.max(1e-9);
         }
         hessian[k * size + k] += 1e-9;
-        let Some(step) = solve(hessian, gradient, size) else { break };
+        let Some(step) = solve(hessian, gradient, size, &mut *between) else { break };
         // Halve the step until the objective does not rise.
         let mut scale = 1.0;
         let mut improved = false;
         for _ in 0..30 {
             let candidate: Vec<f64> = theta.iter().zip(&step).map(|(t, s)| t - scale * s).collect();
-            let value = objective(&candidate);
+            let value = objective(&candidate, &mut *between);
             if value <= current {
                 theta = candidate;
                 improved = current - value > 1e-12 * current.abs().max(1.0);
@@ -314,16 +329,27 @@ pub const LAMBDAS: [f64; 7] = [1000.0, 300.0, 100.0, 30.0, 10.0, 3.0, 1.0];
 /// Fit on `train` with each of `LAMBDAS` and keep the model with the lowest log loss on
 /// `valid` (the stronger penalty on a tie). `None` without both outcomes in `train`.
 pub fn fit_with_validation(train: (&Matrix, &[bool]), valid: (&Matrix, &[bool])) -> Option<Fitted> {
+    fit_with_validation_between(train, valid, &mut || {})
+}
+
+/// `fit_with_validation`, calling `between` between rows, Newton steps and columns, so
+/// that a long fit can be stopped (see `Between`).
+pub fn fit_with_validation_between(
+    train: (&Matrix, &[bool]),
+    valid: (&Matrix, &[bool]),
+    between: Between,
+) -> Option<Fitted> {
     let (x, labels) = train;
     if !labels.iter().any(|y| *y) || labels.iter().all(|y| *y) {
         return None;
     }
-    let scaled = Scaled::of(x);
-    let design = Design::of(x, &scaled);
+    let scaled = Scaled::of(x, &mut *between);
+    let design = Design::of(x, &scaled, &mut *between);
     let mut best: Option<Fitted> = None;
     let mut start: Option<Vec<f64>> = None;
     for lambda in LAMBDAS {
-        let theta = fit_scaled(&design, labels, lambda, start.as_deref());
+        between();
+        let theta = fit_scaled(&design, labels, lambda, start.as_deref(), &mut *between);
         let model = scaled.unscale(theta[x.columns], &theta[..x.columns]);
         let valid_log_loss = model.log_loss(valid.0, valid.1);
         if best.as_ref().is_none_or(|b| valid_log_loss < b.valid_log_loss) {

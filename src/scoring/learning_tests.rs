@@ -3,7 +3,9 @@
 
 use std::f64::consts::LN_2;
 
-use crate::scoring::learning::{fit_with_validation, split_of, Matrix, Model, Split, LAMBDAS};
+use crate::scoring::learning::{
+    fit_with_validation, fit_with_validation_between, split_of, Matrix, Model, Split, LAMBDAS,
+};
 
 /// Deterministic uniform numbers in [0, 1).
 fn uniform(seed: u64) -> impl FnMut() -> f64 {
@@ -174,4 +176,27 @@ fn rules_under_half_a_point_are_dropped() {
     // At 20 points per doubling each is worth twice as much: 0.49 is kept, as 0.98.
     let kept = model.rule_points(20.0);
     assert_eq!(kept, vec![(0, 0.98), (1, 1.0), (2, -1.0), (3, -0.98), (4, 34.67)]);
+}
+
+#[test]
+fn a_fit_calls_between_its_steps_and_stops_when_told() {
+    let (x, y) = planted(2_000, 7);
+    let (vx, vy) = planted(500, 8);
+    // Counting: the same model as without a callback, and a call per row of every pass.
+    let mut calls = 0usize;
+    let counted = fit_with_validation_between((&x, &y), (&vx, &vy), &mut || calls += 1);
+    assert_eq!(counted, fit_with_validation((&x, &y), (&vx, &vy)));
+    assert!(calls > LAMBDAS.len() * 2 * x.rows(), "{calls} calls");
+    // A callback that does not return (as a cancel raises) stops the fit at that call.
+    let mut seen = 0usize;
+    let stopped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        fit_with_validation_between((&x, &y), (&vx, &vy), &mut || {
+            seen += 1;
+            if seen == 5_000 {
+                panic!("cancelled");
+            }
+        })
+    }));
+    assert!(stopped.is_err());
+    assert_eq!(seen, 5_000);
 }

@@ -207,6 +207,42 @@ SELECT * FROM lead_score.train('Learned', 'tr.outcomes', '{"key": "id", "split":
 SELECT lead_score.create_profile('Unattached') > 0 AS created;
 SELECT * FROM lead_score.train('Unattached', 'tr.outcomes', '{"key": "id"}');
 \echo :LAST_ERROR_SQLSTATE
+-- At most 400 candidate rules (54000): a contacts table of 80 text columns, each with
+-- six frequent values, offers 480.
+CREATE TABLE tr.wide (id bigint PRIMARY KEY);
+SELECT format('ALTER TABLE tr.wide %s', string_agg(format('ADD COLUMN c%s text', c), ', ')) FROM generate_series(1, 80) c \gexec
+INSERT INTO tr.wide (id) SELECT g FROM generate_series(1, 600) g;
+SELECT format('UPDATE tr.wide SET %s', string_agg(format('c%s = %L || (id %% 6)', c, 'v'), ', ')) FROM generate_series(1, 80) c \gexec
+CREATE TABLE tr.wide_events (id serial PRIMARY KEY, contact_id bigint, kind text, at timestamptz);
+CREATE TABLE tr.wide_outcomes AS SELECT id, id % 3 = 0 AS converted FROM tr.wide;
+SELECT lead_score.create_profile('Wide') > 0 AS created;
+SELECT lead_score.attach('Wide', 'tr.wide', 'tr.wide_events', '{"event_type": "kind", "event_time": "at"}');
+SELECT * FROM lead_score.train('Wide', 'tr.wide_outcomes', '{"key": "id"}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT lead_score.detach('Wide');
+SELECT lead_score.drop_profile('Wide');
+-- A training run can be cancelled: under a statement_timeout it stops within a second
+-- (57014), whichever of its loops it is in, and writes nothing.
+CREATE TEMP TABLE draft_uncancelled AS
+SELECT rule_name, rule FROM lead_score.rules WHERE profile = 'Learned' AND is_draft;
+CREATE FUNCTION tr.cancelled(call text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+  started timestamptz := clock_timestamp();
+BEGIN
+  EXECUTE call;
+  RETURN 'finished';
+EXCEPTION WHEN query_canceled THEN
+  RETURN SQLSTATE || CASE WHEN clock_timestamp() - started < interval '1 second'
+                          THEN ' within a second' ELSE ' too late' END;
+END
+$$;
+SET statement_timeout = '300ms';
+SELECT tr.cancelled($$SELECT count(*) FROM lead_score.train('Learned', 'tr.outcomes', '{"key": "id", "as_of": "decided", "split": "split"}')$$) AS train;
+RESET statement_timeout;
+SELECT count(*) AS rules_changed
+  FROM (SELECT rule_name, rule FROM lead_score.rules WHERE profile = 'Learned' AND is_draft) a
+  FULL JOIN draft_uncancelled b USING (rule_name)
+ WHERE a.rule IS DISTINCT FROM b.rule;
 -- Who may train: a role that may read everything but not edit profiles is refused
 -- before any work; one that may edit but not read the outcomes, or whom row-level
 -- security on the contacts restricts, too; nothing is written either way.
