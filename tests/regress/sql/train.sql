@@ -210,12 +210,18 @@ SELECT * FROM lead_score.train('Unattached', 'tr.outcomes', '{"key": "id"}');
 -- At most 400 candidate rules (54000): a contacts table of 80 text columns, each with
 -- six frequent values, offers 480.
 CREATE TABLE tr.wide (id bigint PRIMARY KEY);
-SELECT format('ALTER TABLE tr.wide %s', string_agg(format('ADD COLUMN c%s text', c), ', ')) FROM generate_series(1, 80) c \gexec
+DO $$ BEGIN
+  EXECUTE (SELECT format('ALTER TABLE tr.wide %s', string_agg(format('ADD COLUMN c%s text', c), ', ')) FROM generate_series(1, 80) c);
+END $$;
 INSERT INTO tr.wide (id) SELECT g FROM generate_series(1, 600) g;
-SELECT format('UPDATE tr.wide SET %s', string_agg(format('c%s = %L || (id %% 6)', c, 'v'), ', ')) FROM generate_series(1, 80) c \gexec
+DO $$ BEGIN
+  EXECUTE (SELECT format('UPDATE tr.wide SET %s', string_agg(format('c%s = %L || (id %% 6)', c, 'v'), ', ')) FROM generate_series(1, 80) c);
+END $$;
 CREATE TABLE tr.wide_events (id serial PRIMARY KEY, contact_id bigint, kind text, at timestamptz);
 CREATE TABLE tr.wide_outcomes AS SELECT id, id % 3 = 0 AS converted FROM tr.wide;
 SELECT lead_score.create_profile('Wide') > 0 AS created;
+SELECT lead_score.add_rule('Wide', 'Any visit', '{"kind": "event", "event": "visit", "points": 1}') > 0 AS added;
+SELECT lead_score.publish('Wide') AS version;
 SELECT lead_score.attach('Wide', 'tr.wide', 'tr.wide_events', '{"event_type": "kind", "event_time": "at"}');
 SELECT * FROM lead_score.train('Wide', 'tr.wide_outcomes', '{"key": "id"}');
 \echo :LAST_ERROR_SQLSTATE
