@@ -2,7 +2,10 @@
 //! raised by `raise`. Data never makes a CRM write fail (evaluation is total); what
 //! fails is a caller's bad input, a misconfiguration, or a bug, and a bug is loud.
 
-use pgrx::pg_sys::panic::ErrorReport;
+use std::panic::AssertUnwindSafe;
+
+use pgrx::pg_sys::panic::{CaughtError, ErrorReport, ErrorReportWithLevel};
+use pgrx::pg_sys::{self, PgTryBuilder};
 use pgrx::PgLogLevel;
 use pgrx::PgSqlErrorCode::{self, *};
 
@@ -135,4 +138,70 @@ pub(crate) fn raise(failure: impl Into<Report>) -> ! {
 /// what was being done: a bug is loud, never read as "nothing to do".
 pub(crate) fn internal(what: impl std::fmt::Display, error: impl std::fmt::Display) -> ! {
     raise(Failure::Internal { what: what.to_string(), error: error.to_string() })
+}
+
+/// Run `f` in a subtransaction of its own, as a PL/pgSQL block with an EXCEPTION clause
+/// runs its statements: when `f` raises, what it did is rolled back (its writes, its
+/// locks, a user id or settings it switched to) and the error is returned, caught. A
+/// cancel, a timeout or a shutdown (class 57) is never caught: it is raised again after
+/// the rollback, as PL/pgSQL's `WHEN OTHERS` leaves `query_canceled` alone.
+pub(crate) fn in_subtransaction<R>(f: impl FnOnce() -> R) -> Result<R, Box<CaughtError>> {
+    // SAFETY: the subtransaction is begun and ended here, around `f` only, and what it
+    // changes (memory context, resource owner) is put back as PL/pgSQL's
+    // exec_stmt_block puts it back; `f` runs in the caller's memory context.
+    let (context, owner) = unsafe {
+        let saved = (pg_sys::CurrentMemoryContext, pg_sys::CurrentResourceOwner);
+        pg_sys::BeginInternalSubTransaction(std::ptr::null());
+        pg_sys::MemoryContextSwitchTo(saved.0);
+        saved
+    };
+    let result = PgTryBuilder::new(AssertUnwindSafe(|| Ok(f())))
+        .catch_others(|error| Err(Box::new(error)))
+        .execute();
+    // SAFETY: the subtransaction begun above is the current one (`f` ends whatever
+    // it begins, or its error's unwinding did).
+    unsafe {
+        if result.is_ok() {
+            pg_sys::ReleaseCurrentSubTransaction();
+        } else {
+            pg_sys::RollbackAndReleaseCurrentSubTransaction();
+        }
+        pg_sys::MemoryContextSwitchTo(context);
+        pg_sys::CurrentResourceOwner = owner;
+    }
+    match result {
+        Err(error) if sqlstate(report_of(&error).sql_error_code()).starts_with("57") => {
+            (*error).rethrow()
+        }
+        result => result,
+    }
+}
+
+/// Report an error `in_subtransaction` caught as a WARNING: `what` was skipped, and
+/// why (the error's SQLSTATE and message, with its detail and hint).
+pub(crate) fn warn_skipped(what: &str, error: Box<CaughtError>) {
+    let caught = report_of(&error);
+    let message = format!("{what}: {}: {}", sqlstate(caught.sql_error_code()), caught.message());
+    let mut report = ErrorReport::new(ERRCODE_WARNING, message, "pg_lead_score");
+    if let Some(detail) = caught.detail() {
+        report = report.set_detail(detail.to_owned());
+    }
+    if let Some(hint) = caught.hint() {
+        report = report.set_hint(hint.to_owned());
+    }
+    report.report(PgLogLevel::WARNING);
+}
+
+fn report_of(error: &CaughtError) -> &ErrorReportWithLevel {
+    match error {
+        CaughtError::PostgresError(report)
+        | CaughtError::ErrorReport(report)
+        | CaughtError::RustPanic { ereport: report, .. } => report,
+    }
+}
+
+/// The five characters of a SQLSTATE, as Postgres' `unpack_sql_state` spells them.
+fn sqlstate(code: PgSqlErrorCode) -> String {
+    let code = code as isize;
+    (0..5).map(|i| char::from(b'0' + ((code >> (6 * i)) & 0x3F) as u8)).collect()
 }

@@ -10,7 +10,7 @@ use pgrx::spi::SpiClient;
 
 use crate::pg::attachment::{spi_failed, texts};
 use crate::pg::clock::{decision_now_unix_micros, now_unix_micros};
-use crate::pg::errors::internal;
+use crate::pg::errors::{in_subtransaction, internal, warn_skipped};
 use crate::pg::everyone::score_everyone;
 use crate::pg::identity::as_crm_owner;
 use crate::pg::params::Params;
@@ -352,34 +352,52 @@ mod lead_score {
     /// attached profile. Idempotent; concurrent ticks serialise on the contacts' rows.
     #[pg_extern(security_definer)]
     #[search_path(pg_catalog, lead_score, pg_temp)]
-    fn tick(
-    ) -> TableIterator<'static, (name!(profile, String), name!(checked, i64), name!(changed, i64))>
-    {
+    fn tick() -> TableIterator<
+        'static,
+        (name!(profile, String), name!(checked, Option<i64>), name!(changed, Option<i64>)),
+    > {
         let rows = Spi::connect_mut(|client| {
-            let ids: Vec<i64> = client
+            let what = "listing the attached profiles";
+            let profiles: Vec<(i64, String)> = client
                 .select(
-                    "SELECT profile_id FROM lead_score.attachment_store ORDER BY profile_id",
+                    "SELECT a.profile_id, p.name FROM lead_score.attachment_store a
+                       JOIN lead_score.profile_store p ON p.id = a.profile_id
+                      ORDER BY a.profile_id",
                     None,
                     &[],
                 )
-                .unwrap_or_else(|e| internal("listing the attached profiles", e))
+                .unwrap_or_else(|e| internal(what, e))
                 .filter_map(|r| {
-                    r.get::<i64>(1).unwrap_or_else(|e| internal("listing the attached profiles", e))
+                    let id = r.get::<i64>(1).unwrap_or_else(|e| internal(what, e))?;
+                    let name = r.get::<String>(2).unwrap_or_else(|e| internal(what, e))?;
+                    Some((id, name))
                 })
                 .collect();
             let now = decision_now_unix_micros();
             let mut rows = Vec::new();
-            for id in ids {
+            for (id, name) in profiles {
                 pgrx::check_for_interrupts!();
-                let Some(cached) = plan_cache::attached(client, id) else { continue };
-                // (A profile detached while this waited is skipped: a sweep goes on.)
-                if !lock_scores(&cached, pg_sys::RowExclusiveLock) {
-                    continue;
+                // Each profile in a subtransaction of its own: one whose attachment is
+                // broken (a dropped table) is rolled back alone, reported, and the
+                // sweep goes on; a cancel or a shutdown is raised again.
+                let swept = in_subtransaction(|| {
+                    let cached = plan_cache::attached(client, id)?;
+                    // (A profile detached while this waited is skipped: a sweep goes on.)
+                    if !lock_scores(&cached, pg_sys::RowExclusiveLock) {
+                        return None;
+                    }
+                    let attached = plan_cache::attached(client, id)?;
+                    let outcome = super::tick_attachment(client, &attached, now);
+                    Some((outcome.scored as i64, outcome.changed as i64))
+                });
+                match swept {
+                    Ok(Some((checked, changed))) => rows.push((name, Some(checked), Some(changed))),
+                    Ok(None) => {}
+                    Err(error) => {
+                        warn_skipped(&format!("tick() skipped profile \"{name}\""), error);
+                        rows.push((name, None, None));
+                    }
                 }
-                let Some(attached) = plan_cache::attached(client, id) else { continue };
-                let outcome = super::tick_attachment(client, &attached, now);
-                let name = attached.attachment.profile_name.clone();
-                rows.push((name, outcome.scored as i64, outcome.changed as i64));
             }
             rows
         });

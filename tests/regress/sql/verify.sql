@@ -64,3 +64,43 @@ SELECT count(*) AS differences FROM lead_score.verify('Checked');
 SELECT lead_score.detach('Checked');
 DROP SCHEMA v CASCADE;
 SELECT lead_score.drop_profile('Checked');
+
+-- tick() sweeps every attached profile, each in a subtransaction of its own: one whose
+-- attachment is broken (its contacts table dropped: 55000) is rolled back alone and
+-- reported with a WARNING naming it, its row has no counts, and the next profile's due
+-- contacts are still rescored.
+SET lead_score.now = '2024-06-10 00:00:00+00';
+CREATE SCHEMA tk1;
+CREATE SCHEMA tk2;
+CREATE TABLE tk1.contacts (id integer PRIMARY KEY);
+CREATE TABLE tk1.events (id serial PRIMARY KEY, contact_id integer, kind text, at timestamptz);
+CREATE TABLE tk2.contacts (id integer PRIMARY KEY);
+CREATE TABLE tk2.events (id serial PRIMARY KEY, contact_id integer, kind text, at timestamptz);
+CREATE INDEX ON tk1.events (contact_id, at);
+CREATE INDEX ON tk2.events (contact_id, at);
+INSERT INTO tk1.contacts VALUES (1);
+INSERT INTO tk2.contacts VALUES (1), (2);
+SELECT p, lead_score.create_profile(p, settings => '{"half_life": "30 days"}') > 0 AS created,
+       lead_score.add_rule(p, 'Recent visit', '{"kind": "event", "event": "visit", "points": 1, "within": "7 days", "half_life": null}') > 0 AS rule,
+       lead_score.publish(p) AS version
+  FROM unnest(ARRAY['Tick first', 'Tick second']) p;
+SELECT lead_score.attach('Tick first', 'tk1.contacts', 'tk1.events', '{"event_type": "kind", "event_time": "at"}');
+SELECT lead_score.attach('Tick second', 'tk2.contacts', 'tk2.events', '{"event_type": "kind", "event_time": "at"}');
+INSERT INTO tk1.events (contact_id, kind, at) VALUES (1, 'visit', '2024-06-09');
+INSERT INTO tk2.events (contact_id, kind, at) VALUES (1, 'visit', '2024-06-09'), (2, 'visit', '2024-06-08');
+SELECT id, score, scored_at FROM lead_score."Tick second_scores" ORDER BY id;
+SET client_min_messages = warning;
+DROP TABLE tk1.contacts CASCADE;
+RESET client_min_messages;
+-- Both visits have left the 7-day window by June 20th: both contacts are due.
+SET lead_score.now = '2024-06-20 00:00:00+00';
+\set VERBOSITY terse
+SELECT * FROM lead_score.tick() WHERE profile LIKE 'Tick %' ORDER BY profile;
+\set VERBOSITY default
+SELECT id, score, scored_at FROM lead_score."Tick second_scores" ORDER BY id;
+SELECT count(*) AS differences FROM lead_score.verify('Tick second');
+SELECT lead_score.detach(p) FROM unnest(ARRAY['Tick first', 'Tick second']) p;
+SELECT lead_score.drop_profile(p) FROM unnest(ARRAY['Tick first', 'Tick second']) p;
+SET client_min_messages = warning;
+DROP SCHEMA tk1, tk2 CASCADE;
+RESET client_min_messages;
