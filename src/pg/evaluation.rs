@@ -33,6 +33,9 @@ pub(crate) struct OutcomeOptions {
     /// The split column's values for training, validation and test data.
     pub(crate) split_names: [String; 3],
     pub(crate) points_per_doubling: f64,
+    /// Whether learned rules are named with the values they match (`train`'s
+    /// `value_names`, default true), or numbered instead.
+    pub(crate) value_names: bool,
 }
 
 /// Which function the options are for: each takes the common ones and its own.
@@ -50,7 +53,7 @@ impl OptionsFor {
         let own: &[&str] = match self {
             OptionsFor::Evaluate => &["subset", "version", "draft"],
             OptionsFor::Bands => &["subset", "version", "draft", "by"],
-            OptionsFor::Train => &["train", "valid", "test", "points_per_doubling"],
+            OptionsFor::Train => &["train", "valid", "test", "points_per_doubling", "value_names"],
         };
         COMMON.iter().chain(own).copied().collect()
     }
@@ -141,7 +144,15 @@ pub(crate) fn parse_options(
             "option \"points_per_doubling\" must be a positive number, got {other}"
         ))),
     };
+    let value_names = match object.get("value_names") {
+        None | Some(Json::Null) => true,
+        Some(Json::Bool(value)) => *value,
+        Some(other) => raise(Failure::InvalidValue(format!(
+            "option \"value_names\" must be true or false, got {other}"
+        ))),
+    };
     OutcomeOptions {
+        value_names,
         key: text("key").unwrap_or_else(|| attached.attachment.contact_key_name.clone()),
         outcome: text("outcome").unwrap_or_else(|| "converted".to_owned()),
         as_of: text("as_of"),

@@ -73,6 +73,29 @@ struct Candidate {
     name: String,
     rule: Json,
     half_life: Option<usize>,
+    /// For a rule whose name shows a value read from the data (a column's or a
+    /// property's value, a quartile, a median): its name up to that value, which
+    /// `number_values` names it by instead.
+    unvalued: Option<String>,
+}
+
+/// Name each candidate that shows a value from the data by what it tests and a number
+/// instead (`learned: role = #1`), for `train`'s `"value_names": false`: the values are
+/// numbered per name in the order they were found (the most frequent value first, the
+/// lowest quartile first), each value once, whatever its half-lives.
+fn number_values(candidates: &mut [Candidate]) {
+    let mut numbers: HashMap<(String, String), usize> = HashMap::new();
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    for candidate in candidates.iter_mut() {
+        let Some(prefix) = &candidate.unvalued else { continue };
+        let number =
+            *numbers.entry((prefix.clone(), candidate.name.clone())).or_insert_with(|| {
+                let count = counts.entry(prefix.clone()).or_default();
+                *count += 1;
+                *count
+            });
+        candidate.name = format!("{prefix} #{number}");
+    }
 }
 
 /// Names of columns a rule can read as a field: plain identifiers.
@@ -157,6 +180,7 @@ fn column_candidates(
                 name: format!("learned: {field} is empty"),
                 rule: json!({"kind": "fit", "when": {"field": field, "op": "is_null"}, "points": 1}),
                 half_life: None,
+                unvalued: None,
             });
         }
         match *oid {
@@ -183,15 +207,19 @@ fn column_candidates(
                     if !(MIN_SHARE..=1.0 - MIN_SHARE).contains(&share(count)) {
                         continue;
                     }
-                    let (matched, shown_value) = match *oid {
-                        pg_sys::BOOLOID if value == "true" => (json!(true), "true".to_owned()),
+                    // (A boolean's one candidate, `= true`, shows no value of the data.)
+                    let (matched, shown_value, unvalued) = match *oid {
+                        pg_sys::BOOLOID if value == "true" => {
+                            (json!(true), "true".to_owned(), None)
+                        }
                         pg_sys::BOOLOID => continue,
-                        _ => (json!(value), shown(&value)),
+                        _ => (json!(value), shown(&value), Some(format!("learned: {field} ="))),
                     };
                     found.push(Candidate {
                         name: format!("learned: {field} = {shown_value}"),
                         rule: json!({"kind": "fit", "when": {"field": field, "op": "eq", "value": matched}, "points": 1}),
                         half_life: None,
+                        unvalued,
                     });
                 }
             }
@@ -224,6 +252,7 @@ fn column_candidates(
                         name: format!("learned: {field} within {span}"),
                         rule: json!({"kind": "fit", "when": {"field": field, "op": "within", "value": span}, "points": 1}),
                         half_life: None,
+                        unvalued: Some(format!("learned: {field} within")),
                     });
                 }
             }
@@ -261,6 +290,7 @@ fn column_candidates(
                         name: format!("learned: {field} >= {threshold}"),
                         rule: json!({"kind": "fit", "when": {"field": field, "op": "gte", "value": threshold}, "points": 1}),
                         half_life: None,
+                        unvalued: Some(format!("learned: {field} >=")),
                     });
                 }
             }
@@ -273,13 +303,18 @@ fn column_candidates(
 fn push_event_candidates(
     found: &mut Vec<Candidate>,
     half_lives: &[(String, f64)],
-    name: String,
+    (name, unvalued): (String, Option<String>),
     rule: Json,
 ) {
     for (index, (half_life, _)) in half_lives.iter().enumerate() {
         let mut rule = rule.clone();
         rule["half_life"] = json!(half_life);
-        found.push(Candidate { name: name.clone(), rule, half_life: Some(index) });
+        found.push(Candidate {
+            name: name.clone(),
+            rule,
+            half_life: Some(index),
+            unvalued: unvalued.clone(),
+        });
     }
 }
 
@@ -359,8 +394,9 @@ fn props_candidates(
             ("string", Some(value), _)
                 if (PROPS_MIN_SHARE..=1.0 - PROPS_MIN_SHARE).contains(&share) =>
             {
+                let unvalued = format!("learned: {} with {key} =", shown(&event_type));
                 (
-                    format!("learned: {} with {key} = {}", shown(&event_type), shown(&value)),
+                    (format!("{unvalued} {}", shown(&value)), Some(unvalued)),
                     json!({"field": field, "op": "eq", "value": value}),
                 )
             }
@@ -368,8 +404,9 @@ fn props_candidates(
                 let Some(median) = median.parse::<f64>().ok().filter(|m| m.is_finite()) else {
                     continue;
                 };
+                let unvalued = format!("learned: {} with {key} >=", shown(&event_type));
                 (
-                    format!("learned: {} with {key} >= {median}", shown(&event_type)),
+                    (format!("{unvalued} {median}"), Some(unvalued)),
                     json!({"field": field, "op": "gte", "value": median}),
                 )
             }
@@ -487,7 +524,7 @@ fn candidates(
             push_event_candidates(
                 &mut found,
                 half_lives,
-                format!("learned: {}", shown(event_type)),
+                (format!("learned: {}", shown(event_type)), None),
                 rule,
             );
         }
@@ -632,7 +669,11 @@ fn train_profile(
             }
         }
         let half_lives = half_lives(&attached);
-        let candidates = candidates(client, &attached, &Known::of(&outcomes_split), &half_lives);
+        let mut candidates =
+            candidates(client, &attached, &Known::of(&outcomes_split), &half_lives);
+        if !options.value_names {
+            number_values(&mut candidates);
+        }
         if candidates.is_empty() {
             raise(Failure::InvalidValue(format!(
                 "profile \"{profile}\": the attached tables offer nothing to learn from"

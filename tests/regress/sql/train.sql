@@ -2,7 +2,8 @@
 -- a planted logistic model, the learned profile ranks the test split within 0.02 of the
 -- planted model's AUC, recovers each planted effect's points within 30%, writes ordinary
 -- draft rules and a likelihood, ignores events after each contact's instant, and splits
--- by the FNV-1a hash plain SQL computes; the bad inputs.
+-- by the FNV-1a hash plain SQL computes, names rules without their values on request
+-- ("value_names": false); the bad inputs.
 \set SHOW_CONTEXT never
 SET timezone = 'UTC';
 SET lead_score.now = '2024-07-01 00:00:00+00';
@@ -192,7 +193,29 @@ SELECT count(*) AS metrics, count(*) FILTER (WHERE h.value IS DISTINCT FROM s.va
        min(h.value) FILTER (WHERE metric = 'contacts') AS contacts
   FROM by_hash h JOIN by_sql s USING (metric) WHERE metric <> 'seconds';
 
+-- "value_names": false names the rules without the values they match, numbered per
+-- field and test in the order the values were found (the most frequent first, the
+-- lowest quartile first); event types and booleans' "= true" stay. The same model is
+-- learned: the metrics and the rules' bodies (which hold the values) are the first
+-- training's.
+CREATE TEMP TABLE trained_unnamed AS
+SELECT metric, value FROM lead_score.train('Learned', 'tr.outcomes', '{"key": "id", "as_of": "decided", "split": "split", "value_names": false}');
+SELECT count(*) AS metrics, count(*) FILTER (WHERE a.value IS DISTINCT FROM b.value) AS metrics_changed
+  FROM trained_unnamed a JOIN trained b USING (metric) WHERE metric <> 'seconds';
+SELECT (SELECT array_agg(rule ORDER BY rule::text) FROM lead_score.rules WHERE profile = 'Learned' AND is_draft)
+       = (SELECT array_agg(rule ORDER BY rule::text) FROM draft_before) AS same_rules;
+SELECT rule_name, rule -> 'when' AS "when", rule ->> 'event' AS event
+  FROM lead_score.rules WHERE profile = 'Learned' AND is_draft AND rule_name LIKE 'learned: %'
+ ORDER BY rule_name;
+-- The names the first training gave these rules are the values again.
+SELECT b.rule_name AS named, a.rule_name AS unnamed
+  FROM lead_score.rules a JOIN draft_before b USING (rule)
+ WHERE a.profile = 'Learned' AND a.is_draft AND a.rule_name <> b.rule_name
+ ORDER BY a.rule_name;
+
 -- Bad inputs.
+SELECT * FROM lead_score.train('Learned', 'tr.outcomes', '{"key": "id", "value_names": "no"}');
+\echo :LAST_ERROR_SQLSTATE
 SELECT * FROM lead_score.train('Learned', 'tr.outcomes', '{"key": "id", "subset": "test"}');
 \echo :LAST_ERROR_SQLSTATE
 SELECT * FROM lead_score.train('Learned', 'tr.outcomes', '{"key": "id", "train": "fit"}');
