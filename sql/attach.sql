@@ -461,6 +461,22 @@ BEGIN
         ARRAY['bigint', 'integer', 'uuid', 'text', 'character varying']::regtype[]);
     PERFORM lead_score.expect_type(events, event_contact, 'event_contact',
         lead_score.attached_column(events, event_contact, 'event_contact'), ARRAY[key_type]);
+    -- Scores are kept and matched by the key as its type's own equality sees it: under a
+    -- non-deterministic collation the CRM's = makes one contact of keys that equality
+    -- tells apart ('ALICE@X.COM', 'Alice@x.com'), and that contact's events would be
+    -- lost silently.
+    FOR problem IN
+        SELECT k.relation, k.column_name, l.oid::regcollation AS collation_name
+          FROM (VALUES (contacts, contact_key), (events, event_contact)) AS k(relation, column_name)
+          JOIN pg_attribute a ON a.attrelid = k.relation AND a.attname = k.column_name
+          JOIN pg_collation l ON l.oid = a.attcollation
+         WHERE NOT l.collisdeterministic
+    LOOP
+        RAISE EXCEPTION 'column "%" of relation % has the non-deterministic collation %',
+            problem.column_name, problem.relation, problem.collation_name
+            USING ERRCODE = '0A000',
+                  HINT = 'Key columns need a deterministic collation: attach a column without one (e.g. COLLATE "C").';
+    END LOOP;
     PERFORM lead_score.expect_type(events, event_type, 'event_type',
         lead_score.attached_column(events, event_type, 'event_type'), ARRAY['text', 'character varying']::regtype[]);
     PERFORM lead_score.expect_type(events, event_time, 'event_time',

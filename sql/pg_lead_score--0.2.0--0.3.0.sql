@@ -183,3 +183,266 @@ BEGIN
     END IF;
 END
 $$;
+
+-- Issue 26, item 5: attach refuses a contacts key or events contact column under a
+-- non-deterministic collation (0A000): under it the CRM's = makes one contact of keys
+-- scoring tells apart, and that contact's events were lost silently.
+CREATE OR REPLACE FUNCTION lead_score.attach(profile text, contacts regclass, events regclass,
+                                  options jsonb DEFAULT '{}')
+RETURNS void LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, lead_score, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+    target lead_score.profile_store := lead_score.locked_profile(profile);
+    actor text := lead_score.acting_role();
+    known_options constant text[] := ARRAY['contact_key', 'event_contact', 'event_type', 'event_time',
+                                           'event_props', 'accounts', 'contact_account', 'account_key', 'view'];
+    unknown text;
+    contact_key name;
+    key_type regtype;
+    event_contact name := coalesce(options ->> 'event_contact', 'contact_id');
+    event_type name := coalesce(options ->> 'event_type', 'event_type');
+    event_time name := coalesce(options ->> 'event_time', 'occurred_at');
+    event_props name := options ->> 'event_props';
+    accounts regclass;
+    contact_account name;
+    account_key name;
+    view_name text := coalesce(options ->> 'view', target.name || '_scores');
+    state_table name := 'state_' || target.id;
+    problem record;
+    relation regclass;
+    trigger_row record;
+BEGIN
+    IF contacts IS NULL OR events IS NULL THEN
+        RAISE EXCEPTION 'attach needs the contacts and the events tables' USING ERRCODE = '22004';
+    END IF;
+    IF EXISTS (SELECT FROM lead_score.attachment_store s WHERE s.profile_id = target.id) THEN
+        RAISE EXCEPTION 'profile "%" is already attached', target.name
+            USING ERRCODE = '42710', HINT = 'Detach it first with lead_score.detach().';
+    END IF;
+    IF target.active_version IS NULL THEN
+        RAISE EXCEPTION 'profile "%" has not been published yet', target.name
+            USING ERRCODE = '55000', HINT = 'Publish it with lead_score.publish() before attaching it.';
+    END IF;
+    options := coalesce(options, '{}');
+    IF jsonb_typeof(options) <> 'object' THEN
+        RAISE EXCEPTION 'attach options must be a JSON object' USING ERRCODE = '22023';
+    END IF;
+    SELECT k INTO unknown FROM jsonb_object_keys(options) k WHERE k <> ALL (known_options) LIMIT 1;
+    IF unknown IS NOT NULL THEN
+        RAISE EXCEPTION 'unknown attach option "%"; expected one of %', unknown, array_to_string(known_options, ', ')
+            USING ERRCODE = '22023';
+    END IF;
+    IF octet_length(view_name) > 63 THEN
+        RAISE EXCEPTION 'the scores relation name "%" is longer than 63 bytes', view_name
+            USING ERRCODE = '42622', HINT = 'Name it with the "view" option.';
+    END IF;
+    IF to_regclass('lead_score.' || quote_ident(view_name)) IS NOT NULL THEN
+        RAISE EXCEPTION 'relation lead_score.% already exists', quote_ident(view_name)
+            USING ERRCODE = '42P07', HINT = 'Name the scores relation with the "view" option.';
+    END IF;
+
+    -- The accounts table, named in JSON: an unqualified name is looked up in the
+    -- contacts table's schema (this function's search_path is pinned, not the caller's).
+    IF options ? 'accounts' THEN
+        DECLARE
+            parts text[] := parse_ident(options ->> 'accounts');
+        BEGIN
+            IF cardinality(parts) = 1 THEN
+                parts := ARRAY[(SELECT n.nspname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                                 WHERE c.oid = contacts)] || parts;
+            END IF;
+            accounts := to_regclass(quote_ident(parts[1]) || '.' || quote_ident(parts[2]));
+            IF accounts IS NULL OR cardinality(parts) > 2 THEN
+                RAISE EXCEPTION 'relation "%" does not exist (option "accounts")', options ->> 'accounts'
+                    USING ERRCODE = '42P01';
+            END IF;
+        END;
+    END IF;
+
+    -- Only the owner of a table may put triggers on it through us.
+    FOREACH relation IN ARRAY ARRAY[contacts, events, accounts] LOOP
+        CONTINUE WHEN relation IS NULL;
+        IF NOT pg_has_role(actor, (SELECT c.relowner FROM pg_class c WHERE c.oid = relation), 'USAGE') THEN
+            RAISE EXCEPTION 'must be the owner of % to attach a profile to it', relation USING ERRCODE = '42501';
+        END IF;
+        -- Tables whose writes the statement triggers would not all see are refused: a
+        -- partitioned table's partitions take rows written to them directly, and a
+        -- partition takes rows written through its parent, without firing them.
+        IF (SELECT c.relkind FROM pg_class c WHERE c.oid = relation) = 'p' THEN
+            RAISE EXCEPTION '% is a partitioned table, which pg_lead_score cannot keep current', relation
+                USING ERRCODE = '0A000',
+                      HINT = 'Writes straight into a partition would not be scored. Attach an unpartitioned table.';
+        END IF;
+        IF (SELECT c.relispartition FROM pg_class c WHERE c.oid = relation) THEN
+            RAISE EXCEPTION '% is a partition, which pg_lead_score cannot keep current', relation
+                USING ERRCODE = '0A000',
+                      HINT = 'Writes through its parent table would not be scored. Attach an unpartitioned table.';
+        END IF;
+        IF (SELECT c.relkind FROM pg_class c WHERE c.oid = relation) <> 'r' THEN
+            RAISE EXCEPTION '% is not a table', relation USING ERRCODE = '42809';
+        END IF;
+        -- Citus routes writes to distributed tables to shards on other nodes, where
+        -- these triggers never fire.
+        IF EXISTS (SELECT FROM pg_extension e WHERE e.extname = 'citus')
+           AND to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL THEN
+            DECLARE
+                distributed boolean;
+            BEGIN
+                EXECUTE 'SELECT EXISTS (SELECT FROM pg_catalog.pg_dist_partition d WHERE d.logicalrelid OPERATOR(pg_catalog.=) $1)'
+                    INTO distributed USING relation;
+                IF distributed THEN
+                    RAISE EXCEPTION '% is a Citus distributed table, which pg_lead_score cannot keep current', relation
+                        USING ERRCODE = '0A000';
+                END IF;
+            END;
+        END IF;
+    END LOOP;
+    -- Scoring reads the attached tables as their owner (see the README's security
+    -- model): one owner for all of them, so nobody's code runs as anyone else.
+    IF EXISTS (SELECT FROM pg_class c WHERE c.oid IN (events, accounts)
+                 AND c.relowner <> (SELECT o.relowner FROM pg_class o WHERE o.oid = contacts)) THEN
+        RAISE EXCEPTION 'the contacts, events and accounts tables must have the same owner'
+            USING ERRCODE = '55000',
+                  HINT = 'Scoring reads them as their owner; ALTER TABLE ... OWNER TO one role.';
+    END IF;
+
+    -- The contacts' key: named, or the single-column primary key.
+    contact_key := coalesce(options ->> 'contact_key', lead_score.primary_key_column(contacts));
+    IF contact_key IS NULL THEN
+        RAISE EXCEPTION '% has no single-column primary key', contacts
+            USING ERRCODE = '42P10', HINT = 'Name its key column with the "contact_key" option.';
+    END IF;
+    key_type := lead_score.attached_column(contacts, contact_key, 'contact_key');
+    -- Score rows are keyed by the contacts' key: two contacts sharing one would share a
+    -- row, and a write touching both would fail.
+    IF NOT EXISTS (SELECT FROM pg_index i
+                    -- (Checked at once and valid: a deferred check lets a statement's
+                    -- triggers see two rows with one key.)
+                    WHERE i.indrelid = contacts AND i.indisunique AND i.indimmediate AND i.indisvalid
+                      AND i.indnkeyatts = 1
+                      AND i.indpred IS NULL AND i.indexprs IS NULL
+                      AND i.indkey[0] = (SELECT a.attnum FROM pg_attribute a
+                                          WHERE a.attrelid = contacts AND a.attname = contact_key)) THEN
+        RAISE EXCEPTION 'column "%" of % is not unique', contact_key, contacts
+            USING ERRCODE = '42P10',
+                  HINT = 'Name a column with a unique index on it alone as "contact_key".';
+    END IF;
+    PERFORM lead_score.expect_type(contacts, contact_key, 'contact_key', key_type,
+        ARRAY['bigint', 'integer', 'uuid', 'text', 'character varying']::regtype[]);
+    PERFORM lead_score.expect_type(events, event_contact, 'event_contact',
+        lead_score.attached_column(events, event_contact, 'event_contact'), ARRAY[key_type]);
+    -- Scores are kept and matched by the key as its type's own equality sees it: under a
+    -- non-deterministic collation the CRM's = makes one contact of keys that equality
+    -- tells apart ('ALICE@X.COM', 'Alice@x.com'), and that contact's events would be
+    -- lost silently.
+    FOR problem IN
+        SELECT k.relation, k.column_name, l.oid::regcollation AS collation_name
+          FROM (VALUES (contacts, contact_key), (events, event_contact)) AS k(relation, column_name)
+          JOIN pg_attribute a ON a.attrelid = k.relation AND a.attname = k.column_name
+          JOIN pg_collation l ON l.oid = a.attcollation
+         WHERE NOT l.collisdeterministic
+    LOOP
+        RAISE EXCEPTION 'column "%" of relation % has the non-deterministic collation %',
+            problem.column_name, problem.relation, problem.collation_name
+            USING ERRCODE = '0A000',
+                  HINT = 'Key columns need a deterministic collation: attach a column without one (e.g. COLLATE "C").';
+    END LOOP;
+    PERFORM lead_score.expect_type(events, event_type, 'event_type',
+        lead_score.attached_column(events, event_type, 'event_type'), ARRAY['text', 'character varying']::regtype[]);
+    PERFORM lead_score.expect_type(events, event_time, 'event_time',
+        lead_score.attached_column(events, event_time, 'event_time'),
+        ARRAY['timestamp with time zone', 'timestamp without time zone', 'date']::regtype[]);
+    IF event_props IS NOT NULL THEN
+        PERFORM lead_score.expect_type(events, event_props, 'event_props',
+            lead_score.attached_column(events, event_props, 'event_props'), ARRAY['jsonb', 'json']::regtype[]);
+    END IF;
+    IF accounts IS NOT NULL THEN
+        account_key := coalesce(options ->> 'account_key', lead_score.primary_key_column(accounts));
+        IF account_key IS NULL THEN
+            RAISE EXCEPTION '% has no single-column primary key', accounts
+                USING ERRCODE = '42P10', HINT = 'Name its key column with the "account_key" option.';
+        END IF;
+        contact_account := coalesce(options ->> 'contact_account', 'account_id');
+        PERFORM lead_score.expect_type(contacts, contact_account, 'contact_account',
+            lead_score.attached_column(contacts, contact_account, 'contact_account'),
+            ARRAY[lead_score.attached_column(accounts, account_key, 'account_key')]);
+    ELSIF options ?| ARRAY['contact_account', 'account_key'] THEN
+        RAISE EXCEPTION 'options "contact_account" and "account_key" need the "accounts" option'
+            USING ERRCODE = '22023';
+    END IF;
+
+    INSERT INTO lead_score.attachment_store
+           (profile_id, contacts, contact_key, key_type, events, event_contact, event_type, event_time,
+            event_props, accounts, contact_account, account_key, state_table, view_name, attached_at, attached_by,
+            objects_version)
+    VALUES (target.id, contacts, contact_key, key_type, events, event_contact, event_type, event_time,
+            event_props, accounts, contact_account, account_key, state_table, view_name, now(), actor,
+            lead_score.objects_version());
+
+    -- Every rule field must name a column of the attached tables.
+    SELECT * INTO problem FROM lead_score.field_problems(target.id, false) LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'profile "%", rule "%": %', target.name, problem.rule_name, problem.problem
+            USING ERRCODE = '42703';
+    END IF;
+
+    IF NOT EXISTS (SELECT FROM pg_index i WHERE i.indrelid = events
+                      AND i.indkey[0] = (SELECT a.attnum FROM pg_attribute a
+                                          WHERE a.attrelid = events AND a.attname = event_contact)) THEN
+        RAISE NOTICE '% has no index on %: each change rereads the contact''s events with a full scan',
+            events, quote_ident(event_contact)
+            USING HINT = format('CREATE INDEX ON %s (%I, %I);', events, event_contact, event_time);
+    END IF;
+
+    EXECUTE format($ddl$
+        CREATE TABLE lead_score.%1$I (
+            contact_key      %2$s PRIMARY KEY,
+            version          integer NOT NULL,
+            fit              float8 NOT NULL,
+            engagement       lead_score.decayed NOT NULL,
+            dimensions       jsonb NOT NULL,
+            disqualified_by  text[] NOT NULL,
+            next_due         timestamptz,
+            tally            bigint[] NOT NULL,
+            -- What each count-limited rule selected, as (rule, counted, latest) triples
+            -- (NULL: nothing), so a new event can be settled without the history.
+            limits           bigint[],
+            scored_at        timestamptz NOT NULL,
+            -- A copy of the contact's sticky tags (lead_score.tag_store holds them) and
+            -- of when it got the PQL tag, so reading them costs no join.
+            tags             text[] NOT NULL DEFAULT '{}',
+            pql_at           timestamptz
+        ) WITH (fillfactor = 70)$ddl$, state_table, key_type);
+    -- (Room on each page lets a new event's update stay a HOT update: no index write.)
+    EXECUTE format('CREATE INDEX ON lead_score.%I (next_due) WHERE next_due IS NOT NULL', state_table);
+    EXECUTE format('ALTER TABLE lead_score.%I ENABLE ROW LEVEL SECURITY', state_table);
+    PERFORM lead_score.create_visibility_policy(state_table, contacts, contact_key);
+    EXECUTE format('GRANT SELECT ON lead_score.%I TO PUBLIC', state_table);
+    PERFORM lead_score.create_scores_view(view_name, contact_key, state_table, target.id);
+    EXECUTE format('GRANT SELECT ON lead_score.%I TO PUBLIC', view_name);
+
+    -- Statement-level triggers: one call per statement, the rows it touched in the
+    -- transition tables `changed` (new rows) and `before_change` (old rows).
+    FOR trigger_row IN
+        SELECT w.relation, w.watched, o.operation, o.referencing
+          FROM (VALUES (events, 'events'), (contacts, 'contacts'), (accounts, 'accounts')) AS w(relation, watched),
+               (VALUES ('insert', 'REFERENCING NEW TABLE AS changed'),
+                       ('update', 'REFERENCING OLD TABLE AS before_change NEW TABLE AS changed'),
+                       ('delete', 'REFERENCING OLD TABLE AS before_change'),
+                       ('truncate', '')) AS o(operation, referencing)
+         WHERE w.relation IS NOT NULL
+    LOOP
+        EXECUTE format('CREATE TRIGGER %I AFTER %s ON %s %s FOR EACH STATEMENT EXECUTE FUNCTION lead_score.%I(%L)',
+                       format('lead_score_%s_%s_%s', target.id, trigger_row.watched, trigger_row.operation),
+                       upper(trigger_row.operation), trigger_row.relation, trigger_row.referencing,
+                       'on_' || trigger_row.watched || '_change', target.id);
+    END LOOP;
+
+    PERFORM lead_score.invalidate_scoring_cache();
+    PERFORM lead_score.rescore_for(target.name, 'attach');
+    PERFORM lead_score.log_change(target.name, 'attach', NULL, target.active_version, NULL,
+        jsonb_build_object('contacts', contacts::text, 'events', events::text, 'options', options));
+END
+$$;

@@ -212,32 +212,56 @@ pub(crate) fn load_attachment(client: &SpiClient<'_>, profile_id: i64) -> Option
     let key_type_oid = oid(5)?;
     // The key columns are compared with built-in operators only while they keep the
     // type they had at attach: a column swapped for another of the same name since is a
-    // misconfiguration, caught here rather than evaluated.
+    // misconfiguration, caught here rather than evaluated. So is a non-deterministic
+    // collation given to one since (attach refuses them): under it the CRM's = makes
+    // one contact of keys scoring tells apart, and that contact's events would be lost.
     let (contacts_oid, events_oid) = (oid(3)?, oid(6)?);
     for (what, relation, column) in
         [("contacts", contacts_oid, text(4)?), ("events", events_oid, text(7)?)]
     {
         let found = client
             .select(
-                "SELECT a.atttypid FROM pg_catalog.pg_attribute a
+                "SELECT a.atttypid, l.oid::pg_catalog.regcollation::pg_catalog.text
+                   FROM pg_catalog.pg_attribute a
+                   LEFT JOIN pg_catalog.pg_collation l ON l.oid OPERATOR(pg_catalog.=) a.attcollation
+                                                      AND NOT l.collisdeterministic
                   WHERE a.attrelid OPERATOR(pg_catalog.=) $1 AND a.attname OPERATOR(pg_catalog.=) $2
                     AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped",
                 Some(1),
                 &[relation.into(), column.as_str().into()],
             )
-            .and_then(|t| if t.is_empty() { Ok(None) } else { t.first().get_one::<pg_sys::Oid>() })
+            .and_then(|t| {
+                if t.is_empty() {
+                    Ok(None)
+                } else {
+                    let row = t.first();
+                    Ok(Some((row.get::<pg_sys::Oid>(1)?, row.get::<String>(2)?)))
+                }
+            })
             .unwrap_or_else(|e| {
                 internal(format!("profile \"{profile_name}\": reading its key columns"), e)
             });
-        if found != Some(key_type_oid) {
-            raise(
+        match found {
+            Some((Some(found), None)) if found == key_type_oid => {}
+            Some((Some(found), Some(collation))) if found == key_type_oid => raise(
+                Failure::Misconfigured(format!(
+                    "profile \"{profile_name}\": column {} of its {what} table has the \
+                     non-deterministic collation {collation}",
+                    ident(&column)
+                ))
+                .hint(
+                    "Key columns need a deterministic collation: give the column one again \
+                     (ALTER TABLE ... ALTER COLUMN ... TYPE ... COLLATE), or detach the profile.",
+                ),
+            ),
+            _ => raise(
                 Failure::Misconfigured(format!(
                     "profile \"{profile_name}\": column {} of its {what} table is gone or no \
                      longer has the contacts' key type",
                     ident(&column)
                 ))
                 .hint("Detach the profile and attach it again."),
-            );
+            ),
         }
     }
     let Some(key_type) = key_type_sql(key_type_oid) else {
