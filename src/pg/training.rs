@@ -225,7 +225,20 @@ fn column_candidates(
             }
             pg_sys::TIMESTAMPTZOID | pg_sys::TIMESTAMPOID | pg_sys::DATEOID => {
                 // The quartiles of the age in whole days, as "within" tests (which the
-                // scoring judges as of each contact's instant).
+                // scoring judges as of each contact's instant). A date or timestamp beyond
+                // timestamptz's range (scoring reads those as infinite) is skipped, as the
+                // infinite ones are: cast, it would fail the whole train.
+                let in_range = match *oid {
+                    pg_sys::DATEOID => format!(
+                        " AND c.{column} OPERATOR(pg_catalog.<=) '294276-12-29'::pg_catalog.date
+                          AND c.{column} OPERATOR(pg_catalog.>=) '4714-11-26 BC'::pg_catalog.date"
+                    ),
+                    pg_sys::TIMESTAMPOID => format!(
+                        " AND c.{column} OPERATOR(pg_catalog.<=) '294276-12-29 00:00'::pg_catalog.timestamp
+                          AND c.{column} OPERATOR(pg_catalog.>=) '4714-11-26 00:00 BC'::pg_catalog.timestamp"
+                    ),
+                    _ => String::new(),
+                };
                 let rows = client
                     .select(
                         &format!(
@@ -234,7 +247,7 @@ fn column_candidates(
                                         WITHIN GROUP (ORDER BY pg_catalog.ceil(pg_catalog.date_part('epoch',
                                             lead_score.now() OPERATOR(pg_catalog.-) c.{column}::pg_catalog.timestamptz)
                                             OPERATOR(pg_catalog./) 86400))
-                                   FROM {table} c WHERE pg_catalog.isfinite(c.{column}))) AS q
+                                   FROM {table} c WHERE pg_catalog.isfinite(c.{column}){in_range})) AS q
                               WHERE q OPERATOR(pg_catalog.>=) 1 ORDER BY q"
                         ),
                         None,
@@ -262,12 +275,27 @@ fn column_candidates(
             | pg_sys::FLOAT4OID
             | pg_sys::FLOAT8OID
             | pg_sys::NUMERICOID => {
+                // A numeric beyond float8's range reads as an infinity (never a threshold)
+                // and one too small for it as 0: cast, it would fail the whole train.
+                let value = if *oid == pg_sys::NUMERICOID {
+                    format!(
+                        "CASE WHEN c.{column} OPERATOR(pg_catalog.>) 1.7976931348623157e308
+                              THEN 'infinity'::pg_catalog.float8
+                              WHEN c.{column} OPERATOR(pg_catalog.<) -1.7976931348623157e308
+                              THEN '-infinity'::pg_catalog.float8
+                              WHEN pg_catalog.abs(c.{column}) OPERATOR(pg_catalog.<) 2.2250738585072014e-308
+                              THEN 0::pg_catalog.float8
+                              ELSE c.{column}::pg_catalog.float8 END"
+                    )
+                } else {
+                    format!("c.{column}::pg_catalog.float8")
+                };
                 let rows = client
                     .select(
                         &format!(
                             "SELECT DISTINCT q FROM pg_catalog.unnest((
                                  SELECT pg_catalog.percentile_disc(ARRAY[0.25, 0.5, 0.75]::pg_catalog.float8[])
-                                        WITHIN GROUP (ORDER BY c.{column}::pg_catalog.float8)
+                                        WITHIN GROUP (ORDER BY {value})
                                    FROM {table} c WHERE c.{column} IS NOT NULL)) AS q
                               WHERE q IS NOT NULL ORDER BY q"
                         ),

@@ -250,6 +250,34 @@ SELECT * FROM lead_score.train('Wide', 'tr.wide_outcomes', '{"key": "id"}');
 \echo :LAST_ERROR_SQLSTATE
 SELECT lead_score.detach('Wide');
 SELECT lead_score.drop_profile('Wide');
+-- Values beyond float8's and timestamptz's ranges are read as scoring reads them, never
+-- failing the train: a numeric 1e400 (and -1e400, and 1e-400, too small for a float8),
+-- a date of the year 300000, and a timestamp that is past timestamptz's end once read
+-- in New York's time zone. The quartiles are those of the other values: three for
+-- each column, as plain SQL finds them (below).
+CREATE TABLE tr.extreme (id bigint PRIMARY KEY, amount numeric, seen date, stamped timestamp);
+INSERT INTO tr.extreme SELECT g, g, DATE '2024-06-01' - g, TIMESTAMP '2024-06-01' - g * INTERVAL '1 day'
+  FROM generate_series(1, 300) g;
+UPDATE tr.extreme SET amount = 1e400, seen = '300000-01-01', stamped = '294276-12-31 23:00' WHERE id = 1;
+UPDATE tr.extreme SET amount = -1e400, seen = '4713-01-01 BC', stamped = '4714-11-24 00:00 BC' WHERE id = 2;
+UPDATE tr.extreme SET amount = 1e-400 WHERE id = 3;
+CREATE TABLE tr.extreme_events (id serial PRIMARY KEY, contact_id bigint, kind text, at timestamptz);
+CREATE TABLE tr.extreme_outcomes AS SELECT id, id % 3 = 0 AS converted FROM tr.extreme;
+SELECT lead_score.create_profile('Extreme') > 0 AS created;
+SELECT lead_score.add_rule('Extreme', 'Any visit', '{"kind": "event", "event": "visit", "points": 1}') > 0 AS added;
+SELECT lead_score.publish('Extreme') AS version;
+SELECT lead_score.attach('Extreme', 'tr.extreme', 'tr.extreme_events', '{"event_type": "kind", "event_time": "at"}');
+SET timezone = 'America/New_York';
+SELECT metric, value FROM lead_score.train('Extreme', 'tr.extreme_outcomes', '{"key": "id"}')
+ WHERE metric IN ('contacts', 'ignored', 'candidates');
+SET timezone = 'UTC';
+SELECT c, count(DISTINCT q) AS quartiles FROM (
+    SELECT 'amount', unnest(percentile_disc(ARRAY[0.25, 0.5, 0.75]) WITHIN GROUP (ORDER BY amount))::text FROM tr.extreme WHERE id > 3
+    UNION ALL SELECT 'seen', unnest(percentile_disc(ARRAY[0.25, 0.5, 0.75]) WITHIN GROUP (ORDER BY seen))::text FROM tr.extreme WHERE id > 1
+    UNION ALL SELECT 'stamped', unnest(percentile_disc(ARRAY[0.25, 0.5, 0.75]) WITHIN GROUP (ORDER BY stamped))::text FROM tr.extreme WHERE id > 2) quartiles(c, q)
+ GROUP BY c ORDER BY c;
+SELECT lead_score.detach('Extreme');
+SELECT lead_score.drop_profile('Extreme');
 -- A training run can be cancelled: under a statement_timeout it stops within a second
 -- (57014), whichever of its loops it is in, and writes nothing.
 CREATE TEMP TABLE draft_uncancelled AS
