@@ -29,6 +29,9 @@ pub(crate) struct Attachment {
     /// `timestamptz`, `timestamp` or `date`.
     pub(crate) event_time_type: pg_sys::Oid,
     pub event_props: Option<Quoted>,
+    /// Whether the properties column is `json` (not `jsonb`): its values may hold
+    /// strings no jsonb can (`\u0000`), so it is read without converting it.
+    pub(crate) event_props_json: bool,
     pub accounts: Option<Accounts>,
     pub accounts_oid: Option<pg_sys::Oid>,
     /// The role owning the CRM tables: statements reading their columns run as it
@@ -166,7 +169,11 @@ pub(crate) fn load_attachment(client: &SpiClient<'_>, profile_id: i64) -> Option
                     pg_catalog.to_regclass('lead_score.adjustment_store') IS NOT NULL,
                     EXISTS (SELECT FROM pg_catalog.pg_attribute t
                              WHERE t.attrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass('lead_score.adjustment_store')
-                               AND t.attname OPERATOR(pg_catalog.=) 'key_column' AND NOT t.attisdropped)
+                               AND t.attname OPERATOR(pg_catalog.=) 'key_column' AND NOT t.attisdropped),
+                    EXISTS (SELECT FROM pg_catalog.pg_attribute t
+                             WHERE t.attrelid OPERATOR(pg_catalog.=) a.events
+                               AND t.attname OPERATOR(pg_catalog.=) a.event_props AND NOT t.attisdropped
+                               AND t.atttypid OPERATOR(pg_catalog.=) 'pg_catalog.json'::pg_catalog.regtype)
                FROM lead_score.attachment_store a
                JOIN lead_score.profile_store p ON p.id OPERATOR(pg_catalog.=) a.profile_id
               WHERE a.profile_id OPERATOR(pg_catalog.=) $1",
@@ -289,6 +296,7 @@ pub(crate) fn load_attachment(client: &SpiClient<'_>, profile_id: i64) -> Option
         event_time: ident(&text(9)?),
         event_time_type: oid(16).unwrap_or(pg_sys::TIMESTAMPTZOID),
         event_props: text(10).map(|p| ident(&p)),
+        event_props_json: row.get::<bool>(19).ok().flatten() == Some(true),
         accounts,
         accounts_oid,
         crm_owner,

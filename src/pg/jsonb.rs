@@ -188,3 +188,28 @@ unsafe impl<'fcx> pgrx::callconv::ArgAbi<'fcx> for AnyJsonb {
         arg.unbox_arg_using_from_datum().into()
     }
 }
+
+/// A `json` (not jsonb) value's text as JSON, without going through jsonb: json keeps
+/// any string escape, `\u0000` too, which no jsonb (and no text) can hold, so the CRM's
+/// write of such a value must not fail because a rule reads it; the rule sees the
+/// string as written. Duplicate keys keep the last value, as jsonb does. A document
+/// serde_json refuses (nested deeper than 128 levels, a number beyond the double range)
+/// is read through jsonb as before (see [`jsonb_datum_to_json`]), unless it holds a
+/// `\u0000` escape too: that rare one reads as JSON null rather than fail.
+pub(crate) fn json_text_to_json(text: &str) -> Json {
+    if let Ok(value) = serde_json::from_str::<Json>(text) {
+        return value;
+    }
+    if text.contains("\\u0000") {
+        return Json::Null;
+    }
+    let Ok(text) = std::ffi::CString::new(text) else { return Json::Null };
+    // SAFETY: jsonb_in takes a C string and returns a non-NULL jsonb datum.
+    unsafe {
+        pgrx::direct_function_call::<pg_sys::Datum>(
+            pg_sys::jsonb_in,
+            &[Some(pg_sys::Datum::from(text.as_ptr()))],
+        )
+        .map_or(Json::Null, |datum| jsonb_datum_to_json(datum))
+    }
+}

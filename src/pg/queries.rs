@@ -30,9 +30,10 @@ pub(crate) struct FactsPlan {
 
 /// Column types read as they are; any other type is read as its JSON form (`to_jsonb`).
 /// `float4` is not among them: its JSON form is its shortest decimal spelling, which
-/// widening it to a double would not give.
-/// (`int2`, `int4`, `int8`, `float8`, `bool`, `text`, `varchar`, by oid.)
-pub(crate) const PLAIN_TYPES: &str = "'{21,23,20,701,16,25,1043}'::pg_catalog.oid[]";
+/// widening it to a double would not give. `json` is: its strings may hold `\u0000`,
+/// which no jsonb can, and the rules read its text (see `jsonb::json_text_to_json`).
+/// (`int2`, `int4`, `int8`, `float8`, `bool`, `text`, `varchar`, `json`, by oid.)
+pub(crate) const PLAIN_TYPES: &str = "'{21,23,20,701,16,25,1043,114}'::pg_catalog.oid[]";
 
 impl FactsPlan {
     pub(crate) fn of(compiled: &CompiledProfile) -> FactsPlan {
@@ -133,7 +134,14 @@ pub(crate) struct FactsParams {
 /// `jsonb_build_object(<names>[1], e."a", ...)` over the event columns the rules read,
 /// and the properties: the keys come from the text[] parameter `names` (see
 /// `FactsPlan::names`), so no column name is ever spelled as a literal.
-pub(crate) fn json_of(columns: &[String], props: Option<&Quoted>, names: Placeholder) -> String {
+/// A `json` properties column (`props_json`) makes the facts a json object, built
+/// without converting the properties to jsonb (which refuses `\u0000`).
+pub(crate) fn json_of(
+    columns: &[String],
+    props: Option<&Quoted>,
+    props_json: bool,
+    names: Placeholder,
+) -> String {
     let values =
         columns.iter().map(|c| format!("e.{}", ident(c))).chain(props.map(|p| format!("e.{p}")));
     let pairs: Vec<String> = values
@@ -143,7 +151,9 @@ pub(crate) fn json_of(columns: &[String], props: Option<&Quoted>, names: Placeho
     if pairs.is_empty() {
         "'{}'::pg_catalog.jsonb".to_owned()
     } else {
-        format!("pg_catalog.jsonb_build_object({})", pairs.join(", "))
+        let build =
+            if props_json && props.is_some() { "json_build_object" } else { "jsonb_build_object" };
+        format!("pg_catalog.{build}({})", pairs.join(", "))
     }
 }
 
@@ -277,7 +287,7 @@ impl Attachment {
             format!(
                 "CASE WHEN e.{event_type}::text = ANY ({types}::text[]) THEN {json} END",
                 event_type = self.event_type,
-                json = json_of(&plan.event_columns, props, names)
+                json = json_of(&plan.event_columns, props, self.event_props_json, names)
             )
         };
         format!(

@@ -12,7 +12,7 @@ use serde_json::Value as Json;
 use crate::pg::clock::to_unix_micros;
 use crate::pg::decayed_sum::lead_score::Decayed;
 use crate::pg::errors::internal;
-use crate::pg::jsonb::jsonb_datum_to_json;
+use crate::pg::jsonb::{json_text_to_json, jsonb_datum_to_json};
 use crate::pg::params::Params;
 use crate::scoring::decay::DecayedSum;
 use crate::scoring::record_facts::ColumnValue;
@@ -136,14 +136,24 @@ pub(crate) trait Row {
     }
 
     /// A jsonb column, as JSON (NULL as JSON null): any depth, any number (see
-    /// `jsonb::jsonb_datum_to_json`).
+    /// `jsonb::jsonb_datum_to_json`). A json one (the facts of events whose properties
+    /// column is json) is read from its text (see `jsonb::json_text_to_json`).
     fn json(&self, column: i32) -> Json {
-        // SAFETY: callers only ask jsonb columns for JSON.
-        self.datum(column).map_or(Json::Null, |d| unsafe { jsonb_datum_to_json(d) })
+        let Some(datum) = self.datum(column) else { return Json::Null };
+        // SAFETY: callers only ask jsonb or json columns for JSON; the datum is of the
+        // type SPI reports for its column.
+        unsafe {
+            if self.type_oid(column) == pg_sys::JSONOID {
+                <&str>::from_datum(datum, false).map_or(Json::Null, json_text_to_json)
+            } else {
+                jsonb_datum_to_json(datum)
+            }
+        }
     }
 
     /// A column of a contact or account as the rules read it: numbers, booleans and
-    /// text as they are, JSON (what `to_jsonb` made of other types) parsed. Another
+    /// text as they are, JSON (what `to_jsonb` made of other types, and json columns,
+    /// read as they are) parsed. Another
     /// type (a column whose type changed under a cached plan) is read as its text form.
     fn column_value(&self, column: i32) -> ColumnValue {
         use pg_sys::BuiltinOid as Oid;
@@ -163,6 +173,8 @@ pub(crate) trait Row {
                 Ok(Oid::TEXTOID | Oid::VARCHAROID) => <&str>::from_datum(datum, false)
                     .map_or(ColumnValue::Null, |t| ColumnValue::Text(t.to_owned())),
                 Ok(Oid::JSONBOID) => ColumnValue::Json(jsonb_datum_to_json(datum)),
+                Ok(Oid::JSONOID) => <&str>::from_datum(datum, false)
+                    .map_or(ColumnValue::Null, |t| ColumnValue::Json(json_text_to_json(t))),
                 _ => {
                     let (mut output, mut varlena) = (pg_sys::InvalidOid, false);
                     pg_sys::getTypeOutputInfo(type_oid, &mut output, &mut varlena);

@@ -371,10 +371,21 @@ fn props_candidates(
     let names: Vec<Option<String>> =
         types.iter().take(PROPS_TYPES).map(|(t, _)| Some(t.clone())).collect();
     let count_of: HashMap<&str, i64> = types.iter().map(|(t, n)| (t.as_str(), *n)).collect();
-    let object = format!(
-        "CASE WHEN pg_catalog.jsonb_typeof(e.{props}::pg_catalog.jsonb) OPERATOR(pg_catalog.=) 'object'
-              THEN e.{props}::pg_catalog.jsonb ELSE '{{}}'::pg_catalog.jsonb END"
-    );
+    // A json properties column may hold "\u0000", which no jsonb can: such an event's
+    // properties offer no candidates (cast, they would fail the whole train).
+    let object = if attachment.event_props_json {
+        format!(
+            "CASE WHEN pg_catalog.json_typeof(e.{props}) OPERATOR(pg_catalog.=) 'object'
+                   AND pg_catalog.strpos(e.{props}::pg_catalog.text,
+                                         pg_catalog.chr(92) OPERATOR(pg_catalog.||) 'u0000') OPERATOR(pg_catalog.=) 0
+                  THEN e.{props}::pg_catalog.jsonb ELSE '{{}}'::pg_catalog.jsonb END"
+        )
+    } else {
+        format!(
+            "CASE WHEN pg_catalog.jsonb_typeof(e.{props}::pg_catalog.jsonb) OPERATOR(pg_catalog.=) 'object'
+                  THEN e.{props}::pg_catalog.jsonb ELSE '{{}}'::pg_catalog.jsonb END"
+        )
+    };
     // Per type and key: each text value with its count, and numbers as one group with
     // their median. (The aggregate sees every group's rows, text ones too: only numbers
     // are cast.)

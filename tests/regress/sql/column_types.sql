@@ -69,3 +69,33 @@ SELECT * FROM lead_score.verify('Typed');
 SELECT lead_score.detach('Typed');
 DROP SCHEMA typed CASCADE;
 SELECT lead_score.drop_profile('Typed');
+
+-- json (not jsonb) columns may hold "\u0000", legal json but no legal jsonb: the CRM's
+-- writes, attach, rescore and verify never fail on it, and the rules see the text as
+-- written (the NUL included; a duplicate key keeps its last value, as jsonb does).
+CREATE SCHEMA nul;
+CREATE TABLE nul.contacts (id bigint PRIMARY KEY, info json);
+CREATE TABLE nul.events (contact_id bigint, event_type text, occurred_at timestamptz, props json);
+CREATE INDEX ON nul.events (contact_id, occurred_at);
+INSERT INTO nul.contacts VALUES (1, '"a\u0000b"'), (2, '"a"');
+INSERT INTO nul.events VALUES (1, 'click', '2024-06-01', '{"page": "x\u0000y"}'),
+                              (2, 'click', '2024-06-01', '{"page": "x", "page": "x\u0000"}');
+SELECT lead_score.create_profile('Nul', settings => '{"half_life": "10 days"}') > 0 AS created;
+SELECT lead_score.add_rule('Nul', 'Is a', '{"kind": "fit", "when": {"field": "info", "op": "eq", "value": "a"}, "points": 1}') > 0 AS added;
+SELECT lead_score.add_rule('Nul', 'Has b', '{"kind": "fit", "when": {"field": "info", "op": "contains", "value": "b"}, "points": 10}') > 0 AS added;
+SELECT lead_score.add_rule('Nul', 'Page x', '{"kind": "event", "event": "click", "when": {"field": "props.page", "op": "eq", "value": "x"}, "points": 100}') > 0 AS added;
+SELECT lead_score.add_rule('Nul', 'Page x...', '{"kind": "event", "event": "click", "when": {"field": "props.page", "op": "starts_with", "value": "x"}, "points": 1000}') > 0 AS added;
+SELECT lead_score.publish('Nul') AS version;
+SELECT lead_score.attach('Nul', 'nul.contacts', 'nul.events', '{"event_props": "props"}');
+-- 1: "a\0b" has a b (10), its page "x\0y" starts with x (1000); 2: is "a" (1), its
+-- page is "x\0" (1000).
+SELECT id, score FROM lead_score."Nul_scores" ORDER BY id;
+-- Writes through the triggers: 3: "b\0" has a b (10), its page "x" is x (100 + 1000).
+INSERT INTO nul.contacts VALUES (3, '"b\u0000"');
+INSERT INTO nul.events VALUES (3, 'click', '2024-06-01', '{"page": "x"}'), (1, 'click', '2024-06-01', '{"page": "\u0000x"}');
+SELECT id, score FROM lead_score."Nul_scores" ORDER BY id;
+SELECT lead_score.rescore('Nul') AS rescored;
+SELECT * FROM lead_score.verify('Nul');
+SELECT lead_score.detach('Nul');
+DROP SCHEMA nul CASCADE;
+SELECT lead_score.drop_profile('Nul');
