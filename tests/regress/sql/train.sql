@@ -277,6 +277,15 @@ SELECT c, count(DISTINCT q) AS quartiles FROM (
     UNION ALL SELECT 'stamped', unnest(percentile_disc(ARRAY[0.25, 0.5, 0.75]) WITHIN GROUP (ORDER BY stamped))::text FROM tr.extreme WHERE id > 2) quartiles(c, q)
  GROUP BY c ORDER BY c;
 SELECT lead_score.detach('Extreme');
+-- A json properties column holding "\u0000" (legal json, not legal jsonb): such an
+-- event's properties offer no candidates, and the train goes on.
+CREATE TABLE tr.json_events (contact_id bigint, kind text, at timestamptz, props json);
+INSERT INTO tr.json_events SELECT id, 'visit', '2024-06-01', CASE WHEN id % 2 = 0 THEN '{"page": "a\u0000"}' ELSE '{"page": "b"}' END::json
+  FROM tr.extreme;
+SELECT lead_score.attach('Extreme', 'tr.extreme', 'tr.json_events', '{"event_type": "kind", "event_time": "at", "event_props": "props"}');
+SELECT metric, value FROM lead_score.train('Extreme', 'tr.extreme_outcomes', '{"key": "id"}')
+ WHERE metric IN ('contacts', 'ignored');
+SELECT lead_score.detach('Extreme');
 SELECT lead_score.drop_profile('Extreme');
 -- A training run can be cancelled: under a statement_timeout it stops within a second
 -- (57014), whichever of its loops it is in, and writes nothing.
