@@ -122,3 +122,37 @@ $$;
 -- train() writes a profile's draft (through the editing functions, as the caller): for
 -- editors, like publish (see the GRANT in docs/reference.md, "Who may edit").
 REVOKE ALL ON FUNCTION lead_score.train(text, regclass, jsonb) FROM PUBLIC;
+
+-- Nothing changes profiles, versions, rules, attachments or adjustments inside a
+-- security-restricted operation. There code runs as a table's owner (an index
+-- expression evaluated by ANALYZE, CREATE INDEX or autovacuum, a materialized view's
+-- query on REFRESH) while the session, perhaps a superuser's, is unchanged: a function
+-- an editor planted there would act with whatever the session may do. Postgres refuses
+-- SET ROLE there for the same reason. One guard on each catalog table covers every
+-- function that writes it.
+CREATE FUNCTION lead_score.refuse_restricted_writes() RETURNS trigger LANGUAGE plpgsql
+SET search_path = pg_catalog, lead_score, pg_temp
+AS $$
+BEGIN
+    IF lead_score.in_restricted_operation() THEN
+        RAISE EXCEPTION 'pg_lead_score: % on lead_score.% is not allowed within a security-restricted operation',
+                        TG_OP, TG_TABLE_NAME
+            USING ERRCODE = '42501',
+                  HINT = 'Index expressions, ANALYZE, autovacuum and REFRESH MATERIALIZED VIEW run functions this way; call the extension''s functions directly.';
+    END IF;
+    RETURN NULL;
+END
+$$;
+REVOKE ALL ON FUNCTION lead_score.refuse_restricted_writes() FROM PUBLIC;
+CREATE TRIGGER refuse_restricted_writes BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON lead_score.profile_store
+    FOR EACH STATEMENT EXECUTE FUNCTION lead_score.refuse_restricted_writes();
+CREATE TRIGGER refuse_restricted_writes BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON lead_score.version_store
+    FOR EACH STATEMENT EXECUTE FUNCTION lead_score.refuse_restricted_writes();
+CREATE TRIGGER refuse_restricted_writes BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON lead_score.rule_store
+    FOR EACH STATEMENT EXECUTE FUNCTION lead_score.refuse_restricted_writes();
+CREATE TRIGGER refuse_restricted_writes BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON lead_score.change_log
+    FOR EACH STATEMENT EXECUTE FUNCTION lead_score.refuse_restricted_writes();
+CREATE TRIGGER refuse_restricted_writes BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON lead_score.attachment_store
+    FOR EACH STATEMENT EXECUTE FUNCTION lead_score.refuse_restricted_writes();
+CREATE TRIGGER refuse_restricted_writes BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON lead_score.adjustment_store
+    FOR EACH STATEMENT EXECUTE FUNCTION lead_score.refuse_restricted_writes();

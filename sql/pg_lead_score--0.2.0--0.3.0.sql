@@ -446,3 +446,36 @@ BEGIN
         jsonb_build_object('contacts', contacts::text, 'events', events::text, 'options', options));
 END
 $$;
+
+-- Issue 26, item 1 (in part): nothing changes profiles, versions, rules, attachments or
+-- adjustments inside a security-restricted operation (see sql/finalize.sql).
+CREATE  FUNCTION lead_score."in_restricted_operation"() RETURNS bool /* bool */
+STRICT STABLE PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'in_restricted_operation_wrapper';
+CREATE FUNCTION lead_score.refuse_restricted_writes() RETURNS trigger LANGUAGE plpgsql
+SET search_path = pg_catalog, lead_score, pg_temp
+AS $$
+BEGIN
+    IF lead_score.in_restricted_operation() THEN
+        RAISE EXCEPTION 'pg_lead_score: % on lead_score.% is not allowed within a security-restricted operation',
+                        TG_OP, TG_TABLE_NAME
+            USING ERRCODE = '42501',
+                  HINT = 'Index expressions, ANALYZE, autovacuum and REFRESH MATERIALIZED VIEW run functions this way; call the extension''s functions directly.';
+    END IF;
+    RETURN NULL;
+END
+$$;
+REVOKE ALL ON FUNCTION lead_score.refuse_restricted_writes() FROM PUBLIC;
+CREATE TRIGGER refuse_restricted_writes BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON lead_score.profile_store
+    FOR EACH STATEMENT EXECUTE FUNCTION lead_score.refuse_restricted_writes();
+CREATE TRIGGER refuse_restricted_writes BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON lead_score.version_store
+    FOR EACH STATEMENT EXECUTE FUNCTION lead_score.refuse_restricted_writes();
+CREATE TRIGGER refuse_restricted_writes BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON lead_score.rule_store
+    FOR EACH STATEMENT EXECUTE FUNCTION lead_score.refuse_restricted_writes();
+CREATE TRIGGER refuse_restricted_writes BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON lead_score.change_log
+    FOR EACH STATEMENT EXECUTE FUNCTION lead_score.refuse_restricted_writes();
+CREATE TRIGGER refuse_restricted_writes BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON lead_score.attachment_store
+    FOR EACH STATEMENT EXECUTE FUNCTION lead_score.refuse_restricted_writes();
+CREATE TRIGGER refuse_restricted_writes BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON lead_score.adjustment_store
+    FOR EACH STATEMENT EXECUTE FUNCTION lead_score.refuse_restricted_writes();

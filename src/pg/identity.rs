@@ -4,6 +4,8 @@ use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
 use std::ffi::CStr;
 
+use crate::pg::errors::{raise, Failure};
+
 /// `lead_score.acting_role()`: the role that called into the extension. Inside the
 /// SECURITY DEFINER editing functions `current_user` is the extension's owner, so the
 /// catalog records the outer role instead: the one set by login or `SET ROLE`.
@@ -17,6 +19,31 @@ fn acting_role() -> String {
             return String::from("(dropped role)");
         }
         CStr::from_ptr(name).to_string_lossy().into_owned()
+    }
+}
+
+/// `lead_score.in_restricted_operation()`: whether the caller runs inside a
+/// security-restricted operation (an index expression evaluated by `ANALYZE`, `CREATE
+/// INDEX` or autovacuum, a materialized view's query on `REFRESH`, ...), where code
+/// runs as a table's owner while the session may be a superuser's. The catalog
+/// tables' guard trigger refuses writes there, as Postgres refuses `SET ROLE`.
+#[pg_extern(stable, parallel_safe, schema = "lead_score")]
+fn in_restricted_operation() -> bool {
+    // SAFETY: reads backend state.
+    unsafe { pg_sys::InSecurityRestrictedOperation() }
+}
+
+/// Refuse `what` inside a security-restricted operation (42501), for the functions
+/// that write score rows, tags and transitions but not the catalog (whose guard trigger
+/// refuses the others): see `in_restricted_operation`.
+pub(crate) fn refuse_within_restricted_operation(what: &str) {
+    if in_restricted_operation() {
+        raise(
+            Failure::InsufficientPrivilege(format!(
+                "pg_lead_score: {what} is not allowed within a security-restricted operation"
+            ))
+            .hint("Index expressions, ANALYZE, autovacuum and REFRESH MATERIALIZED VIEW run functions this way; call the extension's functions directly."),
+        );
     }
 }
 

@@ -12,7 +12,7 @@ use crate::pg::attachment::{spi_failed, texts};
 use crate::pg::clock::{decision_now_unix_micros, now_unix_micros};
 use crate::pg::errors::{in_subtransaction, internal, warn_skipped};
 use crate::pg::everyone::score_everyone;
-use crate::pg::identity::as_crm_owner;
+use crate::pg::identity::{as_crm_owner, refuse_within_restricted_operation};
 use crate::pg::params::Params;
 use crate::pg::plan_cache::{self, attached_by_name as attached, run, Attached, Statement};
 use crate::pg::qualify::{all_tags, mirror_tags, qualification_before, record, settle, Cause};
@@ -313,6 +313,7 @@ mod lead_score {
     #[pg_extern(security_definer)]
     #[search_path(pg_catalog, lead_score, pg_temp)]
     fn rescore(profile: &str) -> i64 {
+        refuse_within_restricted_operation("rescore()");
         // A full rescore reloads the profile rather than trust this backend's cache.
         plan_cache::mark_stale();
         Spi::connect_mut(|client| rescore_all(client, profile, Cause::Rescore) as i64)
@@ -323,6 +324,7 @@ mod lead_score {
     #[pg_extern(security_definer)]
     #[search_path(pg_catalog, lead_score, pg_temp)]
     fn rescore_for(profile: &str, cause: &str) -> i64 {
+        refuse_within_restricted_operation("rescore()");
         let cause = Cause::parse(cause).unwrap_or(Cause::Rescore);
         plan_cache::mark_stale();
         Spi::connect_mut(|client| rescore_all(client, profile, cause) as i64)
@@ -333,6 +335,7 @@ mod lead_score {
     #[pg_extern(security_definer, name = "rescore")]
     #[search_path(pg_catalog, lead_score, pg_temp)]
     fn rescore_one(profile: &str, contact: &str) -> i64 {
+        refuse_within_restricted_operation("rescore()");
         Spi::connect_mut(|client| {
             let cached = attached(client, profile);
             let attached = attached_locking(client, profile, &cached, pg_sys::RowExclusiveLock);
@@ -356,6 +359,7 @@ mod lead_score {
         'static,
         (name!(profile, String), name!(checked, Option<i64>), name!(changed, Option<i64>)),
     > {
+        refuse_within_restricted_operation("tick()");
         let rows = Spi::connect_mut(|client| {
             let what = "listing the attached profiles";
             let profiles: Vec<(i64, String)> = client
