@@ -479,3 +479,31 @@ CREATE TRIGGER refuse_restricted_writes BEFORE INSERT OR UPDATE OR DELETE OR TRU
     FOR EACH STATEMENT EXECUTE FUNCTION lead_score.refuse_restricted_writes();
 CREATE TRIGGER refuse_restricted_writes BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON lead_score.adjustment_store
     FOR EACH STATEMENT EXECUTE FUNCTION lead_score.refuse_restricted_writes();
+
+-- Every function that changes a profile locks it through locked_profile(), which now
+-- refuses to run within a security-restricted operation (clear_tag() writes no catalog table).
+CREATE OR REPLACE FUNCTION lead_score.locked_profile(profile_name text)
+RETURNS lead_score.profile_store LANGUAGE plpgsql
+SET search_path = pg_catalog, lead_score, pg_temp
+AS $$
+DECLARE
+    found_profile lead_score.profile_store;
+BEGIN
+    IF profile_name IS NULL THEN
+        RAISE EXCEPTION 'profile name must not be NULL' USING ERRCODE = '22004';
+    END IF;
+    -- Every function that changes a profile, its attachment, tags or adjustments locks
+    -- it here first: none of them may run within a security-restricted operation (see
+    -- the catalog tables' guard trigger in sql/finalize.sql).
+    IF lead_score.in_restricted_operation() THEN
+        RAISE EXCEPTION 'pg_lead_score: profile "%" cannot be changed within a security-restricted operation', profile_name
+            USING ERRCODE = '42501',
+                  HINT = 'Index expressions, ANALYZE, autovacuum and REFRESH MATERIALIZED VIEW run functions this way; call the extension''s functions directly.';
+    END IF;
+    SELECT * INTO found_profile FROM lead_score.profile_store p WHERE p.name = profile_name FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'profile "%" does not exist', profile_name USING ERRCODE = '42704';
+    END IF;
+    RETURN found_profile;
+END
+$$;

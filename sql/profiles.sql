@@ -36,6 +36,14 @@ BEGIN
     IF profile_name IS NULL THEN
         RAISE EXCEPTION 'profile name must not be NULL' USING ERRCODE = '22004';
     END IF;
+    -- Every function that changes a profile, its attachment, tags or adjustments locks
+    -- it here first: none of them may run within a security-restricted operation (see
+    -- the catalog tables' guard trigger in sql/finalize.sql).
+    IF lead_score.in_restricted_operation() THEN
+        RAISE EXCEPTION 'pg_lead_score: profile "%" cannot be changed within a security-restricted operation', profile_name
+            USING ERRCODE = '42501',
+                  HINT = 'Index expressions, ANALYZE, autovacuum and REFRESH MATERIALIZED VIEW run functions this way; call the extension''s functions directly.';
+    END IF;
     SELECT * INTO found_profile FROM lead_score.profile_store p WHERE p.name = profile_name FOR UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'profile "%" does not exist', profile_name USING ERRCODE = '42704';

@@ -28,7 +28,8 @@ pub extern "C-unwind" fn _PG_init() {
         "catalog",
         pg::rule_functions::rule_problem,
         pg::rule_functions::settings_problem,
-        pg::identity::acting_role
+        pg::identity::acting_role,
+        pg::identity::in_restricted_operation
     ]
 );
 ::pgrx::extension_sql_file!("../sql/templates.sql", name = "templates", requires = ["bootstrap"]);
