@@ -315,8 +315,8 @@ END
 $$;
 REVOKE ALL ON FUNCTION lead_score.upgrade_attachments() FROM PUBLIC;
 
-CREATE FUNCTION lead_score.attach(profile text, contacts regclass, events regclass,
-                                  options jsonb DEFAULT '{}')
+CREATE FUNCTION lead_score.attach_for_caller(profile text, contacts regclass, events regclass,
+                                             options jsonb)
 RETURNS void LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, lead_score, pg_temp
 AS $$
@@ -575,7 +575,13 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION lead_score.detach(profile text)
+CREATE FUNCTION lead_score.attach(profile text, contacts regclass, events regclass,
+                                  options jsonb DEFAULT '{}')
+RETURNS void LANGUAGE c
+SET search_path = pg_catalog, lead_score, pg_temp
+AS 'MODULE_PATHNAME', 'lead_score_for_caller';
+
+CREATE FUNCTION lead_score.detach_for_caller(profile text)
 RETURNS void LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, lead_score, pg_temp
 AS $$
@@ -605,6 +611,13 @@ BEGIN
 END
 $$;
 
+CREATE FUNCTION lead_score.detach(profile text)
+RETURNS void LANGUAGE c
+SET search_path = pg_catalog, lead_score, pg_temp
+AS 'MODULE_PATHNAME', 'lead_score_for_caller';
+
 REVOKE ALL ON FUNCTION lead_score.attach(text, regclass, regclass, jsonb),
-                       lead_score.detach(text)
+                       lead_score.detach(text),
+                       lead_score.attach_for_caller(text, regclass, regclass, jsonb),
+                       lead_score.detach_for_caller(text)
     FROM PUBLIC;

@@ -1,20 +1,34 @@
 -- Runs last, once every function exists.
 
 -- The triggers write the profiles' state tables whoever writes the CRM's tables, so
--- they run as the extension's owner, with a pinned search_path. Their statements are
+-- they act as the extension's owner, with a pinned search_path: SECURITY INVOKER, they
+-- switch to it themselves once they have noted the role that wrote the rows (see
+-- src/pg/identity.rs, `for_caller`), which their transitions name. Their statements are
 -- prepared once per backend and always run with the generic plan: a custom plan would
 -- be planned again on every call (for array parameters it always looks cheaper).
-ALTER FUNCTION lead_score.on_events_change() SECURITY DEFINER
+ALTER FUNCTION lead_score.on_events_change()
     SET search_path = pg_catalog, lead_score, pg_temp SET plan_cache_mode = force_generic_plan;
-ALTER FUNCTION lead_score.on_contacts_change() SECURITY DEFINER
+ALTER FUNCTION lead_score.on_contacts_change()
     SET search_path = pg_catalog, lead_score, pg_temp SET plan_cache_mode = force_generic_plan;
-ALTER FUNCTION lead_score.on_accounts_change() SECURITY DEFINER
+ALTER FUNCTION lead_score.on_accounts_change()
     SET search_path = pg_catalog, lead_score, pg_temp SET plan_cache_mode = force_generic_plan;
 REVOKE ALL ON FUNCTION lead_score.on_events_change(), lead_score.on_contacts_change(),
                        lead_score.on_accounts_change() FROM PUBLIC;
 
--- Rescoring writes state tables as the owner: for editors only (see the GRANT in docs/reference.md, "Who may edit").
-REVOKE ALL ON FUNCTION lead_score.rescore(text), lead_score.rescore(text, text), lead_score.rescore_for(text, text) FROM PUBLIC;
+-- Rescoring writes state tables as the owner: for editors only (see the GRANT in
+-- docs/reference.md, "Who may edit"). Its entries record the calling role, then call
+-- rescore_for_caller (src/pg/identity.rs, `lead_score_for_caller`).
+CREATE FUNCTION lead_score.rescore(profile text)
+RETURNS bigint LANGUAGE c STRICT
+SET search_path = pg_catalog, lead_score, pg_temp
+AS 'MODULE_PATHNAME', 'lead_score_for_caller';
+CREATE FUNCTION lead_score.rescore(profile text, contact text)
+RETURNS bigint LANGUAGE c STRICT
+SET search_path = pg_catalog, lead_score, pg_temp
+AS 'MODULE_PATHNAME', 'lead_score_for_caller';
+REVOKE ALL ON FUNCTION lead_score.rescore(text), lead_score.rescore(text, text),
+                       lead_score.rescore_for_caller(text), lead_score.rescore_for_caller(text, text),
+                       lead_score.rescore_for(text, text) FROM PUBLIC;
 
 -- Called by attach, detach and publish only.
 REVOKE ALL ON FUNCTION lead_score.invalidate_scoring_cache() FROM PUBLIC;

@@ -5,7 +5,6 @@
 -- so 0.2.0's SQL works with the new library until this runs.
 \echo Use "ALTER EXTENSION pg_lead_score UPDATE" to load this file. \quit
 
-
 -- Issue 26, item 4: manual adjustments stay with the contacts table (and key column)
 -- they were made on. 0.2.0 kept them by profile and contact key only: a profile
 -- detached and attached to other tables gave their points and reasons to the contacts
@@ -133,10 +132,120 @@ SELECT lead_score.invalidate_scoring_cache();
 
 -- Issue 26, item 8: renaming a profile renames the transitions recorded under its old
 -- name, so forget() (which erases by the current name) misses none. (The transitions
--- keep the name, not the id: consumers and notifications read it.)
-CREATE OR REPLACE FUNCTION lead_score.update_profile(name text, new_name text DEFAULT NULL,
-                                          description text DEFAULT NULL,
-                                          settings jsonb DEFAULT NULL)
+-- keep the name, not the id: consumers and notifications read it.) update_profile()'s
+-- new body is update_profile_for_caller() below.
+
+-- Issue 26, item 5: attach refuses a contacts key or events contact column under a
+-- non-deterministic collation (0A000): under it the CRM's = makes one contact of keys
+-- scoring tells apart, and that contact's events were lost silently. attach()'s new
+-- body is attach_for_caller() below.
+
+-- Issue 26, item 1 (in part): nothing changes profiles, versions, rules, attachments or
+-- adjustments inside a security-restricted operation (see sql/finalize.sql).
+CREATE  FUNCTION lead_score."in_restricted_operation"() RETURNS bool /* bool */
+STRICT STABLE PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'in_restricted_operation_wrapper';
+CREATE FUNCTION lead_score.refuse_restricted_writes() RETURNS trigger LANGUAGE plpgsql
+SET search_path = pg_catalog, lead_score, pg_temp
+AS $$
+BEGIN
+    IF lead_score.in_restricted_operation() THEN
+        RAISE EXCEPTION 'pg_lead_score: % on lead_score.% is not allowed within a security-restricted operation',
+                        TG_OP, TG_TABLE_NAME
+            USING ERRCODE = '42501',
+                  HINT = 'Index expressions, ANALYZE, autovacuum and REFRESH MATERIALIZED VIEW run functions this way; call the extension''s functions directly.';
+    END IF;
+    RETURN NULL;
+END
+$$;
+REVOKE ALL ON FUNCTION lead_score.refuse_restricted_writes() FROM PUBLIC;
+CREATE TRIGGER refuse_restricted_writes BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON lead_score.profile_store
+    FOR EACH STATEMENT EXECUTE FUNCTION lead_score.refuse_restricted_writes();
+CREATE TRIGGER refuse_restricted_writes BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON lead_score.version_store
+    FOR EACH STATEMENT EXECUTE FUNCTION lead_score.refuse_restricted_writes();
+CREATE TRIGGER refuse_restricted_writes BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON lead_score.rule_store
+    FOR EACH STATEMENT EXECUTE FUNCTION lead_score.refuse_restricted_writes();
+CREATE TRIGGER refuse_restricted_writes BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON lead_score.change_log
+    FOR EACH STATEMENT EXECUTE FUNCTION lead_score.refuse_restricted_writes();
+CREATE TRIGGER refuse_restricted_writes BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON lead_score.attachment_store
+    FOR EACH STATEMENT EXECUTE FUNCTION lead_score.refuse_restricted_writes();
+CREATE TRIGGER refuse_restricted_writes BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON lead_score.adjustment_store
+    FOR EACH STATEMENT EXECUTE FUNCTION lead_score.refuse_restricted_writes();
+
+-- Every function that changes a profile locks it through locked_profile(), which now
+-- refuses to run within a security-restricted operation (clear_tag() writes no catalog table).
+CREATE OR REPLACE FUNCTION lead_score.locked_profile(profile_name text)
+RETURNS lead_score.profile_store LANGUAGE plpgsql
+SET search_path = pg_catalog, lead_score, pg_temp
+AS $$
+DECLARE
+    found_profile lead_score.profile_store;
+BEGIN
+    IF profile_name IS NULL THEN
+        RAISE EXCEPTION 'profile name must not be NULL' USING ERRCODE = '22004';
+    END IF;
+    -- Every function that changes a profile, its attachment, tags or adjustments locks
+    -- it here first: none of them may run within a security-restricted operation (see
+    -- the catalog tables' guard trigger in sql/finalize.sql).
+    IF lead_score.in_restricted_operation() THEN
+        RAISE EXCEPTION 'pg_lead_score: profile "%" cannot be changed within a security-restricted operation', profile_name
+            USING ERRCODE = '42501',
+                  HINT = 'Index expressions, ANALYZE, autovacuum and REFRESH MATERIALIZED VIEW run functions this way; call the extension''s functions directly.';
+    END IF;
+    SELECT * INTO found_profile FROM lead_score.profile_store p WHERE p.name = profile_name FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'profile "%" does not exist', profile_name USING ERRCODE = '42704';
+    END IF;
+    RETURN found_profile;
+END
+$$;
+
+-- Issue 26, item 1: the role calling is authorised and recorded (GetUserId()), not the
+-- session's. 0.2.0's editing functions were SECURITY DEFINER, where only the session's
+-- role is left to see: an editor's SECURITY DEFINER function run by a superuser attached
+-- the superuser's tables. Each is now an entry (a C function, SECURITY INVOKER, keeping
+-- the function's oid and the GRANTs DBAs made on it) that notes the calling role and
+-- calls <name>_for_caller, which holds the body and runs as the owner, executable by
+-- nobody else (src/pg/identity.rs, `lead_score_for_caller`).
+
+CREATE FUNCTION lead_score.create_profile_for_caller(name text, description text,
+                                                     settings jsonb)
+RETURNS bigint LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, lead_score, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+    new_id bigint;
+    actor text := lead_score.acting_role();
+BEGIN
+    PERFORM lead_score.check_name('profile name', name, 63);
+    settings := coalesce(settings, '{}');
+    PERFORM lead_score.check_settings(name, settings);
+    INSERT INTO lead_score.profile_store AS p
+           (name, description, settings, created_at, created_by, updated_at, updated_by)
+    VALUES (name, nullif(description, ''), settings, now(), actor, now(), actor)
+    ON CONFLICT ON CONSTRAINT profile_store_name_key DO NOTHING
+    RETURNING p.id INTO new_id;
+    IF new_id IS NULL THEN
+        RAISE EXCEPTION 'profile "%" already exists', name USING ERRCODE = '23505';
+    END IF;
+    PERFORM lead_score.log_change(name, 'create_profile', NULL, NULL, NULL,
+        jsonb_build_object('description', description, 'settings', settings));
+    RETURN new_id;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION lead_score.create_profile(name text, description text DEFAULT NULL,
+                                          settings jsonb DEFAULT '{}')
+RETURNS bigint LANGUAGE c
+SET search_path = pg_catalog, lead_score, pg_temp
+AS 'MODULE_PATHNAME', 'lead_score_for_caller';
+
+
+CREATE FUNCTION lead_score.update_profile_for_caller(name text, new_name text,
+                                                     description text,
+                                                     settings jsonb)
 RETURNS void LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, lead_score, pg_temp
 AS $$
@@ -184,11 +293,224 @@ BEGIN
 END
 $$;
 
--- Issue 26, item 5: attach refuses a contacts key or events contact column under a
--- non-deterministic collation (0A000): under it the CRM's = makes one contact of keys
--- scoring tells apart, and that contact's events were lost silently.
-CREATE OR REPLACE FUNCTION lead_score.attach(profile text, contacts regclass, events regclass,
-                                  options jsonb DEFAULT '{}')
+CREATE OR REPLACE FUNCTION lead_score.update_profile(name text, new_name text DEFAULT NULL,
+                                          description text DEFAULT NULL,
+                                          settings jsonb DEFAULT NULL)
+RETURNS void LANGUAGE c
+SET search_path = pg_catalog, lead_score, pg_temp
+AS 'MODULE_PATHNAME', 'lead_score_for_caller';
+
+
+CREATE FUNCTION lead_score.drop_profile_for_caller(name text)
+RETURNS void LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, lead_score, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+    target lead_score.profile_store := lead_score.locked_profile(name);
+BEGIN
+    IF EXISTS (SELECT FROM lead_score.attachment_store a WHERE a.profile_id = target.id) THEN
+        PERFORM lead_score.detach_for_caller(target.name);
+    END IF;
+    DELETE FROM lead_score.profile_store p WHERE p.id = target.id;
+    PERFORM lead_score.log_change(target.name, 'drop_profile', NULL, target.active_version,
+        jsonb_build_object('description', target.description, 'settings', target.settings), NULL);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION lead_score.drop_profile(name text)
+RETURNS void LANGUAGE c
+SET search_path = pg_catalog, lead_score, pg_temp
+AS 'MODULE_PATHNAME', 'lead_score_for_caller';
+
+
+CREATE FUNCTION lead_score.add_rule_for_caller(profile text, rule_name text, rule jsonb)
+RETURNS bigint LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, lead_score, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+    target lead_score.profile_store := lead_score.locked_profile(profile);
+    actor text := lead_score.acting_role();
+    new_id bigint;
+BEGIN
+    PERFORM lead_score.check_rule(target.name, rule_name, rule);
+    IF EXISTS (SELECT FROM lead_score.rule_store r
+                WHERE r.profile_id = target.id AND r.version IS NULL AND r.name = rule_name) THEN
+        RAISE EXCEPTION 'profile "%" already has a rule named "%"', target.name, rule_name
+            USING ERRCODE = '23505', HINT = 'Use lead_score.update_rule() to change it.';
+    END IF;
+    INSERT INTO lead_score.rule_store AS r
+           (profile_id, version, name, kind, body, created_at, created_by, updated_at, updated_by)
+    VALUES (target.id, NULL, rule_name, rule ->> 'kind', rule, now(), actor, now(), actor)
+    RETURNING r.id INTO new_id;
+    PERFORM lead_score.log_change(target.name, 'add_rule', rule_name, NULL, NULL, rule);
+    RETURN new_id;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION lead_score.add_rule(profile text, rule_name text, rule jsonb)
+RETURNS bigint LANGUAGE c
+SET search_path = pg_catalog, lead_score, pg_temp
+AS 'MODULE_PATHNAME', 'lead_score_for_caller';
+
+
+CREATE FUNCTION lead_score.update_rule_for_caller(profile text, rule_name text, rule jsonb)
+RETURNS void LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, lead_score, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+    target lead_score.profile_store := lead_score.locked_profile(profile);
+    previous jsonb;
+BEGIN
+    PERFORM lead_score.check_rule(target.name, rule_name, rule);
+    SELECT r.body INTO previous FROM lead_score.rule_store r
+     WHERE r.profile_id = target.id AND r.version IS NULL AND r.name = rule_name;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'profile "%" has no rule named "%" in its draft', target.name, rule_name
+            USING ERRCODE = '42704', HINT = 'Use lead_score.add_rule() to add it.';
+    END IF;
+    UPDATE lead_score.rule_store r
+       SET kind = rule ->> 'kind', body = rule, updated_at = now(), updated_by = lead_score.acting_role()
+     WHERE r.profile_id = target.id AND r.version IS NULL AND r.name = rule_name;
+    PERFORM lead_score.log_change(target.name, 'update_rule', rule_name, NULL, previous, rule);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION lead_score.update_rule(profile text, rule_name text, rule jsonb)
+RETURNS void LANGUAGE c
+SET search_path = pg_catalog, lead_score, pg_temp
+AS 'MODULE_PATHNAME', 'lead_score_for_caller';
+
+
+CREATE FUNCTION lead_score.remove_rule_for_caller(profile text, rule_name text)
+RETURNS void LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, lead_score, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+    target lead_score.profile_store := lead_score.locked_profile(profile);
+    previous jsonb;
+BEGIN
+    DELETE FROM lead_score.rule_store r
+     WHERE r.profile_id = target.id AND r.version IS NULL AND r.name = rule_name
+    RETURNING r.body INTO previous;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'profile "%" has no rule named "%" in its draft', target.name, rule_name
+            USING ERRCODE = '42704';
+    END IF;
+    PERFORM lead_score.log_change(target.name, 'remove_rule', rule_name, NULL, previous, NULL);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION lead_score.remove_rule(profile text, rule_name text)
+RETURNS void LANGUAGE c
+SET search_path = pg_catalog, lead_score, pg_temp
+AS 'MODULE_PATHNAME', 'lead_score_for_caller';
+
+
+CREATE FUNCTION lead_score.publish_for_caller(profile text)
+RETURNS integer LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, lead_score, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+    target lead_score.profile_store := lead_score.locked_profile(profile);
+    problems text[];
+    unpublished boolean;
+    next_version integer;
+    actor text := lead_score.acting_role();
+BEGIN
+    SELECT array_agg(CASE WHEN v.rule_name IS NULL THEN v.problem
+                          ELSE format('rule "%s": %s', v.rule_name, v.problem) END)
+      INTO problems FROM lead_score.validate(target.name) v;
+    IF problems IS NOT NULL THEN
+        RAISE EXCEPTION 'profile "%" cannot be published: %', target.name, problems[1]
+            USING ERRCODE = '22023',
+                  DETAIL = format('%s problem(s): %s', cardinality(problems), array_to_string(problems, '; ')),
+                  HINT = format('SELECT * FROM lead_score.validate(%L) lists them.', target.name);
+    END IF;
+
+    SELECT p.has_unpublished_changes INTO unpublished FROM lead_score.profiles p WHERE p.name = target.name;
+    IF NOT unpublished THEN
+        RAISE NOTICE 'profile "%" has no unpublished changes; version % stays active',
+            target.name, target.active_version;
+        RETURN target.active_version;
+    END IF;
+
+    SELECT coalesce(max(v.version), 0) + 1 INTO next_version
+      FROM lead_score.version_store v WHERE v.profile_id = target.id;
+    INSERT INTO lead_score.version_store (profile_id, version, settings, published_at, published_by)
+    VALUES (target.id, next_version, target.settings, now(), actor);
+    INSERT INTO lead_score.rule_store
+           (profile_id, version, name, kind, body, created_at, created_by, updated_at, updated_by)
+    SELECT r.profile_id, next_version, r.name, r.kind, r.body, r.created_at, r.created_by,
+           r.updated_at, r.updated_by
+      FROM lead_score.rule_store r
+     WHERE r.profile_id = target.id AND r.version IS NULL;
+    UPDATE lead_score.profile_store p SET active_version = next_version WHERE p.id = target.id;
+    -- Backends' cached versions are stale from the commit on.
+    PERFORM lead_score.invalidate_scoring_cache();
+    -- An attached profile is rescored from the full history with the new version.
+    IF EXISTS (SELECT FROM lead_score.attachment_store a WHERE a.profile_id = target.id) THEN
+        PERFORM lead_score.rescore_for(target.name, 'publish');
+    END IF;
+    PERFORM lead_score.log_change(target.name, 'publish', NULL, next_version,
+        CASE WHEN target.active_version IS NOT NULL THEN jsonb_build_object('version', target.active_version) END,
+        jsonb_build_object('version', next_version, 'settings', target.settings,
+                           'rules', (SELECT count(*) FROM lead_score.rule_store r
+                                      WHERE r.profile_id = target.id AND r.version = next_version)));
+    RETURN next_version;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION lead_score.publish(profile text)
+RETURNS integer LANGUAGE c
+SET search_path = pg_catalog, lead_score, pg_temp
+AS 'MODULE_PATHNAME', 'lead_score_for_caller';
+
+
+CREATE FUNCTION lead_score.revert_draft_for_caller(profile text, version integer)
+RETURNS void LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, lead_score, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+    target lead_score.profile_store := lead_score.locked_profile(profile);
+    source_version lead_score.version_store;
+BEGIN
+    IF coalesce(version, target.active_version) IS NULL THEN
+        RAISE EXCEPTION 'profile "%" has never been published; there is no version to revert to',
+            target.name USING ERRCODE = '22023';
+    END IF;
+    SELECT * INTO source_version FROM lead_score.version_store v
+     WHERE v.profile_id = target.id AND v.version = coalesce(revert_draft_for_caller.version, target.active_version);
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'profile "%" has no version %', target.name, version USING ERRCODE = '42704';
+    END IF;
+    DELETE FROM lead_score.rule_store r WHERE r.profile_id = target.id AND r.version IS NULL;
+    INSERT INTO lead_score.rule_store
+           (profile_id, version, name, kind, body, created_at, created_by, updated_at, updated_by)
+    SELECT r.profile_id, NULL, r.name, r.kind, r.body, r.created_at, r.created_by,
+           r.updated_at, r.updated_by
+      FROM lead_score.rule_store r
+     WHERE r.profile_id = target.id AND r.version = source_version.version;
+    UPDATE lead_score.profile_store p
+       SET settings = source_version.settings, updated_at = now(), updated_by = lead_score.acting_role()
+     WHERE p.id = target.id;
+    PERFORM lead_score.log_change(target.name, 'revert_draft', NULL, source_version.version, NULL, NULL);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION lead_score.revert_draft(profile text, version integer DEFAULT NULL)
+RETURNS void LANGUAGE c
+SET search_path = pg_catalog, lead_score, pg_temp
+AS 'MODULE_PATHNAME', 'lead_score_for_caller';
+
+
+CREATE FUNCTION lead_score.attach_for_caller(profile text, contacts regclass, events regclass,
+                                             options jsonb)
 RETURNS void LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, lead_score, pg_temp
 AS $$
@@ -447,63 +769,171 @@ BEGIN
 END
 $$;
 
--- Issue 26, item 1 (in part): nothing changes profiles, versions, rules, attachments or
--- adjustments inside a security-restricted operation (see sql/finalize.sql).
-CREATE  FUNCTION lead_score."in_restricted_operation"() RETURNS bool /* bool */
-STRICT STABLE PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'in_restricted_operation_wrapper';
-CREATE FUNCTION lead_score.refuse_restricted_writes() RETURNS trigger LANGUAGE plpgsql
+CREATE OR REPLACE FUNCTION lead_score.attach(profile text, contacts regclass, events regclass,
+                                  options jsonb DEFAULT '{}')
+RETURNS void LANGUAGE c
 SET search_path = pg_catalog, lead_score, pg_temp
-AS $$
-BEGIN
-    IF lead_score.in_restricted_operation() THEN
-        RAISE EXCEPTION 'pg_lead_score: % on lead_score.% is not allowed within a security-restricted operation',
-                        TG_OP, TG_TABLE_NAME
-            USING ERRCODE = '42501',
-                  HINT = 'Index expressions, ANALYZE, autovacuum and REFRESH MATERIALIZED VIEW run functions this way; call the extension''s functions directly.';
-    END IF;
-    RETURN NULL;
-END
-$$;
-REVOKE ALL ON FUNCTION lead_score.refuse_restricted_writes() FROM PUBLIC;
-CREATE TRIGGER refuse_restricted_writes BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON lead_score.profile_store
-    FOR EACH STATEMENT EXECUTE FUNCTION lead_score.refuse_restricted_writes();
-CREATE TRIGGER refuse_restricted_writes BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON lead_score.version_store
-    FOR EACH STATEMENT EXECUTE FUNCTION lead_score.refuse_restricted_writes();
-CREATE TRIGGER refuse_restricted_writes BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON lead_score.rule_store
-    FOR EACH STATEMENT EXECUTE FUNCTION lead_score.refuse_restricted_writes();
-CREATE TRIGGER refuse_restricted_writes BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON lead_score.change_log
-    FOR EACH STATEMENT EXECUTE FUNCTION lead_score.refuse_restricted_writes();
-CREATE TRIGGER refuse_restricted_writes BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON lead_score.attachment_store
-    FOR EACH STATEMENT EXECUTE FUNCTION lead_score.refuse_restricted_writes();
-CREATE TRIGGER refuse_restricted_writes BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON lead_score.adjustment_store
-    FOR EACH STATEMENT EXECUTE FUNCTION lead_score.refuse_restricted_writes();
+AS 'MODULE_PATHNAME', 'lead_score_for_caller';
 
--- Every function that changes a profile locks it through locked_profile(), which now
--- refuses to run within a security-restricted operation (clear_tag() writes no catalog table).
-CREATE OR REPLACE FUNCTION lead_score.locked_profile(profile_name text)
-RETURNS lead_score.profile_store LANGUAGE plpgsql
+
+CREATE FUNCTION lead_score.detach_for_caller(profile text)
+RETURNS void LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, lead_score, pg_temp
 AS $$
+#variable_conflict use_variable
 DECLARE
-    found_profile lead_score.profile_store;
+    target lead_score.profile_store := lead_score.locked_profile(profile);
+    att lead_score.attachment_store;
+    trigger_row record;
 BEGIN
-    IF profile_name IS NULL THEN
-        RAISE EXCEPTION 'profile name must not be NULL' USING ERRCODE = '22004';
-    END IF;
-    -- Every function that changes a profile, its attachment, tags or adjustments locks
-    -- it here first: none of them may run within a security-restricted operation (see
-    -- the catalog tables' guard trigger in sql/finalize.sql).
-    IF lead_score.in_restricted_operation() THEN
-        RAISE EXCEPTION 'pg_lead_score: profile "%" cannot be changed within a security-restricted operation', profile_name
-            USING ERRCODE = '42501',
-                  HINT = 'Index expressions, ANALYZE, autovacuum and REFRESH MATERIALIZED VIEW run functions this way; call the extension''s functions directly.';
-    END IF;
-    SELECT * INTO found_profile FROM lead_score.profile_store p WHERE p.name = profile_name FOR UPDATE;
+    SELECT * INTO att FROM lead_score.attachment_store s WHERE s.profile_id = target.id;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'profile "%" does not exist', profile_name USING ERRCODE = '42704';
+        RAISE EXCEPTION 'profile "%" is not attached', target.name USING ERRCODE = '42704';
     END IF;
-    RETURN found_profile;
+    FOR trigger_row IN
+        SELECT t.tgname, t.tgrelid::regclass AS relation FROM pg_trigger t
+         WHERE pg_catalog.starts_with(t.tgname, format('lead_score_%s_', target.id))
+           AND t.tgrelid IN (att.contacts, att.events, coalesce(att.accounts, 0))
+    LOOP
+        EXECUTE format('DROP TRIGGER %I ON %s', trigger_row.tgname, trigger_row.relation);
+    END LOOP;
+    EXECUTE format('DROP VIEW IF EXISTS lead_score.%I', att.view_name);
+    EXECUTE format('DROP TABLE IF EXISTS lead_score.%I', att.state_table);
+    DELETE FROM lead_score.attachment_store s WHERE s.profile_id = target.id;
+    PERFORM lead_score.invalidate_scoring_cache();
+    PERFORM lead_score.log_change(target.name, 'detach', NULL, NULL,
+        jsonb_build_object('contacts', att.contacts::text, 'events', att.events::text), NULL);
 END
 $$;
+
+CREATE OR REPLACE FUNCTION lead_score.detach(profile text)
+RETURNS void LANGUAGE c
+SET search_path = pg_catalog, lead_score, pg_temp
+AS 'MODULE_PATHNAME', 'lead_score_for_caller';
+
+
+CREATE FUNCTION lead_score.clear_tag_for_caller(profile text, contact text, tag text)
+RETURNS integer LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, lead_score, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+    target lead_score.profile_store := lead_score.locked_profile(profile);
+    cleared lead_score.tag_store;
+    logged lead_score.transitions;
+    count integer := 0;
+BEGIN
+    -- As the profile's key type spells it: '007' is contact 7, stored as '7'.
+    contact := lead_score.stored_key(target.id, contact);
+    FOR cleared IN
+        DELETE FROM lead_score.tag_store t
+         WHERE t.profile_id = target.id AND t.contact_key = contact AND (tag IS NULL OR t.tag = tag)
+        RETURNING *
+    LOOP
+        INSERT INTO lead_score.transitions (at, profile, version, contact, kind, tag, old_state,
+                                            new_state, score, reason, source, actor)
+        VALUES (lead_score.now(), target.name, target.active_version, contact, 'tag_cleared',
+                cleared.tag, 'tagged', 'untagged', lead_score.score(target.name, contact),
+                format('cleared by %s', lead_score.acting_role()), 'clear_tag', lead_score.acting_role())
+        RETURNING * INTO logged;
+        PERFORM lead_score.announce(logged);
+        count := count + 1;
+    END LOOP;
+    PERFORM lead_score.mirror_tags(target.id, contact);
+    RETURN count;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION lead_score.clear_tag(profile text, contact text, tag text DEFAULT NULL)
+RETURNS integer LANGUAGE c
+SET search_path = pg_catalog, lead_score, pg_temp
+AS 'MODULE_PATHNAME', 'lead_score_for_caller';
+
+
+CREATE FUNCTION lead_score.forget_for_caller(profile text, contact text)
+RETURNS bigint LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, lead_score, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+    target lead_score.profile_store := lead_score.locked_profile(profile);
+    tags_erased bigint;
+    rows_erased bigint;
+    adjustments_erased bigint;
+BEGIN
+    contact := lead_score.stored_key(target.id, contact);
+    DELETE FROM lead_score.tag_store t WHERE t.profile_id = target.id AND t.contact_key = contact;
+    GET DIAGNOSTICS tags_erased = ROW_COUNT;
+    DELETE FROM lead_score.transitions t WHERE t.profile = target.name AND t.contact = contact;
+    GET DIAGNOSTICS rows_erased = ROW_COUNT;
+    DELETE FROM lead_score.adjustment_store a WHERE a.profile_id = target.id AND a.contact_key = contact;
+    GET DIAGNOSTICS adjustments_erased = ROW_COUNT;
+    INSERT INTO lead_score.transitions (at, profile, version, contact, kind, reason, source, actor)
+    VALUES (lead_score.now(), target.name, target.active_version, NULL, 'erased',
+            format('a contact''s %s tags, %s transitions and %s adjustments erased on request',
+                   tags_erased, rows_erased, adjustments_erased),
+            'forget', lead_score.acting_role());
+    PERFORM lead_score.mirror_tags(target.id, contact);
+    IF adjustments_erased > 0
+       AND EXISTS (SELECT FROM lead_score.attachment_store a WHERE a.profile_id = target.id) THEN
+        PERFORM lead_score.rescore_for_caller(target.name, contact);
+    END IF;
+    RETURN tags_erased + rows_erased + adjustments_erased;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION lead_score.forget(profile text, contact text)
+RETURNS bigint LANGUAGE c
+SET search_path = pg_catalog, lead_score, pg_temp
+AS 'MODULE_PATHNAME', 'lead_score_for_caller';
+
+
+REVOKE ALL ON FUNCTION lead_score.create_profile_for_caller(text, text, jsonb),
+                       lead_score.update_profile_for_caller(text, text, text, jsonb),
+                       lead_score.drop_profile_for_caller(text),
+                       lead_score.add_rule_for_caller(text, text, jsonb),
+                       lead_score.update_rule_for_caller(text, text, jsonb),
+                       lead_score.remove_rule_for_caller(text, text),
+                       lead_score.publish_for_caller(text),
+                       lead_score.revert_draft_for_caller(text, integer),
+                       lead_score.attach_for_caller(text, regclass, regclass, jsonb),
+                       lead_score.detach_for_caller(text),
+                       lead_score.clear_tag_for_caller(text, text, text),
+                       lead_score.forget_for_caller(text, text)
+    FROM PUBLIC;
+
+-- rescore() likewise: its entries (still STRICT) call rescore_for_caller.
+CREATE  FUNCTION lead_score."rescore_for_caller"(
+	"profile" TEXT, /* & str */
+	"contact" TEXT /* & str */
+) RETURNS bigint /* i64 */
+STRICT SECURITY DEFINER 
+SET search_path TO pg_catalog, lead_score, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'rescore_one_wrapper';
+CREATE  FUNCTION lead_score."rescore_for_caller"(
+	"profile" TEXT /* & str */
+) RETURNS bigint /* i64 */
+STRICT SECURITY DEFINER 
+SET search_path TO pg_catalog, lead_score, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'rescore_wrapper';
+CREATE OR REPLACE FUNCTION lead_score.rescore(profile text)
+RETURNS bigint LANGUAGE c STRICT
+SET search_path = pg_catalog, lead_score, pg_temp
+AS 'MODULE_PATHNAME', 'lead_score_for_caller';
+CREATE OR REPLACE FUNCTION lead_score.rescore(profile text, contact text)
+RETURNS bigint LANGUAGE c STRICT
+SET search_path = pg_catalog, lead_score, pg_temp
+AS 'MODULE_PATHNAME', 'lead_score_for_caller';
+REVOKE ALL ON FUNCTION lead_score.rescore_for_caller(text), lead_score.rescore_for_caller(text, text)
+    FROM PUBLIC;
+
+-- The triggers, tick() and verify() switch to the owner themselves once they have noted
+-- the calling role (src/pg/identity.rs, `for_caller`): a trigger's transitions name the
+-- role that wrote the rows (0.2.0: the login role).
+ALTER FUNCTION lead_score.on_events_change() SECURITY INVOKER;
+ALTER FUNCTION lead_score.on_contacts_change() SECURITY INVOKER;
+ALTER FUNCTION lead_score.on_accounts_change() SECURITY INVOKER;
+ALTER FUNCTION lead_score.tick() SECURITY INVOKER;
+ALTER FUNCTION lead_score.verify(text) SECURITY INVOKER;

@@ -1,9 +1,13 @@
 -- Editing profiles: create, update, drop; add, update, remove rules in the draft;
 -- validate; publish a version; revert the draft to a version.
 --
--- The editing functions are SECURITY DEFINER (they write the catalog tables, which
--- nobody else may write) and not executable by PUBLIC; see docs/reference.md ("Who may edit") for the GRANT
--- that lets a role edit. Every function pins search_path. User values are only ever
+-- Each editing function is two: `lead_score.<name>`, the entry editors are granted, a C
+-- function that notes the calling role (`GetUserId()`) and calls
+-- `lead_score.<name>_for_caller` with the same arguments, which does the work:
+-- SECURITY DEFINER (it writes the catalog tables, which nobody else may write) and
+-- executable by nobody else, recording that role (see src/pg/identity.rs,
+-- `lead_score_for_caller`). Neither is executable by PUBLIC; see docs/reference.md
+-- ("Who may edit") for the GRANT that lets a role edit. Every function pins search_path. User values are only ever
 -- parameters: no SQL is built from them. Each edit locks the profile's row, so edits
 -- of one profile are serialised and validation sees what it publishes.
 
@@ -103,8 +107,8 @@ REVOKE ALL ON FUNCTION lead_score.check_name(text, text, integer),
 
 -- Profiles --------------------------------------------------------------------------
 
-CREATE FUNCTION lead_score.create_profile(name text, description text DEFAULT NULL,
-                                          settings jsonb DEFAULT '{}')
+CREATE FUNCTION lead_score.create_profile_for_caller(name text, description text,
+                                                     settings jsonb)
 RETURNS bigint LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, lead_score, pg_temp
 AS $$
@@ -130,9 +134,15 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION lead_score.update_profile(name text, new_name text DEFAULT NULL,
-                                          description text DEFAULT NULL,
-                                          settings jsonb DEFAULT NULL)
+CREATE FUNCTION lead_score.create_profile(name text, description text DEFAULT NULL,
+                                          settings jsonb DEFAULT '{}')
+RETURNS bigint LANGUAGE c
+SET search_path = pg_catalog, lead_score, pg_temp
+AS 'MODULE_PATHNAME', 'lead_score_for_caller';
+
+CREATE FUNCTION lead_score.update_profile_for_caller(name text, new_name text,
+                                                     description text,
+                                                     settings jsonb)
 RETURNS void LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, lead_score, pg_temp
 AS $$
@@ -180,7 +190,14 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION lead_score.drop_profile(name text)
+CREATE FUNCTION lead_score.update_profile(name text, new_name text DEFAULT NULL,
+                                          description text DEFAULT NULL,
+                                          settings jsonb DEFAULT NULL)
+RETURNS void LANGUAGE c
+SET search_path = pg_catalog, lead_score, pg_temp
+AS 'MODULE_PATHNAME', 'lead_score_for_caller';
+
+CREATE FUNCTION lead_score.drop_profile_for_caller(name text)
 RETURNS void LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, lead_score, pg_temp
 AS $$
@@ -189,7 +206,7 @@ DECLARE
     target lead_score.profile_store := lead_score.locked_profile(name);
 BEGIN
     IF EXISTS (SELECT FROM lead_score.attachment_store a WHERE a.profile_id = target.id) THEN
-        PERFORM lead_score.detach(target.name);
+        PERFORM lead_score.detach_for_caller(target.name);
     END IF;
     DELETE FROM lead_score.profile_store p WHERE p.id = target.id;
     PERFORM lead_score.log_change(target.name, 'drop_profile', NULL, target.active_version,
@@ -197,9 +214,14 @@ BEGIN
 END
 $$;
 
+CREATE FUNCTION lead_score.drop_profile(name text)
+RETURNS void LANGUAGE c
+SET search_path = pg_catalog, lead_score, pg_temp
+AS 'MODULE_PATHNAME', 'lead_score_for_caller';
+
 -- Rules in the draft ----------------------------------------------------------------
 
-CREATE FUNCTION lead_score.add_rule(profile text, rule_name text, rule jsonb)
+CREATE FUNCTION lead_score.add_rule_for_caller(profile text, rule_name text, rule jsonb)
 RETURNS bigint LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, lead_score, pg_temp
 AS $$
@@ -224,7 +246,12 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION lead_score.update_rule(profile text, rule_name text, rule jsonb)
+CREATE FUNCTION lead_score.add_rule(profile text, rule_name text, rule jsonb)
+RETURNS bigint LANGUAGE c
+SET search_path = pg_catalog, lead_score, pg_temp
+AS 'MODULE_PATHNAME', 'lead_score_for_caller';
+
+CREATE FUNCTION lead_score.update_rule_for_caller(profile text, rule_name text, rule jsonb)
 RETURNS void LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, lead_score, pg_temp
 AS $$
@@ -247,7 +274,12 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION lead_score.remove_rule(profile text, rule_name text)
+CREATE FUNCTION lead_score.update_rule(profile text, rule_name text, rule jsonb)
+RETURNS void LANGUAGE c
+SET search_path = pg_catalog, lead_score, pg_temp
+AS 'MODULE_PATHNAME', 'lead_score_for_caller';
+
+CREATE FUNCTION lead_score.remove_rule_for_caller(profile text, rule_name text)
 RETURNS void LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, lead_score, pg_temp
 AS $$
@@ -266,6 +298,11 @@ BEGIN
     PERFORM lead_score.log_change(target.name, 'remove_rule', rule_name, NULL, previous, NULL);
 END
 $$;
+
+CREATE FUNCTION lead_score.remove_rule(profile text, rule_name text)
+RETURNS void LANGUAGE c
+SET search_path = pg_catalog, lead_score, pg_temp
+AS 'MODULE_PATHNAME', 'lead_score_for_caller';
 
 -- Validate, publish, revert ---------------------------------------------------------
 
@@ -308,7 +345,7 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION lead_score.publish(profile text)
+CREATE FUNCTION lead_score.publish_for_caller(profile text)
 RETURNS integer LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, lead_score, pg_temp
 AS $$
@@ -363,9 +400,14 @@ BEGIN
 END
 $$;
 
+CREATE FUNCTION lead_score.publish(profile text)
+RETURNS integer LANGUAGE c
+SET search_path = pg_catalog, lead_score, pg_temp
+AS 'MODULE_PATHNAME', 'lead_score_for_caller';
+
 -- Make the draft a copy of a published version (default: the active one), to discard
 -- draft edits or, followed by publish, to roll back.
-CREATE FUNCTION lead_score.revert_draft(profile text, version integer DEFAULT NULL)
+CREATE FUNCTION lead_score.revert_draft_for_caller(profile text, version integer)
 RETURNS void LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, lead_score, pg_temp
 AS $$
@@ -379,7 +421,7 @@ BEGIN
             target.name USING ERRCODE = '22023';
     END IF;
     SELECT * INTO source_version FROM lead_score.version_store v
-     WHERE v.profile_id = target.id AND v.version = coalesce(revert_draft.version, target.active_version);
+     WHERE v.profile_id = target.id AND v.version = coalesce(revert_draft_for_caller.version, target.active_version);
     IF NOT FOUND THEN
         RAISE EXCEPTION 'profile "%" has no version %', target.name, version USING ERRCODE = '42704';
     END IF;
@@ -397,6 +439,11 @@ BEGIN
 END
 $$;
 
+CREATE FUNCTION lead_score.revert_draft(profile text, version integer DEFAULT NULL)
+RETURNS void LANGUAGE c
+SET search_path = pg_catalog, lead_score, pg_temp
+AS 'MODULE_PATHNAME', 'lead_score_for_caller';
+
 REVOKE ALL ON FUNCTION lead_score.create_profile(text, text, jsonb),
                        lead_score.update_profile(text, text, text, jsonb),
                        lead_score.drop_profile(text),
@@ -404,5 +451,13 @@ REVOKE ALL ON FUNCTION lead_score.create_profile(text, text, jsonb),
                        lead_score.update_rule(text, text, jsonb),
                        lead_score.remove_rule(text, text),
                        lead_score.publish(text),
-                       lead_score.revert_draft(text, integer)
+                       lead_score.revert_draft(text, integer),
+                       lead_score.create_profile_for_caller(text, text, jsonb),
+                       lead_score.update_profile_for_caller(text, text, text, jsonb),
+                       lead_score.drop_profile_for_caller(text),
+                       lead_score.add_rule_for_caller(text, text, jsonb),
+                       lead_score.update_rule_for_caller(text, text, jsonb),
+                       lead_score.remove_rule_for_caller(text, text),
+                       lead_score.publish_for_caller(text),
+                       lead_score.revert_draft_for_caller(text, integer)
     FROM PUBLIC;

@@ -65,7 +65,7 @@ REVOKE ALL ON FUNCTION lead_score.mirror_tags(bigint, text), lead_score.stored_k
 -- The one privileged way to take a sticky tag away (all of the contact's tags when
 -- `tag` is NULL). Logged as a 'tag_cleared' transition naming who did it. The contact
 -- may then cross again.
-CREATE FUNCTION lead_score.clear_tag(profile text, contact text, tag text DEFAULT NULL)
+CREATE FUNCTION lead_score.clear_tag_for_caller(profile text, contact text, tag text)
 RETURNS integer LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, lead_score, pg_temp
 AS $$
@@ -87,7 +87,7 @@ BEGIN
                                             new_state, score, reason, source, actor)
         VALUES (lead_score.now(), target.name, target.active_version, contact, 'tag_cleared',
                 cleared.tag, 'tagged', 'untagged', lead_score.score(target.name, contact),
-                format('cleared by %s', session_user), 'clear_tag', session_user)
+                format('cleared by %s', lead_score.acting_role()), 'clear_tag', lead_score.acting_role())
         RETURNING * INTO logged;
         PERFORM lead_score.announce(logged);
         count := count + 1;
@@ -97,6 +97,11 @@ BEGIN
 END
 $$;
 
+CREATE FUNCTION lead_score.clear_tag(profile text, contact text, tag text DEFAULT NULL)
+RETURNS integer LANGUAGE c
+SET search_path = pg_catalog, lead_score, pg_temp
+AS 'MODULE_PATHNAME', 'lead_score_for_caller';
+
 CREATE FUNCTION lead_score.clear_tag(profile text, contact anyelement, tag text DEFAULT NULL)
 RETURNS integer LANGUAGE sql
 SET search_path = pg_catalog, lead_score, pg_temp
@@ -105,7 +110,7 @@ AS $$ SELECT lead_score.clear_tag(profile, contact::text, tag) $$;
 -- Data-erasure requests: the contact's tags, transitions and manual adjustments go; one
 -- 'erased' row without the key records that an erasure happened, when and by whom. A
 -- contact that had adjustments is rescored without them at once.
-CREATE FUNCTION lead_score.forget(profile text, contact text)
+CREATE FUNCTION lead_score.forget_for_caller(profile text, contact text)
 RETURNS bigint LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, lead_score, pg_temp
 AS $$
@@ -127,15 +132,20 @@ BEGIN
     VALUES (lead_score.now(), target.name, target.active_version, NULL, 'erased',
             format('a contact''s %s tags, %s transitions and %s adjustments erased on request',
                    tags_erased, rows_erased, adjustments_erased),
-            'forget', session_user);
+            'forget', lead_score.acting_role());
     PERFORM lead_score.mirror_tags(target.id, contact);
     IF adjustments_erased > 0
        AND EXISTS (SELECT FROM lead_score.attachment_store a WHERE a.profile_id = target.id) THEN
-        PERFORM lead_score.rescore(target.name, contact);
+        PERFORM lead_score.rescore_for_caller(target.name, contact);
     END IF;
     RETURN tags_erased + rows_erased + adjustments_erased;
 END
 $$;
+
+CREATE FUNCTION lead_score.forget(profile text, contact text)
+RETURNS bigint LANGUAGE c
+SET search_path = pg_catalog, lead_score, pg_temp
+AS 'MODULE_PATHNAME', 'lead_score_for_caller';
 
 CREATE FUNCTION lead_score.forget(profile text, contact anyelement)
 RETURNS bigint LANGUAGE sql
@@ -143,7 +153,9 @@ SET search_path = pg_catalog, lead_score, pg_temp
 AS $$ SELECT lead_score.forget(profile, contact::text) $$;
 
 REVOKE ALL ON FUNCTION lead_score.clear_tag(text, text, text), lead_score.clear_tag(text, anyelement, text),
-                       lead_score.forget(text, text), lead_score.forget(text, anyelement)
+                       lead_score.forget(text, text), lead_score.forget(text, anyelement),
+                       lead_score.clear_tag_for_caller(text, text, text),
+                       lead_score.forget_for_caller(text, text)
     FROM PUBLIC;
 
 -- The pg_cron expression running every `every`: a number of minutes that divides an

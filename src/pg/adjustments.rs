@@ -8,12 +8,14 @@ use crate::pg::attachment::spi_failed;
 use crate::pg::clock::{from_unix_micros, now_unix_micros};
 use crate::pg::decay_functions::interval_seconds;
 use crate::pg::errors::{internal, raise, Failure};
-use crate::pg::identity::{as_extension_owner_for_caller, extension_owner};
+use crate::pg::identity::{
+    as_extension_owner_for_caller, calling_role, entered_by_caller, extension_owner, role_name,
+};
 use crate::pg::maintenance::attached_locking;
 use crate::pg::plan_cache::attached_by_name;
 use crate::pg::qualify::Cause;
 use crate::pg::score_rows::standing;
-use crate::pg::some_contacts::rescore_contacts_for;
+use crate::pg::some_contacts::rescore_contacts;
 use crate::scoring::decay::HalfLife;
 
 /// At most this many points either way (the table's check says the same): no sum of
@@ -82,11 +84,7 @@ fn adjust_contact(
                     .hint("Adjust a contact that exists and that you may see."),
             )
         };
-        let adjuster = client
-            .select("SELECT current_user::pg_catalog.text", Some(1), &[])
-            .and_then(|rows| rows.first().get_one::<String>())
-            .unwrap_or_else(|e| internal("naming the adjusting role", e))
-            .unwrap_or_default();
+        let adjuster = role_name(calling_role());
         let now = now_unix_micros();
         // The adjustment and the new score, written as the extension's owner.
         let owner = extension_owner(client);
@@ -126,8 +124,7 @@ fn adjust_contact(
                 .unwrap_or_else(|e| spi_failed(&attached.attachment, "storing an adjustment", e))
                 .unwrap_or_else(|| internal("storing an adjustment", "no id returned"));
             // Its transitions name the role that adjusted, as `adjusted_by` does.
-            let (keys, actor) = (&[found.key], Some(adjuster.as_str()));
-            rescore_contacts_for(client, &attached, keys, now, Cause::Adjustment, actor);
+            rescore_contacts(client, &attached, &[found.key], now, Cause::Adjustment);
             id
         })
     })
@@ -157,6 +154,6 @@ mod lead_score {
         let contact = contact.unwrap_or_else(|| given("contact"));
         let points = points.unwrap_or_else(|| given("points"));
         let reason = reason.unwrap_or_else(|| given("reason"));
-        adjust_contact(profile, contact, points, reason, half_life)
+        entered_by_caller(|| adjust_contact(profile, contact, points, reason, half_life))
     }
 }

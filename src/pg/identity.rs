@@ -1,24 +1,187 @@
-//! Who is acting, for the audit columns of the catalog.
+//! Whose rights: the role calling the extension (authorised and recorded), the switch
+//! to the extension's owner for the writes only it may make, and the switch to the
+//! CRM tables' owner for reading them.
 
 use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
+use std::cell::Cell;
 use std::ffi::CStr;
 
 use crate::pg::errors::{raise, Failure};
 
-/// `lead_score.acting_role()`: the role that called into the extension. Inside the
-/// SECURITY DEFINER editing functions `current_user` is the extension's owner, so the
-/// catalog records the outer role instead: the one set by login or `SET ROLE`.
-#[pg_extern(stable, parallel_safe, schema = "lead_score")]
-fn acting_role() -> String {
-    // SAFETY: GetOuterUserId reads backend state; GetUserNameFromId with noerr = true
-    // returns NULL instead of raising for a dropped role.
+thread_local! {
+    /// The role a call into the extension came from, while that call runs (see
+    /// `calling_role`); invalid outside one.
+    static CALLING: Cell<pg_sys::Oid> = const { Cell::new(pg_sys::InvalidOid) };
+}
+
+/// The role the extension authorises and records for the call in progress: the one
+/// `GetUserId()` named where the call entered the extension (an editing function, a
+/// trigger, `adjust`, `rescore`, `tick`), whatever identity our own code switched to
+/// since; outside a call, the current user. Not the session's role (`GetOuterUserId()`):
+/// inside another role's SECURITY DEFINER function, or an index expression a
+/// superuser's `ANALYZE` evaluates, the session may be a superuser's while the code
+/// calling us is not.
+pub(crate) fn calling_role() -> pg_sys::Oid {
+    match CALLING.get() {
+        // SAFETY: reads backend state.
+        pg_sys::InvalidOid => unsafe { pg_sys::GetUserId() },
+        calling => calling,
+    }
+}
+
+/// A role's name, as the audit columns record it.
+pub(crate) fn role_name(role: pg_sys::Oid) -> String {
+    // SAFETY: GetUserNameFromId with noerr = true returns NULL instead of raising for a
+    // dropped role; the name is copied at once.
     unsafe {
-        let name = pg_sys::GetUserNameFromId(pg_sys::GetOuterUserId(), true);
+        let name = pg_sys::GetUserNameFromId(role, true);
         if name.is_null() {
             return String::from("(dropped role)");
         }
         CStr::from_ptr(name).to_string_lossy().into_owned()
+    }
+}
+
+/// `lead_score.acting_role()`: the role recorded in the audit columns, `calling_role`.
+#[pg_extern(stable, parallel_safe, schema = "lead_score")]
+fn acting_role() -> String {
+    role_name(calling_role())
+}
+
+/// Puts back the calling role an entry point replaced, when it returns or fails.
+struct CallEntered {
+    saved: pg_sys::Oid,
+}
+
+impl Drop for CallEntered {
+    fn drop(&mut self) {
+        CALLING.set(self.saved);
+    }
+}
+
+/// A call enters the extension: the current user is its calling role until the
+/// returned guard drops.
+fn enter_call() -> CallEntered {
+    // SAFETY: reads backend state.
+    let saved = CALLING.replace(unsafe { pg_sys::GetUserId() });
+    CallEntered { saved }
+}
+
+/// The entry of a function that runs as its caller (`adjust`): `f` runs with the
+/// current user recorded as the calling role.
+pub(crate) fn entered_by_caller<R>(f: impl FnOnce() -> R) -> R {
+    let _entered = enter_call();
+    f()
+}
+
+/// The entry of a function declared SECURITY INVOKER that acts with the rights of
+/// `owner` (the extension's owner) for whoever calls it: records the caller as the
+/// calling role, then runs `f` as `owner`, as SECURITY DEFINER would, but without
+/// losing who called.
+pub(crate) fn for_caller<R>(owner: pg_sys::Oid, f: impl FnOnce() -> R) -> R {
+    let _entered = enter_call();
+    as_extension_owner_for_caller(owner, f)
+}
+
+/// The owner of function `function`: whose rights SECURITY DEFINER would give it.
+pub(crate) fn function_owner(function: pg_sys::Oid) -> pg_sys::Oid {
+    // SAFETY: a syscache lookup by oid; the tuple is read, then released.
+    unsafe {
+        let tuple = pg_sys::SearchSysCache1(
+            pg_sys::SysCacheIdentifier::PROCOID as i32,
+            pg_sys::Datum::from(function),
+        );
+        if tuple.is_null() {
+            crate::pg::errors::internal("finding a function's owner", function.to_u32());
+        }
+        let owner = (*pg_sys::heap_tuple_get_struct::<pg_sys::FormData_pg_proc>(tuple)).proowner;
+        pg_sys::ReleaseSysCache(tuple);
+        owner
+    }
+}
+
+// The editing functions written in SQL (and `rescore`) are declared in SQL as C
+// functions calling `lead_score_for_caller`, each with its own signature. That entry
+// records the calling role, then calls the function's implementation,
+// `lead_score.<name>_for_caller` with the same arguments: SECURITY DEFINER, executable
+// by nobody but the extension's owner, so nobody names a caller but this entry.
+
+#[unsafe(no_mangle)]
+#[doc(hidden)]
+pub extern "C" fn pg_finfo_lead_score_for_caller() -> &'static pg_sys::Pg_finfo_record {
+    const V1_API: pg_sys::Pg_finfo_record = pg_sys::Pg_finfo_record { api_version: 1 };
+    &V1_API
+}
+
+/// The implementation of the function `entry`: `<its name>_for_caller` in its schema,
+/// with its argument types.
+fn implementation_of(entry: pg_sys::Oid) -> pg_sys::Oid {
+    let what = "finding an editing function's implementation";
+    Spi::get_one_with_args::<pg_sys::Oid>(
+        "SELECT i.oid FROM pg_catalog.pg_proc p
+           JOIN pg_catalog.pg_proc i
+             ON i.pronamespace OPERATOR(pg_catalog.=) p.pronamespace
+            AND i.proname OPERATOR(pg_catalog.=)
+                (p.proname::pg_catalog.text OPERATOR(pg_catalog.||) '_for_caller')::pg_catalog.name
+            AND i.proargtypes OPERATOR(pg_catalog.=) p.proargtypes
+            AND i.prosecdef AND NOT i.proretset
+          WHERE p.oid OPERATOR(pg_catalog.=) $1",
+        &[entry.into()],
+    )
+    .unwrap_or_else(|e| crate::pg::errors::internal(what, e))
+    .unwrap_or_else(|| crate::pg::errors::internal(what, entry.to_u32()))
+}
+
+/// See above: `entry(args)` calls `entry_for_caller(args)` with the caller recorded.
+///
+/// # Safety
+/// Called by Postgres' function manager only, for the functions declared with it.
+#[pg_guard]
+#[unsafe(no_mangle)]
+pub unsafe extern "C-unwind" fn lead_score_for_caller(
+    fcinfo: pg_sys::FunctionCallInfo,
+) -> pg_sys::Datum {
+    // SAFETY: `fcinfo` is the function manager's call of a function declared with this
+    // entry; the implementation is called with a copy of its arguments, through the
+    // function manager (which runs it SECURITY DEFINER), inside a guard that turns a
+    // Postgres error into a panic so the calling role is put back.
+    unsafe {
+        let nargs = (*fcinfo).nargs as usize;
+        let implementation = implementation_of((*(*fcinfo).flinfo).fn_oid);
+        let mut target = std::mem::MaybeUninit::<pg_sys::FmgrInfo>::zeroed();
+        pg_sys::fmgr_info(implementation, target.as_mut_ptr());
+        let mut target = target.assume_init();
+        if target.fn_nargs as usize != nargs || target.fn_retset {
+            crate::pg::errors::internal(
+                "calling an editing function's implementation",
+                implementation.to_u32(),
+            );
+        }
+        let size = std::mem::size_of::<pg_sys::FunctionCallInfoBaseData>()
+            + nargs * std::mem::size_of::<pg_sys::NullableDatum>();
+        let call = pg_sys::palloc0(size) as pg_sys::FunctionCallInfo;
+        (*call).flinfo = &mut target;
+        (*call).nargs = nargs as i16;
+        (*call).fncollation = (*fcinfo).fncollation;
+        (*call).args.as_mut_slice(nargs).copy_from_slice((*fcinfo).args.as_slice(nargs));
+        // The function manager leaves strictness to its callers.
+        if target.fn_strict && (*call).args.as_slice(nargs).iter().any(|arg| arg.isnull) {
+            (*fcinfo).isnull = true;
+            return pg_sys::Datum::from(0);
+        }
+        let function = target.fn_addr.unwrap_or_else(|| {
+            crate::pg::errors::internal(
+                "calling an editing function's implementation",
+                "no address",
+            )
+        });
+        let result = {
+            let _entered = enter_call();
+            pg_sys::ffi::pg_guard_ffi_boundary(|| function(call))
+        };
+        (*fcinfo).isnull = (*call).isnull;
+        result
     }
 }
 
@@ -154,7 +317,8 @@ pub(crate) fn as_extension_owner<R>(outer: &Outer, f: impl FnOnce() -> R) -> R {
 /// caller: unlike SECURITY DEFINER, this leaves `current_user` the role that called.
 pub(crate) fn as_extension_owner_for_caller<R>(owner: pg_sys::Oid, f: impl FnOnce() -> R) -> R {
     let (_, context) = current_identity();
-    let _restore = switch(owner, context);
+    // As SECURITY DEFINER marks it: no SET ROLE until the switch ends.
+    let _restore = switch(owner, context | pg_sys::SECURITY_LOCAL_USERID_CHANGE as i32);
     f()
 }
 

@@ -12,7 +12,9 @@ use crate::pg::attachment::{spi_failed, texts};
 use crate::pg::clock::{decision_now_unix_micros, now_unix_micros};
 use crate::pg::errors::{in_subtransaction, internal, warn_skipped};
 use crate::pg::everyone::score_everyone;
-use crate::pg::identity::{as_crm_owner, refuse_within_restricted_operation};
+use crate::pg::identity::{
+    as_crm_owner, extension_owner, for_caller, refuse_within_restricted_operation,
+};
 use crate::pg::params::Params;
 use crate::pg::plan_cache::{self, attached_by_name as attached, run, Attached, Statement};
 use crate::pg::qualify::{all_tags, mirror_tags, qualification_before, record, settle, Cause};
@@ -128,7 +130,7 @@ pub(crate) fn rewrite_everyone(
             .map(|(contact, _)| contact)
             .collect();
         write_batch(client, attached, &changed, now);
-        record(client, attached, &found, cause, None, now);
+        record(client, attached, &found, cause, now);
     });
     let attachment = &attached.attachment;
     // Tags of contacts that no longer exist go (their transitions stay); the others'
@@ -309,8 +311,9 @@ fn differences(client: &SpiClient<'_>, attached: &Attached, now: i64) -> Vec<Dif
 mod lead_score {
     use super::*;
 
-    /// `lead_score.rescore(profile)`: recompute every contact; returns how many.
-    #[pg_extern(security_definer)]
+    /// `lead_score.rescore(profile)`: recompute every contact; returns how many. (Its
+    /// entry records the caller: see `identity::lead_score_for_caller`.)
+    #[pg_extern(security_definer, name = "rescore_for_caller")]
     #[search_path(pg_catalog, lead_score, pg_temp)]
     fn rescore(profile: &str) -> i64 {
         refuse_within_restricted_operation("rescore()");
@@ -331,8 +334,9 @@ mod lead_score {
     }
 
     /// `lead_score.rescore(profile, contact)`: recompute one contact (its key in the
-    /// contacts' key type, or as text); returns 1 when it exists, 0 otherwise.
-    #[pg_extern(security_definer, name = "rescore")]
+    /// contacts' key type, or as text); returns 1 when it exists, 0 otherwise. (Its
+    /// entry records the caller: see `identity::lead_score_for_caller`.)
+    #[pg_extern(security_definer, name = "rescore_for_caller")]
     #[search_path(pg_catalog, lead_score, pg_temp)]
     fn rescore_one(profile: &str, contact: &str) -> i64 {
         refuse_within_restricted_operation("rescore()");
@@ -353,65 +357,73 @@ mod lead_score {
     /// `lead_score.tick()`: apply what time alone changed (events leaving windows or
     /// coming due, history conditions flipping) to the contacts that are due, in every
     /// attached profile. Idempotent; concurrent ticks serialise on the contacts' rows.
-    #[pg_extern(security_definer)]
+    /// Runs as the extension's owner for the role that calls it (its transitions name
+    /// that role).
+    #[pg_extern]
     #[search_path(pg_catalog, lead_score, pg_temp)]
     fn tick() -> TableIterator<
         'static,
         (name!(profile, String), name!(checked, Option<i64>), name!(changed, Option<i64>)),
     > {
         refuse_within_restricted_operation("tick()");
-        let rows = Spi::connect_mut(|client| {
-            let what = "listing the attached profiles";
-            let profiles: Vec<(i64, String)> = client
-                .select(
-                    "SELECT a.profile_id, p.name FROM lead_score.attachment_store a
+        let owner = Spi::connect(|client| extension_owner(client));
+        let rows = for_caller(owner, || {
+            Spi::connect_mut(|client| {
+                let what = "listing the attached profiles";
+                let profiles: Vec<(i64, String)> = client
+                    .select(
+                        "SELECT a.profile_id, p.name FROM lead_score.attachment_store a
                        JOIN lead_score.profile_store p ON p.id = a.profile_id
                       ORDER BY a.profile_id",
-                    None,
-                    &[],
-                )
-                .unwrap_or_else(|e| internal(what, e))
-                .filter_map(|r| {
-                    let id = r.get::<i64>(1).unwrap_or_else(|e| internal(what, e))?;
-                    let name = r.get::<String>(2).unwrap_or_else(|e| internal(what, e))?;
-                    Some((id, name))
-                })
-                .collect();
-            let now = decision_now_unix_micros();
-            let mut rows = Vec::new();
-            for (id, name) in profiles {
-                pgrx::check_for_interrupts!();
-                // Each profile in a subtransaction of its own: one whose attachment is
-                // broken (a dropped table) is rolled back alone, reported, and the
-                // sweep goes on; a cancel or a shutdown is raised again.
-                let swept = in_subtransaction(|| {
-                    let cached = plan_cache::attached(client, id)?;
-                    // (A profile detached while this waited is skipped: a sweep goes on.)
-                    if !lock_scores(&cached, pg_sys::RowExclusiveLock) {
-                        return None;
-                    }
-                    let attached = plan_cache::attached(client, id)?;
-                    let outcome = super::tick_attachment(client, &attached, now);
-                    Some((outcome.scored as i64, outcome.changed as i64))
-                });
-                match swept {
-                    Ok(Some((checked, changed))) => rows.push((name, Some(checked), Some(changed))),
-                    Ok(None) => {}
-                    Err(error) => {
-                        warn_skipped(&format!("tick() skipped profile \"{name}\""), error);
-                        rows.push((name, None, None));
+                        None,
+                        &[],
+                    )
+                    .unwrap_or_else(|e| internal(what, e))
+                    .filter_map(|r| {
+                        let id = r.get::<i64>(1).unwrap_or_else(|e| internal(what, e))?;
+                        let name = r.get::<String>(2).unwrap_or_else(|e| internal(what, e))?;
+                        Some((id, name))
+                    })
+                    .collect();
+                let now = decision_now_unix_micros();
+                let mut rows = Vec::new();
+                for (id, name) in profiles {
+                    pgrx::check_for_interrupts!();
+                    // Each profile in a subtransaction of its own: one whose attachment is
+                    // broken (a dropped table) is rolled back alone, reported, and the
+                    // sweep goes on; a cancel or a shutdown is raised again.
+                    let swept = in_subtransaction(|| {
+                        let cached = plan_cache::attached(client, id)?;
+                        // (A profile detached while this waited is skipped: a sweep goes on.)
+                        if !lock_scores(&cached, pg_sys::RowExclusiveLock) {
+                            return None;
+                        }
+                        let attached = plan_cache::attached(client, id)?;
+                        let outcome = super::tick_attachment(client, &attached, now);
+                        Some((outcome.scored as i64, outcome.changed as i64))
+                    });
+                    match swept {
+                        Ok(Some((checked, changed))) => {
+                            rows.push((name, Some(checked), Some(changed)))
+                        }
+                        Ok(None) => {}
+                        Err(error) => {
+                            warn_skipped(&format!("tick() skipped profile \"{name}\""), error);
+                            rows.push((name, None, None));
+                        }
                     }
                 }
-            }
-            rows
+                rows
+            })
         });
         TableIterator::new(rows)
     }
 
     /// `lead_score.verify(profile)`: after applying what is due, every contact whose
     /// stored result differs from a full recomputation from history at the same instant
-    /// (see `differences`), with what differs. Empty when correct.
-    #[pg_extern(security_definer)]
+    /// (see `differences`), with what differs. Empty when correct. Runs as the
+    /// extension's owner for the role that calls it, as `tick()`.
+    #[pg_extern]
     #[search_path(pg_catalog, lead_score, pg_temp)]
     fn verify(
         profile: &str,
@@ -424,15 +436,20 @@ mod lead_score {
             name!(difference, String),
         ),
     > {
+        // It applies what is due first, as tick() does.
+        refuse_within_restricted_operation("verify()");
         // Recompute with the profile as the catalog has it, not as this backend cached it.
         plan_cache::mark_stale();
-        let rows = Spi::connect_mut(|client| {
-            let cached = attached(client, profile);
-            let attached = attached_locking(client, profile, &cached, pg_sys::RowExclusiveLock);
-            // One instant for applying what is due and for comparing.
-            let now = decision_now_unix_micros();
-            super::tick_attachment(client, &attached, now);
-            super::differences(client, &attached, now)
+        let owner = Spi::connect(|client| extension_owner(client));
+        let rows = for_caller(owner, || {
+            Spi::connect_mut(|client| {
+                let cached = attached(client, profile);
+                let attached = attached_locking(client, profile, &cached, pg_sys::RowExclusiveLock);
+                // One instant for applying what is due and for comparing.
+                let now = decision_now_unix_micros();
+                super::tick_attachment(client, &attached, now);
+                super::differences(client, &attached, now)
+            })
         });
         TableIterator::new(rows)
     }

@@ -9,6 +9,7 @@ use pgrx::spi::SpiClient;
 
 use crate::pg::attachment::spi_failed;
 use crate::pg::clock::from_unix_micros;
+use crate::pg::identity::{calling_role, role_name};
 use crate::pg::params::Params;
 use crate::pg::plan_cache::{run, Attached, Statement};
 use crate::pg::score_rows::StoredRow;
@@ -140,13 +141,13 @@ pub(crate) fn qualification_before(
 
 /// Store and announce transitions: one row each in `lead_score.transitions`, the new
 /// tags in `lead_score.tag_store`, their copy in the state rows, one notification each.
-/// `actor` is the role recorded as having caused them; without one, the session's.
+/// Their `actor` is the calling role (`identity::calling_role`): the role that wrote
+/// the CRM's rows, adjusted, rescored, published or ran `tick()`.
 pub(crate) fn record(
     client: &SpiClient<'_>,
     attached: &Attached,
     found: &[(String, Transition)],
     cause: Cause,
-    actor: Option<&str>,
     now: i64,
 ) {
     if found.is_empty() {
@@ -170,7 +171,7 @@ pub(crate) fn record(
     let profile = params.bind(attachment.profile_name.clone());
     let version = params.bind(attachment.version);
     let source = params.bind(cause.name());
-    let actor = params.bind(actor.map(str::to_owned));
+    let actor = params.bind(role_name(calling_role()));
     let profile_id = params.bind(attachment.profile_id);
     let rows = [contacts, kinds, tags, old_states, new_states].map(|column| params.bind(column));
     let [contacts, kinds, tags, old_states, new_states] = rows;
@@ -182,7 +183,7 @@ pub(crate) fn record(
                                                      new_state, score, reason, source, actor)
                  SELECT to_timestamp({now} / 1e6), {profile}, {version}, r.contact, r.kind, r.tag,
                         r.old_state, r.new_state, r.score, r.reason, {source},
-                        coalesce({actor}::text, session_user)
+                        {actor}::text
                    FROM unnest({contacts}::text[], {kinds}::text[], {tags}::text[], {old_states}::text[],
                                {new_states}::text[], {scores}::float8[], {reasons}::text[])
                         AS r(contact, kind, tag, old_state, new_state, score, reason)

@@ -58,19 +58,6 @@ pub(crate) fn rescore_contacts(
     now: i64,
     cause: Cause,
 ) -> Outcome {
-    rescore_contacts_for(client, attached, keys, now, cause, None)
-}
-
-/// `rescore_contacts`, recording `actor` as the role that caused the transitions (see
-/// `qualify::record`).
-pub(crate) fn rescore_contacts_for(
-    client: &SpiClient<'_>,
-    attached: &Attached,
-    keys: &[String],
-    now: i64,
-    cause: Cause,
-    actor: Option<&str>,
-) -> Outcome {
     let mut outcome = Outcome::default();
     for batch in keys.chunks(BATCH) {
         pgrx::check_for_interrupts!();
@@ -91,7 +78,7 @@ pub(crate) fn rescore_contacts_for(
         let found = settle(attached, &mut scored, &before, cause, now);
         remove_missing(client, attached, batch, &scored);
         write_batch(client, attached, &scored, now);
-        record(client, attached, &found, cause, actor, now);
+        record(client, attached, &found, cause, now);
     }
     outcome
 }

@@ -139,10 +139,10 @@ mod tests {
         Spi::run("SELECT lead_score.rule_matches('{\"kind\": \"bonus\"}', '{}')").unwrap();
     }
 
-    /// Inside a SECURITY DEFINER function, `current_user` is the function's owner; the
-    /// acting role is the one the session set.
+    /// The acting role is the role calling, `current_user`: inside a SECURITY DEFINER
+    /// function, its owner, not the role the session set.
     #[pg_test]
-    fn acting_role_is_the_outer_role() {
+    fn acting_role_is_the_calling_role() {
         Spi::run(
             "CREATE ROLE lead_score_test_outer;
              CREATE ROLE lead_score_test_definer;
@@ -153,8 +153,14 @@ mod tests {
              SET ROLE lead_score_test_outer",
         )
         .unwrap();
-        let seen = Spi::get_one::<String>("SELECT public.lead_score_test_acting()").unwrap();
+        let seen = Spi::get_one::<String>(
+            "SELECT public.lead_score_test_acting() || ' ' || lead_score.acting_role()",
+        )
+        .unwrap();
         Spi::run("RESET ROLE").unwrap();
-        assert_eq!(seen.as_deref(), Some("lead_score_test_outer/lead_score_test_definer"));
+        assert_eq!(
+            seen.as_deref(),
+            Some("lead_score_test_definer/lead_score_test_definer lead_score_test_outer")
+        );
     }
 }

@@ -10,7 +10,7 @@ use pgrx::spi::SpiClient;
 use crate::pg::attachment::{ident, texts, Accounts};
 use crate::pg::clock::decision_now_unix_micros;
 use crate::pg::errors::{internal, raise, Failure};
-use crate::pg::identity::as_crm_owner;
+use crate::pg::identity::{as_crm_owner, for_caller, function_owner};
 use crate::pg::maintenance::rewrite_everyone;
 use crate::pg::new_events::add_inserted_events;
 use crate::pg::params::Params;
@@ -126,6 +126,15 @@ fn trigger_attachment(
 }
 
 fn keep_current(trigger: &pgrx::PgTrigger<'_>, watched: Watched) {
+    // The trigger functions are SECURITY INVOKER: the role whose statement fired them is
+    // the calling role (its transitions name it), and they act as their owner, the
+    // extension's, as SECURITY DEFINER would.
+    // SAFETY: the trigger data and its trigger live for the duration of the call.
+    let function = unsafe { (*trigger.trigger_data().tg_trigger).tgfoid };
+    for_caller(function_owner(function), || keep_current_as_owner(trigger, watched));
+}
+
+fn keep_current_as_owner(trigger: &pgrx::PgTrigger<'_>, watched: Watched) {
     Spi::connect_mut(|client| {
         // SAFETY: we are inside this trigger's own SPI connection; the trigger data
         // outlives it. This makes the transition tables queryable by name.
