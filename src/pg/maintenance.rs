@@ -366,7 +366,7 @@ mod lead_score {
         (name!(profile, String), name!(checked, Option<i64>), name!(changed, Option<i64>)),
     > {
         refuse_within_restricted_operation("tick()");
-        let owner = Spi::connect(|client| extension_owner(client));
+        let owner = Spi::connect(extension_owner);
         let rows = for_caller(owner, || {
             Spi::connect_mut(|client| {
                 let what = "listing the attached profiles";
@@ -440,7 +440,7 @@ mod lead_score {
         refuse_within_restricted_operation("verify()");
         // Recompute with the profile as the catalog has it, not as this backend cached it.
         plan_cache::mark_stale();
-        let owner = Spi::connect(|client| extension_owner(client));
+        let owner = Spi::connect(extension_owner);
         let rows = for_caller(owner, || {
             Spi::connect_mut(|client| {
                 let cached = attached(client, profile);
