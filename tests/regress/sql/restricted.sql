@@ -37,7 +37,7 @@ GRANT EXECUTE ON FUNCTION lead_score.create_profile, lead_score.update_profile,
     lead_score.rescore(text, text), lead_score.rescore(text, anyelement),
     lead_score.preview, lead_score.preview_summary, lead_score.train,
     lead_score.adjust(text, text, float8, text, interval), lead_score.tick(),
-    lead_score.clear_tag(text, text, text)
+    lead_score.verify(text), lead_score.clear_tag(text, text, text)
     TO rs_editor;
 
 -- What the extension keeps, before.
@@ -71,6 +71,7 @@ BEGIN
     WHEN 'rescore one' THEN PERFORM lead_score.rescore('RS own', '1');
     WHEN 'adjust' THEN PERFORM lead_score.adjust('RS own', '1', 100, 'planted');
     WHEN 'tick' THEN PERFORM lead_score.tick();
+    WHEN 'verify' THEN PERFORM lead_score.verify('RS own');
     WHEN 'clear_tag' THEN PERFORM lead_score.clear_tag('RS own', '1', NULL);
     END CASE;
     RETURN x;
@@ -102,7 +103,7 @@ SELECT how, call, pg_temp.planted(how, call) AS outcome
   FROM (VALUES ('analyze', 'attach'), ('refresh', 'attach'), ('refresh', 'create_profile'),
                ('refresh', 'add_rule'), ('refresh', 'publish'), ('refresh', 'detach'),
                ('refresh', 'rescore'), ('refresh', 'rescore one'), ('refresh', 'adjust'),
-               ('refresh', 'tick'), ('refresh', 'clear_tag')) AS c(how, call);
+               ('refresh', 'tick'), ('refresh', 'verify'), ('refresh', 'clear_tag')) AS c(how, call);
 
 -- Nothing was written: the profiles, rules, attachments, adjustments and change log are
 -- as they were, and the superuser's table is not attached.
