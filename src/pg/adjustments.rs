@@ -16,7 +16,7 @@ use crate::pg::plan_cache::attached_by_name;
 use crate::pg::qualify::Cause;
 use crate::pg::score_rows::standing;
 use crate::pg::some_contacts::rescore_contacts;
-use crate::scoring::decay::HalfLife;
+use lead_score_core::decay::HalfLife;
 
 /// At most this many points either way (the table's check says the same): no sum of
 /// adjustments then overflows a stored score.

@@ -4,7 +4,7 @@ use crate::pg::errors::{internal, raise, Failure};
 use crate::pg::jsonb::AnyJsonb;
 use pgrx::prelude::*;
 
-use crate::scoring::engine::CompiledProfile;
+use lead_score_core::engine::CompiledProfile;
 
 /// Which rules of a profile to use.
 #[derive(Clone, Copy, PartialEq, Eq)]

@@ -18,7 +18,7 @@ use pgrx::prelude::*;
 use std::ffi::{c_char, c_void, CStr};
 use std::sync::atomic::{AtomicI64, Ordering};
 
-use crate::scoring::value::parse_timestamp;
+use lead_score_core::value::parse_timestamp;
 
 /// Microseconds between the Unix epoch (1970) and the Postgres epoch (2000).
 const POSTGRES_EPOCH_IN_UNIX_MICROS: i64 = 946_684_800_000_000;

@@ -4,7 +4,7 @@ use pgrx::datum::Interval;
 use pgrx::prelude::*;
 
 use crate::pg::errors::{raise, Failure};
-use crate::scoring::decay::{HalfLife, IntervalParts};
+use lead_score_core::decay::{HalfLife, IntervalParts};
 
 pub(crate) fn interval_seconds(interval: &Interval) -> f64 {
     IntervalParts { months: interval.months(), days: interval.days(), micros: interval.micros() }

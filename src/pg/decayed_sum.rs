@@ -6,7 +6,7 @@ use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
 
 use crate::pg::params::{array_of, Ready};
-use crate::scoring::decay::DecayedSum;
+use lead_score_core::decay::DecayedSum;
 
 /// `lead_score.decayed`'s oid and its array type's, for parameters passed in the
 /// stored layout (looked up by name once per cached attachment).
@@ -79,7 +79,7 @@ pub(crate) mod lead_score {
 
     use crate::pg::clock::to_unix_micros;
     use crate::pg::decay_functions::interval_seconds;
-    use crate::scoring::decay::{DecayedSum, HalfLife};
+    use lead_score_core::decay::{DecayedSum, HalfLife};
 
     /// A decayed sum: one term per half-life, each with its worth at its anchor time.
     /// Its text form is JSON (`{"terms": [...]}`); read it with `value_at()`. Stored in

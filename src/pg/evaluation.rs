@@ -1,6 +1,6 @@
 //! Evaluating a profile against outcomes (`evaluate`, `evaluate_bands`): read a
 //! relation of outcomes as the caller, score each of its contacts as of its own
-//! instant, and hand the pairs to the core's metrics (`crate::scoring::evaluation`).
+//! instant, and hand the pairs to the core's metrics (`lead_score_core::evaluation`).
 
 use std::collections::HashSet;
 use std::rc::Rc;
@@ -18,7 +18,7 @@ use crate::pg::insight::{attached_edition, check_may_read_tables, Covering};
 use crate::pg::plan_cache::{attached_by_name, Attached};
 use crate::pg::score_rows::BATCH;
 use crate::pg::some_contacts::compute_as_of;
-use crate::scoring::evaluation::{bands, metrics, BandBy, Observation};
+use lead_score_core::evaluation::{bands, metrics, BandBy, Observation};
 
 /// What `options` name: the outcomes' columns, which rows, which edition of the rules,
 /// and for `train` the names of the splits and the points that double the odds.

@@ -19,10 +19,10 @@ use crate::pg::qualify::{all_tags, qualification_before, settle, Cause};
 use crate::pg::score_rows::{standing, Standing};
 use crate::pg::some_contacts::{compute_at, compute_into};
 use crate::pg::summaries::Summaries;
-use crate::scoring::condition::Source;
-use crate::scoring::engine::EventSummary;
-use crate::scoring::explain::{contributions, Contribution};
-use crate::scoring::next_actions::{next_actions, NextAction};
+use lead_score_core::condition::Source;
+use lead_score_core::engine::EventSummary;
+use lead_score_core::explain::{contributions, Contribution};
+use lead_score_core::next_actions::{next_actions, NextAction};
 
 /// Which contacts a recomputation for a caller covers.
 #[derive(Clone, Copy, PartialEq)]

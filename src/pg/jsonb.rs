@@ -18,7 +18,7 @@ use pgrx::pgrx_sql_entity_graph::metadata::{
 use pgrx::FromDatum;
 use serde_json::{Map, Value as Json};
 
-use crate::scoring::condition::MAX_FIELD_PARTS;
+use lead_score_core::condition::MAX_FIELD_PARTS;
 
 /// How deep containers are read: deeper than any field path reaches, with room for
 /// `contains` looking into an array at the end of one.

@@ -20,8 +20,8 @@ use crate::pg::plan_cache::{self, attached_by_name as attached, run, Attached, S
 use crate::pg::qualify::{all_tags, mirror_tags, qualification_before, record, settle, Cause};
 use crate::pg::score_rows::{write_batch, Outcome};
 use crate::pg::some_contacts::rescore_contacts;
-use crate::scoring::decay::DecayedSum;
-use crate::scoring::engine::ContactScore;
+use lead_score_core::decay::DecayedSum;
+use lead_score_core::engine::ContactScore;
 
 /// Rescore every contact of an attached profile from the full history, with its
 /// active version. Takes SHARE locks on the attached tables: writers wait until it

@@ -1,7 +1,7 @@
 //! Postgres glue: the only modules that use pgrx, run SQL or touch catalogs.
 //!
 //! Each module here turns SQL arguments into plain values, calls the pure core in
-//! `crate::scoring`, and turns its errors into SQLSTATEs. Logic lives in the core.
+//! `lead_score_core`, and turns its errors into SQLSTATEs. Logic lives in the core.
 
 pub(crate) mod adjustments;
 pub(crate) mod attachment;

@@ -15,7 +15,7 @@ use crate::pg::score_rows::{
 };
 use crate::pg::spi_rows::{current_rows, for_each_row, SlotRow};
 use crate::pg::summaries::{fold_row, fold_rows, SummaryKey};
-use crate::scoring::engine::{EventSummary, LimitState};
+use lead_score_core::engine::{EventSummary, LimitState};
 
 /// From how many new rows a statement's events are streamed from the executor rather
 /// than read as one result.

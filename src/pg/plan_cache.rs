@@ -26,7 +26,7 @@ use crate::pg::decayed_sum::DecayedTypes;
 use crate::pg::errors::{internal, raise, Failure};
 use crate::pg::params::Params;
 use crate::pg::queries::{FactsPlan, Watched};
-use crate::scoring::engine::CompiledProfile;
+use lead_score_core::engine::CompiledProfile;
 
 /// The statements prepared for an attachment, by what they do: each is prepared once
 /// per backend, on first use, and cached under its name here.

@@ -4,8 +4,8 @@
 use pgrx::prelude::*;
 
 use crate::pg::errors::{raise, Failure};
-use crate::scoring::qualification::{Curve, ScoreScale};
-use crate::scoring::settings::Likelihood;
+use lead_score_core::qualification::{Curve, ScoreScale};
+use lead_score_core::settings::Likelihood;
 
 fn scale(curve: &str, scale: f64) -> ScoreScale {
     let Some(curve) = Curve::parse(curve) else {

@@ -1,5 +1,5 @@
 //! Qualification glue: settle tags and disqualification for freshly scored contacts
-//! (the pure rules are in `crate::scoring::qualification`), then store the transitions,
+//! (the pure rules are in `lead_score_core::qualification`), then store the transitions,
 //! the sticky tags and their copy in the state rows, and announce each transition with
 //! `pg_notify('lead_score', ...)`, all in the writing transaction.
 
@@ -15,8 +15,8 @@ use crate::pg::plan_cache::{run, Attached, Statement};
 use crate::pg::score_rows::StoredRow;
 use crate::pg::spi_rows::{current_rows, Row};
 use crate::pg::summaries::Scored;
-use crate::scoring::engine::{CompiledProfile, ContactScore};
-use crate::scoring::qualification::{next_crossing, transitions, Transition};
+use lead_score_core::engine::{CompiledProfile, ContactScore};
+use lead_score_core::qualification::{next_crossing, transitions, Transition};
 
 /// What made a contact's score change, as recorded in `lead_score.transitions.source`.
 #[derive(Clone, Copy, Debug, PartialEq)]

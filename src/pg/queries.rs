@@ -9,10 +9,10 @@ use pgrx::spi::SpiClient;
 
 use crate::pg::attachment::{ident, spi_failed, texts, Accounts, Attachment, Quoted};
 use crate::pg::params::{Params, Placeholder};
-use crate::scoring::condition::Source;
-use crate::scoring::engine::CompiledProfile;
-use crate::scoring::record_facts::ColumnLayout;
-use crate::scoring::rule::Rule;
+use lead_score_core::condition::Source;
+use lead_score_core::engine::CompiledProfile;
+use lead_score_core::record_facts::ColumnLayout;
+use lead_score_core::rule::Rule;
 
 /// What the active rules read, so that queries fetch only that: whole rows as JSON
 /// would cost a conversion and a parse per column nobody looks at.

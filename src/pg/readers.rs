@@ -16,10 +16,10 @@ use crate::pg::jsonb::AnyJsonb;
 use crate::pg::plan_cache::attached_by_name as attached;
 use crate::pg::score_rows::standing;
 use crate::pg::some_contacts::compute_batch;
-use crate::scoring::condition::Source;
-use crate::scoring::decay::DecayedSum;
-use crate::scoring::engine::EventTally;
-use crate::scoring::rule::Rule;
+use lead_score_core::condition::Source;
+use lead_score_core::decay::DecayedSum;
+use lead_score_core::engine::EventTally;
+use lead_score_core::rule::Rule;
 
 /// The entries of a dimensions object that are decayed sums; anything else is skipped.
 fn decayed_entries(dimensions: Json) -> impl Iterator<Item = (String, DecayedSum)> {

@@ -6,9 +6,9 @@ use pgrx::prelude::*;
 use crate::pg::clock::{now_unix_micros, to_unix_micros};
 use crate::pg::errors::{raise, Failure};
 use crate::pg::jsonb::AnyJsonb;
-use crate::scoring::json_facts::JsonFacts;
-use crate::scoring::rule::Rule;
-use crate::scoring::settings::Settings;
+use lead_score_core::json_facts::JsonFacts;
+use lead_score_core::rule::Rule;
+use lead_score_core::settings::Settings;
 
 /// `lead_score.rule_problem(rule)`: NULL when `rule` is a valid rule, otherwise what is
 /// wrong with it and where, e.g. `$.when.value: operator "gte" needs a number, got "abc"`.

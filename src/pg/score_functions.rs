@@ -7,9 +7,9 @@ use serde_json::{json, Value as Json};
 use crate::pg::catalog::{load_profile, Edition};
 use crate::pg::clock::{now_unix_micros, to_unix_micros};
 use crate::pg::jsonb::AnyJsonb;
-use crate::scoring::engine::{score_contact_between, Event};
-use crate::scoring::json_facts::JsonFacts;
-use crate::scoring::value::parse_timestamp;
+use lead_score_core::engine::{score_contact_between, Event};
+use lead_score_core::json_facts::JsonFacts;
+use lead_score_core::value::parse_timestamp;
 
 fn iso8601(micros: i64) -> Json {
     chrono::DateTime::from_timestamp_micros(micros)

@@ -17,9 +17,9 @@ use crate::pg::plan_cache::{run, Attached, Statement};
 use crate::pg::queries::{key_array, STORED_COLUMNS, STORED_COLUMN_COUNT};
 use crate::pg::spi_rows::{current_rows, RawRow, Row};
 use crate::pg::summaries::Scored;
-use crate::scoring::decay::DecayedSum;
-use crate::scoring::engine::{ContactScore, EventTally, LimitState};
-use crate::scoring::qualification::may_change;
+use lead_score_core::decay::DecayedSum;
+use lead_score_core::engine::{ContactScore, EventTally, LimitState};
+use lead_score_core::qualification::may_change;
 
 /// How many contacts one query reads and one statement writes.
 pub(crate) const BATCH: usize = 5_000;

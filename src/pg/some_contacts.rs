@@ -18,7 +18,7 @@ use crate::pg::summaries::{
     finish_row, finish_rows, fold_adjustment, fold_adjustments_of, fold_row, fold_rows,
     read_adjustments_of, Scored, Summaries,
 };
-use crate::scoring::engine::{ContactScore, EventSummary};
+use lead_score_core::engine::{ContactScore, EventSummary};
 
 /// Read some contacts (keys as text, in key order) and their events, and score them, in
 /// the order of `keys`. Writes nothing.

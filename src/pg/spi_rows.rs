@@ -14,8 +14,8 @@ use crate::pg::decayed_sum::lead_score::Decayed;
 use crate::pg::errors::internal;
 use crate::pg::jsonb::{json_text_to_json, jsonb_datum_to_json};
 use crate::pg::params::Params;
-use crate::scoring::decay::DecayedSum;
-use crate::scoring::record_facts::ColumnValue;
+use lead_score_core::decay::DecayedSum;
+use lead_score_core::record_facts::ColumnValue;
 
 /// One row of `SPI_tuptable`, valid until that table is freed or replaced.
 pub(crate) struct RawRow {

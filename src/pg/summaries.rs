@@ -12,11 +12,11 @@ use crate::pg::plan_cache::Attached;
 use crate::pg::plan_cache::{run, Statement};
 use crate::pg::queries::key_array;
 use crate::pg::spi_rows::{current_rows, for_each_row, RawRow, Row};
-use crate::scoring::decay::HalfLife;
-use crate::scoring::engine::{Adjustment, ContactScore, Event, EventSummary};
-use crate::scoring::json_facts::JsonFacts;
-use crate::scoring::key_places::KeyPlaces;
-use crate::scoring::record_facts::RecordFacts;
+use lead_score_core::decay::HalfLife;
+use lead_score_core::engine::{Adjustment, ContactScore, Event, EventSummary};
+use lead_score_core::json_facts::JsonFacts;
+use lead_score_core::key_places::KeyPlaces;
+use lead_score_core::record_facts::RecordFacts;
 
 /// What recomputing some contacts found: per contact, its key and fresh result.
 pub(crate) type Scored = Vec<(String, ContactScore)>;

@@ -1,7 +1,7 @@
 //! Learning a profile from outcomes (`train`): candidate rules generated from the CRM's
 //! own data, each contact's value of each candidate as of its instant (computed by the
 //! scoring itself, so the learned rules score exactly what was learned), a ridge
-//! logistic regression (`crate::scoring::learning`), and the result written into the
+//! logistic regression (`lead_score_core::learning`), and the result written into the
 //! profile's draft as ordinary rules, with the likelihood that turns scores back into
 //! probabilities.
 
@@ -23,10 +23,10 @@ use crate::pg::params::Params;
 use crate::pg::plan_cache::{attached_by_name, Attached};
 use crate::pg::score_rows::BATCH;
 use crate::pg::some_contacts::compute_as_of;
-use crate::scoring::engine::CompiledProfile;
-use crate::scoring::evaluation::{auc, Observation};
-use crate::scoring::learning::{fit_with_validation_between, split_of, Fitted, Matrix, Split};
-use crate::scoring::rule::Rule;
+use lead_score_core::engine::CompiledProfile;
+use lead_score_core::evaluation::{auc, Observation};
+use lead_score_core::learning::{fit_with_validation_between, split_of, Fitted, Matrix, Split};
+use lead_score_core::rule::Rule;
 
 /// Half-lives event candidates are tried with besides the profile's own.
 const OTHER_HALF_LIVES: [(&str, f64); 3] = [("7 days", 7.0), ("30 days", 30.0), ("90 days", 90.0)];

@@ -3,12 +3,12 @@
 
 use serde_json::{json, Value as Json};
 
-use crate::scoring::engine::{
+use crate::engine::{
     score_contact, score_contact_between, CompiledProfile, ContactScore, Event, EventSummary,
     EventTally, LimitState,
 };
-use crate::scoring::json_facts::JsonFacts;
-use crate::scoring::value::{parse_timestamp, Micros};
+use crate::json_facts::JsonFacts;
+use crate::value::{parse_timestamp, Micros};
 
 const DAY: Micros = 86_400_000_000;
 

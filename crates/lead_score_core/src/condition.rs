@@ -11,11 +11,9 @@
 use regex::{Regex, RegexBuilder};
 use serde_json::{Map, Value as Json};
 
-use crate::scoring::error::{describe, reject_unknown_keys, JsonPath, RuleError};
-use crate::scoring::span::{parse_span, Span};
-use crate::scoring::value::{
-    fold, folded_eq, looks_like_timestamp, parse_timestamp, Micros, Value,
-};
+use crate::error::{describe, reject_unknown_keys, JsonPath, RuleError};
+use crate::span::{parse_span, Span};
+use crate::value::{fold, folded_eq, looks_like_timestamp, parse_timestamp, Micros, Value};
 
 /// What a condition can see, fixed by the kind of rule it belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

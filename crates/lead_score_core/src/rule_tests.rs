@@ -3,9 +3,9 @@
 
 use serde_json::{json, Value as Json};
 
-use crate::scoring::json_facts::JsonFacts;
-use crate::scoring::rule::{CountLimit, HalfLifeChoice, Rule};
-use crate::scoring::value::parse_timestamp;
+use crate::json_facts::JsonFacts;
+use crate::rule::{CountLimit, HalfLifeChoice, Rule};
+use crate::value::parse_timestamp;
 
 /// 2024-06-01T00:00:00Z, the clock of these tests.
 fn now() -> i64 {
@@ -161,10 +161,7 @@ fn event_rules_match_types_and_properties() {
     .unwrap();
     let Rule::Event(event) = &rule else { panic!("not an event rule") };
     assert_eq!(event.count, CountLimit::AtMost(5));
-    assert_eq!(
-        event.half_life,
-        HalfLifeChoice::Own(crate::scoring::span::parse_span("14 days").unwrap())
-    );
+    assert_eq!(event.half_life, HalfLifeChoice::Own(crate::span::parse_span("14 days").unwrap()));
     assert_eq!(event.within.as_ref().map(|w| w.seconds()), Some(90.0 * 86_400.0));
     assert_eq!(event.dimension.as_deref(), Some("product:crm"));
     let at = |record: Json, event_type: Option<&str>| {
@@ -384,7 +381,7 @@ mod never_panics {
                     "0 days",
                 ]
                 .into_iter()
-                .chain(crate::scoring::condition::OPERATORS.iter().copied())
+                .chain(crate::condition::OPERATORS.iter().copied())
                 .collect::<Vec<_>>(),
             )
             .prop_map(|s| Json::String(s.to_owned())),
@@ -461,7 +458,7 @@ mod never_panics {
         #[test]
         fn compiling_arbitrary_json_never_panics(json in any_json()) {
             let _ = Rule::compile(&json);
-            let _ = crate::scoring::settings::Settings::compile(&json);
+            let _ = crate::settings::Settings::compile(&json);
         }
 
         #[test]

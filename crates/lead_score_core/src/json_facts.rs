@@ -8,9 +8,9 @@
 
 use serde_json::Value as Json;
 
-use crate::scoring::condition::{Facts, Field, Source};
-use crate::scoring::span::Span;
-use crate::scoring::value::{parse_timestamp, Micros, Value};
+use crate::condition::{Facts, Field, Source};
+use crate::span::Span;
+use crate::value::{parse_timestamp, Micros, Value};
 
 pub struct JsonFacts<'a> {
     pub record: &'a Json,

@@ -3,7 +3,7 @@
 //! quality (AUC, lift), what each threshold tag catches (precision, recall, share), the
 //! threshold that would have caught most (best F1), and conversion by score band.
 
-use crate::scoring::settings::{Likelihood, Settings};
+use crate::settings::{Likelihood, Settings};
 
 /// One contact in an evaluation.
 #[derive(Clone, Copy, Debug, PartialEq)]

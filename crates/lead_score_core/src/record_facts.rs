@@ -1,16 +1,16 @@
 //! Facts read from a contact's own columns and its account's, one value per column the
 //! rules read, as typed values rather than a JSON document (which would cost building
 //! and parsing a document per contact). Each value means what the same column means in
-//! [`JsonFacts`](crate::scoring::json_facts::JsonFacts): a number column is a number, a
+//! [`JsonFacts`](crate::json_facts::JsonFacts): a number column is a number, a
 //! text column text, and any other type its JSON form.
 
 use std::borrow::Cow;
 
 use serde_json::Value as Json;
 
-use crate::scoring::condition::{Facts, Field, Source};
-use crate::scoring::span::Span;
-use crate::scoring::value::{Micros, Value};
+use crate::condition::{Facts, Field, Source};
+use crate::span::Span;
+use crate::value::{Micros, Value};
 
 /// One column's value, owned.
 #[derive(Clone, Debug, PartialEq)]
@@ -103,8 +103,8 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::scoring::engine::CompiledProfile;
-    use crate::scoring::json_facts::JsonFacts;
+    use crate::engine::CompiledProfile;
+    use crate::json_facts::JsonFacts;
 
     /// The same contact as typed columns and as the JSON document `jsonb_build_object`
     /// would make of it: every fit rule agrees on both.
@@ -161,7 +161,7 @@ mod tests {
             let from_json = JsonFacts { record: &document, now };
             let mut held = 0;
             for (name, rule) in &profile.rules {
-                let crate::scoring::rule::Rule::Fit { when, .. } = rule else { continue };
+                let crate::rule::Rule::Fit { when, .. } = rule else { continue };
                 assert_eq!(when.holds(&typed), when.holds(&from_json), "{name} on {document}");
                 held += usize::from(when.holds(&typed));
             }

@@ -1,9 +1,9 @@
 //! What a contact could do next: the event rules that would add the most points if it
 //! did them now, and the thresholds that would take it over.
 
-use crate::scoring::engine::{CompiledProfile, LimitState};
-use crate::scoring::qualification::tags_reached;
-use crate::scoring::rule::{CountLimit, Rule};
+use crate::engine::{CompiledProfile, LimitState};
+use crate::qualification::tags_reached;
+use crate::rule::{CountLimit, Rule};
 
 /// One event rule a contact could act on now.
 #[derive(Clone, Debug, PartialEq)]

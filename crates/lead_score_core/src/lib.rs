@@ -1,8 +1,9 @@
-//! The scoring core: pure Rust, no Postgres.
+//! pg_lead_score's scoring core: pure Rust, no Postgres.
 //!
-//! Nothing under `scoring/` may use pgrx or call into Postgres: these modules take and
-//! return plain Rust values, so every rule of the scoring math is unit-tested with
-//! ordinary `#[test]`s and the Postgres glue in `crate::pg` stays thin.
+//! This crate does not depend on pgrx: its modules take and return plain Rust values,
+//! so every rule of the scoring math is unit-tested with ordinary `#[test]`s (`cargo
+//! test -p lead_score_core`) and the Postgres glue (the extension crate's `pg`) stays
+//! thin.
 
 pub mod condition;
 pub mod decay;

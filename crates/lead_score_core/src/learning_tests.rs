@@ -3,7 +3,7 @@
 
 use std::f64::consts::LN_2;
 
-use crate::scoring::learning::{
+use crate::learning::{
     fit_with_validation, fit_with_validation_between, split_of, Matrix, Model, Split, LAMBDAS,
 };
 

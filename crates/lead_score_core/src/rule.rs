@@ -9,11 +9,11 @@
 
 use serde_json::{Map, Value as Json};
 
-use crate::scoring::condition::{
+use crate::condition::{
     compile_event_types, compile_positive_span, Condition, Facts, Field, Scope,
 };
-use crate::scoring::error::{describe, reject_unknown_keys, JsonPath, RuleError};
-use crate::scoring::span::Span;
+use crate::error::{describe, reject_unknown_keys, JsonPath, RuleError};
+use crate::span::Span;
 
 #[derive(Debug)]
 pub enum Rule {

@@ -3,9 +3,9 @@
 //! the 1–100 and 0–5 star scales. Pure functions of a contact's state before and after
 //! a write; the Postgres glue stores and announces what they return.
 
-use crate::scoring::decay::DecayedSum;
-use crate::scoring::settings::Settings;
-use crate::scoring::value::Micros;
+use crate::decay::DecayedSum;
+use crate::settings::Settings;
+use crate::value::Micros;
 
 /// What one write did to a contact's qualification.
 #[derive(Clone, Debug, PartialEq)]

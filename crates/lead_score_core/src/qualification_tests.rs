@@ -2,11 +2,9 @@
 
 use serde_json::json;
 
-use crate::scoring::decay::{DecayedSum, HalfLife};
-use crate::scoring::qualification::{
-    may_change, next_crossing, transitions, Change, Curve, ScoreScale,
-};
-use crate::scoring::settings::Settings;
+use crate::decay::{DecayedSum, HalfLife};
+use crate::qualification::{may_change, next_crossing, transitions, Change, Curve, ScoreScale};
+use crate::settings::Settings;
 
 const DAY: i64 = 86_400_000_000;
 
@@ -19,7 +17,7 @@ fn names(list: &[&str]) -> Vec<String> {
 }
 
 /// (kind, tag) of each transition, for compact expectations.
-fn kinds(found: &[crate::scoring::qualification::Transition]) -> Vec<(String, Option<String>)> {
+fn kinds(found: &[crate::qualification::Transition]) -> Vec<(String, Option<String>)> {
     found
         .iter()
         .map(|t| {

@@ -5,10 +5,10 @@
 
 use serde_json::Value as Json;
 
-use crate::scoring::condition::compile_positive_span;
-use crate::scoring::error::{describe, reject_unknown_keys, JsonPath, RuleError};
-use crate::scoring::qualification::{Curve, ScoreScale};
-use crate::scoring::span::{parse_span, Span};
+use crate::condition::compile_positive_span;
+use crate::error::{describe, reject_unknown_keys, JsonPath, RuleError};
+use crate::qualification::{Curve, ScoreScale};
+use crate::span::{parse_span, Span};
 
 pub const DEFAULT_HALF_LIFE: &str = "30 days";
 pub const DEFAULT_PQL_TAG: &str = "PQL";

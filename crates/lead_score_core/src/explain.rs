@@ -3,9 +3,9 @@
 
 use std::cmp::Ordering;
 
-use crate::scoring::engine::{CompiledProfile, ContactScore};
-use crate::scoring::rule::Rule;
-use crate::scoring::value::Micros;
+use crate::engine::{CompiledProfile, ContactScore};
+use crate::rule::Rule;
+use crate::value::Micros;
 
 /// One rule's part in a contact's score at an instant.
 #[derive(Clone, Debug, PartialEq)]
@@ -22,7 +22,7 @@ pub struct Contribution {
     pub points: Option<f64>,
 }
 
-/// The contributions behind `result` (computed with [`EventSummary::explaining`](crate::scoring::engine::EventSummary::explaining)) at
+/// The contributions behind `result` (computed with [`EventSummary::explaining`](crate::engine::EventSummary::explaining)) at
 /// `at`: the fit rules that hold, the event rules that counted events, the manual
 /// adjustments that count, the disqualifiers that hold. Their points add up to `result.score_at(at)`. Ordered by
 /// absolute points (largest first, disqualifiers last), then by rule name.

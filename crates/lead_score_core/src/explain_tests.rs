@@ -4,13 +4,13 @@
 
 use serde_json::{json, Value as Json};
 
-use crate::scoring::decay::HalfLife;
-use crate::scoring::engine::{
+use crate::decay::HalfLife;
+use crate::engine::{
     score_contact, score_into, Adjustment, CompiledProfile, ContactScore, Event, EventSummary,
 };
-use crate::scoring::explain::{contributions, Contribution};
-use crate::scoring::json_facts::JsonFacts;
-use crate::scoring::value::{parse_timestamp, Micros};
+use crate::explain::{contributions, Contribution};
+use crate::json_facts::JsonFacts;
+use crate::value::{parse_timestamp, Micros};
 
 const DAY: Micros = 86_400_000_000;
 

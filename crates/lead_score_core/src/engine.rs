@@ -22,14 +22,14 @@ use rustc_hash::FxHashMap as HashMap;
 
 use serde_json::Value as Json;
 
-use crate::scoring::condition::{Condition, Facts, Field};
-use crate::scoring::decay::{bounded, DecayedSum, HalfLife};
-use crate::scoring::error::RuleError;
-use crate::scoring::interrupt::Between;
-use crate::scoring::rule::{CountLimit, EventRule, HalfLifeChoice, Rule};
-use crate::scoring::settings::Settings;
-use crate::scoring::span::Span;
-use crate::scoring::value::{Micros, Value};
+use crate::condition::{Condition, Facts, Field};
+use crate::decay::{bounded, DecayedSum, HalfLife};
+use crate::error::RuleError;
+use crate::interrupt::Between;
+use crate::rule::{CountLimit, EventRule, HalfLifeChoice, Rule};
+use crate::settings::Settings;
+use crate::span::Span;
+use crate::value::{Micros, Value};
 
 /// A published version, compiled once and reused for every contact.
 #[derive(Debug)]

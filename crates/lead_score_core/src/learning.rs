@@ -7,8 +7,8 @@
 
 use std::f64::consts::LN_2;
 
-use crate::scoring::interrupt::Between;
-use crate::scoring::settings::logistic;
+use crate::interrupt::Between;
+use crate::settings::logistic;
 
 /// Learned features worth less than this many points are not written as rules.
 pub const NEGLIGIBLE_POINTS: f64 = 0.5;

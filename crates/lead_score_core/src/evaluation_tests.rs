@@ -3,11 +3,11 @@
 
 use serde_json::json;
 
-use crate::scoring::evaluation::{
+use crate::evaluation::{
     auc, bands, calibration, catch_at, lift_top_decile, metrics, suggested_threshold, BandBy,
     Observation,
 };
-use crate::scoring::settings::{Likelihood, Settings};
+use crate::settings::{Likelihood, Settings};
 
 fn observation(score: f64, converted: bool) -> Observation {
     Observation { score, converted, disqualified: false }
