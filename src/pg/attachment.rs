@@ -1,6 +1,7 @@
 //! An attached profile as the catalog holds it: its relations fixed by oid and named
 //! schema-qualified, its columns quoted, checked again each time it is loaded.
 
+use crate::pg::errors::{internal, raise, Failure};
 use pgrx::pg_sys::{self};
 use pgrx::spi::SpiClient;
 
@@ -324,5 +325,3 @@ pub(crate) fn texts(
     rows.filter_map(|row| row.get::<String>(1).unwrap_or_else(|e| spi_failed(attachment, what, e)))
         .collect()
 }
-
-use crate::pg::errors::{internal, raise, Failure};

@@ -251,7 +251,8 @@ pub(crate) fn attached_edition(
 ) -> Attached {
     let label = match edition {
         Edition::Version(v) => format!("version {v}"),
-        Edition::Draft | Edition::Active => "draft".to_owned(),
+        Edition::Draft => "draft".to_owned(),
+        Edition::Active => "active version".to_owned(),
     };
     let compiled = load_profile(&active.attachment.profile_name, edition).compiled;
     let candidate = Attached::with_compiled(client, active.attachment.clone(), compiled);

@@ -24,8 +24,9 @@ pub(crate) const STREAM_FROM: i64 = 1_000;
 /// The fast path for inserted events: a statement's new events, summarised per
 /// contact, are added to the contacts' stored sums in SQL without rereading any
 /// history, when they are additive (see `EventSummary::is_additive`, and
-/// `EventSummary::settle_limits` for events of `count`-limited rules) and the stored
-/// row was scored by the active version. Reads the new rows from the trigger's
+/// `EventSummary::settle_limits` for events of `count`-limited rules) and the contact
+/// has a stored row. (No version is compared: every stored row was scored by the
+/// active version, see `add_events_sql`.) Reads the new rows from the trigger's
 /// transition table `changed`, which holds `new_row_count` rows. Returns the contacts
 /// it could not handle, in key order, for a full recompute.
 pub(crate) fn add_inserted_events(

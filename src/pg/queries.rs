@@ -1,6 +1,7 @@
-//! What the active rules read, and the queries that read it: pure functions of an
-//! attachment and its `FactsPlan` that render SQL (every relation schema-qualified,
-//! every name quoted by `attachment::ident`, every value a parameter).
+//! What the active rules read, and the queries that read it: the SQL texts are rendered
+//! from an attachment and its `FactsPlan` (every relation schema-qualified, every name
+//! quoted by `attachment::ident`, every value a parameter); two catalog reads complete
+//! the plan (`learn_column_types`) and estimate the contacts (`estimated_contacts`).
 
 use std::collections::HashSet;
 
