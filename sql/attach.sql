@@ -293,7 +293,13 @@ BEGIN
         -- 1 -> 2: the policy qualifies the key and lets the contacts' owner read all.
         IF att.objects_version OPERATOR(pg_catalog.<) 2 THEN
             EXECUTE format('DROP POLICY IF EXISTS visible_contacts ON lead_score.%I', att.state_table);
-            PERFORM lead_score.create_visibility_policy(att.state_table, att.contacts, att.contact_key);
+            -- A contacts table dropped since (DROP TABLE ... CASCADE dropped the old
+            -- policy with it) has no name to write into a new one: the state table keeps
+            -- none, so only its owner reads it, as when a 0.2.0 attachment loses its
+            -- contacts table. The attachment stays broken (55000 when used) until detached.
+            IF EXISTS (SELECT FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) att.contacts) THEN
+                PERFORM lead_score.create_visibility_policy(att.state_table, att.contacts, att.contact_key);
+            END IF;
             -- The scores view gains its likelihood column.
             PERFORM lead_score.rebuild_scores_view(att.view_name, att.contact_key, att.state_table, att.profile_id);
         END IF;

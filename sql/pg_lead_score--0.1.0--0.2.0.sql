@@ -1,6 +1,14 @@
 -- pg_lead_score 0.1.0 -> 0.2.0, run by ALTER EXTENSION pg_lead_score UPDATE.
--- Frozen once 0.2.0 is released; until then every change to the SQL surface lands here
--- too, and tests/upgrade proves that an updated database equals a fresh 0.2.0 install.
+-- Frozen since 0.2.0 was released (a database it updates gets the objects
+-- sql/pg_lead_score--0.2.0.sql creates), with one fix since: every later package ships this script again, and an
+-- update from 0.1.0 runs the copy of the package installed, so a fix made here reaches
+-- anyone updating from 0.1.0 with that package (0.2.0's own package keeps the script
+-- without it). The fix, in 0.3.0: upgrade_attachments() below writes no policy for an
+-- attachment whose contacts table was dropped (0.2.0's copy wrote `FROM ONLY <oid>`,
+-- a syntax error that failed the update and left the extension at 0.1.0); such an
+-- attachment stays broken, 55000 when used, until detached. Its body differs from the
+-- 0.2.0 install script's by that branch only; 0.2.0--0.3.0 replaces it in any case.
+-- tests/upgrade proves that a database updated from 0.1.0 equals a fresh install.
 -- The shared library keeps every C symbol 0.1.0's script names, so 0.1.0's SQL works
 -- with the new library until this runs.
 \echo Use "ALTER EXTENSION pg_lead_score UPDATE" to load this file. \quit
@@ -173,7 +181,13 @@ BEGIN
         -- 1 -> 2: the policy qualifies the key and lets the contacts' owner read all.
         IF att.objects_version OPERATOR(pg_catalog.<) 2 THEN
             EXECUTE format('DROP POLICY IF EXISTS visible_contacts ON lead_score.%I', att.state_table);
-            PERFORM lead_score.create_visibility_policy(att.state_table, att.contacts, att.contact_key);
+            -- A contacts table dropped since (DROP TABLE ... CASCADE dropped the old
+            -- policy with it) has no name to write into a new one: the state table keeps
+            -- none, so only its owner reads it, as when a 0.2.0 attachment loses its
+            -- contacts table. The attachment stays broken (55000 when used) until detached.
+            IF EXISTS (SELECT FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) att.contacts) THEN
+                PERFORM lead_score.create_visibility_policy(att.state_table, att.contacts, att.contact_key);
+            END IF;
             -- The scores view gains its likelihood column.
             PERFORM lead_score.rebuild_scores_view(att.view_name, att.contact_key, att.state_table, att.profile_id);
         END IF;

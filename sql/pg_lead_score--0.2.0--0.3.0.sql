@@ -26,7 +26,11 @@ UPDATE lead_score.adjustment_store a
  WHERE NOT EXISTS (SELECT FROM lead_score.attachment_store s WHERE s.profile_id OPERATOR(pg_catalog.=) a.profile_id);
 -- Bring the objects attach() made in an older version up to this version's layout:
 -- run by ALTER EXTENSION ... UPDATE, and by hand after restoring a dump taken from an
--- older version. Returns how many profiles it changed.
+-- older version. Returns how many profiles it changed. (Issue 26, item 5: it writes no
+-- policy for an attachment whose contacts table was dropped, as the 0.1.0--0.2.0 script
+-- now does too. From 0.2.0 nothing here reads an attached table: an attachment that
+-- lost its contacts or events table keeps its oid, in the adjustments too, and stays
+-- broken, 55000 when used, until detached; tests/upgrade shows both.)
 CREATE OR REPLACE FUNCTION lead_score.upgrade_attachments()
 RETURNS integer LANGUAGE plpgsql
 SET search_path = pg_catalog, lead_score, pg_temp
@@ -43,7 +47,13 @@ BEGIN
         -- 1 -> 2: the policy qualifies the key and lets the contacts' owner read all.
         IF att.objects_version OPERATOR(pg_catalog.<) 2 THEN
             EXECUTE format('DROP POLICY IF EXISTS visible_contacts ON lead_score.%I', att.state_table);
-            PERFORM lead_score.create_visibility_policy(att.state_table, att.contacts, att.contact_key);
+            -- A contacts table dropped since (DROP TABLE ... CASCADE dropped the old
+            -- policy with it) has no name to write into a new one: the state table keeps
+            -- none, so only its owner reads it, as when a 0.2.0 attachment loses its
+            -- contacts table. The attachment stays broken (55000 when used) until detached.
+            IF EXISTS (SELECT FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) att.contacts) THEN
+                PERFORM lead_score.create_visibility_policy(att.state_table, att.contacts, att.contact_key);
+            END IF;
             -- The scores view gains its likelihood column.
             PERFORM lead_score.rebuild_scores_view(att.view_name, att.contact_key, att.state_table, att.profile_id);
         END IF;

@@ -8,8 +8,47 @@ SET lead_score.now = '2024-06-02 00:00:00+00';
 SELECT 'version is ' || :'new_version', extversion = :'new_version' FROM pg_extension WHERE extname = 'pg_lead_score';
 SELECT 'attachments at the current layout', bool_and(objects_version = lead_score.objects_version())
   FROM lead_score.attachment_store;
+-- Two attachments lost a table before the update (tests/upgrade/before.sql): 'Gone'
+-- its contacts table, 'NoEvents' its events table. The update finished all the same
+-- (the version above), and each is broken the documented way: using it raises 55000
+-- (its score, a write to its table that is left), tick() reports it with NULL counts and
+-- sweeps the others, and detach removes it, after which that table takes writes again.
+CREATE FUNCTION pg_temp.sqlstate_of(statement text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE statement;
+    RETURN 'no error';
+EXCEPTION WHEN OTHERS THEN
+    RETURN SQLSTATE;
+END
+$$;
+SELECT 'a profile whose contacts table was dropped: score() fails with 55000',
+       pg_temp.sqlstate_of($$SELECT lead_score.score('Gone', 1::bigint)$$) = '55000';
+SELECT 'and so does a write to its events table',
+       pg_temp.sqlstate_of($$INSERT INTO crm.gone_contact_events (contact_id, event_type, occurred_at)
+                             VALUES (1, 'call', '2024-06-02')$$) = '55000';
+SELECT 'a profile whose events table was dropped: score() fails with 55000',
+       pg_temp.sqlstate_of($$SELECT lead_score.score('NoEvents', 1::bigint)$$) = '55000';
+SELECT 'and so does a write to its contacts table',
+       pg_temp.sqlstate_of($$UPDATE crm.partners SET role = 'seller' WHERE id = 1$$) = '55000';
+SELECT 'the adjustments of the broken profile name its (dropped) contacts table',
+       NOT EXISTS (SELECT FROM lead_score.adjustment_store a JOIN lead_score.attachment_store s ON s.profile_id = a.profile_id
+                    JOIN lead_score.profile_store p ON p.id = s.profile_id
+                   WHERE p.name = 'Gone' AND a.contacts IS DISTINCT FROM s.contacts);
+SELECT 'tick() reports both broken profiles with NULL counts and sweeps the other three',
+       count(*) = 5 AND count(*) FILTER (WHERE checked IS NULL) = 2
+       AND bool_and(profile IN ('Gone', 'NoEvents')) FILTER (WHERE checked IS NULL)
+       AND bool_and(profile NOT IN ('Gone', 'NoEvents')) FILTER (WHERE checked IS NOT NULL)
+  FROM lead_score.tick();
+SELECT 'detach removes each', pg_temp.sqlstate_of($$SELECT lead_score.detach('Gone')$$) = 'no error'
+       AND pg_temp.sqlstate_of($$SELECT lead_score.detach('NoEvents')$$) = 'no error';
+SELECT 'nothing of them is left attached', NOT EXISTS (SELECT FROM lead_score.attachments WHERE profile IN ('Gone', 'NoEvents'))
+       AND to_regclass('lead_score."Gone_scores"') IS NULL AND to_regclass('lead_score."NoEvents_scores"') IS NULL;
+SELECT 'the tables left take writes again',
+       pg_temp.sqlstate_of($$INSERT INTO crm.gone_contact_events (contact_id, event_type, occurred_at)
+                             VALUES (1, 'call', '2024-06-02')$$) = 'no error'
+       AND pg_temp.sqlstate_of($$UPDATE crm.partners SET role = 'seller' WHERE id = 1$$) = 'no error';
 SELECT 'verify is empty for ' || p.name, NOT EXISTS (SELECT FROM lead_score.verify(p.name))
-  FROM lead_score.profile_store p ORDER BY p.name;
+  FROM lead_score.profile_store p JOIN lead_score.attachment_store a ON a.profile_id = p.id ORDER BY p.name;
 -- The state tables' policies let a reader see only the contacts they may see: the
 -- representative sees the 2 score rows of their contacts keyed by contact_key, where
 -- 0.1.0 showed all 10 (tests/upgrade/run.sh shows the leak before the update).
@@ -41,7 +80,7 @@ SELECT 'tick changes Sales contacts', changed > 0 FROM ticked WHERE profile = 'S
 UNION ALL SELECT 'tick changed Sales contacts', false WHERE NOT EXISTS (SELECT FROM ticked WHERE profile = 'Sales');
 SELECT 'tick finds nothing more to do', bool_and(changed = 0) FROM lead_score.tick();
 SELECT 'verify is empty after writes for ' || p.name, NOT EXISTS (SELECT FROM lead_score.verify(p.name))
-  FROM lead_score.profile_store p ORDER BY p.name;
+  FROM lead_score.profile_store p JOIN lead_score.attachment_store a ON a.profile_id = p.id ORDER BY p.name;
 -- clear_tag and the new 0.2.0 behaviour.
 SELECT 'clear_tag reads the key as its type', lead_score.clear_tag('Sales', '0' || min(contact_key), NULL) > 0
   FROM lead_score.tag_store WHERE profile_id = (SELECT id FROM lead_score.profile_store WHERE name = 'Sales');

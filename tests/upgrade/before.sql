@@ -94,3 +94,34 @@ SELECT lead_score.update_profile('People', settings => '{"half_life": "7 days", 
       "likelihood": {"intercept": -3, "points_per_doubling": 4}}');
 SELECT lead_score.publish('People');
 \endif
+
+-- Two attachments that lost a table: the contacts table of 'Gone', the events table of
+-- 'NoEvents' (DROP TABLE ... CASCADE also drops the triggers on the table and the
+-- state table's policy, which names the contacts table). The update from 0.1.0 failed
+-- on the first (its policy was written with the dropped table's oid, "syntax error at
+-- or near" it) and left the extension at 0.1.0. Both stay broken after the update:
+-- using one raises 55000 until it is detached (tests/upgrade/after.sql).
+CREATE TABLE crm.gone_contacts (id bigint PRIMARY KEY, role text);
+CREATE TABLE crm.gone_contact_events (id serial PRIMARY KEY, contact_id bigint, event_type text, occurred_at timestamptz);
+CREATE INDEX ON crm.gone_contact_events (contact_id, occurred_at);
+CREATE TABLE crm.partners (id bigint PRIMARY KEY, role text);
+CREATE TABLE crm.gone_events (id serial PRIMARY KEY, contact_id bigint, event_type text, occurred_at timestamptz);
+CREATE INDEX ON crm.gone_events (contact_id, occurred_at);
+INSERT INTO crm.gone_contacts SELECT g, 'buyer' FROM generate_series(1, 3) AS g;
+INSERT INTO crm.partners SELECT g, 'buyer' FROM generate_series(1, 3) AS g;
+SELECT lead_score.create_profile('Gone', settings => '{"half_life": "7 days", "pql_threshold": 5}');
+SELECT lead_score.add_rule('Gone', 'Call', '{"kind": "event", "event": "call", "points": 5}');
+SELECT lead_score.publish('Gone');
+SELECT lead_score.create_profile('NoEvents', settings => '{"half_life": "7 days", "pql_threshold": 5}');
+SELECT lead_score.add_rule('NoEvents', 'Call', '{"kind": "event", "event": "call", "points": 5}');
+SELECT lead_score.publish('NoEvents');
+SELECT lead_score.attach('Gone', 'crm.gone_contacts', 'crm.gone_contact_events');
+SELECT lead_score.attach('NoEvents', 'crm.partners', 'crm.gone_events');
+-- A call tags contact 1 of each.
+INSERT INTO crm.gone_contact_events (contact_id, event_type, occurred_at) VALUES (1, 'call', '2024-06-01');
+INSERT INTO crm.gone_events (contact_id, event_type, occurred_at) VALUES (1, 'call', '2024-06-01');
+\if :since_0_2_0
+SELECT lead_score.adjust('Gone', 2::bigint, 1, 'before its table was dropped');
+\endif
+DROP TABLE crm.gone_contacts CASCADE;
+DROP TABLE crm.gone_events CASCADE;

@@ -9,13 +9,17 @@ SELECT 'tagged by an event', count(*) > 0 FROM lead_score.transitions WHERE kind
 SELECT 'tagged by tick()', count(*) > 0 FROM lead_score.transitions WHERE kind = 'tagged' AND source = 'tick';
 SELECT 'disqualified', count(*) > 0 FROM lead_score.transitions WHERE kind = 'disqualified';
 SELECT 'requalified', count(*) > 0 FROM lead_score.transitions WHERE kind = 'requalified';
-SELECT 'three attached profiles', count(*) = 3 FROM lead_score.attachment_store;
+SELECT 'five attached profiles', count(*) = 5 FROM lead_score.attachment_store;
+SELECT 'an attachment whose contacts table was dropped', count(*) = 1 FROM lead_score.attachment_store a
+ WHERE NOT EXISTS (SELECT FROM pg_class c WHERE c.oid = a.contacts);
+SELECT 'an attachment whose events table was dropped', count(*) = 1 FROM lead_score.attachment_store a
+ WHERE NOT EXISTS (SELECT FROM pg_class c WHERE c.oid = a.events);
 SELECT 'published versions', count(*) >= 4 FROM lead_score.version_store;
 SELECT 'a draft change', count(*) > 0 FROM lead_score.rule_store r JOIN lead_score.profile_store p ON p.id = r.profile_id
  WHERE p.name = 'Sales' AND r.version IS NULL AND r.name = 'Webinar';
 SELECT to_regclass('lead_score.adjustment_store') IS NOT NULL AS since_0_2_0 \gset
 \if :since_0_2_0
-SELECT 'adjustments', count(*) = 2 FROM lead_score.adjustment_store;
+SELECT 'adjustments', count(*) = 3 FROM lead_score.adjustment_store;
 SELECT 'tagged by an adjustment', count(*) > 0 FROM lead_score.transitions WHERE kind = 'tagged' AND source = 'adjustment';
 SELECT 'a published likelihood', count(*) = 1 FROM lead_score.attachment_store WHERE likelihood_intercept IS NOT NULL;
 \endif
