@@ -43,12 +43,13 @@ SET lead_score.now = '2024-06-01 12:00:00+00';
 INSERT INTO q.events (contact_id, event_type, occurred_at) VALUES (1, 'demo', '2024-06-01 12:00');
 SELECT id, round(score::numeric, 6) AS score, is_pql, pql_at, score_100, stars, tags FROM lead_score."Qual_scores" WHERE id = 1;
 SELECT contact_key, tag, tagged_at, round(score::numeric, 6) AS score, version, rule, source
-  FROM lead_score.tag_store ORDER BY contact_key, tag;
+  FROM lead_score.tag_store WHERE profile_id = (SELECT id FROM lead_score.profile_store WHERE name = 'Qual')
+ ORDER BY contact_key, tag;
 
 -- Sticky: a cancelled demo (−40) and 60 days of decay take the score far down; the tags stay.
 INSERT INTO q.events (contact_id, event_type, occurred_at) VALUES (1, 'cancel', '2024-06-01 12:00');
 SET lead_score.now = '2024-07-31 12:00:00+00';
-SELECT * FROM lead_score.tick();
+SELECT * FROM lead_score.tick() WHERE profile = 'Qual';
 SELECT id, round(score::numeric, 6) AS score, is_pql, disqualified, disqualified_reason, tags
   FROM lead_score."Qual_scores" WHERE id = 1;
 -- Disqualified (gone quiet, through tick) and over the threshold again: no new tag,
@@ -76,7 +77,7 @@ SELECT lead_score.clear_tag('Qual', 4, 'PQL') AS cleared;
 INSERT INTO q.events (contact_id, event_type, occurred_at) VALUES (4, 'no_show', '2024-06-01');
 SELECT id, score, is_pql, tags FROM lead_score."Qual_scores" WHERE id = 4;
 SET lead_score.now = '2024-06-02 00:00:00+00';
-SELECT * FROM lead_score.tick();
+SELECT * FROM lead_score.tick() WHERE profile = 'Qual';
 SELECT id, round(score::numeric, 6) AS score, is_pql, pql_at > '2024-06-01 12:00' AS tagged_after_half_a_day, tags
   FROM lead_score."Qual_scores" WHERE id = 4;
 SET lead_score.now = '2024-06-01 00:00:00+00';
@@ -90,7 +91,7 @@ SELECT id, score, tags FROM lead_score."Qual_scores" WHERE id = 2;
 -- (Without the earlier due time, verify() would report 'due' here.)
 SELECT contact, difference FROM lead_score.verify('Qual') WHERE contact = '2';
 SET lead_score.now = '2024-06-02 00:00:00+00';
-SELECT * FROM lead_score.tick();
+SELECT * FROM lead_score.tick() WHERE profile = 'Qual';
 SELECT id, round(score::numeric, 6) AS score, tags FROM lead_score."Qual_scores" WHERE id = 2;
 SELECT contact, kind, tag, source FROM lead_score.transitions
  WHERE profile = 'Qual' AND contact = '2' AND kind <> 'disqualified' ORDER BY id DESC LIMIT 2;
@@ -115,8 +116,9 @@ SELECT id, score, is_pql, tags FROM lead_score."Qual_scores" ORDER BY id;
 SELECT contact, kind, tag, round(score::numeric, 6) AS score, source
   FROM lead_score.transitions WHERE profile = 'Qual' AND contact = '5' ORDER BY id;
 
--- The audit trail, in order.
-SELECT id, at, profile, version, contact, kind, tag, old_state, new_state, round(score::numeric, 6) AS score,
+-- The audit trail, in order (numbered in id order: the ids themselves depend on what
+-- the sequence gave before).
+SELECT row_number() OVER (ORDER BY id) AS n, at, profile, version, contact, kind, tag, old_state, new_state, round(score::numeric, 6) AS score,
        reason, source
   FROM lead_score.transitions WHERE profile = 'Qual' ORDER BY id;
 
@@ -124,7 +126,7 @@ SELECT id, at, profile, version, contact, kind, tag, old_state, new_state, round
 SELECT lead_score.forget('Qual', 1::bigint) > 0 AS erased;
 SELECT count(*) FILTER (WHERE contact = '1') AS rows_left, count(*) FILTER (WHERE kind = 'erased') AS erasures,
        bool_and(contact IS NULL) FILTER (WHERE kind = 'erased') AS keyless
-  FROM lead_score.transitions;
+  FROM lead_score.transitions WHERE profile = 'Qual';
 SELECT tags, is_pql FROM lead_score."Qual_scores" WHERE id = 1;
 -- Renaming a profile renames the transitions recorded under its old name: forget()
 -- after a rename erases them too, and none is left under the old name. (Rolled back:
@@ -188,7 +190,8 @@ SELECT count(*) AS differences FROM lead_score.verify('Qual');
 INSERT INTO lead_score.tag_store (profile_id, contact_key, tag, tagged_at, score, version, rule, source)
 SELECT id, '12345', 'PQL', '2024-06-01', 60, 1, 'Demo', 'event' FROM lead_score.profile_store WHERE name = 'Qual';
 SELECT contact, stored, recomputed, difference FROM lead_score.verify('Qual');
-DELETE FROM lead_score.tag_store WHERE contact_key = '12345';
+DELETE FROM lead_score.tag_store
+ WHERE contact_key = '12345' AND profile_id = (SELECT id FROM lead_score.profile_store WHERE name = 'Qual');
 SELECT lead_score.detach('Qual');
 
 -- A grace period for young contacts, from the CRM's own creation-time column: "gone
