@@ -316,6 +316,21 @@ BEGIN
        SET contacts = s.contacts, key_column = s.contact_key
       FROM lead_score.attachment_store s
      WHERE s.profile_id OPERATOR(pg_catalog.=) a.profile_id AND a.contacts IS NULL;
+    -- So do transitions restored from an older dump (by the profile's name, which they
+    -- keep). Those of a profile not attached, or dropped, and such adjustments, get '-'
+    -- (no table), as the update gives them: never bound to a later attachment.
+    UPDATE lead_score.transitions t
+       SET contacts = s.contacts, key_column = s.contact_key
+      FROM lead_score.attachment_store s
+      JOIN lead_score.profile_store p ON p.id OPERATOR(pg_catalog.=) s.profile_id
+     WHERE p.name OPERATOR(pg_catalog.=) t.profile AND t.contacts IS NULL;
+    UPDATE lead_score.transitions t SET contacts = 0::pg_catalog.oid::pg_catalog.regclass WHERE t.contacts IS NULL;
+    UPDATE lead_score.adjustment_store a SET contacts = 0::pg_catalog.oid::pg_catalog.regclass WHERE a.contacts IS NULL;
+    -- Tags are kept only for the contacts of the table their profile is attached to:
+    -- those of a profile not attached (0.2.0's detach kept them) would be given to the
+    -- contacts with the same keys of whatever table it is attached to next.
+    DELETE FROM lead_score.tag_store g
+     WHERE NOT EXISTS (SELECT FROM lead_score.attachment_store s WHERE s.profile_id OPERATOR(pg_catalog.=) g.profile_id);
     RETURN changed;
 END
 $$;
@@ -610,6 +625,12 @@ BEGIN
     END LOOP;
     EXECUTE format('DROP VIEW IF EXISTS lead_score.%I', att.view_name);
     EXECUTE format('DROP TABLE IF EXISTS lead_score.%I', att.state_table);
+    -- The profile's tags go with its score rows: they are the detached table's contacts'
+    -- (a tag is kept only for a contact with a score row), and kept they would be given
+    -- to the contacts with the same keys of whatever table the profile is attached to
+    -- next. (After the state table, whose lock every writer of them holds.) Their
+    -- transitions stay, naming that table.
+    DELETE FROM lead_score.tag_store t WHERE t.profile_id = target.id;
     DELETE FROM lead_score.attachment_store s WHERE s.profile_id = target.id;
     PERFORM lead_score.invalidate_scoring_cache();
     PERFORM lead_score.log_change(target.name, 'detach', NULL, NULL,

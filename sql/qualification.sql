@@ -35,7 +35,16 @@ CREATE TABLE lead_score.transitions (
     reason     text,
     -- What did it: event, contact, account, publish, attach, rescore, tick, adjustment, clear_tag, forget.
     source     text NOT NULL,
-    actor      text NOT NULL DEFAULT session_user
+    actor      text NOT NULL DEFAULT session_user,
+    -- The contacts table and key column `contact` is a key of: the profile's attachment
+    -- when the row was written. The same key in another table (the profile detached and
+    -- attached elsewhere) is another contact, whose erasure leaves this row alone. A
+    -- regclass, so pg_dump writes the table's name. '-' (oid 0, no table): written while
+    -- the profile was not attached, or before 0.3.0 for a profile not attached at the
+    -- update. NULL only in rows restored from an older dump, until
+    -- lead_score.upgrade_attachments() records them as the update does.
+    contacts   regclass,
+    key_column name
 );
 CREATE INDEX ON lead_score.transitions (profile, contact);
 SELECT pg_catalog.pg_extension_config_dump('lead_score.transitions', '');
@@ -72,10 +81,13 @@ AS $$
 #variable_conflict use_variable
 DECLARE
     target lead_score.profile_store := lead_score.locked_profile(profile);
+    att lead_score.attachment_store;
     cleared lead_score.tag_store;
     logged lead_score.transitions;
     count integer := 0;
 BEGIN
+    -- (Tags are kept only while the profile is attached: detach clears them.)
+    SELECT * INTO att FROM lead_score.attachment_store a WHERE a.profile_id = target.id;
     -- As the profile's key type spells it: '007' is contact 7, stored as '7'.
     contact := lead_score.stored_key(target.id, contact);
     FOR cleared IN
@@ -84,10 +96,11 @@ BEGIN
         RETURNING *
     LOOP
         INSERT INTO lead_score.transitions (at, profile, version, contact, kind, tag, old_state,
-                                            new_state, score, reason, source, actor)
+                                            new_state, score, reason, source, actor, contacts, key_column)
         VALUES (lead_score.now(), target.name, target.active_version, contact, 'tag_cleared',
                 cleared.tag, 'tagged', 'untagged', lead_score.score(target.name, contact),
-                format('cleared by %s', lead_score.acting_role()), 'clear_tag', lead_score.acting_role())
+                format('cleared by %s', lead_score.acting_role()), 'clear_tag', lead_score.acting_role(),
+                att.contacts, att.contact_key)
         RETURNING * INTO logged;
         PERFORM lead_score.announce(logged);
         count := count + 1;
@@ -110,6 +123,13 @@ AS $$ SELECT lead_score.clear_tag(profile, contact::text, tag) $$;
 -- Data-erasure requests: the contact's tags, transitions and manual adjustments go; one
 -- 'erased' row without the key records that an erasure happened, when and by whom. A
 -- contact that had adjustments is rescored without them at once.
+--
+-- The contact is the key's row of the table the profile is attached to: its transitions
+-- and adjustments are those recorded for that table and key column, and those recorded
+-- for no known table ('-', or NULL before upgrade_attachments()), which cannot be told
+-- apart and which an erasure must not miss. Those recorded for another table the profile
+-- was attached to before are another contact's, and stay. A profile that is not
+-- attached has no table to read the key in: the key's rows of every table go.
 CREATE FUNCTION lead_score.forget_for_caller(profile text, contact text)
 RETURNS bigint LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, lead_score, pg_temp
@@ -117,22 +137,32 @@ AS $$
 #variable_conflict use_variable
 DECLARE
     target lead_score.profile_store := lead_score.locked_profile(profile);
+    att lead_score.attachment_store;
+    attached boolean;
     tags_erased bigint;
     rows_erased bigint;
     adjustments_erased bigint;
 BEGIN
+    SELECT * INTO att FROM lead_score.attachment_store a WHERE a.profile_id = target.id;
+    attached := FOUND;
     contact := lead_score.stored_key(target.id, contact);
     DELETE FROM lead_score.tag_store t WHERE t.profile_id = target.id AND t.contact_key = contact;
     GET DIAGNOSTICS tags_erased = ROW_COUNT;
-    DELETE FROM lead_score.transitions t WHERE t.profile = target.name AND t.contact = contact;
+    DELETE FROM lead_score.transitions t WHERE t.profile = target.name AND t.contact = contact
+       AND (NOT attached OR t.contacts IS NULL OR t.contacts::oid = 0
+            OR (t.contacts = att.contacts AND t.key_column = att.contact_key));
     GET DIAGNOSTICS rows_erased = ROW_COUNT;
-    DELETE FROM lead_score.adjustment_store a WHERE a.profile_id = target.id AND a.contact_key = contact;
+    DELETE FROM lead_score.adjustment_store a WHERE a.profile_id = target.id AND a.contact_key = contact
+       AND (NOT attached OR a.contacts IS NULL OR a.contacts::oid = 0
+            OR (a.contacts = att.contacts AND a.key_column = att.contact_key));
     GET DIAGNOSTICS adjustments_erased = ROW_COUNT;
-    INSERT INTO lead_score.transitions (at, profile, version, contact, kind, reason, source, actor)
+    INSERT INTO lead_score.transitions (at, profile, version, contact, kind, reason, source, actor,
+                                        contacts, key_column)
     VALUES (lead_score.now(), target.name, target.active_version, NULL, 'erased',
             format('a contact''s %s tags, %s transitions and %s adjustments erased on request',
                    tags_erased, rows_erased, adjustments_erased),
-            'forget', lead_score.acting_role());
+            'forget', lead_score.acting_role(),
+            CASE WHEN attached THEN att.contacts ELSE 0::oid::regclass END, att.contact_key);
     PERFORM lead_score.mirror_tags(target.id, contact);
     IF adjustments_erased > 0
        AND EXISTS (SELECT FROM lead_score.attachment_store a WHERE a.profile_id = target.id) THEN

@@ -51,6 +51,10 @@ pub(crate) struct Attachment {
     /// SQL names none: its adjustments are read by profile, as 0.2.0 did, until
     /// `ALTER EXTENSION ... UPDATE` records the table of each.
     pub(crate) adjustments_by_table: bool,
+    /// Whether each transition names the contacts table and key column its contact key
+    /// belongs to (0.3.0's SQL): written with every transition. Older SQL has no place
+    /// for them until `ALTER EXTENSION ... UPDATE`.
+    pub(crate) transitions_by_table: bool,
 }
 
 /// The accounts table of an attachment, as SQL.
@@ -174,7 +178,10 @@ pub(crate) fn load_attachment(client: &SpiClient<'_>, profile_id: i64) -> Option
                     EXISTS (SELECT FROM pg_catalog.pg_attribute t
                              WHERE t.attrelid OPERATOR(pg_catalog.=) a.events
                                AND t.attname OPERATOR(pg_catalog.=) a.event_props AND NOT t.attisdropped
-                               AND t.atttypid OPERATOR(pg_catalog.=) 'pg_catalog.json'::pg_catalog.regtype)
+                               AND t.atttypid OPERATOR(pg_catalog.=) 'pg_catalog.json'::pg_catalog.regtype),
+                    EXISTS (SELECT FROM pg_catalog.pg_attribute t
+                             WHERE t.attrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass('lead_score.transitions')
+                               AND t.attname OPERATOR(pg_catalog.=) 'key_column' AND NOT t.attisdropped)
                FROM lead_score.attachment_store a
                JOIN lead_score.profile_store p ON p.id OPERATOR(pg_catalog.=) a.profile_id
               WHERE a.profile_id OPERATOR(pg_catalog.=) $1",
@@ -305,6 +312,7 @@ pub(crate) fn load_attachment(client: &SpiClient<'_>, profile_id: i64) -> Option
         state_oid: oid(15).unwrap_or(pg_sys::InvalidOid),
         current_sql: row.get::<bool>(17).ok().flatten() == Some(true),
         adjustments_by_table: row.get::<bool>(18).ok().flatten() == Some(true),
+        transitions_by_table: row.get::<bool>(20).ok().flatten() == Some(true),
         profile_name,
     })
 }

@@ -44,7 +44,9 @@ pub(crate) fn role_name(role: pg_sys::Oid) -> String {
 }
 
 /// `lead_score.acting_role()`: the role recorded in the audit columns, `calling_role`.
-#[pg_extern(stable, parallel_safe, schema = "lead_score")]
+/// Volatile and parallel restricted: it reads this backend's call in progress, which a
+/// parallel worker does not share.
+#[pg_extern(volatile, parallel_restricted, schema = "lead_score")]
 fn acting_role() -> String {
     role_name(calling_role())
 }

@@ -176,14 +176,24 @@ pub(crate) fn record(
     let rows = [contacts, kinds, tags, old_states, new_states].map(|column| params.bind(column));
     let [contacts, kinds, tags, old_states, new_states] = rows;
     let (scores, reasons) = (params.bind(scores), params.bind(reasons));
+    // Each transition names the table and key column its contact key belongs to: a key
+    // of another table the profile is attached to later is another contact. (Older SQL,
+    // before `ALTER EXTENSION ... UPDATE`, has no columns for them.)
+    let (table_columns, table_values) = if attachment.transitions_by_table {
+        let contacts = params.bind(attachment.contacts_oid);
+        let key_column = params.bind(attachment.contact_key_name.clone());
+        (", contacts, key_column", format!(", {contacts}::regclass, {key_column}::name"))
+    } else {
+        ("", String::new())
+    };
     let insert = attached.statement(client, Statement::RecordTransitions, &params, true, || {
         format!(
             "WITH logged AS (
                  INSERT INTO lead_score.transitions (at, profile, version, contact, kind, tag, old_state,
-                                                     new_state, score, reason, source, actor)
+                                                     new_state, score, reason, source, actor{table_columns})
                  SELECT to_timestamp({now} / 1e6), {profile}, {version}, r.contact, r.kind, r.tag,
                         r.old_state, r.new_state, r.score, r.reason, {source},
-                        {actor}::text
+                        {actor}::text{table_values}
                    FROM unnest({contacts}::text[], {kinds}::text[], {tags}::text[], {old_states}::text[],
                                {new_states}::text[], {scores}::float8[], {reasons}::text[])
                         AS r(contact, kind, tag, old_state, new_state, score, reason)

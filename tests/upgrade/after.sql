@@ -8,6 +8,22 @@ SET lead_score.now = '2024-06-02 00:00:00+00';
 SELECT 'version is ' || :'new_version', extversion = :'new_version' FROM pg_extension WHERE extname = 'pg_lead_score';
 SELECT 'attachments at the current layout', bool_and(objects_version = lead_score.objects_version())
   FROM lead_score.attachment_store;
+-- Each transition names the contacts table and key column its contact belongs to
+-- (recorded by the update, or after a restore by upgrade_attachments()): an attached
+-- profile's, its attachment's; the others', '-' (no table). The tags of the profile
+-- that was not attached ('Left') are cleared, as detach() now clears them.
+SELECT 'every transition of an attached profile names its attachment''s contacts table and key column',
+       bool_and(t.contacts = s.contacts AND t.key_column = s.contact_key) AND count(*) > 0
+  FROM lead_score.transitions t
+  JOIN lead_score.profile_store p ON p.name = t.profile
+  JOIN lead_score.attachment_store s ON s.profile_id = p.id;
+SELECT 'the transitions of the profile not attached name no table',
+       bool_and(t.contacts = '-'::regclass AND t.key_column IS NULL) AND count(*) > 0
+  FROM lead_score.transitions t WHERE t.profile = 'Left';
+SELECT 'no transition lacks a table', NOT EXISTS (SELECT FROM lead_score.transitions WHERE contacts IS NULL);
+SELECT 'the tags of the profile not attached are cleared',
+       NOT EXISTS (SELECT FROM lead_score.tag_store g JOIN lead_score.profile_store p ON p.id = g.profile_id
+                    WHERE p.name = 'Left');
 -- Two attachments lost a table before the update (tests/upgrade/before.sql): 'Gone'
 -- its contacts table, 'NoEvents' its events table. The update finished all the same
 -- (the version above), and each is broken the documented way: using it raises 55000
@@ -39,10 +55,14 @@ SELECT 'tick() reports both broken profiles with NULL counts and sweeps the othe
        AND bool_and(profile IN ('Gone', 'NoEvents')) FILTER (WHERE checked IS NULL)
        AND bool_and(profile NOT IN ('Gone', 'NoEvents')) FILTER (WHERE checked IS NOT NULL)
   FROM lead_score.tick();
+SELECT 'each kept its tag through the update', count(*) = 2
+  FROM lead_score.tag_store g JOIN lead_score.profile_store p ON p.id = g.profile_id WHERE p.name IN ('Gone', 'NoEvents');
 SELECT 'detach removes each', pg_temp.sqlstate_of($$SELECT lead_score.detach('Gone')$$) = 'no error'
        AND pg_temp.sqlstate_of($$SELECT lead_score.detach('NoEvents')$$) = 'no error';
 SELECT 'nothing of them is left attached', NOT EXISTS (SELECT FROM lead_score.attachments WHERE profile IN ('Gone', 'NoEvents'))
        AND to_regclass('lead_score."Gone_scores"') IS NULL AND to_regclass('lead_score."NoEvents_scores"') IS NULL;
+SELECT 'and clears its tags', NOT EXISTS (SELECT FROM lead_score.tag_store g JOIN lead_score.profile_store p
+                                           ON p.id = g.profile_id WHERE p.name IN ('Gone', 'NoEvents'));
 SELECT 'the tables left take writes again',
        pg_temp.sqlstate_of($$INSERT INTO crm.gone_contact_events (contact_id, event_type, occurred_at)
                              VALUES (1, 'call', '2024-06-02')$$) = 'no error'

@@ -110,10 +110,10 @@ CREATE INDEX ON crm.gone_events (contact_id, occurred_at);
 INSERT INTO crm.gone_contacts SELECT g, 'buyer' FROM generate_series(1, 3) AS g;
 INSERT INTO crm.partners SELECT g, 'buyer' FROM generate_series(1, 3) AS g;
 SELECT lead_score.create_profile('Gone', settings => '{"half_life": "7 days", "pql_threshold": 5}');
-SELECT lead_score.add_rule('Gone', 'Call', '{"kind": "event", "event": "call", "points": 5}');
+SELECT lead_score.add_rule('Gone', 'Call', '{"kind": "event", "event": "call", "points": 10}');
 SELECT lead_score.publish('Gone');
 SELECT lead_score.create_profile('NoEvents', settings => '{"half_life": "7 days", "pql_threshold": 5}');
-SELECT lead_score.add_rule('NoEvents', 'Call', '{"kind": "event", "event": "call", "points": 5}');
+SELECT lead_score.add_rule('NoEvents', 'Call', '{"kind": "event", "event": "call", "points": 10}');
 SELECT lead_score.publish('NoEvents');
 SELECT lead_score.attach('Gone', 'crm.gone_contacts', 'crm.gone_contact_events');
 SELECT lead_score.attach('NoEvents', 'crm.partners', 'crm.gone_events');
@@ -125,3 +125,17 @@ SELECT lead_score.adjust('Gone', 2::bigint, 1, 'before its table was dropped');
 \endif
 DROP TABLE crm.gone_contacts CASCADE;
 DROP TABLE crm.gone_events CASCADE;
+
+-- A profile detached with tags: 0.1.0's and 0.2.0's detach kept them, and they would
+-- have gone to the contacts with the same keys of the next table it was attached to.
+-- The update clears them (tests/upgrade/after.sql).
+CREATE TABLE crm.old_leads (id bigint PRIMARY KEY);
+CREATE TABLE crm.old_lead_events (id serial PRIMARY KEY, contact_id bigint, event_type text, occurred_at timestamptz);
+CREATE INDEX ON crm.old_lead_events (contact_id, occurred_at);
+INSERT INTO crm.old_leads SELECT g FROM generate_series(1, 3) AS g;
+SELECT lead_score.create_profile('Left', settings => '{"half_life": "7 days", "pql_threshold": 5}');
+SELECT lead_score.add_rule('Left', 'Call', '{"kind": "event", "event": "call", "points": 10}');
+SELECT lead_score.publish('Left');
+SELECT lead_score.attach('Left', 'crm.old_leads', 'crm.old_lead_events');
+INSERT INTO crm.old_lead_events (contact_id, event_type, occurred_at) VALUES (1, 'call', '2024-06-01');
+SELECT lead_score.detach('Left');

@@ -14,6 +14,8 @@ SELECT 'an attachment whose contacts table was dropped', count(*) = 1 FROM lead_
  WHERE NOT EXISTS (SELECT FROM pg_class c WHERE c.oid = a.contacts);
 SELECT 'an attachment whose events table was dropped', count(*) = 1 FROM lead_score.attachment_store a
  WHERE NOT EXISTS (SELECT FROM pg_class c WHERE c.oid = a.events);
+SELECT 'tags of a profile no longer attached', count(*) > 0 FROM lead_score.tag_store g
+ WHERE NOT EXISTS (SELECT FROM lead_score.attachment_store a WHERE a.profile_id = g.profile_id);
 SELECT 'published versions', count(*) >= 4 FROM lead_score.version_store;
 SELECT 'a draft change', count(*) > 0 FROM lead_score.rule_store r JOIN lead_score.profile_store p ON p.id = r.profile_id
  WHERE p.name = 'Sales' AND r.version IS NULL AND r.name = 'Webinar';

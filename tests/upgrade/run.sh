@@ -10,7 +10,7 @@
 # install script. (0.1.0 was only ever built for PostgreSQL 15: on newer versions its
 # database is made with its frozen install script on the current library, which keeps
 # every symbol that script names.) Each release's frozen install script,
-# sql/pg_lead_score--VERSION.sql, must give a database the same objects as the script
+# sql/install/pg_lead_score--VERSION.sql, must give a database the same objects as the script
 # the release's build generates: pgrx writes the generated script's statements in an
 # order that changes from build to build, so the scripts are compared by what they
 # create, never byte for byte.
@@ -77,7 +77,7 @@ install_release() {
         as_root cp "$package$extdir"/* "$extdir/"
     else
         install_new
-        as_root cp "sql/pg_lead_score--$1.sql" "$extdir/"
+        as_root cp "sql/install/pg_lead_score--$1.sql" "$extdir/"
     fi
 }
 install_new() {
@@ -104,10 +104,10 @@ objects_of_script() {
     describe lead_score_script "$out"
     "${psql[@]}" -d lead_score_script -f tests/upgrade/contents.sql >>"$out"
 }
-# frozen_script_check VERSION: sql/pg_lead_score--VERSION.sql creates what the release's
+# frozen_script_check VERSION: sql/install/pg_lead_score--VERSION.sql creates what the release's
 # build generates, and the comparison sees a one-line change (a GRANT taken away).
 frozen_script_check() {
-    local version=$1 frozen=sql/pg_lead_score--$1.sql generated
+    local version=$1 frozen=sql/install/pg_lead_score--$1.sql generated
     generated=$(release_package "$version")$extdir/pg_lead_score--$version.sql
     objects_of_script "$version" "$generated" "$work/generated.objects" &&
         objects_of_script "$version" "$frozen" "$work/frozen.objects" &&
@@ -126,7 +126,7 @@ for release in "${RELEASES[@]}"; do
     if built_for_this_pg "$version"; then
         build_release "$version" "$commit"
         install_release "$version"
-        check "sql/pg_lead_score--$version.sql creates what $commit generates (a dropped GRANT would show)" \
+        check "sql/install/pg_lead_score--$version.sql creates what $commit generates (a dropped GRANT would show)" \
             frozen_script_check "$version"
     fi
 done

@@ -8,8 +8,17 @@ SELECT 'profile', p.* FROM lead_score.profile_store p ORDER BY p.id;
 SELECT 'version', v.* FROM lead_score.version_store v ORDER BY v.profile_id, v.version;
 SELECT 'rule', r.* FROM lead_score.rule_store r ORDER BY r.id;
 SELECT 'change', c.* FROM lead_score.change_log c ORDER BY c.id;
-SELECT 'tag', t.* FROM lead_score.tag_store t ORDER BY t.profile_id, t.contact_key, t.tag;
-SELECT 'transition', t.* FROM lead_score.transitions t ORDER BY t.id;
+-- (Tags of attached profiles: the update to 0.3.0, and upgrade_attachments() after a
+-- restore, clear those of a profile not attached, as detach() now does; after.sql
+-- checks it.)
+SELECT 'tag', t.* FROM lead_score.tag_store t
+ WHERE EXISTS (SELECT FROM lead_score.attachment_store a WHERE a.profile_id = t.profile_id)
+ ORDER BY t.profile_id, t.contact_key, t.tag;
+-- (0.1.0's columns: 0.3.0 adds the contacts table and key column each was recorded for,
+-- checked by after.sql.)
+SELECT 'transition', t.id, t.at, t.profile, t.version, t.contact, t.kind, t.tag, t.old_state, t.new_state,
+       t.score, t.reason, t.source, t.actor
+  FROM lead_score.transitions t ORDER BY t.id;
 SELECT 'attachment', a.profile_id, a.contacts, a.contact_key, a.key_type, a.events, a.event_contact,
        a.event_type, a.event_time, a.event_props, a.accounts, a.contact_account, a.account_key,
        a.state_table, a.view_name, a.scored_version, a.pql_tag, a.score_100_curve, a.score_100_scale,

@@ -1,0 +1,174 @@
+-- pg_lead_score 0.2.0 -> 0.3.0, run by ALTER EXTENSION pg_lead_score UPDATE.
+-- What the update changes by hand (tables, data, objects made from Rust, grants);
+-- each `-- @definitions FILE: names` line becomes the current definitions of those
+-- functions and views from the file the install script uses, as CREATE OR REPLACE
+-- (build.rs assembles sql/pg_lead_score--0.2.0--0.3.0.sql from this file). Frozen once
+-- 0.3.0 is released; until then every change to the SQL surface lands here too, and
+-- tests/upgrade proves that a database updated from 0.1.0 or 0.2.0 equals a fresh 0.3.0
+-- install. The shared library keeps every C symbol 0.2.0's script names, so 0.2.0's
+-- SQL works with the new library until this runs.
+\echo Use "ALTER EXTENSION pg_lead_score UPDATE" to load this file. \quit
+
+-- Issue 26, item 4: manual adjustments stay with the contacts table (and key column)
+-- they were made on. 0.2.0 kept them by profile and contact key only: a profile
+-- detached and attached to other tables gave their points and reasons to the contacts
+-- of those tables with the same key, and a table keyed by another type made the
+-- policy's cast fail (22P02) for every role but the owner.
+--
+-- The columns, as sql/adjustments.sql has them (last, as ADD COLUMN puts them).
+ALTER TABLE lead_score.adjustment_store ADD COLUMN contacts regclass, ADD COLUMN key_column name;
+-- Tags and transitions stay with their table too: each transition names the contacts
+-- table and key column its contact key belongs to (as sql/qualification.sql has them,
+-- last), so that forget() erases the contact of the table the profile is attached to
+-- and leaves another table's contact with the same key alone. upgrade_attachments()
+-- below records the current attachment for the transitions of attached profiles, '-'
+-- (no table) for the others; detach() now clears the profile's tags (see below).
+ALTER TABLE lead_score.transitions ADD COLUMN contacts regclass, ADD COLUMN key_column name;
+-- The adjustments of an attached profile were made on the tables it is attached to:
+-- 0.2.0's detach kept them, and counted them for whatever the profile was attached to
+-- next, so the current attachment is the one they count for now (recorded by
+-- upgrade_attachments() below, which does the same after restoring a 0.2.0 dump). Those
+-- of a profile that is not attached now get '-' (oid 0, no table): the table they were
+-- made on is recorded nowhere, so no attachment counts them again or shows them (the
+-- owner of lead_score.adjustment_store still reads them there; forget() and
+-- drop_profile() still erase them).
+UPDATE lead_score.adjustment_store a
+   SET contacts = 0::pg_catalog.oid::pg_catalog.regclass
+ WHERE NOT EXISTS (SELECT FROM lead_score.attachment_store s WHERE s.profile_id OPERATOR(pg_catalog.=) a.profile_id);
+-- Bring the objects attach() made in an older version up to this version's layout:
+-- run by ALTER EXTENSION ... UPDATE, and by hand after restoring a dump taken from an
+-- older version. Returns how many profiles it changed. (Issue 26, item 5: it writes no
+-- policy for an attachment whose contacts table was dropped, as the 0.1.0--0.2.0 script
+-- now does too. From 0.2.0 nothing here reads an attached table: an attachment that
+-- lost its contacts or events table keeps its oid, in the adjustments too, and stays
+-- broken, 55000 when used, until detached; tests/upgrade shows both.)
+-- @definitions sql/attach.sql: upgrade_attachments
+SELECT lead_score.upgrade_attachments();
+-- The policy names the table and key column of each row: may_see_contact takes them.
+DROP POLICY visible_contacts ON lead_score.adjustment_store;
+DROP FUNCTION lead_score.may_see_contact(bigint, text);
+-- Whether the calling role may see the contact `contact_key` (of column `key_column`
+-- of table `contacts`) of a profile, as the profile's scores view decides: the
+-- contacts table's owner (and its members) sees every contact; others see the contacts
+-- they may SELECT, under the table's row-level security. A contact of a table (or key
+-- column) the profile is not attached to now, or of a profile that is not attached, is
+-- shown to nobody but the owner of the adjustments. Runs as the caller (never as the
+-- extension's owner, which is not subject to the policy below): the key is compared in
+-- its own type, a built-in one, and never raises: a key that is not one as the key
+-- type prints it is nobody's.
+-- @definitions sql/adjustments.sql: may_see_contact
+
+-- Everyone may read the adjustments of the contacts they may see.
+CREATE POLICY visible_contacts ON lead_score.adjustment_store FOR SELECT
+    USING (lead_score.may_see_contact(profile_id, contacts, key_column, contact_key));
+-- Backends holding an attachment loaded under 0.2.0's SQL load it again, and with it
+-- the readers of the new columns.
+SELECT lead_score.invalidate_scoring_cache();
+
+-- Issue 26, item 8: renaming a profile renames the transitions recorded under its old
+-- name, so forget() (which erases by the current name) misses none. (The transitions
+-- keep the name, not the id: consumers and notifications read it.)
+-- (update_profile's new body, update_profile_for_caller, is defined with the other
+-- editing functions' below.)
+
+-- Issue 26, item 5: attach refuses a contacts key or events contact column under a
+-- non-deterministic collation (0A000): under it the CRM's = makes one contact of keys
+-- scoring tells apart, and that contact's events were lost silently.
+-- (attach_for_caller, attach()'s body, is defined below.)
+
+-- Issue 26, item 1 (in part): nothing changes profiles, versions, rules, attachments or
+-- adjustments inside a security-restricted operation (see sql/finalize.sql).
+CREATE  FUNCTION lead_score."in_restricted_operation"() RETURNS bool /* bool */
+STRICT STABLE PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'in_restricted_operation_wrapper';
+-- @definitions sql/finalize.sql: refuse_restricted_writes
+REVOKE ALL ON FUNCTION lead_score.refuse_restricted_writes() FROM PUBLIC;
+CREATE TRIGGER refuse_restricted_writes BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON lead_score.profile_store
+    FOR EACH STATEMENT EXECUTE FUNCTION lead_score.refuse_restricted_writes();
+CREATE TRIGGER refuse_restricted_writes BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON lead_score.version_store
+    FOR EACH STATEMENT EXECUTE FUNCTION lead_score.refuse_restricted_writes();
+CREATE TRIGGER refuse_restricted_writes BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON lead_score.rule_store
+    FOR EACH STATEMENT EXECUTE FUNCTION lead_score.refuse_restricted_writes();
+CREATE TRIGGER refuse_restricted_writes BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON lead_score.change_log
+    FOR EACH STATEMENT EXECUTE FUNCTION lead_score.refuse_restricted_writes();
+CREATE TRIGGER refuse_restricted_writes BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON lead_score.attachment_store
+    FOR EACH STATEMENT EXECUTE FUNCTION lead_score.refuse_restricted_writes();
+CREATE TRIGGER refuse_restricted_writes BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON lead_score.adjustment_store
+    FOR EACH STATEMENT EXECUTE FUNCTION lead_score.refuse_restricted_writes();
+
+-- Every function that changes a profile locks it through locked_profile(), which now
+-- refuses to run within a security-restricted operation (clear_tag() writes no catalog table).
+-- @definitions sql/profiles.sql: locked_profile
+
+-- Tags and transitions stay with the contacts table they were recorded for (the bug
+-- class of issue 26, item 4): detach() clears the profile's tags with its score rows
+-- (0.2.0 kept them, and the next attachment gave contact 3's tags to the contact 3 of
+-- another table); clear_tag() and forget() record the table in the transitions they
+-- write, and forget() erases only the transitions and adjustments of the table the
+-- profile is attached to (and those of no known table).
+-- (Their bodies, detach_for_caller, clear_tag_for_caller and forget_for_caller, are
+-- defined with the other editing functions' below.)
+
+-- Issue 26, item 1: the role calling is authorised and recorded (GetUserId()), not the
+-- session's. 0.2.0's editing functions were SECURITY DEFINER, where only the session's
+-- role is left to see: an editor's SECURITY DEFINER function run by a superuser attached
+-- the superuser's tables. Each is now an entry (a C function, SECURITY INVOKER, keeping
+-- the function's oid and the GRANTs DBAs made on it) that notes the calling role and
+-- calls <name>_for_caller, which holds the body and runs as the owner, executable by
+-- nobody else (src/pg/identity.rs, `lead_score_for_caller`).
+
+-- @definitions sql/profiles.sql: create_profile_for_caller, create_profile, update_profile_for_caller, update_profile, drop_profile_for_caller, drop_profile, add_rule_for_caller, add_rule, update_rule_for_caller, update_rule, remove_rule_for_caller, remove_rule, publish_for_caller, publish, revert_draft_for_caller, revert_draft
+-- @definitions sql/attach.sql: attach_for_caller, attach, detach_for_caller, detach
+-- @definitions sql/qualification.sql: clear_tag_for_caller, clear_tag, forget_for_caller, forget
+REVOKE ALL ON FUNCTION lead_score.create_profile_for_caller(text, text, jsonb),
+                       lead_score.update_profile_for_caller(text, text, text, jsonb),
+                       lead_score.drop_profile_for_caller(text),
+                       lead_score.add_rule_for_caller(text, text, jsonb),
+                       lead_score.update_rule_for_caller(text, text, jsonb),
+                       lead_score.remove_rule_for_caller(text, text),
+                       lead_score.publish_for_caller(text),
+                       lead_score.revert_draft_for_caller(text, integer),
+                       lead_score.attach_for_caller(text, regclass, regclass, jsonb),
+                       lead_score.detach_for_caller(text),
+                       lead_score.clear_tag_for_caller(text, text, text),
+                       lead_score.forget_for_caller(text, text)
+    FROM PUBLIC;
+
+-- rescore() likewise: its entries (still STRICT) call rescore_for_caller.
+CREATE  FUNCTION lead_score."rescore_for_caller"(
+	"profile" TEXT, /* & str */
+	"contact" TEXT /* & str */
+) RETURNS bigint /* i64 */
+STRICT SECURITY DEFINER 
+SET search_path TO pg_catalog, lead_score, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'rescore_one_wrapper';
+CREATE  FUNCTION lead_score."rescore_for_caller"(
+	"profile" TEXT /* & str */
+) RETURNS bigint /* i64 */
+STRICT SECURITY DEFINER 
+SET search_path TO pg_catalog, lead_score, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'rescore_wrapper';
+CREATE OR REPLACE FUNCTION lead_score.rescore(profile text)
+RETURNS bigint LANGUAGE c STRICT
+SET search_path = pg_catalog, lead_score, pg_temp
+AS 'MODULE_PATHNAME', 'lead_score_for_caller';
+CREATE OR REPLACE FUNCTION lead_score.rescore(profile text, contact text)
+RETURNS bigint LANGUAGE c STRICT
+SET search_path = pg_catalog, lead_score, pg_temp
+AS 'MODULE_PATHNAME', 'lead_score_for_caller';
+REVOKE ALL ON FUNCTION lead_score.rescore_for_caller(text), lead_score.rescore_for_caller(text, text)
+    FROM PUBLIC;
+
+-- The triggers, tick() and verify() switch to the owner themselves once they have noted
+-- the calling role (src/pg/identity.rs, `for_caller`): a trigger's transitions name the
+-- role that wrote the rows (0.2.0: the login role).
+ALTER FUNCTION lead_score.on_events_change() SECURITY INVOKER;
+ALTER FUNCTION lead_score.on_contacts_change() SECURITY INVOKER;
+ALTER FUNCTION lead_score.on_accounts_change() SECURITY INVOKER;
+ALTER FUNCTION lead_score.tick() SECURITY INVOKER;
+ALTER FUNCTION lead_score.verify(text) SECURITY INVOKER;
+-- acting_role() reads this backend's call in progress, which parallel workers lack.
+ALTER FUNCTION lead_score.acting_role() VOLATILE PARALLEL RESTRICTED;
