@@ -186,6 +186,18 @@ refused_update() {
         "${psql[@]}" -d "$db" -c "DROP VIEW public.hot_leads"
 }
 
+# same_as_fresh_attach DB: the objects attach() made for DB's profiles (state tables,
+# policies, scores views, triggers) equal what attach() makes now, once each profile is
+# detached and attached again (profile_objects.sql; there must be some to compare).
+same_as_fresh_attach() {
+    local db=$1
+    "${psql[@]}" -d "$db" -f tests/upgrade/profile_objects.sql >"$work/kept.profiles" &&
+        grep -q '^== ' "$work/kept.profiles" &&
+        "${psql[@]}" -d "$db" -f tests/upgrade/reattach.sql >&2 &&
+        "${psql[@]}" -d "$db" -f tests/upgrade/profile_objects.sql >"$work/attached.profiles" &&
+        diff "$work/kept.profiles" "$work/attached.profiles"
+}
+
 for release in "${RELEASES[@]}"; do
     version=${release%%:*}
     db=lead_score_from_${version//./_}
@@ -205,6 +217,8 @@ for release in "${RELEASES[@]}"; do
         diff "$work/fresh.objects" "$work/updated.objects"
     check "$version: the updated database works (verify, writes, publish, tick, no leak)" \
         all_true "$db" tests/upgrade/after.sql -v new_version="$CURRENT"
+    check "$version: each profile's state table, policy, scores view and triggers are those a fresh attach() makes" \
+        same_as_fresh_attach "$db"
 
     say "update test: a $version dump restored into $CURRENT"
     fresh_db lead_score_restored
@@ -220,6 +234,8 @@ for release in "${RELEASES[@]}"; do
         diff "$work/fresh.objects" "$work/restored.objects"
     check "$version: the restored database works (verify, writes, publish, tick, no leak)" \
         all_true lead_score_restored tests/upgrade/after.sql -v new_version="$CURRENT"
+    check "$version: each restored profile's objects are those a fresh attach() makes" \
+        same_as_fresh_attach lead_score_restored
 done
 
 [ "$failures" -eq 0 ]
