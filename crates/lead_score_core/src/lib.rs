@@ -5,6 +5,7 @@
 //! test -p lead_score_core`) and the Postgres glue (the extension crate's `pg`) stays
 //! thin.
 
+pub mod candidates;
 pub mod condition;
 pub mod decay;
 pub mod engine;
@@ -23,6 +24,8 @@ pub mod settings;
 pub mod span;
 pub mod value;
 
+#[cfg(test)]
+mod candidates_tests;
 #[cfg(test)]
 mod engine_tests;
 #[cfg(test)]
