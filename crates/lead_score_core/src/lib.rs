@@ -22,6 +22,7 @@ pub mod record_facts;
 pub mod rule;
 pub mod settings;
 pub mod span;
+pub mod training;
 pub mod value;
 
 #[cfg(test)]
@@ -38,3 +39,5 @@ mod learning_tests;
 mod qualification_tests;
 #[cfg(test)]
 mod rule_tests;
+#[cfg(test)]
+mod training_tests;
