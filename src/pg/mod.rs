@@ -30,6 +30,7 @@ pub(crate) mod some_contacts;
 mod spi_rows;
 pub(crate) mod summaries;
 pub(crate) mod training;
+mod training_candidates;
 mod triggers;
 
 #[cfg(any(test, feature = "pg_test"))]
