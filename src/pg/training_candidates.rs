@@ -476,6 +476,7 @@ pub(crate) fn candidates(
         }
         let types = event_types(client, attachment, known);
         for (event_type, _) in &types {
+            check_for_interrupts!();
             EventRule::of_type(event_type).push_candidates(half_lives, &mut found);
         }
         if attachment.event_props.is_some() {
