@@ -1,0 +1,65 @@
+//! Compiling a published version's settings and rules into a [`CompiledProfile`],
+//! with the lookups the engine makes per event.
+
+use rustc_hash::FxHashMap as HashMap;
+use serde_json::Value as Json;
+
+use super::{CompiledProfile, ProfileError};
+use crate::decay::HalfLife;
+use crate::rule::{EventRule, HalfLifeChoice, Rule};
+use crate::settings::Settings;
+
+impl CompiledProfile {
+    pub fn compile(settings: &Json, rules: &[(String, Json)]) -> Result<Self, ProfileError> {
+        let settings =
+            Settings::compile(settings).map_err(|error| ProfileError { rule_name: None, error })?;
+        let rules = rules
+            .iter()
+            .map(|(name, json)| {
+                Rule::compile(json)
+                    .map(|rule| (name.clone(), rule))
+                    .map_err(|error| ProfileError { rule_name: Some(name.clone()), error })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut rules_by_type: HashMap<String, Vec<usize>> = HashMap::default();
+        let mut watched_types: HashMap<String, u16> = HashMap::default();
+        for (index, (_, rule)) in rules.iter().enumerate() {
+            match rule {
+                Rule::Event(e) => {
+                    for event_type in &e.event_types {
+                        let listed = rules_by_type.entry(event_type.clone()).or_default();
+                        if !listed.contains(&index) {
+                            listed.push(index);
+                        }
+                    }
+                }
+                Rule::Disqualifier { when } | Rule::Fit { when, .. } => {
+                    for condition in when.history_conditions() {
+                        for event_type in condition.event_types {
+                            let next = watched_types.len() as u16;
+                            watched_types.entry(event_type.clone()).or_insert(next);
+                        }
+                    }
+                }
+            }
+        }
+        Ok(CompiledProfile { settings, rules, rules_by_type, watched_types })
+    }
+
+    pub(super) fn half_life(&self, rule: &EventRule) -> Option<HalfLife> {
+        let seconds = match &rule.half_life {
+            HalfLifeChoice::Never => return None,
+            HalfLifeChoice::ProfileDefault => self.settings.half_life.seconds(),
+            HalfLifeChoice::Own(span) => span.seconds(),
+        };
+        // Both were checked positive when compiled.
+        HalfLife::from_seconds(seconds).ok()
+    }
+
+    pub(super) fn event_rule(&self, index: usize) -> Option<&EventRule> {
+        match self.rules.get(index) {
+            Some((_, Rule::Event(rule))) => Some(rule),
+            _ => None,
+        }
+    }
+}
