@@ -64,6 +64,17 @@ pub extern "C-unwind" fn _PG_init() {
         pg::clock::clock_now
     ]
 );
+::pgrx::extension_sql_file!(
+    "../sql/schema_guard.sql",
+    name = "schema_guard",
+    requires = [
+        "adjustments",
+        pg::readers::lead_score::rule_fields,
+        pg::schema_guard::lead_score::schema_guard_push,
+        pg::schema_guard::lead_score::schema_guard_pop,
+        pg::schema_guard::lead_score::in_own_script
+    ]
+);
 ::pgrx::extension_sql_file!("../sql/finalize.sql", name = "finalize", finalize);
 
 /// The shape of the crate, checked.

@@ -172,3 +172,35 @@ ALTER FUNCTION lead_score.tick() SECURITY INVOKER;
 ALTER FUNCTION lead_score.verify(text) SECURITY INVOKER;
 -- acting_role() reads this backend's call in progress, which parallel workers lack.
 ALTER FUNCTION lead_score.acting_role() VOLATILE PARALLEL RESTRICTED;
+
+-- Issue 26, item 7: the schema guard (see sql/schema_guard.sql). A DDL command that
+-- renames, drops or retypes a column an attached profile reads, gives a key column a
+-- non-deterministic collation, or drops one of its tables while another keeps its
+-- triggers, is refused (2BP01); 0.2.0 let it through, and every later write to the
+-- CRM's tables failed until the profile was detached. Created last: the event triggers
+-- leave this script's own commands alone, but they need every function they call.
+CREATE  FUNCTION lead_score."schema_guard_push"(
+	"snapshot" jsonb /* JsonB */
+) RETURNS void
+STRICT VOLATILE PARALLEL UNSAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'schema_guard_push_wrapper';
+CREATE  FUNCTION lead_score."schema_guard_pop"() RETURNS jsonb /* Option < JsonB > */
+STRICT VOLATILE PARALLEL UNSAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'schema_guard_pop_wrapper';
+CREATE  FUNCTION lead_score."in_own_script"() RETURNS bool /* bool */
+STRICT STABLE PARALLEL RESTRICTED
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'in_own_script_wrapper';
+-- @definitions sql/schema_guard.sql: read_columns, attached_columns, schema_guard_before, schema_guard_after
+
+REVOKE ALL ON FUNCTION lead_score.read_columns(), lead_score.attached_columns(),
+                       lead_score.schema_guard_before(), lead_score.schema_guard_after(),
+                       lead_score.schema_guard_push(jsonb), lead_score.schema_guard_pop()
+    FROM PUBLIC;
+
+CREATE EVENT TRIGGER lead_score_schema_guard_before ON ddl_command_start
+    EXECUTE FUNCTION lead_score.schema_guard_before();
+CREATE EVENT TRIGGER lead_score_schema_guard_after ON ddl_command_end
+    EXECUTE FUNCTION lead_score.schema_guard_after();

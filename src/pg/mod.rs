@@ -24,6 +24,7 @@ pub(crate) mod qualify;
 pub(crate) mod queries;
 mod readers;
 pub(crate) mod rule_functions;
+mod schema_guard;
 mod score_functions;
 pub(crate) mod score_rows;
 pub(crate) mod some_contacts;

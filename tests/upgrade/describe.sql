@@ -48,6 +48,10 @@ described AS (
                (SELECT format('operator %s(%s, %s) -> %s by %s', o.oprname, o.oprleft::regtype, o.oprright::regtype,
                               o.oprresult::regtype, o.oprcode)
                   FROM pg_operator o WHERE o.oid = m.objid)
+           WHEN 'pg_event_trigger'::regclass THEN
+               (SELECT format('event trigger on %s tags %s function %s enabled %s owner %s', t.evtevent, t.evttags,
+                              t.evtfoid::regprocedure, t.evtenabled, t.evtowner::regrole)
+                  FROM pg_event_trigger t WHERE t.oid = m.objid)
            WHEN 'pg_namespace'::regclass THEN
                (SELECT 'acl: ' || n.nspacl::text FROM pg_namespace n WHERE n.oid = m.objid)
            END AS definition,

@@ -1,0 +1,242 @@
+-- The schema guard: a DDL command that would make an attached profile's triggers fail
+-- on the CRM's next write is refused, as PostgreSQL refuses to drop a column a view
+-- uses. The triggers read the attached tables' columns by name and type (the options'
+-- columns and those the published rules name); renamed, dropped or retyped, every
+-- write to the tables would fail from then on (42703, 42883, 55000) until somebody
+-- detached the profile. So the command fails instead, at once, naming the profile and
+-- what reads the column (2BP01, dependent_objects_still_exist, as for a view).
+--
+-- Just before each DDL command (ddl_command_start) the guard notes the attached tables'
+-- columns, as the catalog has them (only the catalog: about half a millisecond a
+-- command); just after (ddl_command_end, before the command commits) it compares, and
+-- only when one of those columns is gone or changed does it look at what each
+-- attachment reads (its options' columns and its active rules' fields). Refused, for
+-- an attachment whose triggers are still on one of its tables:
+--   * a column it reads that is gone (dropped, or renamed: the message says to what)
+--     or replaced (another column of the same name), or whose type changed (even to a
+--     type the rules could read: the stored scores were computed from the old values);
+--   * a key column (contact_key, event_contact) given a non-deterministic collation;
+--   * one of its tables dropped while another still has its triggers (DROP TABLE of
+--     every table it reads, DROP SCHEMA ... CASCADE, are allowed, as before: no write
+--     is left to fail, and the attachment stays until detached).
+-- Whatever the command: ALTER TABLE on the table or on an inheritance parent, DROP
+-- TYPE ... CASCADE, DROP EXTENSION ... CASCADE. Only what the command changed is
+-- refused: an attachment broken before (by DDL run while a superuser had disabled the
+-- guard) does not block other DDL, and a key column may go back to the attachment's
+-- key type. JSON keys the rules read under props are data, not columns: no DDL changes
+-- them. Drafts are not guarded: publish() checks a draft's fields against the tables.
+--
+-- The event trigger functions run for every DDL command of every role (event triggers
+-- run as the role running the command): SECURITY DEFINER, with a pinned search_path,
+-- they read only the catalog and the extension's tables and run no code of anybody's.
+-- pg_lead_score's own install and update scripts are left alone (see in_own_script).
+-- A superuser may still bypass the guard (ALTER EVENT TRIGGER ... DISABLE, or
+-- session_replication_role = replica), as any event trigger; writes then fail as
+-- before (55000 or 42703) until the profile is detached.
+
+-- What each attachment reads: one row per table (column_name NULL; reader 'its events
+-- table', say) and per column an option or a published rule reads (reader
+-- 'option "event_time"', 'rule "US"'). key_type: the keys' type, for the key columns.
+CREATE FUNCTION lead_score.read_columns()
+RETURNS TABLE(profile_id bigint, profile text, relation oid, reader text, column_name name, key_type oid)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, lead_score, pg_temp
+AS $$
+    WITH read AS (
+        SELECT a.profile_id, o.relation, o.reader, o.column_name, o.key_type
+          FROM lead_score.attachment_store a
+         CROSS JOIN LATERAL (VALUES
+             (a.contacts::oid, 'its contacts table', NULL::name, NULL::oid),
+             (a.events::oid, 'its events table', NULL, NULL),
+             (a.accounts::oid, 'its accounts table', NULL, NULL),
+             (a.contacts::oid, 'option "contact_key"', a.contact_key, a.key_type::oid),
+             (a.events::oid, 'option "event_contact"', a.event_contact, a.key_type::oid),
+             (a.events::oid, 'option "event_type"', a.event_type, NULL),
+             (a.events::oid, 'option "event_time"', a.event_time, NULL),
+             (a.events::oid, 'option "event_props"', a.event_props, NULL),
+             (a.contacts::oid, 'option "contact_account"', a.contact_account, NULL),
+             (a.accounts::oid, 'option "account_key"', a.account_key, NULL)
+         ) AS o(relation, reader, column_name, key_type)
+         WHERE o.relation IS NOT NULL AND (o.reader LIKE 'its %' OR o.column_name IS NOT NULL)
+        UNION
+        SELECT a.profile_id,
+               CASE f.source WHEN 'contact' THEN a.contacts::oid
+                             WHEN 'account' THEN a.accounts::oid
+                             ELSE a.events::oid END,
+               format('rule "%s"', r.name), f.column_name::name, NULL::oid
+          FROM lead_score.attachment_store a
+          JOIN lead_score.profile_store p ON p.id = a.profile_id
+          JOIN lead_score.rule_store r ON r.profile_id = a.profile_id AND r.version = p.active_version
+         CROSS JOIN LATERAL lead_score.rule_fields(r.body) f
+         WHERE f.source IN ('contact', 'account', 'event')
+    )
+    SELECT read.profile_id, p.name, read.relation, read.reader, read.column_name, read.key_type
+      FROM read JOIN lead_score.profile_store p ON p.id = read.profile_id
+     WHERE read.relation IS NOT NULL
+$$;
+
+-- The attached tables as the catalog has them now: one row per table (column_name NULL)
+-- and per column. Only the catalog: cheap enough to read before every DDL command,
+-- where read_columns() (which reads every active rule) would not be.
+CREATE FUNCTION lead_score.attached_columns()
+RETURNS TABLE(relation oid, relation_name text, column_name name, attnum smallint, type_oid oid,
+              nondeterministic boolean)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, lead_score, pg_temp
+AS $$
+    WITH attached AS (
+        SELECT DISTINCT r.relation
+          FROM lead_score.attachment_store a
+         CROSS JOIN LATERAL (VALUES (a.contacts::oid), (a.events::oid), (a.accounts::oid)) AS r(relation)
+         WHERE r.relation IS NOT NULL
+    )
+    SELECT c.oid, c.oid::regclass::text, NULL::name, NULL::smallint, NULL::oid, NULL::boolean
+      FROM attached JOIN pg_class c ON c.oid = attached.relation
+    UNION ALL
+    SELECT t.attrelid, NULL, t.attname, t.attnum, t.atttypid, coalesce(NOT l.collisdeterministic, false)
+      FROM attached
+      JOIN pg_attribute t ON t.attrelid = attached.relation AND t.attnum > 0 AND NOT t.attisdropped
+      LEFT JOIN pg_collation l ON l.oid = t.attcollation
+$$;
+
+-- ddl_command_start: note the attached tables as they are.
+CREATE FUNCTION lead_score.schema_guard_before()
+RETURNS event_trigger LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, lead_score, pg_temp
+AS $$
+BEGIN
+    IF lead_score.in_own_script() THEN
+        RETURN;
+    END IF;
+    PERFORM lead_score.schema_guard_push(
+        coalesce((SELECT pg_catalog.jsonb_agg(pg_catalog.to_jsonb(c)) FROM lead_score.attached_columns() c), '[]'));
+END
+$$;
+
+-- ddl_command_end: refuse what the command broke (see above).
+CREATE FUNCTION lead_score.schema_guard_after()
+RETURNS event_trigger LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, lead_score, pg_temp
+AS $$
+DECLARE
+    snapshot jsonb;
+    refused record;
+BEGIN
+    IF lead_score.in_own_script() THEN
+        RETURN;
+    END IF;
+    snapshot := lead_score.schema_guard_pop();
+    IF snapshot IS NULL OR snapshot = '[]' THEN
+        RETURN;
+    END IF;
+    -- Nothing of the attached tables gone or changed (the usual case: DDL on other
+    -- tables, or that only adds to these): nothing to look into.
+    IF NOT EXISTS (SELECT w.relation, w.column_name, w.attnum, w.type_oid, w.nondeterministic
+                     FROM pg_catalog.jsonb_to_recordset(snapshot) AS w(
+                          relation oid, column_name name, attnum smallint, type_oid oid, nondeterministic boolean)
+                   EXCEPT
+                   SELECT c.relation, c.column_name, c.attnum, c.type_oid, c.nondeterministic
+                     FROM lead_score.attached_columns() c) THEN
+        RETURN;
+    END IF;
+    FOR refused IN
+        WITH was AS (
+            SELECT * FROM pg_catalog.jsonb_to_recordset(snapshot) AS w(
+                relation oid, relation_name text, column_name name, attnum smallint, type_oid oid,
+                nondeterministic boolean)
+        ),
+        -- What each attachment read before the command: its tables, and the columns
+        -- then present.
+        read AS (
+            SELECT r.*, t.relation_name, w.attnum, w.type_oid, w.nondeterministic
+              FROM lead_score.read_columns() r
+              JOIN was t ON t.relation = r.relation AND t.column_name IS NULL
+              LEFT JOIN was w ON w.relation = r.relation AND w.column_name = r.column_name
+             WHERE r.column_name IS NULL OR w.attnum IS NOT NULL
+        ),
+        -- Attachments still in force: one of their triggers is still on one of their tables.
+        live AS (
+            SELECT DISTINCT r.profile_id FROM read r
+             WHERE r.column_name IS NULL
+               AND EXISTS (SELECT FROM pg_trigger g
+                            WHERE g.tgrelid = r.relation
+                              AND pg_catalog.starts_with(g.tgname::text, format('lead_score_%s_', r.profile_id)))
+        ),
+        after_command AS (
+            SELECT r.*, c.oid IS NOT NULL AS table_exists, t.attnum AS now_attnum, t.atttypid AS now_type,
+                   coalesce(NOT l.collisdeterministic, false) AS now_nondeterministic, l.oid AS now_collation,
+                   -- (The column now at its position: its new name, after a rename.)
+                   (SELECT s.attname FROM pg_attribute s WHERE s.attrelid = r.relation
+                       AND s.attnum = r.attnum AND NOT s.attisdropped) AS at_position
+              FROM read r
+              JOIN live USING (profile_id)
+              LEFT JOIN pg_class c ON c.oid = r.relation
+              LEFT JOIN pg_attribute t ON t.attrelid = r.relation AND t.attname = r.column_name
+                                      AND t.attnum > 0 AND NOT t.attisdropped
+              LEFT JOIN pg_collation l ON l.oid = t.attcollation
+        ),
+        broken AS (
+            SELECT n.*, CASE
+                     WHEN n.column_name IS NULL THEN
+                         CASE WHEN NOT n.table_exists THEN format('cannot drop table %s', n.relation_name) END
+                     WHEN NOT n.table_exists THEN NULL  -- (its table's row says so)
+                     WHEN n.now_attnum IS NULL AND n.at_position IS NOT NULL THEN
+                         format('cannot rename column "%s" of table %s to "%s"', n.column_name, n.relation_name,
+                                n.at_position)
+                     WHEN n.now_attnum IS NULL OR n.now_attnum <> n.attnum THEN
+                         format('cannot drop column "%s" of table %s', n.column_name, n.relation_name)
+                     -- (A key column may take the type the attachment's keys have: a repair.)
+                     WHEN n.now_type <> n.type_oid AND n.now_type IS DISTINCT FROM n.key_type THEN
+                         format('cannot alter type of column "%s" of table %s from %s to %s', n.column_name,
+                                n.relation_name, pg_catalog.format_type(n.type_oid, NULL),
+                                pg_catalog.format_type(n.now_type, NULL))
+                     WHEN n.key_type IS NOT NULL AND n.now_nondeterministic AND NOT n.nondeterministic THEN
+                         format('cannot give column "%s" of table %s the non-deterministic collation %s',
+                                n.column_name, n.relation_name, n.now_collation::regcollation)
+                   END AS refusal
+              FROM after_command n
+        ),
+        -- (The DETAIL lists the first ten of what the command broke, one a line.)
+        lines AS (
+            SELECT b.*, pg_catalog.count(*) OVER () AS total,
+                   pg_catalog.row_number() OVER (ORDER BY b.profile, b.relation_name, b.column_name NULLS FIRST,
+                                                          b.reader) AS n,
+                   format('Profile "%s" reads %s (%s).', b.profile,
+                          CASE WHEN b.column_name IS NULL THEN 'table ' || b.relation_name
+                               ELSE format('column "%s" of table %s', b.column_name, b.relation_name) END,
+                          b.reader) AS line
+              FROM broken b
+             WHERE b.refusal IS NOT NULL
+        )
+        SELECT l.refusal, l.profile, l.reader, l.column_name,
+               (SELECT pg_catalog.string_agg(x.line, E'\n' ORDER BY x.n) FROM lines x WHERE x.n <= 10)
+               || CASE WHEN l.total > 10 THEN format(E'\n(and %s more)', l.total - 10) ELSE '' END AS detail
+          FROM lines l
+         WHERE l.n = 1
+    LOOP
+        RAISE EXCEPTION '% because profile "%" reads it', refused.refusal, refused.profile
+            USING ERRCODE = '2BP01',
+                  DETAIL = refused.detail,
+                  HINT = CASE WHEN refused.column_name IS NULL THEN
+                             format('Detach the profile first (SELECT lead_score.detach(%L)), or drop all of its tables in one command.',
+                                    refused.profile)
+                         WHEN pg_catalog.starts_with(refused.reader, 'rule ') THEN
+                             format('First publish rules that do not read the column, or detach the profile (SELECT lead_score.detach(%L)) and attach it again after the change.',
+                                    refused.profile)
+                         ELSE
+                             format('Detach the profile first (SELECT lead_score.detach(%L)) and attach it again after the change.',
+                                    refused.profile)
+                         END;
+    END LOOP;
+END
+$$;
+
+REVOKE ALL ON FUNCTION lead_score.read_columns(), lead_score.attached_columns(),
+                       lead_score.schema_guard_before(), lead_score.schema_guard_after(),
+                       lead_score.schema_guard_push(jsonb), lead_score.schema_guard_pop()
+    FROM PUBLIC;
+
+CREATE EVENT TRIGGER lead_score_schema_guard_before ON ddl_command_start
+    EXECUTE FUNCTION lead_score.schema_guard_before();
+CREATE EVENT TRIGGER lead_score_schema_guard_after ON ddl_command_end
+    EXECUTE FUNCTION lead_score.schema_guard_after();
