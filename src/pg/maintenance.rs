@@ -207,8 +207,7 @@ fn tick_attachment(client: &SpiClient<'_>, attached: &Attached, now: i64) -> Out
         )
     });
     let what = "finding the contacts that are due";
-    let due =
-        texts(Ok(run(client, attached, &due_query, what, &params)), &attached.attachment, what);
+    let due = run(client, attached, &due_query, what, &params).texts();
     rescore_contacts(client, attached, &due, now, Cause::Tick)
 }
 

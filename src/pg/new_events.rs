@@ -13,7 +13,7 @@ use crate::pg::score_rows::{
     add_events_sql, int8_array_literal, lock_reading_limits, settled_by_adding, sum_unnest,
     NewSums, SumColumns, BATCH, SUM_COLUMNS,
 };
-use crate::pg::spi_rows::{current_rows, for_each_row, SlotRow};
+use crate::pg::spi_rows::{for_each_row, SlotRow};
 use crate::pg::summaries::{fold_row, fold_rows, SummaryKey};
 use lead_score_core::engine::{EventSummary, LimitState};
 
@@ -95,9 +95,8 @@ pub(crate) fn add_inserted_events(
                     NewSums { sums, limits, position: "1".into(), from: String::new(), also: "" };
                 add_events_sql(attached, &new, version, now_param)
             });
-        run(client, attached, &add, "adding new events", &params);
-        // SAFETY: the rows are read here, before any other statement runs.
-        if unsafe { current_rows() }.any(|row| settled_by_adding(attached, &row, now).is_some()) {
+        let updated = run(client, attached, &add, "adding new events", &params);
+        if updated.iter().any(|row| settled_by_adding(attached, &row, now).is_some()) {
             added[*place] = true;
         }
     } else if !additive.is_empty() {
@@ -132,10 +131,9 @@ pub(crate) fn add_inserted_events(
                 };
                 add_events_sql(attached, &new, version, now_param)
             });
-            run(client, attached, &add, "adding new events", &params);
-            // SAFETY: the rows are read here, before any other statement runs.
-            let updated = unsafe { current_rows() };
-            for position in updated.filter_map(|row| settled_by_adding(attached, &row, now)) {
+            let updated = run(client, attached, &add, "adding new events", &params);
+            for position in updated.iter().filter_map(|row| settled_by_adding(attached, &row, now))
+            {
                 // (`n` counts from 1 within the batch.)
                 if let Some((place, _, _)) = batch.get(position.wrapping_sub(1)) {
                     added[*place] = true;
@@ -173,8 +171,8 @@ pub(crate) fn new_summaries<K: SummaryKey>(
             // The usual few rows: a plan prepared once, its result read in one go.
             let new_rows =
                 attached.statement(client, Statement::NewEvents, &params, false, new_rows);
-            run(client, attached, &new_rows, "reading new events", &params);
-            fold_rows::<K>(attached, &mut summaries, now);
+            let rows = run(client, attached, &new_rows, "reading new events", &params);
+            fold_rows::<K>(attached, &rows, &mut summaries, now);
         } else {
             // Many: straight from the executor, no result table (planning once is
             // nothing beside them).

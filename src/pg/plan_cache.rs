@@ -18,7 +18,7 @@ use std::rc::Rc;
 
 use pgrx::pg_sys;
 use pgrx::prelude::*;
-use pgrx::spi::{OwnedPreparedStatement, SpiClient, SpiTupleTable};
+use pgrx::spi::{OwnedPreparedStatement, SpiClient};
 
 use crate::pg::attachment::{load_attachment, spi_failed, Attachment};
 use crate::pg::catalog::{load_profile, Edition};
@@ -26,6 +26,7 @@ use crate::pg::decayed_sum::DecayedTypes;
 use crate::pg::errors::{internal, raise, Failure};
 use crate::pg::params::Params;
 use crate::pg::queries::{FactsPlan, Watched};
+use crate::pg::spi_rows::Rows;
 use lead_score_core::engine::CompiledProfile;
 
 /// The statements prepared for an attachment, by what they do: each is prepared once
@@ -251,16 +252,16 @@ impl Attached {
     }
 }
 
-/// Run a prepared statement, or raise an error naming the profile and what failed.
+/// Run a prepared statement, or raise an error naming the profile and what failed; its
+/// result's rows are read in place (see `Rows`).
 pub(crate) fn run<'conn>(
     client: &SpiClient<'conn>,
     attached: &Attached,
     statement: &OwnedPreparedStatement,
     what: &str,
     params: &Params<'_>,
-) -> SpiTupleTable<'conn> {
-    client
-        .select(statement, None, params.args())
+) -> Rows<'conn> {
+    Rows::select(client, statement, params.args())
         .unwrap_or_else(|e| spi_failed(&attached.attachment, what, e))
 }
 

@@ -13,7 +13,7 @@ use crate::pg::identity::{calling_role, role_name};
 use crate::pg::params::Params;
 use crate::pg::plan_cache::{run, Attached, Statement};
 use crate::pg::score_rows::StoredRow;
-use crate::pg::spi_rows::{current_rows, Row};
+use crate::pg::spi_rows::Row;
 use crate::pg::summaries::Scored;
 use lead_score_core::engine::{CompiledProfile, ContactScore};
 use lead_score_core::qualification::{next_crossing, transitions, Transition};
@@ -277,9 +277,8 @@ fn due_after_untagging(client: &SpiClient<'_>, attached: &Attached, contact: &st
                 FOR UPDATE"
         )
     });
-    run(client, attached, &read, "reading an untagged contact", &params);
-    // SAFETY: the row is read here, before any other statement runs.
-    let crossing = unsafe { current_rows() }.next().and_then(|row| {
+    let rows = run(client, attached, &read, "reading an untagged contact", &params);
+    let crossing = rows.first().and_then(|row| {
         let (fit, engagement) = (row.float(1)?, row.decayed(2)?);
         let tags = row.text_array(3).unwrap_or_default();
         next_crossing(&attached.compiled.settings, &tags, fit, &engagement, now)

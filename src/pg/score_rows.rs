@@ -15,7 +15,7 @@ use crate::pg::errors::internal;
 use crate::pg::params::{Params, Placeholder};
 use crate::pg::plan_cache::{run, Attached, Statement};
 use crate::pg::queries::{key_array, STORED_COLUMNS, STORED_COLUMN_COUNT};
-use crate::pg::spi_rows::{current_rows, RawRow, Row};
+use crate::pg::spi_rows::{RawRow, Row};
 use crate::pg::summaries::Scored;
 use lead_score_core::decay::DecayedSum;
 use lead_score_core::engine::{ContactScore, EventTally, LimitState};
@@ -159,9 +159,8 @@ pub(crate) fn lock_and_read(
               ORDER BY s.contact_key FOR UPDATE"
         )
     });
-    let _locked = run(client, attached, &lock, "locking scores", &params);
-    // SAFETY: the rows are read here, before any other statement runs.
-    unsafe { current_rows() }
+    run(client, attached, &lock, "locking scores", &params)
+        .iter()
         .filter_map(|row| {
             let key = row.text(1)?.to_owned();
             let stored = StoredRow::read(&row, 2)?;
@@ -200,9 +199,8 @@ pub(crate) fn standing(
             attachment.state_table, attachment.key_type
         )
     });
-    run(client, attached, &read, "reading a contact's score row", &params);
-    // SAFETY: the row is read here, before any other statement runs.
-    let row = unsafe { current_rows() }.next()?;
+    let rows = run(client, attached, &read, "reading a contact's score row", &params);
+    let row = rows.first()?;
     let corrupted = || -> ! {
         internal(
             format!("profile \"{}\": a score row", attachment.profile_name),
@@ -252,12 +250,11 @@ pub(crate) fn lock_reading_limits<'a>(
               ORDER BY s.contact_key FOR UPDATE"
         )
     });
-    run(client, attached, &lock, "locking scores", &params);
+    let rows = run(client, attached, &lock, "locking scores", &params);
     // The rows come in key order, as `keys` do: a merge, no lookup.
     let mut locked = Vec::with_capacity(keys.clone().count());
     let mut keys = keys;
-    // SAFETY: the rows are read here, before any other statement runs.
-    for row in unsafe { current_rows() } {
+    for row in rows.iter() {
         let (Some(found), Some(tid)) = (row.text(1), row.tid(2)) else { continue };
         for key in keys.by_ref() {
             if key == found {

@@ -13,7 +13,7 @@ use crate::pg::plan_cache::{run, Attached, Statement};
 use crate::pg::qualify::{record, settle, Before, Cause};
 use crate::pg::queries::{key_array, Contacts};
 use crate::pg::score_rows::{lock_and_read, remove_missing, write_batch, Outcome, BATCH};
-use crate::pg::spi_rows::{current_rows, RawRow, Row};
+use crate::pg::spi_rows::{RawRow, Row};
 use crate::pg::summaries::{
     finish_row, finish_rows, fold_adjustment, fold_adjustments_of, fold_row, fold_rows,
     read_adjustments_of, Scored, Summaries,
@@ -125,18 +125,19 @@ pub(crate) fn compute_at(
     let reads = contact_reads(client, attached, keys);
     fold_adjustments_of(client, attached, keys, &mut instants);
     as_crm_owner(attached.attachment.crm_owner, |_| {
-        // Each result table is read once per instant, before the next statement runs.
-        run(client, attached, &reads.events, "reading events", &reads.of_events);
+        // Each result table is read once per instant.
+        let events = run(client, attached, &reads.events, "reading events", &reads.of_events);
         // (`fold_rows` checks for interrupts on every row, each step.)
         for (now, summaries) in &mut instants {
-            fold_rows::<String>(attached, summaries, *now);
+            fold_rows::<String>(attached, &events, summaries, *now);
         }
-        run(client, attached, &reads.contacts, "reading contacts", &reads.of_contacts);
+        let contacts =
+            run(client, attached, &reads.contacts, "reading contacts", &reads.of_contacts);
         instants
             .into_iter()
             .map(|(now, mut summaries)| {
                 pgrx::check_for_interrupts!();
-                finish_rows(attached, &mut summaries, now)
+                finish_rows(attached, &contacts, &mut summaries, now)
             })
             .collect()
     })
@@ -168,16 +169,14 @@ pub(crate) fn compute_as_of(
         }
     });
     as_crm_owner(attached.attachment.crm_owner, |_| {
-        run(client, attached, &reads.events, "reading events", &reads.of_events);
-        // SAFETY: the rows are read here, before any other statement runs.
-        for row in unsafe { current_rows() } {
+        let events = run(client, attached, &reads.events, "reading events", &reads.of_events);
+        for row in events.iter() {
             if let Some(now) = now_of(&row) {
                 fold_row::<String>(attached, &mut summaries, &row, now);
             }
         }
-        run(client, attached, &reads.contacts, "reading contacts", &reads.of_contacts);
-        // SAFETY: as above.
-        unsafe { current_rows() }
+        run(client, attached, &reads.contacts, "reading contacts", &reads.of_contacts)
+            .iter()
             .filter_map(|row| {
                 let now = *instant.get(row.text(1)?)?;
                 let (key, result) = finish_row::<String>(attached, &mut summaries, &row, now)?;

@@ -6,6 +6,7 @@
 use pgrx::array::RawArray;
 use pgrx::pg_sys;
 use pgrx::prelude::*;
+use pgrx::spi::{SpiClient, SpiTupleTable};
 use pgrx::{FromDatum, PgMemoryContexts};
 use serde_json::Value as Json;
 
@@ -17,33 +18,70 @@ use crate::pg::params::Params;
 use lead_score_core::decay::DecayedSum;
 use lead_score_core::record_facts::ColumnValue;
 
-/// One row of `SPI_tuptable`, valid until that table is freed or replaced.
-pub(crate) struct RawRow {
+/// The rows of one statement's result, read in place. SPI keeps a result table until
+/// the connection ends (pgrx never frees one sooner), so the rows stay valid while
+/// other statements run, and the lifetime keeps them from outliving the connection.
+pub(crate) struct Rows<'conn> {
+    table: *mut pg_sys::SPITupleTable,
+    _result: SpiTupleTable<'conn>,
+}
+
+impl<'conn> Rows<'conn> {
+    /// Run `query` with `args` and keep its result (none for a statement that returns
+    /// no rows).
+    pub(crate) fn select<Q: pgrx::spi::Query<'conn>>(
+        client: &SpiClient<'conn>,
+        query: Q,
+        args: &[pgrx::datum::DatumWithOid<'_>],
+    ) -> pgrx::spi::Result<Rows<'conn>> {
+        let result = client.select(query, None, args)?;
+        // SAFETY: `SPI_tuptable` is the table of the statement just run (pgrx clears it
+        // before each statement): nothing ran since.
+        let table = unsafe { pg_sys::SPI_tuptable };
+        Ok(Rows { table, _result: result })
+    }
+
+    /// Its rows, in order. Each first checks for interrupts: loops over a result table
+    /// run no executor that would (a score history reads one contact's events once per
+    /// step), and a statement_timeout or a cancel must stop them.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = RawRow<'_>> {
+        // SAFETY: the table is live for as long as `self` (see `Rows`).
+        let (count, desc, vals) = unsafe {
+            match self.table.as_ref() {
+                None => (0, std::ptr::null_mut(), std::ptr::null_mut()),
+                Some(table) => (table.numvals as usize, table.tupdesc, table.vals),
+            }
+        };
+        (0..count).map(move |i| {
+            pgrx::check_for_interrupts!();
+            // SAFETY: `i` is below the table's row count.
+            RawRow { tuple: unsafe { *vals.add(i) }, desc, _rows: std::marker::PhantomData }
+        })
+    }
+
+    /// The first row, if any.
+    pub(crate) fn first(&self) -> Option<RawRow<'_>> {
+        self.iter().next()
+    }
+
+    /// The first column of every row, which must be text, as text (NULLs skipped).
+    pub(crate) fn texts(&self) -> Vec<String> {
+        let mut rows = self.iter().peekable();
+        if rows.peek().is_some_and(|row| row.type_oid(1) != pg_sys::TEXTOID) {
+            internal("reading a column of text", "the column is not text");
+        }
+        rows.filter_map(|row| row.text(1).map(str::to_owned)).collect()
+    }
+}
+
+/// One row of a [`Rows`], valid as long as it.
+pub(crate) struct RawRow<'rows> {
     tuple: pg_sys::HeapTuple,
     desc: pg_sys::TupleDesc,
+    _rows: std::marker::PhantomData<&'rows ()>,
 }
 
-/// The rows of the current `SPI_tuptable` (none when there is none). Each row first
-/// checks for interrupts: loops over a result table run no executor that would (a
-/// score history reads one contact's events once per step), and a statement_timeout
-/// or a cancel must stop them.
-///
-/// # Safety
-/// The rows must not outlive the table: read them before running another statement.
-pub(crate) unsafe fn current_rows() -> impl Iterator<Item = RawRow> {
-    let table = pg_sys::SPI_tuptable;
-    let (count, desc, vals) = if table.is_null() {
-        (0, std::ptr::null_mut(), std::ptr::null_mut())
-    } else {
-        ((*table).numvals as usize, (*table).tupdesc, (*table).vals)
-    };
-    (0..count).map(move |i| {
-        pgrx::check_for_interrupts!();
-        RawRow { tuple: *vals.add(i), desc }
-    })
-}
-
-impl Row for RawRow {
+impl Row for RawRow<'_> {
     fn datum(&self, column: i32) -> Option<pg_sys::Datum> {
         let mut is_null = false;
         // SAFETY: tuple and descriptor come from the same live SPI result.

@@ -4,14 +4,12 @@
 
 use pgrx::spi::SpiClient;
 
-use crate::pg::attachment::{spi_failed, texts};
-
 use crate::pg::errors::internal;
 use crate::pg::params::Params;
 use crate::pg::plan_cache::Attached;
 use crate::pg::plan_cache::{run, Statement};
 use crate::pg::queries::key_array;
-use crate::pg::spi_rows::{current_rows, for_each_row, RawRow, Row};
+use crate::pg::spi_rows::{for_each_row, RawRow, Row, Rows};
 use lead_score_core::decay::HalfLife;
 use lead_score_core::engine::{Adjustment, ContactScore, Event, EventSummary};
 use lead_score_core::json_facts::JsonFacts;
@@ -166,10 +164,14 @@ fn add_event(attached: &Attached, summary: &mut EventSummary, row: &impl Row, no
     summary.add(&attached.compiled, &event, now);
 }
 
-/// Fold the rows of the last SPI result into one summary per contact.
-pub(crate) fn fold_rows<K: SummaryKey>(attached: &Attached, summaries: &mut K::Map, now: i64) {
-    // SAFETY: the rows are read here, before any other statement runs.
-    for row in unsafe { current_rows() } {
+/// Fold the event rows of `rows` into one summary per contact.
+pub(crate) fn fold_rows<K: SummaryKey>(
+    attached: &Attached,
+    rows: &Rows<'_>,
+    summaries: &mut K::Map,
+    now: i64,
+) {
+    for row in rows.iter() {
         fold_row::<K>(attached, summaries, &row, now);
     }
 }
@@ -246,9 +248,7 @@ pub(crate) fn read_adjustments_of(
               WHERE a.profile_id = {profile} AND a.contact_key = ANY ({given}::text[]){made_here}"
         )
     });
-    run(client, attached, &read, "reading adjustments", &params);
-    // SAFETY: the rows are read here, before any other statement runs.
-    for row in unsafe { current_rows() } {
+    for row in run(client, attached, &read, "reading adjustments", &params).iter() {
         each(&row);
     }
 }
@@ -325,12 +325,14 @@ pub(crate) fn finish_row<K: SummaryKey>(
     Some((key, summary.finish_between(&attached.compiled, &facts, now, between)))
 }
 
-/// Score the contacts of the last SPI result (see `finish_row`).
-pub(crate) fn finish_rows(attached: &Attached, summaries: &mut Summaries, now: i64) -> Scored {
-    // SAFETY: the rows are read here, before any other statement runs.
-    unsafe { current_rows() }
-        .filter_map(|row| finish_row::<String>(attached, summaries, &row, now))
-        .collect()
+/// Score the contacts of `rows` (see `finish_row`).
+pub(crate) fn finish_rows(
+    attached: &Attached,
+    rows: &Rows<'_>,
+    summaries: &mut Summaries,
+    now: i64,
+) -> Scored {
+    rows.iter().filter_map(|row| finish_row::<String>(attached, summaries, &row, now)).collect()
 }
 
 /// Put keys (as text) in the key type's own order, without duplicates: the one order
@@ -362,7 +364,7 @@ pub(crate) fn in_key_order(
         )
     });
     let what = "ordering keys";
-    texts(Ok(run(client, attached, &order, what, &params)), &attached.attachment, what)
+    run(client, attached, &order, what, &params).texts()
 }
 
 /// A contact key as the key type prints it (see `lead_score.stored_key`).
@@ -374,9 +376,7 @@ pub(crate) fn stored_key(client: &SpiClient<'_>, attached: &Attached, contact: &
         format!("SELECT {key}::text::{key_type}::text")
     });
     let what = "spelling a contact key";
-    run(client, attached, &spell, what, &params)
-        .first()
-        .get_one::<String>()
-        .unwrap_or_else(|e| spi_failed(&attached.attachment, what, e))
-        .unwrap_or_else(|| contact.to_owned())
+    let spelled = run(client, attached, &spell, what, &params);
+    let key = spelled.first().and_then(|row| row.text(1).map(str::to_owned));
+    key.unwrap_or_else(|| contact.to_owned())
 }

@@ -7,7 +7,7 @@ use std::rc::Rc;
 use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
 
-use crate::pg::attachment::{ident, texts, Accounts};
+use crate::pg::attachment::{ident, Accounts};
 use crate::pg::clock::decision_now_unix_micros;
 use crate::pg::errors::{internal, raise, Failure};
 use crate::pg::identity::{as_crm_owner, for_caller, function_owner};
@@ -68,7 +68,7 @@ fn touched_keys(
     // The transition tables hold the CRM's rows: read as their owner.
     as_crm_owner(attachment.crm_owner, |_| {
         let what = "reading the touched contacts";
-        texts(Ok(run(client, attached, &query, what, &no_params)), attachment, what)
+        run(client, attached, &query, what, &no_params).texts()
     })
 }
 
