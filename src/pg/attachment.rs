@@ -193,8 +193,11 @@ pub(crate) fn load_attachment(client: &SpiClient<'_>, profile_id: i64) -> Option
         return None;
     }
     let row = table.first();
-    let text = |i: usize| row.get::<String>(i).ok().flatten();
-    let oid = |i: usize| row.get::<pg_sys::Oid>(i).ok().flatten();
+    let loading = format!("loading the attachment of profile {profile_id}");
+    let read = |e: pgrx::spi::Error| -> ! { internal(&loading, e) };
+    let text = |i: usize| row.get::<String>(i).unwrap_or_else(|e| read(e));
+    let oid = |i: usize| row.get::<pg_sys::Oid>(i).unwrap_or_else(|e| read(e));
+    let flag = |i: usize| row.get::<bool>(i).unwrap_or_else(|e| read(e)) == Some(true);
     let profile_name = text(1)?;
     let (contacts, crm_owner) = relation(client, &profile_name, "contacts", oid(3)?);
     let (events, events_owner) = relation(client, &profile_name, "events", oid(6)?);
@@ -290,7 +293,7 @@ pub(crate) fn load_attachment(client: &SpiClient<'_>, profile_id: i64) -> Option
     };
     Some(Attachment {
         profile_id,
-        version: row.get::<i32>(2).ok().flatten()?,
+        version: row.get::<i32>(2).unwrap_or_else(|e| read(e))?,
         contacts,
         contacts_oid,
         contact_key: ident(&text(4)?),
@@ -304,15 +307,15 @@ pub(crate) fn load_attachment(client: &SpiClient<'_>, profile_id: i64) -> Option
         event_time: ident(&text(9)?),
         event_time_type: oid(16).unwrap_or(pg_sys::TIMESTAMPTZOID),
         event_props: text(10).map(|p| ident(&p)),
-        event_props_json: row.get::<bool>(19).ok().flatten() == Some(true),
+        event_props_json: flag(19),
         accounts,
         accounts_oid,
         crm_owner,
         state_table: Quoted::qualified("lead_score", &text(14)?),
         state_oid: oid(15).unwrap_or(pg_sys::InvalidOid),
-        current_sql: row.get::<bool>(17).ok().flatten() == Some(true),
-        adjustments_by_table: row.get::<bool>(18).ok().flatten() == Some(true),
-        transitions_by_table: row.get::<bool>(20).ok().flatten() == Some(true),
+        current_sql: flag(17),
+        adjustments_by_table: flag(18),
+        transitions_by_table: flag(20),
         profile_name,
     })
 }

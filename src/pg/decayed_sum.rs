@@ -18,19 +18,19 @@ pub(crate) struct DecayedTypes {
 
 impl DecayedTypes {
     pub(crate) fn look_up(client: &pgrx::spi::SpiClient<'_>) -> DecayedTypes {
+        let what = "looking up the type lead_score.decayed";
         let found = client
             .select(
                 "SELECT 'lead_score.decayed'::regtype::oid, 'lead_score.decayed[]'::regtype::oid",
                 Some(1),
                 &[],
             )
-            .ok()
-            .and_then(|t| t.first().get_two::<pg_sys::Oid, pg_sys::Oid>().ok());
-        let (element, array) = match found {
-            Some((Some(element), Some(array))) => (element, array),
-            _ => (pg_sys::InvalidOid, pg_sys::InvalidOid),
-        };
-        DecayedTypes { element, array }
+            .and_then(|t| t.first().get_two::<pg_sys::Oid, pg_sys::Oid>())
+            .unwrap_or_else(|e| crate::pg::errors::internal(what, e));
+        match found {
+            (Some(element), Some(array)) => DecayedTypes { element, array },
+            _ => crate::pg::errors::internal(what, "not found"),
+        }
     }
 
     /// A `lead_score.decayed` parameter: the sum in its stored layout, nothing to parse.

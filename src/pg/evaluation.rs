@@ -222,9 +222,15 @@ pub(crate) fn outcomes_relation(
             )));
         }
         let row = found.first();
-        let type_oid = row.get::<pg_sys::Oid>(1).ok().flatten().unwrap_or(pg_sys::InvalidOid);
+        let type_oid = row
+            .get::<pg_sys::Oid>(1)
+            .unwrap_or_else(|e| spi_failed(&attached.attachment, what, e))
+            .unwrap_or(pg_sys::InvalidOid);
         if !allowed.contains(&type_oid) {
-            let spelled = row.get::<String>(2).ok().flatten().unwrap_or_default();
+            let spelled = row
+                .get::<String>(2)
+                .unwrap_or_else(|e| spi_failed(&attached.attachment, what, e))
+                .unwrap_or_default();
             raise(Failure::WrongType(format!(
                 "column \"{column}\" of relation {schema}.{name} (option \"{option}\") is of type {spelled}, expected {expected}"
             )));

@@ -13,7 +13,7 @@ use crate::pg::identity::{calling_role, role_name};
 use crate::pg::params::Params;
 use crate::pg::plan_cache::{run, Attached, Statement};
 use crate::pg::score_rows::StoredRow;
-use crate::pg::spi_rows::Row;
+use crate::pg::spi_rows::{Row, Rows};
 use crate::pg::summaries::Scored;
 use lead_score_core::engine::{CompiledProfile, ContactScore};
 use lead_score_core::qualification::{next_crossing, transitions, Transition};
@@ -303,17 +303,16 @@ pub(crate) fn all_tags(
     attached: &Attached,
 ) -> HashMap<String, Vec<String>> {
     let mut tags: HashMap<String, Vec<String>> = HashMap::new();
-    let rows = client
-        .select(
-            "SELECT contact_key, tag FROM lead_score.tag_store WHERE profile_id = $1 ORDER BY 1, 2",
-            None,
-            &[attached.attachment.profile_id.into()],
-        )
-        .unwrap_or_else(|e| spi_failed(&attached.attachment, "reading tags", e));
-    for row in rows {
-        pgrx::check_for_interrupts!();
-        if let (Ok(Some(key)), Ok(Some(tag))) = (row.get::<String>(1), row.get::<String>(2)) {
-            tags.entry(key).or_default().push(tag);
+    let rows = Rows::select(
+        client,
+        "SELECT contact_key, tag FROM lead_score.tag_store WHERE profile_id = $1 ORDER BY 1, 2",
+        &[attached.attachment.profile_id.into()],
+    )
+    .unwrap_or_else(|e| spi_failed(&attached.attachment, "reading tags", e));
+    // (Both columns are text and NOT NULL.)
+    for row in rows.iter() {
+        if let (Some(key), Some(tag)) = (row.text(1), row.text(2)) {
+            tags.entry(key.to_owned()).or_default().push(tag.to_owned());
         }
     }
     tags
