@@ -522,6 +522,12 @@ BEGIN
             USING ERRCODE = '22023';
     END IF;
 
+    -- CREATE TRIGGER locks each table in SHARE ROW EXCLUSIVE mode, which waits for its
+    -- writers. Taken one table after the other, a writer holding one of them (a
+    -- transaction that wrote a contact, then writes an event) would deadlock with it:
+    -- all of them together or none, first.
+    PERFORM lead_score.lock_together(ARRAY[events, contacts, accounts]::oid[], 'SHARE ROW EXCLUSIVE');
+
     INSERT INTO lead_score.attachment_store
            (profile_id, contacts, contact_key, key_type, events, event_contact, event_type, event_time,
             event_props, accounts, contact_account, account_key, state_table, view_name, attached_at, attached_by,
@@ -616,6 +622,16 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION 'profile "%" is not attached', target.name USING ERRCODE = '42704';
     END IF;
+    -- DROP TRIGGER locks each table in ACCESS EXCLUSIVE mode, and DROP TABLE and DROP
+    -- VIEW the scores: taken one after the other, they would deadlock with writers
+    -- (whose triggers read the other tables) and readers holding one and waiting for
+    -- the next. First the writers are let finish, all tables together (SHARE), then
+    -- everything is taken together; see lead_score.lock_together().
+    PERFORM lead_score.lock_together(ARRAY[att.events, att.contacts, att.accounts]::oid[], 'SHARE');
+    PERFORM lead_score.lock_together(
+        ARRAY[to_regclass('lead_score.' || quote_ident(att.state_table)),
+              to_regclass('lead_score.' || quote_ident(att.view_name)),
+              att.events, att.contacts, att.accounts]::oid[], 'ACCESS EXCLUSIVE');
     FOR trigger_row IN
         SELECT t.tgname, t.tgrelid::regclass AS relation FROM pg_trigger t
          WHERE pg_catalog.starts_with(t.tgname, format('lead_score_%s_', target.id))

@@ -32,6 +32,8 @@ REVOKE ALL ON FUNCTION lead_score.rescore(text), lead_score.rescore(text, text),
 
 -- Called by attach, detach and publish only.
 REVOKE ALL ON FUNCTION lead_score.invalidate_scoring_cache() FROM PUBLIC;
+-- It locks any relation, with no privilege check: for attach and detach only.
+REVOKE ALL ON FUNCTION lead_score.lock_together(oid[], text) FROM PUBLIC;
 
 -- Run by the sweep (pg_cron or a DBA), not by every role.
 REVOKE ALL ON FUNCTION lead_score.tick(), lead_score.verify(text) FROM PUBLIC;

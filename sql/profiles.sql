@@ -48,7 +48,11 @@ BEGIN
             USING ERRCODE = '42501',
                   HINT = 'Index expressions, ANALYZE, autovacuum and REFRESH MATERIALIZED VIEW run functions this way; call the extension''s functions directly.';
     END IF;
-    SELECT * INTO found_profile FROM lead_score.profile_store p WHERE p.name = profile_name FOR UPDATE;
+    -- FOR NO KEY UPDATE serialises the functions that change the profile, and lets the
+    -- CRM's writers through: a tag or an adjustment they write references this row,
+    -- and its foreign key check locks it FOR KEY SHARE. (FOR UPDATE made them wait for
+    -- the editor's transaction, which deadlocked with a publish waiting for them.)
+    SELECT * INTO found_profile FROM lead_score.profile_store p WHERE p.name = profile_name FOR NO KEY UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'profile "%" does not exist', profile_name USING ERRCODE = '42704';
     END IF;

@@ -173,6 +173,22 @@ ALTER FUNCTION lead_score.verify(text) SECURITY INVOKER;
 -- acting_role() reads this backend's call in progress, which parallel workers lack.
 ALTER FUNCTION lead_score.acting_role() VOLATILE PARALLEL RESTRICTED;
 
+-- Issue 26, item 6: publish, rescore, attach and detach under write load never
+-- deadlock. locked_profile() locks the profile FOR NO KEY UPDATE, which lets the
+-- writers' foreign key checks through; attach() and detach() take the CRM tables'
+-- locks all together or none (their new bodies are among the definitions above); the
+-- triggers and rescoring, in the library, take the profile's score table first.
+CREATE  FUNCTION lead_score."lock_together"(
+	"relations" oid[], /* Vec < Option < pg_sys :: Oid > > */
+	"mode" TEXT /* & str */
+) RETURNS void
+STRICT
+SET search_path TO pg_catalog, lead_score, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'lock_together_wrapper';
+-- It locks any relation, with no privilege check: for attach and detach only.
+REVOKE ALL ON FUNCTION lead_score.lock_together(oid[], text) FROM PUBLIC;
+
 -- Issue 26, item 7: the schema guard (see sql/schema_guard.sql). A DDL command that
 -- renames, drops or retypes a column an attached profile reads, gives a key column a
 -- non-deterministic collation, or drops one of its tables while another keeps its

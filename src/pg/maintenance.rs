@@ -15,6 +15,7 @@ use crate::pg::everyone::score_everyone;
 use crate::pg::identity::{
     as_crm_owner, extension_owner, for_caller, refuse_within_restricted_operation,
 };
+use crate::pg::locks::{lock_scores, lock_together};
 use crate::pg::params::Params;
 use crate::pg::plan_cache::{self, attached_by_name as attached, run, Attached, Statement};
 use crate::pg::qualify::{all_tags, mirror_tags, qualification_before, record, settle, Cause};
@@ -24,21 +25,26 @@ use lead_score_core::decay::DecayedSum;
 use lead_score_core::engine::ContactScore;
 
 /// Rescore every contact of an attached profile from the full history, with its
-/// active version. Takes SHARE locks on the attached tables: writers wait until it
-/// commits (readers do not), so no event written meanwhile is scored by the old
-/// version and then lost. And an EXCLUSIVE lock on the profile's state table: `tick()`
-/// and `rescore()` wait too, so the rows the pass finds unchanged need no row lock
-/// (and no write) to stay as it found them.
+/// active version. Takes an EXCLUSIVE lock on the profile's state table, which every
+/// trigger of the profile takes first (in ROW EXCLUSIVE mode, before it reads the
+/// profile): writers in flight are waited for, and writers that come meanwhile wait
+/// until this commits and then score with what it wrote (and the version it
+/// published); `tick()` and `rescore()` wait too, so the rows the pass finds unchanged
+/// need no row lock (and no write) to stay as it found them. Readers do not wait. The
+/// attached tables are only read, under ACCESS SHARE locks taken with it (see
+/// `lock_together`): this never holds one lock while it waits for another, so it never
+/// deadlocks with a writer, whatever tables the writer's transaction holds.
 pub(crate) fn rescore_all(client: &mut SpiClient<'_>, profile: &str, cause: Cause) -> usize {
     let before_locks = attached(client, profile);
     let attachment = &before_locks.attachment;
-    let tables =
+    let read =
         [Some(attachment.contacts_oid), Some(attachment.events_oid), attachment.accounts_oid];
-    for oid in tables.into_iter().flatten() {
-        // SAFETY: a lock on a relation oid, held to the end of the transaction (by oid:
-        // no name is resolved, and only the attached table itself is locked).
-        unsafe { pg_sys::LockRelationOid(oid, pg_sys::ShareLock as pg_sys::LOCKMODE) };
-    }
+    let locks: Vec<(pg_sys::Oid, u32)> =
+        std::iter::once((attachment.state_oid, pg_sys::ExclusiveLock))
+            .chain(read.into_iter().flatten().map(|oid| (oid, pg_sys::AccessShareLock)))
+            .filter(|(oid, _)| *oid != pg_sys::InvalidOid)
+            .collect();
+    lock_together(&locks);
     let attached = attached_locking(client, profile, &before_locks, pg_sys::ExclusiveLock);
     let attachment = &attached.attachment;
     // The view reads the scored version's tag, scale and likelihood from here (before
@@ -67,36 +73,6 @@ pub(crate) fn rescore_all(client: &mut SpiClient<'_>, profile: &str, cause: Caus
     );
     client.update(&mark, None, &args).unwrap_or_else(|e| internal("finishing the rescore", e));
     rewrite_everyone(client, &attached, decision_now_unix_micros(), cause)
-}
-
-/// Lock a profile's state table in `mode`; false when it is gone (the profile was
-/// detached while this waited). A publish holds that table in EXCLUSIVE mode until it
-/// commits; once the lock is granted its invalidation has been processed, so the
-/// profile loaded after this is the version it published, never the one before.
-fn lock_scores(attached: &Attached, mode: u32) -> bool {
-    let oid = attached.attachment.state_oid;
-    if oid == pg_sys::InvalidOid {
-        return false;
-    }
-    // SAFETY: a lock on a relation oid; once granted, the pending invalidations have
-    // been processed, so the syscache says whether the relation is still there.
-    unsafe {
-        let mode = mode as pg_sys::LOCKMODE;
-        pg_sys::LockRelationOid(oid, mode);
-        let relation = pg_sys::SysCacheIdentifier::RELOID as i32;
-        let zero = pg_sys::Datum::from(0);
-        if !pg_sys::SearchSysCacheExists(relation, pg_sys::Datum::from(oid), zero, zero, zero) {
-            pg_sys::UnlockRelationOid(oid, mode);
-            return false;
-        }
-        // A transaction id marks the statements that follow as writing, which SPI runs
-        // each with a fresh snapshot (pgrx runs the ones before any write on the
-        // caller's, taken before this waited): the reload after this lock sees what
-        // committed meanwhile. (Callers write scores next: tick and verify when anything
-        // is due.)
-        pg_sys::GetCurrentTransactionId();
-    }
-    true
 }
 
 /// `attached`, a profile's cache entry, loaded again once its state table is locked in

@@ -15,6 +15,7 @@ pub(crate) mod everyone;
 pub(crate) mod identity;
 pub(crate) mod insight;
 pub(crate) mod jsonb;
+pub(crate) mod locks;
 pub(crate) mod maintenance;
 pub(crate) mod new_events;
 mod params;

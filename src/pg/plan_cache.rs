@@ -6,9 +6,11 @@
 //! `lead_score.attachment_store`: attach, detach and publish call
 //! [`lead_score.invalidate_scoring_cache()`](invalidate_scoring_cache), which queues
 //! one for every backend at commit (and marks this backend's cache stale at once). A
-//! writer takes its table lock before its triggers run, and taking a lock processes
-//! pending invalidations, so a trigger never scores with a version older than the one
-//! committed before its statement started. A relcache reset (an overflowed queue)
+//! trigger locks its profile's score table before it uses the entry, and loads the
+//! entry again after (see `triggers::trigger_attachment`); taking a lock processes
+//! pending invalidations, and publish holds that table until it commits, so a trigger
+//! never scores with a version older than the one committed before its lock was
+//! granted. A relcache reset (an overflowed queue)
 //! clears the cache too, and so does any invalidation of an attached CRM table (DDL,
 //! a change of owner): the attachment is then loaded and checked again.
 

@@ -4,6 +4,7 @@
 
 use std::rc::Rc;
 
+use pgrx::pg_sys;
 use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
 
@@ -11,6 +12,7 @@ use crate::pg::attachment::{ident, Accounts};
 use crate::pg::clock::decision_now_unix_micros;
 use crate::pg::errors::{internal, raise, Failure};
 use crate::pg::identity::{as_crm_owner, for_caller, function_owner};
+use crate::pg::locks::lock_scores;
 use crate::pg::maintenance::rewrite_everyone;
 use crate::pg::new_events::add_inserted_events;
 use crate::pg::params::Params;
@@ -75,6 +77,12 @@ fn touched_keys(
 /// The attachment a scoring trigger fires for, or an error: a trigger with nothing to
 /// do is a misconfiguration (a copied trigger, a table attached by hand), and staying
 /// silent would let scores go stale unnoticed.
+///
+/// Loaded once the profile's score table is locked (ROW EXCLUSIVE), before the trigger
+/// reads anything else: a publish or rescore in progress (EXCLUSIVE) is waited for, and
+/// what it committed, the version too, is what the trigger then reads. (Publish and
+/// rescore wait for this table alone, so a writer that holds other tables never blocks
+/// them.)
 fn trigger_attachment(
     client: &SpiClient<'_>,
     trigger: &pgrx::PgTrigger<'_>,
@@ -101,28 +109,33 @@ fn trigger_attachment(
             "Only lead_score.attach() creates these triggers: drop this one.",
         )
     };
-    let Some(attached) = plan_cache::attached(client, profile_id) else {
-        misfired(
-            format!("profile {profile_id} is not attached"),
-            "Drop the trigger, or attach the profile with lead_score.attach().",
-        )
+    let attached_here = |attached: Option<Rc<Attached>>| -> Rc<Attached> {
+        let Some(attached) = attached else {
+            misfired(
+                format!("profile {profile_id} is not attached"),
+                "Drop the trigger, or attach the profile with lead_score.attach().",
+            )
+        };
+        let attachment = &attached.attachment;
+        let expected = match watched {
+            Watched::Events => Some(attachment.events_oid),
+            Watched::Contacts => Some(attachment.contacts_oid),
+            Watched::Accounts => attachment.accounts_oid,
+        };
+        if expected != Some(relation) {
+            misfired(
+                format!(
+                    "profile \"{}\" is not attached to this table as its {watched:?}",
+                    attachment.profile_name
+                ),
+                "Drop the trigger: lead_score.attach() made it for another table.",
+            );
+        }
+        attached
     };
-    let attachment = &attached.attachment;
-    let expected = match watched {
-        Watched::Events => Some(attachment.events_oid),
-        Watched::Contacts => Some(attachment.contacts_oid),
-        Watched::Accounts => attachment.accounts_oid,
-    };
-    if expected != Some(relation) {
-        misfired(
-            format!(
-                "profile \"{}\" is not attached to this table as its {watched:?}",
-                attachment.profile_name
-            ),
-            "Drop the trigger: lead_score.attach() made it for another table.",
-        );
-    }
-    attached
+    let cached = attached_here(plan_cache::attached(client, profile_id));
+    lock_scores(&cached, pg_sys::RowExclusiveLock);
+    attached_here(plan_cache::attached(client, profile_id))
 }
 
 fn keep_current(trigger: &pgrx::PgTrigger<'_>, watched: Watched) {

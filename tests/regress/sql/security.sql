@@ -61,6 +61,9 @@ SELECT lead_score.log_change('Guarded', 'forged', NULL, NULL, NULL, NULL);
 -- Nor the cache invalidation that attach, detach and publish send.
 SELECT lead_score.invalidate_scoring_cache();
 \echo :LAST_ERROR_SQLSTATE
+-- Nor the locking attach and detach do on the CRM's tables (which checks no privilege).
+SELECT lead_score.lock_together(ARRAY['lead_score.profile_store'::regclass]::oid[], 'ACCESS EXCLUSIVE');
+\echo :LAST_ERROR_SQLSTATE
 RESET ROLE;
 
 -- The one GRANT that lets a role edit profiles (as documented in the README).
