@@ -50,6 +50,9 @@ pub(crate) enum Statement {
     /// Lock score rows in key order, reading what their limited rules selected (the
     /// fast path).
     Lock,
+    /// Lock the accounts a contacts statement gave its contacts (`triggers`), for an
+    /// UPDATE (which compares the old rows) or an INSERT.
+    LockAccounts { update: bool },
     /// Drop the score rows of contacts that are gone.
     RemoveMissing,
     /// Upsert results.

@@ -82,7 +82,8 @@ fn touched_keys(
 /// reads anything else: a publish or rescore in progress (EXCLUSIVE) is waited for, and
 /// what it committed, the version too, is what the trigger then reads. (Publish and
 /// rescore wait for this table alone, so a writer that holds other tables never blocks
-/// them.)
+/// them.) A contacts write locks the accounts it reads before that (see
+/// `lock_accounts_read`).
 fn trigger_attachment(
     client: &SpiClient<'_>,
     trigger: &pgrx::PgTrigger<'_>,
@@ -134,8 +135,70 @@ fn trigger_attachment(
         attached
     };
     let cached = attached_here(plan_cache::attached(client, profile_id));
+    let accounts_locked = lock_accounts_read(client, &cached, trigger, watched);
     lock_scores(&cached, pg_sys::RowExclusiveLock);
-    attached_here(plan_cache::attached(client, profile_id))
+    let attached = attached_here(plan_cache::attached(client, profile_id));
+    // (Only when the version published meanwhile is the first to read accounts.)
+    if !accounts_locked {
+        lock_accounts_read(client, &attached, trigger, watched);
+    }
+    attached
+}
+
+/// For contacts given an account by a statement (inserted, or updated to another
+/// account), when the rules read accounts: lock those accounts FOR SHARE, in key order,
+/// before any score row. An UPDATE of such an account waits for this writer, and this
+/// writer for one in flight: the account's trigger rescores only the contacts it sees
+/// in the account, so a contact coming into it must not be scored with the account as
+/// this writer's snapshot had it before that UPDATE committed. Under READ COMMITTED the
+/// contacts are read after the wait, with the account as committed. (FOR KEY SHARE
+/// would let an UPDATE of other columns through.) A contact that stays in its account
+/// needs no lock: the account's trigger sees it, and the two serialise on its score
+/// row; and with none, a transaction that wrote a contact's event and then updates the
+/// contact never waits for its account while holding the score row that account's
+/// trigger waits for. Whether it locked.
+fn lock_accounts_read(
+    client: &SpiClient<'_>,
+    attached: &Attached,
+    trigger: &pgrx::PgTrigger<'_>,
+    watched: Watched,
+) -> bool {
+    let attachment = &attached.attachment;
+    let update = match trigger.op() {
+        Ok(pgrx::PgTriggerOperation::Insert) => false,
+        Ok(pgrx::PgTriggerOperation::Update) => true,
+        _ => return false,
+    };
+    let Some(Accounts { table, contact_account, account_key }) = &attachment.accounts else {
+        return false;
+    };
+    if watched != Watched::Contacts || attached.plan.layout.account.is_empty() {
+        return false;
+    }
+    let no_params = Params::default();
+    let lock =
+        attached.statement(client, Statement::LockAccounts { update }, &no_params, true, || {
+            // (A contact whose key changed counts as new.)
+            let new_references = if update {
+                format!(
+                    "SELECT c.{contact_account} FROM changed c
+                       LEFT JOIN before_change b ON b.{key} = c.{key}
+                      WHERE b.{contact_account} IS DISTINCT FROM c.{contact_account}",
+                    key = attachment.contact_key
+                )
+            } else {
+                format!("SELECT c.{contact_account} FROM changed c")
+            };
+            format!(
+                "SELECT FROM {table} a WHERE a.{account_key} IN ({new_references})
+                  ORDER BY a.{account_key} FOR SHARE"
+            )
+        });
+    // The transition tables hold the CRM's rows, and locking needs the owner's rights.
+    as_crm_owner(attachment.crm_owner, |_| {
+        run(client, attached, &lock, "locking the contacts' new accounts", &no_params);
+    });
+    true
 }
 
 fn keep_current(trigger: &pgrx::PgTrigger<'_>, watched: Watched) {
