@@ -100,6 +100,24 @@ AS $$
      WHERE i.indrelid = relation AND i.indisprimary AND i.indnkeyatts = 1
 $$;
 
+-- Whether column `column_name` of `relation` has a unique index on it alone, as a key
+-- needs: checked at once (a deferred check lets a statement's triggers see two rows
+-- with one key) and valid, with no predicate or expression (INCLUDE columns may ride
+-- along). Score rows are keyed by the contacts' key, and a contact is scored with the
+-- account row its reference names: two rows sharing a key would make a write touching
+-- them fail (21000). attach() requires one for both keys; the schema guard refuses DDL
+-- that drops the last.
+CREATE FUNCTION lead_score.has_unique_index(relation regclass, column_name name)
+RETURNS boolean LANGUAGE sql STABLE
+SET search_path = pg_catalog, lead_score, pg_temp
+AS $$
+    SELECT EXISTS (SELECT FROM pg_index i
+                     JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+                    WHERE i.indrelid = relation AND a.attname = column_name
+                      AND i.indisunique AND i.indimmediate AND i.indisvalid AND i.indnkeyatts = 1
+                      AND i.indpred IS NULL AND i.indexprs IS NULL)
+$$;
+
 -- Problems of the active (or draft) rules against the attached tables: a field that
 -- names no column. Empty when every field exists.
 CREATE FUNCTION lead_score.field_problems(profile_id bigint, draft boolean)
@@ -146,7 +164,8 @@ $$;
 
 REVOKE ALL ON FUNCTION lead_score.attached_column(regclass, text, text),
                        lead_score.expect_type(regclass, text, text, regtype, regtype[]),
-                       lead_score.primary_key_column(regclass)
+                       lead_score.primary_key_column(regclass),
+                       lead_score.has_unique_index(regclass, name)
     FROM PUBLIC;
 
 -- The layout of per-profile objects this version's attach() makes (see
@@ -466,14 +485,7 @@ BEGIN
     key_type := lead_score.attached_column(contacts, contact_key, 'contact_key');
     -- Score rows are keyed by the contacts' key: two contacts sharing one would share a
     -- row, and a write touching both would fail.
-    IF NOT EXISTS (SELECT FROM pg_index i
-                    -- (Checked at once and valid: a deferred check lets a statement's
-                    -- triggers see two rows with one key.)
-                    WHERE i.indrelid = contacts AND i.indisunique AND i.indimmediate AND i.indisvalid
-                      AND i.indnkeyatts = 1
-                      AND i.indpred IS NULL AND i.indexprs IS NULL
-                      AND i.indkey[0] = (SELECT a.attnum FROM pg_attribute a
-                                          WHERE a.attrelid = contacts AND a.attname = contact_key)) THEN
+    IF NOT lead_score.has_unique_index(contacts, contact_key) THEN
         RAISE EXCEPTION 'column "%" of % is not unique', contact_key, contacts
             USING ERRCODE = '42P10',
                   HINT = 'Name a column with a unique index on it alone as "contact_key".';
@@ -517,6 +529,13 @@ BEGIN
         PERFORM lead_score.expect_type(contacts, contact_account, 'contact_account',
             lead_score.attached_column(contacts, contact_account, 'contact_account'),
             ARRAY[lead_score.attached_column(accounts, account_key, 'account_key')]);
+        -- A contact is scored with its account's row: two accounts sharing a key would
+        -- give it two, and a write touching it would fail (21000).
+        IF NOT lead_score.has_unique_index(accounts, account_key) THEN
+            RAISE EXCEPTION 'column "%" of % is not unique', account_key, accounts
+                USING ERRCODE = '42P10',
+                      HINT = 'Name a column with a unique index on it alone as "account_key".';
+        END IF;
     ELSIF options ?| ARRAY['contact_account', 'account_key'] THEN
         RAISE EXCEPTION 'options "contact_account" and "account_key" need the "accounts" option'
             USING ERRCODE = '22023';

@@ -118,6 +118,14 @@ CREATE TRIGGER refuse_restricted_writes BEFORE INSERT OR UPDATE OR DELETE OR TRU
 -- calls <name>_for_caller, which holds the body and runs as the owner, executable by
 -- nobody else (src/pg/identity.rs, `lead_score_for_caller`).
 
+-- The accounts' key must have a unique index on it alone, as the contacts' key must:
+-- 0.2.0 attached any column of the key type, and once two accounts shared a value every
+-- write touching one of their contacts failed (21000). attach() (below) checks both
+-- keys with this function, and the schema guard refuses DDL that drops the last such
+-- index. (Attachments made by 0.2.0 are kept as they are.)
+-- @definitions sql/attach.sql: has_unique_index
+REVOKE ALL ON FUNCTION lead_score.has_unique_index(regclass, name) FROM PUBLIC;
+
 -- @definitions sql/profiles.sql: create_profile_for_caller, create_profile, update_profile_for_caller, update_profile, drop_profile_for_caller, drop_profile, add_rule_for_caller, add_rule, update_rule_for_caller, update_rule, remove_rule_for_caller, remove_rule, publish_for_caller, publish, revert_draft_for_caller, revert_draft
 -- @definitions sql/attach.sql: attach_for_caller, attach, detach_for_caller, detach
 -- @definitions sql/qualification.sql: clear_tag_for_caller, clear_tag, forget_for_caller, forget

@@ -303,6 +303,31 @@ SELECT id, score FROM lead_score."Half_scores" ORDER BY id;
 SELECT lead_score.drop_profile('Half');
 DROP TABLE crm.half_indexed;
 
+-- The accounts' key must be unique too (42P10): a contact is scored with its account's
+-- row. 0.2.0 attached a key with no unique index; once two accounts shared a value,
+-- every write touching one of their contacts failed (21000, a row affected twice), and
+-- so did rescore. A unique index on the column alone makes it a key.
+CREATE TABLE crm.coded_accounts (id bigint PRIMARY KEY, code text, employees integer);
+CREATE TABLE crm.coded_contacts (id bigint PRIMARY KEY, account_code text);
+INSERT INTO crm.coded_accounts VALUES (1, 'BIG', 400), (2, 'TINY', 3);
+INSERT INTO crm.coded_contacts VALUES (1, 'BIG'), (2, 'TINY');
+SELECT lead_score.create_profile('Coded') > 0 AS created;
+SELECT lead_score.add_rule('Coded', 'Big account', '{"kind": "fit", "when": {"field": "account.employees", "op": "gte", "value": 25}, "points": 10}') > 0 AS added;
+SELECT lead_score.publish('Coded') AS version;
+SELECT lead_score.attach('Coded', 'crm.coded_contacts', 'crm.events',
+    '{"accounts": "coded_accounts", "contact_account": "account_code", "account_key": "code"}');
+\echo :LAST_ERROR_SQLSTATE
+INSERT INTO crm.coded_accounts VALUES (3, 'BIG', 5);
+UPDATE crm.coded_contacts SET account_code = 'BIG' WHERE id = 2;
+DELETE FROM crm.coded_accounts WHERE id = 3;
+CREATE UNIQUE INDEX ON crm.coded_accounts (code);
+SELECT lead_score.attach('Coded', 'crm.coded_contacts', 'crm.events',
+    '{"accounts": "coded_accounts", "contact_account": "account_code", "account_key": "code"}');
+UPDATE crm.coded_contacts SET account_code = 'TINY' WHERE id = 1;
+SELECT id, score FROM lead_score."Coded_scores" ORDER BY id;
+SELECT lead_score.drop_profile('Coded');
+DROP TABLE crm.coded_contacts, crm.coded_accounts;
+
 DROP SCHEMA crm CASCADE;
 SELECT lead_score.drop_profile('Sales');
 RESET lead_score.now;
