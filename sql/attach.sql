@@ -380,6 +380,7 @@ DECLARE
     state_table name := 'state_' || target.id;
     problem record;
     relation regclass;
+    parent regclass;
     trigger_row record;
 BEGIN
     IF contacts IS NULL OR events IS NULL THEN
@@ -447,6 +448,16 @@ BEGIN
             RAISE EXCEPTION '% is a partition, which pg_lead_score cannot keep current', relation
                 USING ERRCODE = '0A000',
                       HINT = 'Writes through its parent table would not be scored. Attach an unpartitioned table.';
+        END IF;
+        -- Nor are a table's inheritance parents': UPDATE and DELETE on a parent reach
+        -- the rows of the tables inheriting from it, firing their row triggers only.
+        -- (Its own children do not matter: the scoring reads ONLY the attached table.)
+        SELECT h.inhparent::regclass INTO parent FROM pg_inherits h
+         WHERE h.inhrelid = relation ORDER BY h.inhseqno LIMIT 1;
+        IF FOUND THEN
+            RAISE EXCEPTION '% inherits from %, which pg_lead_score cannot keep current', relation, parent
+                USING ERRCODE = '0A000',
+                      HINT = 'UPDATE and DELETE through its parent table would not be scored. Attach a table that inherits from no other.';
         END IF;
         IF (SELECT c.relkind FROM pg_class c WHERE c.oid = relation) <> 'r' THEN
             RAISE EXCEPTION '% is not a table', relation USING ERRCODE = '42809';
