@@ -1,24 +1,33 @@
 -- The schema guard: a DDL command that would make an attached profile's triggers fail
--- on the CRM's next write is refused, as PostgreSQL refuses to drop a column a view
--- uses. The triggers read the attached tables' columns by name and type (the options'
--- columns and those the published rules name); renamed, dropped or retyped, every
--- write to the tables would fail from then on (42703, 42883, 55000) until somebody
--- detached the profile. So the command fails instead, at once, naming the profile and
--- what reads the column (2BP01, dependent_objects_still_exist, as for a view).
+-- on the CRM's next write, or let writes go unscored, is refused, as PostgreSQL refuses
+-- to drop a column a view uses. The triggers read the attached tables' columns by name
+-- and type (the options' columns and those the published rules name); renamed, dropped
+-- or retyped, every write to the tables would fail from then on (42703, 42883, 55000)
+-- until somebody detached the profile. So the command fails instead, at once, naming
+-- the profile and what reads the column (2BP01, dependent_objects_still_exist, as for a
+-- view).
 --
--- Just before each DDL command (ddl_command_start) the guard notes the attached tables'
--- columns, as the catalog has them (only the catalog: about half a millisecond a
--- command); just after (ddl_command_end, before the command commits) it compares, and
--- only when one of those columns is gone or changed does it look at what each
--- attachment reads (its options' columns and its active rules' fields). Refused, for
--- an attachment whose triggers are still on one of its tables:
+-- Just before each DDL command (ddl_command_start) the guard notes the attached tables
+-- as the catalog has them: their columns, owners and inheritance parents (only the
+-- catalog: about half a millisecond a command); just
+-- after (ddl_command_end, before the command commits) it compares, and only when one
+-- of those changed does it look at what each attachment reads (its options' columns
+-- and its active rules' fields). Refused, for an attachment whose triggers are still on
+-- one of its tables:
 --   * a column it reads that is gone (dropped, or renamed: the message says to what)
 --     or replaced (another column of the same name), or whose type changed (even to a
 --     type the rules could read: the stored scores were computed from the old values);
 --   * a key column (contact_key, event_contact) given a non-deterministic collation;
 --   * one of its tables dropped while another still has its triggers (DROP TABLE of
 --     every table it reads, DROP SCHEMA ... CASCADE, are allowed, as before: no write
---     is left to fail, and the attachment stays until detached).
+--     is left to fail, and the attachment stays until detached);
+--   * a new owner for one of its tables while the others keep theirs (55000, as attach
+--     refuses tables with different owners: the scoring reads them as their one owner,
+--     and every write would fail). REASSIGN OWNED fires no event trigger, and keeps one
+--     owner for the tables of a role;
+--   * one of its tables made a partition (ATTACH PARTITION) or an inheritance child
+--     (INHERIT): writes through the parent would not be scored (0A000, as attach
+--     refuses such tables).
 -- Whatever the command: ALTER TABLE on the table or on an inheritance parent, DROP
 -- TYPE ... CASCADE, DROP EXTENSION ... CASCADE. Only what the command changed is
 -- refused: an attachment broken before (by DDL run while a superuser had disabled the
@@ -75,12 +84,13 @@ AS $$
      WHERE read.relation IS NOT NULL
 $$;
 
--- The attached tables as the catalog has them now: one row per table (column_name NULL)
--- and per column. Only the catalog: cheap enough to read before every DDL command,
--- where read_columns() (which reads every active rule) would not be.
+-- The attached tables as the catalog has them now: one row per table (column_name NULL,
+-- with its owner, whether it is a partition, and how many tables it inherits from) and
+-- per column. Only the catalog: cheap enough to read before every DDL command, where
+-- read_columns() (which reads every active rule) would not be.
 CREATE FUNCTION lead_score.attached_columns()
 RETURNS TABLE(relation oid, relation_name text, column_name name, attnum smallint, type_oid oid,
-              nondeterministic boolean)
+              nondeterministic boolean, owner oid, partition boolean, parents integer)
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, lead_score, pg_temp
 AS $$
@@ -90,10 +100,12 @@ AS $$
          CROSS JOIN LATERAL (VALUES (a.contacts::oid), (a.events::oid), (a.accounts::oid)) AS r(relation)
          WHERE r.relation IS NOT NULL
     )
-    SELECT c.oid, c.oid::regclass::text, NULL::name, NULL::smallint, NULL::oid, NULL::boolean
+    SELECT c.oid, c.oid::regclass::text, NULL::name, NULL::smallint, NULL::oid, NULL::boolean,
+           c.relowner, c.relispartition, (SELECT count(*)::integer FROM pg_inherits h WHERE h.inhrelid = c.oid)
       FROM attached JOIN pg_class c ON c.oid = attached.relation
     UNION ALL
-    SELECT t.attrelid, NULL, t.attname, t.attnum, t.atttypid, coalesce(NOT l.collisdeterministic, false)
+    SELECT t.attrelid, NULL, t.attname, t.attnum, t.atttypid, coalesce(NOT l.collisdeterministic, false),
+           NULL, NULL, NULL
       FROM attached
       JOIN pg_attribute t ON t.attrelid = attached.relation AND t.attnum > 0 AND NOT t.attisdropped
       LEFT JOIN pg_collation l ON l.oid = t.attcollation
@@ -131,11 +143,14 @@ BEGIN
     END IF;
     -- Nothing of the attached tables gone or changed (the usual case: DDL on other
     -- tables, or that only adds to these): nothing to look into.
-    IF NOT EXISTS (SELECT w.relation, w.column_name, w.attnum, w.type_oid, w.nondeterministic
+    IF NOT EXISTS (SELECT w.relation, w.column_name, w.attnum, w.type_oid, w.nondeterministic, w.owner,
+                          w.partition, w.parents
                      FROM pg_catalog.jsonb_to_recordset(snapshot) AS w(
-                          relation oid, column_name name, attnum smallint, type_oid oid, nondeterministic boolean)
+                          relation oid, column_name name, attnum smallint, type_oid oid, nondeterministic boolean,
+                          owner oid, partition boolean, parents integer)
                    EXCEPT
-                   SELECT c.relation, c.column_name, c.attnum, c.type_oid, c.nondeterministic
+                   SELECT c.relation, c.column_name, c.attnum, c.type_oid, c.nondeterministic, c.owner,
+                          c.partition, c.parents
                      FROM lead_score.attached_columns() c) THEN
         RETURN;
     END IF;
@@ -143,12 +158,13 @@ BEGIN
         WITH was AS (
             SELECT * FROM pg_catalog.jsonb_to_recordset(snapshot) AS w(
                 relation oid, relation_name text, column_name name, attnum smallint, type_oid oid,
-                nondeterministic boolean)
+                nondeterministic boolean, owner oid, partition boolean, parents integer)
         ),
-        -- What each attachment read before the command: its tables, and the columns
-        -- then present.
+        -- What each attachment read before the command: its tables (as they were), and
+        -- the columns then present.
         read AS (
-            SELECT r.*, t.relation_name, w.attnum, w.type_oid, w.nondeterministic
+            SELECT r.*, t.relation_name, t.owner, t.partition, t.parents,
+                   w.attnum, w.type_oid, w.nondeterministic
               FROM lead_score.read_columns() r
               JOIN was t ON t.relation = r.relation AND t.column_name IS NULL
               LEFT JOIN was w ON w.relation = r.relation AND w.column_name = r.column_name
@@ -162,71 +178,133 @@ BEGIN
                             WHERE g.tgrelid = r.relation
                               AND pg_catalog.starts_with(g.tgname::text, format('lead_score_%s_', r.profile_id)))
         ),
+        -- How many owners each attachment's tables had before the command and have now
+        -- (a dropped table has none), and who owned them.
+        owners AS (
+            SELECT r.profile_id, pg_catalog.count(DISTINCT r.owner) AS before,
+                   pg_catalog.count(DISTINCT c.relowner) AS after, pg_catalog.min(r.owner) AS owner_before,
+                   pg_catalog.string_agg(r.relation_name, ', ' ORDER BY pg_catalog.array_position(
+                       ARRAY['its contacts table', 'its events table', 'its accounts table'], r.reader)) AS tables
+              FROM read r
+              LEFT JOIN pg_class c ON c.oid = r.relation
+             WHERE r.column_name IS NULL
+             GROUP BY r.profile_id
+        ),
         after_command AS (
             SELECT r.*, c.oid IS NOT NULL AS table_exists, t.attnum AS now_attnum, t.atttypid AS now_type,
                    coalesce(NOT l.collisdeterministic, false) AS now_nondeterministic, l.oid AS now_collation,
                    -- (The column now at its position: its new name, after a rename.)
                    (SELECT s.attname FROM pg_attribute s WHERE s.attrelid = r.relation
-                       AND s.attnum = r.attnum AND NOT s.attisdropped) AS at_position
+                       AND s.attnum = r.attnum AND NOT s.attisdropped) AS at_position,
+                   c.relowner AS now_owner, c.relispartition AS now_partition,
+                   (SELECT pg_catalog.count(*)::integer FROM pg_inherits h WHERE h.inhrelid = r.relation) AS now_parents,
+                   (SELECT h.inhparent::regclass::text FROM pg_inherits h WHERE h.inhrelid = r.relation
+                     ORDER BY h.inhseqno DESC LIMIT 1) AS now_parent,
+                   o.before AS owners_before, o.after AS owners_after, o.owner_before, o.tables
               FROM read r
               JOIN live USING (profile_id)
+              JOIN owners o USING (profile_id)
               LEFT JOIN pg_class c ON c.oid = r.relation
               LEFT JOIN pg_attribute t ON t.attrelid = r.relation AND t.attname = r.column_name
                                       AND t.attnum > 0 AND NOT t.attisdropped
               LEFT JOIN pg_collation l ON l.oid = t.attcollation
         ),
-        broken AS (
+        judged AS (
             SELECT n.*, CASE
                      WHEN n.column_name IS NULL THEN
-                         CASE WHEN NOT n.table_exists THEN format('cannot drop table %s', n.relation_name) END
+                         CASE WHEN NOT n.table_exists THEN 'drop table'
+                              WHEN n.now_partition AND NOT n.partition THEN 'partition'
+                              WHEN n.now_parents > n.parents THEN 'inherit'
+                              WHEN n.now_owner <> n.owner AND n.owners_before = 1 AND n.owners_after > 1 THEN 'owner'
+                         END
                      WHEN NOT n.table_exists THEN NULL  -- (its table's row says so)
-                     WHEN n.now_attnum IS NULL AND n.at_position IS NOT NULL THEN
-                         format('cannot rename column "%s" of table %s to "%s"', n.column_name, n.relation_name,
-                                n.at_position)
-                     WHEN n.now_attnum IS NULL OR n.now_attnum <> n.attnum THEN
-                         format('cannot drop column "%s" of table %s', n.column_name, n.relation_name)
+                     WHEN n.now_attnum IS NULL AND n.at_position IS NOT NULL THEN 'rename'
+                     WHEN n.now_attnum IS NULL OR n.now_attnum <> n.attnum THEN 'drop column'
                      -- (A key column may take the type the attachment's keys have: a repair.)
-                     WHEN n.now_type <> n.type_oid AND n.now_type IS DISTINCT FROM n.key_type THEN
-                         format('cannot alter type of column "%s" of table %s from %s to %s', n.column_name,
-                                n.relation_name, pg_catalog.format_type(n.type_oid, NULL),
-                                pg_catalog.format_type(n.now_type, NULL))
-                     WHEN n.key_type IS NOT NULL AND n.now_nondeterministic AND NOT n.nondeterministic THEN
-                         format('cannot give column "%s" of table %s the non-deterministic collation %s',
-                                n.column_name, n.relation_name, n.now_collation::regcollation)
-                   END AS refusal
+                     WHEN n.now_type <> n.type_oid AND n.now_type IS DISTINCT FROM n.key_type THEN 'type'
+                     WHEN n.key_type IS NOT NULL AND n.now_nondeterministic AND NOT n.nondeterministic THEN 'collation'
+                   END AS kind
               FROM after_command n
+        ),
+        broken AS (
+            SELECT j.*, CASE j.kind
+                     WHEN 'drop table' THEN format('cannot drop table %s', j.relation_name)
+                     WHEN 'partition' THEN
+                         format('cannot attach table %s as a partition of %s', j.relation_name, j.now_parent)
+                     WHEN 'inherit' THEN
+                         format('cannot make table %s inherit from %s', j.relation_name, j.now_parent)
+                     WHEN 'owner' THEN
+                         format('cannot change owner of table %s to %s', j.relation_name, j.now_owner::regrole)
+                     WHEN 'rename' THEN
+                         format('cannot rename column "%s" of table %s to "%s"', j.column_name, j.relation_name,
+                                j.at_position)
+                     WHEN 'drop column' THEN
+                         format('cannot drop column "%s" of table %s', j.column_name, j.relation_name)
+                     WHEN 'type' THEN
+                         format('cannot alter type of column "%s" of table %s from %s to %s', j.column_name,
+                                j.relation_name, pg_catalog.format_type(j.type_oid, NULL),
+                                pg_catalog.format_type(j.now_type, NULL))
+                     WHEN 'collation' THEN
+                         format('cannot give column "%s" of table %s the non-deterministic collation %s',
+                                j.column_name, j.relation_name, j.now_collation::regcollation)
+                   END || format(' because profile "%s" reads it', j.profile) AS message
+              FROM judged j
+             WHERE j.kind IS NOT NULL
         ),
         -- (The DETAIL lists the first ten of what the command broke, one a line.)
         lines AS (
             SELECT b.*, pg_catalog.count(*) OVER () AS total,
                    pg_catalog.row_number() OVER (ORDER BY b.profile, b.relation_name, b.column_name NULLS FIRST,
                                                           b.reader) AS n,
-                   format('Profile "%s" reads %s (%s).', b.profile,
-                          CASE WHEN b.column_name IS NULL THEN 'table ' || b.relation_name
-                               ELSE format('column "%s" of table %s', b.column_name, b.relation_name) END,
-                          b.reader) AS line
+                   CASE WHEN b.kind = 'owner' THEN
+                            format('Profile "%s" reads tables %s as their one owner, %s.', b.profile, b.tables,
+                                   b.owner_before::regrole)
+                        ELSE
+                            format('Profile "%s" reads %s (%s).', b.profile,
+                                   CASE WHEN b.column_name IS NULL THEN 'table ' || b.relation_name
+                                        ELSE format('column "%s" of table %s', b.column_name, b.relation_name) END,
+                                   b.reader)
+                   END AS line
               FROM broken b
-             WHERE b.refusal IS NOT NULL
         )
-        SELECT l.refusal, l.profile, l.reader, l.column_name,
+        SELECT l.message, l.kind, l.profile, l.reader, l.relation_name, l.column_name, l.owner_before, l.now_owner,
                (SELECT pg_catalog.string_agg(x.line, E'\n' ORDER BY x.n) FROM lines x WHERE x.n <= 10)
                || CASE WHEN l.total > 10 THEN format(E'\n(and %s more)', l.total - 10) ELSE '' END AS detail
           FROM lines l
          WHERE l.n = 1
     LOOP
-        RAISE EXCEPTION '% because profile "%" reads it', refused.refusal, refused.profile
-            USING ERRCODE = '2BP01',
-                  DETAIL = refused.detail,
-                  HINT = CASE WHEN refused.column_name IS NULL THEN
-                             format('Detach the profile first (SELECT lead_score.detach(%L)), or drop all of its tables in one command.',
-                                    refused.profile)
-                         WHEN pg_catalog.starts_with(refused.reader, 'rule ') THEN
-                             format('First publish rules that do not read the column, or detach the profile (SELECT lead_score.detach(%L)) and attach it again after the change.',
-                                    refused.profile)
-                         ELSE
-                             format('Detach the profile first (SELECT lead_score.detach(%L)) and attach it again after the change.',
-                                    refused.profile)
-                         END;
+        RAISE EXCEPTION USING
+            MESSAGE = refused.message,
+            ERRCODE = CASE refused.kind WHEN 'owner' THEN '55000'
+                                        WHEN 'partition' THEN '0A000'
+                                        WHEN 'inherit' THEN '0A000'
+                                        ELSE '2BP01' END,
+            DETAIL = refused.detail,
+            HINT = CASE
+                -- (The bootstrap superuser's objects cannot be reassigned.)
+                WHEN refused.kind = 'owner' AND refused.owner_before <> 10 THEN
+                    format('Change the owner of all of its tables in one command, REASSIGN OWNED BY %s TO %s (which gives %s everything %s owns in this database), or detach the profile (SELECT lead_score.detach(%L)), change the owners and attach it again.',
+                           refused.owner_before::regrole, refused.now_owner::regrole, refused.now_owner::regrole,
+                           refused.owner_before::regrole, refused.profile)
+                WHEN refused.kind = 'owner' THEN
+                    format('Detach the profile (SELECT lead_score.detach(%L)), change the owners of its tables and attach it again.',
+                           refused.profile)
+                WHEN refused.kind = 'partition' THEN
+                    format('Writes through its parent table would not be scored. Detach the profile first (SELECT lead_score.detach(%L)).',
+                           refused.profile)
+                WHEN refused.kind = 'inherit' THEN
+                    format('UPDATE and DELETE through its parent table would not be scored. Detach the profile first (SELECT lead_score.detach(%L)).',
+                           refused.profile)
+                WHEN refused.column_name IS NULL THEN
+                    format('Detach the profile first (SELECT lead_score.detach(%L)), or drop all of its tables in one command.',
+                           refused.profile)
+                WHEN pg_catalog.starts_with(refused.reader, 'rule ') THEN
+                    format('First publish rules that do not read the column, or detach the profile (SELECT lead_score.detach(%L)) and attach it again after the change.',
+                           refused.profile)
+                ELSE
+                    format('Detach the profile first (SELECT lead_score.detach(%L)) and attach it again after the change.',
+                           refused.profile)
+                END;
     END LOOP;
 END
 $$;

@@ -202,7 +202,9 @@ REVOKE ALL ON FUNCTION lead_score.lock_together(oid[], text) FROM PUBLIC;
 -- renames, drops or retypes a column an attached profile reads, gives a key column a
 -- non-deterministic collation, or drops one of its tables while another keeps its
 -- triggers, is refused (2BP01); 0.2.0 let it through, and every later write to the
--- CRM's tables failed until the profile was detached. Created last: the event triggers
+-- CRM's tables failed until the profile was detached. So is one that gives one of its
+-- tables a new owner while the others keep theirs (55000), or makes one of its tables a
+-- partition or an inheritance child (0A000). Created last: the event triggers
 -- leave this script's own commands alone, but they need every function they call.
 CREATE  FUNCTION lead_score."schema_guard_push"(
 	"snapshot" jsonb /* JsonB */

@@ -160,14 +160,64 @@ SELECT d.ddl, t.error, t.message FROM (VALUES
     ('DROP TABLE sg.contacts, sg.events, sg.accounts CASCADE'),
     ('DROP SCHEMA sg CASCADE')
 ) AS d(ddl), LATERAL sg.try(d.ddl) AS t;
--- A table attached by inheritance: DDL on its parent that reaches it is refused too.
+
+-- A table made a partition, or an inheritance child: UPDATE and DELETE through the
+-- parent (and, for a partition, INSERT) would reach its rows without firing its
+-- statement triggers, and 0.2.0 let the change through, after which a DELETE through
+-- the parent left the deleted events' points in the scores, silently. Refused (0A000,
+-- as attach refuses such tables). A table inheriting from an attached table is not read
+-- (the scoring reads ONLY the attached table): that goes through.
+CREATE TABLE sg.all_events (LIKE sg.events) PARTITION BY RANGE (occurred_at);
+CREATE TABLE sg.event_log (LIKE sg.events);
 CREATE TABLE sg.people (country text);
+ALTER TABLE sg.all_events ATTACH PARTITION sg.events DEFAULT;
+\echo :LAST_ERROR_SQLSTATE
+SELECT d.ddl, t.error, t.message FROM (VALUES
+    ('ALTER TABLE sg.all_events ATTACH PARTITION sg.events FOR VALUES FROM (MINVALUE) TO (MAXVALUE)'),
+    ('ALTER TABLE sg.events INHERIT sg.event_log'),
+    ('ALTER TABLE sg.contacts INHERIT sg.people'),
+    ('CREATE TABLE sg.more_events () INHERITS (sg.events)'),
+    ('ALTER TABLE sg.event_log INHERIT sg.events')
+) AS d(ddl), LATERAL sg.try(d.ddl) AS t;
+-- A table made an inheritance child anyway (the guard disabled, as a superuser can, or
+-- before 0.3.0): DDL on its parent that reaches it is refused, as on the table itself.
+RESET ROLE;
+ALTER EVENT TRIGGER lead_score_schema_guard_after DISABLE;
 ALTER TABLE sg.contacts INHERIT sg.people;
+ALTER EVENT TRIGGER lead_score_schema_guard_after ENABLE;
+SET ROLE sg_owner;
 SELECT * FROM sg.try('ALTER TABLE sg.people RENAME COLUMN country TO country_code');
 SELECT * FROM sg.try('ALTER TABLE sg.people ALTER COLUMN country TYPE varchar(2)');
 ALTER TABLE sg.contacts NO INHERIT sg.people;
-DROP TABLE sg.people;
+DROP TABLE sg.people, sg.event_log, sg.all_events;
 RESET ROLE;
+
+-- A new owner for one of the tables while the others keep theirs: the scoring reads
+-- them as their one owner, and after 0.2.0 let the change through every CRM write
+-- failed (55000). Refused (55000, as attach refuses tables with different owners). A
+-- change that keeps one owner goes through: REASSIGN OWNED, which gives every table of
+-- the role to the new owner at once (and fires no event trigger), and the writes work
+-- under the new owner; so does a new owner for the schema, which the scoring does not
+-- read as.
+CREATE ROLE sg_heir;
+ALTER TABLE sg.events OWNER TO sg_heir;
+\echo :LAST_ERROR_SQLSTATE
+SELECT d.ddl, t.error, t.message FROM (VALUES
+    ('ALTER TABLE sg.contacts OWNER TO sg_heir'),
+    ('ALTER TABLE sg.accounts OWNER TO sg_heir'),
+    ('ALTER TABLE sg.events OWNER TO sg_owner'),
+    ('ALTER SCHEMA sg OWNER TO sg_heir')
+) AS d(ddl), LATERAL sg.try(d.ddl) AS t;
+BEGIN;
+REASSIGN OWNED BY sg_owner TO sg_heir;
+SELECT c.relname, c.relowner::regrole AS owner FROM pg_class c
+ WHERE c.oid IN ('sg.contacts'::regclass, 'sg.events'::regclass, 'sg.accounts'::regclass) ORDER BY 1;
+SELECT sg.crm_writes() AS writes;
+ROLLBACK;
+BEGIN;
+ALTER SCHEMA sg OWNER TO sg_heir;
+SELECT sg.crm_writes() AS writes;
+ROLLBACK;
 
 -- A superuser can bypass the guard (an event trigger can be disabled): then the writes
 -- fail, as in 0.2.0: 42703 after the rename, on the contacts' and accounts' writes;
@@ -210,5 +260,5 @@ RESET ROLE;
 
 SELECT lead_score.drop_profile('Guarded');
 DROP SCHEMA sg CASCADE;
-DROP ROLE sg_owner;
+DROP ROLE sg_owner, sg_heir;
 RESET lead_score.now;
