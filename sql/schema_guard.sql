@@ -8,8 +8,8 @@
 -- view).
 --
 -- Just before each DDL command (ddl_command_start) the guard notes the attached tables
--- as the catalog has them: their columns, owners and inheritance parents (only the
--- catalog: about half a millisecond a command); just
+-- as the catalog has them: their columns, owners, inheritance parents and the unique
+-- indexes of their keys (only the catalog: about half a millisecond a command); just
 -- after (ddl_command_end, before the command commits) it compares, and only when one
 -- of those changed does it look at what each attachment reads (its options' columns
 -- and its active rules' fields). Refused, for an attachment whose triggers are still on
@@ -25,6 +25,11 @@
 --     refuses tables with different owners: the scoring reads them as their one owner,
 --     and every write would fail). REASSIGN OWNED fires no event trigger, and keeps one
 --     owner for the tables of a role;
+--   * the last unique index on its contacts' or accounts' key column gone (DROP INDEX,
+--     DROP CONSTRAINT, the drop of a column the index INCLUDEs): two rows could then
+--     share a key, and a write touching them would fail (21000). DROP INDEX
+--     CONCURRENTLY commits before it ends, so it is judged before it starts, by the
+--     index its statement names (see concurrent_drop_target);
 --   * one of its tables made a partition (ATTACH PARTITION) or an inheritance child
 --     (INHERIT): writes through the parent would not be scored (0A000, as attach
 --     refuses such tables).
@@ -86,11 +91,13 @@ $$;
 
 -- The attached tables as the catalog has them now: one row per table (column_name NULL,
 -- with its owner, whether it is a partition, and how many tables it inherits from) and
--- per column. Only the catalog: cheap enough to read before every DDL command, where
--- read_columns() (which reads every active rule) would not be.
+-- per column (for a key column an attachment needs unique, contact_key or account_key,
+-- whether it has a unique index on it alone). Only the catalog: cheap enough to read
+-- before every DDL command, where read_columns() (which reads every active rule) would
+-- not be.
 CREATE FUNCTION lead_score.attached_columns()
 RETURNS TABLE(relation oid, relation_name text, column_name name, attnum smallint, type_oid oid,
-              nondeterministic boolean, owner oid, partition boolean, parents integer)
+              nondeterministic boolean, owner oid, partition boolean, parents integer, unique_key boolean)
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, lead_score, pg_temp
 AS $$
@@ -99,26 +106,107 @@ AS $$
           FROM lead_score.attachment_store a
          CROSS JOIN LATERAL (VALUES (a.contacts::oid), (a.events::oid), (a.accounts::oid)) AS r(relation)
          WHERE r.relation IS NOT NULL
+    ),
+    keys AS (
+        SELECT a.contacts::oid AS relation, a.contact_key AS column_name FROM lead_score.attachment_store a
+        UNION
+        SELECT a.accounts::oid, a.account_key FROM lead_score.attachment_store a WHERE a.accounts IS NOT NULL
     )
     SELECT c.oid, c.oid::regclass::text, NULL::name, NULL::smallint, NULL::oid, NULL::boolean,
-           c.relowner, c.relispartition, (SELECT count(*)::integer FROM pg_inherits h WHERE h.inhrelid = c.oid)
+           c.relowner, c.relispartition, (SELECT count(*)::integer FROM pg_inherits h WHERE h.inhrelid = c.oid),
+           NULL::boolean
       FROM attached JOIN pg_class c ON c.oid = attached.relation
     UNION ALL
     SELECT t.attrelid, NULL, t.attname, t.attnum, t.atttypid, coalesce(NOT l.collisdeterministic, false),
-           NULL, NULL, NULL
+           NULL, NULL, NULL,
+           CASE WHEN (t.attrelid, t.attname) IN (SELECT k.relation, k.column_name FROM keys k)
+                THEN lead_score.has_unique_index(t.attrelid, t.attname) END
       FROM attached
       JOIN pg_attribute t ON t.attrelid = attached.relation AND t.attnum > 0 AND NOT t.attisdropped
       LEFT JOIN pg_collation l ON l.oid = t.attcollation
 $$;
 
--- ddl_command_start: note the attached tables as they are.
+-- The key columns attachments in force need unique (contact_key, and account_key), with
+-- the unique indexes that keep each so (none: key_index NULL). "In force": one of the
+-- profile's triggers is still on one of its tables.
+CREATE FUNCTION lead_score.guarded_keys()
+RETURNS TABLE(profile text, relation regclass, column_name name, reader text, key_index regclass)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, lead_score, pg_temp
+AS $$
+    SELECT p.name, k.relation, k.column_name, k.reader, i.i
+      FROM lead_score.attachment_store a
+      JOIN lead_score.profile_store p ON p.id = a.profile_id
+     CROSS JOIN LATERAL (VALUES (a.contacts, a.contact_key, 'option "contact_key"'),
+                                (a.accounts, a.account_key, 'option "account_key"')) AS k(relation, column_name, reader)
+      LEFT JOIN LATERAL lead_score.key_indexes(k.relation, k.column_name) AS i(i) ON true
+     WHERE k.relation IS NOT NULL
+       AND EXISTS (SELECT FROM pg_class c WHERE c.oid = k.relation)
+       AND EXISTS (SELECT FROM pg_trigger g
+                    WHERE g.tgrelid IN (a.contacts, a.events, coalesce(a.accounts, 0))
+                      AND pg_catalog.starts_with(g.tgname::text, format('lead_score_%s_', a.profile_id)))
+$$;
+
+-- The index a DROP INDEX CONCURRENTLY statement names, as parse_ident() splits it
+-- (schema and name, or name), or NULL for any other statement. Its ddl_command_end
+-- fires in a later transaction than its ddl_command_start, once the index is gone for
+-- good, so the guard looks at the statement's text before it starts. That text is the
+-- command itself: DROP INDEX CONCURRENTLY runs only as a statement of its own, never in
+-- a transaction block or a function. Comments are left out; a name written some other
+-- way (U&"..." escapes) gives NULL, and the guard then only warns after the drop.
+CREATE FUNCTION lead_score.concurrent_drop_target(statement text)
+RETURNS text[] LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, lead_score, pg_temp
+AS $$
+    SELECT pg_catalog.parse_ident(target)
+      FROM pg_catalog.substring(
+               pg_catalog.regexp_replace(statement, E'/\\*.*?\\*/|--[^\\n]*', ' ', 'g'),
+               E'(?i)^\\s*drop\\s+index\\s+concurrently\\s+(?:if\\s+exists\\s+)?'
+               -- (a name, plain or quoted, qualified or not)
+               || E'((?:"(?:[^"]|"")+"|[[:alpha:]_][[:alnum:]_$]*)(?:\\s*\\.\\s*(?:"(?:[^"]|"")+"|[[:alpha:]_][[:alnum:]_$]*))*)'
+           ) AS target
+     WHERE target IS NOT NULL
+$$;
+
+-- ddl_command_start: note the attached tables as they are; refuse a DROP INDEX
+-- CONCURRENTLY of the last unique index on a key (see concurrent_drop_target).
 CREATE FUNCTION lead_score.schema_guard_before()
 RETURNS event_trigger LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, lead_score, pg_temp
 AS $$
+DECLARE
+    target text[];
+    refused record;
 BEGIN
     IF lead_score.in_own_script() THEN
         RETURN;
+    END IF;
+    IF TG_TAG = 'DROP INDEX' THEN
+        target := lead_score.concurrent_drop_target(pg_catalog.current_query());
+    END IF;
+    IF target IS NOT NULL THEN
+        -- (An unqualified name is matched by name alone: the session's search_path is
+        -- not this function's.)
+        FOR refused IN
+            SELECT k.* FROM (SELECT g.*, pg_catalog.count(g.key_index) OVER (PARTITION BY g.profile, g.reader) AS indexes
+                               FROM lead_score.guarded_keys() g) k
+              JOIN pg_class i ON i.oid = k.key_index
+              JOIN pg_namespace n ON n.oid = i.relnamespace
+             WHERE k.indexes = 1
+               AND i.relname = target[pg_catalog.cardinality(target)]
+               AND (pg_catalog.cardinality(target) = 1 OR n.nspname = target[pg_catalog.cardinality(target) - 1])
+             ORDER BY k.profile, k.reader
+        LOOP
+            RAISE EXCEPTION 'cannot drop the last unique index on column "%" of table % because profile "%" keys its % by it',
+                refused.column_name, refused.relation, refused.profile,
+                CASE refused.reader WHEN 'option "contact_key"' THEN 'contacts' ELSE 'accounts' END
+                USING ERRCODE = '2BP01',
+                      DETAIL = format('Profile "%s" reads column "%s" of table %s (%s); index %s is its only unique index.',
+                                      refused.profile, refused.column_name, refused.relation, refused.reader,
+                                      refused.key_index),
+                      HINT = format('Create the new unique index first (CREATE UNIQUE INDEX CONCURRENTLY ON %s (%I)), or detach the profile (SELECT lead_score.detach(%L)).',
+                                    refused.relation, refused.column_name, refused.profile);
+        END LOOP;
     END IF;
     PERFORM lead_score.schema_guard_push(
         coalesce((SELECT pg_catalog.jsonb_agg(pg_catalog.to_jsonb(c)) FROM lead_score.attached_columns() c), '[]'));
@@ -138,19 +226,34 @@ BEGIN
         RETURN;
     END IF;
     snapshot := lead_score.schema_guard_pop();
+    -- A command that committed in the middle (DROP INDEX CONCURRENTLY) left no snapshot
+    -- here: what it dropped is gone for good, and refusing now would leave a dead
+    -- index, so a key it left without a unique index is only reported.
+    IF snapshot IS NULL AND TG_TAG = 'DROP INDEX' THEN
+        FOR refused IN
+            SELECT g.* FROM lead_score.guarded_keys() g WHERE g.key_index IS NULL ORDER BY g.profile, g.reader
+        LOOP
+            RAISE WARNING 'column "%" of table % has no unique index, but profile "%" keys its % by it',
+                refused.column_name, refused.relation, refused.profile,
+                CASE refused.reader WHEN 'option "contact_key"' THEN 'contacts' ELSE 'accounts' END
+                USING DETAIL = 'Once two rows share a key, every write touching them fails.',
+                      HINT = format('Create a unique index on the column alone (CREATE UNIQUE INDEX CONCURRENTLY ON %s (%I)), or detach the profile (SELECT lead_score.detach(%L)).',
+                                    refused.relation, refused.column_name, refused.profile);
+        END LOOP;
+    END IF;
     IF snapshot IS NULL OR snapshot = '[]' THEN
         RETURN;
     END IF;
     -- Nothing of the attached tables gone or changed (the usual case: DDL on other
     -- tables, or that only adds to these): nothing to look into.
     IF NOT EXISTS (SELECT w.relation, w.column_name, w.attnum, w.type_oid, w.nondeterministic, w.owner,
-                          w.partition, w.parents
+                          w.partition, w.parents, w.unique_key
                      FROM pg_catalog.jsonb_to_recordset(snapshot) AS w(
                           relation oid, column_name name, attnum smallint, type_oid oid, nondeterministic boolean,
-                          owner oid, partition boolean, parents integer)
+                          owner oid, partition boolean, parents integer, unique_key boolean)
                    EXCEPT
                    SELECT c.relation, c.column_name, c.attnum, c.type_oid, c.nondeterministic, c.owner,
-                          c.partition, c.parents
+                          c.partition, c.parents, c.unique_key
                      FROM lead_score.attached_columns() c) THEN
         RETURN;
     END IF;
@@ -158,13 +261,13 @@ BEGIN
         WITH was AS (
             SELECT * FROM pg_catalog.jsonb_to_recordset(snapshot) AS w(
                 relation oid, relation_name text, column_name name, attnum smallint, type_oid oid,
-                nondeterministic boolean, owner oid, partition boolean, parents integer)
+                nondeterministic boolean, owner oid, partition boolean, parents integer, unique_key boolean)
         ),
         -- What each attachment read before the command: its tables (as they were), and
         -- the columns then present.
         read AS (
             SELECT r.*, t.relation_name, t.owner, t.partition, t.parents,
-                   w.attnum, w.type_oid, w.nondeterministic
+                   w.attnum, w.type_oid, w.nondeterministic, w.unique_key
               FROM lead_score.read_columns() r
               JOIN was t ON t.relation = r.relation AND t.column_name IS NULL
               LEFT JOIN was w ON w.relation = r.relation AND w.column_name = r.column_name
@@ -200,6 +303,7 @@ BEGIN
                    (SELECT pg_catalog.count(*)::integer FROM pg_inherits h WHERE h.inhrelid = r.relation) AS now_parents,
                    (SELECT h.inhparent::regclass::text FROM pg_inherits h WHERE h.inhrelid = r.relation
                      ORDER BY h.inhseqno DESC LIMIT 1) AS now_parent,
+                   CASE WHEN r.unique_key THEN lead_score.has_unique_index(r.relation, r.column_name) END AS now_unique,
                    o.before AS owners_before, o.after AS owners_after, o.owner_before, o.tables
               FROM read r
               JOIN live USING (profile_id)
@@ -223,6 +327,8 @@ BEGIN
                      -- (A key column may take the type the attachment's keys have: a repair.)
                      WHEN n.now_type <> n.type_oid AND n.now_type IS DISTINCT FROM n.key_type THEN 'type'
                      WHEN n.key_type IS NOT NULL AND n.now_nondeterministic AND NOT n.nondeterministic THEN 'collation'
+                     WHEN n.unique_key AND NOT n.now_unique AND n.reader IN ('option "contact_key"', 'option "account_key"')
+                         THEN 'unique'
                    END AS kind
               FROM after_command n
         ),
@@ -247,7 +353,15 @@ BEGIN
                      WHEN 'collation' THEN
                          format('cannot give column "%s" of table %s the non-deterministic collation %s',
                                 j.column_name, j.relation_name, j.now_collation::regcollation)
-                   END || format(' because profile "%s" reads it', j.profile) AS message
+                     WHEN 'unique' THEN
+                         format('cannot drop the last unique index on column "%s" of table %s', j.column_name,
+                                j.relation_name)
+                   END || CASE j.kind
+                     WHEN 'unique' THEN format(' because profile "%s" keys its %s by it', j.profile,
+                                               CASE j.reader WHEN 'option "contact_key"' THEN 'contacts'
+                                                             ELSE 'accounts' END)
+                     ELSE format(' because profile "%s" reads it', j.profile)
+                   END AS message
               FROM judged j
              WHERE j.kind IS NOT NULL
         ),
@@ -295,6 +409,9 @@ BEGIN
                 WHEN refused.kind = 'inherit' THEN
                     format('UPDATE and DELETE through its parent table would not be scored. Detach the profile first (SELECT lead_score.detach(%L)).',
                            refused.profile)
+                WHEN refused.kind = 'unique' THEN
+                    format('Create the new unique index first (CREATE UNIQUE INDEX CONCURRENTLY ON %s (%I)), or detach the profile (SELECT lead_score.detach(%L)).',
+                           refused.relation_name, refused.column_name, refused.profile)
                 WHEN refused.column_name IS NULL THEN
                     format('Detach the profile first (SELECT lead_score.detach(%L)), or drop all of its tables in one command.',
                            refused.profile)
@@ -309,7 +426,8 @@ BEGIN
 END
 $$;
 
-REVOKE ALL ON FUNCTION lead_score.read_columns(), lead_score.attached_columns(),
+REVOKE ALL ON FUNCTION lead_score.read_columns(), lead_score.attached_columns(), lead_score.guarded_keys(),
+                       lead_score.concurrent_drop_target(text),
                        lead_score.schema_guard_before(), lead_score.schema_guard_after(),
                        lead_score.schema_guard_push(jsonb), lead_score.schema_guard_pop()
     FROM PUBLIC;

@@ -203,8 +203,9 @@ REVOKE ALL ON FUNCTION lead_score.lock_together(oid[], text) FROM PUBLIC;
 -- non-deterministic collation, or drops one of its tables while another keeps its
 -- triggers, is refused (2BP01); 0.2.0 let it through, and every later write to the
 -- CRM's tables failed until the profile was detached. So is one that gives one of its
--- tables a new owner while the others keep theirs (55000), or makes one of its tables a
--- partition or an inheritance child (0A000). Created last: the event triggers
+-- tables a new owner while the others keep theirs (55000), drops the last unique index
+-- on its contacts' or accounts' key (2BP01), or makes one of its tables a partition or
+-- an inheritance child (0A000). Created last: the event triggers
 -- leave this script's own commands alone, but they need every function they call.
 CREATE  FUNCTION lead_score."schema_guard_push"(
 	"snapshot" jsonb /* JsonB */
@@ -220,9 +221,10 @@ CREATE  FUNCTION lead_score."in_own_script"() RETURNS bool /* bool */
 STRICT STABLE PARALLEL RESTRICTED
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'in_own_script_wrapper';
--- @definitions sql/schema_guard.sql: read_columns, attached_columns, schema_guard_before, schema_guard_after
+-- @definitions sql/schema_guard.sql: read_columns, attached_columns, guarded_keys, concurrent_drop_target, schema_guard_before, schema_guard_after
 
-REVOKE ALL ON FUNCTION lead_score.read_columns(), lead_score.attached_columns(),
+REVOKE ALL ON FUNCTION lead_score.read_columns(), lead_score.attached_columns(), lead_score.guarded_keys(),
+                       lead_score.concurrent_drop_target(text),
                        lead_score.schema_guard_before(), lead_score.schema_guard_after(),
                        lead_score.schema_guard_push(jsonb), lead_score.schema_guard_pop()
     FROM PUBLIC;

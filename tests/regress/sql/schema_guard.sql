@@ -161,6 +161,46 @@ SELECT d.ddl, t.error, t.message FROM (VALUES
     ('DROP SCHEMA sg CASCADE')
 ) AS d(ddl), LATERAL sg.try(d.ddl) AS t;
 
+-- The last unique index on the contacts' or the accounts' key: gone, two rows could
+-- share a key, and every write touching them would fail (21000, a row affected twice).
+-- 0.2.0 let its drop through. Refused (2BP01), whether the command drops the
+-- constraint, the index, or a column the index INCLUDEs; while another unique index on
+-- the key alone stays, or a new one comes in the same command, the drop goes through
+-- (a deferrable one is no key: writes would see both rows before the check).
+CREATE UNIQUE INDEX accounts_id_with_name ON sg.accounts (id) INCLUDE (name);
+ALTER TABLE sg.contacts DROP CONSTRAINT contacts_pkey;
+\echo :LAST_ERROR_SQLSTATE
+SELECT d.ddl, t.error, t.message FROM (VALUES
+    ('ALTER TABLE sg.contacts DROP CONSTRAINT contacts_pkey'),
+    ('DROP INDEX sg.contacts_pkey'),
+    ('ALTER TABLE sg.contacts DROP CONSTRAINT contacts_pkey, ADD CONSTRAINT contacts_id_key UNIQUE (id) DEFERRABLE'),
+    ('ALTER TABLE sg.accounts DROP CONSTRAINT accounts_pkey, DROP COLUMN name'),
+    ('ALTER TABLE sg.contacts DROP CONSTRAINT contacts_pkey, ADD CONSTRAINT contacts_id_key UNIQUE (id)'),
+    ('ALTER TABLE sg.accounts DROP CONSTRAINT accounts_pkey'),
+    ('DROP INDEX sg.accounts_id_with_name'),
+    ('ALTER TABLE sg.accounts DROP COLUMN name')
+) AS d(ddl), LATERAL sg.try(d.ddl) AS t;
+-- DROP INDEX CONCURRENTLY commits before it ends: it is judged before it starts, by
+-- the index its statement names, however the name is written. With the key's other
+-- unique index left, it goes through.
+CREATE UNIQUE INDEX contacts_id_unique ON sg.contacts (id);
+ALTER TABLE sg.contacts DROP CONSTRAINT contacts_pkey;
+DROP INDEX CONCURRENTLY sg.contacts_id_unique;
+\echo :LAST_ERROR_SQLSTATE
+/* the migration's step 3 */ DROP INDEX  CONCURRENTLY  IF EXISTS "sg" . "contacts_id_unique" RESTRICT;
+\echo :LAST_ERROR_SQLSTATE
+SET search_path = sg;
+DROP INDEX CONCURRENTLY contacts_id_unique;
+\echo :LAST_ERROR_SQLSTATE
+RESET search_path;
+DROP INDEX CONCURRENTLY sg.accounts_id_with_name;
+SELECT to_regclass('sg.accounts_id_with_name') AS dropped, to_regclass('sg.contacts_id_unique') AS kept;
+SELECT sg.crm_writes() AS writes;
+-- (A name it cannot read, written with Unicode escapes, is dropped: only a WARNING
+-- says what is left. The key is made unique again at once.)
+DROP INDEX CONCURRENTLY sg.U&"contacts_id_unique";
+ALTER TABLE sg.contacts ADD PRIMARY KEY (id);
+
 -- A table made a partition, or an inheritance child: UPDATE and DELETE through the
 -- parent (and, for a partition, INSERT) would reach its rows without firing its
 -- statement triggers, and 0.2.0 let the change through, after which a DELETE through
