@@ -170,6 +170,11 @@ SELECT d.ddl, t.error, t.message FROM (VALUES
 CREATE UNIQUE INDEX accounts_id_with_name ON sg.accounts (id) INCLUDE (name);
 ALTER TABLE sg.contacts DROP CONSTRAINT contacts_pkey;
 \echo :LAST_ERROR_SQLSTATE
+-- (So a second contact 1 stays the CRM's own error, 23505, and the writes that touch
+-- contact 1 work.)
+INSERT INTO sg.contacts (id, account_id, country) VALUES (1, 2, 'DE');
+\echo :LAST_ERROR_SQLSTATE
+SELECT sg.crm_writes() AS writes;
 SELECT d.ddl, t.error, t.message FROM (VALUES
     ('ALTER TABLE sg.contacts DROP CONSTRAINT contacts_pkey'),
     ('DROP INDEX sg.contacts_pkey'),
