@@ -100,29 +100,29 @@ AS $$
      WHERE i.indrelid = relation AND i.indisprimary AND i.indnkeyatts = 1
 $$;
 
--- The unique indexes on column `column_name` of `relation` alone, as a key needs them:
--- checked at once (a deferred check lets a statement's triggers see two rows with one
--- key) and valid, with no predicate or expression (INCLUDE columns may ride along).
--- Score rows are keyed by the contacts' key, and a contact is scored with the account
--- row its reference names: two rows sharing a key would make a write touching them fail
--- (21000). attach() requires one for both keys (has_unique_index); the schema guard
--- refuses DDL that drops the last.
-CREATE FUNCTION lead_score.key_indexes(relation regclass, column_name name)
-RETURNS SETOF regclass LANGUAGE sql STABLE
-SET search_path = pg_catalog, lead_score, pg_temp
-AS $$
-    SELECT i.indexrelid::regclass
-      FROM pg_index i
-      JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
-     WHERE i.indrelid = relation AND a.attname = column_name
-       AND i.indisunique AND i.indimmediate AND i.indisvalid AND i.indnkeyatts = 1
-       AND i.indpred IS NULL AND i.indexprs IS NULL
-$$;
+-- Every unique index that can keep a column a key: on the column alone, checked at once
+-- (a deferred check lets a statement's triggers see two rows with one key) and valid,
+-- with no predicate or expression (INCLUDE columns may ride along). Score rows are keyed
+-- by the contacts' key, and a contact is scored with the account row its reference
+-- names: two rows sharing a key would make a write touching them fail (21000). attach()
+-- requires one for both keys (has_unique_index); the schema guard refuses DDL that
+-- drops the last. (A view of pg_index alone, by column number: the guard's look before
+-- every DDL command reads it per key column at the cost of an index lookup.)
+CREATE VIEW lead_score.unique_key_indexes AS
+    SELECT i.indrelid AS relation, i.indkey[0] AS attnum, i.indexrelid AS index_oid
+      FROM pg_catalog.pg_index i
+     WHERE i.indisunique AND i.indimmediate AND i.indisvalid AND i.indnkeyatts = 1
+       AND i.indpred IS NULL AND i.indexprs IS NULL;
+REVOKE ALL ON lead_score.unique_key_indexes FROM PUBLIC;
 
 CREATE FUNCTION lead_score.has_unique_index(relation regclass, column_name name)
 RETURNS boolean LANGUAGE sql STABLE
 SET search_path = pg_catalog, lead_score, pg_temp
-AS $$ SELECT EXISTS (SELECT FROM lead_score.key_indexes(relation, column_name)) $$;
+AS $$
+    SELECT EXISTS (SELECT FROM lead_score.unique_key_indexes u
+                     JOIN pg_attribute a ON a.attrelid = u.relation AND a.attnum = u.attnum
+                    WHERE u.relation = has_unique_index.relation AND a.attname = has_unique_index.column_name)
+$$;
 
 -- Problems of the active (or draft) rules against the attached tables: a field that
 -- names no column. Empty when every field exists.
@@ -171,7 +171,6 @@ $$;
 REVOKE ALL ON FUNCTION lead_score.attached_column(regclass, text, text),
                        lead_score.expect_type(regclass, text, text, regtype, regtype[]),
                        lead_score.primary_key_column(regclass),
-                       lead_score.key_indexes(regclass, name),
                        lead_score.has_unique_index(regclass, name)
     FROM PUBLIC;
 

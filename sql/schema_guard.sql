@@ -120,7 +120,8 @@ AS $$
     SELECT t.attrelid, NULL, t.attname, t.attnum, t.atttypid, coalesce(NOT l.collisdeterministic, false),
            NULL, NULL, NULL,
            CASE WHEN (t.attrelid, t.attname) IN (SELECT k.relation, k.column_name FROM keys k)
-                THEN lead_score.has_unique_index(t.attrelid, t.attname) END
+                THEN EXISTS (SELECT FROM lead_score.unique_key_indexes u
+                              WHERE u.relation = t.attrelid AND u.attnum = t.attnum) END
       FROM attached
       JOIN pg_attribute t ON t.attrelid = attached.relation AND t.attnum > 0 AND NOT t.attisdropped
       LEFT JOIN pg_collation l ON l.oid = t.attcollation
@@ -134,12 +135,13 @@ RETURNS TABLE(profile text, relation regclass, column_name name, reader text, ke
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, lead_score, pg_temp
 AS $$
-    SELECT p.name, k.relation, k.column_name, k.reader, i.i
+    SELECT p.name, k.relation, k.column_name, k.reader, i.index_oid::regclass
       FROM lead_score.attachment_store a
       JOIN lead_score.profile_store p ON p.id = a.profile_id
      CROSS JOIN LATERAL (VALUES (a.contacts, a.contact_key, 'option "contact_key"'),
                                 (a.accounts, a.account_key, 'option "account_key"')) AS k(relation, column_name, reader)
-      LEFT JOIN LATERAL lead_score.key_indexes(k.relation, k.column_name) AS i(i) ON true
+      LEFT JOIN pg_attribute ka ON ka.attrelid = k.relation AND ka.attname = k.column_name
+      LEFT JOIN lead_score.unique_key_indexes i ON i.relation = k.relation AND i.attnum = ka.attnum
      WHERE k.relation IS NOT NULL
        AND EXISTS (SELECT FROM pg_class c WHERE c.oid = k.relation)
        AND EXISTS (SELECT FROM pg_trigger g

@@ -123,9 +123,9 @@ CREATE TRIGGER refuse_restricted_writes BEFORE INSERT OR UPDATE OR DELETE OR TRU
 -- write touching one of their contacts failed (21000). attach() (below) checks both
 -- keys with this function, and the schema guard refuses DDL that drops the last such
 -- index. (Attachments made by 0.2.0 are kept as they are.)
--- @definitions sql/attach.sql: key_indexes, has_unique_index
-REVOKE ALL ON FUNCTION lead_score.key_indexes(regclass, name), lead_score.has_unique_index(regclass, name)
-    FROM PUBLIC;
+-- @definitions sql/attach.sql: unique_key_indexes, has_unique_index
+REVOKE ALL ON lead_score.unique_key_indexes FROM PUBLIC;
+REVOKE ALL ON FUNCTION lead_score.has_unique_index(regclass, name) FROM PUBLIC;
 
 -- @definitions sql/profiles.sql: create_profile_for_caller, create_profile, update_profile_for_caller, update_profile, drop_profile_for_caller, drop_profile, add_rule_for_caller, add_rule, update_rule_for_caller, update_rule, remove_rule_for_caller, remove_rule, publish_for_caller, publish, revert_draft_for_caller, revert_draft
 -- @definitions sql/attach.sql: attach_for_caller, attach, detach_for_caller, detach
