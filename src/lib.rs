@@ -14,8 +14,8 @@ pub mod pg;
 /// workers, so loading costs nothing and cannot fail.
 #[pgrx::pg_guard]
 pub extern "C-unwind" fn _PG_init() {
-    pg::clock::register_settings();
-    pg::plan_cache::register_invalidation_callback();
+    pg::base::clock::register_settings();
+    pg::base::attached::register_invalidation_callback();
 }
 
 // Hand-written SQL, in install order. pgrx places the Rust functions they call first.
@@ -26,10 +26,10 @@ pub extern "C-unwind" fn _PG_init() {
     name = "profiles",
     requires = [
         "catalog",
-        pg::rule_functions::rule_problem,
-        pg::rule_functions::settings_problem,
-        pg::identity::acting_role,
-        pg::identity::in_restricted_operation
+        pg::api::profiles::lead_score::rule_problem,
+        pg::api::profiles::lead_score::settings_problem,
+        pg::api::rights::lead_score::acting_role,
+        pg::api::rights::lead_score::in_restricted_operation
     ]
 );
 ::pgrx::extension_sql_file!("../sql/templates.sql", name = "templates", requires = ["bootstrap"]);
@@ -38,30 +38,33 @@ pub extern "C-unwind" fn _PG_init() {
     name = "attach",
     requires = [
         "profiles",
-        pg::readers::lead_score::rule_fields,
-        pg::readers::lead_score::dimension_scores,
-        pg::maintenance::lead_score::rescore,
-        pg::maintenance::lead_score::rescore_for,
-        pg::decayed_sum::lead_score::value_at,
-        pg::qualification_functions::lead_score::score_100,
-        pg::qualification_functions::lead_score::stars,
-        pg::qualification_functions::lead_score::likelihood
+        pg::api::profiles::lead_score::rule_fields,
+        pg::api::live_scores::lead_score::dimension_scores,
+        pg::api::live_scores::lead_score::rescore,
+        pg::api::live_scores::lead_score::rescore_for,
+        pg::api::decay::lead_score::value_at,
+        pg::api::qualification::lead_score::score_100,
+        pg::api::qualification::lead_score::stars,
+        pg::api::qualification::lead_score::likelihood
     ]
 );
 ::pgrx::extension_sql_file!(
     "../sql/qualification.sql",
     name = "qualification",
-    requires =
-        ["attach", pg::qualify::lead_score::mirror_tags, pg::qualify::lead_score::stored_key]
+    requires = [
+        "attach",
+        pg::api::qualification::lead_score::mirror_tags,
+        pg::api::qualification::lead_score::stored_key
+    ]
 );
 ::pgrx::extension_sql_file!(
     "../sql/adjustments.sql",
     name = "adjustments",
     requires = [
         "qualification",
-        pg::adjustments::lead_score::adjust,
-        pg::decay_functions::decay,
-        pg::clock::clock_now
+        pg::api::adjustments::lead_score::adjust,
+        pg::api::decay::lead_score::decay,
+        pg::api::clock::lead_score::clock_now
     ]
 );
 ::pgrx::extension_sql_file!(
@@ -69,10 +72,10 @@ pub extern "C-unwind" fn _PG_init() {
     name = "schema_guard",
     requires = [
         "adjustments",
-        pg::readers::lead_score::rule_fields,
-        pg::schema_guard::lead_score::schema_guard_push,
-        pg::schema_guard::lead_score::schema_guard_pop,
-        pg::schema_guard::lead_score::in_own_script
+        pg::api::profiles::lead_score::rule_fields,
+        pg::api::schema_guard::lead_score::schema_guard_push,
+        pg::api::schema_guard::lead_score::schema_guard_pop,
+        pg::api::schema_guard::lead_score::in_own_script
     ]
 );
 ::pgrx::extension_sql_file!("../sql/finalize.sql", name = "finalize", finalize);
@@ -97,26 +100,97 @@ mod architecture_tests {
         }
     }
 
-    /// The glue's modules import one another without a cycle: each can be read knowing
-    /// only the ones below it.
-    #[test]
-    fn the_glue_modules_import_no_cycle() {
-        use std::collections::{BTreeMap, BTreeSet};
-        let glue = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/pg");
-        let mut imports: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-        for entry in std::fs::read_dir(&glue).expect("src/pg is readable") {
-            let path = entry.expect("a directory entry").path();
-            let module = path.file_stem().expect("a file name").to_string_lossy().into_owned();
-            let text = std::fs::read_to_string(&path).expect("a readable source file");
-            let used = text
-                .split("crate::pg::")
-                .skip(1)
-                .map(|rest| rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect())
-                .filter(|name: &String| *name != module)
-                .collect();
-            imports.insert(module, used);
+    use std::collections::{BTreeMap, BTreeSet};
+    use std::path::Path;
+
+    /// The glue's folders, lowest first: a file imports only from its own folder or
+    /// one below it, and a file of `api` (an entry point) from none of `api`.
+    const LAYERS: [&str; 4] = ["base", "write", "read", "api"];
+
+    /// Every file of the glue (`src/pg`), as `folder/name` (`tests` for src/pg/tests.rs),
+    /// with its text; the folders' `mod.rs`, which only list their files, are left out.
+    fn glue_files() -> BTreeMap<String, String> {
+        fn walk(dir: &Path, prefix: &str, found: &mut BTreeMap<String, String>) {
+            for entry in std::fs::read_dir(dir).expect("a readable folder") {
+                let path = entry.expect("a directory entry").path();
+                let name = path.file_stem().expect("a file name").to_string_lossy().into_owned();
+                if path.is_dir() {
+                    walk(&path, &format!("{prefix}{name}/"), found);
+                } else if path.extension().is_some_and(|e| e == "rs") && name != "mod" {
+                    let text = std::fs::read_to_string(&path).expect("a readable source file");
+                    found.insert(format!("{prefix}{name}"), text);
+                }
+            }
         }
-        assert!(imports.len() >= 20, "only {} modules under {}", imports.len(), glue.display());
+        let mut found = BTreeMap::new();
+        walk(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src/pg"), "", &mut found);
+        found
+    }
+
+    /// The glue modules a file imports, as `folder/name`: every `crate::pg::FOLDER::NAME`,
+    /// and every `super::NAME` that names a file of its own folder.
+    fn imports(module: &str, text: &str, files: &BTreeMap<String, String>) -> BTreeSet<String> {
+        let ident = |rest: &str| -> String {
+            rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect()
+        };
+        let mut used = BTreeSet::new();
+        for rest in text.split("crate::pg::").skip(1) {
+            let folder = ident(rest);
+            if !LAYERS.contains(&folder.as_str()) {
+                used.insert(folder);
+                continue;
+            }
+            let name = rest[folder.len()..].strip_prefix("::").map(ident).unwrap_or_default();
+            assert!(!name.is_empty(), "{module}: import the files of {folder} one by one");
+            used.insert(format!("{folder}/{name}"));
+        }
+        if let Some((folder, _)) = module.split_once('/') {
+            assert!(!text.contains("super::super::"), "{module}: name glue files by crate::pg");
+            for rest in text.split("super::").skip(1) {
+                let sibling = format!("{folder}/{}", ident(rest));
+                if files.contains_key(&sibling) {
+                    used.insert(sibling);
+                }
+            }
+        }
+        used.remove(module);
+        used
+    }
+
+    /// The glue's shape: its files import one another without a cycle (each can be read
+    /// knowing only the ones below it), each only from its own folder or the ones below
+    /// (`LAYERS`), and no entry-point file (`api`) from another.
+    #[test]
+    fn the_glue_is_layered_without_cycles() {
+        let files = glue_files();
+        for (folder, least) in [("api", 10), ("read", 2), ("write", 8), ("base", 12)] {
+            let count = files.keys().filter(|m| m.starts_with(&format!("{folder}/"))).count();
+            assert!(count >= least, "only {count} files in src/pg/{folder}");
+        }
+        let graph: BTreeMap<String, BTreeSet<String>> = files
+            .iter()
+            .map(|(module, text)| (module.clone(), imports(module, text, &files)))
+            .collect();
+        let layer = |module: &str| {
+            let folder = module.split_once('/').map_or(module, |(folder, _)| folder);
+            LAYERS.iter().position(|l| *l == folder)
+        };
+        for (module, used) in &graph {
+            // (src/pg/tests.rs, the #[pg_test]s, may use any of them.)
+            let Some(at) = layer(module) else { continue };
+            for import in used {
+                let below = layer(import).unwrap_or_else(|| panic!("{module} uses {import}"));
+                assert!(
+                    below < at || (below == at && LAYERS[at] != "api"),
+                    "{module} imports {import}: {}",
+                    if below == at {
+                        "an entry-point file imports another (move what they share down)"
+                    } else {
+                        "a file imports from a folder above its own"
+                    }
+                );
+            }
+        }
         // Depth-first search from every module; a module met again on the way is a cycle.
         fn visit(
             module: &str,
@@ -137,9 +211,29 @@ mod architecture_tests {
             path.pop();
         }
         let mut done = BTreeSet::new();
-        for module in imports.keys() {
-            visit(module, &imports, &mut Vec::new(), &mut done);
+        for module in graph.keys() {
+            visit(module, &graph, &mut Vec::new(), &mut done);
         }
+    }
+
+    /// Every SQL entry point sits in `api`, in the one schema style: `#[pg_schema] mod
+    /// lead_score`, never `schema = "lead_score"`.
+    #[test]
+    fn entry_points_are_in_api_in_one_style() {
+        let files = glue_files();
+        let marks =
+            ["#[pg_extern", "#[pg_trigger", "#[pg_aggregate", "#[pg_operator", "PostgresType"];
+        let mut entries = 0;
+        for (module, text) in &files {
+            assert!(!text.contains("schema = \"lead_score\""), "{module}: schema = \"lead_score\"");
+            let found = marks.iter().map(|mark| text.matches(mark).count()).sum::<usize>();
+            if module.starts_with("api/") {
+                entries += found;
+            } else if module != "tests" {
+                assert_eq!(found, 0, "{module} declares an SQL entry point outside src/pg/api");
+            }
+        }
+        assert!(entries >= 40, "only {entries} entry points in src/pg/api");
     }
 }
 

@@ -2,44 +2,25 @@
 //!
 //! Each module here turns SQL arguments into plain values, calls the pure core in
 //! `lead_score_core`, and turns its errors into SQLSTATEs. Logic lives in the core.
+//! The folders are layers, each importing only those below it (the crate's shape test
+//! checks it, and that no entry-point file imports another):
+//!
+//! * `api`   — the SQL entry points, one file per section of docs/reference.md;
+//! * `read`  — what evaluation and learning read for the caller: outcomes, candidates;
+//! * `write` — the write paths: how a statement, a rescore or a tick scores and stores;
+//! * `base`  — the shared machinery: the attached profile, rights, SPI rows, errors.
 
-pub(crate) mod adjustments;
-pub(crate) mod attachment;
-pub(crate) mod catalog;
-pub(crate) mod clock;
-pub(crate) mod decay_functions;
-pub(crate) mod decayed_sum;
-pub(crate) mod errors;
-pub(crate) mod evaluation;
-pub(crate) mod everyone;
-pub(crate) mod identity;
-pub(crate) mod insight;
-pub(crate) mod jsonb;
-pub(crate) mod locks;
-pub(crate) mod maintenance;
-pub(crate) mod new_events;
-mod params;
-pub(crate) mod plan_cache;
-pub(crate) mod qualification_functions;
-pub(crate) mod qualify;
-pub(crate) mod queries;
-mod readers;
-pub(crate) mod rule_functions;
-mod schema_guard;
-mod score_functions;
-pub(crate) mod score_rows;
-pub(crate) mod some_contacts;
-mod spi_rows;
-pub(crate) mod summaries;
-pub(crate) mod training;
-mod training_candidates;
-mod triggers;
+pub(crate) mod api;
+pub(crate) mod base;
+pub(crate) mod read;
+pub(crate) mod write;
 
 #[cfg(any(test, feature = "pg_test"))]
 mod tests;
 
-/// Declares schema `lead_score` to pgrx so `#[pg_extern(schema = "lead_score")]` resolves.
-/// The schema is created by `sql/bootstrap.sql`, which runs first; pgrx's own
-/// `CREATE SCHEMA IF NOT EXISTS` for this module then finds ours and does nothing.
+/// Declares schema `lead_score` to pgrx, for the `#[pg_schema] mod lead_score` of each
+/// file in `api`. The schema is created by `sql/bootstrap.sql`, which runs first;
+/// pgrx's own `CREATE SCHEMA IF NOT EXISTS` for this module then finds ours and does
+/// nothing.
 #[pgrx::pg_schema]
 mod lead_score {}

@@ -10,7 +10,7 @@ mod tests {
 
     #[pg_test]
     fn params_hand_out_placeholders_in_order_with_their_types() {
-        use crate::pg::params::Params;
+        use crate::pg::base::params::Params;
         use pgrx::pg_sys::{self, PgOid};
         let mut params = Params::default();
         let keys = params.bind(vec![Some("7".to_owned())]);

@@ -1,0 +1,157 @@
+//! Manual adjustments (reference: "Manual adjustments"): `lead_score.adjust()`. (Every recomputation reads them into its
+//! summaries: see `summaries::fold_adjustments_of` and `fold_all_adjustments`.)
+
+use pgrx::datum::Interval;
+use pgrx::prelude::*;
+
+use crate::pg::base::attached::{attached_by_name, attached_locking};
+use crate::pg::base::attachment::spi_failed;
+use crate::pg::base::clock::{from_unix_micros, interval_seconds, now_unix_micros};
+use crate::pg::base::errors::{internal, raise, Failure};
+use crate::pg::base::rights::{
+    as_extension_owner_for_caller, calling_role, entered_by_caller, extension_owner, role_name,
+};
+use crate::pg::write::score_rows::standing;
+use crate::pg::write::some_contacts::rescore_contacts;
+use crate::pg::write::transitions::Cause;
+use lead_score_core::decay::HalfLife;
+
+/// At most this many points either way (the table's check says the same): no sum of
+/// adjustments then overflows a stored score.
+const MAX_POINTS: f64 = 1e9;
+
+/// At most this many bytes of reason (the table's check says the same).
+const MAX_REASON_BYTES: usize = 500;
+
+/// The reason as stored: trimmed, not empty, at most `MAX_REASON_BYTES`; 22023 otherwise.
+fn checked_reason(reason: &str) -> &str {
+    let reason = reason.trim();
+    if reason.is_empty() {
+        raise(Failure::InvalidValue("reason must not be empty".to_owned()));
+    }
+    if reason.len() > MAX_REASON_BYTES {
+        raise(Failure::InvalidValue(format!(
+            "reason must be at most {MAX_REASON_BYTES} bytes, got {}",
+            reason.len()
+        )));
+    }
+    reason
+}
+
+/// The half-life of an adjustment: positive, as `extract(epoch from ...)` measures it;
+/// 22023 otherwise.
+fn checked_half_life(half_life: Option<Interval>) -> Option<Interval> {
+    let half_life = half_life?;
+    if let Err(error) = HalfLife::from_seconds(interval_seconds(&half_life)) {
+        raise(Failure::InvalidValue(format!("half_life: {error}")));
+    }
+    Some(half_life)
+}
+
+/// Give `contact` of `profile` `points` for `reason`, now: store the adjustment and
+/// rescore the contact in this transaction. Returns the adjustment's id.
+fn adjust_contact(
+    profile: &str,
+    contact: &str,
+    points: f64,
+    reason: &str,
+    half_life: Option<Interval>,
+) -> i64 {
+    if !points.is_finite() || points.abs() > MAX_POINTS {
+        // As Postgres spells them.
+        let spelled = match points {
+            p if p.is_nan() => "NaN".to_owned(),
+            p if p == f64::INFINITY => "Infinity".to_owned(),
+            p if p == f64::NEG_INFINITY => "-Infinity".to_owned(),
+            p => p.to_string(),
+        };
+        raise(Failure::InvalidValue(format!(
+            "points must be a number between -{MAX_POINTS} and {MAX_POINTS}, got {spelled}"
+        )));
+    }
+    let reason = checked_reason(reason);
+    let half_life = checked_half_life(half_life);
+    Spi::connect_mut(|client| {
+        let cached = attached_by_name(client, profile);
+        let attached = attached_locking(client, profile, &cached, pg_sys::RowExclusiveLock);
+        // Only a contact the caller may see, as its scores view shows it (this runs as
+        // the caller: the role that was granted adjust()).
+        let Some(found) = standing(client, &attached, contact) else {
+            raise(
+                Failure::Undefined(format!("profile \"{profile}\" has no contact \"{contact}\""))
+                    .hint("Adjust a contact that exists and that you may see."),
+            )
+        };
+        let adjuster = role_name(calling_role());
+        let now = now_unix_micros();
+        // The adjustment and the new score, written as the extension's owner.
+        let owner = extension_owner(client);
+        as_extension_owner_for_caller(owner, || {
+            // Bound to the contacts table and key column it was made on: no other
+            // attachment of the profile counts it or shows it. (0.2.0's SQL, before
+            // the update, has no place for them: the update records them.)
+            let attachment = &attached.attachment;
+            let insert = if attachment.adjustments_by_table {
+                "INSERT INTO lead_score.adjustment_store
+                     (profile_id, contact_key, points, half_life, reason, adjusted_at, adjusted_by,
+                      contacts, key_column)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8::pg_catalog.regclass, $9::pg_catalog.name)
+                 RETURNING id"
+            } else {
+                "INSERT INTO lead_score.adjustment_store
+                     (profile_id, contact_key, points, half_life, reason, adjusted_at, adjusted_by)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)
+                 RETURNING id"
+            };
+            let mut args = vec![
+                attachment.profile_id.into(),
+                found.key.as_str().into(),
+                points.into(),
+                half_life.into(),
+                reason.into(),
+                from_unix_micros(now).into(),
+                adjuster.as_str().into(),
+            ];
+            if attachment.adjustments_by_table {
+                args.push(attachment.contacts_oid.into());
+                args.push(attachment.contact_key_name.as_str().into());
+            }
+            let id = client
+                .update(insert, Some(1), &args)
+                .and_then(|rows| rows.first().get_one::<i64>())
+                .unwrap_or_else(|e| spi_failed(&attached.attachment, "storing an adjustment", e))
+                .unwrap_or_else(|| internal("storing an adjustment", "no id returned"));
+            // Its transitions name the role that adjusted, as `adjusted_by` does.
+            rescore_contacts(client, &attached, &[found.key], now, Cause::Adjustment);
+            id
+        })
+    })
+}
+
+#[pg_schema]
+mod lead_score {
+    use super::*;
+
+    /// `lead_score.adjust(profile, contact, points, reason, half_life)`: add `points` to
+    /// a contact's score by hand, now, decaying with `half_life` (never, without one);
+    /// tags it in this transaction if that carries it over a threshold. Returns the
+    /// adjustment's id. For roles granted it: it runs as the caller, and writes as the
+    /// extension's owner only once the caller's own checks passed.
+    #[pg_extern]
+    #[search_path(pg_catalog, lead_score, pg_temp)]
+    fn adjust(
+        profile: Option<&str>,
+        contact: Option<&str>,
+        points: Option<f64>,
+        reason: Option<&str>,
+        half_life: default!(Option<Interval>, "NULL"),
+    ) -> i64 {
+        let given =
+            |name: &str| -> ! { raise(Failure::NullValue(format!("{name} must not be NULL"))) };
+        let profile = profile.unwrap_or_else(|| given("profile"));
+        let contact = contact.unwrap_or_else(|| given("contact"));
+        let points = points.unwrap_or_else(|| given("points"));
+        let reason = reason.unwrap_or_else(|| given("reason"));
+        entered_by_caller(|| adjust_contact(profile, contact, points, reason, half_life))
+    }
+}

@@ -1,0 +1,91 @@
+//! Qualification (reference: "Qualification"): the 1–100 and star scales and the
+//! likelihood the scores views show, and the internal functions `clear_tag`, `forget`
+//! and the transitions' SQL call (tags copied back, keys spelled as stored).
+
+use pgrx::prelude::*;
+
+use crate::pg::base::attached;
+use crate::pg::base::clock::decision_now_unix_micros;
+use crate::pg::base::errors::{raise, Failure};
+use crate::pg::write::summaries;
+use crate::pg::write::transitions;
+use lead_score_core::qualification::{Curve, ScoreScale};
+use lead_score_core::settings::Likelihood;
+
+fn scale(curve: &str, scale: f64) -> ScoreScale {
+    let Some(curve) = Curve::parse(curve) else {
+        raise(Failure::InvalidValue(format!(
+            "unknown score_100 curve \"{curve}\"; expected \"saturating\" or \"linear\""
+        )))
+    };
+    if !(scale.is_finite() && scale > 0.0) {
+        raise(Failure::InvalidValue(format!("score_100 scale must be positive, got {scale}")));
+    }
+    ScoreScale { curve, scale }
+}
+
+#[pg_schema]
+pub(crate) mod lead_score {
+    use super::*;
+
+    /// `lead_score.score_100(score, curve, scale)`: the score on a 1–100 scale.
+    #[pg_extern(immutable, strict, parallel_safe)]
+    pub fn score_100(score: f64, curve: &str, scale: f64) -> i32 {
+        super::scale(curve, scale).score_100(score)
+    }
+
+    /// `lead_score.stars(score, curve, scale)`: 0 to 5 stars.
+    #[pg_extern(immutable, strict, parallel_safe)]
+    pub fn stars(score: f64, curve: &str, scale: f64) -> i16 {
+        super::scale(curve, scale).stars(score)
+    }
+
+    /// `lead_score.likelihood(score, intercept, points_per_doubling)`: the probability of
+    /// converting at `score`, when the log-odds are `intercept` at 0 and every
+    /// `points_per_doubling` points double the odds.
+    #[pg_extern(immutable, strict, parallel_safe)]
+    pub fn likelihood(score: f64, intercept: f64, points_per_doubling: f64) -> f64 {
+        if !(points_per_doubling.is_finite() && points_per_doubling > 0.0) {
+            raise(Failure::InvalidValue(format!(
+                "points_per_doubling must be positive, got {points_per_doubling}"
+            )));
+        }
+        if !intercept.is_finite() {
+            raise(Failure::InvalidValue(format!("intercept must be finite, got {intercept}")));
+        }
+        Likelihood { intercept, points_per_doubling }.probability(score)
+    }
+
+    /// `lead_score.mirror_tags(profile_id, contact)`: after `clear_tag` or `forget` took
+    /// tags away, copy the contact's sticky tags into its state row, and bring its due
+    /// time forward to the instant fading points would carry it over a threshold it no
+    /// longer holds (so `tick()` tags it again then). Internal.
+    #[pg_extern]
+    #[search_path(pg_catalog, lead_score, pg_temp)]
+    fn mirror_tags(profile_id: i64, contact: &str) {
+        Spi::connect_mut(|client| {
+            if let Some(attached) = attached::attached(client, profile_id) {
+                transitions::mirror_tags(client, &attached, Some(vec![Some(contact.to_owned())]));
+                transitions::due_after_untagging(
+                    client,
+                    &attached,
+                    contact,
+                    decision_now_unix_micros(),
+                );
+            }
+        })
+    }
+
+    /// `lead_score.stored_key(profile_id, contact)`: a contact key as the profile's
+    /// scores, tags and transitions spell it, which is how its key type prints it
+    /// (`'007'` is contact 7 of an integer key). For a profile that is not attached,
+    /// the key as given. 22P02 for text that is no key of the key type. Internal.
+    #[pg_extern(stable)]
+    #[search_path(pg_catalog, lead_score, pg_temp)]
+    fn stored_key(profile_id: i64, contact: &str) -> String {
+        Spi::connect(|client| match attached::attached(client, profile_id) {
+            Some(attached) => summaries::stored_key(client, &attached, contact),
+            None => contact.to_owned(),
+        })
+    }
+}

@@ -1,0 +1,17 @@
+//! The shared machinery: the attached profile (catalog row, compiled version, prepared
+//! statements, locks), whose rights a statement runs with, reading SPI rows and binding
+//! parameters, the clock, the decayed type's stored layout, and the one error map.
+
+pub(crate) mod attached;
+pub(crate) mod attachment;
+pub(crate) mod catalog;
+pub(crate) mod clock;
+pub(crate) mod decayed;
+pub(crate) mod errors;
+pub(crate) mod jsonb;
+pub(crate) mod locks;
+pub(crate) mod params;
+pub(crate) mod queries;
+pub(crate) mod rights;
+pub(crate) mod schema_guard;
+pub(crate) mod spi_rows;

@@ -1,0 +1,276 @@
+//! Maintenance of attached profiles, below its SQL functions (`api::live_scores`):
+//! rescoring everyone (`rescore`, and for publish and attach), what time alone changed
+//! (`tick`), and every stored result compared with a recomputation (`verify`).
+
+use std::collections::HashSet;
+
+use pgrx::prelude::*;
+use pgrx::spi::SpiClient;
+
+use crate::pg::base::attached::{
+    attached_by_name as attached, attached_locking, run, Attached, Statement,
+};
+use crate::pg::base::attachment::{spi_failed, texts};
+use crate::pg::base::clock::decision_now_unix_micros;
+use crate::pg::base::errors::internal;
+use crate::pg::base::locks::lock_together;
+use crate::pg::base::params::Params;
+use crate::pg::base::rights::as_crm_owner;
+use crate::pg::write::everyone::score_everyone;
+use crate::pg::write::score_rows::{write_batch, Outcome};
+use crate::pg::write::some_contacts::rescore_contacts;
+use crate::pg::write::transitions::{
+    all_tags, mirror_tags, qualification_before, record, settle, Cause,
+};
+use lead_score_core::decay::DecayedSum;
+use lead_score_core::engine::ContactScore;
+
+/// Rescore every contact of an attached profile from the full history, with its
+/// active version. Takes an EXCLUSIVE lock on the profile's state table, which every
+/// trigger of the profile takes first (in ROW EXCLUSIVE mode, before it reads the
+/// profile): writers in flight are waited for, and writers that come meanwhile wait
+/// until this commits and then score with what it wrote (and the version it
+/// published); `tick()` and `rescore()` wait too, so the rows the pass finds unchanged
+/// need no row lock (and no write) to stay as it found them. Readers do not wait. The
+/// attached tables are only read, under ACCESS SHARE locks taken with it (see
+/// `lock_together`): this never holds one lock while it waits for another, so it never
+/// deadlocks with a writer, whatever tables the writer's transaction holds.
+pub(crate) fn rescore_all(client: &mut SpiClient<'_>, profile: &str, cause: Cause) -> usize {
+    let before_locks = attached(client, profile);
+    let attachment = &before_locks.attachment;
+    let read =
+        [Some(attachment.contacts_oid), Some(attachment.events_oid), attachment.accounts_oid];
+    let locks: Vec<(pg_sys::Oid, u32)> =
+        std::iter::once((attachment.state_oid, pg_sys::ExclusiveLock))
+            .chain(read.into_iter().flatten().map(|oid| (oid, pg_sys::AccessShareLock)))
+            .filter(|(oid, _)| *oid != pg_sys::InvalidOid)
+            .collect();
+    lock_together(&locks);
+    let attached = attached_locking(client, profile, &before_locks, pg_sys::ExclusiveLock);
+    let attachment = &attached.attachment;
+    // The view reads the scored version's tag, scale and likelihood from here (before
+    // the rescore copies tags, which names the PQL tag).
+    let settings = &attached.compiled.settings;
+    let likelihood = settings.likelihood;
+    let mut args = vec![
+        attachment.profile_id.into(),
+        attachment.version.into(),
+        settings.pql_tag.clone().into(),
+        settings.score_100.curve.name().into(),
+        settings.score_100.scale.into(),
+    ];
+    // (Under 0.1.0's SQL, before the update, there is no likelihood to record.)
+    let likelihood_columns = if attachment.current_sql {
+        args.push(likelihood.map(|l| l.intercept).into());
+        args.push(likelihood.map(|l| l.points_per_doubling).into());
+        ", likelihood_intercept = $6, likelihood_points_per_doubling = $7"
+    } else {
+        ""
+    };
+    let mark = format!(
+        "UPDATE lead_score.attachment_store
+            SET scored_version = $2, pql_tag = $3, score_100_curve = $4, score_100_scale = $5{likelihood_columns}
+          WHERE profile_id = $1"
+    );
+    client.update(&mark, None, &args).unwrap_or_else(|e| internal("finishing the rescore", e));
+    rewrite_everyone(client, &attached, decision_now_unix_micros(), cause)
+}
+
+/// Score every contact in one pass and store the results that changed; drop the state
+/// rows of contacts that no longer exist.
+pub(crate) fn rewrite_everyone(
+    client: &mut SpiClient<'_>,
+    attached: &Attached,
+    now: i64,
+    cause: Cause,
+) -> usize {
+    let mut tags = all_tags(client, attached);
+    let scored = score_everyone(client, attached, now, |client, batch, stored| {
+        let before = qualification_before(batch, &stored, &mut tags);
+        let found = settle(attached, batch, &before, cause, now);
+        let changed: Vec<&(String, ContactScore)> = batch
+            .iter()
+            .zip(&stored)
+            .filter(|((_, result), row)| !row.as_ref().is_some_and(|row| row.holds(result)))
+            .map(|(contact, _)| contact)
+            .collect();
+        write_batch(client, attached, &changed, now);
+        record(client, attached, &found, cause, now);
+    });
+    let attachment = &attached.attachment;
+    // Tags of contacts that no longer exist go (their transitions stay); the others'
+    // copies in the state rows are brought in line (after attach, they start empty).
+    // Which contacts exist is read as the tables' owner (`gone_contacts`); the deletes
+    // run with the extension's rights and read no CRM table.
+    let tagged = texts(
+        client.select(
+            "SELECT DISTINCT t.contact_key FROM lead_score.tag_store t WHERE t.profile_id = $1",
+            None,
+            &[attachment.profile_id.into()],
+        ),
+        attachment,
+        "reading tags",
+    );
+    let gone = gone_contacts(client, attached, tagged);
+    if !gone.is_empty() {
+        client
+            .update(
+                "DELETE FROM lead_score.tag_store t
+                  WHERE t.profile_id = $1 AND t.contact_key = ANY ($2::text[])",
+                None,
+                &[attachment.profile_id.into(), gone.into()],
+            )
+            .unwrap_or_else(|e| spi_failed(attachment, "removing tags of deleted contacts", e));
+    }
+    mirror_tags(client, attached, None);
+    let orphans = format!(
+        "SELECT s.contact_key::text FROM {state} s WHERE {gone}",
+        state = attachment.state_table,
+        gone = attachment.no_contact("s.contact_key")
+    );
+    let orphans = as_crm_owner(attachment.crm_owner, |_| {
+        texts(client.select(&orphans, None, &[]), attachment, "finding deleted contacts")
+    });
+    if !orphans.is_empty() {
+        let delete = format!(
+            "DELETE FROM {state} s WHERE s.contact_key = ANY ($1::text[]::{key_type}[])",
+            state = attachment.state_table,
+            key_type = attachment.key_type
+        );
+        client
+            .update(&delete, None, &[orphans.into()])
+            .unwrap_or_else(|e| spi_failed(attachment, "removing deleted contacts' scores", e));
+    }
+    scored
+}
+
+/// Of the given contact keys (as text), those of no contact: read as the CRM tables'
+/// owner.
+fn gone_contacts(client: &SpiClient<'_>, attached: &Attached, keys: Vec<String>) -> Vec<String> {
+    if keys.is_empty() {
+        return keys;
+    }
+    let attachment = &attached.attachment;
+    let query = format!(
+        "SELECT k FROM unnest($1::text[]) AS k WHERE {gone}",
+        gone = attachment.no_contact_by_text("k")
+    );
+    as_crm_owner(attachment.crm_owner, |_| {
+        texts(client.select(&query, None, &[keys.into()]), attachment, "finding deleted contacts")
+    })
+}
+
+pub(crate) fn tick_attachment(client: &SpiClient<'_>, attached: &Attached, now: i64) -> Outcome {
+    let mut params = Params::default();
+    let now_param = params.bind(now as f64);
+    let due_query = attached.statement(client, Statement::Due, &params, false, || {
+        format!(
+            // (Named `key`: `ORDER BY contact_key` would sort the text output.)
+            "SELECT s.contact_key::text AS key FROM {} s
+              WHERE s.next_due <= to_timestamp({now_param} / 1e6) ORDER BY s.contact_key",
+            attached.attachment.state_table
+        )
+    });
+    let what = "finding the contacts that are due";
+    let due = run(client, attached, &due_query, what, &params).texts();
+    rescore_contacts(client, attached, &due, now, Cause::Tick)
+}
+
+/// A contact whose stored result differs from a recomputation: its key, its stored and
+/// recomputed scores, and what differs.
+pub(crate) type Difference = (String, Option<f64>, Option<f64>, String);
+
+/// Every contact whose stored result differs from a full recomputation as of `now`: in
+/// any part the scoring stores (fit, score, disqualifiers, dimensions, due time, tally,
+/// count-limit selections), in its qualification (a disqualification or requalification
+/// a write would have recorded), in the copy of its tags, or in having a score row at
+/// all.
+pub(crate) fn differences(
+    client: &SpiClient<'_>,
+    attached: &Attached,
+    now: i64,
+) -> Vec<Difference> {
+    let attachment = &attached.attachment;
+    // State rows of contacts that no longer exist (the others come beside their contact).
+    let orphans = format!(
+        "SELECT s.contact_key::text, s.fit, s.engagement::text FROM {state} s WHERE {gone}",
+        state = attachment.state_table,
+        gone = attachment.no_contact("s.contact_key")
+    );
+    let what = "finding deleted contacts";
+    let mut found: Vec<Difference> = as_crm_owner(attachment.crm_owner, |_| {
+        client
+            .select(&orphans, None, &[])
+            .unwrap_or_else(|e| spi_failed(attachment, what, e))
+            .map(|r| {
+                pgrx::check_for_interrupts!();
+                let key = r.get::<String>(1).unwrap_or_else(|e| spi_failed(attachment, what, e));
+                let fit = r.get::<f64>(2).unwrap_or_else(|e| spi_failed(attachment, what, e));
+                let sum = r.get::<String>(3).unwrap_or_else(|e| spi_failed(attachment, what, e));
+                let worth = sum.and_then(|sum| serde_json::from_str::<DecayedSum>(&sum).ok());
+                let kept = fit.zip(worth).map(|(fit, worth)| fit + worth.value_at(now));
+                (key.unwrap_or_default(), kept, None, "no contact".to_owned())
+            })
+            .collect()
+    });
+    let mut tags = all_tags(client, attached);
+    score_everyone(client, attached, now, |_, batch, stored| {
+        // Qualification as recorded (tags in the tag store, disqualifiers in the rows),
+        // settled as a write would settle it: a disqualification or requalification
+        // that would be recorded was not. (A missing tag is no difference: clear_tag and
+        // forget take tags away from contacts that stay over the threshold, and the
+        // contact's next write tags it again.)
+        let before = qualification_before(batch, &stored, &mut tags);
+        let mut settled = batch.clone();
+        let unrecorded = settle(attached, &mut settled, &before, Cause::Rescore, now);
+        let unrecorded: HashSet<&str> = unrecorded
+            .iter()
+            .filter(|(_, transition)| transition.describe().0 != "tagged")
+            .map(|(key, _)| key.as_str())
+            .collect();
+        for (((key, result), row), (_, settled)) in batch.iter().zip(&stored).zip(&settled) {
+            pgrx::check_for_interrupts!();
+            let mut what = match row {
+                Some(row) => row.differences(result, settled.next_due, now),
+                None => vec!["no score row"],
+            };
+            if unrecorded.contains(key.as_str()) {
+                what.push("qualification");
+            }
+            if !what.is_empty() {
+                let kept = row.as_ref().map(|row| row.fit + row.engagement.value_at(now));
+                found.push((key.clone(), kept, Some(result.score_at(now)), what.join(", ")));
+            }
+        }
+    });
+    // The copy of each contact's tags in its score row agrees with the tag store, and
+    // no tag is kept for a contact without a score row (a deleted one's tags go too).
+    let mut params = Params::default();
+    let profile_id = params.bind(attachment.profile_id);
+    let pql_tag = params.bind(attached.compiled.settings.pql_tag.clone());
+    let copies = format!(
+        "SELECT coalesce(s.contact_key::text, g.contact_key) FROM {state} s
+           FULL JOIN (SELECT t.contact_key, array_agg(t.tag ORDER BY t.tag) AS tags,
+                             max(t.tagged_at) FILTER (WHERE t.tag = {pql_tag}) AS pql_at
+                        FROM lead_score.tag_store t WHERE t.profile_id = {profile_id}
+                       GROUP BY t.contact_key) g ON g.contact_key = s.contact_key::text
+          WHERE s.contact_key IS NULL
+             OR (s.tags, s.pql_at) IS DISTINCT FROM (coalesce(g.tags, '{{}}'), g.pql_at)",
+        state = attachment.state_table
+    );
+    let what = "comparing the copies of tags";
+    let stale_copies: Vec<String> = client
+        .select(&copies, None, params.args())
+        .unwrap_or_else(|e| spi_failed(attachment, what, e))
+        .filter_map(|r| r.get::<String>(1).unwrap_or_else(|e| spi_failed(attachment, what, e)))
+        .collect();
+    for key in stale_copies {
+        pgrx::check_for_interrupts!();
+        match found.iter_mut().find(|(k, ..)| *k == key) {
+            Some((.., what)) => what.push_str(", tags"),
+            None => found.push((key, None, None, "tags".to_owned())),
+        }
+    }
+    found.sort_by(|a, b| a.0.cmp(&b.0));
+    found
+}

@@ -1,0 +1,12 @@
+//! The write paths: what a statement touched and which way it is scored (new events
+//! in place, some contacts recomputed, everyone in one pass), the summaries they fold,
+//! the score rows they store, the transitions they record, and maintenance.
+
+pub(crate) mod everyone;
+pub(crate) mod maintenance;
+pub(crate) mod new_events;
+pub(crate) mod score_rows;
+pub(crate) mod some_contacts;
+pub(crate) mod statement;
+pub(crate) mod summaries;
+pub(crate) mod transitions;

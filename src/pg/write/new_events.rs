@@ -1,0 +1,184 @@
+//! The fast path for inserted events: a statement's new events, summarised per
+//! contact, added to the stored sums in one UPDATE without reading any history.
+
+use std::borrow::Cow;
+
+use pgrx::spi::SpiClient;
+
+use crate::pg::base::attached::{run, Attached, Statement};
+use crate::pg::base::attachment::ident;
+use crate::pg::base::params::{tid_array, Params};
+use crate::pg::base::rights::as_crm_owner;
+use crate::pg::base::spi_rows::{for_each_row, SlotRow};
+use crate::pg::write::score_rows::{
+    add_events_sql, int8_array_literal, lock_reading_limits, settled_by_adding, sum_unnest,
+    NewSums, SumColumns, BATCH, SUM_COLUMNS,
+};
+use crate::pg::write::summaries::{fold_row, fold_rows, SummaryKey};
+use lead_score_core::engine::{EventSummary, LimitState};
+
+/// From how many new rows a statement's events are streamed from the executor rather
+/// than read as one result.
+pub(crate) const STREAM_FROM: i64 = 1_000;
+
+/// The fast path for inserted events: a statement's new events, summarised per
+/// contact, are added to the contacts' stored sums in SQL without rereading any
+/// history, when they are additive (see `EventSummary::is_additive`, and
+/// `EventSummary::settle_limits` for events of `count`-limited rules) and the contact
+/// has a stored row. (No version is compared: every stored row was scored by the
+/// active version, see `add_events_sql`.) Reads the new rows from the trigger's
+/// transition table `changed`, which holds `new_row_count` rows. Returns the contacts
+/// it could not handle, in key order, for a full recompute.
+pub(crate) fn add_inserted_events(
+    client: &SpiClient<'_>,
+    attached: &Attached,
+    new_row_count: i64,
+    now: i64,
+) -> Vec<String> {
+    let summaries = if attached.attachment.integer_keys() {
+        new_summaries::<i64>(client, attached, new_row_count, now)
+    } else {
+        new_summaries::<String>(client, attached, new_row_count, now)
+    };
+    if summaries.is_empty() {
+        return Vec::new();
+    }
+    // From here on a contact is its place in `summaries`, which is in key order.
+    let keys = || summaries.iter().map(|(key, _)| key);
+    // One statement locks all its contacts first, in key order: with the updates below
+    // locking in whatever order, two statements could deadlock. The same read tells
+    // what the contacts' limited rules selected.
+    let locking = summaries.len() > 1 || summaries.iter().any(|(_, s)| s.has_candidates());
+    let mut locked = Vec::new();
+    if locking {
+        for batch in summaries.chunks(BATCH) {
+            let batch_keys = batch.iter().map(|(key, _)| key);
+            locked.extend(lock_reading_limits(client, attached, batch_keys, now));
+        }
+    }
+    // Per contact that can be added to: its place, its summary, and its new limits
+    // (None: unchanged). (Borrowed as folded; owned when settling limits changed it.)
+    // Without a state row (not inserted yet) it goes to the full path.
+    let mut additive: Vec<(usize, Cow<EventSummary>, Option<String>)> = Vec::new();
+    for (place, (_, summary)) in summaries.iter().enumerate() {
+        let row = locked.get(place).and_then(Option::as_ref);
+        if locking && row.is_none() {
+            continue;
+        }
+        if summary.is_additive() {
+            additive.push((place, Cow::Borrowed(summary), None));
+        } else if summary.has_candidates() {
+            let settled = row
+                .and_then(|row| row.limits.as_ref())
+                .and_then(|stored| summary.settle_limits(&attached.compiled, stored))
+                .filter(|(settled, _)| settled.is_additive());
+            if let Some((settled, limits)) = settled {
+                let flat = LimitState::flatten(&limits);
+                additive.push((place, Cow::Owned(settled), Some(int8_array_literal(&flat))));
+            }
+        }
+    }
+    let mut added = vec![false; summaries.len()];
+    if let [(place, summary, limits)] = &additive[..] {
+        // The usual single-row INSERT: scalar parameters straight into the UPDATE (no
+        // unnest, which materialises its rows in a tuplestore on every call).
+        let mut sums = SumColumns::default();
+        sums.push(&summaries[*place].0, &summary.engagement, &summary.dimensions, summary.tally);
+        let mut params = Params::default();
+        let sums = sums.bind_first(attached, &mut params).map(|p| p.to_string());
+        let version = params.bind(attached.attachment.version);
+        let now_param = params.bind(now as f64);
+        let limits = params.bind(limits.clone()).to_string();
+        let add =
+            attached.statement(client, Statement::AddOneContactsEvents, &params, true, || {
+                let new =
+                    NewSums { sums, limits, position: "1".into(), from: String::new(), also: "" };
+                add_events_sql(attached, &new, version, now_param)
+            });
+        let updated = run(client, attached, &add, "adding new events", &params);
+        if updated.iter().any(|row| settled_by_adding(attached, &row, now).is_some()) {
+            added[*place] = true;
+        }
+    } else if !additive.is_empty() {
+        for batch in additive.chunks(BATCH) {
+            let mut sums = SumColumns::default();
+            let mut limits = Vec::new();
+            let mut tids = Vec::new();
+            for (place, summary, new_limits) in batch {
+                let key = &summaries[*place].0;
+                sums.push(key, &summary.engagement, &summary.dimensions, summary.tally);
+                limits.push(new_limits.clone());
+                // (Several contacts: all were locked, only those found are here.)
+                tids.extend(locked[*place].as_ref().map(|row| row.tid));
+            }
+            let mut params = Params::default();
+            let sums = sum_unnest(&sums.bind(attached, &mut params));
+            let version = params.bind(attached.attachment.version);
+            let now_param = params.bind(now as f64);
+            let (limits, tids) = (params.bind(limits), params.bind(tid_array(&tids)));
+            let add = attached.statement(client, Statement::AddNewEvents, &params, true, || {
+                let new = NewSums {
+                    sums: SUM_COLUMNS.map(|column| format!("r.{column}")),
+                    limits: "r.limits".into(),
+                    position: "r.n".into(),
+                    from: format!(
+                        "FROM unnest({sums}, {limits}::text[], {tids}::tid[])
+                              WITH ORDINALITY AS r({columns}, limits, tid, n)",
+                        columns = SUM_COLUMNS.join(", ")
+                    ),
+                    // Each row where its lock found it (the key too, should it not be there).
+                    also: "s.ctid = r.tid AND ",
+                };
+                add_events_sql(attached, &new, version, now_param)
+            });
+            let updated = run(client, attached, &add, "adding new events", &params);
+            for position in updated.iter().filter_map(|row| settled_by_adding(attached, &row, now))
+            {
+                // (`n` counts from 1 within the batch.)
+                if let Some((place, _, _)) = batch.get(position.wrapping_sub(1)) {
+                    added[*place] = true;
+                }
+            }
+        }
+    }
+    // The rest, still in key order: events that need history, and contacts without a
+    // state row (not inserted yet).
+    keys().zip(added).filter(|(_, added)| !added).map(|(key, _)| key.clone()).collect()
+}
+
+/// A statement's new events (the trigger's transition table `changed`, `new_row_count`
+/// rows), summarised per contact, in key order.
+pub(crate) fn new_summaries<K: SummaryKey>(
+    client: &SpiClient<'_>,
+    attached: &Attached,
+    new_row_count: i64,
+    now: i64,
+) -> Vec<(String, EventSummary)> {
+    let (attachment, plan) = (&attached.attachment, &attached.plan);
+    let mut params = Params::default();
+    let facts = plan.bind(&mut params);
+    let new_rows = || {
+        format!(
+            "{} WHERE e.{} IS NOT NULL",
+            attachment.events_select(plan, &ident("changed"), facts, K::CAST),
+            attachment.event_contact
+        )
+    };
+    // (No more contacts than rows.)
+    let mut summaries = K::map(new_row_count.max(0) as usize);
+    as_crm_owner(attachment.crm_owner, |_| {
+        if new_row_count <= STREAM_FROM {
+            // The usual few rows: a plan prepared once, its result read in one go.
+            let new_rows =
+                attached.statement(client, Statement::NewEvents, &params, false, new_rows);
+            let rows = run(client, attached, &new_rows, "reading new events", &params);
+            fold_rows::<K>(attached, &rows, &mut summaries, now);
+        } else {
+            // Many: straight from the executor, no result table (planning once is
+            // nothing beside them).
+            let fold = &mut |row: &SlotRow| fold_row::<K>(attached, &mut summaries, row, now);
+            for_each_row(&new_rows(), &params, fold);
+        }
+    });
+    K::sorted(client, attached, summaries)
+}

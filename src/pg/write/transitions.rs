@@ -1,0 +1,324 @@
+//! Transitions recorded: settle tags and disqualification for freshly scored contacts
+//! (the pure rules are in `lead_score_core::qualification`), then store the transitions,
+//! the sticky tags and their copy in the state rows, and announce each transition with
+//! `pg_notify('lead_score', ...)`, all in the writing transaction.
+
+use std::collections::HashMap;
+
+use pgrx::spi::SpiClient;
+
+use crate::pg::base::attached::{run, Attached, Statement};
+use crate::pg::base::attachment::spi_failed;
+use crate::pg::base::clock::from_unix_micros;
+use crate::pg::base::params::Params;
+use crate::pg::base::rights::{calling_role, role_name};
+use crate::pg::base::spi_rows::{Row, Rows};
+use crate::pg::write::score_rows::StoredRow;
+use crate::pg::write::summaries::Scored;
+use lead_score_core::engine::{CompiledProfile, ContactScore};
+use lead_score_core::qualification::{next_crossing, transitions, Transition};
+
+/// What made a contact's score change, as recorded in `lead_score.transitions.source`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Cause {
+    Event,
+    Contact,
+    Account,
+    Publish,
+    Attach,
+    Rescore,
+    Tick,
+    Adjustment,
+}
+
+impl Cause {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Cause::Event => "event",
+            Cause::Contact => "contact",
+            Cause::Account => "account",
+            Cause::Publish => "publish",
+            Cause::Attach => "attach",
+            Cause::Rescore => "rescore",
+            Cause::Tick => "tick",
+            Cause::Adjustment => "adjustment",
+        }
+    }
+
+    pub(crate) fn parse(name: &str) -> Option<Cause> {
+        [Cause::Publish, Cause::Attach, Cause::Rescore].into_iter().find(|c| c.name() == name)
+    }
+}
+
+/// A contact's qualification before a write: its sticky tags and its disqualifiers.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Before {
+    pub tags: Vec<String>,
+    pub disqualified_by: Vec<String>,
+}
+
+/// What to name as having pushed a contact over a threshold: the fit rules for a
+/// contact or account change, the latest manual adjustment's reason for an adjustment,
+/// otherwise the rule of its latest scoring event.
+fn pushed_by(profile: &CompiledProfile, result: &ContactScore, cause: Cause) -> String {
+    if let (Cause::Adjustment, Some(reason)) = (cause, &result.latest_adjustment) {
+        return format!("adjustment: {reason}");
+    }
+    let name = |index: usize| profile.rules[index].0.as_str();
+    let fit = result.fit_rules.iter().map(|&index| name(index)).collect::<Vec<_>>().join(", ");
+    let event = result.latest_rule.map(|index| name(index).to_owned());
+    match cause {
+        Cause::Contact | Cause::Account if !fit.is_empty() => fit,
+        _ => event.unwrap_or(fit),
+    }
+}
+
+/// The transitions of freshly scored contacts, given what each was before (`before`,
+/// one per contact of `scored`; `None` for a contact without a state row yet: it starts
+/// as it is, so only tags count as transitions for it). Also moves each result's due
+/// time up to the instant fading negative points would carry it over a threshold it
+/// lacks.
+pub(crate) fn settle(
+    attached: &Attached,
+    scored: &mut Scored,
+    before: &[Option<Before>],
+    cause: Cause,
+    now: i64,
+) -> Vec<(String, Transition)> {
+    let settings = &attached.compiled.settings;
+    let mut found = Vec::new();
+    for ((key, result), before) in scored.iter_mut().zip(before) {
+        let (held, disqualified_before) = match before {
+            Some(b) => (b.tags.as_slice(), b.disqualified_by.as_slice()),
+            None => (&[][..], result.disqualified_by.as_slice()),
+        };
+        let score = result.score_at(now);
+        let changes = transitions(
+            settings,
+            held,
+            disqualified_before,
+            &result.disqualified_by,
+            score,
+            || pushed_by(&attached.compiled, result, cause),
+        );
+        if result.disqualified_by.is_empty() {
+            let mut held_after = held.to_vec();
+            held_after.extend(changes.iter().filter_map(|t| t.describe().1.map(str::to_owned)));
+            if let Some(crossing) =
+                next_crossing(settings, &held_after, result.fit, &result.engagement, now)
+            {
+                result.next_due = Some(result.next_due.map_or(crossing, |d| d.min(crossing)));
+            }
+        }
+        found.extend(changes.into_iter().map(|t| (key.clone(), t)));
+    }
+    found
+}
+
+/// A batch's qualification before a full rescore, contact by contact: tags from the tag
+/// store (`tags`, taken out as used), disqualifiers from the state rows. Contacts
+/// without a row start as they are, except that tags they have (after a re-attach)
+/// still hold.
+pub(crate) fn qualification_before(
+    batch: &Scored,
+    stored: &[Option<StoredRow>],
+    tags: &mut HashMap<String, Vec<String>>,
+) -> Vec<Option<Before>> {
+    let mut held = |key: &String| if tags.is_empty() { None } else { tags.remove(key) };
+    batch
+        .iter()
+        .zip(stored)
+        .map(|((key, _), row)| match (row, held(key)) {
+            (Some(row), tags) => Some(Before {
+                tags: tags.unwrap_or_default(),
+                disqualified_by: row.disqualified_by.clone(),
+            }),
+            (None, Some(tags)) => Some(Before { tags, disqualified_by: Vec::new() }),
+            (None, None) => None,
+        })
+        .collect()
+}
+
+/// Store and announce transitions: one row each in `lead_score.transitions`, the new
+/// tags in `lead_score.tag_store`, their copy in the state rows, one notification each.
+/// Their `actor` is the calling role (`rights::calling_role`): the role that wrote
+/// the CRM's rows, adjusted, rescored, published or ran `tick()`.
+pub(crate) fn record(
+    client: &SpiClient<'_>,
+    attached: &Attached,
+    found: &[(String, Transition)],
+    cause: Cause,
+    now: i64,
+) {
+    if found.is_empty() {
+        return;
+    }
+    let attachment = &attached.attachment;
+    let mut columns: [Vec<Option<String>>; 6] = Default::default();
+    let mut scores = Vec::new();
+    for (key, transition) in found {
+        let (kind, tag, old_state, new_state) = transition.describe();
+        let values = [Some(key.as_str()), Some(kind), tag, Some(old_state), Some(new_state)];
+        for (column, value) in columns.iter_mut().zip(values) {
+            column.push(value.map(str::to_owned));
+        }
+        columns[5].push(Some(transition.reason.clone()));
+        scores.push(Some(transition.score));
+    }
+    let [contacts, kinds, tags, old_states, new_states, reasons] = columns;
+    let mut params = Params::default();
+    let now = params.bind(now as f64);
+    let profile = params.bind(attachment.profile_name.clone());
+    let version = params.bind(attachment.version);
+    let source = params.bind(cause.name());
+    let actor = params.bind(role_name(calling_role()));
+    let profile_id = params.bind(attachment.profile_id);
+    let rows = [contacts, kinds, tags, old_states, new_states].map(|column| params.bind(column));
+    let [contacts, kinds, tags, old_states, new_states] = rows;
+    let (scores, reasons) = (params.bind(scores), params.bind(reasons));
+    // Each transition names the table and key column its contact key belongs to: a key
+    // of another table the profile is attached to later is another contact. (Older SQL,
+    // before `ALTER EXTENSION ... UPDATE`, has no columns for them.)
+    let (table_columns, table_values) = if attachment.transitions_by_table {
+        let contacts = params.bind(attachment.contacts_oid);
+        let key_column = params.bind(attachment.contact_key_name.clone());
+        (", contacts, key_column", format!(", {contacts}::regclass, {key_column}::name"))
+    } else {
+        ("", String::new())
+    };
+    let insert = attached.statement(client, Statement::RecordTransitions, &params, true, || {
+        format!(
+            "WITH logged AS (
+                 INSERT INTO lead_score.transitions (at, profile, version, contact, kind, tag, old_state,
+                                                     new_state, score, reason, source, actor{table_columns})
+                 SELECT to_timestamp({now} / 1e6), {profile}, {version}, r.contact, r.kind, r.tag,
+                        r.old_state, r.new_state, r.score, r.reason, {source},
+                        {actor}::text{table_values}
+                   FROM unnest({contacts}::text[], {kinds}::text[], {tags}::text[], {old_states}::text[],
+                               {new_states}::text[], {scores}::float8[], {reasons}::text[])
+                        AS r(contact, kind, tag, old_state, new_state, score, reason)
+                 RETURNING *),
+             tagged AS (
+                 INSERT INTO lead_score.tag_store (profile_id, contact_key, tag, tagged_at, score,
+                                                   version, rule, source)
+                 SELECT {profile_id}, l.contact, l.tag, l.at, l.score, l.version, l.reason, l.source
+                   FROM logged l WHERE l.kind = 'tagged'
+                 ON CONFLICT DO NOTHING)
+             SELECT lead_score.announce(l) FROM logged l ORDER BY l.id"
+        )
+    });
+    run(client, attached, &insert, "recording transitions", &params);
+    let mut tagged: Vec<Option<String>> = found
+        .iter()
+        .filter(|(_, t)| t.describe().0 == "tagged")
+        .map(|(key, _)| Some(key.clone()))
+        .collect();
+    tagged.dedup();
+    if !tagged.is_empty() {
+        mirror_tags(client, attached, Some(tagged));
+    }
+}
+
+/// Copy the sticky tags of the given contacts (all, with `None`) from
+/// `lead_score.tag_store` into their state rows.
+pub(crate) fn mirror_tags(
+    client: &SpiClient<'_>,
+    attached: &Attached,
+    keys: Option<Vec<Option<String>>>,
+) {
+    let attachment = &attached.attachment;
+    let (state, key_type) = (&attachment.state_table, &attachment.key_type);
+    let some = keys.is_some();
+    let name = if some { Statement::CopySomeTags } else { Statement::CopyAllTags };
+    let mut params = Params::default();
+    let profile_id = params.bind(attachment.profile_id);
+    let pql_tag = params.bind(attached.compiled.settings.pql_tag.clone());
+    let keys = keys.map(|keys| params.bind(keys));
+    let copy = attached.statement(client, name, &params, true, || {
+        // The contacts to look at: those given, or every one that has tags in either
+        // place. A contact whose last tag went (clear_tag, forget) gets `{}`.
+        let keys = match keys {
+            // (Each key as the key type spells it: '007' is contact 7, whose tags are
+            // stored under '7'.)
+            Some(keys) => format!("SELECT unnest({keys}::text[])::{key_type}::text"),
+            None => format!(
+                "SELECT contact_key FROM lead_score.tag_store WHERE profile_id = {profile_id}
+                 UNION SELECT contact_key::text FROM {state} WHERE tags <> '{{}}'"
+            ),
+        };
+        format!(
+            "UPDATE {state} s SET tags = t.tags, pql_at = t.pql_at
+               FROM (SELECT k.key,
+                            coalesce(array_agg(g.tag ORDER BY g.tag) FILTER (WHERE g.tag IS NOT NULL),
+                                     '{{}}') AS tags,
+                            max(g.tagged_at) FILTER (WHERE g.tag = {pql_tag}) AS pql_at
+                       FROM ({keys}) AS k(key)
+                       LEFT JOIN lead_score.tag_store g
+                              ON g.profile_id = {profile_id} AND g.contact_key = k.key
+                      GROUP BY k.key) t
+              WHERE s.contact_key = t.key::{key_type}
+                AND (s.tags, s.pql_at) IS DISTINCT FROM (t.tags, t.pql_at)"
+        )
+    });
+    run(client, attached, &copy, "copying tags", &params);
+}
+
+/// Bring a contact's due time forward to the instant fading points carry it over the
+/// lowest threshold it no longer holds (see `next_crossing`), unless it is disqualified:
+/// taking a tag away can only make that instant earlier.
+pub(crate) fn due_after_untagging(
+    client: &SpiClient<'_>,
+    attached: &Attached,
+    contact: &str,
+    now: i64,
+) {
+    let (state, key_type) = (&attached.attachment.state_table, &attached.attachment.key_type);
+    let mut params = Params::default();
+    let key = params.bind(contact);
+    let read = attached.statement(client, Statement::UntaggedScore, &params, true, || {
+        format!(
+            "SELECT s.fit, s.engagement, s.tags FROM {state} s
+              WHERE s.contact_key = {key}::text::{key_type} AND cardinality(s.disqualified_by) = 0
+                FOR UPDATE"
+        )
+    });
+    let rows = run(client, attached, &read, "reading an untagged contact", &params);
+    let crossing = rows.first().and_then(|row| {
+        let (fit, engagement) = (row.float(1)?, row.decayed(2)?);
+        let tags = row.text_array(3).unwrap_or_default();
+        next_crossing(&attached.compiled.settings, &tags, fit, &engagement, now)
+    });
+    let Some(crossing) = crossing else { return };
+    let mut params = Params::default();
+    let key = params.bind(contact);
+    let at = params.bind(from_unix_micros(crossing));
+    let update = attached.statement(client, Statement::DueEarlier, &params, true, || {
+        format!(
+            "UPDATE {state} s SET next_due = {at}
+              WHERE s.contact_key = {key}::text::{key_type}
+                AND (s.next_due IS NULL OR s.next_due > {at})"
+        )
+    });
+    run(client, attached, &update, "bringing a due time forward", &params);
+}
+
+/// The sticky tags of every contact of the profile, from `lead_score.tag_store`.
+pub(crate) fn all_tags(
+    client: &SpiClient<'_>,
+    attached: &Attached,
+) -> HashMap<String, Vec<String>> {
+    let mut tags: HashMap<String, Vec<String>> = HashMap::new();
+    let rows = Rows::select(
+        client,
+        "SELECT contact_key, tag FROM lead_score.tag_store WHERE profile_id = $1 ORDER BY 1, 2",
+        &[attached.attachment.profile_id.into()],
+    )
+    .unwrap_or_else(|e| spi_failed(&attached.attachment, "reading tags", e));
+    // (Both columns are text and NOT NULL.)
+    for row in rows.iter() {
+        if let (Some(key), Some(tag)) = (row.text(1), row.text(2)) {
+            tags.entry(key.to_owned()).or_default().push(tag.to_owned());
+        }
+    }
+    tags
+}
