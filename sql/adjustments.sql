@@ -1,6 +1,6 @@
 -- Manual adjustments: points a person gives a contact by hand ("met at the trade show:
 -- +10"), through lead_score.adjust(profile, contact, points, reason, half_life), defined
--- in Rust (src/pg/adjustments.rs). Scoring folds them into the contact's engagement like
+-- in Rust (src/pg/api/adjustments.rs). Scoring folds them into the contact's engagement like
 -- an event that always counts: from their own time on, decaying with their own
 -- half-life (never, without one). Every recomputation (publish, rescore, tick, verify,
 -- explain, preview, scores at another time) reads them from here.

@@ -3,7 +3,7 @@
 -- The triggers write the profiles' state tables whoever writes the CRM's tables, so
 -- they act as the extension's owner, with a pinned search_path: SECURITY INVOKER, they
 -- switch to it themselves once they have noted the role that wrote the rows (see
--- src/pg/identity.rs, `for_caller`), which their transitions name. Their statements are
+-- src/pg/base/rights.rs, `for_caller`), which their transitions name. Their statements are
 -- prepared once per backend and always run with the generic plan: a custom plan would
 -- be planned again on every call (for array parameters it always looks cheaper).
 ALTER FUNCTION lead_score.on_events_change()
@@ -17,7 +17,7 @@ REVOKE ALL ON FUNCTION lead_score.on_events_change(), lead_score.on_contacts_cha
 
 -- Rescoring writes state tables as the owner: for editors only (see the GRANT in
 -- docs/reference.md, "Who may edit"). Its entries record the calling role, then call
--- rescore_for_caller (src/pg/identity.rs, `lead_score_for_caller`).
+-- rescore_for_caller (src/pg/api/rights.rs, `lead_score_for_caller`).
 CREATE FUNCTION lead_score.rescore(profile text)
 RETURNS bigint LANGUAGE c STRICT
 SET search_path = pg_catalog, lead_score, pg_temp

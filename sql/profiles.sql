@@ -5,7 +5,7 @@
 -- function that notes the calling role (`GetUserId()`) and calls
 -- `lead_score.<name>_for_caller` with the same arguments, which does the work:
 -- SECURITY DEFINER (it writes the catalog tables, which nobody else may write) and
--- executable by nobody else, recording that role (see src/pg/identity.rs,
+-- executable by nobody else, recording that role (see src/pg/api/rights.rs,
 -- `lead_score_for_caller`). Neither is executable by PUBLIC; see docs/reference.md
 -- ("Who may edit") for the GRANT that lets a role edit. Every function pins search_path. User values are only ever
 -- parameters: no SQL is built from them. Each edit locks the profile's row, so edits

@@ -66,7 +66,7 @@ AS $$
 $$;
 REVOKE ALL ON FUNCTION lead_score.announce(lead_score.transitions) FROM PUBLIC;
 
--- lead_score.mirror_tags(profile_id, contact), defined in Rust (src/pg/qualify.rs),
+-- lead_score.mirror_tags(profile_id, contact), defined in Rust (src/pg/api/qualification.rs),
 -- brings a state row's copy of the contact's tags in line with lead_score.tag_store.
 -- lead_score.stored_key(profile_id, contact) spells a key as the key type prints it.
 REVOKE ALL ON FUNCTION lead_score.mirror_tags(bigint, text), lead_score.stored_key(bigint, text) FROM PUBLIC;

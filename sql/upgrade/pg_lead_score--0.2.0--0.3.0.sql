@@ -116,7 +116,7 @@ CREATE TRIGGER refuse_restricted_writes BEFORE INSERT OR UPDATE OR DELETE OR TRU
 -- the superuser's tables. Each is now an entry (a C function, SECURITY INVOKER, keeping
 -- the function's oid and the GRANTs DBAs made on it) that notes the calling role and
 -- calls <name>_for_caller, which holds the body and runs as the owner, executable by
--- nobody else (src/pg/identity.rs, `lead_score_for_caller`).
+-- nobody else (src/pg/api/rights.rs, `lead_score_for_caller`).
 
 -- The accounts' key must have a unique index on it alone, as the contacts' key must:
 -- 0.2.0 attached any column of the key type, and once two accounts shared a value every
@@ -172,7 +172,7 @@ REVOKE ALL ON FUNCTION lead_score.rescore_for_caller(text), lead_score.rescore_f
     FROM PUBLIC;
 
 -- The triggers, tick() and verify() switch to the owner themselves once they have noted
--- the calling role (src/pg/identity.rs, `for_caller`): a trigger's transitions name the
+-- the calling role (src/pg/base/rights.rs, `for_caller`): a trigger's transitions name the
 -- role that wrote the rows (0.2.0: the login role).
 ALTER FUNCTION lead_score.on_events_change() SECURITY INVOKER;
 ALTER FUNCTION lead_score.on_contacts_change() SECURITY INVOKER;
