@@ -5,9 +5,9 @@ use pgrx::datum::Interval;
 use pgrx::prelude::*;
 
 use crate::pg::base::attached::{attached_by_name, attached_locking};
-use crate::pg::base::attachment::spi_failed;
+
 use crate::pg::base::clock::{from_unix_micros, interval_seconds, now_unix_micros};
-use crate::pg::base::errors::{internal, raise, Failure};
+use crate::pg::base::errors::{internal, raise, spi_failed, Failure};
 use crate::pg::base::rights::{
     as_extension_owner_for_caller, calling_role, entered_by_caller, extension_owner, role_name,
 };

@@ -13,9 +13,9 @@ use serde_json::{Map, Value as Json};
 use crate::pg::base::attached::{
     self, attached_by_name as attached, attached_locking, lock_scores,
 };
-use crate::pg::base::attachment::{spi_failed, Attachment};
+use crate::pg::base::attachment::Attachment;
 use crate::pg::base::clock::{decision_now_unix_micros, now_unix_micros, to_unix_micros};
-use crate::pg::base::errors::{in_subtransaction, internal, warn_skipped};
+use crate::pg::base::errors::{in_subtransaction, internal, spi_failed, warn_skipped};
 use crate::pg::base::locks;
 use crate::pg::base::queries::Watched;
 use crate::pg::base::rights::{

@@ -21,10 +21,10 @@ use std::rc::Rc;
 use pgrx::pg_sys;
 use pgrx::spi::{OwnedPreparedStatement, SpiClient};
 
-use crate::pg::base::attachment::{load_attachment, spi_failed, texts, Attachment};
+use crate::pg::base::attachment::{load_attachment, Attachment};
 use crate::pg::base::catalog::{load_profile, Edition};
 use crate::pg::base::decayed::DecayedTypes;
-use crate::pg::base::errors::{internal, raise, Failure};
+use crate::pg::base::errors::{internal, raise, spi_failed, texts, Failure};
 use crate::pg::base::params::Params;
 use crate::pg::base::queries::{FactsPlan, Watched};
 use crate::pg::base::spi_rows::Rows;

@@ -1,7 +1,7 @@
 //! An attached profile as the catalog holds it: its relations fixed by oid and named
 //! schema-qualified, its columns quoted, checked again each time it is loaded.
 
-use crate::pg::base::errors::{internal, raise, Failure};
+use crate::pg::base::errors::{internal, raise, Failure, OfProfile};
 use pgrx::pg_sys::{self};
 use pgrx::spi::SpiClient;
 
@@ -320,19 +320,8 @@ pub(crate) fn load_attachment(client: &SpiClient<'_>, profile_id: i64) -> Option
     })
 }
 
-/// A failed query of a profile's scoring: an internal error naming the profile.
-pub(crate) fn spi_failed(attachment: &Attachment, what: &str, error: pgrx::spi::Error) -> ! {
-    internal(format!("profile \"{}\": {what}", attachment.profile_name), error)
-}
-
-/// The first column of every row of a query's result, as text (NULLs skipped); a failed
-/// query or read is an internal error naming the profile and `what` was being done.
-pub(crate) fn texts(
-    result: pgrx::spi::Result<pgrx::spi::SpiTupleTable<'_>>,
-    attachment: &Attachment,
-    what: &str,
-) -> Vec<String> {
-    let rows = result.unwrap_or_else(|e| spi_failed(attachment, what, e));
-    rows.filter_map(|row| row.get::<String>(1).unwrap_or_else(|e| spi_failed(attachment, what, e)))
-        .collect()
+impl OfProfile for Attachment {
+    fn profile_name(&self) -> &str {
+        &self.profile_name
+    }
 }

@@ -205,3 +205,26 @@ fn sqlstate(code: PgSqlErrorCode) -> String {
     let code = code as isize;
     (0..5).map(|i| char::from(b'0' + ((code >> (6 * i)) & 0x3F) as u8)).collect()
 }
+
+/// What a profile's failures name: its attachment.
+pub(crate) trait OfProfile {
+    fn profile_name(&self) -> &str;
+}
+
+/// A failed query of a profile's scoring: an internal error naming the profile and
+/// what was being done.
+pub(crate) fn spi_failed(of: &impl OfProfile, what: &str, error: pgrx::spi::Error) -> ! {
+    internal(format!("profile \"{}\": {what}", of.profile_name()), error)
+}
+
+/// The first column of every row of a query's result, as text (NULLs skipped); a failed
+/// query or read is an internal error naming the profile and what was being done.
+pub(crate) fn texts(
+    result: pgrx::spi::Result<pgrx::spi::SpiTupleTable<'_>>,
+    of: &impl OfProfile,
+    what: &str,
+) -> Vec<String> {
+    let rows = result.unwrap_or_else(|e| spi_failed(of, what, e));
+    rows.filter_map(|row| row.get::<String>(1).unwrap_or_else(|e| spi_failed(of, what, e)))
+        .collect()
+}

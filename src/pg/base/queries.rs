@@ -8,7 +8,8 @@ use std::collections::HashSet;
 use pgrx::pg_sys;
 use pgrx::spi::SpiClient;
 
-use crate::pg::base::attachment::{ident, spi_failed, texts, Accounts, Attachment, Quoted};
+use crate::pg::base::attachment::{ident, Accounts, Attachment, Quoted};
+use crate::pg::base::errors::{spi_failed, texts};
 use crate::pg::base::params::{Params, Placeholder};
 use lead_score_core::condition::Source;
 use lead_score_core::engine::CompiledProfile;

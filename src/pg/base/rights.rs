@@ -8,8 +8,8 @@ use std::cell::Cell;
 use std::ffi::CStr;
 
 use crate::pg::base::attached::Attached;
-use crate::pg::base::attachment::spi_failed;
-use crate::pg::base::errors::{raise, Failure};
+
+use crate::pg::base::errors::{raise, spi_failed, Failure};
 
 thread_local! {
     /// The role a call into the extension came from, while that call runs (see

@@ -9,8 +9,9 @@ use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
 
 use crate::pg::base::attached::Attached;
-use crate::pg::base::attachment::{ident, spi_failed, Attachment, Quoted};
+use crate::pg::base::attachment::{ident, Attachment, Quoted};
 use crate::pg::base::clock::from_unix_micros;
+use crate::pg::base::errors::spi_failed;
 use crate::pg::base::params::Params;
 use crate::pg::base::rights::as_crm_owner;
 use lead_score_core::candidates::{frequent, keep_valid, plain_name, Candidate, EventRule};

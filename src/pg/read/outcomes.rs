@@ -8,10 +8,10 @@ use pgrx::spi::SpiClient;
 use serde_json::Value as Json;
 
 use crate::pg::base::attached::Attached;
-use crate::pg::base::attachment::{ident, spi_failed, Quoted};
+use crate::pg::base::attachment::{ident, Quoted};
 use crate::pg::base::catalog::Edition;
 use crate::pg::base::clock::{now_unix_micros, to_unix_micros};
-use crate::pg::base::errors::{internal, raise, Failure};
+use crate::pg::base::errors::{internal, raise, spi_failed, Failure};
 use lead_score_core::evaluation::BandBy;
 
 /// What `options` name: the outcomes' columns, which rows, which edition of the rules,

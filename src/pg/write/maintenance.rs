@@ -10,9 +10,9 @@ use pgrx::spi::SpiClient;
 use crate::pg::base::attached::{
     attached_by_name as attached, attached_locking, run, Attached, Statement,
 };
-use crate::pg::base::attachment::{spi_failed, texts};
+
 use crate::pg::base::clock::decision_now_unix_micros;
-use crate::pg::base::errors::internal;
+use crate::pg::base::errors::{internal, spi_failed, texts};
 use crate::pg::base::locks::lock_together;
 use crate::pg::base::params::Params;
 use crate::pg::base::rights::as_crm_owner;

@@ -8,7 +8,8 @@ use std::collections::HashMap;
 use pgrx::spi::SpiClient;
 
 use crate::pg::base::attached::{run, Attached, Statement};
-use crate::pg::base::attachment::spi_failed;
+use crate::pg::base::errors::spi_failed;
+
 use crate::pg::base::clock::from_unix_micros;
 use crate::pg::base::params::Params;
 use crate::pg::base::rights::{calling_role, role_name};
