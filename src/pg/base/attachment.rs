@@ -19,8 +19,9 @@ pub(crate) struct Attachment {
     pub contact_key: Quoted,
     /// The key column's name, as named at attach.
     pub(crate) contact_key_name: String,
-    /// The key type as SQL (`pg_catalog.int8`, ...): one of the supported types.
-    pub key_type: String,
+    /// The key type as SQL (`pg_catalog.int8`, ...): one of the spellings
+    /// `key_type_sql` knows, never text read from anywhere else.
+    pub key_type: &'static str,
     pub(crate) key_type_oid: pg_sys::Oid,
     pub events: Quoted,
     pub events_oid: pg_sys::Oid,
@@ -298,7 +299,7 @@ pub(crate) fn load_attachment(client: &SpiClient<'_>, profile_id: i64) -> Option
         contacts_oid,
         contact_key: ident(&text(4)?),
         contact_key_name: text(4)?,
-        key_type: key_type.to_owned(),
+        key_type,
         key_type_oid,
         events,
         events_oid,
