@@ -8,6 +8,7 @@ use crate::pg::base::attached::{attached_by_name, attached_locking};
 
 use crate::pg::base::clock::{from_unix_micros, interval_seconds, now_unix_micros};
 use crate::pg::base::errors::{internal, raise, spi_failed, Failure};
+use crate::pg::base::params::Params;
 use crate::pg::base::rights::{
     as_extension_owner_for_caller, calling_role, entered_by_caller, extension_owner, role_name,
 };
@@ -91,33 +92,34 @@ fn adjust_contact(
             // attachment of the profile counts it or shows it. (0.2.0's SQL, before
             // the update, has no place for them: the update records them.)
             let attachment = &attached.attachment;
-            let insert = if attachment.adjustments_by_table {
-                "INSERT INTO lead_score.adjustment_store
-                     (profile_id, contact_key, points, half_life, reason, adjusted_at, adjusted_by,
-                      contacts, key_column)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8::pg_catalog.regclass, $9::pg_catalog.name)
-                 RETURNING id"
-            } else {
-                "INSERT INTO lead_score.adjustment_store
-                     (profile_id, contact_key, points, half_life, reason, adjusted_at, adjusted_by)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)
-                 RETURNING id"
-            };
-            let mut args = vec![
-                attachment.profile_id.into(),
-                found.key.as_str().into(),
-                points.into(),
-                half_life.into(),
-                reason.into(),
-                from_unix_micros(now).into(),
-                adjuster.as_str().into(),
+            let mut params = Params::default();
+            let values = [
+                params.bind(attachment.profile_id),
+                params.bind(found.key.as_str()),
+                params.bind(points),
+                params.bind(half_life),
+                params.bind(reason),
+                params.bind(from_unix_micros(now)),
+                params.bind(adjuster.as_str()),
             ];
+            let (mut columns, mut values) = (
+                "profile_id, contact_key, points, half_life, reason, adjusted_at, adjusted_by"
+                    .to_owned(),
+                values.map(|v| v.to_string()).join(", "),
+            );
             if attachment.adjustments_by_table {
-                args.push(attachment.contacts_oid.into());
-                args.push(attachment.contact_key_name.as_str().into());
+                let contacts = params.bind(attachment.contacts_oid);
+                let key_column = params.bind(attachment.contact_key_name.as_str());
+                columns.push_str(", contacts, key_column");
+                values.push_str(&format!(
+                    ", {contacts}::pg_catalog.regclass, {key_column}::pg_catalog.name"
+                ));
             }
+            let insert = format!(
+                "INSERT INTO lead_score.adjustment_store ({columns}) VALUES ({values}) RETURNING id"
+            );
             let id = client
-                .update(insert, Some(1), &args)
+                .update(insert.as_str(), Some(1), params.args())
                 .and_then(|rows| rows.first().get_one::<i64>())
                 .unwrap_or_else(|e| spi_failed(&attached.attachment, "storing an adjustment", e))
                 .unwrap_or_else(|| internal("storing an adjustment", "no id returned"));

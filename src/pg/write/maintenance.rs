@@ -52,27 +52,31 @@ pub(crate) fn rescore_all(client: &mut SpiClient<'_>, profile: &str, cause: Caus
     // the rescore copies tags, which names the PQL tag).
     let settings = &attached.compiled.settings;
     let likelihood = settings.likelihood;
-    let mut args = vec![
-        attachment.profile_id.into(),
-        attachment.version.into(),
-        settings.pql_tag.clone().into(),
-        settings.score_100.curve.name().into(),
-        settings.score_100.scale.into(),
-    ];
+    let mut params = Params::default();
+    let profile_id = params.bind(attachment.profile_id);
+    let version = params.bind(attachment.version);
+    let pql_tag = params.bind(settings.pql_tag.clone());
+    let curve = params.bind(settings.score_100.curve.name());
+    let scale = params.bind(settings.score_100.scale);
     // (Under 0.1.0's SQL, before the update, there is no likelihood to record.)
     let likelihood_columns = if attachment.current_sql {
-        args.push(likelihood.map(|l| l.intercept).into());
-        args.push(likelihood.map(|l| l.points_per_doubling).into());
-        ", likelihood_intercept = $6, likelihood_points_per_doubling = $7"
+        let intercept = params.bind(likelihood.map(|l| l.intercept));
+        let per_doubling = params.bind(likelihood.map(|l| l.points_per_doubling));
+        format!(
+            ", likelihood_intercept = {intercept}, likelihood_points_per_doubling = {per_doubling}"
+        )
     } else {
-        ""
+        String::new()
     };
     let mark = format!(
         "UPDATE lead_score.attachment_store
-            SET scored_version = $2, pql_tag = $3, score_100_curve = $4, score_100_scale = $5{likelihood_columns}
-          WHERE profile_id = $1"
+            SET scored_version = {version}, pql_tag = {pql_tag}, score_100_curve = {curve},
+                score_100_scale = {scale}{likelihood_columns}
+          WHERE profile_id = {profile_id}"
     );
-    client.update(&mark, None, &args).unwrap_or_else(|e| internal("finishing the rescore", e));
+    client
+        .update(&mark, None, params.args())
+        .unwrap_or_else(|e| internal("finishing the rescore", e));
     rewrite_everyone(client, &attached, decision_now_unix_micros(), cause)
 }
 
