@@ -11,7 +11,7 @@ use crate::pg::base::params::{tid_array, Params};
 use crate::pg::base::rights::as_crm_owner;
 use crate::pg::base::spi_rows::{for_each_row, SlotRow};
 use crate::pg::write::score_rows::{
-    add_events_sql, int8_array_literal, lock_reading_limits, settled_by_adding, sum_unnest,
+    add_events_sql, int8_array_literal, lock_reading_limits, settled_by_adding, sum_unnest, Locked,
     NewSums, SumColumns, BATCH, SUM_COLUMNS,
 };
 use crate::pg::write::summaries::{fold_row, fold_rows, SummaryKey};
@@ -44,106 +44,153 @@ pub(crate) fn add_inserted_events(
         return Vec::new();
     }
     // From here on a contact is its place in `summaries`, which is in key order.
-    let keys = || summaries.iter().map(|(key, _)| key);
-    // One statement locks all its contacts first, in key order: with the updates below
+    let (additive, locked) = classify(client, attached, &summaries, now);
+    let mut added = vec![false; summaries.len()];
+    if let [one] = &additive[..] {
+        added[one.place] = add_one(client, attached, &summaries, one, now);
+    } else {
+        for batch in additive.chunks(BATCH) {
+            pgrx::check_for_interrupts!();
+            for place in add_batch(client, attached, &summaries, &locked, batch, now) {
+                added[place] = true;
+            }
+        }
+    }
+    // The rest, still in key order: events that need history, and contacts without a
+    // state row (not inserted yet).
+    let keys = summaries.iter().map(|(key, _)| key);
+    keys.zip(added).filter(|(_, added)| !added).map(|(key, _)| key.clone()).collect()
+}
+
+/// A contact whose new events can be added to its stored sums.
+struct Addable<'a> {
+    /// Its place in the statement's summaries (key order).
+    place: usize,
+    /// What to add: borrowed as folded; owned when settling limits changed it.
+    summary: Cow<'a, EventSummary>,
+    /// Its new limits (`None`: unchanged), an int8[] literal.
+    limits: Option<String>,
+}
+
+/// Which contacts' new events can be added in place (in key order), and, when more
+/// than one contact or a limited rule is involved, every contact's state row locked
+/// in key order (`None` for a contact without one). The rest need a full recompute:
+/// events that need history, and contacts without a state row (not inserted yet).
+fn classify<'a>(
+    client: &SpiClient<'_>,
+    attached: &Attached,
+    summaries: &'a [(String, EventSummary)],
+    now: i64,
+) -> (Vec<Addable<'a>>, Vec<Option<Locked>>) {
+    // One statement locks all its contacts first, in key order: with the updates
     // locking in whatever order, two statements could deadlock. The same read tells
     // what the contacts' limited rules selected.
     let locking = summaries.len() > 1 || summaries.iter().any(|(_, s)| s.has_candidates());
     let mut locked = Vec::new();
     if locking {
         for batch in summaries.chunks(BATCH) {
+            pgrx::check_for_interrupts!();
             let batch_keys = batch.iter().map(|(key, _)| key);
             locked.extend(lock_reading_limits(client, attached, batch_keys, now));
         }
     }
-    // Per contact that can be added to: its place, its summary, and its new limits
-    // (None: unchanged). (Borrowed as folded; owned when settling limits changed it.)
-    // Without a state row (not inserted yet) it goes to the full path.
-    let mut additive: Vec<(usize, Cow<EventSummary>, Option<String>)> = Vec::new();
+    let mut additive = Vec::new();
     for (place, (_, summary)) in summaries.iter().enumerate() {
+        pgrx::check_for_interrupts!();
         let row = locked.get(place).and_then(Option::as_ref);
         if locking && row.is_none() {
             continue;
         }
         if summary.is_additive() {
-            additive.push((place, Cow::Borrowed(summary), None));
+            additive.push(Addable { place, summary: Cow::Borrowed(summary), limits: None });
         } else if summary.has_candidates() {
             let settled = row
                 .and_then(|row| row.limits.as_ref())
                 .and_then(|stored| summary.settle_limits(&attached.compiled, stored))
                 .filter(|(settled, _)| settled.is_additive());
             if let Some((settled, limits)) = settled {
-                let flat = LimitState::flatten(&limits);
-                additive.push((place, Cow::Owned(settled), Some(int8_array_literal(&flat))));
+                let limits = Some(int8_array_literal(&LimitState::flatten(&limits)));
+                additive.push(Addable { place, summary: Cow::Owned(settled), limits });
             }
         }
     }
-    let mut added = vec![false; summaries.len()];
-    if let [(place, summary, limits)] = &additive[..] {
-        // The usual single-row INSERT: scalar parameters straight into the UPDATE (no
-        // unnest, which materialises its rows in a tuplestore on every call).
-        let mut sums = SumColumns::default();
-        sums.push(&summaries[*place].0, &summary.engagement, &summary.dimensions, summary.tally);
-        let mut params = Params::default();
-        let sums = sums.bind_first(attached, &mut params).map(|p| p.to_string());
-        let version = params.bind(attached.attachment.version);
-        let now_param = params.bind(now as f64);
-        let limits = params.bind(limits.clone()).to_string();
-        let add =
-            attached.statement(client, Statement::AddOneContactsEvents, &params, true, || {
-                let new =
-                    NewSums { sums, limits, position: "1".into(), from: String::new(), also: "" };
-                add_events_sql(attached, &new, version, now_param)
-            });
-        let updated = run(client, attached, &add, "adding new events", &params);
-        if updated.iter().any(|row| settled_by_adding(attached, &row, now).is_some()) {
-            added[*place] = true;
-        }
-    } else if !additive.is_empty() {
-        for batch in additive.chunks(BATCH) {
-            let mut sums = SumColumns::default();
-            let mut limits = Vec::new();
-            let mut tids = Vec::new();
-            for (place, summary, new_limits) in batch {
-                let key = &summaries[*place].0;
-                sums.push(key, &summary.engagement, &summary.dimensions, summary.tally);
-                limits.push(new_limits.clone());
-                // (Several contacts: all were locked, only those found are here.)
-                tids.extend(locked[*place].as_ref().map(|row| row.tid));
-            }
-            let mut params = Params::default();
-            let sums = sum_unnest(&sums.bind(attached, &mut params));
-            let version = params.bind(attached.attachment.version);
-            let now_param = params.bind(now as f64);
-            let (limits, tids) = (params.bind(limits), params.bind(tid_array(&tids)));
-            let add = attached.statement(client, Statement::AddNewEvents, &params, true, || {
-                let new = NewSums {
-                    sums: SUM_COLUMNS.map(|column| format!("r.{column}")),
-                    limits: "r.limits".into(),
-                    position: "r.n".into(),
-                    from: format!(
-                        "FROM unnest({sums}, {limits}::text[], {tids}::tid[])
-                              WITH ORDINALITY AS r({columns}, limits, tid, n)",
-                        columns = SUM_COLUMNS.join(", ")
-                    ),
-                    // Each row where its lock found it (the key too, should it not be there).
-                    also: "s.ctid = r.tid AND ",
-                };
-                add_events_sql(attached, &new, version, now_param)
-            });
-            let updated = run(client, attached, &add, "adding new events", &params);
-            for position in updated.iter().filter_map(|row| settled_by_adding(attached, &row, now))
-            {
-                // (`n` counts from 1 within the batch.)
-                if let Some((place, _, _)) = batch.get(position.wrapping_sub(1)) {
-                    added[*place] = true;
-                }
-            }
-        }
+    (additive, locked)
+}
+
+/// Add one contact's new events (the usual single-row INSERT): scalar parameters
+/// straight into the UPDATE (no unnest, which materialises its rows in a tuplestore on
+/// every call). Whether it is settled (see `settled_by_adding`).
+fn add_one(
+    client: &SpiClient<'_>,
+    attached: &Attached,
+    summaries: &[(String, EventSummary)],
+    one: &Addable,
+    now: i64,
+) -> bool {
+    let Addable { place, summary, limits } = one;
+    let mut sums = SumColumns::default();
+    sums.push(&summaries[*place].0, &summary.engagement, &summary.dimensions, summary.tally);
+    let mut params = Params::default();
+    let sums = sums.bind_first(attached, &mut params).map(|p| p.to_string());
+    let version = params.bind(attached.attachment.version);
+    let now_param = params.bind(now as f64);
+    let limits = params.bind(limits.clone()).to_string();
+    let add = attached.statement(client, Statement::AddOneContactsEvents, &params, true, || {
+        let new = NewSums { sums, limits, position: "1".into(), from: String::new(), also: "" };
+        add_events_sql(attached, &new, version, now_param)
+    });
+    let updated = run(client, attached, &add, "adding new events", &params);
+    let settled = updated.iter().any(|row| settled_by_adding(attached, &row, now).is_some());
+    settled
+}
+
+/// Add a batch of contacts' new events in one UPDATE over `unnest` of array
+/// parameters, each row found where its lock (`locked`, by place) found it. The places
+/// of the contacts it settled (see `settled_by_adding`).
+fn add_batch(
+    client: &SpiClient<'_>,
+    attached: &Attached,
+    summaries: &[(String, EventSummary)],
+    locked: &[Option<Locked>],
+    batch: &[Addable],
+    now: i64,
+) -> Vec<usize> {
+    let mut sums = SumColumns::default();
+    let mut limits = Vec::new();
+    let mut tids = Vec::new();
+    for Addable { place, summary, limits: new_limits } in batch {
+        pgrx::check_for_interrupts!();
+        let key = &summaries[*place].0;
+        sums.push(key, &summary.engagement, &summary.dimensions, summary.tally);
+        limits.push(new_limits.clone());
+        // (Several contacts: all were locked, only those found are here.)
+        tids.extend(locked[*place].as_ref().map(|row| row.tid));
     }
-    // The rest, still in key order: events that need history, and contacts without a
-    // state row (not inserted yet).
-    keys().zip(added).filter(|(_, added)| !added).map(|(key, _)| key.clone()).collect()
+    let mut params = Params::default();
+    let sums = sum_unnest(&sums.bind(attached, &mut params));
+    let version = params.bind(attached.attachment.version);
+    let now_param = params.bind(now as f64);
+    let (limits, tids) = (params.bind(limits), params.bind(tid_array(&tids)));
+    let add = attached.statement(client, Statement::AddNewEvents, &params, true, || {
+        let new = NewSums {
+            sums: SUM_COLUMNS.map(|column| format!("r.{column}")),
+            limits: "r.limits".into(),
+            position: "r.n".into(),
+            from: format!(
+                "FROM unnest({sums}, {limits}::text[], {tids}::tid[])
+                      WITH ORDINALITY AS r({columns}, limits, tid, n)",
+                columns = SUM_COLUMNS.join(", ")
+            ),
+            // Each row where its lock found it (the key too, should it not be there).
+            also: "s.ctid = r.tid AND ",
+        };
+        add_events_sql(attached, &new, version, now_param)
+    });
+    let updated = run(client, attached, &add, "adding new events", &params);
+    // (`n` counts from 1 within the batch.)
+    let settled = updated.iter().filter_map(|row| settled_by_adding(attached, &row, now));
+    let places = settled.filter_map(|position| batch.get(position.wrapping_sub(1)));
+    places.map(|addable| addable.place).collect()
 }
 
 /// A statement's new events (the trigger's transition table `changed`, `new_row_count`
