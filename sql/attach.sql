@@ -587,6 +587,7 @@ BEGIN
             USING HINT = format('CREATE INDEX ON %s (%I, %I);', events, event_contact, event_time);
     END IF;
 
+    -- The columns src/pg/base/state_table.rs lists, spelled the same (a test compares them).
     EXECUTE format($ddl$
         CREATE TABLE lead_score.%1$I (
             contact_key      %2$s PRIMARY KEY,

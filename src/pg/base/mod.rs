@@ -15,3 +15,4 @@ pub(crate) mod queries;
 pub(crate) mod rights;
 pub(crate) mod schema_guard;
 pub(crate) mod spi_rows;
+pub(crate) mod state_table;

@@ -11,6 +11,7 @@ use pgrx::spi::SpiClient;
 use crate::pg::base::attachment::{ident, Accounts, Attachment, Quoted};
 use crate::pg::base::errors::{spi_failed, texts};
 use crate::pg::base::params::{Params, Placeholder};
+use crate::pg::base::state_table::stored_columns;
 use lead_score_core::condition::Source;
 use lead_score_core::engine::CompiledProfile;
 use lead_score_core::record_facts::ColumnLayout;
@@ -195,7 +196,7 @@ impl Attachment {
 
     /// The contacts' keys and the columns their rules read (`FactsPlan::layout`): those
     /// given (keys as text), or every contact in key order, followed by its state row's
-    /// `STORED_COLUMNS` (NULLs for a contact without one).
+    /// `state_table::stored_columns` (NULLs for a contact without one).
     pub(crate) fn contacts_query(&self, plan: &FactsPlan, which: Contacts) -> String {
         let (key, contacts, key_type) = (&self.contact_key, &self.contacts, &self.key_type);
         let (stored, filter) = match which {
@@ -207,7 +208,7 @@ impl Attachment {
                 format!("WHERE c.{key} IS NOT NULL ORDER BY c.{key}"),
             ),
         };
-        let stored_columns = if stored.is_empty() { "" } else { STORED_COLUMNS };
+        let stored_columns = if stored.is_empty() { String::new() } else { stored_columns() };
         match &self.accounts {
             Some(Accounts { table: accounts, contact_account, account_key })
                 if !plan.layout.account.is_empty() =>
@@ -300,13 +301,6 @@ impl Attachment {
         )
     }
 }
-
-/// The state row columns read beside every contact in a full pass, and by the locking
-/// read of the full path (see `StoredRow`).
-pub(crate) const STORED_COLUMNS: &str =
-    ", s.fit, s.engagement, nullif(s.dimensions, '{}'), s.disqualified_by, s.next_due, s.tally, s.limits";
-
-pub(crate) const STORED_COLUMN_COUNT: i32 = 7;
 
 /// Keys (as text) as a text[] parameter.
 pub(crate) fn key_array(keys: &[String]) -> Vec<Option<String>> {

@@ -14,8 +14,9 @@ use crate::pg::base::attached::{run, Attached, Statement};
 use crate::pg::base::clock::from_unix_micros;
 use crate::pg::base::errors::internal;
 use crate::pg::base::params::{Params, Placeholder};
-use crate::pg::base::queries::{key_array, STORED_COLUMNS, STORED_COLUMN_COUNT};
+use crate::pg::base::queries::key_array;
 use crate::pg::base::spi_rows::{RawRow, Row};
+use crate::pg::base::state_table::{self, stored_columns, STORED_COLUMN_COUNT, WRITTEN_COUNT};
 use crate::pg::write::summaries::Scored;
 use lead_score_core::decay::DecayedSum;
 use lead_score_core::engine::{ContactScore, EventTally, LimitState};
@@ -46,7 +47,7 @@ pub(crate) struct StoredRow {
 }
 
 impl StoredRow {
-    /// The `STORED_COLUMNS` of a row whose first one is `first`; `None` without a row.
+    /// The `state_table::stored_columns` of a row whose first one is `first`; `None` without a row.
     pub(crate) fn read(row: &impl Row, first: i32) -> Option<StoredRow> {
         Some(StoredRow {
             fit: row.float(first)?,
@@ -154,9 +155,10 @@ pub(crate) fn lock_and_read(
     let keys = params.bind(key_array(keys));
     let lock = attached.statement(client, Statement::LockAndRead, &params, true, || {
         format!(
-            "SELECT s.contact_key::text{STORED_COLUMNS}, s.tags
+            "SELECT s.contact_key::text{stored}, s.tags
                FROM {state} s WHERE s.contact_key = ANY ({keys}::text[]::{key_type}[])
-              ORDER BY s.contact_key FOR UPDATE"
+              ORDER BY s.contact_key FOR UPDATE",
+            stored = stored_columns()
         )
     });
     run(client, attached, &lock, "locking scores", &params)
@@ -364,21 +366,36 @@ pub(crate) fn add_events_sql(
     } else {
         format!("{position}::int8, s.fit, s.engagement, s.tags, cardinality(s.disqualified_by) > 0")
     };
+    let values: [String; ADDED.len()] = [
+        version.to_string(),
+        format!("s.engagement OPERATOR(lead_score.+) {engagement}::lead_score.decayed"),
+        format!(
+            "CASE WHEN {dimensions} IS NULL THEN s.dimensions
+                                  ELSE lead_score.dimensions_add(s.dimensions, {dimensions}::jsonb) END"
+        ),
+        format!(
+            "ARRAY[s.tally[1] + {t1}, s.tally[2] + {t2}, s.tally[3] + {t3},
+                              s.tally[4] + {t4}, s.tally[5] + {t5}, s.tally[6] + {t6}]"
+        ),
+        format!("coalesce({limits}::bigint[], s.limits)"),
+        format!("to_timestamp({now} / 1e6)"),
+    ];
+    let set: Vec<String> =
+        ADDED.iter().zip(values).map(|(column, value)| format!("{column} = {value}")).collect();
     format!(
         "UPDATE {state} s
-            SET version = {version},
-                engagement = s.engagement OPERATOR(lead_score.+) {engagement}::lead_score.decayed,
-                dimensions = CASE WHEN {dimensions} IS NULL THEN s.dimensions
-                                  ELSE lead_score.dimensions_add(s.dimensions, {dimensions}::jsonb) END,
-                tally = ARRAY[s.tally[1] + {t1}, s.tally[2] + {t2}, s.tally[3] + {t3},
-                              s.tally[4] + {t4}, s.tally[5] + {t5}, s.tally[6] + {t6}],
-                limits = coalesce({limits}::bigint[], s.limits),
-                scored_at = to_timestamp({now} / 1e6)
+            SET {set}
            {from}
           WHERE {also}s.contact_key = {key}::{key_type}
-      RETURNING {returning}"
+      RETURNING {returning}",
+        set = set.join(",\n                ")
     )
 }
+
+/// The columns the fast path's UPDATE sets (`add_events_sql`), in its order: adding
+/// events changes neither fit nor disqualifiers nor due time.
+const ADDED: [&str; 6] = ["version", "engagement", "dimensions", "tally", "limits", "scored_at"];
+const _: () = assert!(state_table::all_written(&ADDED), "ADDED names a column no score write sets");
 
 /// The first nine parameters of both score writes, one array each, read by `unnest`
 /// as `SUM_COLUMNS`: the key, the engagement sum (in its stored layout: no text to
@@ -498,25 +515,36 @@ pub(crate) fn write_batch<T: Borrow<(String, ContactScore)>>(
     let now = params.bind(now as f64);
     let limits = params.bind(limits);
     let upsert = attached.statement(client, Statement::WriteScores, &params, true, || {
+        // One value per column a score write sets, in the order of `state_table::written`.
+        let values: [&str; WRITTEN_COUNT] = [
+            &format!("r.key::{key_type}"),
+            &version.to_string(),
+            "r.fit",
+            "r.engagement::lead_score.decayed",
+            "coalesce(r.dimensions::jsonb, '{}')",
+            "r.disqualified_by::text[]",
+            "r.next_due",
+            "ARRAY[r.t1, r.t2, r.t3, r.t4, r.t5, r.t6]",
+            "r.limits::bigint[]",
+            &format!("to_timestamp({now} / 1e6)"),
+        ];
+        let written: Vec<&str> = state_table::written().collect();
+        let set: Vec<String> =
+            written[1..].iter().map(|column| format!("{column} = excluded.{column}")).collect();
         format!(
-            "INSERT INTO {state} AS s (contact_key, version, fit, engagement, dimensions,
-                                       disqualified_by, next_due, tally, limits, scored_at)
-             SELECT r.key::{key_type}, {version}, r.fit, r.engagement::lead_score.decayed,
-                    coalesce(r.dimensions::jsonb, '{{}}'), r.disqualified_by::text[],
-                    r.next_due,
-                    ARRAY[r.t1, r.t2, r.t3, r.t4, r.t5, r.t6], r.limits::bigint[], to_timestamp({now} / 1e6)
+            "INSERT INTO {state} AS s ({written})
+             SELECT {values}
                FROM unnest({sums}, {fit}::float8[], {disqualified}::text[], {next_due}::timestamptz[],
                            {limits}::text[])
                     AS r({columns}, fit, disqualified_by, next_due, limits)
              ON CONFLICT (contact_key) DO UPDATE
-                SET version = excluded.version, fit = excluded.fit, engagement = excluded.engagement,
-                    dimensions = excluded.dimensions, disqualified_by = excluded.disqualified_by,
-                    next_due = excluded.next_due, tally = excluded.tally, limits = excluded.limits,
-                    scored_at = excluded.scored_at
-              WHERE (s.fit, s.engagement::text, s.dimensions, s.disqualified_by, s.next_due, s.tally, s.limits)
-                    IS DISTINCT FROM (excluded.fit, excluded.engagement::text, excluded.dimensions,
-                                      excluded.disqualified_by, excluded.next_due, excluded.tally,
-                                      excluded.limits)",
+                SET {set}
+              WHERE ({compared}) IS DISTINCT FROM ({excluded})",
+            written = written.join(", "),
+            values = values.join(", "),
+            set = set.join(", "),
+            compared = state_table::compared("s"),
+            excluded = state_table::compared("excluded"),
             columns = SUM_COLUMNS.join(", ")
         )
     });

@@ -1,0 +1,168 @@
+//! A profile's state table (`lead_score.state_<id>`): its columns, in order, with their
+//! types, owned here. `attach()` (sql/attach.sql) creates the table with these
+//! definitions, spelled the same way (a test compares them); the score reads and
+//! writes take their column lists from here.
+
+/// One column of the state table.
+pub(crate) struct Column {
+    pub(crate) name: &'static str,
+    /// Its type and constraints as attach's `CREATE TABLE` spells them (`%2$s`: the
+    /// contacts' key type). (Read by the test that compares it with attach.)
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(crate) definition: &'static str,
+    /// Whether a score write sets it (the upsert of `write_batch`); the rest belong to
+    /// the qualification's writer (the sticky tags' copy and the PQL time).
+    pub(crate) written: bool,
+    /// Whether a full pass reads it back to compare with a fresh result (see
+    /// `StoredRow`), in this order.
+    pub(crate) stored: bool,
+}
+
+const fn column(
+    name: &'static str,
+    definition: &'static str,
+    written: bool,
+    stored: bool,
+) -> Column {
+    Column { name, definition, written, stored }
+}
+
+/// The state table's columns, in order.
+pub(crate) const COLUMNS: [Column; 12] = [
+    column("contact_key", "%2$s PRIMARY KEY", true, false),
+    column("version", "integer NOT NULL", true, false),
+    column("fit", "float8 NOT NULL", true, true),
+    column("engagement", "lead_score.decayed NOT NULL", true, true),
+    column("dimensions", "jsonb NOT NULL", true, true),
+    column("disqualified_by", "text[] NOT NULL", true, true),
+    column("next_due", "timestamptz", true, true),
+    column("tally", "bigint[] NOT NULL", true, true),
+    column("limits", "bigint[]", true, true),
+    column("scored_at", "timestamptz NOT NULL", true, false),
+    column("tags", "text[] NOT NULL DEFAULT '{}'", false, false),
+    column("pql_at", "timestamptz", false, false),
+];
+
+/// How many columns a full pass reads back (`stored_columns`).
+pub(crate) const STORED_COLUMN_COUNT: i32 = {
+    let (mut count, mut i) = (0, 0);
+    while i < COLUMNS.len() {
+        count += COLUMNS[i].stored as i32;
+        i += 1;
+    }
+    count
+};
+
+/// How many columns a score write sets (`written`).
+pub(crate) const WRITTEN_COUNT: usize = {
+    let (mut count, mut i) = (0, 0);
+    while i < COLUMNS.len() {
+        count += COLUMNS[i].written as usize;
+        i += 1;
+    }
+    count
+};
+
+/// The columns a full pass reads back, in order.
+pub(crate) fn stored() -> impl Iterator<Item = &'static str> {
+    COLUMNS.iter().filter(|c| c.stored).map(|c| c.name)
+}
+
+/// The columns a score write sets, in order.
+pub(crate) fn written() -> impl Iterator<Item = &'static str> {
+    COLUMNS.iter().filter(|c| c.written).map(|c| c.name)
+}
+
+/// Whether every name in `names` is a column a score write sets: a writer that sets
+/// some of them asserts it of its list at compile time.
+pub(crate) const fn all_written(names: &[&str]) -> bool {
+    let mut i = 0;
+    while i < names.len() {
+        if !is_written(names[i]) {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+const fn is_written(name: &str) -> bool {
+    let mut i = 0;
+    while i < COLUMNS.len() {
+        if COLUMNS[i].written && same(COLUMNS[i].name.as_bytes(), name.as_bytes()) {
+            return true;
+        }
+        i += 1;
+    }
+    false
+}
+
+/// `a == b`, in a const fn.
+const fn same(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// The state row columns read beside every contact in a full pass, and by the locking
+/// read of the full path (see `StoredRow`), of the row aliased `s`, each after a comma.
+/// (Dimensions NULL when empty, the usual case: nothing to parse.)
+pub(crate) fn stored_columns() -> String {
+    stored()
+        .map(|name| match name {
+            "dimensions" => ", nullif(s.dimensions, '{}')".to_owned(),
+            _ => format!(", s.{name}"),
+        })
+        .collect()
+}
+
+/// The stored columns of the row aliased `alias`, as a score write compares them (the
+/// engagement by its text: the type has no equality).
+pub(crate) fn compared(alias: &str) -> String {
+    let each: Vec<String> = stored()
+        .map(|name| match name {
+            "engagement" => format!("{alias}.engagement::text"),
+            _ => format!("{alias}.{name}"),
+        })
+        .collect();
+    each.join(", ")
+}
+
+#[cfg(test)]
+mod architecture_tests {
+    use super::COLUMNS;
+
+    /// attach() creates the state table with exactly `COLUMNS`, in order, each spelled
+    /// as here: the SQL and the Rust that reads and writes the table cannot drift.
+    #[test]
+    fn attach_creates_the_state_table_with_its_columns() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sql/attach.sql");
+        let text = std::fs::read_to_string(&path).expect("sql/attach.sql is readable");
+        let body = text
+            .split("CREATE TABLE lead_score.%1$I (")
+            .nth(1)
+            .and_then(|rest| rest.split(") WITH (fillfactor = 70)$ddl$").next())
+            .expect("attach's CREATE TABLE of the state table");
+        let found: Vec<(String, String)> = body
+            .lines()
+            .map(str::trim)
+            .filter(|line| !line.is_empty() && !line.starts_with("--"))
+            .map(|line| {
+                let line = line.strip_suffix(',').unwrap_or(line);
+                let (name, definition) = line.split_once(char::is_whitespace).expect("a column");
+                (name.to_owned(), definition.trim().to_owned())
+            })
+            .collect();
+        let expected: Vec<(String, String)> =
+            COLUMNS.iter().map(|c| (c.name.to_owned(), c.definition.to_owned())).collect();
+        assert_eq!(found, expected, "the state table in sql/attach.sql and state_table::COLUMNS");
+    }
+}
