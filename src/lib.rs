@@ -49,6 +49,11 @@ pub extern "C-unwind" fn _PG_init() {
     ]
 );
 ::pgrx::extension_sql_file!(
+    "../sql/attached_objects.sql",
+    name = "attached_objects",
+    requires = ["attach"]
+);
+::pgrx::extension_sql_file!(
     "../sql/qualification.sql",
     name = "qualification",
     requires = [

@@ -42,7 +42,7 @@ UPDATE lead_score.adjustment_store a
 -- now does too. From 0.2.0 nothing here reads an attached table: an attachment that
 -- lost its contacts or events table keeps its oid, in the adjustments too, and stays
 -- broken, 55000 when used, until detached; tests/upgrade shows both.)
--- @definitions sql/attach.sql: upgrade_attachments
+-- @definitions sql/attached_objects.sql: upgrade_attachments
 SELECT lead_score.upgrade_attachments();
 -- The policy names the table and key column of each row: may_see_contact takes them.
 DROP POLICY visible_contacts ON lead_score.adjustment_store;
