@@ -1,8 +1,8 @@
 -- What the owner's code changes must not outlive the read it ran in: a search_path its
 -- row-level security policy sets in the middle of the scoring's read, a key column
 -- named like the state table's, a key column swapped after attach. (Numbered 8 after
--- the seven attacks of security_privileges.sql, whose roles, spies and checks it
--- repeats.)
+-- the seven attacks of security_privileges_casts.sql, _names.sql and _forgery.sql,
+-- whose roles, spies and checks it repeats.)
 --
 -- Every spy below records who ran it (public.lsa_spy_log) and returns its normal
 -- value. Its name says who may run it:
