@@ -1,4 +1,4 @@
--- Contact keys of type integer, uuid and text (bigint: see attach.sql); scores are
+-- Contact keys of type integer, uuid and text (bigint: see attach_scoring.sql); scores are
 -- stored under the same key type, so joins with the CRM's table are index joins.
 -- Readers see only the contacts that the contacts table's privileges and row-level
 -- security let them see.
