@@ -111,7 +111,7 @@ $$;
 CREATE VIEW lead_score.unique_key_indexes AS
     SELECT i.indrelid AS relation, i.indkey[0] AS attnum, i.indexrelid AS index_oid
       FROM pg_catalog.pg_index i
-     WHERE i.indisunique AND i.indimmediate AND i.indisvalid AND i.indnkeyatts = 1
+     WHERE i.indisunique AND i.indimmediate AND i.indisvalid AND i.indnkeyatts OPERATOR(pg_catalog.=) 1
        AND i.indpred IS NULL AND i.indexprs IS NULL;
 REVOKE ALL ON lead_score.unique_key_indexes FROM PUBLIC;
 
