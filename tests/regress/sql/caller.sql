@@ -27,7 +27,8 @@ GRANT EXECUTE ON FUNCTION lead_score.create_profile, lead_score.update_profile,
     lead_score.rescore(text, text), lead_score.rescore(text, anyelement),
     lead_score.preview, lead_score.preview_summary, lead_score.train,
     lead_score.adjust(text, text, float8, text, interval), lead_score.tick(),
-    lead_score.clear_tag(text, text, text), lead_score.forget(text, text)
+    lead_score.clear_tag(text, text, text), lead_score.forget(text, text),
+    lead_score.verify(text)
     TO cl_editor;
 CREATE SCHEMA cl AUTHORIZATION cl_editor;
 GRANT USAGE ON SCHEMA cl TO cl_writer;
@@ -65,6 +66,12 @@ BEGIN
     WHEN 'rescore' THEN PERFORM lead_score.rescore('CL own');
     WHEN 'forget' THEN PERFORM lead_score.forget('CL own', '2');
     WHEN 'tick' THEN PERFORM lead_score.tick();
+    WHEN 'verify' THEN PERFORM lead_score.verify('CL own');
+    WHEN 'rescore one' THEN PERFORM lead_score.rescore('CL own', '1');
+    WHEN 'draft rule' THEN
+        PERFORM lead_score.add_rule('CL own', 'Draft', '{"kind": "event", "event": "demo", "points": 9}');
+    WHEN 'remove_rule' THEN PERFORM lead_score.remove_rule('CL own', 'Draft');
+    WHEN 'revert_draft' THEN PERFORM lead_score.revert_draft('CL own');
     WHEN 'detach' THEN PERFORM lead_score.detach('CL own');
     WHEN 'drop_profile' THEN PERFORM lead_score.drop_profile('CL own');
     WHEN 'acting_role' THEN RETURN lead_score.acting_role();
@@ -110,13 +117,15 @@ SELECT contact, kind, tag, source, actor FROM lead_score.transitions
  WHERE profile = 'CL own' AND contact IN ('1', '3') ORDER BY id;
 SELECT contact, points, adjusted_by FROM lead_score.adjustments WHERE profile = 'CL own' ORDER BY id;
 
--- forget, detach and drop_profile, called through the editor's function, record it too
--- (the erasure's own row; detach and drop in the change log).
+-- The other entries, called through the editor's function, record it too: remove_rule,
+-- revert_draft, detach and drop_profile in the change log, forget in the erasure's own
+-- row (rescore of one contact and verify change nothing here, and run).
 SELECT call, cl.act(call) AS outcome
-  FROM unnest(ARRAY['forget', 'detach', 'drop_profile']) WITH ORDINALITY AS c(call, n) ORDER BY n;
+  FROM unnest(ARRAY['draft rule', 'remove_rule', 'draft rule', 'revert_draft', 'rescore one', 'verify',
+                    'forget', 'detach', 'drop_profile']) WITH ORDINALITY AS c(call, n) ORDER BY n;
 SELECT kind, source, actor FROM lead_score.transitions WHERE profile = 'CL own' AND kind = 'erased';
 SELECT action, by FROM lead_score.change_log
- WHERE profile = 'CL own' AND action IN ('detach', 'drop_profile') ORDER BY at;
+ WHERE profile = 'CL own' AND action IN ('remove_rule', 'revert_draft', 'detach', 'drop_profile') ORDER BY at;
 
 -- The implementations behind the entries are the extension owner's alone: naming a
 -- caller by calling one directly is refused.
