@@ -35,7 +35,9 @@ CREATE TABLE lead_score.transitions (
     reason     text,
     -- What did it: event, contact, account, publish, attach, rescore, tick, adjustment, clear_tag, forget.
     source     text NOT NULL,
-    actor      text NOT NULL DEFAULT session_user,
+    -- The role calling (see lead_score.acting_role()); every writer names it, and the
+    -- default is the same, never the session's role.
+    actor      text NOT NULL DEFAULT lead_score.acting_role(),
     -- The contacts table and key column `contact` is a key of: the profile's attachment
     -- when the row was written. The same key in another table (the profile detached and
     -- attached elsewhere) is another contact, whose erasure leaves this row alone. A

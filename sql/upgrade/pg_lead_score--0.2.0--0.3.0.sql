@@ -24,6 +24,8 @@ ALTER TABLE lead_score.adjustment_store ADD COLUMN contacts regclass, ADD COLUMN
 -- below records the current attachment for the transitions of attached profiles, '-'
 -- (no table) for the others; detach() now clears the profile's tags (see below).
 ALTER TABLE lead_score.transitions ADD COLUMN contacts regclass, ADD COLUMN key_column name;
+-- The actor's default: the role calling, as every writer records it (0.2.0: session_user).
+ALTER TABLE lead_score.transitions ALTER COLUMN actor SET DEFAULT lead_score.acting_role();
 -- The adjustments of an attached profile were made on the tables it is attached to:
 -- 0.2.0's detach kept them, and counted them for whatever the profile was attached to
 -- next, so the current attachment is the one they count for now (recorded by
