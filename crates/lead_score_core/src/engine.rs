@@ -46,6 +46,8 @@ pub struct CompiledProfile {
     rules_by_type: HashMap<String, Vec<usize>>,
     /// Event types that history conditions count, each with its number in this list.
     watched_types: HashMap<String, u16>,
+    /// Each stage's condition (`None`: it has none), in the order of `settings.stages`.
+    stage_conditions: Vec<Option<crate::condition::Condition>>,
 }
 
 /// A profile that failed to compile: which rule (none for settings) and what.
@@ -161,6 +163,9 @@ pub struct ContactScore {
     pub latest_rule: Option<usize>,
     /// The fit rules that hold (indices in the profile's rules).
     pub fit_rules: Vec<usize>,
+    /// Bit `i`: stage `i`'s condition holds (or it has none). Whether its score
+    /// minimum is met is read off the score when the contact's stage is settled.
+    pub stages_met: u64,
     /// What each `count`-limited rule has selected, so new events can be added to this
     /// result without the history (see [`EventSummary::settle_limits`]).
     pub limits: Vec<LimitState>,

@@ -22,6 +22,7 @@ pub mod record_facts;
 pub mod rule;
 pub mod settings;
 pub mod span;
+pub mod stages;
 pub mod training;
 pub mod value;
 

@@ -5,6 +5,7 @@
 
 use crate::decay::DecayedSum;
 use crate::settings::Settings;
+use crate::stages::{next_stage_minimum, stage_reached};
 use crate::value::Micros;
 
 /// What one write did to a contact's qualification.
@@ -16,6 +17,9 @@ pub enum Change {
     Disqualified,
     /// No disqualifier holds any more (`reason`: the ones that held).
     Requalified,
+    /// The contact entered stage `to` (number `index` in the settings' stages) from
+    /// stage `from` (`None`: none yet).
+    StageChanged { from: Option<String>, to: String, index: usize },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -27,27 +31,52 @@ pub struct Transition {
 }
 
 impl Transition {
-    /// `(kind, tag, old state, new state)` as the transitions table spells them.
-    pub fn describe(&self) -> (&'static str, Option<&str>, &'static str, &'static str) {
+    /// `(kind, tag, old state, new state)` as the transitions table spells them (a
+    /// stage change: the stages' names, `none` for no stage yet).
+    pub fn describe(&self) -> (&'static str, Option<&str>, &str, &str) {
         match &self.change {
             Change::Tagged { tag, .. } => ("tagged", Some(tag), "untagged", "tagged"),
             Change::Disqualified => ("disqualified", None, "qualified", "disqualified"),
             Change::Requalified => ("requalified", None, "disqualified", "qualified"),
+            Change::StageChanged { from, to, .. } => {
+                ("stage_changed", None, from.as_deref().unwrap_or("none"), to)
+            }
+        }
+    }
+
+    /// How `preview` names it: `tagged PQL`, `stage SQL`, `disqualified`.
+    pub fn label(&self) -> String {
+        match &self.change {
+            Change::Tagged { tag, .. } => format!("tagged {tag}"),
+            Change::StageChanged { to, .. } => format!("stage {to}"),
+            _ => self.describe().0.to_owned(),
         }
     }
 }
 
-/// The transitions of one contact: `held` are its tags before the write,
+/// What a contact holds before a write: its sticky tags and its stage (an index into
+/// the settings' stages; `None`: none, or one the profile no longer lists, named by
+/// `stage_name`).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Held<'a> {
+    pub tags: &'a [String],
+    pub stage: Option<usize>,
+    pub stage_name: Option<&'a str>,
+}
+
+/// The transitions of one contact: `held` is what it held before the write,
 /// `disqualified_before` / `disqualified_by` its disqualifiers before and after,
+/// `stages_met` which stages' conditions hold now (see `ContactScore::stages_met`),
 /// `score` its score now and `pushed_by` what to name as having pushed it over (asked
-/// only when a tag is given).
+/// only when a tag is given or a stage entered).
 ///
-/// Disqualification is settled first: a contact that is disqualified now gets no tag,
-/// and one requalified by this write can be tagged by it. Tags are sticky, so none is
-/// ever taken away here.
+/// Disqualification is settled first: a contact that is disqualified now gets no tag
+/// and enters no stage, and one requalified by this write can. Tags and stages are
+/// sticky, so none is ever taken away here and no contact moves down a stage.
 pub fn transitions(
     settings: &Settings,
-    held: &[String],
+    held: Held<'_>,
+    stages_met: u64,
     disqualified_before: &[String],
     disqualified_by: &[String],
     score: f64,
@@ -68,9 +97,17 @@ pub fn transitions(
         _ => {}
     }
     if disqualified_by.is_empty() {
-        for (tag, threshold) in tags_reached(settings, held, score) {
+        for (tag, threshold) in tags_reached(settings, held.tags, score) {
             found.push(Transition {
                 change: Change::Tagged { tag: tag.to_owned(), threshold },
+                score,
+                reason: pushed_by(),
+            });
+        }
+        if let Some(index) = stage_reached(&settings.stages, held.stage, stages_met, score) {
+            let (from, to) = (held.stage_name.map(str::to_owned), settings.stages[index].name.clone());
+            found.push(Transition {
+                change: Change::StageChanged { from, to, index },
                 score,
                 reason: pushed_by(),
             });
@@ -80,11 +117,13 @@ pub fn transitions(
 }
 
 /// Whether a write that only added points may need `transitions` (or a new due time
-/// from `next_crossing`): the contact is not disqualified, lacks a tag, and either has
-/// reached that tag's threshold or has negative points whose fading can raise it.
+/// from `next_crossing`): the contact is not disqualified, lacks a tag or a stage
+/// above its own, and either has reached that one's minimum or has negative points
+/// whose fading can raise it. (Whether a stage's condition holds is not known here:
+/// every stage above counts as if it held.)
 pub fn may_change(
     settings: &Settings,
-    held: &[String],
+    held: Held<'_>,
     disqualified: bool,
     fit: f64,
     engagement: &DecayedSum,
@@ -93,8 +132,15 @@ pub fn may_change(
     if disqualified {
         return false;
     }
-    let Some(lowest) = lowest_unheld(settings, held) else { return false };
+    let Some(lowest) = lowest_pending(settings, held, u64::MAX) else { return false };
     fit + engagement.value_at(now) >= lowest || engagement.terms.iter().any(|t| t.value < 0.0)
+}
+
+/// The lowest score that would give a contact holding `held` something new: a tag it
+/// lacks, or a stage above its own whose condition holds (bits of `stages_met`).
+fn lowest_pending(settings: &Settings, held: Held<'_>, stages_met: u64) -> Option<f64> {
+    let stage = next_stage_minimum(&settings.stages, held.stage, stages_met);
+    lowest_unheld(settings, held.tags).into_iter().chain(stage).reduce(f64::min)
 }
 
 /// The tags of `settings` that a contact holding `held` lacks, with their thresholds,
@@ -118,7 +164,8 @@ fn lowest_unheld(settings: &Settings, held: &[String]) -> Option<f64> {
 }
 
 /// The first instant after `now` at which decay alone carries a contact that is below
-/// every threshold it lacks up to the lowest of them; `None` when that never happens.
+/// every threshold it lacks (and every stage minimum above its stage whose condition
+/// holds, see `stages_met`) up to the lowest of them; `None` when that never happens.
 ///
 /// Only negative points fade upwards, so without them the score never rises by itself.
 /// The score is sampled over 40 of the longest half-lives (after which every decaying
@@ -126,14 +173,15 @@ fn lowest_unheld(settings: &Settings, held: &[String]) -> Option<f64> {
 /// instant returned is at or just after the crossing, never before it.
 pub fn next_crossing(
     settings: &Settings,
-    held: &[String],
+    held: Held<'_>,
+    stages_met: u64,
     fit: f64,
     engagement: &DecayedSum,
     now: Micros,
 ) -> Option<Micros> {
     const SAMPLES: i64 = 4096;
     const SECOND: i64 = 1_000_000;
-    let threshold = lowest_unheld(settings, held)?;
+    let threshold = lowest_pending(settings, held, stages_met)?;
     let score = |at: Micros| fit + engagement.value_at(at);
     if score(now) >= threshold || !engagement.terms.iter().any(|t| t.value < 0.0) {
         return None;

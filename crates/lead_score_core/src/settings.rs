@@ -5,10 +5,11 @@
 
 use serde_json::Value as Json;
 
-use crate::condition::compile_positive_span;
+use crate::condition::{compile_positive_span, Condition};
 use crate::error::{describe, reject_unknown_keys, JsonPath, RuleError};
 use crate::qualification::{Curve, ScoreScale};
 use crate::span::{parse_span, Span};
+use crate::stages::{compile_stages, Stage};
 
 pub const DEFAULT_HALF_LIFE: &str = "30 days";
 pub const DEFAULT_PQL_TAG: &str = "PQL";
@@ -27,6 +28,9 @@ pub struct Settings {
     /// The link from score to the probability of converting, when the profile has one
     /// (learned by `train`, or set by hand).
     pub likelihood: Option<Likelihood>,
+    /// Lifecycle stages, in order (see `stages`); their conditions are compiled into
+    /// the profile (`CompiledProfile::stage_conditions`).
+    pub stages: Vec<Stage>,
 }
 
 /// The probability whose log-odds are `log_odds`. Written so that neither tail
@@ -78,10 +82,15 @@ impl Likelihood {
 }
 
 const KEYS: &[&str] =
-    &["half_life", "pql_threshold", "pql_tag", "thresholds", "score_100", "likelihood"];
+    &["half_life", "pql_threshold", "pql_tag", "thresholds", "score_100", "likelihood", "stages"];
 
 impl Settings {
     pub fn compile(json: &Json) -> Result<Settings, RuleError> {
+        Settings::compile_with_conditions(json).map(|(settings, _)| settings)
+    }
+
+    /// The settings, and the conditions of their stages (one per stage, in order).
+    pub fn compile_with_conditions(json: &Json) -> Result<(Settings, Vec<Option<Condition>>), RuleError> {
         let root = JsonPath::root();
         let Json::Object(object) = json else {
             return Err(
@@ -149,7 +158,10 @@ impl Settings {
             None | Some(Json::Null) => None,
             Some(json) => Some(Likelihood::compile(json, &root.key("likelihood"))?),
         };
-        Ok(Settings { half_life, pql_threshold, pql_tag, thresholds, score_100, likelihood })
+        let (stages, conditions) = compile_stages(object.get("stages"), &root)?;
+        let settings =
+            Settings { half_life, pql_threshold, pql_tag, thresholds, score_100, likelihood, stages };
+        Ok((settings, conditions))
     }
 
     /// Every sticky tag with its threshold: the PQL tag first, then the others by name.
@@ -275,7 +287,7 @@ mod tests {
     fn every_mistake_is_named_with_its_path() {
         let cases = [
             (json!([]), "$: settings must be a JSON object, got an array"),
-            (json!({"halflife": "3 days"}), "$: unknown key \"halflife\" in settings; expected \"half_life\", \"pql_threshold\", \"pql_tag\", \"thresholds\", \"score_100\", \"likelihood\""),
+            (json!({"halflife": "3 days"}), "$: unknown key \"halflife\" in settings; expected \"half_life\", \"pql_threshold\", \"pql_tag\", \"thresholds\", \"score_100\", \"likelihood\", \"stages\""),
             (json!({"half_life": "0 days"}), "$.half_life: half-life must be positive, got \"0 days\""),
             (json!({"half_life": 30}), "$.half_life: half-life must be an interval such as \"30 days\", got 30"),
             (json!({"half_life": "soon"}), "$.half_life: invalid interval \"soon\": expected amounts with units such as \"14 days\", \"1 hour 30 minutes\" or ISO 8601 \"P14D\""),

@@ -75,6 +75,7 @@ impl EventSummary {
             tally: self.tally,
             latest_rule: self.latest.map(|(_, _, index)| index),
             fit_rules: Vec::new(),
+            stages_met: 0,
             limits,
             by_rule: self.by_rule.take().unwrap_or_default(),
             adjustments: std::mem::take(&mut self.adjustments),
@@ -100,6 +101,18 @@ impl EventSummary {
                 }
                 _ => continue,
             };
+            if let Some(flip) = facts.next_flip(when) {
+                earliest_due(&mut result.next_due, flip, now);
+            }
+        }
+        for (index, when) in profile.stage_conditions.iter().enumerate() {
+            let Some(when) = when else {
+                result.stages_met |= 1 << index;
+                continue;
+            };
+            if when.holds(&facts) {
+                result.stages_met |= 1 << index;
+            }
             if let Some(flip) = facts.next_flip(when) {
                 earliest_due(&mut result.next_due, flip, now);
             }
