@@ -124,8 +124,9 @@ AS $$
                     WHERE u.relation = has_unique_index.relation AND a.attname = has_unique_index.column_name)
 $$;
 
--- Problems of the active (or draft) rules against the attached tables: a field that
--- names no column. Empty when every field exists.
+-- Problems of the active (or draft) rules and settings (the stages' conditions) against
+-- the attached tables: a field that names no column. Empty when every field exists.
+-- rule_name is NULL for the settings, whose problems say 'settings: ' and the path.
 CREATE FUNCTION lead_score.field_problems(profile_id bigint, draft boolean)
 RETURNS TABLE(rule_name text, problem text) LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, lead_score, pg_temp
@@ -138,23 +139,32 @@ BEGIN
         RETURN;
     END IF;
     RETURN QUERY
-    SELECT r.name, CASE
+    SELECT f.rule_name, CASE WHEN f.rule_name IS NULL THEN 'settings: ' ELSE '' END || CASE
              WHEN f.source = 'account' AND att.accounts IS NULL THEN
-                 format('$.when: field "account.%s" needs an accounts table; attach with the "accounts" option', f.column_name)
+                 format('%s: field "account.%s" needs an accounts table; attach with the "accounts" option', f.path, f.column_name)
              WHEN f.source = 'props' AND att.event_props IS NULL THEN
-                 format('$.when: field "props.%s" needs an event properties column; attach with the "event_props" option', f.column_name)
-             ELSE format('$.when: field "%s" names no column of %s', f.field,
+                 format('%s: field "props.%s" needs an event properties column; attach with the "event_props" option', f.path, f.column_name)
+             ELSE format('%s: field "%s" names no column of %s', f.path, f.field,
                          CASE f.source WHEN 'contact' THEN att.contacts
                                        WHEN 'account' THEN att.accounts
                                        ELSE att.events END)
            END
-      FROM lead_score.rule_store r
-     CROSS JOIN LATERAL lead_score.rule_fields(r.body) f
-     WHERE r.profile_id = field_problems.profile_id
-       AND (CASE WHEN draft THEN r.version IS NULL
-                 ELSE r.version = (SELECT p.active_version FROM lead_score.profile_store p
-                                    WHERE p.id = field_problems.profile_id) END)
-       AND CASE f.source
+      FROM (SELECT r.name AS rule_name, '$.when' AS path, rf.source, rf.field, rf.column_name
+              FROM lead_score.rule_store r
+             CROSS JOIN LATERAL lead_score.rule_fields(r.body) rf
+             WHERE r.profile_id = field_problems.profile_id
+               AND (CASE WHEN draft THEN r.version IS NULL
+                         ELSE r.version = (SELECT p.active_version FROM lead_score.profile_store p
+                                            WHERE p.id = field_problems.profile_id) END)
+            UNION ALL
+            SELECT NULL, sf.path, sf.source, sf.field, sf.column_name
+              FROM (SELECT CASE WHEN draft THEN p.settings ELSE v.settings END AS settings
+                      FROM lead_score.profile_store p
+                      LEFT JOIN lead_score.version_store v
+                             ON v.profile_id = p.id AND v.version = p.active_version
+                     WHERE p.id = field_problems.profile_id) s
+             CROSS JOIN LATERAL lead_score.settings_fields(s.settings) sf) f
+     WHERE CASE f.source
              WHEN 'contact' THEN NOT EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = att.contacts
                                               AND a.attname = f.column_name AND a.attnum > 0 AND NOT a.attisdropped)
              WHEN 'account' THEN att.accounts IS NULL
@@ -388,7 +398,9 @@ BEGIN
     -- Every rule field must name a column of the attached tables.
     SELECT * INTO problem FROM lead_score.field_problems(target.id, false) LIMIT 1;
     IF FOUND THEN
-        RAISE EXCEPTION 'profile "%", rule "%": %', target.name, problem.rule_name, problem.problem
+        RAISE EXCEPTION 'profile "%", %', target.name,
+                        CASE WHEN problem.rule_name IS NULL THEN ''
+                             ELSE format('rule "%s": ', problem.rule_name) END || problem.problem
             USING ERRCODE = '42703';
     END IF;
 
@@ -418,7 +430,13 @@ BEGIN
             -- A copy of the contact's sticky tags (lead_score.tag_store holds them) and
             -- of when it got the PQL tag, so reading them costs no join.
             tags             text[] NOT NULL DEFAULT '{}',
-            pql_at           timestamptz
+            pql_at           timestamptz,
+            -- The contact's lifecycle stage (sticky: stage_changed transitions record each
+            -- move), when it entered it, and its engagement then: the scores view's
+            -- stage_score is the engagement gained since (the difference, both decayed).
+            stage            text,
+            stage_entered_at timestamptz,
+            stage_base       lead_score.decayed
         ) WITH (fillfactor = 70)$ddl$, state_table, key_type);
     -- (Room on each page lets a new event's update stay a HOT update: no index write.)
     EXECUTE format('CREATE INDEX ON lead_score.%I (next_due) WHERE next_due IS NOT NULL', state_table);

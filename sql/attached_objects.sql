@@ -8,7 +8,7 @@
 CREATE FUNCTION lead_score.objects_version()
 RETURNS integer LANGUAGE sql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, lead_score, pg_temp
-AS $$ SELECT 2 $$;
+AS $$ SELECT 3 $$;
 
 -- Readers see a contact's score only when they may see the contact. The owner of the
 -- contacts table (and its members) sees every row: the scoring reads score rows beside
@@ -59,7 +59,13 @@ BEGIN
                CASE WHEN m.likelihood_points_per_doubling IS NOT NULL
                     THEN lead_score.likelihood(s.fit + lead_score.value_at(s.engagement, lead_score.now()),
                                                m.likelihood_intercept, m.likelihood_points_per_doubling)
-               END AS likelihood
+               END AS likelihood,
+               s.stage,
+               s.stage_entered_at,
+               CASE WHEN s.stage IS NOT NULL
+                    THEN lead_score.value_at(s.engagement, lead_score.now())
+                         - coalesce(lead_score.value_at(s.stage_base, lead_score.now()), 0)
+               END AS stage_score
           FROM lead_score.%3$I s
          CROSS JOIN (SELECT a.pql_tag, a.score_100_curve, a.score_100_scale, a.scored_version,
                             a.likelihood_intercept, a.likelihood_points_per_doubling
@@ -155,6 +161,13 @@ BEGIN
                 PERFORM lead_score.create_visibility_policy(att.state_table, att.contacts, att.contact_key);
             END IF;
             -- The scores view gains its likelihood column.
+            PERFORM lead_score.rebuild_scores_view(att.view_name, att.contact_key, att.state_table, att.profile_id);
+        END IF;
+        -- 2 -> 3: state tables gain the lifecycle stage, the scores view shows it.
+        IF att.objects_version OPERATOR(pg_catalog.<) 3 THEN
+            EXECUTE format('ALTER TABLE lead_score.%I ADD COLUMN IF NOT EXISTS stage text, '
+                           'ADD COLUMN IF NOT EXISTS stage_entered_at timestamptz, '
+                           'ADD COLUMN IF NOT EXISTS stage_base lead_score.decayed', att.state_table);
             PERFORM lead_score.rebuild_scores_view(att.view_name, att.contact_key, att.state_table, att.profile_id);
         END IF;
         UPDATE lead_score.attachment_store a SET objects_version = lead_score.objects_version()

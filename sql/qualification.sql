@@ -27,13 +27,14 @@ CREATE TABLE lead_score.transitions (
     -- NULL only on the record of an erasure, which keeps no key.
     contact    text,
     kind       text NOT NULL
-               CHECK (kind OPERATOR(pg_catalog.=) ANY (ARRAY['tagged', 'tag_cleared', 'disqualified', 'requalified', 'erased'])),
+               CHECK (kind OPERATOR(pg_catalog.=) ANY (ARRAY['tagged', 'tag_cleared', 'disqualified', 'requalified', 'erased',
+                                                     'stage_changed', 'stage_set'])),
     tag        text,
     old_state  text,
     new_state  text,
     score      float8,
     reason     text,
-    -- What did it: event, contact, account, publish, attach, rescore, tick, adjustment, clear_tag, forget.
+    -- What did it: event, contact, account, publish, attach, rescore, tick, adjustment, clear_tag, forget, set_stage.
     source     text NOT NULL,
     -- The role calling (see lead_score.acting_role()); every writer names it, and the
     -- default is the same, never the session's role.
@@ -52,7 +53,7 @@ CREATE INDEX ON lead_score.transitions (profile, contact);
 SELECT pg_catalog.pg_extension_config_dump('lead_score.transitions', '');
 SELECT pg_catalog.pg_extension_config_dump('lead_score.transitions_id_seq', '');
 COMMENT ON TABLE lead_score.transitions IS
-    'One row per qualification event (tagged, tag cleared, disqualified, requalified, erased); append-only';
+    'One row per qualification event (tagged, tag cleared, disqualified, requalified, erased, stage changed or set); append-only';
 
 -- The one payload format of pg_notify('lead_score', ...), for the triggers and the admin
 -- functions alike. Any role may LISTEN, so a payload carries nothing a listener could
@@ -122,6 +123,77 @@ RETURNS integer LANGUAGE sql
 SET search_path = pg_catalog, lead_score, pg_temp
 AS $$ SELECT lead_score.clear_tag(profile, contact::text, tag) $$;
 
+-- The one privileged way to move a contact between stages (back down, most often):
+-- logged as a 'stage_set' transition naming who did it. The contact enters `stage` now
+-- (its stage_score starts from 0); its next write moves it up again if it meets a
+-- higher stage, as a cleared tag is given again. Returns the stage it was in ('none'
+-- for none).
+CREATE FUNCTION lead_score.set_stage_for_caller(profile text, contact text, stage text)
+RETURNS text LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, lead_score, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+    target lead_score.profile_store := lead_score.locked_profile(profile);
+    att lead_score.attachment_store;
+    listed text[];
+    previous text;
+    logged lead_score.transitions;
+BEGIN
+    IF contact IS NULL OR stage IS NULL THEN
+        RAISE EXCEPTION 'set_stage needs a contact and a stage' USING ERRCODE = '22004';
+    END IF;
+    SELECT * INTO att FROM lead_score.attachment_store a WHERE a.profile_id = target.id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'profile "%" is not attached', target.name USING ERRCODE = '55000';
+    END IF;
+    SELECT array_agg(s.value ->> 'name' ORDER BY s.n) INTO listed
+      FROM lead_score.version_store v,
+           LATERAL jsonb_array_elements(CASE WHEN jsonb_typeof(v.settings -> 'stages') = 'array'
+                                             THEN v.settings -> 'stages' ELSE '[]' END)
+                   WITH ORDINALITY AS s(value, n)
+     WHERE v.profile_id = target.id AND v.version = target.active_version;
+    IF NOT stage = ANY (coalesce(listed, '{}')) THEN
+        RAISE EXCEPTION 'profile "%" has no stage "%"', target.name, stage
+            USING ERRCODE = '22023',
+                  DETAIL = CASE WHEN listed IS NULL THEN 'Its active version lists no stages.'
+                                ELSE format('Its stages: %s.', array_to_string(listed, ', ')) END;
+    END IF;
+    -- As the profile's key type spells it: '007' is contact 7, stored as '7'.
+    contact := lead_score.stored_key(target.id, contact);
+    EXECUTE format('SELECT coalesce(s.stage, ''none'') FROM lead_score.%I s
+                     WHERE s.contact_key = $1::%s FOR UPDATE', att.state_table, att.key_type)
+       INTO previous USING contact;
+    IF previous IS NULL THEN
+        RAISE EXCEPTION 'profile "%" has no score for contact "%"', target.name, contact
+            USING ERRCODE = '42704';
+    END IF;
+    EXECUTE format('UPDATE lead_score.%I s SET stage = $2, stage_entered_at = lead_score.now(),
+                                              stage_base = s.engagement
+                     WHERE s.contact_key = $1::%s', att.state_table, att.key_type)
+       USING contact, stage;
+    INSERT INTO lead_score.transitions (at, profile, version, contact, kind, tag, old_state,
+                                        new_state, score, reason, source, actor, contacts, key_column)
+    VALUES (lead_score.now(), target.name, target.active_version, contact, 'stage_set', NULL,
+            previous, stage, lead_score.score(target.name, contact),
+            format('set by %s', lead_score.acting_role()), 'set_stage', lead_score.acting_role(),
+            att.contacts, att.contact_key)
+    RETURNING * INTO logged;
+    PERFORM lead_score.announce(logged);
+    RETURN previous;
+END
+$$;
+
+CREATE FUNCTION lead_score.set_stage(profile text, contact text, stage text)
+RETURNS text LANGUAGE c
+SET search_path = pg_catalog, lead_score, pg_temp
+AS 'MODULE_PATHNAME', 'lead_score_for_caller';
+
+CREATE FUNCTION lead_score.set_stage(profile text, contact anyelement, stage text)
+RETURNS text LANGUAGE sql
+SET search_path = pg_catalog, lead_score, pg_temp
+AS $$ SELECT lead_score.set_stage(profile, contact::text, stage) $$;
+
 -- Data-erasure requests: the contact's tags, transitions and manual adjustments go; one
 -- 'erased' row without the key records that an erasure happened, when and by whom. A
 -- contact that had adjustments is rescored without them at once.
@@ -186,8 +258,10 @@ AS $$ SELECT lead_score.forget(profile, contact::text) $$;
 
 REVOKE ALL ON FUNCTION lead_score.clear_tag(text, text, text), lead_score.clear_tag(text, anyelement, text),
                        lead_score.forget(text, text), lead_score.forget(text, anyelement),
+                       lead_score.set_stage(text, text, text), lead_score.set_stage(text, anyelement, text),
                        lead_score.clear_tag_for_caller(text, text, text),
-                       lead_score.forget_for_caller(text, text)
+                       lead_score.forget_for_caller(text, text),
+                       lead_score.set_stage_for_caller(text, text, text)
     FROM PUBLIC;
 
 -- The pg_cron expression running every `every`: a number of minutes that divides an

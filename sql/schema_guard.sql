@@ -83,6 +83,18 @@ AS $$
           JOIN lead_score.rule_store r ON r.profile_id = a.profile_id AND r.version = p.active_version
          CROSS JOIN LATERAL lead_score.rule_fields(r.body) f
          WHERE f.source IN ('contact', 'account', 'event')
+        UNION
+        -- (The stages' conditions, in the active version's settings.)
+        SELECT a.profile_id,
+               CASE f.source WHEN 'contact' THEN a.contacts::oid
+                             WHEN 'account' THEN a.accounts::oid
+                             ELSE a.events::oid END,
+               format('settings %s', f.path), f.column_name::name, NULL::oid
+          FROM lead_score.attachment_store a
+          JOIN lead_score.profile_store p ON p.id = a.profile_id
+          JOIN lead_score.version_store v ON v.profile_id = a.profile_id AND v.version = p.active_version
+         CROSS JOIN LATERAL lead_score.settings_fields(v.settings) f
+         WHERE f.source IN ('contact', 'account', 'event')
     )
     SELECT read.profile_id, p.name, read.relation, read.reader, read.column_name, read.key_type
       FROM read JOIN lead_score.profile_store p ON p.id = read.profile_id

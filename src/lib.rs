@@ -39,6 +39,7 @@ pub extern "C-unwind" fn _PG_init() {
     requires = [
         "profiles",
         pg::api::profiles::lead_score::rule_fields,
+        pg::api::profiles::lead_score::settings_fields,
         pg::api::live_scores::lead_score::dimension_scores,
         pg::api::live_scores::lead_score::rescore,
         pg::api::live_scores::lead_score::rescore_for,
@@ -78,6 +79,7 @@ pub extern "C-unwind" fn _PG_init() {
     requires = [
         "adjustments",
         pg::api::profiles::lead_score::rule_fields,
+        pg::api::profiles::lead_score::settings_fields,
         pg::api::schema_guard::lead_score::schema_guard_push,
         pg::api::schema_guard::lead_score::schema_guard_pop,
         pg::api::schema_guard::lead_score::in_own_script

@@ -105,11 +105,19 @@ pub fn transitions(
             });
         }
         if let Some(index) = stage_reached(&settings.stages, held.stage, stages_met, score) {
-            let (from, to) = (held.stage_name.map(str::to_owned), settings.stages[index].name.clone());
+            let (from, to) =
+                (held.stage_name.map(str::to_owned), settings.stages[index].name.clone());
+            // (A stage entered with no rule to name: the first one, or one whose
+            // condition came to hold by itself.)
+            let reason = match pushed_by() {
+                named if !named.is_empty() => named,
+                _ if index == 0 => "first stage".to_owned(),
+                _ => "its condition".to_owned(),
+            };
             found.push(Transition {
                 change: Change::StageChanged { from, to, index },
                 score,
-                reason: pushed_by(),
+                reason,
             });
         }
     }

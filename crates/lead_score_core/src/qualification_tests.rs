@@ -64,10 +64,15 @@ fn each_threshold_reached_tags_once_and_disqualification_comes_first() {
     ];
     let settings = tiers();
     for (held, before, after, score, expected) in cases {
-        let found =
-            transitions(&settings, tags(&names(held)), 0, &names(before), &names(after), *score, || {
-                "Demo".into()
-            });
+        let found = transitions(
+            &settings,
+            tags(&names(held)),
+            0,
+            &names(before),
+            &names(after),
+            *score,
+            || "Demo".into(),
+        );
         let expected: Vec<(String, Option<String>)> =
             expected.iter().map(|(k, t)| (k.to_string(), t.map(str::to_owned))).collect();
         assert_eq!(
@@ -80,13 +85,21 @@ fn each_threshold_reached_tags_once_and_disqualification_comes_first() {
 
 #[test]
 fn transitions_carry_score_reason_and_threshold() {
-    let found =
-        transitions(&tiers(), Held::default(), 0, &names(&["students"]), &[], 21.5, || "Pricing page".into());
+    let found = transitions(&tiers(), Held::default(), 0, &names(&["students"]), &[], 21.5, || {
+        "Pricing page".into()
+    });
     assert_eq!(found[0].reason, "no longer: students");
     assert_eq!(found[1].change, Change::Tagged { tag: "MQL".into(), threshold: 20.0 });
     assert_eq!((found[1].score, found[1].reason.as_str()), (21.5, "Pricing page"));
-    let found =
-        transitions(&tiers(), Held::default(), 0, &[], &names(&["students", "bounced"]), 3.0, || "x".into());
+    let found = transitions(
+        &tiers(),
+        Held::default(),
+        0,
+        &[],
+        &names(&["students", "bounced"]),
+        3.0,
+        || "x".into(),
+    );
     assert_eq!(found[0].reason, "students, bounced");
     // Without thresholds nothing is ever tagged.
     let plain = Settings::compile(&json!({})).unwrap();
@@ -115,10 +128,20 @@ fn only_fading_negative_points_cross_by_themselves() {
     let expected = (10.0 * (20.0f64 / 15.0).log2() * DAY as f64) as i64;
     assert!((with_fit - expected).abs() <= 1_000_000, "{with_fit} vs {expected}");
     // Positive points only fade down: never.
-    assert_eq!(next_crossing(&settings, Held::default(), 0, 0.0, &sum(&[(49.0, 0, Some(10.0))]), 0), None);
+    assert_eq!(
+        next_crossing(&settings, Held::default(), 0, 0.0, &sum(&[(49.0, 0, Some(10.0))]), 0),
+        None
+    );
     // Never high enough, however long: never.
     assert_eq!(
-        next_crossing(&settings, Held::default(), 0, 0.0, &sum(&[(45.0, 0, None), (-20.0, 0, Some(1.0))]), 0),
+        next_crossing(
+            &settings,
+            Held::default(),
+            0,
+            0.0,
+            &sum(&[(45.0, 0, None), (-20.0, 0, Some(1.0))]),
+            0
+        ),
         None
     );
     // Already held, or already over: nothing to wait for.
@@ -153,21 +176,30 @@ fn stages_are_entered_upwards_only_and_never_while_disqualified() {
     };
     let change = |held: Held<'_>, met: u64, after: &[String], score: f64| {
         let found = transitions(&settings, held, met, &[], after, score, || "Demo".into());
-        found.iter().map(|t| (t.describe().0, t.describe().2.to_owned(), t.describe().3.to_owned()))
-            .map(|(k, from, to)| format!("{k} {from}->{to}")).collect::<Vec<_>>()
+        found
+            .iter()
+            .map(|t| (t.describe().0, t.describe().2.to_owned(), t.describe().3.to_owned()))
+            .map(|(k, from, to)| format!("{k} {from}->{to}"))
+            .collect::<Vec<_>>()
     };
     assert_eq!(change(stage(None), 0b111, &[], 5.0), ["stage_changed none->Lead"]);
     assert_eq!(change(stage(None), 0b111, &[], 60.0), ["stage_changed none->SQL"]);
     assert_eq!(change(stage(Some(0)), 0b011, &[], 60.0), ["stage_changed Lead->MQL"]);
     assert_eq!(change(stage(Some(1)), 0b011, &[], 60.0), Vec::<String>::new());
     assert_eq!(change(stage(Some(2)), 0b111, &[], -60.0), Vec::<String>::new());
-    assert_eq!(change(stage(Some(0)), 0b111, &names(&["bounced"]), 60.0), ["disqualified qualified->disqualified"]);
+    assert_eq!(
+        change(stage(Some(0)), 0b111, &names(&["bounced"]), 60.0),
+        ["disqualified qualified->disqualified"]
+    );
     // A stage the profile no longer lists: the contact enters the one it meets.
     let gone = Held { tags: &[], stage: None, stage_name: Some("Nurture") };
     assert_eq!(change(gone, 0b011, &[], 25.0), ["stage_changed Nurture->MQL"]);
     let label = transitions(&settings, stage(Some(0)), 0b111, &[], &[], 20.0, || "x".into());
     assert_eq!(label[0].label(), "stage MQL");
-    assert_eq!(label[0].change, Change::StageChanged { from: Some("Lead".into()), to: "MQL".into(), index: 1 });
+    assert_eq!(
+        label[0].change,
+        Change::StageChanged { from: Some("Lead".into()), to: "MQL".into(), index: 1 }
+    );
     // Stage minimums count as thresholds: fading negative points carry a contact into
     // MQL, and a write that only adds points may need the full path near one.
     let rising = sum(&[(30.0, 0, None), (-20.0, 0, Some(10.0))]);

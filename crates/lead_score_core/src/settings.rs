@@ -90,7 +90,9 @@ impl Settings {
     }
 
     /// The settings, and the conditions of their stages (one per stage, in order).
-    pub fn compile_with_conditions(json: &Json) -> Result<(Settings, Vec<Option<Condition>>), RuleError> {
+    pub fn compile_with_conditions(
+        json: &Json,
+    ) -> Result<(Settings, Vec<Option<Condition>>), RuleError> {
         let root = JsonPath::root();
         let Json::Object(object) = json else {
             return Err(
@@ -159,8 +161,15 @@ impl Settings {
             Some(json) => Some(Likelihood::compile(json, &root.key("likelihood"))?),
         };
         let (stages, conditions) = compile_stages(object.get("stages"), &root)?;
-        let settings =
-            Settings { half_life, pql_threshold, pql_tag, thresholds, score_100, likelihood, stages };
+        let settings = Settings {
+            half_life,
+            pql_threshold,
+            pql_tag,
+            thresholds,
+            score_100,
+            likelihood,
+            stages,
+        };
         Ok((settings, conditions))
     }
 

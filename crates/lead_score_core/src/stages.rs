@@ -66,9 +66,11 @@ pub fn compile_stages(
         }
         let score = match object.get("score") {
             None | Some(Json::Null) => None,
-            Some(Json::Number(n)) => Some(n.as_f64().filter(|s| s.is_finite()).ok_or_else(|| {
-                at.key("score").error(format!("expected a finite number, got {n}"))
-            })?),
+            Some(Json::Number(n)) => {
+                Some(n.as_f64().filter(|s| s.is_finite()).ok_or_else(|| {
+                    at.key("score").error(format!("expected a finite number, got {n}"))
+                })?)
+            }
             Some(other) => {
                 return Err(at
                     .key("score")
@@ -103,7 +105,12 @@ pub fn compile_stages(
 /// (`current`, an index; `None`: none, or one the profile no longer lists) whose
 /// minimum `score` reaches and whose condition holds (bit `i` of `met` for stage `i`).
 /// Never one at or below the current stage.
-pub fn stage_reached(stages: &[Stage], current: Option<usize>, met: u64, score: f64) -> Option<usize> {
+pub fn stage_reached(
+    stages: &[Stage],
+    current: Option<usize>,
+    met: u64,
+    score: f64,
+) -> Option<usize> {
     let above = current.map_or(0, |c| c + 1);
     (above..stages.len()).rev().find(|&i| {
         let stage = &stages[i];
@@ -203,7 +210,11 @@ mod tests {
             (None, 0b1110, 0.0, None),
         ];
         for (current, met, score, expected) in cases {
-            assert_eq!(stage_reached(&stages, current, met, score), expected, "{current:?} {met:b} {score}");
+            assert_eq!(
+                stage_reached(&stages, current, met, score),
+                expected,
+                "{current:?} {met:b} {score}"
+            );
         }
         assert_eq!(next_stage_minimum(&stages, Some(0), all), Some(20.0));
         assert_eq!(next_stage_minimum(&stages, Some(1), no_sql), Some(80.0));

@@ -168,12 +168,7 @@ fn preview_contacts(profile: &str, version: Option<i32>) -> Vec<Previewed> {
             let changes = settle(&candidate, &mut settled, &before, Cause::Publish, now);
             let mut by_contact: HashMap<&str, Vec<String>> = HashMap::new();
             for (key, transition) in &changes {
-                let (kind, tag, _, _) = transition.describe();
-                let said = match tag {
-                    Some(tag) => format!("{kind} {tag}"),
-                    None => kind.to_owned(),
-                };
-                by_contact.entry(key.as_str()).or_default().push(said);
+                by_contact.entry(key.as_str()).or_default().push(transition.label());
             }
             for ((key, result), row) in batch.iter().zip(&stored) {
                 pgrx::check_for_interrupts!();

@@ -7,10 +7,12 @@ use pgrx::prelude::*;
 use crate::pg::base::clock::{now_unix_micros, to_unix_micros};
 use crate::pg::base::errors::{raise, Failure};
 use crate::pg::base::jsonb::AnyJsonb;
-use lead_score_core::condition::Source;
+use lead_score_core::condition::{Field, Source};
+use lead_score_core::error::JsonPath;
 use lead_score_core::json_facts::JsonFacts;
 use lead_score_core::rule::Rule;
 use lead_score_core::settings::Settings;
+use lead_score_core::stages::compile_stages;
 
 #[pg_schema]
 mod lead_score {
@@ -49,6 +51,39 @@ mod lead_score {
         Some(compiled.matches(&JsonFacts { record: &record.0, now }, event_type))
     }
 
+    /// `lead_score.settings_fields(settings)`: the fields valid settings read (the
+    /// stages' conditions), each with the JSON path of the condition reading it
+    /// (`$.stages[2].when`), where it comes from and the column it names.
+    #[pg_extern(immutable, strict, parallel_safe)]
+    fn settings_fields(
+        settings: AnyJsonb,
+    ) -> TableIterator<
+        'static,
+        (
+            name!(path, String),
+            name!(source, String),
+            name!(field, String),
+            name!(column_name, String),
+        ),
+    > {
+        let stages = settings.0.get("stages");
+        let rows = match compile_stages(stages, &JsonPath::root()) {
+            Err(_) => Vec::new(),
+            Ok((_, conditions)) => conditions
+                .iter()
+                .enumerate()
+                .filter_map(|(index, when)| Some((index, when.as_ref()?)))
+                .flat_map(|(index, when)| {
+                    when.fields().into_iter().map(move |f| {
+                        let (source, field, column) = described(f);
+                        (format!("$.stages[{index}].when"), source, field, column)
+                    })
+                })
+                .collect(),
+        };
+        TableIterator::new(rows)
+    }
+
     /// `lead_score.rule_fields(rule)`: the fields a valid rule reads, with where they
     /// come from (`contact`, `account`, `event`, `props`) and the column they name.
     #[pg_extern(immutable, strict, parallel_safe)]
@@ -60,20 +95,20 @@ mod lead_score {
     > {
         let rows: Vec<(String, String, String)> = match Rule::compile(&rule.0) {
             Err(_) => Vec::new(),
-            Ok(rule) => rule
-                .fields()
-                .into_iter()
-                .map(|f| {
-                    let source = match f.source {
-                        Source::Contact => "contact",
-                        Source::Account => "account",
-                        Source::Event => "event",
-                        Source::Props => "props",
-                    };
-                    (source.to_owned(), f.text.clone(), f.path.join("."))
-                })
-                .collect(),
+            Ok(rule) => rule.fields().into_iter().map(described).collect(),
         };
         TableIterator::new(rows)
     }
+}
+
+/// A field as `rule_fields` and `settings_fields` list it: where it comes from
+/// (`contact`, `account`, `event`, `props`), as written, and the column it names.
+fn described(field: &Field) -> (String, String, String) {
+    let source = match field.source {
+        Source::Contact => "contact",
+        Source::Account => "account",
+        Source::Event => "event",
+        Source::Props => "props",
+    };
+    (source.to_owned(), field.text.clone(), field.path.join("."))
 }

@@ -67,6 +67,8 @@ pub(crate) enum Statement {
     Touched { watched: Watched, new_rows: bool, old_rows: bool },
     /// Record transitions, tags and notifications.
     RecordTransitions,
+    /// Move contacts into the stages they entered.
+    EnterStages,
     /// Copy some contacts' tags into their score rows.
     CopySomeTags,
     /// Copy every contact's tags into their score rows.
@@ -318,8 +320,14 @@ pub(crate) fn attached_locking(
 /// naming the rule and the column otherwise (as publish and attach would refuse them).
 fn check_fields_exist(client: &SpiClient<'_>, attached: &Attached, edition: &str) {
     let attachment = &attached.attachment;
-    for (rule_name, rule) in &attached.compiled.rules {
-        for field in rule.fields() {
+    let compiled = &attached.compiled;
+    let rules =
+        compiled.rules.iter().map(|(name, rule)| (format!("rule \"{name}\""), rule.fields()));
+    let stages = compiled
+        .stage_conditions()
+        .map(|(name, when)| (format!("stage \"{name}\""), when.fields()));
+    for (reader, fields) in rules.chain(stages) {
+        for field in fields {
             let column = field.path.join(".");
             let (table, what) = match field.source {
                 Source::Contact => (Some(attachment.contacts_oid), "contacts"),
@@ -341,7 +349,7 @@ fn check_fields_exist(client: &SpiClient<'_>, attached: &Attached, edition: &str
             });
             if !found {
                 raise(Failure::UndefinedColumn(format!(
-                    "profile \"{}\" ({edition}), rule \"{rule_name}\": field \"{column}\" names no column of its {what} table",
+                    "profile \"{}\" ({edition}), {reader}: field \"{column}\" names no column of its {what} table",
                     attachment.profile_name
                 )));
             }

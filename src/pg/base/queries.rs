@@ -47,22 +47,23 @@ impl FactsPlan {
             props: false,
             condition_types: Vec::new(),
         };
-        for (_, rule) in &compiled.rules {
-            for field in rule.fields() {
-                let column = field.path.join(".");
-                let list = match field.source {
-                    Source::Contact => &mut plan.layout.contact,
-                    Source::Account => &mut plan.layout.account,
-                    Source::Event => &mut plan.event_columns,
-                    Source::Props => {
-                        plan.props = true;
-                        continue;
-                    }
-                };
-                if !list.contains(&column) {
-                    list.push(column);
+        let stage_fields = compiled.stage_conditions().flat_map(|(_, when)| when.fields());
+        for field in compiled.rules.iter().flat_map(|(_, rule)| rule.fields()).chain(stage_fields) {
+            let column = field.path.join(".");
+            let list = match field.source {
+                Source::Contact => &mut plan.layout.contact,
+                Source::Account => &mut plan.layout.account,
+                Source::Event => &mut plan.event_columns,
+                Source::Props => {
+                    plan.props = true;
+                    continue;
                 }
+            };
+            if !list.contains(&column) {
+                list.push(column);
             }
+        }
+        for (_, rule) in &compiled.rules {
             if let Rule::Event(event) = rule {
                 if event.when.is_some() {
                     plan.condition_types.extend(event.event_types.iter().cloned());

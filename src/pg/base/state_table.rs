@@ -13,9 +13,11 @@ pub(crate) struct Column {
     /// Whether a score write sets it (the upsert of `write_batch`); the rest belong to
     /// the qualification's writer (the sticky tags' copy and the PQL time).
     pub(crate) written: bool,
-    /// Whether a full pass reads it back to compare with a fresh result (see
-    /// `StoredRow`), in this order.
+    /// Whether a full pass reads it back (see `StoredRow`), in this order.
     pub(crate) stored: bool,
+    /// Whether a score write compares it with the result (`compared`): the written
+    /// columns it reads back. (The stage is read back to settle, never rewritten.)
+    pub(crate) compared: bool,
 }
 
 const fn column(
@@ -24,11 +26,11 @@ const fn column(
     written: bool,
     stored: bool,
 ) -> Column {
-    Column { name, definition, written, stored }
+    Column { name, definition, written, stored, compared: written && stored }
 }
 
 /// The state table's columns, in order.
-pub(crate) const COLUMNS: [Column; 12] = [
+pub(crate) const COLUMNS: [Column; 15] = [
     column("contact_key", "%2$s PRIMARY KEY", true, false),
     column("version", "integer NOT NULL", true, false),
     column("fit", "float8 NOT NULL", true, true),
@@ -41,6 +43,9 @@ pub(crate) const COLUMNS: [Column; 12] = [
     column("scored_at", "timestamptz NOT NULL", true, false),
     column("tags", "text[] NOT NULL DEFAULT '{}'", false, false),
     column("pql_at", "timestamptz", false, false),
+    column("stage", "text", false, true),
+    column("stage_entered_at", "timestamptz", false, false),
+    column("stage_base", "lead_score.decayed", false, false),
 ];
 
 /// How many columns a full pass reads back (`stored_columns`).
@@ -127,10 +132,12 @@ pub(crate) fn stored_columns() -> String {
 /// The stored columns of the row aliased `alias`, as a score write compares them (the
 /// engagement by its text: the type has no equality).
 pub(crate) fn compared(alias: &str) -> String {
-    let each: Vec<String> = stored()
-        .map(|name| match name {
+    let each: Vec<String> = COLUMNS
+        .iter()
+        .filter(|c| c.compared)
+        .map(|c| match c.name {
             "engagement" => format!("{alias}.engagement::text"),
-            _ => format!("{alias}.{name}"),
+            name => format!("{alias}.{name}"),
         })
         .collect();
     each.join(", ")

@@ -218,6 +218,7 @@ pub(crate) fn differences(
             .collect()
     });
     let mut tags = all_tags(client, attached);
+    let stage_log = latest_stage_moves(client, attached);
     score_everyone(client, attached, now, |_, batch, stored| {
         // Qualification as recorded (tags in the tag store, disqualifiers in the rows),
         // settled as a write would settle it: a disqualification or requalification
@@ -227,11 +228,24 @@ pub(crate) fn differences(
         let before = qualification_before(batch, &stored, &mut tags);
         let mut settled = batch.clone();
         let unrecorded = settle(attached, &mut settled, &before, Cause::Rescore, now);
-        let unrecorded: HashSet<&str> = unrecorded
-            .iter()
-            .filter(|(_, transition)| transition.describe().0 != "tagged")
-            .map(|(key, _)| key.as_str())
-            .collect();
+        // A stage not entered is a difference too, unless the contact was moved back by
+        // hand (set_stage): like a cleared tag, its next write moves it up again.
+        let moved_back =
+            |key: &str| stage_log.get(key).is_some_and(|(kind, _)| kind == "stage_set");
+        let (mut missed_stages, mut unrecorded_other) = (HashSet::new(), HashSet::new());
+        for (key, transition) in &unrecorded {
+            match transition.describe().0 {
+                "tagged" => {}
+                "stage_changed" if moved_back(key) => {}
+                "stage_changed" => {
+                    missed_stages.insert(key.as_str());
+                }
+                _ => {
+                    unrecorded_other.insert(key.as_str());
+                }
+            }
+        }
+        let unrecorded = unrecorded_other;
         for (((key, result), row), (_, settled)) in batch.iter().zip(&stored).zip(&settled) {
             pgrx::check_for_interrupts!();
             let mut what = match row {
@@ -240,6 +254,14 @@ pub(crate) fn differences(
             };
             if unrecorded.contains(key.as_str()) {
                 what.push("qualification");
+            }
+            // The stage a row holds is the one its latest stage transition names.
+            let logged = stage_log.get(key.as_str()).map(|(_, stage)| stage.as_str());
+            let stored_stage = row.as_ref().and_then(|row| row.stage.as_deref());
+            if missed_stages.contains(key.as_str())
+                || logged.is_some_and(|logged| stored_stage.is_some_and(|s| s != logged))
+            {
+                what.push("stage");
             }
             if !what.is_empty() {
                 let kept = row.as_ref().map(|row| row.fit + row.engagement.value_at(now));
@@ -277,4 +299,39 @@ pub(crate) fn differences(
     }
     found.sort_by(|a, b| a.0.cmp(&b.0));
     found
+}
+
+/// Each contact's latest stage transition (`stage_changed` or `stage_set`) recorded for
+/// the profile's table, by key: its kind and the stage it moved the contact to.
+fn latest_stage_moves(
+    client: &SpiClient<'_>,
+    attached: &Attached,
+) -> std::collections::HashMap<String, (String, String)> {
+    let attachment = &attached.attachment;
+    if attached.compiled.settings.stages.is_empty() || !attachment.transitions_by_table {
+        return Default::default();
+    }
+    let rows = client
+        .select(
+            "SELECT DISTINCT ON (t.contact) t.contact, t.kind, t.new_state
+               FROM lead_score.transitions t
+              WHERE t.profile = $1 AND t.contacts = $2::regclass AND t.key_column = $3::name
+                AND t.kind IN ('stage_changed', 'stage_set')
+              ORDER BY t.contact, t.id DESC",
+            None,
+            &[
+                attachment.profile_name.as_str().into(),
+                attachment.contacts_oid.into(),
+                attachment.contact_key_name.as_str().into(),
+            ],
+        )
+        .unwrap_or_else(|e| spi_failed(attachment, "reading stage transitions", e));
+    let what = "reading stage transitions";
+    rows.filter_map(|r| {
+        pgrx::check_for_interrupts!();
+        let text =
+            |n: usize| r.get::<String>(n).unwrap_or_else(|e| spi_failed(attachment, what, e));
+        Some((text(1)?, (text(2)?, text(3)?)))
+    })
+    .collect()
 }

@@ -18,6 +18,7 @@ use crate::pg::base::queries::key_array;
 use crate::pg::base::spi_rows::{RawRow, Row};
 use crate::pg::base::state_table::{self, stored_columns, STORED_COLUMN_COUNT, WRITTEN_COUNT};
 use crate::pg::write::summaries::Scored;
+use crate::pg::write::transitions::held;
 use lead_score_core::decay::DecayedSum;
 use lead_score_core::engine::{ContactScore, EventTally, LimitState};
 use lead_score_core::qualification::may_change;
@@ -44,6 +45,8 @@ pub(crate) struct StoredRow {
     pub(crate) next_due: Option<i64>,
     pub(crate) tally: Vec<i64>,
     pub(crate) limits: Vec<i64>,
+    /// Its lifecycle stage (never rewritten by a score write; read to settle it).
+    pub stage: Option<String>,
 }
 
 impl StoredRow {
@@ -61,6 +64,7 @@ impl StoredRow {
             next_due: row.time(first + 4),
             tally: row.int8_array(first + 5).unwrap_or_default(),
             limits: row.int8_array(first + 6).unwrap_or_default(),
+            stage: row.text(first + 7).map(str::to_owned),
         })
     }
 
@@ -321,14 +325,15 @@ pub(crate) fn text_array_literal(values: &[String]) -> String {
 pub(crate) fn settled_by_adding(attached: &Attached, row: &RawRow, now: i64) -> Option<usize> {
     let position = row.int8(1)? as usize;
     let settings = &attached.compiled.settings;
-    if settings.tags().next().is_none() {
+    if settings.tags().next().is_none() && settings.stages.is_empty() {
         return Some(position);
     }
     let fit = row.float(2)?;
     let engagement = row.decayed(3)?;
     let tags = row.text_array(4).unwrap_or_default();
     let disqualified = row.boolean(5).unwrap_or(false);
-    (!may_change(settings, &tags, disqualified, fit, &engagement, now)).then_some(position)
+    let holding = held(settings, &tags, row.text(6));
+    (!may_change(settings, holding, disqualified, fit, &engagement, now)).then_some(position)
 }
 
 /// Where the fast path's UPDATE finds a contact's new sums: one contact's parameters,
@@ -360,11 +365,15 @@ pub(crate) fn add_events_sql(
     let (state, key_type) = (&attachment.state_table, &attachment.key_type);
     let [key, engagement, dimensions, t1, t2, t3, t4, t5, t6] = &new.sums;
     let NewSums { limits, position, from, also, .. } = new;
-    // With thresholds, the contacts that may cross one are settled by the full path.
-    let returning = if attached.compiled.settings.tags().next().is_none() {
+    // With thresholds or stages, the contacts that may cross a threshold or enter a
+    // stage are settled by the full path.
+    let settings = &attached.compiled.settings;
+    let returning = if settings.tags().next().is_none() && settings.stages.is_empty() {
         format!("{position}::int8")
     } else {
-        format!("{position}::int8, s.fit, s.engagement, s.tags, cardinality(s.disqualified_by) > 0")
+        format!(
+            "{position}::int8, s.fit, s.engagement, s.tags, cardinality(s.disqualified_by) > 0, s.stage"
+        )
     };
     let values: [String; ADDED.len()] = [
         version.to_string(),

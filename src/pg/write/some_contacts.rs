@@ -72,7 +72,7 @@ pub(crate) fn rescore_contacts(
             .iter()
             .map(|(key, _)| {
                 let (row, tags) = before.remove(key)?;
-                Some(Before { tags, disqualified_by: row.disqualified_by })
+                Some(Before { tags, disqualified_by: row.disqualified_by, stage: row.stage })
             })
             .collect();
         let found = settle(attached, &mut scored, &before, cause, now);

@@ -17,7 +17,9 @@ use crate::pg::base::spi_rows::{Row, Rows};
 use crate::pg::write::score_rows::StoredRow;
 use crate::pg::write::summaries::Scored;
 use lead_score_core::engine::{CompiledProfile, ContactScore};
-use lead_score_core::qualification::{next_crossing, transitions, Transition};
+use lead_score_core::qualification::{next_crossing, transitions, Change, Held, Transition};
+use lead_score_core::settings::Settings;
+use lead_score_core::stages::stage_index;
 
 /// What made a contact's score change, as recorded in `lead_score.transitions.source`.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -51,11 +53,24 @@ impl Cause {
     }
 }
 
-/// A contact's qualification before a write: its sticky tags and its disqualifiers.
+/// A contact's qualification before a write: its sticky tags, its disqualifiers and
+/// its lifecycle stage.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Before {
     pub tags: Vec<String>,
     pub disqualified_by: Vec<String>,
+    pub stage: Option<String>,
+}
+
+/// What a contact holding `tags` and the stage named `stage` holds, as the pure
+/// qualification rules take it.
+pub(crate) fn held<'a>(
+    settings: &Settings,
+    tags: &'a [String],
+    stage: Option<&'a str>,
+) -> Held<'a> {
+    let index = stage.and_then(|name| stage_index(&settings.stages, name));
+    Held { tags, stage: index, stage_name: stage }
 }
 
 /// What to name as having pushed a contact over a threshold: the fit rules for a
@@ -89,24 +104,32 @@ pub(crate) fn settle(
     let settings = &attached.compiled.settings;
     let mut found = Vec::new();
     for ((key, result), before) in scored.iter_mut().zip(before) {
-        let (held, disqualified_before) = match before {
-            Some(b) => (b.tags.as_slice(), b.disqualified_by.as_slice()),
-            None => (&[][..], result.disqualified_by.as_slice()),
+        let (tags, stage, disqualified_before) = match before {
+            Some(b) => (b.tags.as_slice(), b.stage.as_deref(), b.disqualified_by.as_slice()),
+            None => (&[][..], None, result.disqualified_by.as_slice()),
         };
+        let holding = held(settings, tags, stage);
         let score = result.score_at(now);
         let changes = transitions(
             settings,
-            held,
+            holding,
+            result.stages_met,
             disqualified_before,
             &result.disqualified_by,
             score,
             || pushed_by(&attached.compiled, result, cause),
         );
         if result.disqualified_by.is_empty() {
-            let mut held_after = held.to_vec();
-            held_after.extend(changes.iter().filter_map(|t| t.describe().1.map(str::to_owned)));
+            let mut tags_after = tags.to_vec();
+            tags_after.extend(changes.iter().filter_map(|t| t.describe().1.map(str::to_owned)));
+            let entered = changes.iter().find_map(|t| match &t.change {
+                Change::StageChanged { to, .. } => Some(to.as_str()),
+                _ => None,
+            });
+            let after = held(settings, &tags_after, entered.or(stage));
+            let (fit, engagement) = (result.fit, &result.engagement);
             if let Some(crossing) =
-                next_crossing(settings, &held_after, result.fit, &result.engagement, now)
+                next_crossing(settings, after, result.stages_met, fit, engagement, now)
             {
                 result.next_due = Some(result.next_due.map_or(crossing, |d| d.min(crossing)));
             }
@@ -133,8 +156,9 @@ pub(crate) fn qualification_before(
             (Some(row), tags) => Some(Before {
                 tags: tags.unwrap_or_default(),
                 disqualified_by: row.disqualified_by.clone(),
+                stage: row.stage.clone(),
             }),
-            (None, Some(tags)) => Some(Before { tags, disqualified_by: Vec::new() }),
+            (None, Some(tags)) => Some(Before { tags, ..Before::default() }),
             (None, None) => None,
         })
         .collect()
@@ -168,6 +192,7 @@ pub(crate) fn record(
     }
     let [contacts, kinds, tags, old_states, new_states, reasons] = columns;
     let mut params = Params::default();
+    let instant = now;
     let now = params.bind(now as f64);
     let profile = params.bind(attachment.profile_name.clone());
     let version = params.bind(attachment.version);
@@ -218,6 +243,41 @@ pub(crate) fn record(
     if !tagged.is_empty() {
         mirror_tags(client, attached, Some(tagged));
     }
+    enter_stages(client, attached, found, instant);
+}
+
+/// Move the contacts of `stage_changed` transitions into their new stage, as of `now`:
+/// the stage, when it was entered, and the engagement it had then (its state row, just
+/// written), from which the scores view counts the points earned in the stage.
+fn enter_stages(
+    client: &SpiClient<'_>,
+    attached: &Attached,
+    found: &[(String, Transition)],
+    now: i64,
+) {
+    let (keys, stages): (Vec<Option<String>>, Vec<Option<String>>) = found
+        .iter()
+        .filter_map(|(key, t)| match &t.change {
+            Change::StageChanged { to, .. } => Some((Some(key.clone()), Some(to.clone()))),
+            _ => None,
+        })
+        .unzip();
+    if keys.is_empty() {
+        return;
+    }
+    let (state, key_type) = (&attached.attachment.state_table, &attached.attachment.key_type);
+    let mut params = Params::default();
+    let (keys, stages) = (params.bind(keys), params.bind(stages));
+    let now = params.bind(now as f64);
+    let enter = attached.statement(client, Statement::EnterStages, &params, true, || {
+        format!(
+            "UPDATE {state} s SET stage = r.stage, stage_entered_at = to_timestamp({now} / 1e6),
+                                  stage_base = s.engagement
+               FROM unnest({keys}::text[], {stages}::text[]) AS r(key, stage)
+              WHERE s.contact_key = r.key::{key_type}"
+        )
+    });
+    run(client, attached, &enter, "entering stages", &params);
 }
 
 /// Copy the sticky tags of the given contacts (all, with `None`) from
@@ -278,7 +338,7 @@ pub(crate) fn due_after_untagging(
     let key = params.bind(contact);
     let read = attached.statement(client, Statement::UntaggedScore, &params, true, || {
         format!(
-            "SELECT s.fit, s.engagement, s.tags FROM {state} s
+            "SELECT s.fit, s.engagement, s.tags, s.stage FROM {state} s
               WHERE s.contact_key = {key}::text::{key_type} AND cardinality(s.disqualified_by) = 0
                 FOR UPDATE"
         )
@@ -287,7 +347,11 @@ pub(crate) fn due_after_untagging(
     let crossing = rows.first().and_then(|row| {
         let (fit, engagement) = (row.float(1)?, row.decayed(2)?);
         let tags = row.text_array(3).unwrap_or_default();
-        next_crossing(&attached.compiled.settings, &tags, fit, &engagement, now)
+        let settings = &attached.compiled.settings;
+        // (Which stages' conditions hold is not stored: every stage above counts, and
+        // a due time early by it finds nothing to do.)
+        let holding = held(settings, &tags, row.text(4));
+        next_crossing(settings, holding, u64::MAX, fit, &engagement, now)
     });
     let Some(crossing) = crossing else { return };
     let mut params = Params::default();
