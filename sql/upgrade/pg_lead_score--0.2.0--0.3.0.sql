@@ -37,6 +37,35 @@ ALTER TABLE lead_score.transitions ALTER COLUMN actor SET DEFAULT lead_score.act
 UPDATE lead_score.adjustment_store a
    SET contacts = 0::pg_catalog.oid::pg_catalog.regclass
  WHERE NOT EXISTS (SELECT FROM lead_score.attachment_store s WHERE s.profile_id OPERATOR(pg_catalog.=) a.profile_id);
+-- Issue 28: lifecycle stages. Transitions gain the kinds stage_changed and stage_set (as
+-- sql/qualification.sql has the constraint); settings_fields() lists the fields the
+-- stages' conditions read, which publish, attach and the schema guard check like the
+-- rules' (field_problems here, read_columns below); set_stage() is the one privileged
+-- way to move a contact between stages. The state tables gain their stage columns, and
+-- the scores views show them, in upgrade_attachments() below (objects version 3).
+ALTER TABLE lead_score.transitions DROP CONSTRAINT transitions_kind_check,
+    ADD CONSTRAINT transitions_kind_check
+        CHECK (kind OPERATOR(pg_catalog.=) ANY (ARRAY['tagged', 'tag_cleared', 'disqualified', 'requalified', 'erased',
+                                                     'stage_changed', 'stage_set']));
+COMMENT ON TABLE lead_score.transitions IS
+    'One row per qualification event (tagged, tag cleared, disqualified, requalified, erased, stage changed or set); append-only';
+CREATE  FUNCTION lead_score."settings_fields"(
+	"settings" jsonb /* AnyJsonb */
+) RETURNS TABLE (
+	"path" TEXT,  /* String */
+	"source" TEXT,  /* String */
+	"field" TEXT,  /* String */
+	"column_name" TEXT  /* String */
+)
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'settings_fields_wrapper';
+-- @definitions sql/attach.sql: field_problems
+-- @definitions sql/qualification.sql: set_stage_for_caller, set_stage
+REVOKE ALL ON FUNCTION lead_score.set_stage(text, text, text), lead_score.set_stage(text, anyelement, text),
+                       lead_score.set_stage_for_caller(text, text, text)
+    FROM PUBLIC;
+
 -- Bring the objects attach() made in an older version up to this version's layout:
 -- run by ALTER EXTENSION ... UPDATE, and by hand after restoring a dump taken from an
 -- older version. Returns how many profiles it changed. (Issue 26, item 5: it writes no
@@ -44,7 +73,8 @@ UPDATE lead_score.adjustment_store a
 -- now does too. From 0.2.0 nothing here reads an attached table: an attachment that
 -- lost its contacts or events table keeps its oid, in the adjustments too, and stays
 -- broken, 55000 when used, until detached; tests/upgrade shows both.)
--- @definitions sql/attached_objects.sql: upgrade_attachments
+-- (objects_version() and create_scores_view() first: issue 28's stage columns.)
+-- @definitions sql/attached_objects.sql: objects_version, create_scores_view, upgrade_attachments
 SELECT lead_score.upgrade_attachments();
 -- The policy names the table and key column of each row: may_see_contact takes them.
 DROP POLICY visible_contacts ON lead_score.adjustment_store;

@@ -30,16 +30,28 @@ fn explain_contact(profile: &str, contact: &str, at: i64) -> Vec<Contribution> {
     Spi::connect(|client| {
         let attached = attached_by_name(client, profile);
         check_may_read_tables(client, &attached, "explain scores", Covering::OneContact);
-        let Some(Standing { key, .. }) = standing(client, &attached, contact) else {
+        let Some(Standing { key, stage, .. }) = standing(client, &attached, contact) else {
             return Vec::new();
         };
         let mut summaries = Summaries::default();
         summaries.insert(key.clone(), EventSummary::explaining());
         let scored = compute_into(client, &attached, std::slice::from_ref(&key), at, summaries);
-        match scored.into_iter().find(|(k, _)| *k == key) {
-            Some((_, result)) => contributions(&attached.compiled, &result, at),
-            None => Vec::new(),
+        let Some((_, result)) = scored.into_iter().find(|(k, _)| *k == key) else {
+            return Vec::new();
+        };
+        let mut found = contributions(&attached.compiled, &result, at);
+        // The stage it is in (since before `at`), with the points earned in it: part
+        // of the event and adjustment rows above, so not added to them again.
+        if let Some((stage, _, base)) = stage.filter(|(_, entered, _)| *entered <= at) {
+            found.push(Contribution {
+                rule_name: stage,
+                kind: "stage",
+                dimension: None,
+                events: None,
+                points: Some(result.engagement.value_at(at) - base.value_at(at)),
+            });
         }
+        found
     })
 }
 

@@ -185,6 +185,8 @@ pub(crate) struct Standing {
     pub(crate) tags: Vec<String>,
     pub(crate) disqualified: bool,
     pub(crate) limits: Vec<LimitState>,
+    /// Its lifecycle stage, when it entered it, and its engagement then.
+    pub(crate) stage: Option<(String, i64, DecayedSum)>,
 }
 
 /// The score row of the contact whose key reads as `contact` in the key type, read as
@@ -200,7 +202,8 @@ pub(crate) fn standing(
     let key = params.bind(contact);
     let read = attached.statement(client, Statement::Standing, &params, false, || {
         format!(
-            "SELECT contact_key::text, fit, engagement, tags, cardinality(disqualified_by) > 0, limits
+            "SELECT contact_key::text, fit, engagement, tags, cardinality(disqualified_by) > 0, limits,
+                    stage, stage_entered_at, stage_base
                FROM {} WHERE contact_key = {key}::text::{}",
             attachment.state_table, attachment.key_type
         )
@@ -220,6 +223,9 @@ pub(crate) fn standing(
         tags: row.text_array(4).unwrap_or_default(),
         disqualified: row.boolean(5).unwrap_or(false),
         limits: row.int8_array(6).and_then(|flat| LimitState::unflatten(&flat)).unwrap_or_default(),
+        stage: row.text(7).and_then(|stage| {
+            Some((stage.to_owned(), row.time(8)?, row.decayed(9).unwrap_or_default()))
+        }),
     })
 }
 
