@@ -44,3 +44,12 @@ BEGIN
         USING contact;
 END
 $$;
+
+-- Stages Lead, MQL (at `mql` points) and SQL (at `sql`), published: every contact
+-- enters Lead.
+CREATE FUNCTION iso_set_stages(mql integer, sql integer) RETURNS void LANGUAGE sql AS $$
+    SELECT lead_score.update_profile('iso', settings => jsonb_build_object('stages', jsonb_build_array(
+        jsonb_build_object('name', 'Lead'), jsonb_build_object('name', 'MQL', 'score', mql),
+        jsonb_build_object('name', 'SQL', 'score', sql))));
+    SELECT lead_score.publish('iso');
+$$;
