@@ -235,3 +235,28 @@ CREATE EVENT TRIGGER lead_score_schema_guard_before ON ddl_command_start
     EXECUTE FUNCTION lead_score.schema_guard_before();
 CREATE EVENT TRIGGER lead_score_schema_guard_after ON ddl_command_end
     EXECUTE FUNCTION lead_score.schema_guard_after();
+
+-- Lead routing (the "routing" setting): each profile's next turn (as
+-- sql/qualification.sql has it), the 'routed' transition kind, and the check publish
+-- and attach (above) call. The kind's constraint is the one CREATE TABLE named.
+CREATE TABLE lead_score.routing_turns (
+    profile_id  bigint PRIMARY KEY REFERENCES lead_score.profile_store ON DELETE CASCADE,
+    next_turn   bigint NOT NULL
+);
+SELECT pg_catalog.pg_extension_config_dump('lead_score.routing_turns', '');
+ALTER TABLE lead_score.transitions DROP CONSTRAINT transitions_kind_check,
+    ADD CONSTRAINT transitions_kind_check
+        CHECK (kind OPERATOR(pg_catalog.=) ANY (ARRAY['tagged', 'tag_cleared', 'disqualified', 'requalified', 'erased', 'routed']));
+COMMENT ON TABLE lead_score.transitions IS
+    'One row per qualification event (tagged, tag cleared, disqualified, requalified, erased, routed); append-only';
+CREATE  FUNCTION lead_score."check_routing"(
+	"profile" TEXT, /* & str */
+	"settings" jsonb, /* AnyJsonb */
+	"contacts" oid, /* pg_sys :: Oid */
+	"contact_key" TEXT /* & str */
+) RETURNS void
+STRICT
+SET search_path TO pg_catalog, lead_score, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'check_routing_wrapper';
+REVOKE ALL ON FUNCTION lead_score.check_routing(text, jsonb, oid, text) FROM PUBLIC;

@@ -14,6 +14,7 @@ use crate::pg::base::clock::from_unix_micros;
 use crate::pg::base::params::Params;
 use crate::pg::base::rights::{calling_role, role_name};
 use crate::pg::base::spi_rows::{Row, Rows};
+use crate::pg::write::routing;
 use crate::pg::write::score_rows::StoredRow;
 use crate::pg::write::summaries::Scored;
 use lead_score_core::engine::{CompiledProfile, ContactScore};
@@ -154,6 +155,7 @@ pub(crate) fn record(
     if found.is_empty() {
         return;
     }
+    let at = now;
     let attachment = &attached.attachment;
     let mut columns: [Vec<Option<String>>; 6] = Default::default();
     let mut scores = Vec::new();
@@ -218,6 +220,7 @@ pub(crate) fn record(
     if !tagged.is_empty() {
         mirror_tags(client, attached, Some(tagged));
     }
+    routing::route(client, attached, found, cause, at);
 }
 
 /// Copy the sticky tags of the given contacts (all, with `None`) from
