@@ -201,7 +201,7 @@ pub(crate) fn route(
         let owner_type = column_type(client, attached, &routing.column);
         format!(
             "UPDATE {contacts} c SET {column} = r.owner::{owner_type}
-               FROM pg_catalog.unnest({bound_keys}::pg_catalog.text[], {bound_owners}::pg_catalog.text[])
+               FROM unnest({bound_keys}::pg_catalog.text[], {bound_owners}::pg_catalog.text[])
                     AS r(key, owner)
               WHERE c.{key} OPERATOR(pg_catalog.=) r.key::{key_type}",
             contacts = attachment.contacts,
@@ -286,7 +286,7 @@ fn record_routed(
                  SELECT pg_catalog.to_timestamp({now} OPERATOR(pg_catalog./) 1e6), {profile}, {version}, r.contact,
                         'routed', {tag}, 'unassigned', r.owner, r.score, {reason}, {source}, {actor}::pg_catalog.text,
                         {contacts_oid}::pg_catalog.regclass, {key_column}::pg_catalog.name
-                   FROM pg_catalog.unnest({bound_keys}::pg_catalog.text[], {bound_owners}::pg_catalog.text[],
+                   FROM unnest({bound_keys}::pg_catalog.text[], {bound_owners}::pg_catalog.text[],
                                           {bound_scores}::pg_catalog.float8[]) AS r(contact, owner, score)
                  RETURNING *)
              SELECT lead_score.announce(l) FROM logged l ORDER BY l.id"
