@@ -44,3 +44,12 @@ BEGIN
         USING contact;
 END
 $$;
+
+-- Route contacts tagged PQL (at 1 point) to owners 7, 8 and 9 in turn (routing_turns):
+-- the contacts get an owner column, still NULL.
+CREATE FUNCTION iso_set_routing() RETURNS void LANGUAGE sql AS $$
+    ALTER TABLE contacts ADD COLUMN owner_id integer;
+    SELECT lead_score.update_profile('iso', settings => jsonb_build_object('pql_threshold', 1,
+        'routing', jsonb_build_object('column', 'owner_id', 'owners', jsonb_build_array(7, 8, 9))));
+    SELECT lead_score.publish('iso');
+$$;
