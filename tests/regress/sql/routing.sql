@@ -34,7 +34,7 @@ RESET ROLE;
 
 SELECT lead_score.create_profile('Route', settings =>
     '{"pql_threshold": 50, "routing": {"tag": "PQL", "column": "owner_id", "owners": [7, 8, 9]}}') > 0 AS created;
-SELECT lead_score.add_rule('Route', 'Demo', '{"kind": "event", "event": "demo", "points": 30}');
+SELECT lead_score.add_rule('Route', 'Demo', '{"kind": "event", "event": "demo", "points": 30}') > 0 AS added;
 SELECT lead_score.publish('Route');
 SELECT lead_score.attach('Route', 'rt.contacts', 'rt.events');
 
@@ -154,9 +154,9 @@ ALTER TABLE rt.contacts ALTER COLUMN rep TYPE rt.rep;
 RESET ROLE;
 SELECT lead_score.create_profile('Route text', settings =>
     '{"pql_threshold": 50, "routing": {"column": "rep", "owners": ["ann", "bob", "nobody"]}}') > 0 AS created;
-SELECT lead_score.add_rule('Route text', 'Demo', '{"kind": "event", "event": "demo", "points": 30}');
+SELECT lead_score.add_rule('Route text', 'Demo', '{"kind": "event", "event": "demo", "points": 30}') > 0 AS added;
 -- A rule reads the routing column: the routing UPDATE rescores its contacts (Ann's get 5).
-SELECT lead_score.add_rule('Route text', 'Ann''s', '{"kind": "fit", "when": {"field": "rep", "op": "eq", "value": "ann"}, "points": 5}');
+SELECT lead_score.add_rule('Route text', 'Ann''s', '{"kind": "fit", "when": {"field": "rep", "op": "eq", "value": "ann"}, "points": 5}') > 0 AS added;
 SELECT lead_score.publish('Route text');
 \set VERBOSITY terse
 SELECT lead_score.attach('Route text', 'rt.contacts', 'rt.events');
