@@ -25,7 +25,6 @@ use crate::pg::base::errors::{caught_error, in_subtransaction, internal, raise, 
 use crate::pg::base::params::Params;
 use crate::pg::base::rights::{as_crm_owner, calling_role, role_name};
 use crate::pg::base::spi_rows::Row;
-use crate::pg::write::transitions::Cause;
 use lead_score_core::condition::Source;
 use lead_score_core::qualification::Transition;
 use lead_score_core::settings::Routing;
@@ -154,12 +153,13 @@ pub(crate) fn unassigned(
     })
 }
 
-/// Route the contacts `found` gave the routing tag (see the module's comment).
+/// Route the contacts `found` gave the routing tag (see the module's comment); `source`
+/// is what caused it, as `lead_score.transitions.source` names it.
 pub(crate) fn route(
     client: &SpiClient<'_>,
     attached: &Attached,
     found: &[(String, Transition)],
-    cause: Cause,
+    source: &str,
     now: i64,
 ) {
     let Some(routing) = &attached.compiled.settings.routing else { return };
@@ -222,7 +222,7 @@ pub(crate) fn route(
             run(client, attached, &update, "routing contacts", &params);
         });
     }
-    record_routed(client, attached, routing, found, &keys, &owners, cause, now);
+    record_routed(client, attached, routing, found, &keys, &owners, source, now);
 }
 
 /// Whether `table` has enabled BEFORE UPDATE row triggers (tgtype: ROW 1, BEFORE 2,
@@ -251,7 +251,7 @@ fn record_routed(
     found: &[(String, Transition)],
     keys: &[String],
     owners: &[Option<String>],
-    cause: Cause,
+    source: &str,
     now: i64,
 ) {
     let attachment = &attached.attachment;
@@ -271,7 +271,7 @@ fn record_routed(
     let version = params.bind(attachment.version);
     let tag = params.bind(routing.tag.clone());
     let reason = params.bind(format!("tagged {}: round robin", routing.tag));
-    let source = params.bind(cause.name());
+    let source = params.bind(source);
     let actor = params.bind(role_name(calling_role()));
     let contacts_oid = params.bind(attachment.contacts_oid);
     let key_column = params.bind(attachment.contact_key_name.clone());

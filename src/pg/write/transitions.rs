@@ -220,7 +220,7 @@ pub(crate) fn record(
     if !tagged.is_empty() {
         mirror_tags(client, attached, Some(tagged));
     }
-    routing::route(client, attached, found, cause, at);
+    routing::route(client, attached, found, cause.name(), at);
 }
 
 /// Copy the sticky tags of the given contacts (all, with `None`) from
