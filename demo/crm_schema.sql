@@ -24,7 +24,8 @@ CREATE TABLE crm.contacts (
     is_decision_maker boolean NOT NULL,
     country           text NOT NULL,
     lifecycle_stage   text NOT NULL,
-    created_at        timestamptz NOT NULL
+    created_at        timestamptz NOT NULL,
+    owner             text             -- the sales rep; set by routing when a contact becomes a PQL
 );
 CREATE INDEX ON crm.contacts (account_id);
 

@@ -1,7 +1,8 @@
 -- The sample scoring profile, as marketers write it: the classic signals from the
 -- templates plus the sample CRM's own event types, published as version 1.
 SELECT lead_score.create_profile('Demo', 'The sample CRM''s lead score',
-                                 '{"half_life": "30 days", "pql_threshold": 100, "thresholds": {"MQL": 60}}') AS profile_id \gset
+                                 '{"half_life": "30 days", "pql_threshold": 100, "thresholds": {"MQL": 60},
+                                   "routing": {"tag": "PQL", "column": "owner", "owners": ["Ana", "Ben", "Chloe"]}}') AS profile_id \gset
 SELECT count(lead_score.add_rule('Demo', rule_name, rule)) AS template_rules
   FROM lead_score.suggested_rules() \gset
 SELECT count(lead_score.add_rule('Demo', rule_name, rule::jsonb)) AS demo_rules

@@ -32,12 +32,16 @@ SELECT row_number() OVER (ORDER BY s.score DESC, c.id) AS rank,
        s.score_100 AS "1-100",
        repeat('*', s.stars) AS stars,
        s.tags,
+       c.owner,
        s.disqualified_reason
   FROM lead_score."Demo_scores" s
   JOIN crm.contacts c ON c.id = s.id
   JOIN crm.accounts a ON a.id = c.account_id
  ORDER BY s.score DESC, c.id
  LIMIT 20;
+
+\echo 'PQLs are routed to the three reps in turn as they qualify (the "routing" setting):'
+SELECT c.owner, count(*) AS contacts FROM crm.contacts c WHERE c.owner IS NOT NULL GROUP BY c.owner ORDER BY c.owner;
 
 \echo 'Why the top lead scores what it does: lead_score.explain(profile, contact), rule by rule'
 SELECT s.id AS top_lead FROM lead_score."Demo_scores" s ORDER BY s.score DESC, s.id LIMIT 1 \gset
@@ -153,7 +157,8 @@ SELECT * FROM lead_score.stats('Demo');
 \echo 'and lowers MQL to 50, scored for every contact beside its score now; nothing is written.'
 \o /dev/null
 SELECT lead_score.update_rule('Demo', 'Form submitted', '{"kind": "event", "event": "form_submit", "points": 8}');
-SELECT lead_score.update_profile('Demo', settings => '{"half_life": "30 days", "pql_threshold": 100, "thresholds": {"MQL": 50}}');
+SELECT lead_score.update_profile('Demo', settings => '{"half_life": "30 days", "pql_threshold": 100, "thresholds": {"MQL": 50},
+                                             "routing": {"tag": "PQL", "column": "owner", "owners": ["Ana", "Ben", "Chloe"]}}');
 \o
 SELECT metric, round(value::numeric, 3) AS value FROM lead_score.preview_summary('Demo');
 SELECT contact, round(active_score::numeric, 1) AS now, round(new_score::numeric, 1) AS with_draft,

@@ -404,6 +404,11 @@ BEGIN
             USING ERRCODE = '42703';
     END IF;
 
+    -- So must the active version's routing (a profile published before it was attached).
+    PERFORM lead_score.check_routing(target.name, v.settings, contacts::oid, contact_key::text)
+       FROM lead_score.version_store v
+      WHERE v.profile_id = target.id AND v.version = target.active_version;
+
     IF NOT EXISTS (SELECT FROM pg_index i WHERE i.indrelid = events
                       AND i.indkey[0] = (SELECT a.attnum FROM pg_attribute a
                                           WHERE a.attrelid = events AND a.attname = event_contact)) THEN

@@ -371,6 +371,11 @@ BEGIN
                   HINT = format('SELECT * FROM lead_score.validate(%L) lists them.', target.name);
     END IF;
 
+    -- Routing must fit the attached contacts table: its column (42703), the owners'
+    -- values its type reads (22P02, 22023).
+    PERFORM lead_score.check_routing(target.name, target.settings, a.contacts::oid, a.contact_key::text)
+       FROM lead_score.attachment_store a WHERE a.profile_id = target.id;
+
     SELECT p.has_unpublished_changes INTO unpublished FROM lead_score.profiles p WHERE p.name = target.name;
     IF NOT unpublished THEN
         RAISE NOTICE 'profile "%" has no unpublished changes; version % stays active',

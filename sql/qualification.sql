@@ -19,6 +19,17 @@ CREATE TABLE lead_score.tag_store (
 );
 SELECT pg_catalog.pg_extension_config_dump('lead_score.tag_store', '');
 
+-- Lead routing (the "routing" setting): each profile's next turn, counted up for ever
+-- (the owner of turn n is owners[n mod the list's length], so changing the list at
+-- publish keeps the count). The row lock of its UPDATE serialises concurrent taggers
+-- until they commit: turns go in commit order, and a rollback gives its turns back.
+-- Written by the triggers and rescoring only (as the extension's owner).
+CREATE TABLE lead_score.routing_turns (
+    profile_id  bigint PRIMARY KEY REFERENCES lead_score.profile_store ON DELETE CASCADE,
+    next_turn   bigint NOT NULL
+);
+SELECT pg_catalog.pg_extension_config_dump('lead_score.routing_turns', '');
+
 CREATE TABLE lead_score.transitions (
     id         bigserial PRIMARY KEY,
     at         timestamptz NOT NULL,
@@ -28,7 +39,7 @@ CREATE TABLE lead_score.transitions (
     contact    text,
     kind       text NOT NULL
                CHECK (kind OPERATOR(pg_catalog.=) ANY (ARRAY['tagged', 'tag_cleared', 'disqualified', 'requalified', 'erased',
-                                                     'stage_changed', 'stage_set'])),
+                                                     'stage_changed', 'stage_set', 'routed'])),
     tag        text,
     old_state  text,
     new_state  text,
@@ -53,7 +64,7 @@ CREATE INDEX ON lead_score.transitions (profile, contact);
 SELECT pg_catalog.pg_extension_config_dump('lead_score.transitions', '');
 SELECT pg_catalog.pg_extension_config_dump('lead_score.transitions_id_seq', '');
 COMMENT ON TABLE lead_score.transitions IS
-    'One row per qualification event (tagged, tag cleared, disqualified, requalified, erased, stage changed or set); append-only';
+    'One row per qualification event (tagged, tag cleared, disqualified, requalified, erased, stage changed or set, routed); append-only';
 
 -- The one payload format of pg_notify('lead_score', ...), for the triggers and the admin
 -- functions alike. Any role may LISTEN, so a payload carries nothing a listener could
@@ -72,7 +83,10 @@ REVOKE ALL ON FUNCTION lead_score.announce(lead_score.transitions) FROM PUBLIC;
 -- lead_score.mirror_tags(profile_id, contact), defined in Rust (src/pg/api/qualification.rs),
 -- brings a state row's copy of the contact's tags in line with lead_score.tag_store.
 -- lead_score.stored_key(profile_id, contact) spells a key as the key type prints it.
-REVOKE ALL ON FUNCTION lead_score.mirror_tags(bigint, text), lead_score.stored_key(bigint, text) FROM PUBLIC;
+-- lead_score.check_routing(profile, settings, contacts, contact_key) checks the routing
+-- setting against the contacts table, for publish and attach.
+REVOKE ALL ON FUNCTION lead_score.mirror_tags(bigint, text), lead_score.stored_key(bigint, text),
+                       lead_score.check_routing(text, jsonb, oid, text) FROM PUBLIC;
 
 -- The one privileged way to take a sticky tag away (all of the contact's tags when
 -- `tag` is NULL). Logged as a 'tag_cleared' transition naming who did it. The contact

@@ -60,7 +60,8 @@ pub extern "C-unwind" fn _PG_init() {
     requires = [
         "attach",
         pg::api::qualification::lead_score::mirror_tags,
-        pg::api::qualification::lead_score::stored_key
+        pg::api::qualification::lead_score::stored_key,
+        pg::api::qualification::lead_score::check_routing
     ]
 );
 ::pgrx::extension_sql_file!(

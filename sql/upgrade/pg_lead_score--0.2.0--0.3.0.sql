@@ -37,7 +37,8 @@ ALTER TABLE lead_score.transitions ALTER COLUMN actor SET DEFAULT lead_score.act
 UPDATE lead_score.adjustment_store a
    SET contacts = 0::pg_catalog.oid::pg_catalog.regclass
  WHERE NOT EXISTS (SELECT FROM lead_score.attachment_store s WHERE s.profile_id OPERATOR(pg_catalog.=) a.profile_id);
--- Issue 28: lifecycle stages. Transitions gain the kinds stage_changed and stage_set (as
+-- Issue 28: lifecycle stages. Transitions gain the kinds stage_changed and stage_set (and
+-- routed, for lead routing below) (as
 -- sql/qualification.sql has the constraint); settings_fields() lists the fields the
 -- stages' conditions read, which publish, attach and the schema guard check like the
 -- rules' (field_problems here, read_columns below); set_stage() is the one privileged
@@ -46,9 +47,9 @@ UPDATE lead_score.adjustment_store a
 ALTER TABLE lead_score.transitions DROP CONSTRAINT transitions_kind_check,
     ADD CONSTRAINT transitions_kind_check
         CHECK (kind OPERATOR(pg_catalog.=) ANY (ARRAY['tagged', 'tag_cleared', 'disqualified', 'requalified', 'erased',
-                                                     'stage_changed', 'stage_set']));
+                                                     'stage_changed', 'stage_set', 'routed']));
 COMMENT ON TABLE lead_score.transitions IS
-    'One row per qualification event (tagged, tag cleared, disqualified, requalified, erased, stage changed or set); append-only';
+    'One row per qualification event (tagged, tag cleared, disqualified, requalified, erased, stage changed or set, routed); append-only';
 CREATE  FUNCTION lead_score."settings_fields"(
 	"settings" jsonb /* AnyJsonb */
 ) RETURNS TABLE (
@@ -265,3 +266,24 @@ CREATE EVENT TRIGGER lead_score_schema_guard_before ON ddl_command_start
     EXECUTE FUNCTION lead_score.schema_guard_before();
 CREATE EVENT TRIGGER lead_score_schema_guard_after ON ddl_command_end
     EXECUTE FUNCTION lead_score.schema_guard_after();
+
+-- Lead routing (the "routing" setting): each profile's next turn (as
+-- sql/qualification.sql has it), the 'routed' transition kind, and the check publish
+-- and attach (above) call. The kind's constraint is the one CREATE TABLE named.
+CREATE TABLE lead_score.routing_turns (
+    profile_id  bigint PRIMARY KEY REFERENCES lead_score.profile_store ON DELETE CASCADE,
+    next_turn   bigint NOT NULL
+);
+SELECT pg_catalog.pg_extension_config_dump('lead_score.routing_turns', '');
+-- (The transitions' new kind 'routed' is in the constraint issue 28's stages replace above.)
+CREATE  FUNCTION lead_score."check_routing"(
+	"profile" TEXT, /* & str */
+	"settings" jsonb, /* AnyJsonb */
+	"contacts" oid, /* pg_sys :: Oid */
+	"contact_key" TEXT /* & str */
+) RETURNS void
+STRICT
+SET search_path TO pg_catalog, lead_score, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'check_routing_wrapper';
+REVOKE ALL ON FUNCTION lead_score.check_routing(text, jsonb, oid, text) FROM PUBLIC;

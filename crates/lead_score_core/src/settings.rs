@@ -1,6 +1,7 @@
 //! Profile settings: `{"half_life": "30 days", "pql_threshold": 50, "pql_tag": "PQL",
 //! "thresholds": {"MQL": 20}, "score_100": {"curve": "saturating", "scale": 25},
-//! "likelihood": {"intercept": -3.1, "points_per_doubling": 10}}`.
+//! "likelihood": {"intercept": -3.1, "points_per_doubling": 10},
+//! "routing": {"tag": "PQL", "column": "owner_id", "owners": [7, 9], "strategy": "round_robin"}}`.
 //! Unknown keys are errors, so a typo never silently falls back to a default.
 
 use serde_json::Value as Json;
@@ -31,6 +32,131 @@ pub struct Settings {
     /// Lifecycle stages, in order (see `stages`); their conditions are compiled into
     /// the profile (`CompiledProfile::stage_conditions`).
     pub stages: Vec<Stage>,
+    /// Whom a contact that gets a tag is given to, when the profile routes (opt-in).
+    pub routing: Option<Routing>,
+}
+
+/// Lead routing: a contact that gets `tag` while its `column` of the contacts table is
+/// NULL is given the next of `owners`, in turn.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Routing {
+    pub tag: String,
+    /// A column of the contacts table, by name (checked against the table at publish
+    /// and attach).
+    pub column: String,
+    /// The owners' values as text, as the column's type reads them (a JSON number as
+    /// JSON prints it); at least one, no two alike.
+    pub owners: Vec<String>,
+    pub strategy: Strategy,
+}
+
+/// How the next owner is chosen.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Strategy {
+    /// Each in turn, in the order given.
+    RoundRobin,
+}
+
+pub const STRATEGIES: &[&str] = &["round_robin"];
+
+impl Routing {
+    fn compile(json: &Json, path: &JsonPath, settings: &Settings) -> Result<Routing, RuleError> {
+        let Json::Object(object) = json else {
+            return Err(path.error(format!(
+                "expected an object such as {{\"tag\": \"PQL\", \"column\": \"owner_id\", \"owners\": [7, 9]}}, got {}",
+                describe(json)
+            )));
+        };
+        reject_unknown_keys(object, &["tag", "column", "owners", "strategy"], path, "routing")?;
+        let given: Vec<&str> = settings.tags().map(|(tag, _)| tag).collect();
+        let tag = match object.get("tag") {
+            None => settings.pql_tag.clone(),
+            Some(Json::String(tag)) if given.contains(&tag.as_str()) => tag.clone(),
+            Some(other) => {
+                let allowed = if given.is_empty() {
+                    "none: set pql_threshold or thresholds first".to_owned()
+                } else {
+                    given.iter().map(|t| format!("\"{t}\"")).collect::<Vec<_>>().join(", ")
+                };
+                return Err(path.key("tag").error(format!(
+                    "expected a tag the profile gives ({allowed}), got {}",
+                    describe(other)
+                )));
+            }
+        };
+        if object.get("tag").is_none() && !given.contains(&tag.as_str()) {
+            return Err(path.key("tag").error(format!(
+                "routing needs a tag the profile gives: \"{tag}\" has no pql_threshold"
+            )));
+        }
+        let column = match object.get("column") {
+            Some(Json::String(column)) if !column.is_empty() && column.len() <= 63 => {
+                column.clone()
+            }
+            None => return Err(path.error("routing needs \"column\", the contacts' owner column")),
+            Some(other) => {
+                return Err(path.key("column").error(format!(
+                    "expected a column name of 1 to 63 bytes such as \"owner_id\", got {}",
+                    describe(other)
+                )))
+            }
+        };
+        let owners = match object.get("owners") {
+            Some(Json::Array(owners)) if !owners.is_empty() => {
+                let mut texts: Vec<String> = Vec::new();
+                for (i, owner) in owners.iter().enumerate() {
+                    let text = match owner {
+                        Json::String(text) => text.clone(),
+                        Json::Number(n) => n.to_string(),
+                        other => {
+                            return Err(path.key("owners").index(i).error(format!(
+                                "expected a string or a number, got {}",
+                                describe(other)
+                            )))
+                        }
+                    };
+                    if let Some(first) = texts.iter().position(|t| *t == text) {
+                        return Err(path.key("owners").index(i).error(format!(
+                            "{} is given twice (also at [{first}])",
+                            describe(owner)
+                        )));
+                    }
+                    texts.push(text);
+                }
+                texts
+            }
+            None => {
+                return Err(path.error("routing needs \"owners\", a list of the column's values"))
+            }
+            Some(other) => {
+                return Err(path.key("owners").error(format!(
+                    "expected a non-empty array of strings or numbers such as [7, 9], got {}",
+                    match other {
+                        Json::Array(_) => "an empty array".to_owned(),
+                        other => describe(other),
+                    }
+                )))
+            }
+        };
+        let strategy = match object.get("strategy") {
+            None => Strategy::RoundRobin,
+            Some(Json::String(s)) if s == "round_robin" => Strategy::RoundRobin,
+            Some(other) => {
+                return Err(path.key("strategy").error(format!(
+                    "expected one of {}, got {}",
+                    STRATEGIES.iter().map(|s| format!("\"{s}\"")).collect::<Vec<_>>().join(", "),
+                    describe(other)
+                )))
+            }
+        };
+        Ok(Routing { tag, column, owners, strategy })
+    }
+
+    /// The owner of turn `turn` (turns count up from 0 for ever; owners lists may change
+    /// between them, so the turn is taken modulo the current list).
+    pub fn owner_of_turn(&self, turn: i64) -> &str {
+        &self.owners[turn.rem_euclid(self.owners.len() as i64) as usize]
+    }
 }
 
 /// The probability whose log-odds are `log_odds`. Written so that neither tail
@@ -81,8 +207,16 @@ impl Likelihood {
     }
 }
 
-const KEYS: &[&str] =
-    &["half_life", "pql_threshold", "pql_tag", "thresholds", "score_100", "likelihood", "stages"];
+const KEYS: &[&str] = &[
+    "half_life",
+    "pql_threshold",
+    "pql_tag",
+    "thresholds",
+    "score_100",
+    "likelihood",
+    "stages",
+    "routing",
+];
 
 impl Settings {
     pub fn compile(json: &Json) -> Result<Settings, RuleError> {
@@ -161,7 +295,7 @@ impl Settings {
             Some(json) => Some(Likelihood::compile(json, &root.key("likelihood"))?),
         };
         let (stages, conditions) = compile_stages(object.get("stages"), &root)?;
-        let settings = Settings {
+        let mut settings = Settings {
             half_life,
             pql_threshold,
             pql_tag,
@@ -169,6 +303,11 @@ impl Settings {
             score_100,
             likelihood,
             stages,
+            routing: None,
+        };
+        settings.routing = match object.get("routing") {
+            None | Some(Json::Null) => None,
+            Some(json) => Some(Routing::compile(json, &root.key("routing"), &settings)?),
         };
         Ok((settings, conditions))
     }
@@ -293,10 +432,30 @@ mod tests {
     }
 
     #[test]
+    fn routing_takes_turns_in_the_order_given() {
+        let settings = Settings::compile(&json!({"pql_threshold": 50, "thresholds": {"MQL": 20},
+            "routing": {"tag": "MQL", "column": "owner_id", "owners": [7, "ann", 9.5]}}))
+        .unwrap();
+        let routing = settings.routing.unwrap();
+        assert_eq!((routing.tag.as_str(), routing.column.as_str()), ("MQL", "owner_id"));
+        assert_eq!(routing.owners, vec!["7", "ann", "9.5"]);
+        assert_eq!(routing.strategy, Strategy::RoundRobin);
+        let turns: Vec<&str> = (0..7).map(|turn| routing.owner_of_turn(turn)).collect();
+        assert_eq!(turns, vec!["7", "ann", "9.5", "7", "ann", "9.5", "7"]);
+        // The tag defaults to the pql_tag.
+        let pql = Settings::compile(
+            &json!({"pql_threshold": 50, "routing": {"column": "o", "owners": ["a"]}}),
+        )
+        .unwrap();
+        assert_eq!(pql.routing.unwrap().tag, "PQL");
+        assert_eq!(Settings::compile(&json!({})).unwrap().routing, None);
+    }
+
+    #[test]
     fn every_mistake_is_named_with_its_path() {
         let cases = [
             (json!([]), "$: settings must be a JSON object, got an array"),
-            (json!({"halflife": "3 days"}), "$: unknown key \"halflife\" in settings; expected \"half_life\", \"pql_threshold\", \"pql_tag\", \"thresholds\", \"score_100\", \"likelihood\", \"stages\""),
+            (json!({"halflife": "3 days"}), "$: unknown key \"halflife\" in settings; expected \"half_life\", \"pql_threshold\", \"pql_tag\", \"thresholds\", \"score_100\", \"likelihood\", \"stages\", \"routing\""),
             (json!({"half_life": "0 days"}), "$.half_life: half-life must be positive, got \"0 days\""),
             (json!({"half_life": 30}), "$.half_life: half-life must be an interval such as \"30 days\", got 30"),
             (json!({"half_life": "soon"}), "$.half_life: invalid interval \"soon\": expected amounts with units such as \"14 days\", \"1 hour 30 minutes\" or ISO 8601 \"P14D\""),
@@ -314,6 +473,17 @@ mod tests {
             (json!({"likelihood": {"intercept": "x", "points_per_doubling": 10}}), "$.likelihood.intercept: expected a number, got \"x\""),
             (json!({"likelihood": {"intercept": -3, "points_per_doubling": 0}}), "$.likelihood.points_per_doubling: must be positive, got 0"),
             (json!({"likelihood": {"intercept": -3, "points_per_doubling": 10, "slope": 1}}), "$.likelihood: unknown key \"slope\" in likelihood; expected \"intercept\", \"points_per_doubling\""),
+            (json!({"pql_threshold": 50, "routing": [1]}), "$.routing: expected an object such as {\"tag\": \"PQL\", \"column\": \"owner_id\", \"owners\": [7, 9]}, got an array"),
+            (json!({"pql_threshold": 50, "routing": {"column": "o", "owners": [1], "queue": 1}}), "$.routing: unknown key \"queue\" in routing; expected \"tag\", \"column\", \"owners\", \"strategy\""),
+            (json!({"pql_threshold": 50, "thresholds": {"MQL": 20}, "routing": {"tag": "SQL", "column": "o", "owners": [1]}}), "$.routing.tag: expected a tag the profile gives (\"PQL\", \"MQL\"), got \"SQL\""),
+            (json!({"routing": {"column": "o", "owners": [1]}}), "$.routing.tag: routing needs a tag the profile gives: \"PQL\" has no pql_threshold"),
+            (json!({"pql_threshold": 50, "routing": {"owners": [1]}}), "$.routing: routing needs \"column\", the contacts' owner column"),
+            (json!({"pql_threshold": 50, "routing": {"column": 3, "owners": [1]}}), "$.routing.column: expected a column name of 1 to 63 bytes such as \"owner_id\", got 3"),
+            (json!({"pql_threshold": 50, "routing": {"column": "o"}}), "$.routing: routing needs \"owners\", a list of the column's values"),
+            (json!({"pql_threshold": 50, "routing": {"column": "o", "owners": []}}), "$.routing.owners: expected a non-empty array of strings or numbers such as [7, 9], got an empty array"),
+            (json!({"pql_threshold": 50, "routing": {"column": "o", "owners": [1, null]}}), "$.routing.owners[1]: expected a string or a number, got null"),
+            (json!({"pql_threshold": 50, "routing": {"column": "o", "owners": [1, 2, "1"]}}), "$.routing.owners[2]: \"1\" is given twice (also at [0])"),
+            (json!({"pql_threshold": 50, "routing": {"column": "o", "owners": [1], "strategy": "random"}}), "$.routing.strategy: expected one of \"round_robin\", got \"random\""),
         ];
         for (json, message) in cases {
             assert_eq!(Settings::compile(&json).unwrap_err().to_string(), message, "{json}");

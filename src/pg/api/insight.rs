@@ -16,6 +16,7 @@ use crate::pg::base::clock::{from_unix_micros, now_unix_micros, to_unix_micros};
 use crate::pg::base::errors::{internal, raise, Failure};
 use crate::pg::base::rights::{check_may_read_tables, Covering};
 use crate::pg::write::everyone::score_everyone;
+use crate::pg::write::routing;
 use crate::pg::write::score_rows::{standing, Standing};
 use crate::pg::write::some_contacts::{compute_at, compute_into};
 use crate::pg::write::summaries::Summaries;
@@ -171,16 +172,43 @@ fn preview_contacts(profile: &str, version: Option<i32>) -> Vec<Previewed> {
         let active = attached_by_name(client, profile);
         let edition = version.map_or(Edition::Draft, Edition::Version);
         let candidate = attached_edition(client, &active, edition);
+        let routing = candidate.compiled.settings.routing.as_ref();
+        if let Some(routing) = routing.filter(|_| candidate.attachment.routing_sql) {
+            let attachment = &candidate.attachment;
+            routing::check_routing(
+                client,
+                &attachment.profile_name,
+                routing,
+                attachment.contacts_oid,
+                &attachment.contact_key_name,
+            );
+        }
         let now = now_unix_micros();
         let mut tags = all_tags(client, &active);
         let mut found = Vec::new();
-        score_everyone(client, &candidate, now, |_, batch, stored| {
+        score_everyone(client, &candidate, now, |inner, batch, stored| {
             let before = qualification_before(batch, &stored, &mut tags);
             let mut settled = batch.clone();
             let changes = settle(&candidate, &mut settled, &before, Cause::Publish, now);
             let mut by_contact: HashMap<&str, Vec<String>> = HashMap::new();
             for (key, transition) in &changes {
                 by_contact.entry(key.as_str()).or_default().push(transition.label());
+            }
+            // Publishing routes the contacts it gives the routing tag that have no owner.
+            if let Some(routing) = routing.filter(|_| candidate.attachment.routing_sql) {
+                let tagged: Vec<&str> = changes
+                    .iter()
+                    .filter(|(_, t)| t.describe().1 == Some(routing.tag.as_str()))
+                    .filter(|(_, t)| t.describe().0 == "tagged")
+                    .map(|(key, _)| key.as_str())
+                    .collect();
+                if !tagged.is_empty() {
+                    for key in routing::unassigned(inner, &candidate, routing, &tagged, false) {
+                        if let Some(said) = by_contact.get_mut(key.as_str()) {
+                            said.push("routed".to_owned());
+                        }
+                    }
+                }
             }
             for ((key, result), row) in batch.iter().zip(&stored) {
                 pgrx::check_for_interrupts!();

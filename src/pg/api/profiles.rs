@@ -52,8 +52,9 @@ mod lead_score {
     }
 
     /// `lead_score.settings_fields(settings)`: the fields valid settings read (the
-    /// stages' conditions), each with the JSON path of the condition reading it
-    /// (`$.stages[2].when`), where it comes from and the column it names.
+    /// stages' conditions, the routing's owner column), each with the JSON path of what
+    /// reads it (`$.stages[2].when`, `$.routing.column`), where it comes from and the
+    /// column it names.
     #[pg_extern(immutable, strict, parallel_safe)]
     fn settings_fields(
         settings: AnyJsonb,
@@ -67,20 +68,26 @@ mod lead_score {
         ),
     > {
         let stages = settings.0.get("stages");
-        let rows = match compile_stages(stages, &JsonPath::root()) {
-            Err(_) => Vec::new(),
-            Ok((_, conditions)) => conditions
-                .iter()
-                .enumerate()
-                .filter_map(|(index, when)| Some((index, when.as_ref()?)))
-                .flat_map(|(index, when)| {
-                    when.fields().into_iter().map(move |f| {
-                        let (source, field, column) = described(f);
-                        (format!("$.stages[{index}].when"), source, field, column)
+        let mut rows: Vec<(String, String, String, String)> =
+            match compile_stages(stages, &JsonPath::root()) {
+                Err(_) => Vec::new(),
+                Ok((_, conditions)) => conditions
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(index, when)| Some((index, when.as_ref()?)))
+                    .flat_map(|(index, when)| {
+                        when.fields().into_iter().map(move |f| {
+                            let (source, field, column) = described(f);
+                            (format!("$.stages[{index}].when"), source, field, column)
+                        })
                     })
-                })
-                .collect(),
-        };
+                    .collect(),
+            };
+        // The contacts' owner column routing sets.
+        if let Ok(Settings { routing: Some(routing), .. }) = Settings::compile(&settings.0) {
+            let column = routing.column;
+            rows.push(("$.routing.column".into(), "contact".into(), column.clone(), column));
+        }
         TableIterator::new(rows)
     }
 

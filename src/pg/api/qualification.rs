@@ -7,10 +7,12 @@ use pgrx::prelude::*;
 use crate::pg::base::attached;
 use crate::pg::base::clock::decision_now_unix_micros;
 use crate::pg::base::errors::{raise, Failure};
+use crate::pg::base::jsonb::AnyJsonb;
+use crate::pg::write::routing;
 use crate::pg::write::summaries;
 use crate::pg::write::transitions;
 use lead_score_core::qualification::{Curve, ScoreScale};
-use lead_score_core::settings::Likelihood;
+use lead_score_core::settings::{Likelihood, Settings};
 
 fn scale(curve: &str, scale: f64) -> ScoreScale {
     let Some(curve) = Curve::parse(curve) else {
@@ -73,6 +75,22 @@ pub(crate) mod lead_score {
                     decision_now_unix_micros(),
                 );
             }
+        })
+    }
+
+    /// `lead_score.check_routing(profile, settings, contacts, contact_key)`: raise if the
+    /// routing of `settings` does not fit the contacts table `contacts` (oid): its column
+    /// missing (42703), the key or generated (22023), an owner's value its type refuses
+    /// (22P02, 22023). Nothing for settings without routing, or settings that do not
+    /// compile (validate() reports those). Internal: publish and attach call it.
+    #[pg_extern]
+    #[search_path(pg_catalog, lead_score, pg_temp)]
+    fn check_routing(profile: &str, settings: AnyJsonb, contacts: pg_sys::Oid, contact_key: &str) {
+        let Ok(Settings { routing: Some(routing), .. }) = Settings::compile(&settings.0) else {
+            return;
+        };
+        Spi::connect(|client| {
+            routing::check_routing(client, profile, &routing, contacts, contact_key)
         })
     }
 

@@ -52,7 +52,9 @@ pub(crate) enum Statement {
     Lock,
     /// Lock the accounts a contacts statement gave its contacts (`triggers`), for an
     /// UPDATE (which compares the old rows) or an INSERT.
-    LockAccounts { update: bool },
+    LockAccounts {
+        update: bool,
+    },
     /// Drop the score rows of contacts that are gone.
     RemoveMissing,
     /// Upsert results.
@@ -64,7 +66,11 @@ pub(crate) enum Statement {
     /// Add several contacts' new events to their stored sums.
     AddNewEvents,
     /// The keys a statement touched, from its transition tables (which of them).
-    Touched { watched: Watched, new_rows: bool, old_rows: bool },
+    Touched {
+        watched: Watched,
+        new_rows: bool,
+        old_rows: bool,
+    },
     /// Record transitions, tags and notifications.
     RecordTransitions,
     /// Move contacts into the stages they entered.
@@ -81,6 +87,15 @@ pub(crate) enum Statement {
     StoredKey,
     /// A contact's score row as the caller sees it (`score()`, the insight functions).
     Standing,
+    /// Which tagged contacts have no owner yet (`routing`), locking them or not.
+    LockUnrouted,
+    Unrouted,
+    /// Take routing turns.
+    TakeTurns,
+    /// Set the owner column of routed contacts.
+    RouteContacts,
+    /// Record `routed` transitions.
+    RecordRouted,
 }
 
 /// An attached profile as the triggers use it. Entries are replaced, never changed.

@@ -192,6 +192,12 @@ pub(crate) fn warn_skipped(what: &str, error: Box<CaughtError>) {
     report.report(PgLogLevel::WARNING);
 }
 
+/// The SQLSTATE and message of an error `in_subtransaction` caught.
+pub(crate) fn caught_error(error: &CaughtError) -> (String, String) {
+    let report = report_of(error);
+    (sqlstate(report.sql_error_code()), report.message().to_owned())
+}
+
 fn report_of(error: &CaughtError) -> &ErrorReportWithLevel {
     match error {
         CaughtError::PostgresError(report)

@@ -80,6 +80,18 @@ pub(crate) fn for_caller<R>(owner: pg_sys::Oid, f: impl FnOnce() -> R) -> R {
     as_extension_owner_for_caller(owner, f)
 }
 
+/// `for_caller` with `calling` recorded as the calling role instead of the current
+/// user: for a trigger fired by our own statement run as another role (the routing
+/// UPDATE, run as the CRM's owner), whose calling role stays the one that caused it.
+pub(crate) fn for_caller_as<R>(
+    calling: pg_sys::Oid,
+    owner: pg_sys::Oid,
+    f: impl FnOnce() -> R,
+) -> R {
+    let _entered = CallEntered { saved: CALLING.replace(calling) };
+    as_extension_owner_for_caller(owner, f)
+}
+
 /// The owner of function `function`: whose rights SECURITY DEFINER would give it.
 pub(crate) fn function_owner(function: pg_sys::Oid) -> pg_sys::Oid {
     // SAFETY: a syscache lookup by oid; the tuple is read, then released.

@@ -5,6 +5,7 @@
 pub(crate) mod everyone;
 pub(crate) mod maintenance;
 pub(crate) mod new_events;
+pub(crate) mod routing;
 pub(crate) mod score_rows;
 pub(crate) mod some_contacts;
 pub(crate) mod statement;

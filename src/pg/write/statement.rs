@@ -14,9 +14,10 @@ use crate::pg::base::clock::decision_now_unix_micros;
 use crate::pg::base::errors::{internal, raise, Failure};
 use crate::pg::base::params::Params;
 use crate::pg::base::queries::Watched;
-use crate::pg::base::rights::{as_crm_owner, for_caller, function_owner};
+use crate::pg::base::rights::{as_crm_owner, for_caller, for_caller_as, function_owner};
 use crate::pg::write::maintenance::rewrite_everyone;
 use crate::pg::write::new_events::add_inserted_events;
+use crate::pg::write::routing;
 use crate::pg::write::some_contacts::rescore_contacts;
 use crate::pg::write::transitions::Cause;
 
@@ -206,7 +207,16 @@ pub(crate) fn keep_current(trigger: &pgrx::PgTrigger<'_>, watched: Watched) {
     // extension's, as SECURITY DEFINER would.
     // SAFETY: the trigger data and its trigger live for the duration of the call.
     let function = unsafe { (*trigger.trigger_data().tg_trigger).tgfoid };
-    for_caller(function_owner(function), || keep_current_as_owner(trigger, watched));
+    match routing::in_progress() {
+        // Fired by our own routing UPDATE (run as the CRM's owner): the calling role is
+        // still the one whose write caused the routing.
+        Some(update) if watched == Watched::Contacts => {
+            for_caller_as(update.calling, function_owner(function), || {
+                keep_current_as_owner(trigger, watched)
+            })
+        }
+        _ => for_caller(function_owner(function), || keep_current_as_owner(trigger, watched)),
+    }
 }
 
 fn keep_current_as_owner(trigger: &pgrx::PgTrigger<'_>, watched: Watched) {
@@ -217,6 +227,13 @@ fn keep_current_as_owner(trigger: &pgrx::PgTrigger<'_>, watched: Watched) {
             pg_sys::SPI_register_trigger_data(trigger.trigger_data() as *const _ as *mut _);
         }
         let attached = trigger_attachment(client, trigger, watched);
+        // Our routing UPDATE sets an owner column no rule of this profile reads: the
+        // scores stay as they are (and the contacts' tags, which routing follows).
+        if watched == Watched::Contacts
+            && routing::in_progress().is_some_and(|u| routing::skips_rescoring(&attached, &u))
+        {
+            return;
+        }
         let now = decision_now_unix_micros();
         let truncate = matches!(trigger.op(), Ok(pgrx::PgTriggerOperation::Truncate));
         let cause = match watched {

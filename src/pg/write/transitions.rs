@@ -14,6 +14,7 @@ use crate::pg::base::clock::from_unix_micros;
 use crate::pg::base::params::Params;
 use crate::pg::base::rights::{calling_role, role_name};
 use crate::pg::base::spi_rows::{Row, Rows};
+use crate::pg::write::routing;
 use crate::pg::write::score_rows::StoredRow;
 use crate::pg::write::summaries::Scored;
 use lead_score_core::engine::{CompiledProfile, ContactScore};
@@ -178,6 +179,7 @@ pub(crate) fn record(
     if found.is_empty() {
         return;
     }
+    let at = now;
     let attachment = &attached.attachment;
     let mut columns: [Vec<Option<String>>; 6] = Default::default();
     let mut scores = Vec::new();
@@ -192,7 +194,6 @@ pub(crate) fn record(
     }
     let [contacts, kinds, tags, old_states, new_states, reasons] = columns;
     let mut params = Params::default();
-    let instant = now;
     let now = params.bind(now as f64);
     let profile = params.bind(attachment.profile_name.clone());
     let version = params.bind(attachment.version);
@@ -243,7 +244,8 @@ pub(crate) fn record(
     if !tagged.is_empty() {
         mirror_tags(client, attached, Some(tagged));
     }
-    enter_stages(client, attached, found, instant);
+    enter_stages(client, attached, found, at);
+    routing::route(client, attached, found, cause.name(), at);
 }
 
 /// Move the contacts of `stage_changed` transitions into their new stage, as of `now`:

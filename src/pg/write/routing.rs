@@ -1,0 +1,392 @@
+//! Lead routing (`"routing"` in a profile's settings): a contact that gets the routing
+//! tag while its owner column is NULL is given the next owner in turn, in the writing
+//! transaction, with a `routed` transition and its notification.
+//!
+//! The turn is a row of `lead_score.routing_turns` per profile, advanced by an UPDATE
+//! whose row lock serialises concurrent taggers until they commit: owners are handed
+//! out in commit order, and a rollback gives its turns back. The contacts are locked
+//! first (their owner column still NULL), in key order, so two writers never route one
+//! contact twice.
+//!
+//! The CRM's table is written as its owner, in a security-restricted operation (as
+//! every read of it is, see `rights::as_crm_owner`): the owners' values are converted
+//! to the column's type, and the CRM's own triggers fire, with that owner's rights.
+//! Our own contacts triggers fire too; while our UPDATE runs they know it (see
+//! `in_progress`) and skip rescoring for a profile whose rules do not read the column.
+
+use std::cell::RefCell;
+
+use pgrx::pg_sys;
+use pgrx::spi::SpiClient;
+
+use crate::pg::base::attached::{run, Attached, Statement};
+use crate::pg::base::attachment::{ident, Quoted};
+use crate::pg::base::errors::{caught_error, in_subtransaction, internal, raise, Failure};
+use crate::pg::base::params::Params;
+use crate::pg::base::rights::{as_crm_owner, calling_role, role_name};
+use crate::pg::base::spi_rows::Row;
+use lead_score_core::condition::Source;
+use lead_score_core::qualification::Transition;
+use lead_score_core::settings::Routing;
+
+/// Our own UPDATE of a contacts table's owner column, while it runs.
+#[derive(Clone)]
+pub(crate) struct RoutingUpdate {
+    /// The role calling the extension when the routing happened: the nested triggers'
+    /// calling role too (they fire as the table's owner).
+    pub calling: pg_sys::Oid,
+    pub contacts: pg_sys::Oid,
+    pub column: String,
+    /// Whether the table has BEFORE UPDATE row triggers of its own: they may change
+    /// other columns in the same UPDATE, so every profile rescores then.
+    pub before_row_triggers: bool,
+}
+
+thread_local! {
+    static IN_PROGRESS: RefCell<Option<RoutingUpdate>> = const { RefCell::new(None) };
+}
+
+/// The routing UPDATE running now in this backend, if any: our contacts triggers fire
+/// nested in it.
+pub(crate) fn in_progress() -> Option<RoutingUpdate> {
+    IN_PROGRESS.with(|p| p.borrow().clone())
+}
+
+/// Puts back the flag when the UPDATE is done or fails (a Postgres error unwinds
+/// through here as a panic, so the flag never outlives the statement).
+struct Flagged(Option<RoutingUpdate>);
+
+impl Drop for Flagged {
+    fn drop(&mut self) {
+        let saved = self.0.take();
+        IN_PROGRESS.with(|p| *p.borrow_mut() = saved);
+    }
+}
+
+/// Whether a nested contacts trigger of `attached` may skip rescoring during `update`:
+/// the update is of its own contacts table, and none of its rules reads the column.
+pub(crate) fn skips_rescoring(attached: &Attached, update: &RoutingUpdate) -> bool {
+    attached.attachment.contacts_oid == update.contacts
+        && !update.before_row_triggers
+        && !attached.compiled.rules.iter().any(|(_, rule)| {
+            rule.fields().iter().any(|f| {
+                f.source == Source::Contact && f.path.first().is_some_and(|c| *c == update.column)
+            })
+        })
+}
+
+/// The contacts of `found` that got the routing tag.
+fn newly_tagged<'a>(routing: &Routing, found: &'a [(String, Transition)]) -> Vec<&'a str> {
+    let mut keys: Vec<&str> = found
+        .iter()
+        .filter(|(_, t)| {
+            let (kind, tag, _, _) = t.describe();
+            kind == "tagged" && tag == Some(routing.tag.as_str())
+        })
+        .map(|(key, _)| key.as_str())
+        .collect();
+    keys.dedup();
+    keys
+}
+
+/// The owner column's type, as SQL (`"schema"."name"`, arrays by their own name), read
+/// from the catalog.
+fn column_type(client: &SpiClient<'_>, attached: &Attached, column: &str) -> Quoted {
+    let found = client
+        .select(
+            "SELECT n.nspname::pg_catalog.text, t.typname::pg_catalog.text
+               FROM pg_catalog.pg_attribute a
+               JOIN pg_catalog.pg_type t ON t.oid OPERATOR(pg_catalog.=) a.atttypid
+               JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) t.typnamespace
+              WHERE a.attrelid OPERATOR(pg_catalog.=) $1 AND a.attname OPERATOR(pg_catalog.=) $2
+                AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped",
+            Some(1),
+            &[attached.attachment.contacts_oid.into(), column.into()],
+        )
+        .and_then(|rows| {
+            if rows.is_empty() {
+                return Ok(None);
+            }
+            let row = rows.first();
+            Ok(row.get::<String>(1)?.zip(row.get::<String>(2)?))
+        })
+        .unwrap_or_else(|e| internal("reading the routing column's type", e));
+    match found {
+        Some((schema, name)) => Quoted::qualified(&schema, &name),
+        None => raise(Failure::UndefinedColumn(format!(
+            "profile \"{}\": $.routing.column: column {} of the contacts table does not exist",
+            attached.attachment.profile_name,
+            ident(column)
+        ))),
+    }
+}
+
+/// Which of `keys` (in key order) have no owner yet, read as the contacts' owner;
+/// `lock` locks them (FOR UPDATE) too. A contact another writer routed meanwhile is
+/// seen with its owner once that writer commits, and left out.
+pub(crate) fn unassigned(
+    client: &SpiClient<'_>,
+    attached: &Attached,
+    routing: &Routing,
+    keys: &[&str],
+    lock: bool,
+) -> Vec<String> {
+    let attachment = &attached.attachment;
+    let mut params = Params::default();
+    let bound = params.bind(keys.iter().map(|k| Some((*k).to_owned())).collect::<Vec<_>>());
+    let name = if lock { Statement::LockUnrouted } else { Statement::Unrouted };
+    let select = attached.statement(client, name, &params, lock, || {
+        format!(
+            "SELECT c.{key}::pg_catalog.text FROM {contacts} c
+              WHERE c.{key} OPERATOR(pg_catalog.=) ANY ({bound}::pg_catalog.text[]::{key_type}[])
+                AND c.{column} IS NULL
+              ORDER BY c.{key}{locking}",
+            key = attachment.contact_key,
+            contacts = attachment.contacts,
+            key_type = attachment.key_type,
+            column = ident(&routing.column),
+            locking = if lock { " FOR UPDATE OF c" } else { "" },
+        )
+    });
+    as_crm_owner(attachment.crm_owner, |_| {
+        run(client, attached, &select, "reading contacts to route", &params).texts()
+    })
+}
+
+/// Route the contacts `found` gave the routing tag (see the module's comment); `source`
+/// is what caused it, as `lead_score.transitions.source` names it.
+pub(crate) fn route(
+    client: &SpiClient<'_>,
+    attached: &Attached,
+    found: &[(String, Transition)],
+    source: &str,
+    now: i64,
+) {
+    let Some(routing) = &attached.compiled.settings.routing else { return };
+    // (Older SQL, before `ALTER EXTENSION ... UPDATE`, has no turns to take.)
+    if !attached.attachment.routing_sql {
+        return;
+    }
+    let tagged = newly_tagged(routing, found);
+    if tagged.is_empty() {
+        return;
+    }
+    let keys = unassigned(client, attached, routing, &tagged, true);
+    if keys.is_empty() {
+        return;
+    }
+    let attachment = &attached.attachment;
+    let mut params = Params::default();
+    let profile_id = params.bind(attachment.profile_id);
+    let taken = params.bind(keys.len() as i64);
+    let take = attached.statement(client, Statement::TakeTurns, &params, true, || {
+        format!(
+            "INSERT INTO lead_score.routing_turns AS t (profile_id, next_turn)
+             VALUES ({profile_id}, {taken})
+             ON CONFLICT (profile_id) DO UPDATE SET next_turn = t.next_turn + {taken}
+             RETURNING t.next_turn - {taken}"
+        )
+    });
+    let first = run(client, attached, &take, "taking routing turns", &params)
+        .first()
+        .and_then(|row| row.int8(1))
+        .unwrap_or_else(|| internal("taking routing turns", "no turn returned"));
+    let owners: Vec<Option<String>> =
+        (0..keys.len() as i64).map(|i| Some(routing.owner_of_turn(first + i).to_owned())).collect();
+
+    let mut params = Params::default();
+    let bound_keys = params.bind(keys.iter().cloned().map(Some).collect::<Vec<_>>());
+    let bound_owners = params.bind(owners.clone());
+    let update = attached.statement(client, Statement::RouteContacts, &params, true, || {
+        let owner_type = column_type(client, attached, &routing.column);
+        format!(
+            "UPDATE {contacts} c SET {column} = r.owner::{owner_type}
+               FROM unnest({bound_keys}::pg_catalog.text[], {bound_owners}::pg_catalog.text[])
+                    AS r(key, owner)
+              WHERE c.{key} OPERATOR(pg_catalog.=) r.key::{key_type}",
+            contacts = attachment.contacts,
+            column = ident(&routing.column),
+            key = attachment.contact_key,
+            key_type = attachment.key_type,
+        )
+    });
+    {
+        let flag = RoutingUpdate {
+            calling: calling_role(),
+            contacts: attachment.contacts_oid,
+            column: routing.column.clone(),
+            before_row_triggers: before_row_triggers(client, attachment.contacts_oid),
+        };
+        let _flagged = Flagged(IN_PROGRESS.with(|p| p.replace(Some(flag))));
+        as_crm_owner(attachment.crm_owner, |_| {
+            run(client, attached, &update, "routing contacts", &params);
+        });
+    }
+    record_routed(client, attached, routing, found, &keys, &owners, source, now);
+}
+
+/// Whether `table` has enabled BEFORE UPDATE row triggers (tgtype: ROW 1, BEFORE 2,
+/// UPDATE 16).
+fn before_row_triggers(client: &SpiClient<'_>, table: pg_sys::Oid) -> bool {
+    client
+        .select(
+            "SELECT EXISTS (SELECT FROM pg_catalog.pg_trigger t
+                             WHERE t.tgrelid OPERATOR(pg_catalog.=) $1 AND NOT t.tgisinternal
+                               AND t.tgenabled OPERATOR(pg_catalog.<>) 'D'
+                               AND (t.tgtype::pg_catalog.int4 OPERATOR(pg_catalog.&) 19) OPERATOR(pg_catalog.=) 19)",
+            Some(1),
+            &[table.into()],
+        )
+        .and_then(|rows| rows.first().get_one::<bool>())
+        .unwrap_or_else(|e| internal("reading the contacts table's triggers", e))
+        .unwrap_or(true)
+}
+
+/// One `routed` transition per contact routed, announced as every transition is.
+#[allow(clippy::too_many_arguments)]
+fn record_routed(
+    client: &SpiClient<'_>,
+    attached: &Attached,
+    routing: &Routing,
+    found: &[(String, Transition)],
+    keys: &[String],
+    owners: &[Option<String>],
+    source: &str,
+    now: i64,
+) {
+    let attachment = &attached.attachment;
+    // Each routed contact's score when it got the tag.
+    let scores: Vec<Option<f64>> = keys
+        .iter()
+        .map(|key| {
+            found
+                .iter()
+                .find(|(k, t)| k == key && t.describe().1 == Some(routing.tag.as_str()))
+                .map(|(_, t)| t.score)
+        })
+        .collect();
+    let mut params = Params::default();
+    let now = params.bind(now as f64);
+    let profile = params.bind(attachment.profile_name.clone());
+    let version = params.bind(attachment.version);
+    let tag = params.bind(routing.tag.clone());
+    let reason = params.bind(format!("tagged {}: round robin", routing.tag));
+    let source = params.bind(source);
+    let actor = params.bind(role_name(calling_role()));
+    let contacts_oid = params.bind(attachment.contacts_oid);
+    let key_column = params.bind(attachment.contact_key_name.clone());
+    let bound_keys = params.bind(keys.iter().cloned().map(Some).collect::<Vec<_>>());
+    let bound_owners = params.bind(owners.to_vec());
+    let bound_scores = params.bind(scores);
+    let insert = attached.statement(client, Statement::RecordRouted, &params, true, || {
+        format!(
+            "WITH logged AS (
+                 INSERT INTO lead_score.transitions (at, profile, version, contact, kind, tag, old_state,
+                                                     new_state, score, reason, source, actor, contacts, key_column)
+                 SELECT pg_catalog.to_timestamp({now} OPERATOR(pg_catalog./) 1e6), {profile}, {version}, r.contact,
+                        'routed', {tag}, 'unassigned', r.owner, r.score, {reason}, {source}, {actor}::pg_catalog.text,
+                        {contacts_oid}::pg_catalog.regclass, {key_column}::pg_catalog.name
+                   FROM unnest({bound_keys}::pg_catalog.text[], {bound_owners}::pg_catalog.text[],
+                                          {bound_scores}::pg_catalog.float8[]) AS r(contact, owner, score)
+                 RETURNING *)
+             SELECT lead_score.announce(l) FROM logged l ORDER BY l.id"
+        )
+    });
+    run(client, attached, &insert, "recording routed contacts", &params);
+}
+
+/// Check a profile's routing against the contacts table it is (or is being) attached
+/// to: the column exists (42703), is not the key and not generated (22023), and the
+/// column's type reads each owner's value (22P02 or 22023, naming the owner). The
+/// values are converted as the table's owner in a security-restricted operation: the
+/// input function of the column's type (a domain's checks) is the CRM's code.
+pub(crate) fn check_routing(
+    client: &SpiClient<'_>,
+    profile: &str,
+    routing: &Routing,
+    contacts: pg_sys::Oid,
+    contact_key: &str,
+) {
+    let column = &routing.column;
+    let found = client
+        .select(
+            "SELECT a.atttypid, a.atttypmod, a.attgenerated OPERATOR(pg_catalog.<>) '', c.relowner,
+                    c.oid::pg_catalog.regclass::pg_catalog.text
+               FROM pg_catalog.pg_attribute a
+               JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) a.attrelid
+              WHERE a.attrelid OPERATOR(pg_catalog.=) $1 AND a.attname OPERATOR(pg_catalog.=) $2
+                AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped",
+            Some(1),
+            &[contacts.into(), column.as_str().into()],
+        )
+        .and_then(|rows| {
+            if rows.is_empty() {
+                return Ok(None);
+            }
+            let row = rows.first();
+            Ok(Some((
+                row.get::<pg_sys::Oid>(1)?.unwrap_or(pg_sys::InvalidOid),
+                row.get::<i32>(2)?.unwrap_or(-1),
+                row.get::<bool>(3)?.unwrap_or(false),
+                row.get::<pg_sys::Oid>(4)?.unwrap_or(pg_sys::InvalidOid),
+                row.get::<String>(5)?.unwrap_or_default(),
+            )))
+        })
+        .unwrap_or_else(|e| internal(format!("profile \"{profile}\": checking its routing"), e));
+    let Some((type_oid, typmod, generated, owner, table)) = found else {
+        let table = client
+            .select("SELECT $1::pg_catalog.regclass::pg_catalog.text", Some(1), &[contacts.into()])
+            .and_then(|rows| rows.first().get_one::<String>())
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        raise(
+            Failure::UndefinedColumn(format!(
+                "profile \"{profile}\": $.routing.column: column {} of relation {table} does not exist",
+                ident(column)
+            ))
+            .hint("Name the contacts' owner column in the routing setting."),
+        );
+    };
+    if column == contact_key || generated {
+        let why = if generated { "a generated column" } else { "the contacts' key column" };
+        raise(Failure::InvalidValue(format!(
+            "profile \"{profile}\": $.routing.column: column {} of relation {table} is {why}; \
+             routing needs a column it can set",
+            ident(column)
+        )));
+    }
+    for (i, value) in routing.owners.iter().enumerate() {
+        let text = std::ffi::CString::new(value.as_str()).unwrap_or_else(|_| {
+            raise(Failure::InvalidText(format!(
+                "profile \"{profile}\": $.routing.owners[{i}]: a value may not contain a NUL"
+            )))
+        });
+        let converted = in_subtransaction(|| {
+            as_crm_owner(owner, |_| {
+                // SAFETY: the input function of the column's type, called on a
+                // NUL-terminated string as Postgres' own input functions are; the result
+                // is discarded.
+                unsafe {
+                    let (mut input, mut ioparam) = (pg_sys::InvalidOid, pg_sys::InvalidOid);
+                    pg_sys::getTypeInputInfo(type_oid, &mut input, &mut ioparam);
+                    pg_sys::OidInputFunctionCall(input, text.as_ptr() as *mut _, ioparam, typmod);
+                }
+            })
+        });
+        if let Err(error) = converted {
+            let (code, message) = caught_error(&error);
+            let message = format!(
+                "profile \"{profile}\": $.routing.owners[{i}]: the value {} does not fit column {} \
+                 of relation {table}: {message}",
+                serde_json::Value::from(value.as_str()),
+                ident(column)
+            );
+            raise(if code == "22P02" {
+                Failure::InvalidText(message)
+            } else {
+                Failure::InvalidValue(message)
+            });
+        }
+    }
+}
