@@ -2,7 +2,11 @@
 -- templates plus the sample CRM's own event types, published as version 1.
 SELECT lead_score.create_profile('Demo', 'The sample CRM''s lead score',
                                  '{"half_life": "30 days", "pql_threshold": 100, "thresholds": {"MQL": 60},
-                                   "routing": {"tag": "PQL", "column": "owner", "owners": ["Ana", "Ben", "Chloe"]}}') AS profile_id \gset
+                                   "routing": {"tag": "PQL", "column": "owner", "owners": ["Ana", "Ben", "Chloe"]},
+                                   "stages": [{"name": "Subscriber"}, {"name": "Lead", "score": 30},
+                                              {"name": "MQL", "score": 60},
+                                              {"name": "SQL", "score": 100,
+                                               "when": {"event_count": ["call_booked", "trial_signup"], "op": "gte", "value": 1}}]}') AS profile_id \gset
 SELECT count(lead_score.add_rule('Demo', rule_name, rule)) AS template_rules
   FROM lead_score.suggested_rules() \gset
 SELECT count(lead_score.add_rule('Demo', rule_name, rule::jsonb)) AS demo_rules

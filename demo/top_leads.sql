@@ -47,7 +47,7 @@ SELECT c.owner, count(*) AS contacts FROM crm.contacts c WHERE c.owner IS NOT NU
 SELECT s.id AS top_lead FROM lead_score."Demo_scores" s ORDER BY s.score DESC, s.id LIMIT 1 \gset
 SELECT rule_name, kind, dimension, events, round(points::numeric, 2) AS points
   FROM lead_score.explain('Demo', :top_lead);
-SELECT round(sum(points)::numeric, 6) AS explained,
+SELECT round(sum(points) FILTER (WHERE kind <> 'stage')::numeric, 6) AS explained,
        round(lead_score.score('Demo', :top_lead)::numeric, 6) AS score
   FROM lead_score.explain('Demo', :top_lead);
 \echo 'And for every contact: the explanation adds up to the score, now, in 3 days and in 30 days:'
@@ -56,7 +56,8 @@ SELECT t.at::date AS day, count(*) AS contacts,
   FROM crm.contacts c
  CROSS JOIN (VALUES (lead_score.now()), (lead_score.now() + interval '3 days'),
                     (lead_score.now() + interval '30 days')) AS t(at)
- CROSS JOIN LATERAL (SELECT sum(points) AS total FROM lead_score.explain('Demo', c.id, t.at)) e
+ CROSS JOIN LATERAL (SELECT sum(points) FILTER (WHERE kind <> 'stage') AS total
+                      FROM lead_score.explain('Demo', c.id, t.at)) e
  GROUP BY t.at ORDER BY t.at;
 \echo 'How it got there: its score each week for the last four (lead_score.score_history):'
 SELECT at::date AS day, round(score::numeric, 1) AS score, round(fit_score::numeric, 1) AS fit,
@@ -74,6 +75,13 @@ SELECT count(*) FILTER (WHERE is_pql) AS pql,
 SELECT reason, count(*) AS contacts
   FROM lead_score."Demo_scores", unnest(disqualified_by) AS reason
  GROUP BY reason ORDER BY 2 DESC;
+
+\echo 'Lifecycle stages (the "stages" setting): the funnel, and the points each stage''s'
+\echo 'contacts earned since they entered it (stage_score); SQL needs 100 and a booked call or a trial.'
+SELECT s.stage, count(*) AS contacts, round(avg(s.score)::numeric, 1) AS avg_score,
+       round(avg(s.stage_score)::numeric, 1) AS avg_points_in_stage
+  FROM lead_score."Demo_scores" s
+ GROUP BY s.stage ORDER BY min(s.score) DESC;
 
 \echo 'A disqualified example: busy, but an intern, so never tagged however high the score'
 SELECT s.id, c.first_name || ' ' || c.last_name AS contact, c.job_title, c.role,
@@ -109,10 +117,10 @@ SELECT :lead AS lead, :score_before AS score_before, :rank_before AS rank_before
        s.is_pql, s.tags
   FROM lead_score."Demo_scores" s WHERE s.id = :lead;
 
-\echo 'The notification carries only the transition id and profile; the router reads the'
-\echo 'transition under its own grants and assigns the contact:'
-SELECT t.id, t.contact, t.kind, t.tag FROM lead_score.transitions t
- WHERE t.profile = 'Demo' AND t.contact = :'lead' AND t.kind = 'tagged' ORDER BY t.id DESC LIMIT 1;
+\echo 'The notifications carry only the transition id and profile; a consumer reads each'
+\echo 'transition under its own grants (the tag, the stage it entered, the rep it was routed to):'
+SELECT t.id, t.contact, t.kind, t.tag, t.old_state, t.new_state FROM lead_score.transitions t
+ WHERE t.profile = 'Demo' AND t.contact = :'lead' AND t.source = 'event' ORDER BY t.id;
 
 \echo 'A rep met the lead ranked 30th at a trade show and adds points by hand'
 \echo '(lead_score.adjust: +25, halving every 30 days; a right granted apart from editing rules):'
