@@ -86,11 +86,24 @@ impl HalfLife {
 /// factor is at most 1: nothing overflows, however long the history or short the
 /// half-life, and very old points underflow gracefully to 0. A half-life of `None`
 /// (infinite) holds points that never decay.
+///
+/// Points limits (`max_points` of a rule, `dimension_caps`, `max_engagement`) make
+/// parts: a capped part is a sum of its own, whose worth at any instant is clamped to
+/// its cap before it counts (see `decay/capped.rs`). A sum without caps has none.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DecayedSum {
     /// Sorted by half-life, infinite last; at most one term per half-life.
     pub terms: Vec<DecayTerm>,
+    /// Capped parts, by key (see [`CappedPart`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parts: Vec<CappedPart>,
+    /// The limits of the whole sum's worth, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cap: Option<Cap>,
 }
+
+mod capped;
+pub use capped::{Cap, CappedPart};
 
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DecayTerm {
@@ -168,6 +181,12 @@ impl DecayedSum {
         for term in &other.terms {
             self.add_term(DecayTerm { value: bounded(term.value), ..*term });
         }
+        for part in &other.parts {
+            self.part_mut(part.key, part.sum.cap).merge(&part.sum);
+        }
+        if self.cap.is_none() {
+            self.cap = other.cap;
+        }
     }
 
     fn add_term(&mut self, term: DecayTerm) {
@@ -182,20 +201,36 @@ impl DecayedSum {
     /// earlier times extrapolate (points from after `at` are not taken out). Always
     /// finite, within ±[`BOUND`], whatever `at` and the half-lives.
     pub fn value_at(&self, at: i64) -> f64 {
+        let raw = self.uncapped_at(at);
+        self.cap.map_or(raw, |cap| cap.clamp(raw))
+    }
+
+    /// The sum's worth at `at` before its own cap (its parts' caps applied).
+    pub fn uncapped_at(&self, at: i64) -> f64 {
         // Fold from +0.0: `sum()` of no floats is -0.0, which prints as "-0". Each step
         // is bounded, so terms of +BOUND and -BOUND cancel and never make ∞ - ∞.
-        self.terms.iter().fold(0.0, |total, t| bounded(total + t.value_at(at)))
+        let free = self.terms.iter().fold(0.0, |total, t| bounded(total + t.value_at(at)));
+        self.parts.iter().fold(free, |total, p| bounded(total + p.sum.value_at(at)))
     }
 
     /// The latest time any point was added at, if any.
     pub fn latest(&self) -> Option<i64> {
-        self.terms.iter().map(|t| t.anchor).max()
+        let parts = self.parts.iter().filter_map(|p| p.sum.latest());
+        self.terms.iter().map(|t| t.anchor).chain(parts).max()
+    }
+
+    /// Every term, its parts' too.
+    pub fn all_terms(&self) -> Box<dyn Iterator<Item = &DecayTerm> + '_> {
+        Box::new(self.terms.iter().chain(self.parts.iter().flat_map(|p| p.sum.all_terms())))
     }
 
     /// The sum's stored form: a format byte, then per term its half-life in seconds
     /// (infinite for points that never decay), anchor and value, eight little-endian
     /// bytes each. A one-term sum is 25 bytes, read back without parsing anything.
     pub fn to_bytes(&self) -> Vec<u8> {
+        if !self.parts.is_empty() || self.cap.is_some() {
+            return capped::to_bytes(self);
+        }
         let mut bytes = Vec::with_capacity(1 + TERM_BYTES * self.terms.len());
         bytes.push(FORMAT);
         for term in &self.terms {
@@ -208,6 +243,9 @@ impl DecayedSum {
 
     /// Read [`to_bytes`](Self::to_bytes)' form back; `None` when it is not one.
     pub fn from_bytes(bytes: &[u8]) -> Option<DecayedSum> {
+        if bytes.first() == Some(&capped::FORMAT) {
+            return capped::from_bytes(bytes);
+        }
         let (&FORMAT, terms) = bytes.split_first()? else { return None };
         if !terms.len().is_multiple_of(TERM_BYTES) {
             return None;
@@ -226,7 +264,7 @@ impl DecayedSum {
                 }
             })
             .collect();
-        Some(DecayedSum { terms })
+        Some(DecayedSum { terms, ..DecayedSum::default() })
     }
 }
 

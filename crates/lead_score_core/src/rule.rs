@@ -3,7 +3,7 @@
 //! ```json
 //! {"kind": "fit", "when": {...}, "points": 1}
 //! {"kind": "event", "event": "page_view", "when": {...}, "points": 3, "count": "every",
-//!  "half_life": "14 days", "within": "90 days", "dimension": "product:crm"}
+//!  "half_life": "14 days", "within": "90 days", "dimension": "product:crm", "max_points": 20}
 //! {"kind": "disqualifier", "when": {...}}
 //! ```
 
@@ -12,6 +12,7 @@ use serde_json::{Map, Value as Json};
 use crate::condition::{
     compile_event_types, compile_positive_span, Condition, Facts, Field, Scope,
 };
+use crate::decay::Cap;
 use crate::error::{describe, reject_unknown_keys, JsonPath, RuleError};
 use crate::span::Span;
 
@@ -38,6 +39,8 @@ pub struct EventRule {
     pub half_life: HalfLifeChoice,
     pub within: Option<Span>,
     pub dimension: Option<String>,
+    /// `max_points` / `min_points`: the limits of its contribution at any instant.
+    pub cap: Option<Cap>,
 }
 
 /// How many matching events of one contact count: the earliest ones by event time.
@@ -194,6 +197,8 @@ fn compile_event_rule(object: &Map<String, Json>, root: &JsonPath) -> Result<Eve
             "half_life",
             "within",
             "dimension",
+            "max_points",
+            "min_points",
             "description",
         ],
         root,
@@ -259,13 +264,48 @@ fn compile_event_rule(object: &Map<String, Json>, root: &JsonPath) -> Result<Eve
             )))
         }
     };
-    Ok(EventRule {
-        event_types,
-        when,
-        points: points(object, root)?,
-        count,
-        half_life,
-        within,
-        dimension,
-    })
+    let points = points(object, root)?;
+    let cap = compile_points_limit(object, root, points)?;
+    Ok(EventRule { event_types, when, points, count, half_life, within, dimension, cap })
+}
+
+/// An event rule's limit on its contribution: `max_points` for a rule of positive
+/// points, `min_points` for one of negative points (see `decay/capped.rs`).
+fn compile_points_limit(
+    object: &Map<String, Json>,
+    root: &JsonPath,
+    points: f64,
+) -> Result<Option<Cap>, RuleError> {
+    let limit = |key: &str| -> Result<Option<f64>, RuleError> {
+        match object.get(key) {
+            None | Some(Json::Null) => Ok(None),
+            Some(Json::Number(n)) => match n.as_f64() {
+                Some(limit) if limit.is_finite() => Ok(Some(limit)),
+                _ => Err(root.key(key).error(format!("expected a finite number, got {n}"))),
+            },
+            Some(other) => {
+                Err(root.key(key).error(format!("expected a number, got {}", describe(other))))
+            }
+        }
+    };
+    match (limit("max_points")?, limit("min_points")?) {
+        (None, None) => Ok(None),
+        (Some(_), Some(_)) => Err(root.error(
+            "a rule has \"max_points\" (positive points) or \"min_points\" (negative points), not both",
+        )),
+        (Some(max), None) if points > 0.0 && max > 0.0 => Ok(Some(Cap::at_most(max))),
+        (Some(max), None) if points > 0.0 => {
+            Err(root.key("max_points").error(format!("must be positive, got {max}")))
+        }
+        (Some(_), None) => Err(root.key("max_points").error(
+            "caps a rule of positive points; a rule of negative points takes \"min_points\"",
+        )),
+        (None, Some(min)) if points < 0.0 && min < 0.0 => Ok(Some(Cap::at_least(min))),
+        (None, Some(min)) if points < 0.0 => {
+            Err(root.key("min_points").error(format!("must be negative, got {min}")))
+        }
+        (None, Some(_)) => Err(root.key("min_points").error(
+            "limits a rule of negative points; a rule of positive points takes \"max_points\"",
+        )),
+    }
 }

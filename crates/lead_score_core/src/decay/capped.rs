@@ -1,0 +1,242 @@
+//! Capped parts of a decayed sum: HubSpot-style score limits, exact at every instant.
+//!
+//! A rule with `max_points` (or `min_points`) keeps its points in a part of its own;
+//! a dimension with a cap keeps its rules' points (capped rules as parts within) in a
+//! part; `max_engagement` caps the whole engagement. Each part is a [`DecayedSum`]
+//! whose worth at an instant is its terms' and inner parts' worth, clamped to its cap:
+//! a capped rule decays below its cap and then counts in full again, with no state
+//! kept per instant. Reading stays O(number of caps), whatever the history.
+
+use super::{bounded, DecayTerm, DecayedSum, BOUND};
+
+/// The limits of a part's worth.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Cap {
+    pub min: f64,
+    pub max: f64,
+}
+
+impl Cap {
+    /// At most `max` (positive points' limit).
+    pub fn at_most(max: f64) -> Cap {
+        Cap { min: -BOUND, max }
+    }
+
+    /// At least `min` (negative points' limit).
+    pub fn at_least(min: f64) -> Cap {
+        Cap { min, max: BOUND }
+    }
+
+    pub fn clamp(self, x: f64) -> f64 {
+        bounded(x).clamp(self.min.min(self.max), self.max)
+    }
+}
+
+/// One capped part of a sum: a rule's or a dimension's (`key`, numbered by the
+/// compiled profile), with its cap in `sum.cap`.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CappedPart {
+    pub key: u32,
+    pub sum: DecayedSum,
+}
+
+impl DecayedSum {
+    /// The part `key`, made with `cap` when there is none yet.
+    pub(super) fn part_mut(&mut self, key: u32, cap: Option<Cap>) -> &mut DecayedSum {
+        let at = match self.parts.binary_search_by_key(&key, |p| p.key) {
+            Ok(at) => at,
+            Err(at) => {
+                let sum = DecayedSum { cap, ..DecayedSum::default() };
+                self.parts.insert(at, CappedPart { key, sum });
+                at
+            }
+        };
+        let part = &mut self.parts[at].sum;
+        if part.cap.is_none() {
+            part.cap = cap;
+        }
+        part
+    }
+
+    /// Add `points` as [`add`](Self::add) does, inside the nested parts `path` (each a
+    /// key and its cap, outermost first); an empty path adds a free term.
+    pub fn add_in(
+        &mut self,
+        path: &[(u32, Cap)],
+        points: f64,
+        at: i64,
+        half_life: Option<super::HalfLife>,
+    ) {
+        match path.split_first() {
+            None => self.add(points, at, half_life),
+            Some((&(key, cap), inner)) => {
+                self.part_mut(key, Some(cap)).add_in(inner, points, at, half_life)
+            }
+        }
+    }
+
+    /// The part `key`, if any.
+    pub fn part(&self, key: u32) -> Option<&DecayedSum> {
+        self.parts.iter().find(|p| p.key == key).map(|p| &p.sum)
+    }
+
+    /// How much this sum's own cap takes away at `at` (negative when it cuts positive
+    /// points, positive when it lifts negative ones): its worth minus its uncapped worth.
+    pub fn cut_at(&self, at: i64) -> f64 {
+        self.value_at(at) - self.uncapped_at(at)
+    }
+}
+
+/// The first byte of a capped sum's stored form.
+pub(super) const FORMAT: u8 = 2;
+
+/// A capped sum's stored form: [`FORMAT`], then the sum, recursively: a cap flag (and
+/// its limits), the term count and terms (as the plain form has them), the part count
+/// and parts (key, then the part's sum).
+pub(super) fn to_bytes(sum: &DecayedSum) -> Vec<u8> {
+    let mut bytes = vec![FORMAT];
+    write(sum, &mut bytes);
+    bytes
+}
+
+fn write(sum: &DecayedSum, bytes: &mut Vec<u8>) {
+    match sum.cap {
+        None => bytes.push(0),
+        Some(cap) => {
+            bytes.push(1);
+            bytes.extend(cap.min.to_le_bytes());
+            bytes.extend(cap.max.to_le_bytes());
+        }
+    }
+    bytes.extend((sum.terms.len() as u32).to_le_bytes());
+    for term in &sum.terms {
+        bytes.extend(term.half_life.unwrap_or(f64::INFINITY).to_le_bytes());
+        bytes.extend(term.anchor.to_le_bytes());
+        bytes.extend(term.value.to_le_bytes());
+    }
+    bytes.extend((sum.parts.len() as u32).to_le_bytes());
+    for part in &sum.parts {
+        bytes.extend(part.key.to_le_bytes());
+        write(&part.sum, bytes);
+    }
+}
+
+/// Read [`to_bytes`]' form back; `None` when it is not one.
+pub(super) fn from_bytes(bytes: &[u8]) -> Option<DecayedSum> {
+    let (&FORMAT, mut rest) = bytes.split_first()? else { return None };
+    let sum = read(&mut rest, 0)?;
+    rest.is_empty().then_some(sum)
+}
+
+fn take<const N: usize>(rest: &mut &[u8]) -> Option<[u8; N]> {
+    let (head, tail) = rest.split_at_checked(N)?;
+    *rest = tail;
+    head.try_into().ok()
+}
+
+fn read(rest: &mut &[u8], depth: u8) -> Option<DecayedSum> {
+    // (Profiles nest at most a rule in a dimension in the engagement.)
+    if depth > 3 {
+        return None;
+    }
+    let cap = match take::<1>(rest)?[0] {
+        0 => None,
+        1 => {
+            Some(Cap { min: f64::from_le_bytes(take(rest)?), max: f64::from_le_bytes(take(rest)?) })
+        }
+        _ => return None,
+    };
+    let count = u32::from_le_bytes(take(rest)?) as usize;
+    let mut terms = Vec::with_capacity(count.min(64));
+    for _ in 0..count {
+        let half_life = f64::from_le_bytes(take(rest)?);
+        terms.push(DecayTerm {
+            half_life: half_life.is_finite().then_some(half_life),
+            anchor: i64::from_le_bytes(take(rest)?),
+            value: f64::from_le_bytes(take(rest)?),
+        });
+    }
+    let count = u32::from_le_bytes(take(rest)?) as usize;
+    let mut parts = Vec::with_capacity(count.min(64));
+    for _ in 0..count {
+        let key = u32::from_le_bytes(take(rest)?);
+        parts.push(CappedPart { key, sum: read(rest, depth + 1)? });
+    }
+    Some(DecayedSum { terms, parts, cap })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::HalfLife;
+    use super::*;
+
+    const DAY: i64 = 86_400_000_000;
+
+    fn days(n: f64) -> Option<HalfLife> {
+        Some(HalfLife::from_seconds(n * 86_400.0).unwrap())
+    }
+
+    #[test]
+    fn a_capped_rule_decays_below_its_cap_then_counts_in_full() {
+        let mut sum = DecayedSum::default();
+        let cap = [(7, Cap::at_most(20.0))];
+        for _ in 0..4 {
+            sum.add_in(&cap, 10.0, 0, days(10.0));
+        }
+        sum.add(5.0, 0, None);
+        // 40 capped at 20, plus 5 free.
+        assert_eq!(sum.value_at(0), 25.0);
+        // One half-life on: 20, exactly at the cap.
+        assert!((sum.value_at(10 * DAY) - 25.0).abs() < 1e-12);
+        // Two: 10, below the cap, in full.
+        assert!((sum.value_at(20 * DAY) - 15.0).abs() < 1e-12);
+        assert!((sum.part(7).unwrap().cut_at(0) + 20.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn nested_caps_apply_inside_out_and_merge_by_key() {
+        // A rule capped at 15 inside a dimension capped at 20, beside a free rule in the
+        // dimension; the whole engagement at most 30.
+        let dimension = (1_000_000, Cap::at_most(20.0));
+        let mut a = DecayedSum::default();
+        a.add_in(&[dimension, (3, Cap::at_most(15.0))], 40.0, 0, None);
+        let mut b = DecayedSum::default();
+        b.add_in(&[dimension], 8.0, 0, None);
+        b.add(25.0, 0, None);
+        a.merge(&b);
+        a.cap = Some(Cap::at_most(30.0));
+        // min(15 + 8, 20) + 25 = 45, capped at 30.
+        assert_eq!(a.uncapped_at(0), 45.0);
+        assert_eq!(a.value_at(0), 30.0);
+        // Negative rules have a floor.
+        let mut c = DecayedSum::default();
+        c.add_in(&[(4, Cap::at_least(-10.0))], -25.0, 0, None);
+        assert_eq!(c.value_at(0), -10.0);
+    }
+
+    #[test]
+    fn the_stored_form_of_a_capped_sum_reads_back_exactly() {
+        let mut sum = DecayedSum::default();
+        sum.add(3.0, 5, days(2.0));
+        sum.add_in(&[(1_000_001, Cap::at_most(20.0)), (2, Cap::at_most(9.5))], 12.0, 7, None);
+        sum.add_in(&[(4, Cap::at_least(-3.0))], -7.0, 9, days(1.0));
+        sum.cap = Some(Cap::at_most(100.0));
+        let bytes = sum.to_bytes();
+        assert_eq!(bytes[0], FORMAT);
+        assert_eq!(DecayedSum::from_bytes(&bytes), Some(sum.clone()));
+        // Cut short, or with trailing bytes: not a sum.
+        assert_eq!(DecayedSum::from_bytes(&bytes[..bytes.len() - 1]), None);
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert_eq!(DecayedSum::from_bytes(&longer), None);
+        // A plain sum keeps its plain form.
+        let mut plain = DecayedSum::default();
+        plain.add(1.0, 0, None);
+        assert_eq!(plain.to_bytes()[0], 1);
+        // And the JSON form of a plain sum is as before: no parts, no cap.
+        assert_eq!(
+            serde_json::to_string(&plain).unwrap(),
+            r#"{"terms":[{"half_life":null,"anchor":0,"value":1.0}]}"#
+        );
+    }
+}
