@@ -1,12 +1,14 @@
 //! Profile settings: `{"half_life": "30 days", "pql_threshold": 50, "pql_tag": "PQL",
 //! "thresholds": {"MQL": 20}, "score_100": {"curve": "saturating", "scale": 25},
-//! "likelihood": {"intercept": -3.1, "points_per_doubling": 10}}`.
+//! "likelihood": {"intercept": -3.1, "points_per_doubling": 10},
+//! "grades": {"A": 30, "B": 20, "C": 10, "D": 0}, "engagement_bands": [60, 30, 10]}`.
 //! Unknown keys are errors, so a typo never silently falls back to a default.
 
 use serde_json::Value as Json;
 
 use crate::condition::compile_positive_span;
 use crate::error::{describe, reject_unknown_keys, JsonPath, RuleError};
+use crate::grading::{Grading, MAX_BANDS};
 use crate::qualification::{Curve, ScoreScale};
 use crate::span::{parse_span, Span};
 
@@ -27,6 +29,8 @@ pub struct Settings {
     /// The link from score to the probability of converting, when the profile has one
     /// (learned by `train`, or set by hand).
     pub likelihood: Option<Likelihood>,
+    /// Fit grades and engagement bands, when the profile has grades.
+    pub grading: Option<Grading>,
 }
 
 /// The probability whose log-odds are `log_odds`. Written so that neither tail
@@ -77,8 +81,16 @@ impl Likelihood {
     }
 }
 
-const KEYS: &[&str] =
-    &["half_life", "pql_threshold", "pql_tag", "thresholds", "score_100", "likelihood"];
+const KEYS: &[&str] = &[
+    "half_life",
+    "pql_threshold",
+    "pql_tag",
+    "thresholds",
+    "score_100",
+    "likelihood",
+    "grades",
+    "engagement_bands",
+];
 
 impl Settings {
     pub fn compile(json: &Json) -> Result<Settings, RuleError> {
@@ -149,7 +161,16 @@ impl Settings {
             None | Some(Json::Null) => None,
             Some(json) => Some(Likelihood::compile(json, &root.key("likelihood"))?),
         };
-        Ok(Settings { half_life, pql_threshold, pql_tag, thresholds, score_100, likelihood })
+        let grading = compile_grading(object.get("grades"), object.get("engagement_bands"), &root)?;
+        Ok(Settings {
+            half_life,
+            pql_threshold,
+            pql_tag,
+            thresholds,
+            score_100,
+            likelihood,
+            grading,
+        })
     }
 
     /// Every sticky tag with its threshold: the PQL tag first, then the others by name.
@@ -167,6 +188,85 @@ fn finite_number(json: &Json, path: &JsonPath) -> Result<f64, RuleError> {
             .filter(|t| t.is_finite())
             .ok_or_else(|| path.error(format!("expected a finite number, got {n}"))),
         other => Err(path.error(format!("expected a number, got {}", describe(other)))),
+    }
+}
+
+/// `"grades": {"A": 30, "B": 20}` (fit minimums) and `"engagement_bands": [60, 30, 10]`
+/// (engagement minimums, best first). The grades are kept best first whatever the
+/// JSON's order; bands need grades (a band alone makes no priority).
+fn compile_grading(
+    grades: Option<&Json>,
+    bands: Option<&Json>,
+    root: &JsonPath,
+) -> Result<Option<Grading>, RuleError> {
+    let path = root.key("grades");
+    let grades = match grades {
+        None | Some(Json::Null) => None,
+        Some(Json::Object(named)) if !named.is_empty() => {
+            let mut grades = Vec::new();
+            for (name, value) in named {
+                if name.trim().is_empty() || name.len() > 63 {
+                    return Err(path.error(format!(
+                        "grade names are 1 to 63 bytes, got {}",
+                        describe(&Json::String(name.clone()))
+                    )));
+                }
+                grades.push((name.clone(), finite_number(value, &path.key(name))?));
+            }
+            // Stable: of two grades with one minimum, the second by name is named.
+            grades.sort_by(|a: &(String, f64), b| b.1.total_cmp(&a.1));
+            if let Some(pair) = grades.windows(2).find(|pair| pair[0].1 == pair[1].1) {
+                let ((first, minimum), (second, _)) = (&pair[0], &pair[1]);
+                return Err(path.key(second).error(format!(
+                    "grade \"{second}\" has the same fit minimum ({minimum}) as grade \"{first}\""
+                )));
+            }
+            Some(grades)
+        }
+        Some(other) => {
+            return Err(path.error(format!(
+                "expected an object of at least one grade name and its fit minimum such as \
+                 {{\"A\": 30, \"B\": 20}}, got {}",
+                match other {
+                    Json::Object(_) => "an empty object".to_owned(),
+                    other => describe(other),
+                }
+            )))
+        }
+    };
+    let path = root.key("engagement_bands");
+    let bands = match bands {
+        None | Some(Json::Null) => Vec::new(),
+        Some(Json::Array(values)) if (1..=MAX_BANDS).contains(&values.len()) => {
+            let mut bands: Vec<f64> = Vec::new();
+            for (i, value) in values.iter().enumerate() {
+                let band = finite_number(value, &path.index(i))?;
+                if let Some(before) = bands.last().filter(|before| band >= **before) {
+                    return Err(path.index(i).error(format!(
+                        "engagement bands go from the highest minimum down: {band} is not below {before}"
+                    )));
+                }
+                bands.push(band);
+            }
+            bands
+        }
+        Some(other) => {
+            return Err(path.error(format!(
+                "expected an array of 1 to {MAX_BANDS} engagement minimums, highest first, \
+                 such as [60, 30, 10], got {}",
+                match other {
+                    Json::Array(values) => format!("{} of them", values.len()),
+                    other => describe(other),
+                }
+            )))
+        }
+    };
+    match grades {
+        Some(grades) => Ok(Some(Grading { grades, bands })),
+        None if bands.is_empty() => Ok(None),
+        None => {
+            Err(path.error("engagement bands need \"grades\": a priority is a grade and a band"))
+        }
     }
 }
 
@@ -275,7 +375,7 @@ mod tests {
     fn every_mistake_is_named_with_its_path() {
         let cases = [
             (json!([]), "$: settings must be a JSON object, got an array"),
-            (json!({"halflife": "3 days"}), "$: unknown key \"halflife\" in settings; expected \"half_life\", \"pql_threshold\", \"pql_tag\", \"thresholds\", \"score_100\", \"likelihood\""),
+            (json!({"halflife": "3 days"}), "$: unknown key \"halflife\" in settings; expected \"half_life\", \"pql_threshold\", \"pql_tag\", \"thresholds\", \"score_100\", \"likelihood\", \"grades\", \"engagement_bands\""),
             (json!({"half_life": "0 days"}), "$.half_life: half-life must be positive, got \"0 days\""),
             (json!({"half_life": 30}), "$.half_life: half-life must be an interval such as \"30 days\", got 30"),
             (json!({"half_life": "soon"}), "$.half_life: invalid interval \"soon\": expected amounts with units such as \"14 days\", \"1 hour 30 minutes\" or ISO 8601 \"P14D\""),
