@@ -8,7 +8,7 @@
 CREATE FUNCTION lead_score.objects_version()
 RETURNS integer LANGUAGE sql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, lead_score, pg_temp
-AS $$ SELECT 2 $$;
+AS $$ SELECT 3 $$;
 
 -- Readers see a contact's score only when they may see the contact. The owner of the
 -- contacts table (and its members) sees every row: the scoring reads score rows beside
@@ -59,10 +59,16 @@ BEGIN
                CASE WHEN m.likelihood_points_per_doubling IS NOT NULL
                     THEN lead_score.likelihood(s.fit + lead_score.value_at(s.engagement, lead_score.now()),
                                                m.likelihood_intercept, m.likelihood_points_per_doubling)
-               END AS likelihood
+               END AS likelihood,
+               lead_score.grade(s.fit, m.grade_names, m.grade_minimums) AS grade,
+               lead_score.priority(s.fit, lead_score.value_at(s.engagement, lead_score.now()),
+                                   m.grade_names, m.grade_minimums, m.engagement_bands) AS priority,
+               lead_score.priority_rank(s.fit, lead_score.value_at(s.engagement, lead_score.now()),
+                                        m.grade_names, m.grade_minimums, m.engagement_bands) AS priority_rank
           FROM lead_score.%3$I s
          CROSS JOIN (SELECT a.pql_tag, a.score_100_curve, a.score_100_scale, a.scored_version,
-                            a.likelihood_intercept, a.likelihood_points_per_doubling
+                            a.likelihood_intercept, a.likelihood_points_per_doubling,
+                            a.grade_names, a.grade_minimums, a.engagement_bands
                        FROM lead_score.attachment_store a WHERE a.profile_id = %4$s) m$ddl$,
         view_name, contact_key, state_table, profile_id);
 END
@@ -154,7 +160,11 @@ BEGIN
             IF EXISTS (SELECT FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) att.contacts) THEN
                 PERFORM lead_score.create_visibility_policy(att.state_table, att.contacts, att.contact_key);
             END IF;
-            -- The scores view gains its likelihood column.
+            -- The scores view gains its likelihood column (and those of 3, below, since
+            -- it is made as this version makes it).
+            PERFORM lead_score.rebuild_scores_view(att.view_name, att.contact_key, att.state_table, att.profile_id);
+        -- 2 -> 3: the scores view gains its grade, priority and priority_rank columns.
+        ELSIF att.objects_version OPERATOR(pg_catalog.<) 3 THEN
             PERFORM lead_score.rebuild_scores_view(att.view_name, att.contact_key, att.state_table, att.profile_id);
         END IF;
         UPDATE lead_score.attachment_store a SET objects_version = lead_score.objects_version()

@@ -56,6 +56,9 @@ pub(crate) struct Attachment {
     /// belongs to (0.3.0's SQL): written with every transition. Older SQL has no place
     /// for them until `ALTER EXTENSION ... UPDATE`.
     pub(crate) transitions_by_table: bool,
+    /// Whether `attachment_store` has the scores view's grades (0.3.0's SQL): written
+    /// with the rest of the scored version's settings.
+    pub(crate) grades_stored: bool,
 }
 
 /// The accounts table of an attachment, as SQL.
@@ -182,7 +185,10 @@ pub(crate) fn load_attachment(client: &SpiClient<'_>, profile_id: i64) -> Option
                                AND t.atttypid OPERATOR(pg_catalog.=) 'pg_catalog.json'::pg_catalog.regtype),
                     EXISTS (SELECT FROM pg_catalog.pg_attribute t
                              WHERE t.attrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass('lead_score.transitions')
-                               AND t.attname OPERATOR(pg_catalog.=) 'key_column' AND NOT t.attisdropped)
+                               AND t.attname OPERATOR(pg_catalog.=) 'key_column' AND NOT t.attisdropped),
+                    EXISTS (SELECT FROM pg_catalog.pg_attribute t
+                             WHERE t.attrelid OPERATOR(pg_catalog.=) 'lead_score.attachment_store'::pg_catalog.regclass
+                               AND t.attname OPERATOR(pg_catalog.=) 'grade_names' AND NOT t.attisdropped)
                FROM lead_score.attachment_store a
                JOIN lead_score.profile_store p ON p.id OPERATOR(pg_catalog.=) a.profile_id
               WHERE a.profile_id OPERATOR(pg_catalog.=) $1",
@@ -317,6 +323,7 @@ pub(crate) fn load_attachment(client: &SpiClient<'_>, profile_id: i64) -> Option
         current_sql: flag(17),
         adjustments_by_table: flag(18),
         transitions_by_table: flag(20),
+        grades_stored: flag(21),
         profile_name,
     })
 }
