@@ -39,7 +39,8 @@ SELECT 'sequence', s.sequencename, s.last_value
   FROM pg_catalog.pg_sequences s WHERE s.schemaname = 'lead_score' AND s.last_value IS NOT NULL ORDER BY 2;
 SELECT format('SELECT %L, s.* FROM lead_score.%I s ORDER BY s.contact_key', a.state_table, a.state_table)
   FROM lead_score.attachment_store a ORDER BY a.profile_id \gexec
--- (The columns 0.1.0's views had: 0.2.0 adds likelihood, NULL without one.)
-SELECT format('SELECT %L, pg_catalog.to_jsonb(v) OPERATOR(pg_catalog.-) %L FROM lead_score.%I v ORDER BY 2',
-              a.view_name, 'likelihood', a.view_name)
+-- (The columns 0.1.0's views had: 0.2.0 adds likelihood, NULL without one; 0.3.0
+-- grade, priority and priority_rank, NULL without grades.)
+SELECT format('SELECT %L, pg_catalog.to_jsonb(v) OPERATOR(pg_catalog.-) %L::pg_catalog.text[] FROM lead_score.%I v ORDER BY 2',
+              a.view_name, '{likelihood,grade,priority,priority_rank}', a.view_name)
   FROM lead_score.attachment_store a ORDER BY a.profile_id \gexec
