@@ -52,7 +52,8 @@ fn grade_band_priority_and_rank() {
 
 #[test]
 fn the_rank_orders_the_matrix_grade_by_grade_then_band_by_band() {
-    let g = grading(json!({"grades": {"Hot": 50, "Warm": 30, "Cold": 0}, "engagement_bands": [10]}));
+    let g =
+        grading(json!({"grades": {"Hot": 50, "Warm": 30, "Cold": 0}, "engagement_bands": [10]}));
     let mut cells = Vec::new();
     for fit in [60.0, 40.0, 5.0] {
         for engagement in [20.0, 0.0] {
