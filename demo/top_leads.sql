@@ -99,6 +99,20 @@ SELECT s.id, c.first_name || ' ' || c.last_name AS contact, a.name AS company,
  WHERE s.is_pql AND NOT s.disqualified
  ORDER BY s.score DESC, s.id LIMIT 5;
 
+\echo 'The priority matrix: fit grade (A at 20 fit points, B at 10, C at 0) by engagement band'
+\echo '(1 at 30 points, 2 at 15, 3 at 5, else 4), contacts not disqualified:'
+SELECT grade, count(*) FILTER (WHERE priority LIKE '_1') AS band_1, count(*) FILTER (WHERE priority LIKE '_2') AS band_2,
+       count(*) FILTER (WHERE priority LIKE '_3') AS band_3, count(*) FILTER (WHERE priority LIKE '_4') AS band_4
+  FROM lead_score."Demo_scores" WHERE NOT disqualified GROUP BY grade ORDER BY grade;
+\echo 'The sales queue by priority: WHERE NOT disqualified ORDER BY priority_rank, score DESC'
+SELECT s.id, c.first_name || ' ' || c.last_name AS contact, a.name AS company, s.grade, s.priority,
+       s.priority_rank, round(s.fit_score::numeric, 1) AS fit, round(s.engagement_score::numeric, 1) AS engagement
+  FROM lead_score."Demo_scores" s
+  JOIN crm.contacts c ON c.id = s.id
+  JOIN crm.accounts a ON a.id = c.account_id
+ WHERE NOT s.disqualified
+ ORDER BY s.priority_rank, s.score DESC, s.id LIMIT 8;
+
 \echo
 \echo 'Live: this session LISTENs on channel lead_score, as a CRM routing leads would.'
 LISTEN lead_score;
@@ -166,7 +180,8 @@ SELECT * FROM lead_score.stats('Demo');
 \o /dev/null
 SELECT lead_score.update_rule('Demo', 'Form submitted', '{"kind": "event", "event": "form_submit", "points": 8}');
 SELECT lead_score.update_profile('Demo', settings => '{"half_life": "30 days", "pql_threshold": 100, "thresholds": {"MQL": 50},
-                                             "routing": {"tag": "PQL", "column": "owner", "owners": ["Ana", "Ben", "Chloe"]}}');
+                                             "routing": {"tag": "PQL", "column": "owner", "owners": ["Ana", "Ben", "Chloe"]},
+                                             "grades": {"A": 20, "B": 10, "C": 0}, "engagement_bands": [30, 15, 5]}');
 \o
 SELECT metric, round(value::numeric, 3) AS value FROM lead_score.preview_summary('Demo');
 SELECT contact, round(active_score::numeric, 1) AS now, round(new_score::numeric, 1) AS with_draft,

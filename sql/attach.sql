@@ -30,7 +30,7 @@ CREATE TABLE lead_score.attachment_store (
     attached_at      timestamptz NOT NULL,
     attached_by      text NOT NULL,
     -- The layout of the objects attach() made for the profile (state table, policy,
-    -- scores view, triggers): 1 as 0.1.0 made them, 2 since 0.2.0. attach() writes the
+    -- scores view, triggers): 1 as 0.1.0 made them, 2 since 0.2.0, 3 since 0.3.0. attach() writes the
     -- current one; a row restored from a 0.1.0 dump has none and reads 1, and
     -- lead_score.upgrade_attachments() brings such objects up to date.
     objects_version  integer NOT NULL DEFAULT 1,
@@ -38,6 +38,11 @@ CREATE TABLE lead_score.attachment_store (
     -- a score of 0, and the points that double the odds (NULL without a likelihood).
     likelihood_intercept            float8,
     likelihood_points_per_doubling  float8,
+    -- And for the view's grade and priority: the grades' names and fit minimums, best
+    -- first, and the engagement bands' minimums (NULL without grades, or without bands).
+    grade_names                     text[],
+    grade_minimums                  float8[],
+    engagement_bands                float8[],
     CHECK ((accounts IS NULL) OPERATOR(pg_catalog.=) (contact_account IS NULL)
            AND (accounts IS NULL) OPERATOR(pg_catalog.=) (account_key IS NULL))
 );

@@ -65,10 +65,16 @@ BEGIN
                CASE WHEN s.stage IS NOT NULL
                     THEN lead_score.value_at(s.engagement, lead_score.now())
                          - coalesce(lead_score.value_at(s.stage_base, lead_score.now()), 0)
-               END AS stage_score
+               END AS stage_score,
+               lead_score.grade(s.fit, m.grade_names, m.grade_minimums) AS grade,
+               lead_score.priority(s.fit, lead_score.value_at(s.engagement, lead_score.now()),
+                                   m.grade_names, m.grade_minimums, m.engagement_bands) AS priority,
+               lead_score.priority_rank(s.fit, lead_score.value_at(s.engagement, lead_score.now()),
+                                        m.grade_names, m.grade_minimums, m.engagement_bands) AS priority_rank
           FROM lead_score.%3$I s
          CROSS JOIN (SELECT a.pql_tag, a.score_100_curve, a.score_100_scale, a.scored_version,
-                            a.likelihood_intercept, a.likelihood_points_per_doubling
+                            a.likelihood_intercept, a.likelihood_points_per_doubling,
+                            a.grade_names, a.grade_minimums, a.engagement_bands
                        FROM lead_score.attachment_store a WHERE a.profile_id = %4$s) m$ddl$,
         view_name, contact_key, state_table, profile_id);
 END
@@ -150,6 +156,12 @@ BEGIN
          WHERE a.objects_version OPERATOR(pg_catalog.<) lead_score.objects_version()
          ORDER BY a.profile_id FOR UPDATE
     LOOP
+        -- 2 -> 3: state tables gain the lifecycle stage (first: the views below read it).
+        IF att.objects_version OPERATOR(pg_catalog.<) 3 THEN
+            EXECUTE format('ALTER TABLE lead_score.%I ADD COLUMN IF NOT EXISTS stage text, '
+                           'ADD COLUMN IF NOT EXISTS stage_entered_at timestamptz, '
+                           'ADD COLUMN IF NOT EXISTS stage_base lead_score.decayed', att.state_table);
+        END IF;
         -- 1 -> 2: the policy qualifies the key and lets the contacts' owner read all.
         IF att.objects_version OPERATOR(pg_catalog.<) 2 THEN
             EXECUTE format('DROP POLICY IF EXISTS visible_contacts ON lead_score.%I', att.state_table);
@@ -160,14 +172,11 @@ BEGIN
             IF EXISTS (SELECT FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) att.contacts) THEN
                 PERFORM lead_score.create_visibility_policy(att.state_table, att.contacts, att.contact_key);
             END IF;
-            -- The scores view gains its likelihood column.
-            PERFORM lead_score.rebuild_scores_view(att.view_name, att.contact_key, att.state_table, att.profile_id);
         END IF;
-        -- 2 -> 3: state tables gain the lifecycle stage, the scores view shows it.
+        -- The scores view gains its likelihood column (2), and grade, priority,
+        -- priority_rank, stage, stage_entered_at and stage_score (3): made again as this
+        -- version makes it.
         IF att.objects_version OPERATOR(pg_catalog.<) 3 THEN
-            EXECUTE format('ALTER TABLE lead_score.%I ADD COLUMN IF NOT EXISTS stage text, '
-                           'ADD COLUMN IF NOT EXISTS stage_entered_at timestamptz, '
-                           'ADD COLUMN IF NOT EXISTS stage_base lead_score.decayed', att.state_table);
             PERFORM lead_score.rebuild_scores_view(att.view_name, att.contact_key, att.state_table, att.profile_id);
         END IF;
         UPDATE lead_score.attachment_store a SET objects_version = lead_score.objects_version()

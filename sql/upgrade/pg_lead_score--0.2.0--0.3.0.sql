@@ -67,6 +67,61 @@ REVOKE ALL ON FUNCTION lead_score.set_stage(text, text, text), lead_score.set_st
                        lead_score.set_stage_for_caller(text, text, text)
     FROM PUBLIC;
 
+-- Fit grades and the priority matrix: the scores views gain grade, priority and
+-- priority_rank, read from the scored version's grades kept here (as sql/attach.sql
+-- has them, last) and computed by the three functions below (objects_version 3:
+-- upgrade_attachments() below rebuilds every view with them).
+ALTER TABLE lead_score.attachment_store ADD COLUMN grade_names text[],
+    ADD COLUMN grade_minimums float8[], ADD COLUMN engagement_bands float8[];
+-- 0.2.0's SQL refused settings with grades, but 0.3.0's library, once installed, checks
+-- settings for 0.2.0's SQL too: a version published between installing it and this
+-- update may have grades (already validated), which the view shows from now on. Best
+-- grade first, as publish stores them.
+UPDATE lead_score.attachment_store a
+   SET grade_names = g.names, grade_minimums = g.minimums, engagement_bands = b.bands
+  FROM lead_score.version_store v,
+       LATERAL (SELECT pg_catalog.array_agg(e.key ORDER BY e.value::pg_catalog.float8 DESC) AS names,
+                       pg_catalog.array_agg(e.value::pg_catalog.float8 ORDER BY e.value::pg_catalog.float8 DESC) AS minimums
+                  FROM pg_catalog.jsonb_each(CASE WHEN pg_catalog.jsonb_typeof(v.settings OPERATOR(pg_catalog.->) 'grades')
+                                                       OPERATOR(pg_catalog.=) 'object'
+                                                  THEN v.settings OPERATOR(pg_catalog.->) 'grades' END) e) g,
+       LATERAL (SELECT pg_catalog.array_agg(e.value::pg_catalog.float8 ORDER BY e.n) AS bands
+                  FROM pg_catalog.jsonb_array_elements(CASE WHEN pg_catalog.jsonb_typeof(v.settings OPERATOR(pg_catalog.->) 'engagement_bands')
+                                                                 OPERATOR(pg_catalog.=) 'array'
+                                                            THEN v.settings OPERATOR(pg_catalog.->) 'engagement_bands' END)
+                       WITH ORDINALITY e(value, n)) b
+ WHERE v.profile_id OPERATOR(pg_catalog.=) a.profile_id AND v.version OPERATOR(pg_catalog.=) a.scored_version
+   AND g.names IS NOT NULL;
+CREATE  FUNCTION lead_score."grade"(
+	"fit" double precision, /* f64 */
+	"names" TEXT[], /* Vec < Option < String > > */
+	"minimums" double precision[] /* Vec < Option < f64 > > */
+) RETURNS TEXT /* Option < String > */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'grade_wrapper';
+CREATE  FUNCTION lead_score."priority"(
+	"fit" double precision, /* f64 */
+	"engagement" double precision, /* f64 */
+	"names" TEXT[], /* Vec < Option < String > > */
+	"minimums" double precision[], /* Vec < Option < f64 > > */
+	"bands" double precision[] /* Vec < Option < f64 > > */
+) RETURNS TEXT /* Option < String > */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'priority_wrapper';
+CREATE  FUNCTION lead_score."priority_rank"(
+	"fit" double precision, /* f64 */
+	"engagement" double precision, /* f64 */
+	"names" TEXT[], /* Vec < Option < String > > */
+	"minimums" double precision[], /* Vec < Option < f64 > > */
+	"bands" double precision[] /* Vec < Option < f64 > > */
+) RETURNS INT /* Option < i32 > */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'priority_rank_wrapper';
+-- (objects_version() and create_scores_view() come with upgrade_attachments(), below.)
+
 -- Bring the objects attach() made in an older version up to this version's layout:
 -- run by ALTER EXTENSION ... UPDATE, and by hand after restoring a dump taken from an
 -- older version. Returns how many profiles it changed. (Issue 26, item 5: it writes no
@@ -74,7 +129,7 @@ REVOKE ALL ON FUNCTION lead_score.set_stage(text, text, text), lead_score.set_st
 -- now does too. From 0.2.0 nothing here reads an attached table: an attachment that
 -- lost its contacts or events table keeps its oid, in the adjustments too, and stays
 -- broken, 55000 when used, until detached; tests/upgrade shows both.)
--- (objects_version() and create_scores_view() first: issue 28's stage columns.)
+-- (objects_version() and create_scores_view() first: issue 28's grades and stages.)
 -- @definitions sql/attached_objects.sql: objects_version, create_scores_view, upgrade_attachments
 SELECT lead_score.upgrade_attachments();
 -- The policy names the table and key column of each row: may_see_contact takes them.

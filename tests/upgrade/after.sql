@@ -115,10 +115,13 @@ SELECT 'every adjustment names its attachment''s contacts table and key column',
        bool_and(a.contacts = s.contacts AND a.key_column = s.contact_key) AND count(*) >= 1
   FROM lead_score.adjustment_store a JOIN lead_score.attachment_store s ON s.profile_id = a.profile_id;
 SELECT 'no adjustment of an attached profile lacks them', NOT EXISTS (SELECT FROM lead_score.adjustment_store WHERE contacts IS NULL);
--- Scores views made by 0.1.0 are rebuilt with the likelihood column, stay outside the
--- extension (pg_dump keeps them), and keep their privileges.
-SELECT 'scores views rebuilt with likelihood, not members, readable by PUBLIC',
+-- Scores views made by 0.1.0 are rebuilt with the likelihood column (and those of
+-- 0.2.0 with grade, priority and priority_rank), stay outside the extension (pg_dump
+-- keeps them), and keep their privileges.
+SELECT 'scores views rebuilt with likelihood and priority_rank, not members, readable by PUBLIC',
        bool_and(EXISTS (SELECT FROM pg_attribute x WHERE x.attrelid = v.oid AND x.attname = 'likelihood')
+                AND EXISTS (SELECT FROM pg_attribute x WHERE x.attrelid = v.oid AND x.attname = 'priority_rank')
+                AND EXISTS (SELECT FROM pg_attribute x WHERE x.attrelid = v.oid AND x.attname = 'stage_score')
                 AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
                                    AND d.objid = v.oid AND d.deptype = 'e')
                 AND EXISTS (SELECT FROM aclexplode(v.relacl) p WHERE p.grantee = 0 AND p.privilege_type = 'SELECT'))

@@ -25,7 +25,8 @@ pub struct Contribution {
 /// The contributions behind `result` (computed with [`EventSummary::explaining`](crate::engine::EventSummary::explaining)) at
 /// `at`: the fit rules that hold, the event rules that counted events, the manual
 /// adjustments that count, the disqualifiers that hold. Their points add up to `result.score_at(at)`. Ordered by
-/// absolute points (largest first, disqualifiers last), then by rule name.
+/// absolute points (largest first, disqualifiers last), then by rule name; then the
+/// contact's grade and priority when the profile has grades.
 pub fn contributions(
     profile: &CompiledProfile,
     result: &ContactScore,
@@ -73,7 +74,28 @@ pub fn contributions(
         });
     }
     found.sort_by(|a, b| by_weight(a.points, b.points).then_with(|| a.rule_name.cmp(&b.rule_name)));
+    found.extend(grading_rows(profile, result, at));
     found
+}
+
+/// For a profile with grades, the contact's grade and priority at `at`, as rows of
+/// kind `grade` and `priority` (the grade or priority as `rule_name`, no points, so the
+/// points still add up to the score): none below every grade, and no priority row
+/// without engagement bands.
+fn grading_rows(profile: &CompiledProfile, result: &ContactScore, at: Micros) -> Vec<Contribution> {
+    let Some(grading) = &profile.settings.grading else { return Vec::new() };
+    let engagement = result.engagement.value_at(at);
+    let row = |kind: &'static str, name: String| Contribution {
+        rule_name: name,
+        kind,
+        dimension: None,
+        events: None,
+        points: None,
+    };
+    let grade = grading.grade_of(result.fit).map(|grade| row("grade", grade.to_owned()));
+    let priority =
+        grading.priority(result.fit, engagement).map(|priority| row("priority", priority));
+    grade.into_iter().chain(priority).collect()
 }
 
 /// Larger absolute points first; no points last.

@@ -252,3 +252,69 @@ fn adjustments_merge_in_any_order() {
     assert!((merged.score_at(now) - whole.score_at(now)).abs() < 1e-12);
     assert_eq!(merged.latest_adjustment, whole.latest_adjustment);
 }
+
+#[test]
+fn a_profile_with_grades_explains_the_grade_and_priority_last() {
+    let rules: Vec<(String, Json)> = vec![
+        (
+            "US".into(),
+            json!({"kind": "fit", "when": {"field": "country", "op": "eq", "value": "US"}, "points": 10}),
+        ),
+        ("Demo".into(), json!({"kind": "event", "event": "demo", "points": 20, "half_life": null})),
+    ];
+    let settings = json!({"grades": {"A": 10, "B": 0}, "engagement_bands": [20]});
+    let graded = CompiledProfile::compile(&settings, &rules).unwrap();
+    let now = at("2024-06-01");
+    let demo = [json!({"event_type": "demo", "at": "2024-05-01"})];
+    let rows = |profile: &CompiledProfile, contact: Json, events: &[Json]| {
+        let found = contributions(profile, &scored_with(profile, &contact, events, now), now);
+        found.iter().map(|c| (c.kind, c.rule_name.clone(), c.points)).collect::<Vec<_>>()
+    };
+    assert_eq!(
+        rows(&graded, json!({"country": "US"}), &demo),
+        vec![
+            ("event", "Demo".to_owned(), Some(20.0)),
+            ("fit", "US".to_owned(), Some(10.0)),
+            ("grade", "A".to_owned(), None),
+            ("priority", "A1".to_owned(), None),
+        ]
+    );
+    assert_eq!(
+        rows(&graded, json!({"country": "DE"}), &[]),
+        vec![("grade", "B".to_owned(), None), ("priority", "B2".to_owned(), None)]
+    );
+    // Below every grade: no grade, no priority. Without bands: a grade, no priority.
+    let strict =
+        CompiledProfile::compile(&json!({"grades": {"A": 10}, "engagement_bands": [5]}), &rules)
+            .unwrap();
+    assert_eq!(
+        rows(&strict, json!({"country": "DE"}), &demo),
+        vec![("event", "Demo".to_owned(), Some(20.0))]
+    );
+    let no_bands = CompiledProfile::compile(&json!({"grades": {"A": 10}}), &rules).unwrap();
+    assert_eq!(
+        rows(&no_bands, json!({"country": "US"}), &[]),
+        vec![("fit", "US".to_owned(), Some(10.0)), ("grade", "A".to_owned(), None)]
+    );
+}
+
+fn scored_with(
+    profile: &CompiledProfile,
+    contact: &Json,
+    events: &[Json],
+    now: Micros,
+) -> ContactScore {
+    let facts: Vec<JsonFacts> = events.iter().map(|e| JsonFacts { record: e, now }).collect();
+    let events = events.iter().zip(&facts).map(|(e, facts)| Event {
+        event_type: e.get("event_type").and_then(Json::as_str),
+        at: e.get("at").and_then(Json::as_str).and_then(parse_timestamp),
+        facts,
+    });
+    score_into(
+        EventSummary::explaining(),
+        profile,
+        &JsonFacts { record: contact, now },
+        events,
+        now,
+    )
+}

@@ -12,6 +12,7 @@ pub mod engine;
 pub mod error;
 pub mod evaluation;
 pub mod explain;
+pub mod grading;
 pub mod interrupt;
 pub mod json_facts;
 pub mod key_places;
@@ -34,6 +35,8 @@ mod engine_tests;
 mod evaluation_tests;
 #[cfg(test)]
 mod explain_tests;
+#[cfg(test)]
+mod grading_tests;
 #[cfg(test)]
 mod learning_tests;
 #[cfg(test)]

@@ -1,13 +1,15 @@
 //! Profile settings: `{"half_life": "30 days", "pql_threshold": 50, "pql_tag": "PQL",
 //! "thresholds": {"MQL": 20}, "score_100": {"curve": "saturating", "scale": 25},
 //! "likelihood": {"intercept": -3.1, "points_per_doubling": 10},
-//! "routing": {"tag": "PQL", "column": "owner_id", "owners": [7, 9], "strategy": "round_robin"}}`.
+//! "routing": {"tag": "PQL", "column": "owner_id", "owners": [7, 9], "strategy": "round_robin"},
+//! "grades": {"A": 30, "B": 20, "C": 10, "D": 0}, "engagement_bands": [60, 30, 10]}`.
 //! Unknown keys are errors, so a typo never silently falls back to a default.
 
 use serde_json::Value as Json;
 
 use crate::condition::{compile_positive_span, Condition};
 use crate::error::{describe, reject_unknown_keys, JsonPath, RuleError};
+use crate::grading::{Grading, MAX_BANDS};
 use crate::qualification::{Curve, ScoreScale};
 use crate::span::{parse_span, Span};
 use crate::stages::{compile_stages, Stage};
@@ -34,6 +36,8 @@ pub struct Settings {
     pub stages: Vec<Stage>,
     /// Whom a contact that gets a tag is given to, when the profile routes (opt-in).
     pub routing: Option<Routing>,
+    /// Fit grades and engagement bands, when the profile has grades.
+    pub grading: Option<Grading>,
 }
 
 /// Lead routing: a contact that gets `tag` while its `column` of the contacts table is
@@ -216,6 +220,8 @@ const KEYS: &[&str] = &[
     "likelihood",
     "stages",
     "routing",
+    "grades",
+    "engagement_bands",
 ];
 
 impl Settings {
@@ -294,6 +300,7 @@ impl Settings {
             None | Some(Json::Null) => None,
             Some(json) => Some(Likelihood::compile(json, &root.key("likelihood"))?),
         };
+        let grading = compile_grading(object.get("grades"), object.get("engagement_bands"), &root)?;
         let (stages, conditions) = compile_stages(object.get("stages"), &root)?;
         let mut settings = Settings {
             half_life,
@@ -304,6 +311,7 @@ impl Settings {
             likelihood,
             stages,
             routing: None,
+            grading,
         };
         settings.routing = match object.get("routing") {
             None | Some(Json::Null) => None,
@@ -327,6 +335,85 @@ fn finite_number(json: &Json, path: &JsonPath) -> Result<f64, RuleError> {
             .filter(|t| t.is_finite())
             .ok_or_else(|| path.error(format!("expected a finite number, got {n}"))),
         other => Err(path.error(format!("expected a number, got {}", describe(other)))),
+    }
+}
+
+/// `"grades": {"A": 30, "B": 20}` (fit minimums) and `"engagement_bands": [60, 30, 10]`
+/// (engagement minimums, best first). The grades are kept best first whatever the
+/// JSON's order; bands need grades (a band alone makes no priority).
+fn compile_grading(
+    grades: Option<&Json>,
+    bands: Option<&Json>,
+    root: &JsonPath,
+) -> Result<Option<Grading>, RuleError> {
+    let path = root.key("grades");
+    let grades = match grades {
+        None | Some(Json::Null) => None,
+        Some(Json::Object(named)) if !named.is_empty() => {
+            let mut grades = Vec::new();
+            for (name, value) in named {
+                if name.trim().is_empty() || name.len() > 63 {
+                    return Err(path.error(format!(
+                        "grade names are 1 to 63 bytes, got {}",
+                        describe(&Json::String(name.clone()))
+                    )));
+                }
+                grades.push((name.clone(), finite_number(value, &path.key(name))?));
+            }
+            // Stable: of two grades with one minimum, the second by name is named.
+            grades.sort_by(|a: &(String, f64), b| b.1.total_cmp(&a.1));
+            if let Some(pair) = grades.windows(2).find(|pair| pair[0].1 == pair[1].1) {
+                let ((first, minimum), (second, _)) = (&pair[0], &pair[1]);
+                return Err(path.key(second).error(format!(
+                    "grade \"{second}\" has the same fit minimum ({minimum}) as grade \"{first}\""
+                )));
+            }
+            Some(grades)
+        }
+        Some(other) => {
+            return Err(path.error(format!(
+                "expected an object of at least one grade name and its fit minimum such as \
+                 {{\"A\": 30, \"B\": 20}}, got {}",
+                match other {
+                    Json::Object(_) => "an empty object".to_owned(),
+                    other => describe(other),
+                }
+            )))
+        }
+    };
+    let path = root.key("engagement_bands");
+    let bands = match bands {
+        None | Some(Json::Null) => Vec::new(),
+        Some(Json::Array(values)) if (1..=MAX_BANDS).contains(&values.len()) => {
+            let mut bands: Vec<f64> = Vec::new();
+            for (i, value) in values.iter().enumerate() {
+                let band = finite_number(value, &path.index(i))?;
+                if let Some(before) = bands.last().filter(|before| band >= **before) {
+                    return Err(path.index(i).error(format!(
+                        "engagement bands go from the highest minimum down: {band} is not below {before}"
+                    )));
+                }
+                bands.push(band);
+            }
+            bands
+        }
+        Some(other) => {
+            return Err(path.error(format!(
+                "expected an array of 1 to {MAX_BANDS} engagement minimums, highest first, \
+                 such as [60, 30, 10], got {}",
+                match other {
+                    Json::Array(values) => format!("{} of them", values.len()),
+                    other => describe(other),
+                }
+            )))
+        }
+    };
+    match grades {
+        Some(grades) => Ok(Some(Grading { grades, bands })),
+        None if bands.is_empty() => Ok(None),
+        None => {
+            Err(path.error("engagement bands need \"grades\": a priority is a grade and a band"))
+        }
     }
 }
 
@@ -455,7 +542,7 @@ mod tests {
     fn every_mistake_is_named_with_its_path() {
         let cases = [
             (json!([]), "$: settings must be a JSON object, got an array"),
-            (json!({"halflife": "3 days"}), "$: unknown key \"halflife\" in settings; expected \"half_life\", \"pql_threshold\", \"pql_tag\", \"thresholds\", \"score_100\", \"likelihood\", \"stages\", \"routing\""),
+            (json!({"halflife": "3 days"}), "$: unknown key \"halflife\" in settings; expected \"half_life\", \"pql_threshold\", \"pql_tag\", \"thresholds\", \"score_100\", \"likelihood\", \"stages\", \"routing\", \"grades\", \"engagement_bands\""),
             (json!({"half_life": "0 days"}), "$.half_life: half-life must be positive, got \"0 days\""),
             (json!({"half_life": 30}), "$.half_life: half-life must be an interval such as \"30 days\", got 30"),
             (json!({"half_life": "soon"}), "$.half_life: invalid interval \"soon\": expected amounts with units such as \"14 days\", \"1 hour 30 minutes\" or ISO 8601 \"P14D\""),

@@ -1,5 +1,5 @@
-//! Qualification (reference: "Qualification"): the 1–100 and star scales and the
-//! likelihood the scores views show, and the internal functions `clear_tag`, `forget`
+//! Qualification (reference: "Qualification"): the 1–100 and star scales, the
+//! likelihood, and the grade and priority the scores views show, and the internal functions `clear_tag`, `forget`
 //! and the transitions' SQL call (tags copied back, keys spelled as stored).
 
 use pgrx::prelude::*;
@@ -11,6 +11,7 @@ use crate::pg::base::jsonb::AnyJsonb;
 use crate::pg::write::routing;
 use crate::pg::write::summaries;
 use crate::pg::write::transitions;
+use lead_score_core::grading::Grading;
 use lead_score_core::qualification::{Curve, ScoreScale};
 use lead_score_core::settings::{Likelihood, Settings};
 
@@ -24,6 +25,20 @@ fn scale(curve: &str, scale: f64) -> ScoreScale {
         raise(Failure::InvalidValue(format!("score_100 scale must be positive, got {scale}")));
     }
     ScoreScale { curve, scale }
+}
+
+/// Grades and bands as the scores views pass them (from `attachment_store`), or 22023
+/// for arrays given by hand that no settings could make.
+fn grading(names: &[Option<String>], minimums: &[Option<f64>], bands: &[Option<f64>]) -> Grading {
+    Grading::from_arrays(names, minimums, bands).unwrap_or_else(|e| raise(Failure::InvalidValue(e)))
+}
+
+/// The same, for a priority: it needs at least one band.
+fn banded(names: &[Option<String>], minimums: &[Option<f64>], bands: &[Option<f64>]) -> Grading {
+    if bands.is_empty() {
+        raise(Failure::InvalidValue("a priority needs at least one engagement band".to_owned()));
+    }
+    grading(names, minimums, bands)
 }
 
 #[pg_schema]
@@ -56,6 +71,44 @@ pub(crate) mod lead_score {
             raise(Failure::InvalidValue(format!("intercept must be finite, got {intercept}")));
         }
         Likelihood { intercept, points_per_doubling }.probability(score)
+    }
+
+    /// `lead_score.grade(fit, names, minimums)`: the grade of a fit score, the first of
+    /// `names` whose minimum (best first) it reaches; NULL below every minimum.
+    #[pg_extern(immutable, strict, parallel_safe)]
+    pub fn grade(
+        fit: f64,
+        names: Vec<Option<String>>,
+        minimums: Vec<Option<f64>>,
+    ) -> Option<String> {
+        super::grading(&names, &minimums, &[]).grade_of(fit).map(str::to_owned)
+    }
+
+    /// `lead_score.priority(fit, engagement, names, minimums, bands)`: the grade and the
+    /// engagement band together (`A1`); NULL below every grade.
+    #[pg_extern(immutable, strict, parallel_safe)]
+    pub fn priority(
+        fit: f64,
+        engagement: f64,
+        names: Vec<Option<String>>,
+        minimums: Vec<Option<f64>>,
+        bands: Vec<Option<f64>>,
+    ) -> Option<String> {
+        super::banded(&names, &minimums, &bands).priority(fit, engagement)
+    }
+
+    /// `lead_score.priority_rank(fit, engagement, names, minimums, bands)`: the
+    /// priority's place in the queue, 1 for the best grade's band 1; NULL below every
+    /// grade.
+    #[pg_extern(immutable, strict, parallel_safe)]
+    pub fn priority_rank(
+        fit: f64,
+        engagement: f64,
+        names: Vec<Option<String>>,
+        minimums: Vec<Option<f64>>,
+        bands: Vec<Option<f64>>,
+    ) -> Option<i32> {
+        super::banded(&names, &minimums, &bands).priority_rank(fit, engagement)
     }
 
     /// `lead_score.mirror_tags(profile_id, contact)`: after `clear_tag` or `forget` took

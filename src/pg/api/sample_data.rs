@@ -56,7 +56,7 @@ mod lead_score {
         };
         let result = score_contact_between(&loaded.compiled, &contact, events, now, between);
         let tally = result.tally;
-        Some(JsonB(json!({
+        let mut scored = json!({
             "score": result.score_at(now),
             "fit": result.fit,
             "engagement": result.engagement.value_at(now),
@@ -65,6 +65,15 @@ mod lead_score {
             "next_due": result.next_due.map_or(Json::Null, iso8601),
             "events": tally.named().map(|(reason, count)| (reason.to_owned(), Json::from(count))).collect::<serde_json::Map<_, _>>(),
             "version": loaded.version,
-        })))
+        });
+        // A profile with grades: the contact's grade, priority and rank (NULL when it
+        // is below every grade; the priority's also without engagement bands).
+        if let Some(grading) = &loaded.compiled.settings.grading {
+            let engagement = result.engagement.value_at(now);
+            scored["grade"] = json!(grading.grade_of(result.fit));
+            scored["priority"] = json!(grading.priority(result.fit, engagement));
+            scored["priority_rank"] = json!(grading.priority_rank(result.fit, engagement));
+        }
+        Some(JsonB(scored))
     }
 }

@@ -59,6 +59,9 @@ pub(crate) struct Attachment {
     /// Whether there are routing turns to take (0.3.0's SQL): a profile routes only
     /// then (see `write::routing`).
     pub(crate) routing_sql: bool,
+    /// Whether `attachment_store` has the scores view's grades (0.3.0's SQL): written
+    /// with the rest of the scored version's settings.
+    pub(crate) grades_stored: bool,
 }
 
 /// The accounts table of an attachment, as SQL.
@@ -186,7 +189,10 @@ pub(crate) fn load_attachment(client: &SpiClient<'_>, profile_id: i64) -> Option
                     EXISTS (SELECT FROM pg_catalog.pg_attribute t
                              WHERE t.attrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass('lead_score.transitions')
                                AND t.attname OPERATOR(pg_catalog.=) 'key_column' AND NOT t.attisdropped),
-                    pg_catalog.to_regclass('lead_score.routing_turns') IS NOT NULL
+                    pg_catalog.to_regclass('lead_score.routing_turns') IS NOT NULL,
+                    EXISTS (SELECT FROM pg_catalog.pg_attribute t
+                             WHERE t.attrelid OPERATOR(pg_catalog.=) 'lead_score.attachment_store'::pg_catalog.regclass
+                               AND t.attname OPERATOR(pg_catalog.=) 'grade_names' AND NOT t.attisdropped)
                FROM lead_score.attachment_store a
                JOIN lead_score.profile_store p ON p.id OPERATOR(pg_catalog.=) a.profile_id
               WHERE a.profile_id OPERATOR(pg_catalog.=) $1",
@@ -322,6 +328,7 @@ pub(crate) fn load_attachment(client: &SpiClient<'_>, profile_id: i64) -> Option
         adjustments_by_table: flag(18),
         transitions_by_table: flag(20),
         routing_sql: flag(21),
+        grades_stored: flag(22),
         profile_name,
     })
 }

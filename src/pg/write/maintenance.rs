@@ -48,7 +48,7 @@ pub(crate) fn rescore_all(client: &mut SpiClient<'_>, profile: &str, cause: Caus
     lock_together(&locks);
     let attached = attached_locking(client, profile, &before_locks, pg_sys::ExclusiveLock);
     let attachment = &attached.attachment;
-    // The view reads the scored version's tag, scale and likelihood from here (before
+    // The view reads the scored version's tag, scale, likelihood and grades from here (before
     // the rescore copies tags, which names the PQL tag).
     let settings = &attached.compiled.settings;
     let likelihood = settings.likelihood;
@@ -68,10 +68,22 @@ pub(crate) fn rescore_all(client: &mut SpiClient<'_>, profile: &str, cause: Caus
     } else {
         String::new()
     };
+    // Nor, before 0.3.0's, grades (and its settings_problem() lets none be published).
+    let grading_columns = if attachment.grades_stored {
+        let grading = settings.grading.as_ref();
+        let names = params
+            .bind(grading.map(|g| g.grades.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>()));
+        let minimums =
+            params.bind(grading.map(|g| g.grades.iter().map(|(_, m)| *m).collect::<Vec<_>>()));
+        let bands = params.bind(grading.filter(|g| !g.bands.is_empty()).map(|g| g.bands.clone()));
+        format!(", grade_names = {names}, grade_minimums = {minimums}, engagement_bands = {bands}")
+    } else {
+        String::new()
+    };
     let mark = format!(
         "UPDATE lead_score.attachment_store
             SET scored_version = {version}, pql_tag = {pql_tag}, score_100_curve = {curve},
-                score_100_scale = {scale}{likelihood_columns}
+                score_100_scale = {scale}{likelihood_columns}{grading_columns}
           WHERE profile_id = {profile_id}"
     );
     client
