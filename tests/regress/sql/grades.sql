@@ -46,7 +46,7 @@ SELECT id, fit_score, engagement_score, grade, priority, priority_rank
   FROM lead_score."Graded_scores" ORDER BY id;
 -- The sales queue: best first, the ungraded last.
 SELECT id, priority FROM lead_score."Graded_scores" ORDER BY priority_rank NULLS LAST, id;
--- The new columns come last, after likelihood.
+-- The new columns come last, after likelihood and the stage columns.
 SELECT attname FROM pg_attribute
  WHERE attrelid = 'lead_score."Graded_scores"'::regclass AND attnum > 0 ORDER BY attnum DESC LIMIT 4;
 
