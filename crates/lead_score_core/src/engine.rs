@@ -48,6 +48,17 @@ pub struct CompiledProfile {
     watched_types: HashMap<String, u16>,
     /// Each stage's condition (`None`: it has none), in the order of `settings.stages`.
     stage_conditions: Vec<Option<crate::condition::Condition>>,
+    /// Per rule (by index), the capped parts its points go into (see `CapPaths`).
+    cap_paths: Vec<CapPaths>,
+}
+
+/// Where an event rule's points go when caps apply: the nested capped parts of the
+/// engagement (its dimension's, then its own), and of its dimension's sum (its own).
+/// Empty for a rule no cap touches: its points are free terms.
+#[derive(Debug, Default)]
+pub(crate) struct CapPaths {
+    pub(crate) engagement: Vec<(u32, crate::decay::Cap)>,
+    pub(crate) dimension: Vec<(u32, crate::decay::Cap)>,
 }
 
 /// A profile that failed to compile: which rule (none for settings) and what.

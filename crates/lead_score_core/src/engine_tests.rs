@@ -3,6 +3,7 @@
 //!
 //! The helpers are here, the tests in `engine_tests/` by topic.
 
+mod caps;
 mod due_times;
 mod ends_of_time;
 mod interrupts;

@@ -3,6 +3,7 @@
 
 use std::cmp::Ordering;
 
+use crate::caps::DIMENSION_KEYS;
 use crate::engine::{CompiledProfile, ContactScore};
 use crate::rule::Rule;
 use crate::value::Micros;
@@ -11,8 +12,9 @@ use crate::value::Micros;
 #[derive(Clone, Debug, PartialEq)]
 pub struct Contribution {
     pub rule_name: String,
-    /// `fit`, `event`, `disqualifier` or `adjustment` (a manual one: its reason is the
-    /// rule name).
+    /// `fit`, `event` (`capped` when its own cap binds), `cap` (what a dimension's cap or
+    /// `max_engagement` takes away), `disqualifier` or `adjustment` (a manual one: its
+    /// reason is the rule name).
     pub kind: &'static str,
     pub dimension: Option<String>,
     /// How many events an event rule counted; `None` for the other kinds.
@@ -23,8 +25,10 @@ pub struct Contribution {
 }
 
 /// The contributions behind `result` (computed with [`EventSummary::explaining`](crate::engine::EventSummary::explaining)) at
-/// `at`: the fit rules that hold, the event rules that counted events, the manual
-/// adjustments that count, the disqualifiers that hold. Their points add up to `result.score_at(at)`. Ordered by
+/// `at`: the fit rules that hold, the event rules that counted events (capped by their
+/// own limit, kind `capped`, when it binds), what each binding dimension cap and
+/// `max_engagement` take away (kind `cap`), the manual adjustments that count, the
+/// disqualifiers that hold. Their points add up to `result.score_at(at)`. Ordered by
 /// absolute points (largest first, disqualifiers last), then by rule name; then the
 /// contact's grade and priority when the profile has grades.
 pub fn contributions(
@@ -46,15 +50,19 @@ pub fn contributions(
     }
     for (&index, worth) in &result.by_rule {
         if let Some((name, Rule::Event(rule))) = profile.rules.get(index) {
+            // A rule over its own cap shows its capped worth, as kind `capped`.
+            let uncapped = worth.points.value_at(at);
+            let points = rule.cap.map_or(uncapped, |cap| cap.clamp(uncapped));
             found.push(Contribution {
                 rule_name: name.clone(),
-                kind: "event",
+                kind: if points != uncapped { "capped" } else { "event" },
                 dimension: rule.dimension.clone(),
                 events: Some(worth.events),
-                points: Some(worth.points.value_at(at)),
+                points: Some(points),
             });
         }
     }
+    found.extend(cap_rows(profile, result, at));
     for adjustment in &result.adjustments {
         found.push(Contribution {
             rule_name: adjustment.reason.clone(),
@@ -96,6 +104,39 @@ fn grading_rows(profile: &CompiledProfile, result: &ContactScore, at: Micros) ->
     let priority =
         grading.priority(result.fit, engagement).map(|priority| row("priority", priority));
     grade.into_iter().chain(priority).collect()
+}
+
+/// What the dimensions' caps and `max_engagement` take away at `at`, one row of kind
+/// `cap` each that binds (its points negative when it cuts points), so that the rows
+/// still add up to the score.
+fn cap_rows(profile: &CompiledProfile, result: &ContactScore, at: Micros) -> Vec<Contribution> {
+    let caps = &profile.settings.caps;
+    let mut rows = Vec::new();
+    for part in &result.engagement.parts {
+        let Some(n) = part.key.checked_sub(DIMENSION_KEYS) else { continue };
+        let Some((label, cap)) = caps.dimensions.get(n as usize) else { continue };
+        let cut = part.sum.cut_at(at);
+        if cut != 0.0 {
+            rows.push(Contribution {
+                rule_name: format!("dimension_caps: {label} at most {cap}"),
+                kind: "cap",
+                dimension: Some(label.clone()),
+                events: None,
+                points: Some(cut),
+            });
+        }
+    }
+    let cut = result.engagement.cut_at(at);
+    if let (Some(max), true) = (caps.max_engagement, cut != 0.0) {
+        rows.push(Contribution {
+            rule_name: format!("max_engagement: at most {max}"),
+            kind: "cap",
+            dimension: None,
+            events: None,
+            points: Some(cut),
+        });
+    }
+    rows
 }
 
 /// Larger absolute points first; no points last.

@@ -24,12 +24,15 @@ fn grades_are_kept_best_first_whatever_the_json_order() {
     assert_eq!(Settings::compile(&json!({"grades": null})).unwrap().grading, None);
 }
 
+/// (fit, engagement) -> (grade, band, priority, rank)
+type Case = (f64, f64, Option<&'static str>, Option<usize>, Option<&'static str>, Option<i32>);
+
 #[test]
 fn grade_band_priority_and_rank() {
     let g = grading(json!({"grades": {"A": 30, "B": 20, "C": 10, "D": 0},
                            "engagement_bands": [60, 30, 10]}));
     // (fit, engagement) -> (grade, band, priority, rank)
-    let cases: &[(f64, f64, Option<&str>, Option<usize>, Option<&str>, Option<i32>)] = &[
+    let cases: &[Case] = &[
         (30.0, 60.0, Some("A"), Some(1), Some("A1"), Some(1)), // exactly at both minimums
         (29.999, 59.999, Some("B"), Some(2), Some("B2"), Some(6)), // just below them
         (100.0, 1e9, Some("A"), Some(1), Some("A1"), Some(1)),

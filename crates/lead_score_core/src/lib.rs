@@ -6,6 +6,7 @@
 //! thin.
 
 pub mod candidates;
+pub mod caps;
 pub mod condition;
 pub mod decay;
 pub mod engine;

@@ -141,7 +141,7 @@ pub fn may_change(
         return false;
     }
     let Some(lowest) = lowest_pending(settings, held, u64::MAX) else { return false };
-    fit + engagement.value_at(now) >= lowest || engagement.terms.iter().any(|t| t.value < 0.0)
+    fit + engagement.value_at(now) >= lowest || engagement.all_terms().any(|t| t.value < 0.0)
 }
 
 /// The lowest score that would give a contact holding `held` something new: a tag it
@@ -191,10 +191,10 @@ pub fn next_crossing(
     const SECOND: i64 = 1_000_000;
     let threshold = lowest_pending(settings, held, stages_met)?;
     let score = |at: Micros| fit + engagement.value_at(at);
-    if score(now) >= threshold || !engagement.terms.iter().any(|t| t.value < 0.0) {
+    if score(now) >= threshold || !engagement.all_terms().any(|t| t.value < 0.0) {
         return None;
     }
-    let longest = engagement.terms.iter().filter_map(|t| t.half_life).fold(0.0, f64::max);
+    let longest = engagement.all_terms().filter_map(|t| t.half_life).fold(0.0, f64::max);
     let horizon = (40.0 * longest * 1e6).min(i64::MAX as f64 / 4.0) as i64;
     let step = (horizon / SAMPLES).max(SECOND);
     let mut below = now;

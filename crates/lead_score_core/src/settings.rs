@@ -7,6 +7,7 @@
 
 use serde_json::Value as Json;
 
+use crate::caps::Caps;
 use crate::condition::{compile_positive_span, Condition};
 use crate::error::{describe, reject_unknown_keys, JsonPath, RuleError};
 use crate::grading::{Grading, MAX_BANDS};
@@ -38,6 +39,8 @@ pub struct Settings {
     pub routing: Option<Routing>,
     /// Fit grades and engagement bands, when the profile has grades.
     pub grading: Option<Grading>,
+    /// `dimension_caps` and `max_engagement` (rules carry their own caps).
+    pub caps: Caps,
 }
 
 /// Lead routing: a contact that gets `tag` while its `column` of the contacts table is
@@ -222,6 +225,8 @@ const KEYS: &[&str] = &[
     "routing",
     "grades",
     "engagement_bands",
+    "dimension_caps",
+    "max_engagement",
 ];
 
 impl Settings {
@@ -301,6 +306,8 @@ impl Settings {
             Some(json) => Some(Likelihood::compile(json, &root.key("likelihood"))?),
         };
         let grading = compile_grading(object.get("grades"), object.get("engagement_bands"), &root)?;
+        let caps =
+            Caps::compile(object.get("dimension_caps"), object.get("max_engagement"), &root)?;
         let (stages, conditions) = compile_stages(object.get("stages"), &root)?;
         let mut settings = Settings {
             half_life,
@@ -312,6 +319,7 @@ impl Settings {
             stages,
             routing: None,
             grading,
+            caps,
         };
         settings.routing = match object.get("routing") {
             None | Some(Json::Null) => None,
@@ -542,7 +550,7 @@ mod tests {
     fn every_mistake_is_named_with_its_path() {
         let cases = [
             (json!([]), "$: settings must be a JSON object, got an array"),
-            (json!({"halflife": "3 days"}), "$: unknown key \"halflife\" in settings; expected \"half_life\", \"pql_threshold\", \"pql_tag\", \"thresholds\", \"score_100\", \"likelihood\", \"stages\", \"routing\", \"grades\", \"engagement_bands\""),
+            (json!({"halflife": "3 days"}), "$: unknown key \"halflife\" in settings; expected \"half_life\", \"pql_threshold\", \"pql_tag\", \"thresholds\", \"score_100\", \"likelihood\", \"stages\", \"routing\", \"grades\", \"engagement_bands\", \"dimension_caps\", \"max_engagement\""),
             (json!({"half_life": "0 days"}), "$.half_life: half-life must be positive, got \"0 days\""),
             (json!({"half_life": 30}), "$.half_life: half-life must be an interval such as \"30 days\", got 30"),
             (json!({"half_life": "soon"}), "$.half_life: invalid interval \"soon\": expected amounts with units such as \"14 days\", \"1 hour 30 minutes\" or ISO 8601 \"P14D\""),

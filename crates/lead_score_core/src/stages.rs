@@ -78,8 +78,8 @@ pub fn compile_stages(
             }
         };
         if let Some(score) = score {
-            let earlier = stages.iter().filter_map(|s| s.score.map(|min| (s, min)));
-            if let Some((below, min)) = earlier.filter(|(_, min)| *min >= score).last() {
+            let mut earlier = stages.iter().filter_map(|s| s.score.map(|min| (s, min)));
+            if let Some((below, min)) = earlier.rfind(|(_, min)| *min >= score) {
                 return Err(at.key("score").error(format!(
                     "stage \"{name}\" needs a higher score than the stage \"{}\" before it ({min}), got {score}",
                     below.name

@@ -4,9 +4,9 @@
 use rustc_hash::FxHashMap as HashMap;
 use serde_json::Value as Json;
 
-use super::{CompiledProfile, ProfileError};
+use super::{CapPaths, CompiledProfile, ProfileError};
 use crate::condition::Condition;
-use crate::decay::HalfLife;
+use crate::decay::{DecayedSum, HalfLife};
 use crate::rule::{EventRule, HalfLifeChoice, Rule};
 use crate::settings::Settings;
 
@@ -42,7 +42,19 @@ impl CompiledProfile {
         for when in stage_conditions.iter().flatten() {
             watch(&mut watched_types, when);
         }
-        Ok(CompiledProfile { settings, rules, rules_by_type, watched_types, stage_conditions })
+        let cap_paths = rules
+            .iter()
+            .enumerate()
+            .map(|(index, (_, rule))| cap_paths(&settings, index, rule))
+            .collect();
+        Ok(CompiledProfile {
+            settings,
+            rules,
+            rules_by_type,
+            watched_types,
+            stage_conditions,
+            cap_paths,
+        })
     }
 
     /// Every condition the contact's facts are tested with, beside the rules': the
@@ -50,6 +62,17 @@ impl CompiledProfile {
     pub fn stage_conditions(&self) -> impl Iterator<Item = (&str, &Condition)> {
         let names = self.settings.stages.iter().map(|s| s.name.as_str());
         names.zip(&self.stage_conditions).filter_map(|(name, when)| Some((name, when.as_ref()?)))
+    }
+
+    /// An empty sum of dimension `label`'s points, with its cap if it has one.
+    pub(super) fn dimension_sum(&self, label: &str) -> DecayedSum {
+        let cap = self.settings.caps.of_dimension(label).map(|(_, cap)| cap);
+        DecayedSum { cap, ..DecayedSum::default() }
+    }
+
+    /// The capped parts rule `index`'s points go into.
+    pub(super) fn cap_paths(&self, index: usize) -> Option<&CapPaths> {
+        self.cap_paths.get(index)
     }
 
     pub(super) fn half_life(&self, rule: &EventRule) -> Option<HalfLife> {
@@ -77,5 +100,17 @@ fn watch(watched_types: &mut HashMap<String, u16>, when: &Condition) {
             let next = watched_types.len() as u16;
             watched_types.entry(event_type.clone()).or_insert(next);
         }
+    }
+}
+
+/// The capped parts an event rule's points go into: its dimension's (when capped), then
+/// its own (`max_points` / `min_points`, keyed by its number).
+fn cap_paths(settings: &Settings, index: usize, rule: &Rule) -> CapPaths {
+    let Rule::Event(rule) = rule else { return CapPaths::default() };
+    let own: Option<(u32, crate::decay::Cap)> = rule.cap.map(|cap| (index as u32, cap));
+    let dimension = rule.dimension.as_deref().and_then(|label| settings.caps.of_dimension(label));
+    CapPaths {
+        engagement: dimension.into_iter().chain(own).collect(),
+        dimension: own.into_iter().collect(),
     }
 }

@@ -66,6 +66,8 @@ impl EventSummary {
             }
         }
 
+        // The whole engagement's cap (`max_engagement`), whatever points came in.
+        self.engagement.cap = profile.settings.caps.engagement();
         let mut result = ContactScore {
             fit: 0.0,
             engagement: self.engagement,

@@ -228,9 +228,14 @@ pub(super) fn count_event(
     (engagement, dimensions, by_rule): Sums<'_>,
 ) {
     let half_life = profile.half_life(rule);
-    engagement.add(rule.points, at, half_life);
+    let paths = profile.cap_paths(index);
+    let (in_engagement, in_dimension) =
+        paths.map_or((&[][..], &[][..]), |p| (p.engagement.as_slice(), p.dimension.as_slice()));
+    engagement.add_in(in_engagement, rule.points, at, half_life);
     if let Some(dimension) = &rule.dimension {
-        dimensions.entry(dimension.clone()).or_default().add(rule.points, at, half_life);
+        let sum =
+            dimensions.entry(dimension.clone()).or_insert_with(|| profile.dimension_sum(dimension));
+        sum.add_in(in_dimension, rule.points, at, half_life);
     }
     if let Some(by_rule) = by_rule {
         let worth = by_rule.entry(index).or_default();
