@@ -234,8 +234,13 @@ impl Attached {
     pub fn with_compiled(
         client: &SpiClient<'_>,
         attachment: Attachment,
-        compiled: CompiledProfile,
+        mut compiled: CompiledProfile,
     ) -> Attached {
+        // A state table made before 0.3.0 has no place for a stage until the update:
+        // its stages are not settled meanwhile.
+        if !attachment.stages_stored {
+            compiled.drop_stages();
+        }
         let mut plan = FactsPlan::of(&compiled);
         plan.learn_column_types(client, &attachment);
         let decayed_types = DecayedTypes::look_up(client);

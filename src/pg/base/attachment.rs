@@ -62,6 +62,9 @@ pub(crate) struct Attachment {
     /// Whether `attachment_store` has the scores view's grades (0.3.0's SQL): written
     /// with the rest of the scored version's settings.
     pub(crate) grades_stored: bool,
+    /// Whether the state table has the lifecycle stage's columns (0.3.0's attach, or its
+    /// update): before, the profile's stages are not settled (see `Attached`).
+    pub(crate) stages_stored: bool,
 }
 
 /// The accounts table of an attachment, as SQL.
@@ -192,7 +195,11 @@ pub(crate) fn load_attachment(client: &SpiClient<'_>, profile_id: i64) -> Option
                     pg_catalog.to_regclass('lead_score.routing_turns') IS NOT NULL,
                     EXISTS (SELECT FROM pg_catalog.pg_attribute t
                              WHERE t.attrelid OPERATOR(pg_catalog.=) 'lead_score.attachment_store'::pg_catalog.regclass
-                               AND t.attname OPERATOR(pg_catalog.=) 'grade_names' AND NOT t.attisdropped)
+                               AND t.attname OPERATOR(pg_catalog.=) 'grade_names' AND NOT t.attisdropped),
+                    EXISTS (SELECT FROM pg_catalog.pg_attribute t JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) t.attrelid
+                             WHERE c.relname OPERATOR(pg_catalog.=) a.state_table
+                               AND c.relnamespace OPERATOR(pg_catalog.=) 'lead_score'::pg_catalog.regnamespace
+                               AND t.attname OPERATOR(pg_catalog.=) 'stage' AND NOT t.attisdropped)
                FROM lead_score.attachment_store a
                JOIN lead_score.profile_store p ON p.id OPERATOR(pg_catalog.=) a.profile_id
               WHERE a.profile_id OPERATOR(pg_catalog.=) $1",
@@ -329,6 +336,7 @@ pub(crate) fn load_attachment(client: &SpiClient<'_>, profile_id: i64) -> Option
         transitions_by_table: flag(20),
         routing_sql: flag(21),
         grades_stored: flag(22),
+        stages_stored: flag(23),
         profile_name,
     })
 }

@@ -209,7 +209,8 @@ impl Attachment {
                 format!("WHERE c.{key} IS NOT NULL ORDER BY c.{key}"),
             ),
         };
-        let stored_columns = if stored.is_empty() { String::new() } else { stored_columns() };
+        let stored_columns =
+            if stored.is_empty() { String::new() } else { stored_columns(self.stages_stored) };
         match &self.accounts {
             Some(Accounts { table: accounts, contact_account, account_key })
                 if !plan.layout.account.is_empty() =>

@@ -120,13 +120,25 @@ const fn same(a: &[u8], b: &[u8]) -> bool {
 /// The state row columns read beside every contact in a full pass, and by the locking
 /// read of the full path (see `StoredRow`), of the row aliased `s`, each after a comma.
 /// (Dimensions NULL when empty, the usual case: nothing to parse.)
-pub(crate) fn stored_columns() -> String {
+/// (`stages`: whether the table has the stage's columns; NULL in their place if not.)
+pub(crate) fn stored_columns(stages: bool) -> String {
     stored()
         .map(|name| match name {
             "dimensions" => ", nullif(s.dimensions, '{}')".to_owned(),
+            "stage" if !stages => ", NULL::text".to_owned(),
             _ => format!(", s.{name}"),
         })
         .collect()
+}
+
+/// The stage column of the row aliased `alias`, or NULL for a state table without one
+/// (made before 0.3.0, not updated yet).
+pub(crate) fn stage_column(alias: &str, stages: bool) -> String {
+    if stages {
+        format!("{alias}.stage")
+    } else {
+        "NULL::text".to_owned()
+    }
 }
 
 /// The stored columns of the row aliased `alias`, as a score write compares them (the

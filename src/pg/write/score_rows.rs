@@ -162,7 +162,7 @@ pub(crate) fn lock_and_read(
             "SELECT s.contact_key::text{stored}, s.tags
                FROM {state} s WHERE s.contact_key = ANY ({keys}::text[]::{key_type}[])
               ORDER BY s.contact_key FOR UPDATE",
-            stored = stored_columns()
+            stored = stored_columns(attached.attachment.stages_stored)
         )
     });
     run(client, attached, &lock, "locking scores", &params)
@@ -203,8 +203,13 @@ pub(crate) fn standing(
     let read = attached.statement(client, Statement::Standing, &params, false, || {
         format!(
             "SELECT contact_key::text, fit, engagement, tags, cardinality(disqualified_by) > 0, limits,
-                    stage, stage_entered_at, stage_base
+                    {}
                FROM {} WHERE contact_key = {key}::text::{}",
+            if attachment.stages_stored {
+                "stage, stage_entered_at, stage_base"
+            } else {
+                "NULL::text, NULL::timestamptz, NULL::lead_score.decayed"
+            },
             attachment.state_table, attachment.key_type
         )
     });
@@ -378,7 +383,8 @@ pub(crate) fn add_events_sql(
         format!("{position}::int8")
     } else {
         format!(
-            "{position}::int8, s.fit, s.engagement, s.tags, cardinality(s.disqualified_by) > 0, s.stage"
+            "{position}::int8, s.fit, s.engagement, s.tags, cardinality(s.disqualified_by) > 0, {}",
+            state_table::stage_column("s", attachment.stages_stored)
         )
     };
     let values: [String; ADDED.len()] = [

@@ -14,6 +14,7 @@ use crate::pg::base::clock::from_unix_micros;
 use crate::pg::base::params::Params;
 use crate::pg::base::rights::{calling_role, role_name};
 use crate::pg::base::spi_rows::{Row, Rows};
+use crate::pg::base::state_table;
 use crate::pg::write::routing;
 use crate::pg::write::score_rows::StoredRow;
 use crate::pg::write::summaries::Scored;
@@ -339,8 +340,9 @@ pub(crate) fn due_after_untagging(
     let mut params = Params::default();
     let key = params.bind(contact);
     let read = attached.statement(client, Statement::UntaggedScore, &params, true, || {
+        let stage = state_table::stage_column("s", attached.attachment.stages_stored);
         format!(
-            "SELECT s.fit, s.engagement, s.tags, s.stage FROM {state} s
+            "SELECT s.fit, s.engagement, s.tags, {stage} FROM {state} s
               WHERE s.contact_key = {key}::text::{key_type} AND cardinality(s.disqualified_by) = 0
                 FOR UPDATE"
         )

@@ -64,6 +64,12 @@ impl CompiledProfile {
         names.zip(&self.stage_conditions).filter_map(|(name, when)| Some((name, when.as_ref()?)))
     }
 
+    /// Leave the stages out (for a state table that cannot hold them yet).
+    pub fn drop_stages(&mut self) {
+        self.settings.stages.clear();
+        self.stage_conditions.clear();
+    }
+
     /// An empty sum of dimension `label`'s points, with its cap if it has one.
     pub(super) fn dimension_sum(&self, label: &str) -> DecayedSum {
         let cap = self.settings.caps.of_dimension(label).map(|(_, cap)| cap);
