@@ -44,6 +44,8 @@ SELECT row_number() OVER (ORDER BY s.score DESC, c.id) AS rank,
 SELECT c.owner, count(*) AS contacts FROM crm.contacts c WHERE c.owner IS NOT NULL GROUP BY c.owner ORDER BY c.owner;
 
 \echo 'Why the top lead scores what it does: lead_score.explain(profile, contact), rule by rule'
+\echo '(kind capped: a rule past its max_points, counted at the cap; stage: the points it earned'
+\echo 'in its lifecycle stage, part of the rows above; grade and priority: its place in the matrix)'
 SELECT s.id AS top_lead FROM lead_score."Demo_scores" s ORDER BY s.score DESC, s.id LIMIT 1 \gset
 SELECT rule_name, kind, dimension, events, round(points::numeric, 2) AS points
   FROM lead_score.explain('Demo', :top_lead);
