@@ -79,8 +79,9 @@ SELECT reason, count(*) AS contacts
  GROUP BY reason ORDER BY 2 DESC;
 
 \echo 'Lifecycle stages (the "stages" setting): the funnel, and the points each stage''s'
-\echo 'contacts earned since they entered it (stage_score); SQL needs 100 and a booked call or a trial.'
-SELECT s.stage, count(*) AS contacts, round(avg(s.score)::numeric, 1) AS avg_score,
+\echo 'contacts earned since they entered it (stage_score: none yet, all entered at attach); SQL'
+\echo 'needs 100 and a booked call or a trial; disqualified contacts enter no stage.'
+SELECT coalesce(s.stage, '(none: disqualified)') AS stage, count(*) AS contacts, round(avg(s.score)::numeric, 1) AS avg_score,
        round(avg(s.stage_score)::numeric, 1) AS avg_points_in_stage
   FROM lead_score."Demo_scores" s
  GROUP BY s.stage ORDER BY min(s.score) DESC;
