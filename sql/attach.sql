@@ -446,7 +446,11 @@ BEGIN
             -- stage_score is the engagement gained since (the difference, both decayed).
             stage            text,
             stage_entered_at timestamptz,
-            stage_base       lead_score.decayed
+            stage_base       lead_score.decayed,
+            -- Which stages' conditions held at its last full computation (bit i: stage
+            -- i), so that new events send it to a full computation only when it can
+            -- enter one.
+            stages_met       bigint
         ) WITH (fillfactor = 70)$ddl$, state_table, key_type);
     -- (Room on each page lets a new event's update stay a HOT update: no index write.)
     EXECUTE format('CREATE INDEX ON lead_score.%I (next_due) WHERE next_due IS NOT NULL', state_table);

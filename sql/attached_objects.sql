@@ -160,7 +160,8 @@ BEGIN
         IF att.objects_version OPERATOR(pg_catalog.<) 3 THEN
             EXECUTE format('ALTER TABLE lead_score.%I ADD COLUMN IF NOT EXISTS stage text, '
                            'ADD COLUMN IF NOT EXISTS stage_entered_at timestamptz, '
-                           'ADD COLUMN IF NOT EXISTS stage_base lead_score.decayed', att.state_table);
+                           'ADD COLUMN IF NOT EXISTS stage_base lead_score.decayed, '
+                           'ADD COLUMN IF NOT EXISTS stages_met bigint', att.state_table);
         END IF;
         -- 1 -> 2: the policy qualifies the key and lets the contacts' owner read all.
         IF att.objects_version OPERATOR(pg_catalog.<) 2 THEN

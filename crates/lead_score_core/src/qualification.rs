@@ -127,11 +127,12 @@ pub fn transitions(
 /// Whether a write that only added points may need `transitions` (or a new due time
 /// from `next_crossing`): the contact is not disqualified, lacks a tag or a stage
 /// above its own, and either has reached that one's minimum or has negative points
-/// whose fading can raise it. (Whether a stage's condition holds is not known here:
-/// every stage above counts as if it held.)
+/// whose fading can raise it. Only the stages whose conditions held when it was last
+/// computed in full count (`stages_met`; adding events changes no condition).
 pub fn may_change(
     settings: &Settings,
     held: Held<'_>,
+    stages_met: u64,
     disqualified: bool,
     fit: f64,
     engagement: &DecayedSum,
@@ -140,7 +141,7 @@ pub fn may_change(
     if disqualified {
         return false;
     }
-    let Some(lowest) = lowest_pending(settings, held, u64::MAX) else { return false };
+    let Some(lowest) = lowest_pending(settings, held, stages_met) else { return false };
     fit + engagement.value_at(now) >= lowest || engagement.all_terms().any(|t| t.value < 0.0)
 }
 

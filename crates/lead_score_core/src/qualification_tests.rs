@@ -153,14 +153,22 @@ fn only_fading_negative_points_cross_by_themselves() {
 fn only_contacts_near_a_tag_need_the_full_path() {
     let settings = tiers();
     let low = sum(&[(10.0, 0, Some(30.0))]);
-    assert!(!may_change(&settings, Held::default(), false, 0.0, &low, 0));
-    assert!(may_change(&settings, Held::default(), false, 10.0, &low, 0));
-    assert!(!may_change(&settings, Held::default(), true, 10.0, &low, 0));
-    assert!(may_change(&settings, Held::default(), false, 0.0, &sum(&[(-1.0, 0, Some(1.0))]), 0));
+    assert!(!may_change(&settings, Held::default(), 0, false, 0.0, &low, 0));
+    assert!(may_change(&settings, Held::default(), 0, false, 10.0, &low, 0));
+    assert!(!may_change(&settings, Held::default(), 0, true, 10.0, &low, 0));
+    assert!(may_change(
+        &settings,
+        Held::default(),
+        0,
+        false,
+        0.0,
+        &sum(&[(-1.0, 0, Some(1.0))]),
+        0
+    ));
     let all = names(&["MQL", "SQL", "PQL"]);
-    assert!(!may_change(&settings, tags(&all), false, 500.0, &low, 0));
+    assert!(!may_change(&settings, tags(&all), 0, false, 500.0, &low, 0));
     // Holding MQL, at 30: the next tag (SQL, 50) is not reached.
-    assert!(!may_change(&settings, tags(&names(&["MQL"])), false, 20.0, &low, 0));
+    assert!(!may_change(&settings, tags(&names(&["MQL"])), 0, false, 20.0, &low, 0));
 }
 
 #[test]
@@ -207,10 +215,12 @@ fn stages_are_entered_upwards_only_and_never_while_disqualified() {
     assert!((10 * DAY..=10 * DAY + 1_000_000).contains(&crossing), "{crossing}");
     assert_eq!(next_crossing(&settings, stage(Some(1)), 0b011, 0.0, &rising, 0), None);
     let low = sum(&[(10.0, 0, Some(30.0))]);
-    assert!(!may_change(&settings, stage(Some(0)), false, 5.0, &low, 0));
-    assert!(may_change(&settings, stage(Some(0)), false, 10.0, &low, 0));
-    assert!(may_change(&settings, stage(Some(1)), false, 40.0, &low, 0));
-    assert!(!may_change(&settings, stage(Some(2)), false, 400.0, &low, 0));
+    assert!(!may_change(&settings, stage(Some(0)), 0b111, false, 5.0, &low, 0));
+    assert!(may_change(&settings, stage(Some(0)), 0b111, false, 10.0, &low, 0));
+    assert!(may_change(&settings, stage(Some(1)), 0b111, false, 40.0, &low, 0));
+    // SQL's condition did not hold: reaching its minimum changes nothing.
+    assert!(!may_change(&settings, stage(Some(1)), 0b011, false, 40.0, &low, 0));
+    assert!(!may_change(&settings, stage(Some(2)), 0b111, false, 400.0, &low, 0));
 }
 
 #[test]

@@ -30,7 +30,7 @@ const fn column(
 }
 
 /// The state table's columns, in order.
-pub(crate) const COLUMNS: [Column; 15] = [
+pub(crate) const COLUMNS: [Column; 16] = [
     column("contact_key", "%2$s PRIMARY KEY", true, false),
     column("version", "integer NOT NULL", true, false),
     column("fit", "float8 NOT NULL", true, true),
@@ -46,7 +46,19 @@ pub(crate) const COLUMNS: [Column; 15] = [
     column("stage", "text", false, true),
     column("stage_entered_at", "timestamptz", false, false),
     column("stage_base", "lead_score.decayed", false, false),
+    // Which stages' conditions held when the contact was last computed in full (bit i:
+    // stage i; NULL: unknown), so that adding events sends it to the full path only
+    // when its score reaches a stage it can enter.
+    column("stages_met", "bigint", true, true),
 ];
+
+/// The columns a state table made before 0.3.0 lacks until the update adds them.
+const STAGE_COLUMNS: [&str; 4] = ["stage", "stage_entered_at", "stage_base", "stages_met"];
+
+/// Whether a table with (`stages`) or without the stage's columns has `name`.
+fn present(name: &str, stages: bool) -> bool {
+    stages || !STAGE_COLUMNS.contains(&name)
+}
 
 /// How many columns a full pass reads back (`stored_columns`).
 pub(crate) const STORED_COLUMN_COUNT: i32 = {
@@ -73,9 +85,10 @@ pub(crate) fn stored() -> impl Iterator<Item = &'static str> {
     COLUMNS.iter().filter(|c| c.stored).map(|c| c.name)
 }
 
-/// The columns a score write sets, in order.
-pub(crate) fn written() -> impl Iterator<Item = &'static str> {
-    COLUMNS.iter().filter(|c| c.written).map(|c| c.name)
+/// The columns a score write sets, in order (`stages`: whether the table has the
+/// stage's columns).
+pub(crate) fn written(stages: bool) -> impl Iterator<Item = &'static str> {
+    COLUMNS.iter().filter(move |c| c.written && present(c.name, stages)).map(|c| c.name)
 }
 
 /// Whether every name in `names` is a column a score write sets: a writer that sets
@@ -126,6 +139,7 @@ pub(crate) fn stored_columns(stages: bool) -> String {
         .map(|name| match name {
             "dimensions" => ", nullif(s.dimensions, '{}')".to_owned(),
             "stage" if !stages => ", NULL::text".to_owned(),
+            "stages_met" if !stages => ", NULL::bigint".to_owned(),
             _ => format!(", s.{name}"),
         })
         .collect()
@@ -143,10 +157,10 @@ pub(crate) fn stage_column(alias: &str, stages: bool) -> String {
 
 /// The stored columns of the row aliased `alias`, as a score write compares them (the
 /// engagement by its text: the type has no equality).
-pub(crate) fn compared(alias: &str) -> String {
+pub(crate) fn compared(alias: &str, stages: bool) -> String {
     let each: Vec<String> = COLUMNS
         .iter()
-        .filter(|c| c.compared)
+        .filter(|c| c.compared && present(c.name, stages))
         .map(|c| match c.name {
             "engagement" => format!("{alias}.engagement::text"),
             name => format!("{alias}.{name}"),

@@ -47,6 +47,8 @@ pub(crate) struct StoredRow {
     pub(crate) limits: Vec<i64>,
     /// Its lifecycle stage (never rewritten by a score write; read to settle it).
     pub stage: Option<String>,
+    /// Which stages' conditions held (`ContactScore::stages_met`), if known.
+    pub(crate) stages_met: Option<i64>,
 }
 
 impl StoredRow {
@@ -65,6 +67,7 @@ impl StoredRow {
             tally: row.int8_array(first + 5).unwrap_or_default(),
             limits: row.int8_array(first + 6).unwrap_or_default(),
             stage: row.text(first + 7).map(str::to_owned),
+            stages_met: row.int8(first + 8),
         })
     }
 
@@ -134,6 +137,10 @@ impl StoredRow {
         if self.limits != LimitState::flatten(&result.limits) {
             found.push("limits");
         }
+        // (NULL: written before the column existed; the next full computation fills it.)
+        if self.stages_met.is_some_and(|met| met != result.stages_met as i64) {
+            found.push("stage conditions");
+        }
         found
     }
 
@@ -141,6 +148,7 @@ impl StoredRow {
     /// compares the same columns).
     pub fn holds(&self, result: &ContactScore) -> bool {
         self.same_score(result)
+            && self.stages_met == Some(result.stages_met as i64)
             && self.next_due == result.next_due
             && self.tally.iter().copied().eq(result.tally.to_array().map(|c| c as i64))
             && self.limits == LimitState::flatten(&result.limits)
@@ -344,7 +352,10 @@ pub(crate) fn settled_by_adding(attached: &Attached, row: &RawRow, now: i64) -> 
     let tags = row.text_array(4).unwrap_or_default();
     let disqualified = row.boolean(5).unwrap_or(false);
     let holding = held(settings, &tags, row.text(6));
-    (!may_change(settings, holding, disqualified, fit, &engagement, now)).then_some(position)
+    // (Not known: every stage above counts as if its condition held.)
+    let stages_met = row.int8(7).map_or(u64::MAX, |met| met as u64);
+    let may = may_change(settings, holding, stages_met, disqualified, fit, &engagement, now);
+    (!may).then_some(position)
 }
 
 /// Where the fast path's UPDATE finds a contact's new sums: one contact's parameters,
@@ -382,9 +393,13 @@ pub(crate) fn add_events_sql(
     let returning = if settings.tags().next().is_none() && settings.stages.is_empty() {
         format!("{position}::int8")
     } else {
+        let (stage, met) = if attachment.stages_stored {
+            ("s.stage", "s.stages_met")
+        } else {
+            ("NULL::text", "NULL::bigint")
+        };
         format!(
-            "{position}::int8, s.fit, s.engagement, s.tags, cardinality(s.disqualified_by) > 0, {}",
-            state_table::stage_column("s", attachment.stages_stored)
+            "{position}::int8, s.fit, s.engagement, s.tags, cardinality(s.disqualified_by) > 0, {stage}, {met}"
         )
     };
     let values: [String; ADDED.len()] = [
@@ -535,6 +550,8 @@ pub(crate) fn write_batch<T: Borrow<(String, ContactScore)>>(
     let version = params.bind(attached.attachment.version);
     let now = params.bind(now as f64);
     let limits = params.bind(limits);
+    let stages_met: Vec<Option<i64>> = scored().map(|(_, r)| Some(r.stages_met as i64)).collect();
+    let stages_met = params.bind(stages_met);
     let upsert = attached.statement(client, Statement::WriteScores, &params, true, || {
         // One value per column a score write sets, in the order of `state_table::written`.
         let values: [&str; WRITTEN_COUNT] = [
@@ -548,24 +565,27 @@ pub(crate) fn write_batch<T: Borrow<(String, ContactScore)>>(
             "ARRAY[r.t1, r.t2, r.t3, r.t4, r.t5, r.t6]",
             "r.limits::bigint[]",
             &format!("to_timestamp({now} / 1e6)"),
+            "r.stages_met",
         ];
-        let written: Vec<&str> = state_table::written().collect();
+        let stages = attached.attachment.stages_stored;
+        let written: Vec<&str> = state_table::written(stages).collect();
+        let values = &values[..written.len()];
         let set: Vec<String> =
             written[1..].iter().map(|column| format!("{column} = excluded.{column}")).collect();
         format!(
             "INSERT INTO {state} AS s ({written})
              SELECT {values}
                FROM unnest({sums}, {fit}::float8[], {disqualified}::text[], {next_due}::timestamptz[],
-                           {limits}::text[])
-                    AS r({columns}, fit, disqualified_by, next_due, limits)
+                           {limits}::text[], {stages_met}::int8[])
+                    AS r({columns}, fit, disqualified_by, next_due, limits, stages_met)
              ON CONFLICT (contact_key) DO UPDATE
                 SET {set}
               WHERE ({compared}) IS DISTINCT FROM ({excluded})",
             written = written.join(", "),
             values = values.join(", "),
             set = set.join(", "),
-            compared = state_table::compared("s"),
-            excluded = state_table::compared("excluded"),
+            compared = state_table::compared("s", stages),
+            excluded = state_table::compared("excluded", stages),
             columns = SUM_COLUMNS.join(", ")
         )
     });
