@@ -47,9 +47,9 @@ UPDATE lead_score.adjustment_store a
 ALTER TABLE lead_score.transitions DROP CONSTRAINT transitions_kind_check,
     ADD CONSTRAINT transitions_kind_check
         CHECK (kind OPERATOR(pg_catalog.=) ANY (ARRAY['tagged', 'tag_cleared', 'disqualified', 'requalified', 'erased',
-                                                     'stage_changed', 'stage_set', 'routed']));
+                                                     'stage_changed', 'stage_set', 'routed', 'routing_failed']));
 COMMENT ON TABLE lead_score.transitions IS
-    'One row per qualification event (tagged, tag cleared, disqualified, requalified, erased, stage changed or set, routed); append-only';
+    'One row per qualification event (tagged, tag cleared, disqualified, requalified, erased, stage changed or set, routed or routing failed); append-only';
 CREATE  FUNCTION lead_score."settings_fields"(
 	"settings" jsonb /* AnyJsonb */
 ) RETURNS TABLE (

@@ -177,12 +177,37 @@ impl DecayedSum {
     }
 
     /// Add another sum to this one.
+    ///
+    /// One pass over both sums' terms (each sorted by half-life) and parts (each sorted
+    /// by key): linear, however many terms either holds.
     pub fn merge(&mut self, other: &DecayedSum) {
-        for term in &other.terms {
-            self.add_term(DecayTerm { value: bounded(term.value), ..*term });
+        if !other.terms.is_empty() {
+            let key = |t: &DecayTerm| t.half_life.unwrap_or(f64::INFINITY);
+            let mine = std::mem::take(&mut self.terms);
+            let mut merged = Vec::with_capacity(mine.len() + other.terms.len());
+            let (mut a, mut b) = (mine.into_iter().peekable(), other.terms.iter().peekable());
+            loop {
+                let next = match (a.peek(), b.peek()) {
+                    (None, None) => break,
+                    (Some(_), None) => a.next(),
+                    (None, Some(_)) => b.next().copied(),
+                    (Some(x), Some(y)) => match key(x).total_cmp(&key(y)) {
+                        std::cmp::Ordering::Less => a.next(),
+                        std::cmp::Ordering::Greater => b.next().copied(),
+                        std::cmp::Ordering::Equal => {
+                            let (mut x, y) =
+                                (a.next().expect("peeked"), *b.next().expect("peeked"));
+                            x.absorb(DecayTerm { value: bounded(y.value), ..y });
+                            Some(x)
+                        }
+                    },
+                };
+                merged.extend(next.map(|t| DecayTerm { value: bounded(t.value), ..t }));
+            }
+            self.terms = merged;
         }
-        for part in &other.parts {
-            self.part_mut(part.key, part.sum.cap).merge(&part.sum);
+        if !other.parts.is_empty() {
+            self.merge_parts(&other.parts);
         }
         if self.cap.is_none() {
             self.cap = other.cap;

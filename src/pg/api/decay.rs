@@ -104,10 +104,17 @@ pub(crate) mod lead_score {
         fn input(input: &core::ffi::CStr) -> Self {
             let parsed =
                 input.to_str().ok().and_then(|text| serde_json::from_str::<DecayedSum>(text).ok());
-            parsed.map(Decayed).unwrap_or_else(|| {
+            let Some(parsed) = parsed else {
                 raise(Failure::InvalidText(format!(
                     "invalid input syntax for type lead_score.decayed: \"{}\"; expected {{\"terms\": [...]}}",
                     input.to_string_lossy()
+                )))
+            };
+            // Sorted and folded as the engine keeps sums, or refused: merging and
+            // storing rely on it.
+            parsed.checked().map(Decayed).unwrap_or_else(|problem| {
+                raise(Failure::InvalidText(format!(
+                    "invalid input syntax for type lead_score.decayed: {problem}"
                 )))
             })
         }

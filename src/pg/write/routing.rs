@@ -21,7 +21,9 @@ use pgrx::spi::SpiClient;
 
 use crate::pg::base::attached::{run, Attached, Statement};
 use crate::pg::base::attachment::{ident, Quoted};
-use crate::pg::base::errors::{caught_error, in_subtransaction, internal, raise, Failure};
+use crate::pg::base::errors::{
+    caught_error, in_subtransaction, internal, raise, warn_skipped, Failure,
+};
 use crate::pg::base::params::Params;
 use crate::pg::base::rights::{as_crm_owner, calling_role, role_name};
 use crate::pg::base::spi_rows::Row;
@@ -40,6 +42,9 @@ pub(crate) struct RoutingUpdate {
     /// Whether the table has BEFORE UPDATE row triggers of its own: they may change
     /// other columns in the same UPDATE, so every profile rescores then.
     pub before_row_triggers: bool,
+    /// The trigger depth the UPDATE runs at: its own triggers fire one deeper, and a
+    /// statement the CRM's triggers run from them deeper still (those rescore).
+    pub depth: i32,
 }
 
 thread_local! {
@@ -64,14 +69,19 @@ impl Drop for Flagged {
 }
 
 /// Whether a nested contacts trigger of `attached` may skip rescoring during `update`:
-/// the update is of its own contacts table, and none of its rules reads the column.
+/// it fires for that very UPDATE (not for a statement the CRM's own triggers run from
+/// it), of its own contacts table, with no BEFORE trigger of the CRM's in between, and
+/// none of its rules or stages reads the column.
 pub(crate) fn skips_rescoring(attached: &Attached, update: &RoutingUpdate) -> bool {
+    let compiled = &attached.compiled;
+    let rules = compiled.rules.iter().flat_map(|(_, rule)| rule.fields());
+    let stages = compiled.stage_conditions().flat_map(|(_, when)| when.fields());
+    let mut read = rules.chain(stages);
     attached.attachment.contacts_oid == update.contacts
+        && trigger_depth() == update.depth + 1
         && !update.before_row_triggers
-        && !attached.compiled.rules.iter().any(|(_, rule)| {
-            rule.fields().iter().any(|f| {
-                f.source == Source::Contact && f.path.first().is_some_and(|c| *c == update.column)
-            })
+        && !read.any(|f| {
+            f.source == Source::Contact && f.path.first().is_some_and(|c| *c == update.column)
         })
 }
 
@@ -187,16 +197,57 @@ pub(crate) fn route(
              RETURNING t.next_turn - {taken}"
         )
     });
-    let first = run(client, attached, &take, "taking routing turns", &params)
-        .first()
-        .and_then(|row| row.int8(1))
-        .unwrap_or_else(|| internal("taking routing turns", "no turn returned"));
-    let owners: Vec<Option<String>> =
-        (0..keys.len() as i64).map(|i| Some(routing.owner_of_turn(first + i).to_owned())).collect();
+    // The turns and the UPDATE together, in a subtransaction: the CRM's write never
+    // fails because its table refuses an owner (a check, a foreign key, a trigger of its
+    // own that raises, a deferred trigger, which a security-restricted operation cannot
+    // queue). Then the turns are given back, the contacts stay unassigned, and the
+    // failure is recorded (`routing_failed`) and reported as a WARNING.
+    let turns_params = params;
+    let routed = in_subtransaction(|| {
+        let first = run(client, attached, &take, "taking routing turns", &turns_params)
+            .first()
+            .and_then(|row| row.int8(1))
+            .unwrap_or_else(|| internal("taking routing turns", "no turn returned"));
+        let owners: Vec<Option<String>> = (0..keys.len() as i64)
+            .map(|i| Some(routing.owner_of_turn(first + i).to_owned()))
+            .collect();
+        set_owners(client, attached, routing, &keys, &owners);
+        owners
+    });
+    let (kind, reason, owners) = match routed {
+        Ok(owners) => ("routed", format!("tagged {}: round robin", routing.tag), owners),
+        Err(error) => {
+            let (code, message) = caught_error(&error);
+            let why = format!("tagged {}: routing failed: {code}: {message}", routing.tag);
+            warn_skipped(
+                &format!(
+                    "profile \"{}\": routing {} contact(s) to column {}",
+                    attachment.profile_name,
+                    keys.len(),
+                    ident(&routing.column)
+                ),
+                error,
+            );
+            ("routing_failed", why, vec![Some("unassigned".to_owned()); keys.len()])
+        }
+    };
+    record_routed(client, attached, routing, found, &keys, (kind, &reason, &owners), source, now);
+}
+
+/// Set the owner column of `keys` to `owners`, as the contacts table's owner, with the
+/// routing flag up for our own triggers nested in the UPDATE (see `in_progress`).
+fn set_owners(
+    client: &SpiClient<'_>,
+    attached: &Attached,
+    routing: &Routing,
+    keys: &[String],
+    owners: &[Option<String>],
+) {
+    let attachment = &attached.attachment;
 
     let mut params = Params::default();
     let bound_keys = params.bind(keys.iter().cloned().map(Some).collect::<Vec<_>>());
-    let bound_owners = params.bind(owners.clone());
+    let bound_owners = params.bind(owners.to_vec());
     let update = attached.statement(client, Statement::RouteContacts, &params, true, || {
         let owner_type = column_type(client, attached, &routing.column);
         format!(
@@ -216,13 +267,19 @@ pub(crate) fn route(
             contacts: attachment.contacts_oid,
             column: routing.column.clone(),
             before_row_triggers: before_row_triggers(client, attachment.contacts_oid),
+            depth: trigger_depth(),
         };
         let _flagged = Flagged(IN_PROGRESS.with(|p| p.replace(Some(flag))));
         as_crm_owner(attachment.crm_owner, |_| {
             run(client, attached, &update, "routing contacts", &params);
         });
     }
-    record_routed(client, attached, routing, found, &keys, &owners, source, now);
+}
+
+/// How many triggers deep this backend is now (`pg_trigger_depth()`).
+pub(crate) fn trigger_depth() -> i32 {
+    // SAFETY: pg_trigger_depth takes no argument and returns an int4.
+    unsafe { pgrx::direct_function_call::<i32>(pg_sys::pg_trigger_depth, &[]) }.unwrap_or(0)
 }
 
 /// Whether `table` has enabled BEFORE UPDATE row triggers (tgtype: ROW 1, BEFORE 2,
@@ -242,7 +299,8 @@ fn before_row_triggers(client: &SpiClient<'_>, table: pg_sys::Oid) -> bool {
         .unwrap_or(true)
 }
 
-/// One `routed` transition per contact routed, announced as every transition is.
+/// One transition per contact routed (`routed`, the owner as its new state) or not
+/// (`routing_failed`, the error as its reason), announced as every transition is.
 #[allow(clippy::too_many_arguments)]
 fn record_routed(
     client: &SpiClient<'_>,
@@ -250,7 +308,7 @@ fn record_routed(
     routing: &Routing,
     found: &[(String, Transition)],
     keys: &[String],
-    owners: &[Option<String>],
+    (kind, reason, owners): (&str, &str, &[Option<String>]),
     source: &str,
     now: i64,
 ) {
@@ -270,7 +328,8 @@ fn record_routed(
     let profile = params.bind(attachment.profile_name.clone());
     let version = params.bind(attachment.version);
     let tag = params.bind(routing.tag.clone());
-    let reason = params.bind(format!("tagged {}: round robin", routing.tag));
+    let kind = params.bind(kind);
+    let reason = params.bind(reason);
     let source = params.bind(source);
     let actor = params.bind(role_name(calling_role()));
     let contacts_oid = params.bind(attachment.contacts_oid);
@@ -284,7 +343,7 @@ fn record_routed(
                  INSERT INTO lead_score.transitions (at, profile, version, contact, kind, tag, old_state,
                                                      new_state, score, reason, source, actor, contacts, key_column)
                  SELECT pg_catalog.to_timestamp({now} OPERATOR(pg_catalog./) 1e6), {profile}, {version}, r.contact,
-                        'routed', {tag}, 'unassigned', r.owner, r.score, {reason}, {source}, {actor}::pg_catalog.text,
+                        {kind}, {tag}, 'unassigned', r.owner, r.score, {reason}, {source}, {actor}::pg_catalog.text,
                         {contacts_oid}::pg_catalog.regclass, {key_column}::pg_catalog.name
                    FROM unnest({bound_keys}::pg_catalog.text[], {bound_owners}::pg_catalog.text[],
                                           {bound_scores}::pg_catalog.float8[]) AS r(contact, owner, score)
@@ -348,13 +407,62 @@ pub(crate) fn check_routing(
             .hint("Name the contacts' owner column in the routing setting."),
         );
     };
-    if column == contact_key || generated {
-        let why = if generated { "a generated column" } else { "the contacts' key column" };
+    // The attachment (made already when attach checks) names the account column.
+    let account_column = client
+        .select(
+            "SELECT a.contact_account::pg_catalog.text FROM lead_score.attachment_store a
+               JOIN lead_score.profile_store p ON p.id OPERATOR(pg_catalog.=) a.profile_id
+              WHERE p.name OPERATOR(pg_catalog.=) $1 AND a.contacts OPERATOR(pg_catalog.=) $2",
+            Some(1),
+            &[profile.into(), contacts.into()],
+        )
+        .and_then(|rows| if rows.is_empty() { Ok(None) } else { rows.first().get_one::<String>() })
+        .unwrap_or_else(|e| internal(format!("profile \"{profile}\": checking its routing"), e));
+    if column == contact_key || generated || account_column.as_deref() == Some(column.as_str()) {
+        let why = if generated {
+            "a generated column"
+        } else if column == contact_key {
+            "the contacts' key column"
+        } else {
+            "the contacts' account column (\"contact_account\")"
+        };
         raise(Failure::InvalidValue(format!(
             "profile \"{profile}\": $.routing.column: column {} of relation {table} is {why}; \
              routing needs a column it can set",
             ident(column)
         )));
+    }
+    // A deferrable constraint or trigger that an UPDATE of the column queues: routing
+    // runs in a security-restricted operation, which may not queue one (42501, on every
+    // tagging): refused here (55000) rather than recorded as a failure each time.
+    let deferred = client
+        .select(
+            "SELECT t.tgname::pg_catalog.text FROM pg_catalog.pg_trigger t
+               JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) t.tgrelid
+                AND a.attname OPERATOR(pg_catalog.=) $2
+               LEFT JOIN pg_catalog.pg_constraint k ON k.oid OPERATOR(pg_catalog.=) t.tgconstraint
+              WHERE t.tgrelid OPERATOR(pg_catalog.=) $1 AND t.tgdeferrable
+                AND t.tgenabled OPERATOR(pg_catalog.<>) 'D'
+                AND (t.tgtype::pg_catalog.int4 OPERATOR(pg_catalog.&) 16) OPERATOR(pg_catalog.<>) 0
+                AND (k.contype IS DISTINCT FROM 'f' OR a.attnum OPERATOR(pg_catalog.=) ANY (k.conkey))
+                AND (pg_catalog.cardinality(t.tgattr::pg_catalog.int2[]) OPERATOR(pg_catalog.=) 0
+                     OR a.attnum OPERATOR(pg_catalog.=) ANY (t.tgattr::pg_catalog.int2[]))
+              ORDER BY 1 LIMIT 1",
+            Some(1),
+            &[contacts.into(), column.as_str().into()],
+        )
+        .and_then(|rows| if rows.is_empty() { Ok(None) } else { rows.first().get_one::<String>() })
+        .unwrap_or_else(|e| internal(format!("profile \"{profile}\": checking its routing"), e));
+    if let Some(trigger) = deferred {
+        raise(
+            Failure::Misconfigured(format!(
+                "profile \"{profile}\": $.routing.column: an UPDATE of column {} of relation {table} \
+                 queues the deferrable trigger {}, which routing cannot run",
+                ident(column),
+                ident(&trigger)
+            ))
+            .hint("Make the constraint or trigger NOT DEFERRABLE, or route with another column."),
+        );
     }
     for (i, value) in routing.owners.iter().enumerate() {
         let text = std::ffi::CString::new(value.as_str()).unwrap_or_else(|_| {

@@ -119,6 +119,25 @@ SELECT lead_score.update_profile('Capped', settings => '{"max_engagement": "40"}
 \echo :LAST_ERROR_SQLSTATE
 SELECT lead_score.rule_problem('{"kind": "event", "event": "x", "points": 5, "max_points": 3, "min_points": -3}');
 
+-- Capped sums typed by hand are made the engine's layout (half-lives sorted, one term
+-- each) or refused (22P02): a zero half-life, a cap whose minimum is above its maximum,
+-- parts nested deeper than the engine makes them.
+SELECT lead_score.value_at('{"terms": [{"half_life": 864000, "anchor": 0, "value": 1},
+                                       {"half_life": null, "anchor": 0, "value": 2},
+                                       {"half_life": 864000, "anchor": 0, "value": 3}]}', 'epoch') AS folded;
+SELECT '{"terms": [{"half_life": 0, "anchor": 0, "value": 1}]}'::lead_score.decayed;
+\echo :LAST_ERROR_SQLSTATE
+SELECT '{"terms": [], "cap": {"min": 5, "max": 1}}'::lead_score.decayed;
+\echo :LAST_ERROR_SQLSTATE
+SELECT '{"terms": [], "parts": [{"key": 1, "sum": {"terms": [], "parts": [{"key": 1, "sum": {"terms": [], "parts": [{"key": 1, "sum": {"terms": [], "parts": [{"key": 1, "sum": {"terms": []}}]}}]}}]}}]}'::lead_score.decayed;
+\echo :LAST_ERROR_SQLSTATE
+-- Two sums of 50,000 half-lives each add up in one pass, well within a second.
+SET statement_timeout = '1s';
+SELECT count(*) FROM (SELECT (a.s OPERATOR(lead_score.+) b.s)::text AS t
+  FROM (SELECT lead_score.decayed_sum(1, 'epoch', make_interval(secs => 2 * g + 1)) AS s FROM generate_series(1, 50000) g) a,
+       (SELECT lead_score.decayed_sum(1, 'epoch', make_interval(secs => 2 * g + 2)) AS s FROM generate_series(1, 50000) g) b) x;
+RESET statement_timeout;
+
 SELECT lead_score.detach('Capped');
 SELECT lead_score.drop_profile('Capped');
 DROP SCHEMA cap CASCADE;

@@ -58,6 +58,76 @@ impl DecayedSum {
         part
     }
 
+    /// Merge `others` (sorted by key) into this sum's parts (sorted by key), in one pass.
+    pub(super) fn merge_parts(&mut self, others: &[CappedPart]) {
+        let mine = std::mem::take(&mut self.parts);
+        let mut merged = Vec::with_capacity(mine.len() + others.len());
+        let (mut a, mut b) = (mine.into_iter().peekable(), others.iter().peekable());
+        loop {
+            let next = match (a.peek(), b.peek()) {
+                (None, None) => break,
+                (Some(_), None) => a.next(),
+                (None, Some(_)) => b.next().cloned(),
+                (Some(x), Some(y)) if x.key < y.key => a.next(),
+                (Some(x), Some(y)) if x.key > y.key => b.next().cloned(),
+                _ => {
+                    let (mut x, y) = (a.next().expect("peeked"), b.next().expect("peeked"));
+                    x.sum.merge(&y.sum);
+                    Some(x)
+                }
+            };
+            merged.extend(next);
+        }
+        self.parts = merged;
+    }
+
+    /// This sum as a value typed in by hand may hold it, made into one the engine makes:
+    /// terms sorted by half-life with one per half-life, parts sorted by key with one
+    /// per key, at most [`MAX_DEPTH`] levels of parts. An error for what no sum holds: a
+    /// half-life that is not a positive number, a value or cap that is not a number, a
+    /// cap whose minimum is above its maximum, deeper parts.
+    pub fn checked(self) -> Result<DecayedSum, String> {
+        self.checked_at(0)
+    }
+
+    fn checked_at(self, depth: usize) -> Result<DecayedSum, String> {
+        if depth > MAX_DEPTH {
+            return Err(format!("capped parts nest at most {MAX_DEPTH} deep"));
+        }
+        if let Some(cap) = self.cap {
+            if cap.min.is_nan() || cap.max.is_nan() || cap.min > cap.max {
+                return Err(format!("a cap needs min <= max, got {} and {}", cap.min, cap.max));
+            }
+        }
+        let mut terms = self.terms;
+        for term in &terms {
+            if term.half_life.is_some_and(|h| !(h.is_finite() && h > 0.0)) || term.value.is_nan() {
+                return Err("a term needs a positive half-life (or null) and a number".to_owned());
+            }
+        }
+        terms.sort_by(|a, b| {
+            a.half_life.unwrap_or(f64::INFINITY).total_cmp(&b.half_life.unwrap_or(f64::INFINITY))
+        });
+        let mut sum =
+            DecayedSum { terms: Vec::with_capacity(terms.len()), parts: Vec::new(), cap: self.cap };
+        for term in terms {
+            match sum.terms.last_mut() {
+                Some(last) if last.half_life == term.half_life => last.absorb(term),
+                _ => sum.terms.push(DecayTerm { value: bounded(term.value), ..term }),
+            }
+        }
+        let mut parts = self.parts;
+        parts.sort_by_key(|p| p.key);
+        for part in parts {
+            let checked = part.sum.checked_at(depth + 1)?;
+            match sum.parts.last_mut() {
+                Some(last) if last.key == part.key => last.sum.merge(&checked),
+                _ => sum.parts.push(CappedPart { key: part.key, sum: checked }),
+            }
+        }
+        Ok(sum)
+    }
+
     /// Add `points` as [`add`](Self::add) does, inside the nested parts `path` (each a
     /// key and its cap, outermost first); an empty path adds a free term.
     pub fn add_in(
@@ -134,9 +204,11 @@ fn take<const N: usize>(rest: &mut &[u8]) -> Option<[u8; N]> {
     head.try_into().ok()
 }
 
-fn read(rest: &mut &[u8], depth: u8) -> Option<DecayedSum> {
-    // (Profiles nest at most a rule in a dimension in the engagement.)
-    if depth > 3 {
+/// How deep parts nest: a rule's in a dimension's in the engagement, with room to spare.
+pub const MAX_DEPTH: usize = 3;
+
+fn read(rest: &mut &[u8], depth: usize) -> Option<DecayedSum> {
+    if depth > MAX_DEPTH {
         return None;
     }
     let cap = match take::<1>(rest)?[0] {
@@ -147,7 +219,7 @@ fn read(rest: &mut &[u8], depth: u8) -> Option<DecayedSum> {
         _ => return None,
     };
     let count = u32::from_le_bytes(take(rest)?) as usize;
-    let mut terms = Vec::with_capacity(count.min(64));
+    let mut terms: Vec<DecayTerm> = Vec::with_capacity(count.min(64));
     for _ in 0..count {
         let half_life = f64::from_le_bytes(take(rest)?);
         terms.push(DecayTerm {
@@ -212,6 +284,59 @@ mod tests {
         let mut c = DecayedSum::default();
         c.add_in(&[(4, Cap::at_least(-10.0))], -25.0, 0, None);
         assert_eq!(c.value_at(0), -10.0);
+    }
+
+    #[test]
+    fn a_sum_typed_by_hand_is_made_one_the_engine_makes_or_refused() {
+        let json = |text: &str| serde_json::from_str::<DecayedSum>(text).unwrap();
+        // Unsorted, repeated half-lives: sorted and folded into one term each.
+        let sum = json(
+            r#"{"terms": [{"half_life": 10, "anchor": 0, "value": 1},
+                                      {"half_life": null, "anchor": 0, "value": 2},
+                                      {"half_life": 10, "anchor": 0, "value": 3}]}"#,
+        )
+        .checked()
+        .unwrap();
+        assert_eq!(sum.terms.len(), 2);
+        assert_eq!(sum.value_at(0), 6.0);
+        let refused = [
+            r#"{"terms": [{"half_life": 0, "anchor": 0, "value": 1}]}"#,
+            r#"{"terms": [{"half_life": -5, "anchor": 0, "value": 1}]}"#,
+            r#"{"terms": [], "cap": {"min": 5, "max": 1}}"#,
+            r#"{"terms": [], "parts": [{"key": 1, "sum": {"terms": [], "parts": [{"key": 1, "sum": {"terms": [],
+                 "parts": [{"key": 1, "sum": {"terms": [], "parts": [{"key": 1, "sum": {"terms": []}}]}}]}}]}}]}"#,
+        ];
+        for text in refused {
+            assert!(json(text).checked().is_err(), "{text}");
+        }
+        // What it accepts, the stored form reads back.
+        let deepest = json(r#"{"terms": [], "parts": [{"key": 1, "sum": {"terms": [], "parts": [{"key": 1, "sum": {"terms": [],
+                 "parts": [{"key": 1, "sum": {"terms": [{"half_life": null, "anchor": 0, "value": 1}]}}]}}]}}]}"#)
+        .checked()
+        .unwrap();
+        assert_eq!(DecayedSum::from_bytes(&deepest.to_bytes()), Some(deepest));
+    }
+
+    #[test]
+    fn merging_many_terms_takes_one_pass() {
+        // 100,000 distinct half-lives each side, interleaved: linear, so well under a
+        // second even in a debug build (one by one it took over ten).
+        let many = |offset: f64| DecayedSum {
+            terms: (0..100_000)
+                .map(|i| DecayTerm {
+                    half_life: Some(1.0 + 2.0 * i as f64 + offset),
+                    anchor: 0,
+                    value: 1.0,
+                })
+                .collect(),
+            ..DecayedSum::default()
+        };
+        let started = std::time::Instant::now();
+        let mut a = many(0.0);
+        a.merge(&many(1.0));
+        assert_eq!(a.terms.len(), 200_000);
+        assert!(a.terms.windows(2).all(|w| w[0].half_life < w[1].half_life));
+        assert!(started.elapsed().as_secs_f64() < 2.0, "{:?}", started.elapsed());
     }
 
     #[test]
