@@ -11,11 +11,13 @@ use crate::pg::base::params::{tid_array, Params};
 use crate::pg::base::rights::as_crm_owner;
 use crate::pg::base::spi_rows::{for_each_row, SlotRow};
 use crate::pg::write::score_rows::{
-    add_events_sql, int8_array_literal, lock_reading_limits, settled_by_adding, sum_unnest, Locked,
-    NewSums, SumColumns, BATCH, SUM_COLUMNS,
+    add_events_sql, int8_array_literal, lock_reading_limits, settled_by_adding, sum_unnest,
+    AfterAdding, Crossed, Locked, NewSums, SumColumns, BATCH, SUM_COLUMNS,
 };
 use crate::pg::write::summaries::{fold_row, fold_rows, SummaryKey};
+use crate::pg::write::transitions::{held, record, Cause};
 use lead_score_core::engine::{EventSummary, LimitState};
+use lead_score_core::qualification::transitions;
 
 /// From how many new rows a statement's events are streamed from the executor rather
 /// than read as one result.
@@ -46,16 +48,22 @@ pub(crate) fn add_inserted_events(
     // From here on a contact is its place in `summaries`, which is in key order.
     let (additive, locked) = classify(client, attached, &summaries, now);
     let mut added = vec![false; summaries.len()];
+    let mut crossings = Vec::new();
     if let [one] = &additive[..] {
-        added[one.place] = add_one(client, attached, &summaries, one, now);
+        if let Some(after) = add_one(client, attached, &summaries, one, now) {
+            added[one.place] = true;
+            crossings.extend(crossing(one, after));
+        }
     } else {
         for batch in additive.chunks(BATCH) {
             pgrx::check_for_interrupts!();
-            for place in add_batch(client, attached, &summaries, &locked, batch, now) {
-                added[place] = true;
+            for (addable, after) in add_batch(client, attached, &summaries, &locked, batch, now) {
+                added[addable.place] = true;
+                crossings.extend(crossing(addable, after));
             }
         }
     }
+    settle_crossings(client, attached, &summaries, crossings, now);
     // The rest, still in key order: events that need history, and contacts without a
     // state row (not inserted yet).
     let keys = summaries.iter().map(|(key, _)| key);
@@ -117,16 +125,68 @@ fn classify<'a>(
     (additive, locked)
 }
 
+/// A contact whose new events carried it over a threshold or a stage minimum: its
+/// place, the row as it now is, and the rule of the latest of those events.
+struct Crossing {
+    place: usize,
+    row: Crossed,
+    rule: Option<usize>,
+}
+
+fn crossing(addable: &Addable, after: AfterAdding) -> Option<Crossing> {
+    match after {
+        AfterAdding::Settled(_) => None,
+        AfterAdding::Crossing(_, row) => {
+            Some(Crossing { place: addable.place, row, rule: addable.summary.latest_rule() })
+        }
+    }
+}
+
+/// Settle the crossings from the rows as the UPDATE left them: the tags reached, the
+/// stage entered, recorded and announced as the full path records them (no history
+/// read: adding events changes no disqualifier and no stage's condition, and without
+/// fading negative points no later crossing is due).
+fn settle_crossings(
+    client: &SpiClient<'_>,
+    attached: &Attached,
+    summaries: &[(String, EventSummary)],
+    crossings: Vec<Crossing>,
+    now: i64,
+) {
+    if crossings.is_empty() {
+        return;
+    }
+    let compiled = &attached.compiled;
+    let mut found = Vec::new();
+    for Crossing { place, row, rule } in &crossings {
+        pgrx::check_for_interrupts!();
+        let holding = held(&compiled.settings, &row.tags, row.stage.as_deref());
+        let pushed_by = || rule.map(|index| compiled.rules[index].0.clone()).unwrap_or_default();
+        let changes = transitions(
+            &compiled.settings,
+            holding,
+            row.stages_met,
+            &[],
+            &[],
+            row.score,
+            pushed_by,
+        );
+        found.extend(changes.into_iter().map(|t| (summaries[*place].0.clone(), t)));
+    }
+    record(client, attached, &found, Cause::Event, now);
+}
+
 /// Add one contact's new events (the usual single-row INSERT): scalar parameters
 /// straight into the UPDATE (no unnest, which materialises its rows in a tuplestore on
-/// every call). Whether it is settled (see `settled_by_adding`).
+/// every call). What is left to do for it (see `settled_by_adding`); `None` for the
+/// full path.
 fn add_one(
     client: &SpiClient<'_>,
     attached: &Attached,
     summaries: &[(String, EventSummary)],
     one: &Addable,
     now: i64,
-) -> bool {
+) -> Option<AfterAdding> {
     let Addable { place, summary, limits } = one;
     let mut sums = SumColumns::default();
     sums.push(&summaries[*place].0, &summary.engagement, &summary.dimensions, summary.tally);
@@ -140,21 +200,22 @@ fn add_one(
         add_events_sql(attached, &new, version, now_param)
     });
     let updated = run(client, attached, &add, "adding new events", &params);
-    let settled = updated.iter().any(|row| settled_by_adding(attached, &row, now).is_some());
-    settled
+    let after = updated.iter().find_map(|row| settled_by_adding(attached, &row, now));
+    after
 }
 
 /// Add a batch of contacts' new events in one UPDATE over `unnest` of array
-/// parameters, each row found where its lock (`locked`, by place) found it. The places
-/// of the contacts it settled (see `settled_by_adding`).
-fn add_batch(
+/// parameters, each row found where its lock (`locked`, by place) found it. The
+/// contacts it updated, each with what is left to do for it (see `settled_by_adding`);
+/// the others take the full path.
+fn add_batch<'b, 'a>(
     client: &SpiClient<'_>,
     attached: &Attached,
     summaries: &[(String, EventSummary)],
     locked: &[Option<Locked>],
-    batch: &[Addable],
+    batch: &'b [Addable<'a>],
     now: i64,
-) -> Vec<usize> {
+) -> Vec<(&'b Addable<'a>, AfterAdding)> {
     let mut sums = SumColumns::default();
     let mut limits = Vec::new();
     let mut tids = Vec::new();
@@ -189,8 +250,14 @@ fn add_batch(
     let updated = run(client, attached, &add, "adding new events", &params);
     // (`n` counts from 1 within the batch.)
     let settled = updated.iter().filter_map(|row| settled_by_adding(attached, &row, now));
-    let places = settled.filter_map(|position| batch.get(position.wrapping_sub(1)));
-    places.map(|addable| addable.place).collect()
+    settled
+        .filter_map(|after| {
+            let position = match &after {
+                AfterAdding::Settled(position) | AfterAdding::Crossing(position, _) => *position,
+            };
+            Some((batch.get(position.wrapping_sub(1))?, after))
+        })
+        .collect()
 }
 
 /// A statement's new events (the trigger's transition table `changed`, `new_row_count`

@@ -338,24 +338,54 @@ pub(crate) fn text_array_literal(values: &[String]) -> String {
     format!("{{{}}}", quoted.join(","))
 }
 
-/// The position (from 1, in its statement's arrays) of a contact the fast path
-/// updated, unless it may now cross a threshold (or fading negative points may carry
-/// it over one): the full path then settles its qualification.
-pub(crate) fn settled_by_adding(attached: &Attached, row: &RawRow, now: i64) -> Option<usize> {
+/// What adding new events left to do for a contact the fast path updated.
+pub(crate) enum AfterAdding {
+    /// Nothing: its qualification cannot have changed (its position, from 1, in its
+    /// statement's arrays).
+    Settled(usize),
+    /// Its score reached a threshold it lacks or a stage minimum above its stage: the
+    /// transitions are settled from the row as it now is (its position, and the row),
+    /// since adding events changes neither its disqualifiers nor its stages' conditions.
+    Crossing(usize, Crossed),
+}
+
+/// A contact's row after new events were added: what settling its crossing needs.
+pub(crate) struct Crossed {
+    pub(crate) score: f64,
+    pub(crate) tags: Vec<String>,
+    pub(crate) stage: Option<String>,
+    pub(crate) stages_met: u64,
+}
+
+/// What is left to do for a contact the fast path updated (see `AfterAdding`); `None`
+/// when fading negative points may carry it over a threshold later: the full path then
+/// settles it and stores when.
+pub(crate) fn settled_by_adding(
+    attached: &Attached,
+    row: &RawRow,
+    now: i64,
+) -> Option<AfterAdding> {
     let position = row.int8(1)? as usize;
     let settings = &attached.compiled.settings;
     if settings.tags().next().is_none() && settings.stages.is_empty() {
-        return Some(position);
+        return Some(AfterAdding::Settled(position));
     }
     let fit = row.float(2)?;
     let engagement = row.decayed(3)?;
     let tags = row.text_array(4).unwrap_or_default();
     let disqualified = row.boolean(5).unwrap_or(false);
-    let holding = held(settings, &tags, row.text(6));
+    let stage = row.text(6).map(str::to_owned);
     // (Not known: every stage above counts as if its condition held.)
     let stages_met = row.int8(7).map_or(u64::MAX, |met| met as u64);
-    let may = may_change(settings, holding, stages_met, disqualified, fit, &engagement, now);
-    (!may).then_some(position)
+    let holding = held(settings, &tags, stage.as_deref());
+    if !may_change(settings, holding, stages_met, disqualified, fit, &engagement, now) {
+        return Some(AfterAdding::Settled(position));
+    }
+    if engagement.all_terms().any(|t| t.value < 0.0) || row.int8(7).is_none() {
+        return None;
+    }
+    let score = fit + engagement.value_at(now);
+    Some(AfterAdding::Crossing(position, Crossed { score, tags, stage, stages_met }))
 }
 
 /// Where the fast path's UPDATE finds a contact's new sums: one contact's parameters,

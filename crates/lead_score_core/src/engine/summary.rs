@@ -205,6 +205,12 @@ impl EventSummary {
         Some((settled, limits))
     }
 
+    /// The rule (its index in the profile's rules) of the latest event that scored in
+    /// this summary: what pushed a contact over a threshold when these events did.
+    pub fn latest_rule(&self) -> Option<usize> {
+        self.latest.map(|(_, _, index)| index)
+    }
+
     /// Whether some events are candidates of `count`-limited rules.
     pub fn has_candidates(&self) -> bool {
         !self.candidates.is_empty()
