@@ -64,6 +64,15 @@ pub struct Held<'a> {
     pub stage_name: Option<&'a str>,
 }
 
+impl<'a> Held<'a> {
+    /// What a contact holding `tags` and the stage named `stage` holds, the stage found
+    /// by its name in `settings` (one the profile no longer lists: no index).
+    pub fn of(settings: &Settings, tags: &'a [String], stage: Option<&'a str>) -> Held<'a> {
+        let index = stage.and_then(|name| crate::stages::stage_index(&settings.stages, name));
+        Held { tags, stage: index, stage_name: stage }
+    }
+}
+
 /// The transitions of one contact: `held` is what it held before the write,
 /// `disqualified_before` / `disqualified_by` its disqualifiers before and after,
 /// `stages_met` which stages' conditions hold now (see `ContactScore::stages_met`),

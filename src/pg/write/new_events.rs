@@ -15,9 +15,9 @@ use crate::pg::write::score_rows::{
     AfterAdding, Crossed, Locked, NewSums, SumColumns, BATCH, SUM_COLUMNS,
 };
 use crate::pg::write::summaries::{fold_row, fold_rows, SummaryKey};
-use crate::pg::write::transitions::{held, record, Cause};
+use crate::pg::write::transitions::{record, Cause};
 use lead_score_core::engine::{EventSummary, LimitState};
-use lead_score_core::qualification::transitions;
+use lead_score_core::qualification::{transitions, Held};
 
 /// From how many new rows a statement's events are streamed from the executor rather
 /// than read as one result.
@@ -160,7 +160,7 @@ fn settle_crossings(
     let mut found = Vec::new();
     for Crossing { place, row, rule } in &crossings {
         pgrx::check_for_interrupts!();
-        let holding = held(&compiled.settings, &row.tags, row.stage.as_deref());
+        let holding = Held::of(&compiled.settings, &row.tags, row.stage.as_deref());
         let pushed_by = || rule.map(|index| compiled.rules[index].0.clone()).unwrap_or_default();
         let changes = transitions(
             &compiled.settings,

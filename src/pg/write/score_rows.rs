@@ -18,10 +18,9 @@ use crate::pg::base::queries::key_array;
 use crate::pg::base::spi_rows::{RawRow, Row};
 use crate::pg::base::state_table::{self, stored_columns, STORED_COLUMN_COUNT, WRITTEN_COUNT};
 use crate::pg::write::summaries::Scored;
-use crate::pg::write::transitions::held;
 use lead_score_core::decay::DecayedSum;
 use lead_score_core::engine::{ContactScore, EventTally, LimitState};
-use lead_score_core::qualification::may_change;
+use lead_score_core::qualification::{may_change, Held};
 
 /// How many contacts one query reads and one statement writes.
 pub(crate) const BATCH: usize = 5_000;
@@ -377,7 +376,7 @@ pub(crate) fn settled_by_adding(
     let stage = row.text(6).map(str::to_owned);
     // (Not known: every stage above counts as if its condition held.)
     let stages_met = row.int8(7).map_or(u64::MAX, |met| met as u64);
-    let holding = held(settings, &tags, stage.as_deref());
+    let holding = Held::of(settings, &tags, stage.as_deref());
     if !may_change(settings, holding, stages_met, disqualified, fit, &engagement, now) {
         return Some(AfterAdding::Settled(position));
     }

@@ -20,8 +20,6 @@ use crate::pg::write::score_rows::StoredRow;
 use crate::pg::write::summaries::Scored;
 use lead_score_core::engine::{CompiledProfile, ContactScore};
 use lead_score_core::qualification::{next_crossing, transitions, Change, Held, Transition};
-use lead_score_core::settings::Settings;
-use lead_score_core::stages::stage_index;
 
 /// What made a contact's score change, as recorded in `lead_score.transitions.source`.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -64,17 +62,6 @@ pub(crate) struct Before {
     pub stage: Option<String>,
 }
 
-/// What a contact holding `tags` and the stage named `stage` holds, as the pure
-/// qualification rules take it.
-pub(crate) fn held<'a>(
-    settings: &Settings,
-    tags: &'a [String],
-    stage: Option<&'a str>,
-) -> Held<'a> {
-    let index = stage.and_then(|name| stage_index(&settings.stages, name));
-    Held { tags, stage: index, stage_name: stage }
-}
-
 /// What to name as having pushed a contact over a threshold: the fit rules for a
 /// contact or account change, the latest manual adjustment's reason for an adjustment,
 /// otherwise the rule of its latest scoring event.
@@ -110,7 +97,7 @@ pub(crate) fn settle(
             Some(b) => (b.tags.as_slice(), b.stage.as_deref(), b.disqualified_by.as_slice()),
             None => (&[][..], None, result.disqualified_by.as_slice()),
         };
-        let holding = held(settings, tags, stage);
+        let holding = Held::of(settings, tags, stage);
         let score = result.score_at(now);
         let changes = transitions(
             settings,
@@ -128,7 +115,7 @@ pub(crate) fn settle(
                 Change::StageChanged { to, .. } => Some(to.as_str()),
                 _ => None,
             });
-            let after = held(settings, &tags_after, entered.or(stage));
+            let after = Held::of(settings, &tags_after, entered.or(stage));
             let (fit, engagement) = (result.fit, &result.engagement);
             if let Some(crossing) =
                 next_crossing(settings, after, result.stages_met, fit, engagement, now)
@@ -354,7 +341,7 @@ pub(crate) fn due_after_untagging(
         let settings = &attached.compiled.settings;
         // (Which stages' conditions hold is not stored: every stage above counts, and
         // a due time early by it finds nothing to do.)
-        let holding = held(settings, &tags, row.text(4));
+        let holding = Held::of(settings, &tags, row.text(4));
         next_crossing(settings, holding, u64::MAX, fit, &engagement, now)
     });
     let Some(crossing) = crossing else { return };
