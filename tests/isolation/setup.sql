@@ -51,6 +51,9 @@ CREATE FUNCTION iso_set_stages(mql integer, sql integer) RETURNS void LANGUAGE s
     SELECT lead_score.update_profile('iso', settings => jsonb_build_object('stages', jsonb_build_array(
         jsonb_build_object('name', 'Lead'), jsonb_build_object('name', 'MQL', 'score', mql),
         jsonb_build_object('name', 'SQL', 'score', sql))));
+    SELECT lead_score.publish('iso');
+$$;
+
 -- Route contacts tagged PQL (at 1 point) to owners 7, 8 and 9 in turn (routing_turns):
 -- the contacts get an owner column, still NULL.
 CREATE FUNCTION iso_set_routing() RETURNS void LANGUAGE sql AS $$
