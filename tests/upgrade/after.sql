@@ -8,6 +8,15 @@ SET lead_score.now = '2024-06-02 00:00:00+00';
 SELECT 'version is ' || :'new_version', extversion = :'new_version' FROM pg_extension WHERE extname = 'pg_lead_score';
 SELECT 'attachments at the current layout', bool_and(objects_version = lead_score.objects_version())
   FROM lead_score.attachment_store;
+-- Account scores: every attachment with accounts has its account table and view (made
+-- by the update, or after a restore by upgrade_attachments(); verify() below compares
+-- each account row with a rebuild).
+SELECT 'every attachment with accounts has account scores',
+       bool_and(a.account_view IS NOT NULL AND to_regclass(format('lead_score.%I', a.account_view)) IS NOT NULL
+                AND to_regclass('lead_score.accounts_' || a.profile_id) IS NOT NULL)
+  FROM lead_score.attachment_store a
+ WHERE a.accounts IS NOT NULL AND to_regclass(a.accounts::oid::regclass::text) IS NOT NULL
+   AND to_regclass(a.contacts::oid::regclass::text) IS NOT NULL;
 -- Each transition names the contacts table and key column its contact belongs to
 -- (recorded by the update, or after a restore by upgrade_attachments()): an attached
 -- profile's, its attachment's; the others', '-' (no table). The tags of the profile
