@@ -109,7 +109,8 @@ BEGIN
             tags         text[] NOT NULL DEFAULT '{}'
         ) WITH (fillfactor = 70)$ddl$, account_table, key_type);
     -- (A contact's account is found by its key: an event's write looks it up here.)
-    EXECUTE format('CREATE INDEX ON lead_score.%I USING gin (contact_keys)', account_table);
+    -- (No pending list: each lookup would scan it whole.)
+    EXECUTE format('CREATE INDEX ON lead_score.%I USING gin (contact_keys) WITH (fastupdate = off)', account_table);
     EXECUTE format('ALTER TABLE lead_score.%I ENABLE ROW LEVEL SECURITY', account_table);
     EXECUTE format('CREATE POLICY visible_accounts ON lead_score.%1$I FOR SELECT USING ('
                    '(SELECT pg_catalog.pg_has_role(o.relowner, ''USAGE'') FROM pg_catalog.pg_class o '

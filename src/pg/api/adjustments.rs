@@ -12,8 +12,8 @@ use crate::pg::base::params::Params;
 use crate::pg::base::rights::{
     as_extension_owner_for_caller, calling_role, entered_by_caller, extension_owner, role_name,
 };
-use crate::pg::write::score_rows::standing;
 use crate::pg::write::accounts::refresh_accounts;
+use crate::pg::write::score_rows::standing;
 use crate::pg::write::some_contacts::rescore_contacts;
 use crate::pg::write::transitions::Cause;
 use lead_score_core::decay::HalfLife;

@@ -22,12 +22,12 @@ use crate::pg::base::rights::{
     as_crm_owner, check_may_read_tables, extension_owner, for_caller,
     refuse_within_restricted_operation, Covering,
 };
+use crate::pg::write::accounts::refresh_accounts;
 use crate::pg::write::maintenance::{differences, rescore_all, tick_attachment};
 use crate::pg::write::score_rows::standing;
-use crate::pg::write::accounts::refresh_accounts;
 use crate::pg::write::some_contacts::{compute_batch, rescore_contacts};
-use crate::pg::write::summaries::stored_key;
 use crate::pg::write::statement::keep_current;
+use crate::pg::write::summaries::stored_key;
 use crate::pg::write::transitions::Cause;
 use lead_score_core::decay::DecayedSum;
 use lead_score_core::engine::EventTally;

@@ -92,7 +92,12 @@ mod lead_score {
         if let Some(accounts) = compiled.as_ref().map(|s| &s.accounts) {
             // The contacts' buying role column.
             if let Some(column) = &accounts.buying_roles {
-                rows.push(("$.buying_roles".into(), "contact".into(), column.clone(), column.clone()));
+                rows.push((
+                    "$.buying_roles".into(),
+                    "contact".into(),
+                    column.clone(),
+                    column.clone(),
+                ));
             }
             // Account settings read the accounts table itself (source `accounts`, no
             // column): they need one. Named by the first account setting given.

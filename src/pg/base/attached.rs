@@ -104,6 +104,8 @@ pub(crate) enum Statement {
     LockAccountRows,
     /// Rebuild some accounts' rows from the state rows.
     RefreshAccounts,
+    /// Replace one contact's entries in its account's row.
+    RefreshOneAccount,
     /// Rebuild every account's row.
     RebuildAccounts,
     /// Drop every account's row.

@@ -92,10 +92,15 @@ fn placed_everyone(client: &SpiClient<'_>, attached: &Attached) -> Placed {
     );
     let no_params = Params::default();
     as_crm_owner(attachment.crm_owner, |_| {
-        let rows = crate::pg::base::spi_rows::Rows::select(client, query.as_str(), no_params.args())
-            .unwrap_or_else(|e| {
-                crate::pg::base::errors::spi_failed(attachment, "reading the contacts' accounts", e)
-            });
+        let rows =
+            crate::pg::base::spi_rows::Rows::select(client, query.as_str(), no_params.args())
+                .unwrap_or_else(|e| {
+                    crate::pg::base::errors::spi_failed(
+                        attachment,
+                        "reading the contacts' accounts",
+                        e,
+                    )
+                });
         read_placed(rows)
     })
 }
@@ -153,6 +158,10 @@ pub(crate) fn refresh_accounts(
     let placed = placed.unwrap_or(&empty);
     if touched.is_empty() && placed.keys.is_empty() {
         return;
+    }
+    // (Events never delete a contact: its score row is there.)
+    if let ([one], true, Cause::Event) = (touched, placed.keys.is_empty(), cause) {
+        return refresh_one(client, attached, one, now, cause);
     }
     let touched: Vec<Option<String>> = touched.iter().cloned().map(Some).collect();
     // New accounts get their row first, in key order, so that the lock below takes it.
@@ -223,9 +232,54 @@ pub(crate) fn refresh_accounts(
     tag_accounts(client, attached, rows, now, cause);
 }
 
+/// One contact's events (the usual single-row INSERT): its entries in its account's row replaced by its score row,
+/// in one UPDATE that takes the row's lock itself (one row: no order to keep). Its
+/// other members' entries are the row's latest version's: waiting for another writer
+/// of the row, the UPDATE re-reads it (EvalPlanQual) and computes the new value from
+/// that, so what the other writer committed stays. (Its own state row is locked and
+/// written by this transaction: this snapshot sees it.)
+fn refresh_one(client: &SpiClient<'_>, attached: &Attached, key: &str, now: i64, cause: Cause) {
+    let attachment = &attached.attachment;
+    let Some(AccountTable { table, .. }) = &attachment.account_scores else { return };
+    let (state, key_type) = (&attachment.state_table, attachment.key_type);
+    let mut params = Params::default();
+    let touched = params.bind(vec![Some(key.to_owned())]);
+    let pql_tag = params.bind(attached.compiled.settings.pql_tag.clone());
+    let now_param = params.bind(now as f64);
+    let update = attached.statement(client, Statement::RefreshOneAccount, &params, true, || {
+        format!(
+            "UPDATE {table} x
+                SET (contact_keys, fits, engagements, pql, roles) = (
+                    SELECT array_agg(m.k ORDER BY m.n),
+                           array_agg(coalesce(s.fit, m.fit) ORDER BY m.n),
+                           array_agg(coalesce(s.engagement, m.engagement) ORDER BY m.n),
+                           array_agg(CASE WHEN s.contact_key IS NULL THEN m.pql
+                                          ELSE coalesce({pql_tag} = ANY (s.tags), false) END ORDER BY m.n),
+                           array_agg(m.role ORDER BY m.n)
+                      FROM unnest(x.contact_keys, x.fits, x.engagements, x.pql, x.roles)
+                           WITH ORDINALITY AS m(k, fit, engagement, pql, role, n)
+                      LEFT JOIN {state} s ON m.k = ANY ({touched}::text[]) AND s.contact_key = m.k::{key_type}
+                    )
+              WHERE x.contact_keys && {touched}::text[]{returning}",
+            returning = returning(
+                attached,
+                &now_param.to_string(),
+                &format!("k = ANY ({touched}::text[])")
+            )
+        )
+    });
+    let rows = run(client, attached, &update, "refreshing an account", &params);
+    tag_accounts(client, attached, rows, now, cause);
+}
+
 /// Rebuild every account from the contacts table and the state rows (a full pass:
 /// attach, publish, rescore, a TRUNCATE of the events or accounts).
-pub(crate) fn rebuild_accounts(client: &SpiClient<'_>, attached: &Attached, now: i64, cause: Cause) {
+pub(crate) fn rebuild_accounts(
+    client: &SpiClient<'_>,
+    attached: &Attached,
+    now: i64,
+    cause: Cause,
+) {
     let attachment = &attached.attachment;
     let Some(AccountTable { table, key_type, .. }) = &attachment.account_scores else { return };
     let placed = placed_everyone(client, attached);
@@ -306,7 +360,8 @@ fn tag_accounts(
     };
     let [accounts, tags, reasons] = given;
     let mut params = Params::default();
-    let (accounts, tags, reasons) = (params.bind(accounts), params.bind(tags), params.bind(reasons));
+    let (accounts, tags, reasons) =
+        (params.bind(accounts), params.bind(tags), params.bind(reasons));
     let scores = params.bind(scores);
     let now = params.bind(now as f64);
     let profile = params.bind(attachment.profile_name.clone());
@@ -385,7 +440,9 @@ pub(crate) fn account_differences(
         recomputed = score("r")
     );
     let rows = crate::pg::base::spi_rows::Rows::select(client, compare.as_str(), params.args())
-        .unwrap_or_else(|e| crate::pg::base::errors::spi_failed(attachment, "comparing accounts", e));
+        .unwrap_or_else(|e| {
+            crate::pg::base::errors::spi_failed(attachment, "comparing accounts", e)
+        });
     rows.iter()
         .map(|row| {
             let key = row.text(1).unwrap_or_default();
