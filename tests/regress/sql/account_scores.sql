@@ -120,8 +120,20 @@ TRUNCATE acct.events;
 SELECT id, score, engaged_contacts, pql_contacts, tags FROM lead_score."Acct_account_scores" ORDER BY id;
 SELECT * FROM lead_score.verify('Acct');
 
--- ORDER BY score DESC LIMIT over accounts reads account rows only.
-EXPLAIN (COSTS OFF) SELECT id, score FROM lead_score."Acct_account_scores" ORDER BY score DESC LIMIT 100;
+-- ORDER BY score DESC LIMIT over accounts reads account rows only (and the
+-- attachment's one row): the relations its plan scans.
+CREATE FUNCTION acct.scanned(query text) RETURNS text[] LANGUAGE plpgsql AS $$
+DECLARE
+    line text;
+    found text[] := '{}';
+BEGIN
+    FOR line IN EXECUTE 'EXPLAIN (COSTS OFF) ' || query LOOP
+        found := found || regexp_replace((regexp_match(line, 'Scan(?: using \S+)? on (\S+)'))[1], '_\d+$', '_<id>');
+    END LOOP;
+    RETURN ARRAY(SELECT DISTINCT f FROM unnest(found) f WHERE f IS NOT NULL ORDER BY 1);
+END
+$$;
+SELECT acct.scanned('SELECT id, score FROM lead_score."Acct_account_scores" ORDER BY score DESC LIMIT 100');
 
 -- Rights: like the scores view, the view is everyone's, and its rows are those of the
 -- accounts the reader may see in the CRM's accounts table: without SELECT on it, 42501;
