@@ -3,7 +3,7 @@
 \echo 'Attaching profile "Demo" to crm.contacts / crm.events / crm.accounts'
 SELECT clock_timestamp() AS started \gset
 SELECT lead_score.attach('Demo', 'crm.contacts', 'crm.events',
-                         '{"accounts": "crm.accounts", "event_props": "properties"}');
+                         '{"accounts": "crm.accounts", "event_props": "properties", "account_scores": true}');
 SELECT (SELECT count(*) FROM lead_score."Demo_scores") AS contacts_scored,
        (SELECT count(*) FROM crm.events) AS events_read,
        round(extract(epoch FROM clock_timestamp() - :'started'::timestamptz)::numeric, 2) AS seconds;

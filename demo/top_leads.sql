@@ -40,6 +40,15 @@ SELECT row_number() OVER (ORDER BY s.score DESC, c.id) AS rank,
  ORDER BY s.score DESC, c.id
  LIMIT 20;
 
+\echo 'Top 10 accounts (lead_score."Demo_account_scores": the sum of their contacts'' scores now,'
+\echo 'their engaged and PQL contacts, the best one, the buying roles engaged; read from account rows only):'
+SELECT a.name AS company, round(s.score::numeric, 1) AS score, s.contacts, s.engaged_contacts AS engaged,
+       s.pql_contacts AS pqls, c.first_name || ' ' || c.last_name AS best_contact, s.roles, s.tags
+  FROM (SELECT * FROM lead_score."Demo_account_scores" ORDER BY score DESC LIMIT 10) s
+  JOIN crm.accounts a ON a.id = s.id
+  JOIN crm.contacts c ON c.id = s.best_contact::bigint
+ ORDER BY s.score DESC, s.id;
+
 \echo 'PQLs are routed to the three reps in turn as they qualify (the "routing" setting):'
 SELECT c.owner, count(*) AS contacts FROM crm.contacts c WHERE c.owner IS NOT NULL GROUP BY c.owner ORDER BY c.owner;
 

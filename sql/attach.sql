@@ -43,6 +43,12 @@ CREATE TABLE lead_score.attachment_store (
     grade_names                     text[],
     grade_minimums                  float8[],
     engagement_bands                float8[],
+    -- The account scores view (attached with accounts; its table is accounts_<id>),
+    -- and from the scored version's settings its account_score and whether it has
+    -- buying_roles.
+    account_view                    name UNIQUE,
+    account_scoring                 text,
+    account_roles                   boolean,
     CHECK ((accounts IS NULL) OPERATOR(pg_catalog.=) (contact_account IS NULL)
            AND (accounts IS NULL) OPERATOR(pg_catalog.=) (account_key IS NULL))
 );
@@ -145,6 +151,8 @@ BEGIN
     END IF;
     RETURN QUERY
     SELECT f.rule_name, CASE WHEN f.rule_name IS NULL THEN 'settings: ' ELSE '' END || CASE
+             WHEN f.source = 'accounts' THEN
+                 format('%s: account settings need account scores; attach with the "accounts" option and "account_scores": true', f.path)
              WHEN f.source = 'account' AND att.accounts IS NULL THEN
                  format('%s: field "account.%s" needs an accounts table; attach with the "accounts" option', f.path, f.column_name)
              WHEN f.source = 'props' AND att.event_props IS NULL THEN
@@ -175,6 +183,7 @@ BEGIN
              WHEN 'account' THEN att.accounts IS NULL
                               OR NOT EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = att.accounts
                                               AND a.attname = f.column_name AND a.attnum > 0 AND NOT a.attisdropped)
+             WHEN 'accounts' THEN att.account_view IS NULL
              WHEN 'event' THEN NOT EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = att.events
                                             AND a.attname = f.column_name AND a.attnum > 0 AND NOT a.attisdropped)
              ELSE att.event_props IS NULL
@@ -199,7 +208,8 @@ DECLARE
     target lead_score.profile_store := lead_score.locked_profile(profile);
     actor text := lead_score.acting_role();
     known_options constant text[] := ARRAY['contact_key', 'event_contact', 'event_type', 'event_time',
-                                           'event_props', 'accounts', 'contact_account', 'account_key', 'view'];
+                                           'event_props', 'accounts', 'contact_account', 'account_key', 'view',
+                                           'account_scores', 'account_view'];
     unknown text;
     contact_key name;
     key_type regtype;
@@ -211,6 +221,9 @@ DECLARE
     contact_account name;
     account_key name;
     view_name text := coalesce(options ->> 'view', target.name || '_scores');
+    account_view text := coalesce(options ->> 'account_view', target.name || '_account_scores');
+    -- Account scores are opt-in: each write then also updates its contacts' accounts.
+    scoring_accounts boolean;
     state_table name := 'state_' || target.id;
     problem record;
     relation regclass;
@@ -244,6 +257,37 @@ BEGIN
     IF to_regclass('lead_score.' || quote_ident(view_name)) IS NOT NULL THEN
         RAISE EXCEPTION 'relation lead_score.% already exists', quote_ident(view_name)
             USING ERRCODE = '42P07', HINT = 'Name the scores relation with the "view" option.';
+    END IF;
+
+    IF options ? 'account_scores' AND jsonb_typeof(options -> 'account_scores') <> 'boolean' THEN
+        RAISE EXCEPTION 'option "account_scores" must be true or false, got %', options -> 'account_scores'
+            USING ERRCODE = '22023';
+    END IF;
+    scoring_accounts := coalesce((options ->> 'account_scores')::boolean, options ? 'account_view');
+    IF scoring_accounts AND NOT options ? 'accounts' THEN
+        RAISE EXCEPTION 'option "%" needs the "accounts" option',
+                        CASE WHEN options ? 'account_scores' THEN 'account_scores' ELSE 'account_view' END
+            USING ERRCODE = '22023';
+    END IF;
+    IF scoring_accounts THEN
+        IF octet_length(account_view) > 63 THEN
+            RAISE EXCEPTION 'the account scores relation name "%" is longer than 63 bytes', account_view
+                USING ERRCODE = '42622', HINT = 'Name it with the "account_view" option.';
+        END IF;
+        IF to_regclass('lead_score.' || quote_ident(account_view)) IS NOT NULL OR account_view = view_name THEN
+            RAISE EXCEPTION 'relation lead_score.% already exists', quote_ident(account_view)
+                USING ERRCODE = '42P07', HINT = 'Name the account scores relation with the "account_view" option.';
+        END IF;
+    ELSE
+        -- Account settings need account scores.
+        SELECT f.path INTO unknown
+          FROM lead_score.version_store v CROSS JOIN LATERAL lead_score.settings_fields(v.settings) f
+         WHERE v.profile_id = target.id AND v.version = target.active_version AND f.source = 'accounts';
+        IF FOUND THEN
+            RAISE EXCEPTION 'profile "%", settings: %: account settings need account scores', target.name, unknown
+                USING ERRCODE = '22023',
+                      HINT = 'Attach with the "accounts" option and "account_scores": true, or publish settings without them.';
+        END IF;
     END IF;
 
     -- The accounts table, named in JSON: an unqualified name is looked up in the
@@ -395,10 +439,10 @@ BEGIN
     INSERT INTO lead_score.attachment_store
            (profile_id, contacts, contact_key, key_type, events, event_contact, event_type, event_time,
             event_props, accounts, contact_account, account_key, state_table, view_name, attached_at, attached_by,
-            objects_version)
+            objects_version, account_view)
     VALUES (target.id, contacts, contact_key, key_type, events, event_contact, event_type, event_time,
             event_props, accounts, contact_account, account_key, state_table, view_name, now(), actor,
-            lead_score.objects_version());
+            lead_score.objects_version(), CASE WHEN scoring_accounts THEN account_view END);
 
     -- Every rule field must name a column of the attached tables.
     SELECT * INTO problem FROM lead_score.field_problems(target.id, false) LIMIT 1;
@@ -459,6 +503,10 @@ BEGIN
     EXECUTE format('GRANT SELECT ON lead_score.%I TO PUBLIC', state_table);
     PERFORM lead_score.create_scores_view(view_name, contact_key, state_table, target.id);
     EXECUTE format('GRANT SELECT ON lead_score.%I TO PUBLIC', view_name);
+    IF scoring_accounts THEN
+        PERFORM lead_score.create_account_objects(target.id, account_view, account_key, accounts,
+                                                  lead_score.attached_column(accounts, account_key, 'account_key'));
+    END IF;
 
     -- Statement-level triggers: one call per statement, the rows it touched in the
     -- transition tables `changed` (new rows) and `before_change` (old rows).
@@ -513,6 +561,8 @@ BEGIN
     PERFORM lead_score.lock_together(
         ARRAY[to_regclass('lead_score.' || quote_ident(att.state_table)),
               to_regclass('lead_score.' || quote_ident(att.view_name)),
+              to_regclass('lead_score.' || quote_ident('accounts_' || target.id)),
+              to_regclass('lead_score.' || quote_ident(att.account_view)),
               att.events, att.contacts, att.accounts]::oid[], 'ACCESS EXCLUSIVE');
     FOR trigger_row IN
         SELECT t.tgname, t.tgrelid::regclass AS relation FROM pg_trigger t
@@ -523,6 +573,10 @@ BEGIN
     END LOOP;
     EXECUTE format('DROP VIEW IF EXISTS lead_score.%I', att.view_name);
     EXECUTE format('DROP TABLE IF EXISTS lead_score.%I', att.state_table);
+    IF att.account_view IS NOT NULL THEN
+        EXECUTE format('DROP VIEW IF EXISTS lead_score.%I', att.account_view);
+        EXECUTE format('DROP TABLE IF EXISTS lead_score.%I', 'accounts_' || target.id);
+    END IF;
     -- The profile's tags go with its score rows: they are the detached table's contacts'
     -- (a tag is kept only for a contact with a score row), and kept they would be given
     -- to the contacts with the same keys of whatever table the profile is attached to

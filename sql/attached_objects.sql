@@ -81,6 +81,74 @@ END
 $fn$;
 REVOKE ALL ON FUNCTION lead_score.create_scores_view(name, name, name, bigint) FROM PUBLIC;
 
+-- A profile's account scores (attach with an accounts table): the account table, one
+-- row per account its contacts name, keeping its members' score parts (each contact's
+-- fit and decayed engagement, in key order: an account's score decays as its members'
+-- do, so it is computed from them at every read, never kept as one sum), whether each
+-- is a PQL, their buying roles and the account's sticky tags; the writes keep it
+-- current (src/pg/write/accounts.rs). Its policy shows an account to those who may
+-- see it in the CRM's accounts table (and every account to that table's owner, as the
+-- state table's policy does for contacts). The view reads account rows only.
+CREATE FUNCTION lead_score.create_account_objects(profile_id bigint, view_name name, account_key name,
+                                                  accounts regclass, key_type regtype)
+RETURNS void LANGUAGE plpgsql
+SET search_path = pg_catalog, lead_score, pg_temp
+AS $fn$
+DECLARE
+    account_table name := 'accounts_' || profile_id;
+BEGIN
+    -- The columns src/pg/write/accounts.rs writes.
+    EXECUTE format($ddl$
+        CREATE TABLE lead_score.%1$I (
+            account_key  %2$s PRIMARY KEY,
+            contact_keys text[] NOT NULL,
+            fits         float8[] NOT NULL,
+            engagements  lead_score.decayed[] NOT NULL,
+            pql          boolean[] NOT NULL,
+            roles        text[] NOT NULL,
+            tags         text[] NOT NULL DEFAULT '{}'
+        ) WITH (fillfactor = 70)$ddl$, account_table, key_type);
+    -- (A contact's account is found by its key: an event's write looks it up here.)
+    -- (No pending list: each lookup would scan it whole.)
+    EXECUTE format('CREATE INDEX ON lead_score.%I USING gin (contact_keys) WITH (fastupdate = off)', account_table);
+    EXECUTE format('ALTER TABLE lead_score.%I ENABLE ROW LEVEL SECURITY', account_table);
+    EXECUTE format('CREATE POLICY visible_accounts ON lead_score.%1$I FOR SELECT USING ('
+                   '(SELECT pg_catalog.pg_has_role(o.relowner, ''USAGE'') FROM pg_catalog.pg_class o '
+                   '  WHERE o.oid OPERATOR(pg_catalog.=) %2$L::pg_catalog.regclass) '
+                   'OR EXISTS (SELECT FROM ONLY %2$s a WHERE a.%3$I OPERATOR(pg_catalog.=) %1$I.account_key))',
+                   account_table, accounts, account_key);
+    EXECUTE format('GRANT SELECT ON lead_score.%I TO PUBLIC', account_table);
+    EXECUTE format($ddl$
+        CREATE VIEW lead_score.%1$I WITH (security_invoker = true) AS
+        SELECT a.account_key AS %2$I,
+               cardinality(a.contact_keys) AS contacts,
+               lead_score.engaged_contacts(n.scores) AS engaged_contacts,
+               lead_score.account_score(n.scores, coalesce(m.account_scoring, 'sum')) AS score,
+               cardinality(array_positions(a.pql, true)) AS pql_contacts,
+               lead_score.best_contact(a.contact_keys, n.scores) AS best_contact,
+               CASE WHEN m.account_roles THEN lead_score.engaged_roles(a.roles, n.scores) END AS roles,
+               a.tags
+          FROM lead_score.%3$I a
+         CROSS JOIN LATERAL (SELECT ARRAY(SELECT u.fit + lead_score.value_at(u.engagement, lead_score.now())
+                                            FROM unnest(a.fits, a.engagements) WITH ORDINALITY AS u(fit, engagement, n)
+                                           ORDER BY u.n) AS scores) n
+         CROSS JOIN (SELECT s.account_scoring, s.account_roles FROM lead_score.attachment_store s
+                      WHERE s.profile_id = %4$s) m$ddl$,
+        view_name, account_key, account_table, profile_id);
+    EXECUTE format('GRANT SELECT ON lead_score.%I TO PUBLIC', view_name);
+    -- Made inside ALTER EXTENSION ... UPDATE (upgrade_attachments), they would be the
+    -- extension's members: kept out, like the state tables, so pg_dump keeps them.
+    IF EXISTS (SELECT FROM pg_catalog.pg_depend d
+                WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+                  AND d.objid OPERATOR(pg_catalog.=) format('lead_score.%I', account_table)::pg_catalog.regclass
+                  AND d.deptype OPERATOR(pg_catalog.=) 'e') THEN
+        EXECUTE format('ALTER EXTENSION pg_lead_score DROP TABLE lead_score.%I', account_table);
+        EXECUTE format('ALTER EXTENSION pg_lead_score DROP VIEW lead_score.%I', view_name);
+    END IF;
+END
+$fn$;
+REVOKE ALL ON FUNCTION lead_score.create_account_objects(bigint, name, name, regclass, regtype) FROM PUBLIC;
+
 -- Rebuild a scores view made by an older version with this version's columns. Not
 -- CREATE OR REPLACE: inside ALTER EXTENSION ... UPDATE an extension may not replace an
 -- object it does not own, and the views attach() makes are not the extension's members
@@ -174,6 +242,8 @@ BEGIN
                 PERFORM lead_score.create_visibility_policy(att.state_table, att.contacts, att.contact_key);
             END IF;
         END IF;
+        -- (Account scores are opt-in, at attach: an attachment an older version made
+        -- has none until it is attached again with "account_scores".)
         -- The scores view gains its likelihood column (2), and grade, priority,
         -- priority_rank, stage, stage_entered_at and stage_score (3): made again as this
         -- version makes it.

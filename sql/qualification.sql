@@ -39,7 +39,7 @@ CREATE TABLE lead_score.transitions (
     contact    text,
     kind       text NOT NULL
                CHECK (kind OPERATOR(pg_catalog.=) ANY (ARRAY['tagged', 'tag_cleared', 'disqualified', 'requalified', 'erased',
-                                                     'stage_changed', 'stage_set', 'routed', 'routing_failed'])),
+                                                     'stage_changed', 'stage_set', 'routed', 'routing_failed', 'account_tagged'])),
     tag        text,
     old_state  text,
     new_state  text,
@@ -64,7 +64,7 @@ CREATE INDEX ON lead_score.transitions (profile, contact);
 SELECT pg_catalog.pg_extension_config_dump('lead_score.transitions', '');
 SELECT pg_catalog.pg_extension_config_dump('lead_score.transitions_id_seq', '');
 COMMENT ON TABLE lead_score.transitions IS
-    'One row per qualification event (tagged, tag cleared, disqualified, requalified, erased, stage changed or set, routed or routing failed); append-only';
+    'One row per qualification event (tagged, tag cleared, disqualified, requalified, erased, stage changed or set, routed or routing failed, account tagged); append-only';
 
 -- The one payload format of pg_notify('lead_score', ...), for the triggers and the admin
 -- functions alike. Any role may LISTEN, so a payload carries nothing a listener could

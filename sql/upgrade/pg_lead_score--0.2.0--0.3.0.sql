@@ -47,9 +47,9 @@ UPDATE lead_score.adjustment_store a
 ALTER TABLE lead_score.transitions DROP CONSTRAINT transitions_kind_check,
     ADD CONSTRAINT transitions_kind_check
         CHECK (kind OPERATOR(pg_catalog.=) ANY (ARRAY['tagged', 'tag_cleared', 'disqualified', 'requalified', 'erased',
-                                                     'stage_changed', 'stage_set', 'routed', 'routing_failed']));
+                                                     'stage_changed', 'stage_set', 'routed', 'routing_failed', 'account_tagged']));
 COMMENT ON TABLE lead_score.transitions IS
-    'One row per qualification event (tagged, tag cleared, disqualified, requalified, erased, stage changed or set, routed or routing failed); append-only';
+    'One row per qualification event (tagged, tag cleared, disqualified, requalified, erased, stage changed or set, routed or routing failed, account tagged); append-only';
 CREATE  FUNCTION lead_score."settings_fields"(
 	"settings" jsonb /* AnyJsonb */
 ) RETURNS TABLE (
@@ -129,6 +129,42 @@ AS 'MODULE_PATHNAME', 'priority_rank_wrapper';
 -- now does too. From 0.2.0 nothing here reads an attached table: an attachment that
 -- lost its contacts or events table keeps its oid, in the adjustments too, and stays
 -- broken, 55000 when used, until detached; tests/upgrade shows both.)
+-- Account scores: each attachment with accounts gets an account table and view
+-- (create_account_objects, from upgrade_attachments() below, objects version 3),
+-- read by the view through the four functions here; attachment_store names the view
+-- and keeps the scored version's account_score and whether it has buying_roles (as
+-- sql/attach.sql has them, last). Transitions gain the kind account_tagged (above).
+ALTER TABLE lead_score.attachment_store ADD COLUMN account_view name UNIQUE,
+    ADD COLUMN account_scoring text, ADD COLUMN account_roles boolean;
+CREATE  FUNCTION lead_score."account_score"(
+	"scores" double precision[], /* Vec < Option < f64 > > */
+	"scoring" TEXT /* & str */
+) RETURNS double precision /* f64 */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'account_score_wrapper';
+CREATE  FUNCTION lead_score."engaged_roles"(
+	"roles" TEXT[], /* Vec < Option < String > > */
+	"scores" double precision[] /* Vec < Option < f64 > > */
+) RETURNS TEXT[] /* Vec < String > */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'engaged_roles_wrapper';
+CREATE  FUNCTION lead_score."engaged_contacts"(
+	"scores" double precision[] /* Vec < Option < f64 > > */
+) RETURNS INT /* i32 */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'engaged_contacts_wrapper';
+CREATE  FUNCTION lead_score."best_contact"(
+	"contact_keys" TEXT[], /* Vec < Option < String > > */
+	"scores" double precision[] /* Vec < Option < f64 > > */
+) RETURNS TEXT /* Option < String > */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'best_contact_wrapper';
+-- @definitions sql/attached_objects.sql: create_account_objects
+REVOKE ALL ON FUNCTION lead_score.create_account_objects(bigint, name, name, regclass, regtype) FROM PUBLIC;
 -- (objects_version() and create_scores_view() first: issue 28's grades and stages.)
 -- @definitions sql/attached_objects.sql: objects_version, create_scores_view, upgrade_attachments
 SELECT lead_score.upgrade_attachments();

@@ -8,6 +8,11 @@ SET lead_score.now = '2024-06-02 00:00:00+00';
 SELECT 'version is ' || :'new_version', extversion = :'new_version' FROM pg_extension WHERE extname = 'pg_lead_score';
 SELECT 'attachments at the current layout', bool_and(objects_version = lead_score.objects_version())
   FROM lead_score.attachment_store;
+-- Account scores are opt-in at attach: no attachment an older version made has them
+-- (no account table, no view, no account update on its writes).
+SELECT 'no attachment an older version made has account scores',
+       bool_and(a.account_view IS NULL AND to_regclass('lead_score.accounts_' || a.profile_id) IS NULL)
+  FROM lead_score.attachment_store a;
 -- Each transition names the contacts table and key column its contact belongs to
 -- (recorded by the update, or after a restore by upgrade_attachments()): an attached
 -- profile's, its attachment's; the others', '-' (no table). The tags of the profile

@@ -48,7 +48,28 @@ SELECT format(E'== %s\n%s', profile, description)
                (SELECT string_agg(format('trigger %s', pg_get_triggerdef(t.oid)), E'\n' ORDER BY t.tgname)
                   FROM pg_trigger t JOIN pg_proc f ON f.oid = t.tgfoid
                  WHERE f.pronamespace = 'lead_score'::regnamespace AND f.proname LIKE 'on\_%\_change'
-                   AND t.tgargs = convert_to((SELECT a.profile_id FROM attached a WHERE a.profile = s.profile)::text || E'\\000', 'UTF8'))
+                   AND t.tgargs = convert_to((SELECT a.profile_id FROM attached a WHERE a.profile = s.profile)::text || E'\\000', 'UTF8')),
+               -- With accounts: the account table (as the state table above) and view.
+               (SELECT concat_ws(E'\n',
+                           format('account table owner %s acl %s rls %s/%s options %s', c.relowner::regrole, c.relacl,
+                                  c.relrowsecurity, c.relforcerowsecurity, c.reloptions),
+                           (SELECT string_agg(format('column %s %s%s%s', t.attname, format_type(t.atttypid, t.atttypmod),
+                                                     CASE WHEN t.attnotnull THEN ' NOT NULL' END,
+                                                     ' DEFAULT ' || pg_get_expr(ad.adbin, ad.adrelid)), E'\n' ORDER BY t.attnum)
+                              FROM pg_attribute t LEFT JOIN pg_attrdef ad ON ad.adrelid = t.attrelid AND ad.adnum = t.attnum
+                             WHERE t.attrelid = c.oid AND t.attnum > 0 AND NOT t.attisdropped),
+                           (SELECT string_agg(format('index %s', regexp_replace(pg_get_indexdef(i.indexrelid), 'INDEX \S+ ON', 'INDEX ON')),
+                                              E'\n' ORDER BY pg_get_indexdef(i.indexrelid))
+                              FROM pg_index i WHERE i.indrelid = c.oid),
+                           (SELECT string_agg(format('policy %s %s %s', p.polname, p.polcmd, pg_get_expr(p.polqual, p.polrelid)),
+                                              E'\n' ORDER BY p.polname)
+                              FROM pg_policy p WHERE p.polrelid = c.oid),
+                           (SELECT format(E'account view %s owner %s options %s\n%s', v.relname, v.relowner::regrole,
+                                          v.reloptions, pg_get_viewdef(v.oid))
+                              FROM attached a JOIN pg_class v ON v.oid = ('lead_score.' || quote_ident(a.account_view))::regclass
+                             WHERE a.profile = s.profile))
+                  FROM attached a JOIN pg_class c ON c.oid = to_regclass('lead_score.accounts_' || a.profile_id)
+                 WHERE a.profile = s.profile)
            ) AS description
       FROM state s
   ) d

@@ -18,7 +18,8 @@ BEGIN
         options := jsonb_strip_nulls(jsonb_build_object(
             'contact_key', a.contact_key, 'event_contact', a.event_contact, 'event_type', a.event_type,
             'event_time', a.event_time, 'event_props', a.event_props, 'accounts', a.accounts::text,
-            'contact_account', a.contact_account, 'account_key', a.account_key, 'view', a.view_name));
+            'contact_account', a.contact_account, 'account_key', a.account_key, 'view', a.view_name,
+            'account_view', a.account_view));
         PERFORM lead_score.detach(a.profile);
         PERFORM lead_score.attach(a.profile, a.contacts, a.events, options);
     END LOOP;

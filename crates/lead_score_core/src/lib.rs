@@ -5,6 +5,7 @@
 //! test -p lead_score_core`) and the Postgres glue (the extension crate's `pg`) stays
 //! thin.
 
+pub mod accounts;
 pub mod candidates;
 pub mod caps;
 pub mod condition;

@@ -7,6 +7,7 @@
 
 use serde_json::Value as Json;
 
+use crate::accounts::AccountSettings;
 use crate::caps::Caps;
 use crate::condition::{compile_positive_span, Condition};
 use crate::error::{describe, reject_unknown_keys, JsonPath, RuleError};
@@ -41,6 +42,8 @@ pub struct Settings {
     pub grading: Option<Grading>,
     /// `dimension_caps` and `max_engagement` (rules carry their own caps).
     pub caps: Caps,
+    /// `account_score`, `buying_roles` and `account_thresholds` (see `accounts`).
+    pub accounts: AccountSettings,
 }
 
 /// Lead routing: a contact that gets `tag` while its `column` of the contacts table is
@@ -227,6 +230,9 @@ const KEYS: &[&str] = &[
     "engagement_bands",
     "dimension_caps",
     "max_engagement",
+    "account_score",
+    "buying_roles",
+    "account_thresholds",
 ];
 
 impl Settings {
@@ -309,6 +315,12 @@ impl Settings {
         let caps =
             Caps::compile(object.get("dimension_caps"), object.get("max_engagement"), &root)?;
         let (stages, conditions) = compile_stages(object.get("stages"), &root)?;
+        let accounts = AccountSettings::compile(
+            object.get("account_score"),
+            object.get("buying_roles"),
+            object.get("account_thresholds"),
+            &root,
+        )?;
         let mut settings = Settings {
             half_life,
             pql_threshold,
@@ -320,6 +332,7 @@ impl Settings {
             routing: None,
             grading,
             caps,
+            accounts,
         };
         settings.routing = match object.get("routing") {
             None | Some(Json::Null) => None,
@@ -550,7 +563,7 @@ mod tests {
     fn every_mistake_is_named_with_its_path() {
         let cases = [
             (json!([]), "$: settings must be a JSON object, got an array"),
-            (json!({"halflife": "3 days"}), "$: unknown key \"halflife\" in settings; expected \"half_life\", \"pql_threshold\", \"pql_tag\", \"thresholds\", \"score_100\", \"likelihood\", \"stages\", \"routing\", \"grades\", \"engagement_bands\", \"dimension_caps\", \"max_engagement\""),
+            (json!({"halflife": "3 days"}), "$: unknown key \"halflife\" in settings; expected \"half_life\", \"pql_threshold\", \"pql_tag\", \"thresholds\", \"score_100\", \"likelihood\", \"stages\", \"routing\", \"grades\", \"engagement_bands\", \"dimension_caps\", \"max_engagement\", \"account_score\", \"buying_roles\", \"account_thresholds\""),
             (json!({"half_life": "0 days"}), "$.half_life: half-life must be positive, got \"0 days\""),
             (json!({"half_life": 30}), "$.half_life: half-life must be an interval such as \"30 days\", got 30"),
             (json!({"half_life": "soon"}), "$.half_life: invalid interval \"soon\": expected amounts with units such as \"14 days\", \"1 hour 30 minutes\" or ISO 8601 \"P14D\""),

@@ -12,6 +12,7 @@ use crate::pg::base::params::Params;
 use crate::pg::base::rights::{
     as_extension_owner_for_caller, calling_role, entered_by_caller, extension_owner, role_name,
 };
+use crate::pg::write::accounts::refresh_accounts;
 use crate::pg::write::score_rows::standing;
 use crate::pg::write::some_contacts::rescore_contacts;
 use crate::pg::write::transitions::Cause;
@@ -124,7 +125,9 @@ fn adjust_contact(
                 .unwrap_or_else(|e| spi_failed(&attached.attachment, "storing an adjustment", e))
                 .unwrap_or_else(|| internal("storing an adjustment", "no id returned"));
             // Its transitions name the role that adjusted, as `adjusted_by` does.
-            rescore_contacts(client, &attached, &[found.key], now, Cause::Adjustment);
+            let key = [found.key];
+            rescore_contacts(client, &attached, &key, now, Cause::Adjustment);
+            refresh_accounts(client, &attached, &key, None, now, Cause::Adjustment);
             id
         })
     })

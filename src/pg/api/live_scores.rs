@@ -22,10 +22,12 @@ use crate::pg::base::rights::{
     as_crm_owner, check_may_read_tables, extension_owner, for_caller,
     refuse_within_restricted_operation, Covering,
 };
+use crate::pg::write::accounts::refresh_accounts;
 use crate::pg::write::maintenance::{differences, rescore_all, tick_attachment};
 use crate::pg::write::score_rows::standing;
 use crate::pg::write::some_contacts::{compute_batch, rescore_contacts};
 use crate::pg::write::statement::keep_current;
+use crate::pg::write::summaries::stored_key;
 use crate::pg::write::transitions::Cause;
 use lead_score_core::decay::DecayedSum;
 use lead_score_core::engine::EventTally;
@@ -195,14 +197,13 @@ mod lead_score {
         Spi::connect_mut(|client| {
             let cached = attached(client, profile);
             let attached = attached_locking(client, profile, &cached, pg_sys::RowExclusiveLock);
-            rescore_contacts(
-                client,
-                &attached,
-                &[contact.to_owned()],
-                now_unix_micros(),
-                Cause::Rescore,
-            )
-            .scored as i64
+            let now = now_unix_micros();
+            let scored =
+                rescore_contacts(client, &attached, &[contact.to_owned()], now, Cause::Rescore);
+            // (Account rows name the key as the key type prints it: '007' is 7.)
+            let key = stored_key(client, &attached, contact);
+            refresh_accounts(client, &attached, &[key], None, now, Cause::Rescore);
+            scored.scored as i64
         })
     }
 

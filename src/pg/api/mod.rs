@@ -2,6 +2,7 @@
 //! SQL type, one file per section of docs/reference.md, each in a `#[pg_schema] mod
 //! lead_score`. No file here imports another: what two of them share lives below.
 
+pub(crate) mod accounts;
 pub(crate) mod adjustments;
 pub(crate) mod clock;
 pub(crate) mod decay;

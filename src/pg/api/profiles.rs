@@ -83,10 +83,30 @@ mod lead_score {
                     })
                     .collect(),
             };
+        let compiled = Settings::compile(&settings.0).ok();
         // The contacts' owner column routing sets.
-        if let Ok(Settings { routing: Some(routing), .. }) = Settings::compile(&settings.0) {
-            let column = routing.column;
+        if let Some(Settings { routing: Some(routing), .. }) = &compiled {
+            let column = routing.column.clone();
             rows.push(("$.routing.column".into(), "contact".into(), column.clone(), column));
+        }
+        if let Some(accounts) = compiled.as_ref().map(|s| &s.accounts) {
+            // The contacts' buying role column.
+            if let Some(column) = &accounts.buying_roles {
+                rows.push((
+                    "$.buying_roles".into(),
+                    "contact".into(),
+                    column.clone(),
+                    column.clone(),
+                ));
+            }
+            // Account settings read the accounts table itself (source `accounts`, no
+            // column): they need one. Named by the first account setting given.
+            let given = ["account_score", "buying_roles", "account_thresholds"]
+                .into_iter()
+                .find(|key| settings.0.get(key).is_some_and(|v| !v.is_null()));
+            if let Some(key) = given {
+                rows.push((format!("$.{key}"), "accounts".into(), String::new(), String::new()));
+            }
         }
         TableIterator::new(rows)
     }

@@ -8,6 +8,7 @@ use crate::pg::base::attached;
 use crate::pg::base::clock::decision_now_unix_micros;
 use crate::pg::base::errors::{raise, Failure};
 use crate::pg::base::jsonb::AnyJsonb;
+use crate::pg::write::accounts::refresh_accounts;
 use crate::pg::write::routing;
 use crate::pg::write::summaries;
 use crate::pg::write::transitions;
@@ -121,12 +122,11 @@ pub(crate) mod lead_score {
         Spi::connect_mut(|client| {
             if let Some(attached) = attached::attached(client, profile_id) {
                 transitions::mirror_tags(client, &attached, Some(vec![Some(contact.to_owned())]));
-                transitions::due_after_untagging(
-                    client,
-                    &attached,
-                    contact,
-                    decision_now_unix_micros(),
-                );
+                let now = decision_now_unix_micros();
+                transitions::due_after_untagging(client, &attached, contact, now);
+                // Its account counts it as a PQL no more.
+                let key = summaries::stored_key(client, &attached, contact);
+                refresh_accounts(client, &attached, &[key], None, now, transitions::Cause::Rescore);
             }
         })
     }

@@ -96,6 +96,22 @@ pub(crate) enum Statement {
     RouteContacts,
     /// Record `routed` transitions.
     RecordRouted,
+    /// Where a contacts statement's contacts are now: their accounts and roles.
+    AccountsPlaced,
+    /// Give new accounts their (empty) rows, to be locked.
+    EnsureAccounts,
+    /// Lock the account rows a write changes, in key order.
+    LockAccountRows,
+    /// Rebuild some accounts' rows from the state rows.
+    RefreshAccounts,
+    /// Replace one contact's entries in its account's row.
+    RefreshOneAccount,
+    /// Rebuild every account's row.
+    RebuildAccounts,
+    /// Drop every account's row.
+    ClearAccounts,
+    /// Give accounts the tags their score reached, recording and announcing each.
+    TagAccounts,
 }
 
 /// An attached profile as the triggers use it. Entries are replaced, never changed.

@@ -65,6 +65,21 @@ pub(crate) struct Attachment {
     /// Whether the state table has the lifecycle stage's columns (0.3.0's attach, or its
     /// update): before, the profile's stages are not settled (see `Attached`).
     pub(crate) stages_stored: bool,
+    /// The account table keeping the account scores (attached with accounts, 0.3.0's
+    /// attach or update), with the accounts' key type.
+    pub(crate) account_scores: Option<AccountTable>,
+}
+
+/// A profile's account table (`lead_score.accounts_<id>`), as SQL.
+#[derive(Clone)]
+pub(crate) struct AccountTable {
+    pub table: Quoted,
+    /// The account key's type, schema-qualified and quoted.
+    pub key_type: Quoted,
+    /// The accounts table's oid and its key column's name, which account transitions
+    /// name (their `contact` is an account key).
+    pub accounts_oid: pg_sys::Oid,
+    pub account_key_name: String,
 }
 
 /// The accounts table of an attachment, as SQL.
@@ -309,7 +324,14 @@ pub(crate) fn load_attachment(client: &SpiClient<'_>, profile_id: i64) -> Option
             .hint("Detach the profile and attach it again."),
         )
     };
+    let account_scores = match (accounts_oid, text(13)) {
+        (Some(accounts_oid), Some(account_key_name)) => {
+            account_table(client, profile_id, accounts_oid, account_key_name)
+        }
+        _ => None,
+    };
     Some(Attachment {
+        account_scores,
         profile_id,
         version: row.get::<i32>(2).unwrap_or_else(|e| read(e))?,
         contacts,
@@ -338,6 +360,41 @@ pub(crate) fn load_attachment(client: &SpiClient<'_>, profile_id: i64) -> Option
         grades_stored: flag(22),
         stages_stored: flag(23),
         profile_name,
+    })
+}
+
+/// The profile's account table, if it has one (an attachment with accounts made before
+/// 0.3.0's update has none until then).
+fn account_table(
+    client: &SpiClient<'_>,
+    profile_id: i64,
+    accounts_oid: pg_sys::Oid,
+    account_key_name: String,
+) -> Option<AccountTable> {
+    let found = client
+        .select(
+            "SELECT n.nspname::pg_catalog.text, t.typname::pg_catalog.text
+               FROM pg_catalog.pg_class c
+               JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) c.oid
+                                             AND a.attname OPERATOR(pg_catalog.=) 'account_key'
+               JOIN pg_catalog.pg_type t ON t.oid OPERATOR(pg_catalog.=) a.atttypid
+               JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) t.typnamespace
+              WHERE c.relname OPERATOR(pg_catalog.=) ('accounts_' OPERATOR(pg_catalog.||) $1::pg_catalog.text)
+                AND c.relnamespace OPERATOR(pg_catalog.=) 'lead_score'::pg_catalog.regnamespace",
+            Some(1),
+            &[profile_id.into()],
+        )
+        .unwrap_or_else(|e| internal(format!("loading the account table of profile {profile_id}"), e));
+    if found.is_empty() {
+        return None;
+    }
+    let row = found.first();
+    let text = |i: usize| row.get::<String>(i).ok().flatten().unwrap_or_default();
+    Some(AccountTable {
+        table: Quoted::qualified("lead_score", &format!("accounts_{profile_id}")),
+        key_type: Quoted::qualified(&text(1), &text(2)),
+        accounts_oid,
+        account_key_name,
     })
 }
 

@@ -16,6 +16,7 @@ use crate::pg::base::errors::{internal, spi_failed, texts};
 use crate::pg::base::locks::lock_together;
 use crate::pg::base::params::Params;
 use crate::pg::base::rights::as_crm_owner;
+use crate::pg::write::accounts::{account_differences, rebuild_accounts, refresh_accounts};
 use crate::pg::write::everyone::score_everyone;
 use crate::pg::write::score_rows::{write_batch, Outcome};
 use crate::pg::write::some_contacts::rescore_contacts;
@@ -80,10 +81,19 @@ pub(crate) fn rescore_all(client: &mut SpiClient<'_>, profile: &str, cause: Caus
     } else {
         String::new()
     };
+    // And the account scores view its scoring and whether it shows roles.
+    let account_columns = if attachment.account_scores.is_some() {
+        let accounts = &settings.accounts;
+        let scoring = params.bind(accounts.scoring.name());
+        let roles = params.bind(accounts.buying_roles.is_some());
+        format!(", account_scoring = {scoring}, account_roles = {roles}")
+    } else {
+        String::new()
+    };
     let mark = format!(
         "UPDATE lead_score.attachment_store
             SET scored_version = {version}, pql_tag = {pql_tag}, score_100_curve = {curve},
-                score_100_scale = {scale}{likelihood_columns}{grading_columns}
+                score_100_scale = {scale}{likelihood_columns}{grading_columns}{account_columns}
           WHERE profile_id = {profile_id}"
     );
     client
@@ -157,6 +167,7 @@ pub(crate) fn rewrite_everyone(
             .update(&delete, None, &[orphans.into()])
             .unwrap_or_else(|e| spi_failed(attachment, "removing deleted contacts' scores", e));
     }
+    rebuild_accounts(client, attached, now, cause);
     scored
 }
 
@@ -189,7 +200,9 @@ pub(crate) fn tick_attachment(client: &SpiClient<'_>, attached: &Attached, now: 
     });
     let what = "finding the contacts that are due";
     let due = run(client, attached, &due_query, what, &params).texts();
-    rescore_contacts(client, attached, &due, now, Cause::Tick)
+    let outcome = rescore_contacts(client, attached, &due, now, Cause::Tick);
+    refresh_accounts(client, attached, &due, None, now, Cause::Tick);
+    outcome
 }
 
 /// A contact whose stored result differs from a recomputation: its key, its stored and
@@ -310,6 +323,9 @@ pub(crate) fn differences(
         }
     }
     found.sort_by(|a, b| a.0.cmp(&b.0));
+    // Then each account whose row differs from a rebuild from the contacts and their
+    // score rows.
+    found.extend(account_differences(client, attached, now));
     found
 }
 

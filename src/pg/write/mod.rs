@@ -2,6 +2,7 @@
 //! in place, some contacts recomputed, everyone in one pass), the summaries they fold,
 //! the score rows they store, the transitions they record, and maintenance.
 
+pub(crate) mod accounts;
 pub(crate) mod everyone;
 pub(crate) mod maintenance;
 pub(crate) mod new_events;

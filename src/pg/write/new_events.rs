@@ -30,20 +30,21 @@ pub(crate) const STREAM_FROM: i64 = 1_000;
 /// has a stored row. (No version is compared: every stored row was scored by the
 /// active version, see `add_events_sql`.) Reads the new rows from the trigger's
 /// transition table `changed`, which holds `new_row_count` rows. Returns the contacts
-/// it could not handle, in key order, for a full recompute.
+/// it could not handle, in key order, for a full recompute, and every contact the
+/// events name (whose accounts then change).
 pub(crate) fn add_inserted_events(
     client: &SpiClient<'_>,
     attached: &Attached,
     new_row_count: i64,
     now: i64,
-) -> Vec<String> {
+) -> (Vec<String>, Vec<String>) {
     let summaries = if attached.attachment.integer_keys() {
         new_summaries::<i64>(client, attached, new_row_count, now)
     } else {
         new_summaries::<String>(client, attached, new_row_count, now)
     };
     if summaries.is_empty() {
-        return Vec::new();
+        return (Vec::new(), Vec::new());
     }
     // From here on a contact is its place in `summaries`, which is in key order.
     let (additive, locked) = classify(client, attached, &summaries, now);
@@ -67,7 +68,13 @@ pub(crate) fn add_inserted_events(
     // The rest, still in key order: events that need history, and contacts without a
     // state row (not inserted yet).
     let keys = summaries.iter().map(|(key, _)| key);
-    keys.zip(added).filter(|(_, added)| !added).map(|(key, _)| key.clone()).collect()
+    let slow = keys.zip(added).filter(|(_, added)| !added).map(|(key, _)| key.clone()).collect();
+    let touched = if attached.attachment.account_scores.is_some() {
+        summaries.iter().map(|(key, _)| key.clone()).collect()
+    } else {
+        Vec::new()
+    };
+    (slow, touched)
 }
 
 /// A contact whose new events can be added to its stored sums.

@@ -15,6 +15,7 @@ use crate::pg::base::errors::{internal, raise, Failure};
 use crate::pg::base::params::Params;
 use crate::pg::base::queries::Watched;
 use crate::pg::base::rights::{as_crm_owner, for_caller, for_caller_as, function_owner};
+use crate::pg::write::accounts::{clear_accounts, placed_by_statement, refresh_accounts};
 use crate::pg::write::maintenance::rewrite_everyone;
 use crate::pg::write::new_events::add_inserted_events;
 use crate::pg::write::routing;
@@ -254,6 +255,7 @@ fn keep_current_as_owner(trigger: &pgrx::PgTrigger<'_>, watched: Watched) {
                 {
                     internal(format!("clearing {state}"), e);
                 }
+                clear_accounts(client, &attached);
             }
             (Watched::Events | Watched::Accounts, true) => {
                 rewrite_everyone(client, &attached, now, cause);
@@ -270,8 +272,9 @@ fn keep_current_as_owner(trigger: &pgrx::PgTrigger<'_>, watched: Watched) {
                         pg_sys::tuplestore_tuple_count(new_table)
                     }
                 };
-                let slow = add_inserted_events(client, &attached, new_rows, now);
+                let (slow, touched) = add_inserted_events(client, &attached, new_rows, now);
                 rescore_contacts(client, &attached, &slow, now, cause);
+                refresh_accounts(client, &attached, &touched, None, now, cause);
             }
             _ => {
                 let mut tables = Vec::new();
@@ -283,6 +286,10 @@ fn keep_current_as_owner(trigger: &pgrx::PgTrigger<'_>, watched: Watched) {
                 }
                 let keys = touched_keys(client, &attached, watched, &tables);
                 rescore_contacts(client, &attached, &keys, now, cause);
+                // A contacts statement places its contacts (new rows) in their accounts.
+                let placed = (watched == Watched::Contacts && tables.contains(&"changed"))
+                    .then(|| placed_by_statement(client, &attached));
+                refresh_accounts(client, &attached, &keys, placed.as_ref(), now, cause);
             }
         }
     });
