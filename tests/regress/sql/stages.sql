@@ -132,6 +132,14 @@ SELECT id, round(score::numeric, 2) AS score, stage FROM lead_score."Funnel_scor
 SELECT contact, kind, old_state, new_state, source FROM lead_score.transitions
  WHERE profile = 'Funnel' AND source = 'publish' ORDER BY id;
 SELECT * FROM lead_score.verify('Funnel');
+-- The fields settings read, as validate, publish, attach and the schema guard check
+-- them; invalid settings read nothing.
+SELECT * FROM lead_score.settings_fields('{"stages": [{"name": "Lead"}, {"name": "VIP", "when": {"all": [
+    {"field": "tier", "op": "eq", "value": "gold"}, {"field": "account.employees", "op": "gt", "value": 50}]}}],
+    "pql_threshold": 10, "routing": {"column": "owner_id", "owners": [7]}}');
+SELECT count(*) AS fields FROM lead_score.settings_fields('{"stages": [{"name": ""}]}');
+SELECT count(*) AS fields FROM lead_score.settings_fields('[1, 2]');
+
 -- Bad settings: 22023, naming the JSON path, at create_profile, update_profile and publish.
 SELECT lead_score.update_profile('Funnel', settings => '{"stages": [{"name": "Lead"}, {"name": "MQL", "score": 20}, {"name": "SQL", "score": 10}]}');
 \echo :LAST_ERROR_SQLSTATE
