@@ -107,7 +107,10 @@ BEGIN
             pql          boolean[] NOT NULL,
             roles        text[] NOT NULL,
             tags         text[] NOT NULL DEFAULT '{}'
-        ) WITH (fillfactor = 70)$ddl$, account_table, key_type);
+        ) WITH (fillfactor = 70, toast_tuple_target = 8160)$ddl$, account_table, key_type);
+    -- (toast_tuple_target: a row up to a page stays inline and uncompressed. Each event
+    -- rewrites its account's row, and compressing a few kilobytes of members on every
+    -- write cost more than the space saved.)
     -- (A contact's account is found by its key: an event's write looks it up here.)
     -- (No pending list: each lookup would scan it whole.)
     EXECUTE format('CREATE INDEX ON lead_score.%I USING gin (contact_keys) WITH (fastupdate = off)', account_table);

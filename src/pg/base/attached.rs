@@ -71,10 +71,9 @@ pub(crate) enum Statement {
         new_rows: bool,
         old_rows: bool,
     },
-    /// Record transitions, tags and notifications.
+    /// Record transitions, tags and notifications (and move contacts into the stages
+    /// they entered).
     RecordTransitions,
-    /// Move contacts into the stages they entered.
-    EnterStages,
     /// Copy some contacts' tags into their score rows.
     CopySomeTags,
     /// Copy every contact's tags into their score rows.

@@ -23,9 +23,10 @@ use pgrx::spi::SpiClient;
 
 use crate::pg::base::attached::{run, Attached, Statement};
 use crate::pg::base::attachment::{ident, AccountTable};
+use crate::pg::base::errors::spi_failed;
 use crate::pg::base::params::Params;
 use crate::pg::base::rights::{as_crm_owner, calling_role, role_name};
-use crate::pg::base::spi_rows::Row;
+use crate::pg::base::spi_rows::{Row, Rows};
 use crate::pg::write::transitions::Cause;
 
 /// Contacts placed in accounts by a statement: each key (as text) with its account
@@ -67,7 +68,7 @@ pub(crate) fn placed_by_statement(client: &SpiClient<'_>, attached: &Attached) -
     })
 }
 
-fn read_placed(rows: crate::pg::base::spi_rows::Rows<'_>) -> Placed {
+fn read_placed(rows: Rows<'_>) -> Placed {
     let mut placed = Placed::default();
     for row in rows.iter() {
         placed.keys.push(row.text(1).map(str::to_owned));
@@ -92,15 +93,8 @@ fn placed_everyone(client: &SpiClient<'_>, attached: &Attached) -> Placed {
     );
     let no_params = Params::default();
     as_crm_owner(attachment.crm_owner, |_| {
-        let rows =
-            crate::pg::base::spi_rows::Rows::select(client, query.as_str(), no_params.args())
-                .unwrap_or_else(|e| {
-                    crate::pg::base::errors::spi_failed(
-                        attachment,
-                        "reading the contacts' accounts",
-                        e,
-                    )
-                });
+        let rows = Rows::select(client, query.as_str(), no_params.args())
+            .unwrap_or_else(|e| spi_failed(attachment, "reading the contacts' accounts", e));
         read_placed(rows)
     })
 }
@@ -229,7 +223,7 @@ pub(crate) fn refresh_accounts(
         )
     });
     let rows = run(client, attached, &refresh, "refreshing accounts", &params);
-    tag_accounts(client, attached, rows, now, cause);
+    tag_accounts(client, attached, reached_by(attached, rows), now, cause);
 }
 
 /// One contact's events (the usual single-row INSERT): its entries in its account's row replaced by its score row,
@@ -269,7 +263,41 @@ fn refresh_one(client: &SpiClient<'_>, attached: &Attached, key: &str, now: i64,
         )
     });
     let rows = run(client, attached, &update, "refreshing an account", &params);
-    tag_accounts(client, attached, rows, now, cause);
+    tag_accounts(client, attached, reached_by(attached, rows), now, cause);
+}
+
+/// The fast path's UPDATE of one contact's state row (`update`, returning `returned`
+/// columns and then the contact's new engagement), with the contact's entry in its
+/// account's row brought along in the same statement: an event changes only the
+/// member's engagement (a tag it crosses to is settled after, and its account
+/// refreshed then). The statement returns `update`'s columns, then, with account
+/// thresholds, the account's `returning` columns (NULL without an account). As in
+/// `refresh_one`, waiting for another writer of the account row re-reads it, so what
+/// that writer committed stays; the state row is locked first, as every writer does.
+pub(crate) fn with_account_entry(
+    attached: &Attached,
+    update: &str,
+    returned: usize,
+    key: &str,
+    now: &str,
+) -> String {
+    let Some(AccountTable { table, .. }) = &attached.attachment.account_scores else {
+        return update.to_owned();
+    };
+    let columns: Vec<String> = (1..=returned).map(|n| format!("r{n}")).collect();
+    let account = returning(attached, now, &format!("k = {key}::text"));
+    let (join, account_columns) =
+        if account.is_empty() { ("", "") } else { (" LEFT JOIN a ON true", ", a.*") };
+    format!(
+        "WITH s({columns}, engagement) AS ({update}),
+              a AS (UPDATE {table} x
+                       SET engagements[array_position(x.contact_keys, {key}::text)] = s.engagement
+                      FROM s
+                     WHERE x.contact_keys && ARRAY[{key}::text]{account})
+         SELECT {selected}{account_columns} FROM s{join}",
+        columns = columns.join(", "),
+        selected = columns.iter().map(|c| format!("s.{c}")).collect::<Vec<_>>().join(", ")
+    )
 }
 
 /// Rebuild every account from the contacts table and the state rows (a full pass:
@@ -307,7 +335,7 @@ pub(crate) fn rebuild_accounts(
     )
     });
     let rows = run(client, attached, &rebuild, "rebuilding accounts", &params);
-    tag_accounts(client, attached, rows, now, cause);
+    tag_accounts(client, attached, reached_by(attached, rows), now, cause);
 }
 
 /// No contacts, no accounts (a TRUNCATE of the contacts).
@@ -320,37 +348,66 @@ pub(crate) fn clear_accounts(client: &SpiClient<'_>, attached: &Attached) {
     run(client, attached, &clear, "clearing accounts", &no_params);
 }
 
-/// Give the refreshed accounts (rows of `returning`) the account tags their score now
-/// reaches, each an `account_tagged` transition, announced.
-fn tag_accounts(
+/// An account tag a refreshed account now reaches: the account's key, the tag, the
+/// account's score and the reason to record.
+pub(crate) struct Reached {
+    account: String,
+    tag: String,
+    score: f64,
+    reason: String,
+}
+
+/// The account tags the refreshed account in `row` reaches (its `returning` columns
+/// from column `first` on; none without account thresholds).
+pub(crate) fn reached(attached: &Attached, row: &impl Row, first: i32) -> Vec<Reached> {
+    let settings = &attached.compiled.settings.accounts;
+    if settings.thresholds.is_empty() {
+        return Vec::new();
+    }
+    let (Some(account), Some(score)) = (row.text(first), row.float(first + 1)) else {
+        return Vec::new();
+    };
+    let tags = row.text_array(first + 2).unwrap_or_default();
+    let reason = match row.text(first + 3) {
+        Some(contact) => format!("contact {contact}"),
+        None => "no contact".to_owned(),
+    };
+    let reached = settings.reached(score, &tags);
+    reached
+        .into_iter()
+        .map(|tag| Reached {
+            account: account.to_owned(),
+            tag: tag.to_owned(),
+            score,
+            reason: reason.clone(),
+        })
+        .collect()
+}
+
+/// The account tags reached by the refreshed accounts (rows of `returning`).
+fn reached_by(attached: &Attached, rows: Rows<'_>) -> Vec<Reached> {
+    rows.iter().flat_map(|row| reached(attached, &row, 1)).collect()
+}
+
+/// Give the accounts the tags they `reached`, each an `account_tagged` transition,
+/// announced.
+pub(crate) fn tag_accounts(
     client: &SpiClient<'_>,
     attached: &Attached,
-    rows: crate::pg::base::spi_rows::Rows<'_>,
+    reached: Vec<Reached>,
     now: i64,
     cause: Cause,
 ) {
-    let settings = &attached.compiled.settings.accounts;
-    if settings.thresholds.is_empty() {
+    if reached.is_empty() {
         return;
     }
     let mut given: [Vec<Option<String>>; 3] = Default::default();
     let mut scores = Vec::new();
-    for row in rows.iter() {
-        let (Some(account), Some(score)) = (row.text(1), row.float(2)) else { continue };
-        let tags = row.text_array(3).unwrap_or_default();
-        let reason = match row.text(4) {
-            Some(contact) => format!("contact {contact}"),
-            None => "no contact".to_owned(),
-        };
-        for tag in settings.reached(score, &tags) {
-            given[0].push(Some(account.to_owned()));
-            given[1].push(Some(tag.to_owned()));
-            given[2].push(Some(reason.clone()));
-            scores.push(Some(score));
-        }
-    }
-    if scores.is_empty() {
-        return;
+    for Reached { account, tag, score, reason } in reached {
+        given[0].push(Some(account));
+        given[1].push(Some(tag));
+        given[2].push(Some(reason));
+        scores.push(Some(score));
     }
     let attachment = &attached.attachment;
     let Some(AccountTable { table, key_type, accounts_oid, account_key_name }) =
@@ -439,10 +496,8 @@ pub(crate) fn account_differences(
         stored = score("x"),
         recomputed = score("r")
     );
-    let rows = crate::pg::base::spi_rows::Rows::select(client, compare.as_str(), params.args())
-        .unwrap_or_else(|e| {
-            crate::pg::base::errors::spi_failed(attachment, "comparing accounts", e)
-        });
+    let rows = Rows::select(client, compare.as_str(), params.args())
+        .unwrap_or_else(|e| spi_failed(attachment, "comparing accounts", e));
     rows.iter()
         .map(|row| {
             let key = row.text(1).unwrap_or_default();

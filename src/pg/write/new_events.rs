@@ -10,14 +10,15 @@ use crate::pg::base::attachment::ident;
 use crate::pg::base::params::{tid_array, Params};
 use crate::pg::base::rights::as_crm_owner;
 use crate::pg::base::spi_rows::{for_each_row, SlotRow};
+use crate::pg::write::accounts::{reached, tag_accounts, with_account_entry, Reached};
 use crate::pg::write::score_rows::{
-    add_events_sql, int8_array_literal, lock_reading_limits, settled_by_adding, sum_unnest,
-    AfterAdding, Crossed, Locked, NewSums, SumColumns, BATCH, SUM_COLUMNS,
+    add_events_sql, int8_array_literal, lock_reading_limits, returned_by_adding, settled_by_adding,
+    sum_unnest, AfterAdding, Crossed, Locked, NewSums, SumColumns, BATCH, SUM_COLUMNS,
 };
 use crate::pg::write::summaries::{fold_row, fold_rows, SummaryKey};
 use crate::pg::write::transitions::{record, Cause};
 use lead_score_core::engine::{EventSummary, LimitState};
-use lead_score_core::qualification::{transitions, Held};
+use lead_score_core::qualification::{transitions, Held, Transition};
 
 /// From how many new rows a statement's events are streamed from the executor rather
 /// than read as one result.
@@ -30,8 +31,9 @@ pub(crate) const STREAM_FROM: i64 = 1_000;
 /// has a stored row. (No version is compared: every stored row was scored by the
 /// active version, see `add_events_sql`.) Reads the new rows from the trigger's
 /// transition table `changed`, which holds `new_row_count` rows. Returns the contacts
-/// it could not handle, in key order, for a full recompute, and every contact the
-/// events name (whose accounts then change).
+/// it could not handle, in key order, for a full recompute, and the contacts whose
+/// accounts are still to be refreshed (every contact the events name, but one whose
+/// account `add_one` kept current).
 pub(crate) fn add_inserted_events(
     client: &SpiClient<'_>,
     attached: &Attached,
@@ -50,9 +52,16 @@ pub(crate) fn add_inserted_events(
     let (additive, locked) = classify(client, attached, &summaries, now);
     let mut added = vec![false; summaries.len()];
     let mut crossings = Vec::new();
+    // The contact whose account the fast path's UPDATE kept current (see `add_one`).
+    let accounts = attached.attachment.account_scores.is_some();
+    let mut account_kept = None;
+    let mut accounts_reached = Vec::new();
     if let [one] = &additive[..] {
-        if let Some(after) = add_one(client, attached, &summaries, one, now) {
+        let (after, reached) = add_one(client, attached, &summaries, one, now);
+        accounts_reached = reached;
+        if let Some(after) = after {
             added[one.place] = true;
+            account_kept = accounts.then_some(one.place);
             crossings.extend(crossing(one, after));
         }
     } else {
@@ -64,13 +73,18 @@ pub(crate) fn add_inserted_events(
             }
         }
     }
-    settle_crossings(client, attached, &summaries, crossings, now);
+    let pql_tagged = settle_crossings(client, attached, &summaries, crossings, now);
+    tag_accounts(client, attached, accounts_reached, now, Cause::Event);
+    // (Entering a stage or taking another tag changes nothing an account keeps.)
+    account_kept = account_kept.filter(|place| !pql_tagged.contains(place));
     // The rest, still in key order: events that need history, and contacts without a
     // state row (not inserted yet).
     let keys = summaries.iter().map(|(key, _)| key);
     let slow = keys.zip(added).filter(|(_, added)| !added).map(|(key, _)| key.clone()).collect();
-    let touched = if attached.attachment.account_scores.is_some() {
-        summaries.iter().map(|(key, _)| key.clone()).collect()
+    let touched = if accounts {
+        let kept = |place: &usize| Some(*place) == account_kept;
+        let places = 0..summaries.len();
+        places.filter(|place| !kept(place)).map(|place| summaries[place].0.clone()).collect()
     } else {
         Vec::new()
     };
@@ -152,17 +166,19 @@ fn crossing(addable: &Addable, after: AfterAdding) -> Option<Crossing> {
 /// Settle the crossings from the rows as the UPDATE left them: the tags reached, the
 /// stage entered, recorded and announced as the full path records them (no history
 /// read: adding events changes no disqualifier and no stage's condition, and without
-/// fading negative points no later crossing is due).
+/// fading negative points no later crossing is due). The places of the contacts that
+/// became PQLs.
 fn settle_crossings(
     client: &SpiClient<'_>,
     attached: &Attached,
     summaries: &[(String, EventSummary)],
     crossings: Vec<Crossing>,
     now: i64,
-) {
+) -> Vec<usize> {
     if crossings.is_empty() {
-        return;
+        return Vec::new();
     }
+    let mut pql_tagged = Vec::new();
     let compiled = &attached.compiled;
     let mut found = Vec::new();
     for Crossing { place, row, rule } in &crossings {
@@ -178,22 +194,28 @@ fn settle_crossings(
             row.score,
             pushed_by,
         );
+        let pql = |t: &Transition| t.describe().1 == Some(compiled.settings.pql_tag.as_str());
+        if changes.iter().any(pql) {
+            pql_tagged.push(*place);
+        }
         found.extend(changes.into_iter().map(|t| (summaries[*place].0.clone(), t)));
     }
     record(client, attached, &found, Cause::Event, now);
+    pql_tagged
 }
 
 /// Add one contact's new events (the usual single-row INSERT): scalar parameters
 /// straight into the UPDATE (no unnest, which materialises its rows in a tuplestore on
-/// every call). What is left to do for it (see `settled_by_adding`); `None` for the
-/// full path.
+/// every call), which, with account scores, updates the contact's entry in its account
+/// too (see `with_account_entry`). What is left to do for it (see `settled_by_adding`;
+/// `None` for the full path), and the account tags its account reached.
 fn add_one(
     client: &SpiClient<'_>,
     attached: &Attached,
     summaries: &[(String, EventSummary)],
     one: &Addable,
     now: i64,
-) -> Option<AfterAdding> {
+) -> (Option<AfterAdding>, Vec<Reached>) {
     let Addable { place, summary, limits } = one;
     let mut sums = SumColumns::default();
     sums.push(&summaries[*place].0, &summary.engagement, &summary.dimensions, summary.tally);
@@ -202,13 +224,25 @@ fn add_one(
     let version = params.bind(attached.attachment.version);
     let now_param = params.bind(now as f64);
     let limits = params.bind(limits.clone()).to_string();
+    let accounts = attached.attachment.account_scores.is_some();
+    let returned = returned_by_adding(attached, "1").len();
     let add = attached.statement(client, Statement::AddOneContactsEvents, &params, true, || {
-        let new = NewSums { sums, limits, position: "1".into(), from: String::new(), also: "" };
-        add_events_sql(attached, &new, version, now_param)
+        let key = sums[0].clone();
+        let new = NewSums {
+            sums,
+            limits,
+            position: "1".into(),
+            from: String::new(),
+            also: "",
+            engagement_too: accounts,
+        };
+        let update = add_events_sql(attached, &new, version, now_param);
+        with_account_entry(attached, &update, returned, &key, &now_param.to_string())
     });
     let updated = run(client, attached, &add, "adding new events", &params);
-    let after = updated.iter().find_map(|row| settled_by_adding(attached, &row, now));
-    after
+    let Some(row) = updated.iter().next() else { return (None, Vec::new()) };
+    let reached = if accounts { reached(attached, &row, returned as i32 + 1) } else { Vec::new() };
+    (settled_by_adding(attached, &row, now), reached)
 }
 
 /// Add a batch of contacts' new events in one UPDATE over `unnest` of array
@@ -251,6 +285,7 @@ fn add_batch<'b, 'a>(
             ),
             // Each row where its lock found it (the key too, should it not be there).
             also: "s.ctid = r.tid AND ",
+            engagement_too: false,
         };
         add_events_sql(attached, &new, version, now_param)
     });

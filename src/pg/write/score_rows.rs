@@ -400,6 +400,28 @@ pub(crate) struct NewSums {
     pub(crate) from: String,
     /// A condition ANDed before the key match.
     pub(crate) also: &'static str,
+    /// Whether the new engagement is returned too, after `returned_by_adding`'s columns.
+    pub(crate) engagement_too: bool,
+}
+
+/// What the fast path's UPDATE returns for each row it updated (`settled_by_adding`
+/// reads it): the contact's `position`, and, when a threshold or stage may be crossed,
+/// what tells whether it was.
+pub(crate) fn returned_by_adding(attached: &Attached, position: &str) -> Vec<String> {
+    let mut returned = vec![format!("{position}::int8")];
+    let settings = &attached.compiled.settings;
+    if settings.tags().next().is_some() || !settings.stages.is_empty() {
+        let (stage, met) = if attached.attachment.stages_stored {
+            ("s.stage", "s.stages_met")
+        } else {
+            ("NULL::text", "NULL::bigint")
+        };
+        returned.extend(
+            ["s.fit", "s.engagement", "s.tags", "cardinality(s.disqualified_by) > 0", stage, met]
+                .map(str::to_owned),
+        );
+    }
+    returned
 }
 
 /// The fast path's UPDATE: add new sums to the stored ones, marking rows with the
@@ -415,22 +437,12 @@ pub(crate) fn add_events_sql(
     let attachment = &attached.attachment;
     let (state, key_type) = (&attachment.state_table, &attachment.key_type);
     let [key, engagement, dimensions, t1, t2, t3, t4, t5, t6] = &new.sums;
-    let NewSums { limits, position, from, also, .. } = new;
-    // With thresholds or stages, the contacts that may cross a threshold or enter a
-    // stage are settled by the full path.
-    let settings = &attached.compiled.settings;
-    let returning = if settings.tags().next().is_none() && settings.stages.is_empty() {
-        format!("{position}::int8")
-    } else {
-        let (stage, met) = if attachment.stages_stored {
-            ("s.stage", "s.stages_met")
-        } else {
-            ("NULL::text", "NULL::bigint")
-        };
-        format!(
-            "{position}::int8, s.fit, s.engagement, s.tags, cardinality(s.disqualified_by) > 0, {stage}, {met}"
-        )
-    };
+    let NewSums { limits, position, from, also, engagement_too, .. } = new;
+    let mut returning = returned_by_adding(attached, position);
+    if *engagement_too {
+        returning.push("s.engagement".to_owned());
+    }
+    let returning = returning.join(", ");
     let values: [String; ADDED.len()] = [
         version.to_string(),
         format!("s.engagement OPERATOR(lead_score.+) {engagement}::lead_score.decayed"),

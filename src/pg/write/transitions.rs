@@ -201,6 +201,8 @@ pub(crate) fn record(
     } else {
         ("", String::new())
     };
+    // Contacts entering a stage move into it in the same statement (see `entering`).
+    let staged = entering(attached);
     let insert = attached.statement(client, Statement::RecordTransitions, &params, true, || {
         format!(
             "WITH logged AS (
@@ -218,7 +220,7 @@ pub(crate) fn record(
                                                    version, rule, source)
                  SELECT {profile_id}, l.contact, l.tag, l.at, l.score, l.version, l.reason, l.source
                    FROM logged l WHERE l.kind = 'tagged'
-                 ON CONFLICT DO NOTHING)
+                 ON CONFLICT DO NOTHING){staged}
              SELECT lead_score.announce(l) FROM logged l ORDER BY l.id"
         )
     });
@@ -232,42 +234,28 @@ pub(crate) fn record(
     if !tagged.is_empty() {
         mirror_tags(client, attached, Some(tagged));
     }
-    enter_stages(client, attached, found, at);
     routing::route(client, attached, found, cause.name(), at);
 }
 
-/// Move the contacts of `stage_changed` transitions into their new stage, as of `now`:
-/// the stage, when it was entered, and the engagement it had then (its state row, just
-/// written), from which the scores view counts the points earned in the stage.
-fn enter_stages(
-    client: &SpiClient<'_>,
-    attached: &Attached,
-    found: &[(String, Transition)],
-    now: i64,
-) {
-    let (keys, stages): (Vec<Option<String>>, Vec<Option<String>>) = found
-        .iter()
-        .filter_map(|(key, t)| match &t.change {
-            Change::StageChanged { to, .. } => Some((Some(key.clone()), Some(to.clone()))),
-            _ => None,
-        })
-        .unzip();
-    if keys.is_empty() {
-        return;
+/// The part of the recording statement that moves the contacts of `stage_changed`
+/// transitions into their new stage, as of the transition: the stage, when it was
+/// entered, and the engagement it had then (its state row, written before), from which
+/// the scores view counts the points earned in the stage. (Nothing for a state table
+/// without stage columns: older SQL, whose profiles have no stages.)
+fn entering(attached: &Attached) -> String {
+    let attachment = &attached.attachment;
+    if !attachment.stages_stored {
+        return String::new();
     }
-    let (state, key_type) = (&attached.attachment.state_table, &attached.attachment.key_type);
-    let mut params = Params::default();
-    let (keys, stages) = (params.bind(keys), params.bind(stages));
-    let now = params.bind(now as f64);
-    let enter = attached.statement(client, Statement::EnterStages, &params, true, || {
-        format!(
-            "UPDATE {state} s SET stage = r.stage, stage_entered_at = to_timestamp({now} / 1e6),
-                                  stage_base = s.engagement
-               FROM unnest({keys}::text[], {stages}::text[]) AS r(key, stage)
-              WHERE s.contact_key = r.key::{key_type}"
-        )
-    });
-    run(client, attached, &enter, "entering stages", &params);
+    format!(
+        ",
+             staged AS (
+                 UPDATE {state} s SET stage = l.new_state, stage_entered_at = l.at, stage_base = s.engagement
+                   FROM logged l
+                  WHERE l.kind = 'stage_changed' AND s.contact_key = l.contact::{key_type})",
+        state = attachment.state_table,
+        key_type = attachment.key_type
+    )
 }
 
 /// Copy the sticky tags of the given contacts (all, with `None`) from

@@ -120,6 +120,19 @@ TRUNCATE acct.events;
 SELECT id, score, engaged_contacts, pql_contacts, tags FROM lead_score."Acct_account_scores" ORDER BY id;
 SELECT * FROM lead_score.verify('Acct');
 
+-- One event of a contact that holds its tags already (the single UPDATE that keeps
+-- its account too): 3's demo takes Globex from 60 to 100, over Hot, tagged by 3's
+-- write; and one of a contact with no account (5), which changes no account.
+INSERT INTO acct.events (contact_id, event_type, occurred_at) VALUES (3, 'demo', '2024-06-21');
+INSERT INTO acct.events (contact_id, event_type, occurred_at) VALUES (5, 'demo', '2024-06-21');
+SELECT id, score, engaged_contacts, pql_contacts, best_contact, tags FROM lead_score."Acct_account_scores" ORDER BY id;
+-- One event that makes its contact a PQL: 6's demo (27 + 40), Globex's second PQL.
+INSERT INTO acct.events (contact_id, event_type, occurred_at) VALUES (6, 'demo', '2024-06-21');
+SELECT id, score, pql_contacts FROM lead_score."Acct_account_scores" WHERE id = 2;
+SELECT contact, tag, score, reason, source FROM lead_score.transitions
+ WHERE profile = 'Acct' AND kind = 'account_tagged' AND contact = '2' ORDER BY id;
+SELECT * FROM lead_score.verify('Acct');
+
 -- ORDER BY score DESC LIMIT over accounts reads account rows only (and the
 -- attachment's one row): the relations its plan scans.
 CREATE FUNCTION acct.scanned(query text) RETURNS text[] LANGUAGE plpgsql AS $$
