@@ -157,38 +157,71 @@ impl DecayedSum {
     }
 }
 
-/// The first byte of a capped sum's stored form.
-pub(super) const FORMAT: u8 = 2;
+/// The first byte of a capped sum's stored form. (2 was a wider form no release
+/// wrote.)
+pub(super) const FORMAT: u8 = 3;
 
-/// A capped sum's stored form: [`FORMAT`], then the sum, recursively: a cap flag (and
-/// its limits), the term count and terms (as the plain form has them), the part count
-/// and parts (key, then the part's sum).
+/// A capped sum's stored form: [`FORMAT`], then the sum, recursively: its cap (a byte
+/// saying which limits follow: see [`CapLimits`]), the term count and terms (as the
+/// plain form has them), the part count and parts (key, then the part's sum); counts
+/// and keys as LEB128 varints. Every event rewrites the sums it touches, and a part
+/// is most often a rule's one term under a one-sided cap: 36 bytes.
 pub(super) fn to_bytes(sum: &DecayedSum) -> Vec<u8> {
     let mut bytes = vec![FORMAT];
     write(sum, &mut bytes);
     bytes
 }
 
+/// Which of a cap's limits its stored form carries; one absent is the bound.
+#[derive(Clone, Copy)]
+enum CapLimits {
+    None = 0,
+    Max = 1,
+    Min = 2,
+    Both = 3,
+}
+
+impl CapLimits {
+    fn of(cap: Option<Cap>) -> CapLimits {
+        match cap {
+            None => CapLimits::None,
+            Some(Cap { min, .. }) if min == -BOUND => CapLimits::Max,
+            Some(Cap { max, .. }) if max == BOUND => CapLimits::Min,
+            Some(_) => CapLimits::Both,
+        }
+    }
+}
+
 fn write(sum: &DecayedSum, bytes: &mut Vec<u8>) {
-    match sum.cap {
-        None => bytes.push(0),
-        Some(cap) => {
-            bytes.push(1);
+    let limits = CapLimits::of(sum.cap);
+    bytes.push(limits as u8);
+    if let Some(cap) = sum.cap {
+        if matches!(limits, CapLimits::Min | CapLimits::Both) {
             bytes.extend(cap.min.to_le_bytes());
+        }
+        if matches!(limits, CapLimits::Max | CapLimits::Both) {
             bytes.extend(cap.max.to_le_bytes());
         }
     }
-    bytes.extend((sum.terms.len() as u32).to_le_bytes());
+    write_varint(sum.terms.len() as u32, bytes);
     for term in &sum.terms {
         bytes.extend(term.half_life.unwrap_or(f64::INFINITY).to_le_bytes());
         bytes.extend(term.anchor.to_le_bytes());
         bytes.extend(term.value.to_le_bytes());
     }
-    bytes.extend((sum.parts.len() as u32).to_le_bytes());
+    write_varint(sum.parts.len() as u32, bytes);
     for part in &sum.parts {
-        bytes.extend(part.key.to_le_bytes());
+        write_varint(part.key, bytes);
         write(&part.sum, bytes);
     }
+}
+
+fn write_varint(mut n: u32, bytes: &mut Vec<u8>) {
+    while n >= 0x80 {
+        bytes.push((n as u8 & 0x7f) | 0x80);
+        n >>= 7;
+    }
+    bytes.push(n as u8);
 }
 
 /// Read [`to_bytes`]' form back; `None` when it is not one.
@@ -204,6 +237,19 @@ fn take<const N: usize>(rest: &mut &[u8]) -> Option<[u8; N]> {
     head.try_into().ok()
 }
 
+/// A varint of at most five bytes that fits in 32 bits.
+fn read_varint(rest: &mut &[u8]) -> Option<u32> {
+    let mut n: u64 = 0;
+    for shift in (0..35).step_by(7) {
+        let [byte] = take::<1>(rest)?;
+        n |= u64::from(byte & 0x7f) << shift;
+        if byte < 0x80 {
+            return u32::try_from(n).ok();
+        }
+    }
+    None
+}
+
 /// How deep parts nest: a rule's in a dimension's in the engagement, with room to spare.
 pub const MAX_DEPTH: usize = 3;
 
@@ -211,27 +257,28 @@ fn read(rest: &mut &[u8], depth: usize) -> Option<DecayedSum> {
     if depth > MAX_DEPTH {
         return None;
     }
+    let f64_at = |rest: &mut &[u8]| take(rest).map(f64::from_le_bytes);
     let cap = match take::<1>(rest)?[0] {
         0 => None,
-        1 => {
-            Some(Cap { min: f64::from_le_bytes(take(rest)?), max: f64::from_le_bytes(take(rest)?) })
-        }
+        1 => Some(Cap { min: -BOUND, max: f64_at(rest)? }),
+        2 => Some(Cap { min: f64_at(rest)?, max: BOUND }),
+        3 => Some(Cap { min: f64_at(rest)?, max: f64_at(rest)? }),
         _ => return None,
     };
-    let count = u32::from_le_bytes(take(rest)?) as usize;
+    let count = read_varint(rest)? as usize;
     let mut terms: Vec<DecayTerm> = Vec::with_capacity(count.min(64));
     for _ in 0..count {
-        let half_life = f64::from_le_bytes(take(rest)?);
+        let half_life = f64_at(rest)?;
         terms.push(DecayTerm {
             half_life: half_life.is_finite().then_some(half_life),
             anchor: i64::from_le_bytes(take(rest)?),
-            value: f64::from_le_bytes(take(rest)?),
+            value: f64_at(rest)?,
         });
     }
-    let count = u32::from_le_bytes(take(rest)?) as usize;
+    let count = read_varint(rest)? as usize;
     let mut parts = Vec::with_capacity(count.min(64));
     for _ in 0..count {
-        let key = u32::from_le_bytes(take(rest)?);
+        let key = read_varint(rest)?;
         parts.push(CappedPart { key, sum: read(rest, depth + 1)? });
     }
     Some(DecayedSum { terms, parts, cap })
@@ -349,8 +396,32 @@ mod tests {
         let bytes = sum.to_bytes();
         assert_eq!(bytes[0], FORMAT);
         assert_eq!(DecayedSum::from_bytes(&bytes), Some(sum.clone()));
-        // Cut short, or with trailing bytes: not a sum.
+        // Caps of every kind, and a dimension's key (over 2^31), read back too.
+        let mut kinds = DecayedSum::default();
+        let caps = [
+            (crate::caps::DIMENSION_KEYS + 2, Cap { min: -2.5, max: 4.0 }),
+            (3, Cap { min: -BOUND, max: BOUND }),
+            (u32::MAX, Cap::at_least(-1.0)),
+        ];
+        kinds.add_in(&caps, 1.0, 0, None);
+        assert_eq!(DecayedSum::from_bytes(&kinds.to_bytes()), Some(kinds));
+        // A rule's part under a one-sided cap takes 36 bytes: key, cap kind and limit,
+        // counts, one term.
+        let mut one = DecayedSum::default();
+        one.add_in(&[(7, Cap::at_most(40.0))], 1.0, 0, None);
+        assert_eq!(one.to_bytes().len(), 1 + 1 + 1 + 1 + 1 + (1 + 8 + 1 + 24 + 1));
+        // Cut short, with trailing bytes, an unknown cap kind, a count of more than 32
+        // bits or of more than five bytes: not a sum.
         assert_eq!(DecayedSum::from_bytes(&bytes[..bytes.len() - 1]), None);
+        for bad in [&[FORMAT, 4, 0, 0][..], &[FORMAT, 0, 0xff, 0xff, 0xff, 0xff, 0x7f, 0][..]] {
+            assert_eq!(DecayedSum::from_bytes(bad), None);
+        }
+        let overlong = [FORMAT, 0, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00, 0];
+        assert_eq!(DecayedSum::from_bytes(&overlong), None);
+        assert_eq!(
+            DecayedSum::from_bytes(&[FORMAT, 0, 0x80, 0x00, 0]),
+            Some(DecayedSum::default())
+        );
         let mut longer = bytes.clone();
         longer.push(0);
         assert_eq!(DecayedSum::from_bytes(&longer), None);
