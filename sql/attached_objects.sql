@@ -111,9 +111,16 @@ BEGIN
     -- (toast_tuple_target: a row up to a page stays inline and uncompressed. Each event
     -- rewrites its account's row, and compressing a few kilobytes of members on every
     -- write cost more than the space saved.)
-    -- (A contact's account is found by its key: an event's write looks it up here.)
-    -- (No pending list: each lookup would scan it whole.)
+    -- (A contact's account is found by its key: a write of several contacts, and a
+    -- contact deleted or moved, look it up here. No pending list: each lookup would
+    -- scan it whole.)
     EXECUTE format('CREATE INDEX ON lead_score.%I USING gin (contact_keys) WITH (fastupdate = off)', account_table);
+    -- Each score row keeps its contact's account key (as text; NULL: none), set where
+    -- contacts are placed in accounts: a single event's write finds the account row
+    -- by its primary key, in the statement that adds its points.
+    EXECUTE format('ALTER TABLE lead_score.%I ADD COLUMN IF NOT EXISTS account_key text',
+                   (SELECT a.state_table FROM lead_score.attachment_store a
+                     WHERE a.profile_id OPERATOR(pg_catalog.=) create_account_objects.profile_id));
     EXECUTE format('ALTER TABLE lead_score.%I ENABLE ROW LEVEL SECURITY', account_table);
     EXECUTE format('CREATE POLICY visible_accounts ON lead_score.%1$I FOR SELECT USING ('
                    '(SELECT pg_catalog.pg_has_role(o.relowner, ''USAGE'') FROM pg_catalog.pg_class o '

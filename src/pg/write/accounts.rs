@@ -201,8 +201,10 @@ pub(crate) fn refresh_accounts(
                FROM unnest({keys}::text[], {accounts}::text[], {roles}::text[]) AS p(contact, account, role)
               WHERE p.account IS NOT NULL AND p.contact IS NOT NULL"
         );
+        let keyed = keyed_sql(attached, &placed_members(&keys, &accounts), false);
         format!(
-            "WITH targets AS (
+            "WITH {keyed},
+             targets AS (
                  SELECT x.account_key, x.contact_keys, x.roles FROM {table} x
                   WHERE x.contact_keys && {touched_param}::text[]
                      OR x.account_key = ANY ({accounts}::text[]::{key_type}[])),
@@ -267,13 +269,16 @@ fn refresh_one(client: &SpiClient<'_>, attached: &Attached, key: &str, now: i64,
 }
 
 /// The fast path's UPDATE of one contact's state row (`update`, returning `returned`
-/// columns and then the contact's new engagement), with the contact's entry in its
-/// account's row brought along in the same statement: an event changes only the
-/// member's engagement (a tag it crosses to is settled after, and its account
-/// refreshed then). The statement returns `update`'s columns, then, with account
-/// thresholds, the account's `returning` columns (NULL without an account). As in
-/// `refresh_one`, waiting for another writer of the account row re-reads it, so what
-/// that writer committed stays; the state row is locked first, as every writer does.
+/// columns and then the contact's new engagement and account key), with the contact's
+/// entry in its account's row brought along in the same statement: an event changes
+/// only the member's engagement (a PQL tag it takes is settled after, and its account
+/// refreshed then). The account row is found by the key the score row keeps (see
+/// `keyed_sql`), by its primary key. The statement returns `update`'s columns, then,
+/// with account thresholds, the account's `returning` columns (NULL without an
+/// account). As in `refresh_one`, waiting for another writer of the account row
+/// re-reads it, so what that writer committed stays; the state row is locked first,
+/// as every writer does, and a writer moving the contact to another account holds it
+/// until it commits, so the key read is the contact's account as committed.
 pub(crate) fn with_account_entry(
     attached: &Attached,
     update: &str,
@@ -281,7 +286,7 @@ pub(crate) fn with_account_entry(
     key: &str,
     now: &str,
 ) -> String {
-    let Some(AccountTable { table, .. }) = &attached.attachment.account_scores else {
+    let Some(AccountTable { table, key_type, .. }) = &attached.attachment.account_scores else {
         return update.to_owned();
     };
     let columns: Vec<String> = (1..=returned).map(|n| format!("r{n}")).collect();
@@ -289,15 +294,57 @@ pub(crate) fn with_account_entry(
     let (join, account_columns) =
         if account.is_empty() { ("", "") } else { (" LEFT JOIN a ON true", ", a.*") };
     format!(
-        "WITH s({columns}, engagement) AS ({update}),
+        "WITH s({columns}, engagement, account_key) AS ({update}),
               a AS (UPDATE {table} x
                        SET engagements[array_position(x.contact_keys, {key}::text)] = s.engagement
                       FROM s
-                     WHERE x.contact_keys && ARRAY[{key}::text]{account})
+                     WHERE x.account_key = s.account_key::{key_type}
+                       AND array_position(x.contact_keys, {key}::text) IS NOT NULL{account})
          SELECT {selected}{account_columns} FROM s{join}",
         columns = columns.join(", "),
         selected = columns.iter().map(|c| format!("s.{c}")).collect::<Vec<_>>().join(", ")
     )
+}
+
+/// Where the contacts in `members` (contact, account: a query of text keys) belong:
+/// each score row's key and the account key as the account key type spells it (text);
+/// with `everyone`, every score row, NULL for a contact not among them (a full
+/// rebuild). Nothing without account scores.
+fn placements_sql(attached: &Attached, members: &str, everyone: bool) -> Option<String> {
+    let attachment = &attached.attachment;
+    let AccountTable { key_type: account_type, .. } = attachment.account_scores.as_ref()?;
+    let (state, key_type) = (&attachment.state_table, &attachment.key_type);
+    let placed = format!(
+        "SELECT p.contact::{key_type} AS contact_key, p.account::{account_type}::text AS account
+           FROM ({members}) p WHERE p.contact IS NOT NULL"
+    );
+    Some(if everyone {
+        format!(
+            "SELECT t.contact_key, p.account FROM {state} t
+               LEFT JOIN ({placed}) p ON p.contact_key = t.contact_key"
+        )
+    } else {
+        placed
+    })
+}
+
+/// A CTE (`keyed`) of the refreshing statements that sets the account key kept in the
+/// score rows (see `placements_sql`) where it differs.
+fn keyed_sql(attached: &Attached, members: &str, everyone: bool) -> String {
+    let Some(placed) = placements_sql(attached, members, everyone) else {
+        return String::new();
+    };
+    format!(
+        "keyed AS (
+             UPDATE {state} s SET account_key = n.account FROM ({placed}) n
+              WHERE s.contact_key = n.contact_key AND s.account_key IS DISTINCT FROM n.account)",
+        state = attached.attachment.state_table
+    )
+}
+
+/// The members of `placed` as a query of text keys (contact, account).
+fn placed_members(keys: &impl std::fmt::Display, accounts: &impl std::fmt::Display) -> String {
+    format!("SELECT * FROM unnest({keys}::text[], {accounts}::text[]) AS p(contact, account)")
 }
 
 /// Rebuild every account from the contacts table and the state rows (a full pass:
@@ -322,8 +369,10 @@ pub(crate) fn rebuild_accounts(
         "SELECT p.account::{key_type} AS account, p.contact, p.role
            FROM unnest({keys}::text[], {accounts}::text[], {roles}::text[]) AS p(contact, account, role)"
     );
+    let keyed = keyed_sql(attached, &placed_members(&keys, &accounts), true);
     format!(
-        "WITH rebuilt AS ({rebuilt}),
+        "WITH {keyed},
+         rebuilt AS ({rebuilt}),
          gone AS (DELETE FROM {table} x WHERE NOT EXISTS (SELECT FROM rebuilt r WHERE r.account = x.account_key))
          INSERT INTO {table} AS x (account_key, contact_keys, fits, engagements, pql, roles)
          SELECT r.* FROM rebuilt r ORDER BY r.account
@@ -504,4 +553,29 @@ pub(crate) fn account_differences(
             (format!("account {key}"), row.float(2), row.float(3), "account".to_owned())
         })
         .collect()
+}
+
+/// The contacts whose score row keeps another account key than the contacts table
+/// gives them (`verify`): a single event's write would update the wrong account, or
+/// none.
+pub(crate) fn stale_account_keys(client: &SpiClient<'_>, attached: &Attached) -> Vec<String> {
+    let attachment = &attached.attachment;
+    if attachment.account_scores.is_none() {
+        return Vec::new();
+    }
+    let placed = placed_everyone(client, attached);
+    let mut params = Params::default();
+    let keys = params.bind(placed.keys);
+    let accounts = params.bind(placed.accounts);
+    let Some(placed) = placements_sql(attached, &placed_members(&keys, &accounts), true) else {
+        return Vec::new();
+    };
+    let compare = format!(
+        "SELECT n.contact_key::text FROM ({placed}) n JOIN {state} s ON s.contact_key = n.contact_key
+          WHERE s.account_key IS DISTINCT FROM n.account",
+        state = attachment.state_table
+    );
+    let rows = Rows::select(client, compare.as_str(), params.args())
+        .unwrap_or_else(|e| spi_failed(attachment, "comparing the account keys", e));
+    rows.iter().filter_map(|row| row.text(1).map(str::to_owned)).collect()
 }

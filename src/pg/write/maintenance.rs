@@ -16,7 +16,9 @@ use crate::pg::base::errors::{internal, spi_failed, texts};
 use crate::pg::base::locks::lock_together;
 use crate::pg::base::params::Params;
 use crate::pg::base::rights::as_crm_owner;
-use crate::pg::write::accounts::{account_differences, rebuild_accounts, refresh_accounts};
+use crate::pg::write::accounts::{
+    account_differences, rebuild_accounts, refresh_accounts, stale_account_keys,
+};
 use crate::pg::write::everyone::score_everyone;
 use crate::pg::write::score_rows::{write_batch, Outcome};
 use crate::pg::write::some_contacts::rescore_contacts;
@@ -315,11 +317,17 @@ pub(crate) fn differences(
         .unwrap_or_else(|e| spi_failed(attachment, what, e))
         .filter_map(|r| r.get::<String>(1).unwrap_or_else(|e| spi_failed(attachment, what, e)))
         .collect();
-    for key in stale_copies {
+    // And the account key kept in each score row agrees with the contacts table.
+    let stale_keys = stale_account_keys(client, attached);
+    let stale = stale_copies.into_iter().map(|key| (key, "tags"));
+    for (key, difference) in stale.chain(stale_keys.into_iter().map(|key| (key, "account key"))) {
         pgrx::check_for_interrupts!();
         match found.iter_mut().find(|(k, ..)| *k == key) {
-            Some((.., what)) => what.push_str(", tags"),
-            None => found.push((key, None, None, "tags".to_owned())),
+            Some((.., what)) => {
+                what.push_str(", ");
+                what.push_str(difference);
+            }
+            None => found.push((key, None, None, difference.to_owned())),
         }
     }
     found.sort_by(|a, b| a.0.cmp(&b.0));

@@ -234,7 +234,7 @@ fn add_one(
             position: "1".into(),
             from: String::new(),
             also: "",
-            engagement_too: accounts,
+            account_entry: accounts,
         };
         let update = add_events_sql(attached, &new, version, now_param);
         with_account_entry(attached, &update, returned, &key, &now_param.to_string())
@@ -285,7 +285,7 @@ fn add_batch<'b, 'a>(
             ),
             // Each row where its lock found it (the key too, should it not be there).
             also: "s.ctid = r.tid AND ",
-            engagement_too: false,
+            account_entry: false,
         };
         add_events_sql(attached, &new, version, now_param)
     });

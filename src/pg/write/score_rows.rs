@@ -400,8 +400,9 @@ pub(crate) struct NewSums {
     pub(crate) from: String,
     /// A condition ANDed before the key match.
     pub(crate) also: &'static str,
-    /// Whether the new engagement is returned too, after `returned_by_adding`'s columns.
-    pub(crate) engagement_too: bool,
+    /// Whether the new engagement and the account key are returned too, after
+    /// `returned_by_adding`'s columns (see `accounts::with_account_entry`).
+    pub(crate) account_entry: bool,
 }
 
 /// What the fast path's UPDATE returns for each row it updated (`settled_by_adding`
@@ -437,10 +438,10 @@ pub(crate) fn add_events_sql(
     let attachment = &attached.attachment;
     let (state, key_type) = (&attachment.state_table, &attachment.key_type);
     let [key, engagement, dimensions, t1, t2, t3, t4, t5, t6] = &new.sums;
-    let NewSums { limits, position, from, also, engagement_too, .. } = new;
+    let NewSums { limits, position, from, also, account_entry, .. } = new;
     let mut returning = returned_by_adding(attached, position);
-    if *engagement_too {
-        returning.push("s.engagement".to_owned());
+    if *account_entry {
+        returning.extend(["s.engagement".to_owned(), "s.account_key".to_owned()]);
     }
     let returning = returning.join(", ");
     let values: [String; ADDED.len()] = [

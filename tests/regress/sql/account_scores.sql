@@ -129,6 +129,18 @@ SELECT id, score, engaged_contacts, pql_contacts, best_contact, tags FROM lead_s
 -- One event that makes its contact a PQL: 6's demo (27 + 40), Globex's second PQL.
 INSERT INTO acct.events (contact_id, event_type, occurred_at) VALUES (6, 'demo', '2024-06-21');
 SELECT id, score, pql_contacts FROM lead_score."Acct_account_scores" WHERE id = 2;
+
+-- Each score row keeps its contact's account key, which a single event's write uses to
+-- find the account: one changed behind the extension's back is a difference verify()
+-- names, and rescore() puts it right.
+DO $$ BEGIN
+  EXECUTE format('UPDATE lead_score.%I SET account_key = ''3'' WHERE contact_key = 6',
+                 (SELECT state_table FROM lead_score.attachment_store a
+                    JOIN lead_score.profile_store p ON p.id = a.profile_id WHERE p.name = 'Acct'));
+END $$;
+SELECT * FROM lead_score.verify('Acct');
+SELECT lead_score.rescore('Acct') > 0 AS rescored;
+SELECT * FROM lead_score.verify('Acct');
 SELECT contact, tag, score, reason, source FROM lead_score.transitions
  WHERE profile = 'Acct' AND kind = 'account_tagged' AND contact = '2' ORDER BY id;
 SELECT * FROM lead_score.verify('Acct');
