@@ -25,8 +25,9 @@ use crate::pg::base::attached::{run, Attached, Statement};
 use crate::pg::base::attachment::{ident, AccountTable};
 use crate::pg::base::errors::spi_failed;
 use crate::pg::base::params::Params;
-use crate::pg::base::rights::{as_crm_owner, calling_role, role_name};
+use crate::pg::base::rights::as_crm_owner;
 use crate::pg::base::spi_rows::{Row, Rows};
+use crate::pg::write::transition_log::{store_and_announce, NewTransitions, Recording};
 use crate::pg::write::transitions::Cause;
 
 /// Contacts placed in accounts by a statement: each key (as text) with its account
@@ -447,57 +448,36 @@ pub(crate) fn tag_accounts(
     now: i64,
     cause: Cause,
 ) {
-    if reached.is_empty() {
-        return;
-    }
-    let mut given: [Vec<Option<String>>; 3] = Default::default();
-    let mut scores = Vec::new();
-    for Reached { account, tag, score, reason } in reached {
-        given[0].push(Some(account));
-        given[1].push(Some(tag));
-        given[2].push(Some(reason));
-        scores.push(Some(score));
-    }
     let attachment = &attached.attachment;
     let Some(AccountTable { table, key_type, accounts_oid, account_key_name }) =
         &attachment.account_scores
     else {
         return;
     };
-    let [accounts, tags, reasons] = given;
-    let mut params = Params::default();
-    let (accounts, tags, reasons) =
-        (params.bind(accounts), params.bind(tags), params.bind(reasons));
-    let scores = params.bind(scores);
-    let now = params.bind(now as f64);
-    let profile = params.bind(attachment.profile_name.clone());
-    let version = params.bind(attachment.version);
-    let source = params.bind(cause.name());
-    let actor = params.bind(role_name(calling_role()));
-    let table_oid = params.bind(*accounts_oid);
-    let key_column = params.bind(account_key_name.clone());
-    let record = attached.statement(client, Statement::TagAccounts, &params, true, || {
-        format!(
-            "WITH given AS (
-                 SELECT * FROM unnest({accounts}::text[], {tags}::text[], {scores}::float8[], {reasons}::text[])
-                          AS g(account, tag, score, reason)),
+    let mut new = NewTransitions::default();
+    for Reached { account, tag, score, reason } in &reached {
+        new.push(
+            account,
+            ("account_tagged", Some(tag), "untagged", "tagged"),
+            Some(*score),
+            reason,
+        );
+    }
+    // The tags go to the account rows in the same statement.
+    let tagged = format!(
+        ",
              tagged AS (
                  UPDATE {table} x
                     SET tags = ARRAY(SELECT DISTINCT t FROM unnest(x.tags || n.tags) AS t ORDER BY t)
-                   FROM (SELECT g.account, array_agg(g.tag) AS tags FROM given g GROUP BY g.account) n
-                  WHERE x.account_key = n.account::{key_type}),
-             logged AS (
-                 INSERT INTO lead_score.transitions (at, profile, version, contact, kind, tag, old_state,
-                                                     new_state, score, reason, source, actor, contacts, key_column)
-                 SELECT to_timestamp({now} / 1e6), {profile}, {version}, g.account, 'account_tagged', g.tag,
-                        'untagged', 'tagged', g.score, g.reason, {source}, {actor}::text,
-                        {table_oid}::regclass, {key_column}::name
-                   FROM given g ORDER BY g.account::{key_type}, g.tag
-                 RETURNING *)
-             SELECT lead_score.announce(l) FROM logged l ORDER BY l.id"
-        )
-    });
-    run(client, attached, &record, "tagging accounts", &params);
+                   FROM (SELECT l.contact, array_agg(l.tag) AS tags FROM logged l GROUP BY l.contact) n
+                  WHERE x.account_key = n.contact::{key_type})"
+    );
+    let recording = Recording {
+        name: Statement::TagAccounts,
+        table: Some((*accounts_oid, account_key_name.clone())),
+        order: format!("r.contact::{key_type}, r.tag"),
+    };
+    store_and_announce(client, attached, &recording, new, cause.name(), now, |_| tagged);
 }
 
 /// Every account whose row differs from a rebuild from the contacts table and the state

@@ -11,4 +11,5 @@ pub(crate) mod score_rows;
 pub(crate) mod some_contacts;
 pub(crate) mod statement;
 pub(crate) mod summaries;
+pub(crate) mod transition_log;
 pub(crate) mod transitions;

@@ -25,8 +25,9 @@ use crate::pg::base::errors::{
     caught_error, in_subtransaction, internal, raise, warn_skipped, Failure,
 };
 use crate::pg::base::params::Params;
-use crate::pg::base::rights::{as_crm_owner, calling_role, role_name};
+use crate::pg::base::rights::{as_crm_owner, calling_role};
 use crate::pg::base::spi_rows::Row;
+use crate::pg::write::transition_log::{store_and_announce, NewTransitions, Recording};
 use lead_score_core::condition::Source;
 use lead_score_core::qualification::Transition;
 use lead_score_core::settings::Routing;
@@ -323,35 +324,14 @@ fn record_routed(
                 .map(|(_, t)| t.score)
         })
         .collect();
-    let mut params = Params::default();
-    let now = params.bind(now as f64);
-    let profile = params.bind(attachment.profile_name.clone());
-    let version = params.bind(attachment.version);
-    let tag = params.bind(routing.tag.clone());
-    let kind = params.bind(kind);
-    let reason = params.bind(reason);
-    let source = params.bind(source);
-    let actor = params.bind(role_name(calling_role()));
-    let contacts_oid = params.bind(attachment.contacts_oid);
-    let key_column = params.bind(attachment.contact_key_name.clone());
-    let bound_keys = params.bind(keys.iter().cloned().map(Some).collect::<Vec<_>>());
-    let bound_owners = params.bind(owners.to_vec());
-    let bound_scores = params.bind(scores);
-    let insert = attached.statement(client, Statement::RecordRouted, &params, true, || {
-        format!(
-            "WITH logged AS (
-                 INSERT INTO lead_score.transitions (at, profile, version, contact, kind, tag, old_state,
-                                                     new_state, score, reason, source, actor, contacts, key_column)
-                 SELECT pg_catalog.to_timestamp({now} OPERATOR(pg_catalog./) 1e6), {profile}, {version}, r.contact,
-                        {kind}, {tag}, 'unassigned', r.owner, r.score, {reason}, {source}, {actor}::pg_catalog.text,
-                        {contacts_oid}::pg_catalog.regclass, {key_column}::pg_catalog.name
-                   FROM unnest({bound_keys}::pg_catalog.text[], {bound_owners}::pg_catalog.text[],
-                                          {bound_scores}::pg_catalog.float8[]) AS r(contact, owner, score)
-                 RETURNING *)
-             SELECT lead_score.announce(l) FROM logged l ORDER BY l.id"
-        )
-    });
-    run(client, attached, &insert, "recording routed contacts", &params);
+    let mut new = NewTransitions::default();
+    for ((key, owner), score) in keys.iter().zip(owners).zip(scores) {
+        let owner = owner.as_deref().unwrap_or_default();
+        new.push(key, (kind, Some(routing.tag.as_str()), "unassigned", owner), score, reason);
+    }
+    let table = Some((attachment.contacts_oid, attachment.contact_key_name.clone()));
+    let recording = Recording { name: Statement::RecordRouted, table, order: String::new() };
+    store_and_announce(client, attached, &recording, new, source, now, |_| String::new());
 }
 
 /// Check a profile's routing against the contacts table it is (or is being) attached

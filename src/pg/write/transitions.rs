@@ -12,12 +12,12 @@ use crate::pg::base::errors::spi_failed;
 
 use crate::pg::base::clock::from_unix_micros;
 use crate::pg::base::params::Params;
-use crate::pg::base::rights::{calling_role, role_name};
 use crate::pg::base::spi_rows::{Row, Rows};
 use crate::pg::base::state_table;
 use crate::pg::write::routing;
 use crate::pg::write::score_rows::StoredRow;
 use crate::pg::write::summaries::Scored;
+use crate::pg::write::transition_log::{store_and_announce, NewTransitions, Recording};
 use lead_score_core::engine::{CompiledProfile, ContactScore};
 use lead_score_core::qualification::{next_crossing, transitions, Change, Held, Transition};
 
@@ -167,64 +167,34 @@ pub(crate) fn record(
     if found.is_empty() {
         return;
     }
-    let at = now;
     let attachment = &attached.attachment;
-    let mut columns: [Vec<Option<String>>; 6] = Default::default();
-    let mut scores = Vec::new();
+    let mut new = NewTransitions::default();
     for (key, transition) in found {
-        let (kind, tag, old_state, new_state) = transition.describe();
-        let values = [Some(key.as_str()), Some(kind), tag, Some(old_state), Some(new_state)];
-        for (column, value) in columns.iter_mut().zip(values) {
-            column.push(value.map(str::to_owned));
-        }
-        columns[5].push(Some(transition.reason.clone()));
-        scores.push(Some(transition.score));
+        new.push(key, transition.describe(), Some(transition.score), &transition.reason);
     }
-    let [contacts, kinds, tags, old_states, new_states, reasons] = columns;
-    let mut params = Params::default();
-    let now = params.bind(now as f64);
-    let profile = params.bind(attachment.profile_name.clone());
-    let version = params.bind(attachment.version);
-    let source = params.bind(cause.name());
-    let actor = params.bind(role_name(calling_role()));
-    let profile_id = params.bind(attachment.profile_id);
-    let rows = [contacts, kinds, tags, old_states, new_states].map(|column| params.bind(column));
-    let [contacts, kinds, tags, old_states, new_states] = rows;
-    let (scores, reasons) = (params.bind(scores), params.bind(reasons));
     // Each transition names the table and key column its contact key belongs to: a key
     // of another table the profile is attached to later is another contact. (Older SQL,
     // before `ALTER EXTENSION ... UPDATE`, has no columns for them.)
-    let (table_columns, table_values) = if attachment.transitions_by_table {
-        let contacts = params.bind(attachment.contacts_oid);
-        let key_column = params.bind(attachment.contact_key_name.clone());
-        (", contacts, key_column", format!(", {contacts}::regclass, {key_column}::name"))
-    } else {
-        ("", String::new())
-    };
-    // Contacts entering a stage move into it in the same statement (see `entering`).
-    let staged = entering(attached);
-    let insert = attached.statement(client, Statement::RecordTransitions, &params, true, || {
+    let table = attachment
+        .transitions_by_table
+        .then(|| (attachment.contacts_oid, attachment.contact_key_name.clone()));
+    // The tags taken go to the tag store, and contacts entering a stage move into it
+    // (see `entering`), in the same statement.
+    let also = |params: &mut Params<'_>| {
+        let profile_id = params.bind(attachment.profile_id);
         format!(
-            "WITH logged AS (
-                 INSERT INTO lead_score.transitions (at, profile, version, contact, kind, tag, old_state,
-                                                     new_state, score, reason, source, actor{table_columns})
-                 SELECT to_timestamp({now} / 1e6), {profile}, {version}, r.contact, r.kind, r.tag,
-                        r.old_state, r.new_state, r.score, r.reason, {source},
-                        {actor}::text{table_values}
-                   FROM unnest({contacts}::text[], {kinds}::text[], {tags}::text[], {old_states}::text[],
-                               {new_states}::text[], {scores}::float8[], {reasons}::text[])
-                        AS r(contact, kind, tag, old_state, new_state, score, reason)
-                 RETURNING *),
+            ",
              tagged AS (
                  INSERT INTO lead_score.tag_store (profile_id, contact_key, tag, tagged_at, score,
                                                    version, rule, source)
                  SELECT {profile_id}, l.contact, l.tag, l.at, l.score, l.version, l.reason, l.source
-                   FROM logged l WHERE l.kind = 'tagged'
-                 ON CONFLICT DO NOTHING){staged}
-             SELECT lead_score.announce(l) FROM logged l ORDER BY l.id"
+                   FROM logged l WHERE l.kind OPERATOR(pg_catalog.=) 'tagged'
+                 ON CONFLICT DO NOTHING){staged}",
+            staged = entering(attached)
         )
-    });
-    run(client, attached, &insert, "recording transitions", &params);
+    };
+    let recording = Recording { name: Statement::RecordTransitions, table, order: String::new() };
+    store_and_announce(client, attached, &recording, new, cause.name(), now, also);
     let mut tagged: Vec<Option<String>> = found
         .iter()
         .filter(|(_, t)| t.describe().0 == "tagged")
@@ -234,7 +204,7 @@ pub(crate) fn record(
     if !tagged.is_empty() {
         mirror_tags(client, attached, Some(tagged));
     }
-    routing::route(client, attached, found, cause.name(), at);
+    routing::route(client, attached, found, cause.name(), now);
 }
 
 /// The part of the recording statement that moves the contacts of `stage_changed`
