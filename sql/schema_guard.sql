@@ -301,7 +301,8 @@ BEGIN
          WHERE EXISTS (SELECT FROM pg_event_trigger_dropped_objects() d
                         WHERE d.object_type = 'trigger'
                           AND starts_with(d.object_identity, format('lead_score_%s_events_', a.profile_id)))
-           -- (Still in force, its events table and contacts still there.)
+           -- (Still in force, its events table partitioned and its contacts still there.)
+           AND EXISTS (SELECT FROM pg_class c WHERE c.oid = a.events AND c.relkind = 'p')
            AND EXISTS (SELECT FROM pg_trigger g WHERE g.tgrelid = a.events
                           AND g.tgname = format('lead_score_%s_events_insert', a.profile_id))
            AND EXISTS (SELECT FROM pg_class c WHERE c.oid = a.contacts)

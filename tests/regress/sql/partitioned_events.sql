@@ -162,6 +162,41 @@ CREATE FOREIGN TABLE pe.events_2024_11 PARTITION OF pe.events FOR VALUES FROM ('
 SELECT * FROM pg_temp.triggers();
 SELECT * FROM pg_temp.scores();
 
+-- Within a security-restricted operation (an index expression the owner planted, which
+-- a superuser's ANALYZE evaluates as the owner) the guard does not act for anybody: a
+-- partition created, detached or dropped there is refused (42501).
+SET ROLE pe_owner;
+CREATE FUNCTION pe.run(ddl text) RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    EXECUTE ddl;
+END $$;
+CREATE FUNCTION pe.planted(x integer) RETURNS integer LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF current_setting('pe.ddl', true) <> '' THEN
+        PERFORM pe.run(current_setting('pe.ddl'));
+    END IF;
+    RETURN x;
+END $$;
+CREATE TABLE pe.t (x integer);
+INSERT INTO pe.t VALUES (1);
+CREATE INDEX ON pe.t (pe.planted(x));
+RESET ROLE;
+CREATE FUNCTION pg_temp.planted(ddl text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM set_config('pe.ddl', ddl, true);
+    ANALYZE pe.t;
+    RETURN 'ran';
+EXCEPTION WHEN insufficient_privilege THEN
+    RETURN SQLSTATE || ': ' || SQLERRM;
+END $$;
+SELECT what, pg_temp.planted(ddl) AS outcome FROM (VALUES
+  ('create', 'CREATE TABLE pe.events_2024_12 PARTITION OF pe.events FOR VALUES FROM (''2024-12-01'') TO (''2025-01-01'')'),
+  ('detach', 'ALTER TABLE pe.events DETACH PARTITION pe.events_2024_06'),
+  ('drop', 'DROP TABLE pe.events_2024_08_demos')) AS d(what, ddl);
+SELECT * FROM pg_temp.triggers();
+SELECT * FROM pg_temp.scores();
+
 -- detach() leaves no trigger of the profile on the parent or on any partition.
 SELECT lead_score.detach('Parted');
 SELECT * FROM pg_temp.triggers('pe.events_2024_04');
