@@ -238,6 +238,27 @@ BEGIN
 END
 $$;
 
+-- Drop the profile's statement triggers from `relation` (a table that stopped being a
+-- partition of its events table).
+CREATE FUNCTION lead_score.drop_statement_triggers(profile_id bigint, relation regclass, watched text)
+RETURNS void LANGUAGE plpgsql
+SET search_path = pg_catalog, lead_score, pg_temp
+AS $$
+DECLARE
+    trigger_name name;
+BEGIN
+    FOR trigger_name IN
+        SELECT t.tgname FROM pg_trigger t
+         WHERE t.tgrelid = relation
+           AND t.tgname IN (SELECT format('lead_score_%s_%s_%s', profile_id, watched, o)
+                              FROM unnest(ARRAY['insert', 'update', 'delete', 'truncate']) o)
+         ORDER BY t.tgname
+    LOOP
+        EXECUTE format('DROP TRIGGER %I ON %s', trigger_name, relation);
+    END LOOP;
+END
+$$;
+
 -- Refuse a partition of an attached events table that pg_lead_score cannot keep
 -- current or must not read: a foreign table (its writes happen elsewhere, and it takes
 -- no trigger with transition tables), or one with another owner than the events table
@@ -269,6 +290,7 @@ $$;
 
 REVOKE ALL ON FUNCTION lead_score.events_tables(regclass),
                        lead_score.create_statement_triggers(bigint, regclass, text),
+                       lead_score.drop_statement_triggers(bigint, regclass, text),
                        lead_score.check_events_partition(regclass, regclass)
     FROM PUBLIC;
 

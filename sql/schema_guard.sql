@@ -193,9 +193,9 @@ $$;
 -- only the partition's own statement triggers. So:
 --   * a partition without the profile's triggers (CREATE TABLE ... PARTITION OF,
 --     ATTACH PARTITION, at any level) gets them; when attached (ALTER TABLE) it may
---     hold events, and the profile is rescored;
+--     hold events, and if it does, the profile is rescored;
 --   * a table with them that is no longer a partition (DETACH PARTITION) loses them,
---     and the profile is rescored;
+--     and if it holds events, the profile is rescored;
 --   * a partition must be a table (0A000) with the events table's owner (55000): the
 --     triggers read what it holds as the CRM tables' owner. A new owner for one
 --     (ALTER TABLE ... OWNER TO) is refused the same way.
@@ -251,17 +251,21 @@ BEGIN
                           HINT = 'Index expressions, ANALYZE, autovacuum and REFRESH MATERIALIZED VIEW run functions this way; create or attach partitions directly.';
             END IF;
             PERFORM lead_score.create_statement_triggers(att.profile_id, member.relation, 'events');
-            -- (A table just created as a partition holds no rows yet.)
-            stale := stale OR tag NOT IN ('CREATE TABLE', 'CREATE FOREIGN TABLE');
+            -- Only a table holding rows changes the scores: one just created as a
+            -- partition holds none yet, nor does the empty table pg_partman attaches
+            -- each month. (Whether it has a row: no column is read, no code runs.)
+            IF NOT stale AND tag NOT IN ('CREATE TABLE', 'CREATE FOREIGN TABLE') THEN
+                EXECUTE format('SELECT EXISTS (SELECT FROM ONLY %s)', member.relation) INTO stale;
+            END IF;
         END LOOP;
         FOR member IN
-            SELECT g.tgrelid::regclass AS relation, g.tgname
+            SELECT DISTINCT g.tgrelid::regclass AS relation
               FROM pg_trigger g
              WHERE g.tgfoid = 'lead_score.on_events_change'::regproc
                AND starts_with(g.tgname::text, format('lead_score_%s_events_', att.profile_id))
                AND g.tgrelid <> att.events
                AND g.tgrelid NOT IN (SELECT t.relid FROM pg_partition_tree(att.events) t)
-             ORDER BY g.tgrelid, g.tgname
+             ORDER BY 1
         LOOP
             IF lead_score.in_restricted_operation() THEN
                 RAISE EXCEPTION 'pg_lead_score: % was a partition of %, which profile "%" reads, and cannot be followed within a security-restricted operation',
@@ -269,8 +273,10 @@ BEGIN
                     USING ERRCODE = '42501',
                           HINT = 'Index expressions, ANALYZE, autovacuum and REFRESH MATERIALIZED VIEW run functions this way; detach partitions directly.';
             END IF;
-            EXECUTE format('DROP TRIGGER %I ON %s', member.tgname, member.relation);
-            stale := true;
+            PERFORM lead_score.drop_statement_triggers(att.profile_id, member.relation, 'events');
+            IF NOT stale THEN
+                EXECUTE format('SELECT EXISTS (SELECT FROM ONLY %s)', member.relation) INTO stale;
+            END IF;
         END LOOP;
         IF stale THEN
             PERFORM lead_score.rescore_for(att.profile, 'rescore');

@@ -254,9 +254,10 @@ REVOKE ALL ON FUNCTION lead_score.has_unique_index(regclass, name) FROM PUBLIC;
 -- @definitions sql/profiles.sql: create_profile_for_caller, create_profile, update_profile_for_caller, update_profile, drop_profile_for_caller, drop_profile, add_rule_for_caller, add_rule, update_rule_for_caller, update_rule, remove_rule_for_caller, remove_rule, publish_for_caller, publish, revert_draft_for_caller, revert_draft
 -- (Issue 29, in part: a partitioned events table. attach() gives each partition the
 -- profile's triggers, detach() drops them, through these; see the schema guard below.)
--- @definitions sql/attach.sql: events_tables, create_statement_triggers, check_events_partition
+-- @definitions sql/attach.sql: events_tables, create_statement_triggers, drop_statement_triggers, check_events_partition
 REVOKE ALL ON FUNCTION lead_score.events_tables(regclass),
                        lead_score.create_statement_triggers(bigint, regclass, text),
+                       lead_score.drop_statement_triggers(bigint, regclass, text),
                        lead_score.check_events_partition(regclass, regclass)
     FROM PUBLIC;
 -- @definitions sql/attach.sql: attach_for_caller, attach, detach_for_caller, detach

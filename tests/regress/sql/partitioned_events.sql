@@ -114,10 +114,19 @@ CREATE TABLE pe.events_2024_04 (LIKE pe.events);
 INSERT INTO pe.events_2024_04 VALUES (2, 'demo', '2024-04-10', NULL), (2, 'demo', '2024-04-11', NULL);
 RESET ROLE;
 SELECT * FROM pg_temp.scores();
+-- (What this transaction holds of the profile's score table: the rescore takes it in
+-- EXCLUSIVE mode.)
+CREATE FUNCTION pg_temp.score_table_locks() RETURNS text LANGUAGE sql AS $$
+    SELECT coalesce(string_agg(l.mode, ', ' ORDER BY l.mode), 'none')
+      FROM pg_locks l JOIN lead_score.attachment_store a
+        ON l.relation = format('lead_score.%I', a.state_table)::regclass
+     WHERE l.pid = pg_backend_pid() AND l.locktype = 'relation'
+$$;
 BEGIN;
 SET LOCAL ROLE pe_owner;
 ALTER TABLE pe.events ATTACH PARTITION pe.events_2024_04 FOR VALUES FROM ('2024-04-01') TO ('2024-05-01');
 RESET ROLE;
+SELECT pg_temp.score_table_locks();
 SELECT * FROM pg_temp.scores();
 COMMIT;
 SELECT * FROM pg_temp.triggers();
@@ -132,6 +141,30 @@ RESET ROLE;
 SELECT * FROM pg_temp.triggers('pe.events_2024_04');
 SELECT * FROM pg_temp.scores();
 INSERT INTO pe.events_2024_04 VALUES (1, 'demo', '2024-04-13', NULL);
+SELECT * FROM pg_temp.scores();
+
+-- An empty table attached or detached (as pg_partman attaches each new month) gets or
+-- loses the triggers, and nothing is rescored: the score table is not even locked.
+SET ROLE pe_owner;
+CREATE TABLE pe.events_2023_12 (LIKE pe.events);
+RESET ROLE;
+BEGIN;
+ALTER TABLE pe.events ATTACH PARTITION pe.events_2023_12 FOR VALUES FROM ('2023-12-01') TO ('2024-01-01');
+SELECT pg_temp.score_table_locks();
+SELECT * FROM pg_temp.triggers() WHERE relation = 'pe.events_2023_12'::regclass;
+COMMIT;
+BEGIN;
+ALTER TABLE pe.events DETACH PARTITION pe.events_2023_12;
+SELECT pg_temp.score_table_locks();
+SELECT * FROM pg_temp.triggers('pe.events_2023_12') WHERE relation = 'pe.events_2023_12'::regclass;
+COMMIT;
+-- DETACH ... CONCURRENTLY (its own two transactions) of a partition holding events.
+INSERT INTO pe.events_2024_05 VALUES (3, 'demo', '2024-05-30', NULL);
+SELECT * FROM pg_temp.scores();
+ALTER TABLE pe.events DETACH PARTITION pe.events_2024_05 CONCURRENTLY;
+SELECT * FROM pg_temp.triggers('pe.events_2024_05');
+SELECT * FROM pg_temp.scores();
+ALTER TABLE pe.events ATTACH PARTITION pe.events_2024_05 FOR VALUES FROM ('2024-05-01') TO ('2024-06-01');
 SELECT * FROM pg_temp.scores();
 
 -- DROP TABLE of a partition holding events: rescored too.
