@@ -193,9 +193,9 @@ $$;
 -- only the partition's own statement triggers. So:
 --   * a partition without the profile's triggers (CREATE TABLE ... PARTITION OF,
 --     ATTACH PARTITION, at any level) gets them; when attached (ALTER TABLE) it may
---     hold events, and if it does, the profile is rescored;
+--     hold events, and the contacts of those it holds are rescored;
 --   * a table with them that is no longer a partition (DETACH PARTITION) loses them,
---     and if it holds events, the profile is rescored;
+--     and the contacts of the events it holds are rescored;
 --   * a partition must be a table (0A000) with the events table's owner (55000): the
 --     triggers read what it holds as the CRM tables' owner. A new owner for one
 --     (ALTER TABLE ... OWNER TO) is refused the same way.
@@ -210,7 +210,9 @@ AS $$
 DECLARE
     att record;
     member record;
-    stale boolean;
+    holding boolean;
+    -- The tables holding rows that came into the tree or left it.
+    moved oid[];
 BEGIN
     IF tag NOT IN ('CREATE TABLE', 'ALTER TABLE', 'CREATE FOREIGN TABLE', 'ALTER FOREIGN TABLE') THEN
         RETURN;
@@ -225,7 +227,7 @@ BEGIN
                           AND g.tgname = format('lead_score_%s_events_insert', a.profile_id))
          ORDER BY a.profile_id
     LOOP
-        stale := false;
+        moved := '{}';
         -- (First what the command did to partitions that already have the triggers.)
         FOR member IN
             SELECT DISTINCT d.objid::regclass AS relation
@@ -254,8 +256,11 @@ BEGIN
             -- Only a table holding rows changes the scores: one just created as a
             -- partition holds none yet, nor does the empty table pg_partman attaches
             -- each month. (Whether it has a row: no column is read, no code runs.)
-            IF NOT stale AND tag NOT IN ('CREATE TABLE', 'CREATE FOREIGN TABLE') THEN
-                EXECUTE format('SELECT EXISTS (SELECT FROM ONLY %s)', member.relation) INTO stale;
+            IF tag NOT IN ('CREATE TABLE', 'CREATE FOREIGN TABLE') THEN
+                EXECUTE format('SELECT EXISTS (SELECT FROM ONLY %s)', member.relation) INTO holding;
+                IF holding THEN
+                    moved := moved || member.relation::oid;
+                END IF;
             END IF;
         END LOOP;
         FOR member IN
@@ -274,12 +279,15 @@ BEGIN
                           HINT = 'Index expressions, ANALYZE, autovacuum and REFRESH MATERIALIZED VIEW run functions this way; detach partitions directly.';
             END IF;
             PERFORM lead_score.drop_statement_triggers(att.profile_id, member.relation, 'events');
-            IF NOT stale THEN
-                EXECUTE format('SELECT EXISTS (SELECT FROM ONLY %s)', member.relation) INTO stale;
+            EXECUTE format('SELECT EXISTS (SELECT FROM ONLY %s)', member.relation) INTO holding;
+            IF holding THEN
+                moved := moved || member.relation::oid;
             END IF;
         END LOOP;
-        IF stale THEN
-            PERFORM lead_score.rescore_for(att.profile, 'rescore');
+        -- The contacts with an event in those tables are rescored (as rescore() would,
+        -- holding the score table EXCLUSIVE: see rescore_events_in).
+        IF cardinality(moved) > 0 THEN
+            PERFORM lead_score.rescore_events_in(att.profile, moved);
         END IF;
     END LOOP;
 END

@@ -370,6 +370,16 @@ CREATE EVENT TRIGGER lead_score_schema_guard_after ON ddl_command_end
     EXECUTE FUNCTION lead_score.schema_guard_after();
 CREATE EVENT TRIGGER lead_score_schema_guard_drop ON sql_drop
     EXECUTE FUNCTION lead_score.partitions_dropped();
+-- (follow_partitions rescores the contacts of the partitions that came or went.)
+CREATE  FUNCTION lead_score."rescore_events_in"(
+	"profile" TEXT, /* & str */
+	"tables" oid[] /* Vec < pg_sys :: Oid > */
+) RETURNS bigint /* i64 */
+STRICT SECURITY DEFINER
+SET search_path TO pg_catalog, lead_score, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'rescore_events_in_wrapper';
+REVOKE ALL ON FUNCTION lead_score.rescore_events_in(text, oid[]) FROM PUBLIC;
 
 -- Lead routing (the "routing" setting): each profile's next turn (as
 -- sql/qualification.sql has it), the 'routed' transition kind, and the check publish
