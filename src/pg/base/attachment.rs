@@ -138,8 +138,8 @@ pub(crate) fn key_type_sql(oid: pg_sys::Oid) -> Option<&'static str> {
 }
 
 /// A relation of an attachment: `ONLY "schema"."name"` (a partitioned table without
-/// `ONLY`) and its owner, or a 55000
-/// error naming what is gone (a dropped table leaves its attachment behind).
+/// `ONLY`) and its owner, or a 55000 error naming what is gone (a dropped table leaves
+/// its attachment behind).
 pub(crate) fn relation(
     client: &SpiClient<'_>,
     profile: &str,

@@ -134,7 +134,8 @@ pub(crate) fn rescore_events_in(
     let selects: Vec<String> = tables
         .iter()
         .map(|&oid| {
-            // (`ONLY`: each table is named, its partitions too.)
+            // (Each table as `relation` names it: a plain one `ONLY`; the guard passes
+            // only tables holding rows, never a partitioned one.)
             let (table, _) = relation(client, &attachment.profile_name, "events partition", oid);
             format!(
                 "SELECT e.{c}::{key_type} AS k FROM {table} e",
