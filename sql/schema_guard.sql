@@ -36,7 +36,8 @@
 -- A partitioned events table is followed rather than guarded (see follow_partitions
 -- and partitions_dropped): a partition created or attached under it gets the
 -- profile's triggers, one detached loses them, and when one that holds events comes
--- or goes (ATTACH, DETACH, DROP), the profile is rescored in the same transaction.
+-- or goes (ATTACH, DETACH), the contacts of its events are rescored in the same
+-- transaction (after a DROP, whose rows are gone, the whole profile).
 -- Whatever the command: ALTER TABLE on the table or on an inheritance parent, DROP
 -- TYPE ... CASCADE, DROP EXTENSION ... CASCADE. Only what the command changed is
 -- refused: an attachment broken before (by DDL run while a superuser had disabled the
@@ -47,6 +48,10 @@
 -- The event trigger functions run for every DDL command of every role (event triggers
 -- run as the role running the command): SECURITY DEFINER, with a pinned search_path,
 -- they read only the catalog and the extension's tables and run no code of anybody's.
+-- (Following a partitioned events table, they also create and drop the profile's own
+-- triggers, see whether a table has a row, and rescore, which reads the CRM tables as
+-- their one owner as every scoring does; within a security-restricted operation they
+-- refuse instead.)
 -- pg_lead_score's own install and update scripts are left alone (see in_own_script).
 -- A superuser may still bypass the guard (ALTER EVENT TRIGGER ... DISABLE, or
 -- session_replication_role = replica), as any event trigger; writes then fail as
