@@ -279,7 +279,7 @@ RESET ROLE;
 
 -- A partition that lost one of the profile's triggers (its owner dropped it) makes
 -- nobody's DDL fail: other roles' commands, which touch no partition, are left alone,
--- and verify() reports the contacts its unscored writes left stale. The next command
+-- and verify() reports it, and the contacts its unscored writes left stale. The next command
 -- altering it gives it back only the trigger it lacks, and rescores its contacts.
 CREATE ROLE pe_plain;
 SET ROLE pe_owner;
@@ -288,8 +288,13 @@ SET ROLE pe_owner;
 SELECT format('DROP TRIGGER %I ON pe.events_2024_06', t.tgname) FROM pg_trigger t
  WHERE t.tgrelid = 'pe.events_2024_06'::regclass AND t.tgname LIKE 'lead_score%insert' \gexec
 \set ECHO all
+RESET ROLE;
+-- (verify() names the partition at once, and then the contact its write left stale.)
+SELECT contact, difference FROM lead_score.verify('Parted');
+SET ROLE pe_owner;
 INSERT INTO pe.events_2024_06 (contact_id, event_type, occurred_at) VALUES (1, 'demo', '2024-06-20');
 RESET ROLE;
+SELECT contact, difference FROM lead_score.verify('Parted');
 SET ROLE pe_plain;
 CREATE TEMP TABLE pe_plain_t (x integer);
 \echo :SQLSTATE
