@@ -59,20 +59,14 @@ pub(crate) enum Statement {
     RemoveMissing,
     /// Upsert results.
     WriteScores,
-    /// A statement's new events, read from its transition table. (Per table the
-    /// trigger is on: a partition's transition tables have its own column layout,
-    /// which a plan prepared for its parent's would misread.)
-    NewEvents {
-        relation: pg_sys::Oid,
-    },
+    /// A statement's new events, read from its transition table.
+    NewEvents,
     /// Add one contact's new events to its stored sums.
     AddOneContactsEvents,
     /// Add several contacts' new events to their stored sums.
     AddNewEvents,
-    /// The keys a statement touched, from its transition tables (which of them, and
-    /// of which table, as for `NewEvents`).
+    /// The keys a statement touched, from its transition tables (which of them).
     Touched {
-        relation: pg_sys::Oid,
         watched: Watched,
         new_rows: bool,
         old_rows: bool,
