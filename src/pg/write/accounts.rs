@@ -32,7 +32,7 @@ use crate::pg::write::transitions::Cause;
 
 /// Contacts placed in accounts by a statement: each key (as text) with its account
 /// key (as text, `None`: no account) and role.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub(crate) struct Placed {
     keys: Vec<Option<String>>,
     accounts: Vec<Option<String>>,
@@ -81,7 +81,7 @@ fn read_placed(rows: Rows<'_>) -> Placed {
 
 /// Every contact with an account, as the contacts table has them now (read as its
 /// owner): a full rebuild's members.
-fn placed_everyone(client: &SpiClient<'_>, attached: &Attached) -> Placed {
+pub(crate) fn placed_everyone(client: &SpiClient<'_>, attached: &Attached) -> Placed {
     let attachment = &attached.attachment;
     let Some(accounts) = &attachment.accounts else { return Placed::default() };
     let query = format!(
@@ -481,18 +481,19 @@ pub(crate) fn tag_accounts(
 }
 
 /// Every account whose row differs from a rebuild from the contacts table and the state
-/// rows (`verify`): `account <key>`, its stored and recomputed scores as of `now`, and
-/// `account`.
+/// rows (`verify`; `placed`: `placed_everyone`): `account <key>`, its stored and
+/// recomputed scores as of `now`, and `account`.
 pub(crate) fn account_differences(
     client: &SpiClient<'_>,
     attached: &Attached,
+    placed: &Placed,
     now: i64,
 ) -> Vec<(String, Option<f64>, Option<f64>, String)> {
     let attachment = &attached.attachment;
     let Some(AccountTable { table, key_type, .. }) = &attachment.account_scores else {
         return Vec::new();
     };
-    let placed = placed_everyone(client, attached);
+    let placed = placed.clone();
     let mut params = Params::default();
     let keys = params.bind(placed.keys);
     let accounts = params.bind(placed.accounts);
@@ -537,16 +538,19 @@ pub(crate) fn account_differences(
 
 /// The contacts whose score row keeps another account key than the contacts table
 /// gives them (`verify`): a single event's write would update the wrong account, or
-/// none.
-pub(crate) fn stale_account_keys(client: &SpiClient<'_>, attached: &Attached) -> Vec<String> {
+/// none (`placed`: `placed_everyone`).
+pub(crate) fn stale_account_keys(
+    client: &SpiClient<'_>,
+    attached: &Attached,
+    placed: &Placed,
+) -> Vec<String> {
     let attachment = &attached.attachment;
     if attachment.account_scores.is_none() {
         return Vec::new();
     }
-    let placed = placed_everyone(client, attached);
     let mut params = Params::default();
-    let keys = params.bind(placed.keys);
-    let accounts = params.bind(placed.accounts);
+    let keys = params.bind(placed.keys.clone());
+    let accounts = params.bind(placed.accounts.clone());
     let Some(placed) = placements_sql(attached, &placed_members(&keys, &accounts), true) else {
         return Vec::new();
     };

@@ -17,7 +17,8 @@ use crate::pg::base::locks::lock_together;
 use crate::pg::base::params::Params;
 use crate::pg::base::rights::as_crm_owner;
 use crate::pg::write::accounts::{
-    account_differences, rebuild_accounts, refresh_accounts, stale_account_keys,
+    account_differences, placed_everyone, rebuild_accounts, refresh_accounts, stale_account_keys,
+    Placed,
 };
 use crate::pg::write::everyone::score_everyone;
 use crate::pg::write::score_rows::{write_batch, Outcome};
@@ -318,7 +319,12 @@ pub(crate) fn differences(
         .filter_map(|r| r.get::<String>(1).unwrap_or_else(|e| spi_failed(attachment, what, e)))
         .collect();
     // And the account key kept in each score row agrees with the contacts table.
-    let stale_keys = stale_account_keys(client, attached);
+    // (Where every contact belongs, read once for both account checks.)
+    let placed = match attached.attachment.account_scores {
+        Some(_) => placed_everyone(client, attached),
+        None => Placed::default(),
+    };
+    let stale_keys = stale_account_keys(client, attached, &placed);
     let stale = stale_copies.into_iter().map(|key| (key, "tags"));
     for (key, difference) in stale.chain(stale_keys.into_iter().map(|key| (key, "account key"))) {
         pgrx::check_for_interrupts!();
@@ -333,7 +339,7 @@ pub(crate) fn differences(
     found.sort_by(|a, b| a.0.cmp(&b.0));
     // Then each account whose row differs from a rebuild from the contacts and their
     // score rows.
-    found.extend(account_differences(client, attached, now));
+    found.extend(account_differences(client, attached, &placed, now));
     found
 }
 

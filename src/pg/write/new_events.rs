@@ -12,8 +12,9 @@ use crate::pg::base::rights::as_crm_owner;
 use crate::pg::base::spi_rows::{for_each_row, SlotRow};
 use crate::pg::write::accounts::{reached, tag_accounts, with_account_entry, Reached};
 use crate::pg::write::score_rows::{
-    add_events_sql, int8_array_literal, lock_reading_limits, returned_by_adding, settled_by_adding,
-    sum_unnest, AfterAdding, Crossed, Locked, NewSums, SumColumns, BATCH, SUM_COLUMNS,
+    add_events_sql, int8_array_literal, lock_reading_limits, returned_by_adding_count,
+    settled_by_adding, sum_unnest, AfterAdding, Crossed, Locked, NewSums, SumColumns, BATCH,
+    SUM_COLUMNS,
 };
 use crate::pg::write::summaries::{fold_row, fold_rows, SummaryKey};
 use crate::pg::write::transitions::{record, Cause};
@@ -225,7 +226,7 @@ fn add_one(
     let now_param = params.bind(now as f64);
     let limits = params.bind(limits.clone()).to_string();
     let accounts = attached.attachment.account_scores.is_some();
-    let returned = returned_by_adding(attached, "1").len();
+    let returned = returned_by_adding_count(attached);
     let add = attached.statement(client, Statement::AddOneContactsEvents, &params, true, || {
         let key = sums[0].clone();
         let new = NewSums {

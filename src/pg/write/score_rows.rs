@@ -405,13 +405,23 @@ pub(crate) struct NewSums {
     pub(crate) account_entry: bool,
 }
 
+/// How many columns `returned_by_adding` gives (counted without building them: the
+/// single-row path asks on every insert).
+pub(crate) fn returned_by_adding_count(attached: &Attached) -> usize {
+    let settings = &attached.compiled.settings;
+    if settings.tags().next().is_some() || !settings.stages.is_empty() {
+        7
+    } else {
+        1
+    }
+}
+
 /// What the fast path's UPDATE returns for each row it updated (`settled_by_adding`
 /// reads it): the contact's `position`, and, when a threshold or stage may be crossed,
 /// what tells whether it was.
 pub(crate) fn returned_by_adding(attached: &Attached, position: &str) -> Vec<String> {
     let mut returned = vec![format!("{position}::int8")];
-    let settings = &attached.compiled.settings;
-    if settings.tags().next().is_some() || !settings.stages.is_empty() {
+    if returned_by_adding_count(attached) > 1 {
         let (stage, met) = if attached.attachment.stages_stored {
             ("s.stage", "s.stages_met")
         } else {
