@@ -163,6 +163,23 @@ CREATE  FUNCTION lead_score."best_contact"(
 IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'best_contact_wrapper';
+-- Account rows keep each member's engagement settled (worth the same from the write
+-- on, without the caps that can no longer bind); verify() compares them by worth.
+CREATE  FUNCTION lead_score."settled"(
+	"sum" lead_score.Decayed, /* Decayed */
+	"at" timestamp with time zone /* TimestampWithTimeZone */
+) RETURNS lead_score.Decayed /* Decayed */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'settled_wrapper';
+CREATE  FUNCTION lead_score."same_worth"(
+	"a" lead_score.Decayed, /* Decayed */
+	"b" lead_score.Decayed, /* Decayed */
+	"at" timestamp with time zone /* TimestampWithTimeZone */
+) RETURNS bool /* bool */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'same_worth_wrapper';
 -- @definitions sql/attached_objects.sql: create_account_objects
 REVOKE ALL ON FUNCTION lead_score.create_account_objects(bigint, name, name, regclass, regtype) FROM PUBLIC;
 -- (objects_version() and create_scores_view() first: issue 28's grades and stages.)

@@ -181,6 +181,20 @@ pub(crate) mod lead_score {
         sum.0.value_at(to_unix_micros(at))
     }
 
+    /// The same worth as `sum` at every instant from `at` on, without the caps that can
+    /// no longer bind (what an account keeps of each member: see `docs/accounts.md`).
+    #[pg_extern(immutable, strict, parallel_safe)]
+    fn settled(sum: Decayed, at: TimestampWithTimeZone) -> Decayed {
+        Decayed(sum.0.settled(to_unix_micros(at)))
+    }
+
+    /// Whether `a` and `b` are worth the same, to within rounding, at `at` and at one
+    /// and four of each of their half-lives after it.
+    #[pg_extern(immutable, strict, parallel_safe)]
+    fn same_worth(a: Decayed, b: Decayed, at: TimestampWithTimeZone) -> bool {
+        a.0.same_worth(&b.0, to_unix_micros(at))
+    }
+
     /// `a + b`: both sums together.
     #[pg_operator(immutable, parallel_safe)]
     #[opname(+)]

@@ -102,13 +102,15 @@ pub(crate) fn placed_everyone(client: &SpiClient<'_>, attached: &Attached) -> Pl
 
 /// The members' columns of the accounts in `members` (account, contact, role), from
 /// the state rows, each account's members in key order; members without a state row
-/// (deleted contacts) drop out.
-fn rebuilt_sql(attached: &Attached, members: &str, pql_tag: &str) -> String {
+/// (deleted contacts) drop out. Engagements are kept settled as of `now` (see
+/// `lead_score.settled`): worth the same from then on, without the caps that cannot bind.
+fn rebuilt_sql(attached: &Attached, members: &str, pql_tag: &str, now: &str) -> String {
     let attachment = &attached.attachment;
     format!(
         "SELECT m.account, array_agg(m.contact ORDER BY s.contact_key) AS contact_keys,
                 array_agg(s.fit ORDER BY s.contact_key) AS fits,
-                array_agg(s.engagement ORDER BY s.contact_key) AS engagements,
+                array_agg(lead_score.settled(s.engagement, to_timestamp({now} / 1e6)) ORDER BY s.contact_key)
+                    AS engagements,
                 array_agg(coalesce({pql_tag} = ANY (s.tags), false) ORDER BY s.contact_key) AS pql,
                 array_agg(m.role ORDER BY s.contact_key) AS roles
            FROM ({members}) m JOIN {state} s ON s.contact_key = m.contact::{key_type}
@@ -217,7 +219,7 @@ pub(crate) fn refresh_accounts(
              UPDATE {table} x SET contact_keys = r.contact_keys, fits = r.fits, engagements = r.engagements,
                                   pql = r.pql, roles = r.roles
                FROM rebuilt r WHERE x.account_key = r.account{returning}",
-            rebuilt = rebuilt_sql(attached, &members, &pql_tag.to_string()),
+            rebuilt = rebuilt_sql(attached, &members, &pql_tag.to_string(), &now_param.to_string()),
             returning = returning(
                 attached,
                 &now_param.to_string(),
@@ -249,7 +251,8 @@ fn refresh_one(client: &SpiClient<'_>, attached: &Attached, key: &str, now: i64,
                 SET (contact_keys, fits, engagements, pql, roles) = (
                     SELECT array_agg(m.k ORDER BY m.n),
                            array_agg(coalesce(s.fit, m.fit) ORDER BY m.n),
-                           array_agg(coalesce(s.engagement, m.engagement) ORDER BY m.n),
+                           array_agg(coalesce(lead_score.settled(s.engagement, to_timestamp({now_param} / 1e6)),
+                                              m.engagement) ORDER BY m.n),
                            array_agg(CASE WHEN s.contact_key IS NULL THEN m.pql
                                           ELSE coalesce({pql_tag} = ANY (s.tags), false) END ORDER BY m.n),
                            array_agg(m.role ORDER BY m.n)
@@ -297,7 +300,8 @@ pub(crate) fn with_account_entry(
     format!(
         "WITH s({columns}, engagement, account_key) AS ({update}),
               a AS (UPDATE {table} x
-                       SET engagements[array_position(x.contact_keys, {key}::text)] = s.engagement
+                       SET engagements[array_position(x.contact_keys, {key}::text)] =
+                               lead_score.settled(s.engagement, to_timestamp({now} / 1e6))
                       FROM s
                      WHERE x.account_key = s.account_key::{key_type}
                        AND array_position(x.contact_keys, {key}::text) IS NOT NULL{account})
@@ -380,7 +384,7 @@ pub(crate) fn rebuild_accounts(
          ON CONFLICT (account_key) DO UPDATE
             SET contact_keys = EXCLUDED.contact_keys, fits = EXCLUDED.fits,
                 engagements = EXCLUDED.engagements, pql = EXCLUDED.pql, roles = EXCLUDED.roles{returning}",
-        rebuilt = rebuilt_sql(attached, &members, &pql_tag.to_string()),
+        rebuilt = rebuilt_sql(attached, &members, &pql_tag.to_string(), &now_param.to_string()),
         returning = returning(attached, &now_param.to_string(), "false")
     )
     });
@@ -519,10 +523,12 @@ pub(crate) fn account_differences(
                 CASE WHEN r.account IS NOT NULL THEN {recomputed} END
            FROM {table} x FULL JOIN rebuilt r ON r.account = x.account_key
           WHERE x.account_key IS NULL OR r.account IS NULL
-             OR (x.contact_keys, x.fits, x.engagements::text, x.pql, x.roles)
-                IS DISTINCT FROM (r.contact_keys, r.fits, r.engagements::text, r.pql, r.roles)
+             OR (x.contact_keys, x.fits, x.pql, x.roles) IS DISTINCT FROM (r.contact_keys, r.fits, r.pql, r.roles)
+             OR cardinality(x.engagements) IS DISTINCT FROM cardinality(r.engagements)
+             OR NOT (SELECT bool_and(lead_score.same_worth(e.stored, e.rebuilt, to_timestamp({now} / 1e6)))
+                       FROM unnest(x.engagements, r.engagements) AS e(stored, rebuilt))
           ORDER BY 1",
-        rebuilt = rebuilt_sql(attached, &members, &pql_tag.to_string()),
+        rebuilt = rebuilt_sql(attached, &members, &pql_tag.to_string(), &now.to_string()),
         stored = score("x"),
         recomputed = score("r")
     );

@@ -150,6 +150,65 @@ impl DecayedSum {
         self.parts.iter().find(|p| p.key == key).map(|p| &p.sum)
     }
 
+    /// The same worth as this sum's at every instant from `at` on, with every cap that
+    /// can no longer bind taken away: a part whose cap no reading from `at` on can reach
+    /// becomes free terms, and so does the whole sum's. What an account keeps of each
+    /// member (one write per event): most capped parts are below their caps and stay
+    /// there until points are added, which only the member's own sum ever sees.
+    ///
+    /// A decaying term's worth after `at` lies between 0 and its worth at `at`, and a
+    /// term that never decays keeps its worth, so a sum of free terms stays within the
+    /// sum of its negative and the sum of its positive terms' worths at `at`: a cap
+    /// holding both never binds. A part (or sum) with a point after `at` is left as it
+    /// is (read before its latest point, a sum is an extrapolation, not bounded so).
+    pub fn settled(&self, at: i64) -> DecayedSum {
+        let mut settled =
+            DecayedSum { terms: self.terms.clone(), parts: Vec::new(), cap: self.cap };
+        for part in &self.parts {
+            let inner = part.sum.settled(at);
+            if inner.parts.is_empty() && inner.cap.is_none() {
+                settled.merge(&inner);
+            } else {
+                settled.parts.push(CappedPart { key: part.key, sum: inner });
+            }
+        }
+        if let Some(cap) = settled.cap {
+            let settles =
+                settled.parts.is_empty() && settled.terms.iter().all(|t| t.anchor <= at) && {
+                    let worths = settled.terms.iter().map(|t| t.value_at(at));
+                    let (low, high) = worths.fold((0.0, 0.0), |(low, high), w: f64| {
+                        (low + w.min(0.0), high + w.max(0.0))
+                    });
+                    cap.min <= low && high <= cap.max
+                };
+            if settles {
+                settled.cap = None;
+            }
+        }
+        settled
+    }
+
+    /// Whether this sum and `other` are worth the same, to within rounding, at `at`
+    /// and at one and at four of each of their half-lives after it: how `verify` tells
+    /// an account's member entry (settled when it was written, see
+    /// [`settled`](Self::settled)) from a stale one.
+    pub fn same_worth(&self, other: &DecayedSum, at: i64) -> bool {
+        let mut instants = vec![at];
+        for term in self.all_terms().chain(other.all_terms()) {
+            if let Some(h) = term.half_life {
+                let micros = (h * 1e6).min(1e15) as i64;
+                instants.push(at.saturating_add(micros));
+                instants.push(at.saturating_add(micros.saturating_mul(4)));
+            }
+        }
+        instants.sort_unstable();
+        instants.dedup();
+        instants.into_iter().all(|t| {
+            let (a, b) = (self.value_at(t), other.value_at(t));
+            (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0)
+        })
+    }
+
     /// How much this sum's own cap takes away at `at` (negative when it cuts positive
     /// points, positive when it lifts negative ones): its worth minus its uncapped worth.
     pub fn cut_at(&self, at: i64) -> f64 {
@@ -310,6 +369,86 @@ mod tests {
         // Two: 10, below the cap, in full.
         assert!((sum.value_at(20 * DAY) - 15.0).abs() < 1e-12);
         assert!((sum.part(7).unwrap().cut_at(0) + 20.0).abs() < 1e-12);
+    }
+
+    /// Whether `settled` is worth what `sum` is from `at` on (at several instants).
+    fn worth_kept(sum: &DecayedSum, settled: &DecayedSum, at: i64) -> bool {
+        (0..200).all(|n| {
+            let t = at + n * DAY / 2;
+            (sum.value_at(t) - settled.value_at(t)).abs() <= 1e-9 * sum.value_at(t).abs().max(1.0)
+        })
+    }
+
+    #[test]
+    fn settling_frees_the_caps_that_can_no_longer_bind() {
+        // Rule 1 below its cap of 20, rule 2 above its cap of 10 (5 days' half-life),
+        // the whole sum at most 100.
+        let mut sum = DecayedSum::default();
+        sum.add_in(&[(1, Cap::at_most(20.0))], 12.0, 0, days(10.0));
+        sum.add_in(&[(2, Cap::at_most(10.0))], 40.0, 0, days(5.0));
+        sum.add(3.0, 0, days(10.0));
+        sum.cap = Some(Cap::at_most(100.0));
+        let now = sum.settled(0);
+        // Rule 1 joins the free term of its half-life; rule 2 and the whole cap stay.
+        assert_eq!(now.parts.iter().map(|p| p.key).collect::<Vec<_>>(), vec![2]);
+        assert_eq!(now.terms.len(), 1);
+        assert!(now.cap.is_some());
+        assert!(worth_kept(&sum, &now, 0));
+        // Three half-lives of rule 2 later (40 → 5, below 10) nothing can bind any more.
+        let later = sum.settled(15 * DAY);
+        assert!(later.parts.is_empty() && later.cap.is_none(), "{later:?}");
+        assert_eq!(later.terms.len(), 2);
+        assert!(worth_kept(&sum, &later, 15 * DAY));
+        // A dimension with a capped rule inside: inside out.
+        let mut nested = DecayedSum::default();
+        nested.add_in(&[(1_000_000, Cap::at_most(30.0)), (3, Cap::at_most(15.0))], 8.0, 0, None);
+        nested.add_in(&[(1_000_000, Cap::at_most(30.0))], 4.0, 0, days(2.0));
+        let settled = nested.settled(0);
+        assert!(settled.parts.is_empty() && settled.cap.is_none());
+        assert!(worth_kept(&nested, &settled, 0));
+    }
+
+    #[test]
+    fn settling_keeps_what_could_still_bind() {
+        // A floor of -10 on a negative rule at -25: it binds until the points fade.
+        let mut floor = DecayedSum::default();
+        floor.add_in(&[(4, Cap::at_least(-10.0))], -25.0, 0, days(1.0));
+        assert_eq!(floor.settled(0).parts.len(), 1);
+        let faded = floor.settled(2 * DAY);
+        assert!(faded.parts.is_empty());
+        assert!(worth_kept(&floor, &faded, 2 * DAY));
+        // Mixed signs: the negative term fades faster, so the sum rises towards the
+        // positive one's worth: a cap between the sum now and the positive term binds later.
+        let mut mixed = DecayedSum::default();
+        mixed.add_in(&[(5, Cap::at_most(15.0))], 20.0, 0, days(30.0));
+        mixed.add_in(&[(5, Cap::at_most(15.0))], -10.0, 0, days(1.0));
+        assert_eq!(mixed.value_at(0), 10.0);
+        assert_eq!(mixed.settled(0).parts.len(), 1);
+        assert!(worth_kept(&mixed, &mixed.settled(0), 0));
+        // A point after the instant (a clock set back): left as it is.
+        let mut ahead = DecayedSum::default();
+        ahead.add_in(&[(6, Cap::at_most(50.0))], 1.0, 10 * DAY, days(1.0));
+        assert_eq!(ahead.settled(0), ahead);
+    }
+
+    #[test]
+    fn same_worth_tells_a_settled_sum_from_a_stale_one() {
+        let mut sum = DecayedSum::default();
+        sum.add_in(&[(1, Cap::at_most(20.0))], 12.0, 0, days(10.0));
+        sum.add_in(&[(2, Cap::at_most(10.0))], 40.0, 0, days(5.0));
+        let settled = sum.settled(DAY);
+        assert!(sum.same_worth(&settled, DAY));
+        assert!(settled.same_worth(&sum.settled(3 * DAY), 3 * DAY));
+        // One point more.
+        let mut newer = sum.clone();
+        newer.add_in(&[(1, Cap::at_most(20.0))], 1.0, DAY, days(10.0));
+        assert!(!newer.same_worth(&settled, DAY));
+        // Worth the same now, not later: rule 2's cap dropped while it still binds.
+        let mut uncapped = settled.clone();
+        uncapped.parts.clear();
+        uncapped.add(settled.part(2).unwrap().value_at(DAY), DAY, days(5.0));
+        assert!((uncapped.value_at(DAY) - sum.value_at(DAY)).abs() < 1e-9);
+        assert!(!uncapped.same_worth(&sum, DAY));
     }
 
     #[test]
