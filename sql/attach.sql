@@ -198,6 +198,102 @@ REVOKE ALL ON FUNCTION lead_score.attached_column(regclass, text, text),
                        lead_score.has_unique_index(regclass, name)
     FROM PUBLIC;
 
+-- The events table and, when it is partitioned, every partition under it (at every
+-- level): the tables whose statements the profile's events triggers must see. A
+-- statement naming a partition fires the partition's statement triggers only, and one
+-- naming its parent the parent's only (with every partition's rows in its transition
+-- tables), so each of them has its own.
+CREATE FUNCTION lead_score.events_tables(events regclass)
+RETURNS SETOF regclass LANGUAGE sql STABLE
+SET search_path = pg_catalog, lead_score, pg_temp
+AS $$
+    SELECT events WHERE EXISTS (SELECT FROM pg_class c WHERE c.oid = events)
+    UNION
+    SELECT t.relid FROM pg_partition_tree(events) t
+$$;
+
+-- The profile's statement-level triggers on `relation`, its `watched` table (events,
+-- contacts or accounts) or a partition of its events table: one call per statement,
+-- the rows it touched in the transition tables `changed` (new rows) and
+-- `before_change` (old rows).
+CREATE FUNCTION lead_score.create_statement_triggers(profile_id bigint, relation regclass, watched text)
+RETURNS void LANGUAGE plpgsql
+SET search_path = pg_catalog, lead_score, pg_temp
+AS $$
+DECLARE
+    trigger_row record;
+BEGIN
+    FOR trigger_row IN
+        SELECT o.operation, o.referencing
+          FROM (VALUES ('insert', 'REFERENCING NEW TABLE AS changed'),
+                       ('update', 'REFERENCING OLD TABLE AS before_change NEW TABLE AS changed'),
+                       ('delete', 'REFERENCING OLD TABLE AS before_change'),
+                       ('truncate', '')) AS o(operation, referencing)
+    LOOP
+        EXECUTE format('CREATE TRIGGER %I AFTER %s ON %s %s FOR EACH STATEMENT EXECUTE FUNCTION lead_score.%I(%L)',
+                       format('lead_score_%s_%s_%s', profile_id, watched, trigger_row.operation),
+                       upper(trigger_row.operation), relation, trigger_row.referencing,
+                       'on_' || watched || '_change', profile_id);
+    END LOOP;
+END
+$$;
+
+-- Drop the profile's statement triggers from `relation` (a table that stopped being a
+-- partition of its events table).
+CREATE FUNCTION lead_score.drop_statement_triggers(profile_id bigint, relation regclass, watched text)
+RETURNS void LANGUAGE plpgsql
+SET search_path = pg_catalog, lead_score, pg_temp
+AS $$
+DECLARE
+    trigger_name name;
+BEGIN
+    FOR trigger_name IN
+        SELECT t.tgname FROM pg_trigger t
+         WHERE t.tgrelid = relation
+           AND t.tgname IN (SELECT format('lead_score_%s_%s_%s', profile_id, watched, o)
+                              FROM unnest(ARRAY['insert', 'update', 'delete', 'truncate']) o)
+         ORDER BY t.tgname
+    LOOP
+        EXECUTE format('DROP TRIGGER %I ON %s', trigger_name, relation);
+    END LOOP;
+END
+$$;
+
+-- Refuse a partition of an attached events table that pg_lead_score cannot keep
+-- current or must not read: a foreign table (its writes happen elsewhere, and it takes
+-- no trigger with transition tables), or one with another owner than the events table
+-- (the triggers on it read what it holds as the CRM tables' one owner).
+CREATE FUNCTION lead_score.check_events_partition(events regclass, partition regclass)
+RETURNS void LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, lead_score, pg_temp
+AS $$
+DECLARE
+    member pg_class;
+    root_owner oid := (SELECT c.relowner FROM pg_class c WHERE c.oid = events);
+BEGIN
+    SELECT * INTO member FROM pg_class c WHERE c.oid = partition;
+    IF member.relkind NOT IN ('r', 'p') THEN
+        RAISE EXCEPTION '% is a partition of % that is not a table, which pg_lead_score cannot keep current',
+            partition, events
+            USING ERRCODE = '0A000',
+                  HINT = 'Only plain tables (and partitioned tables of them) can be partitions of an attached events table.';
+    END IF;
+    IF member.relowner <> root_owner THEN
+        RAISE EXCEPTION 'partition % of % must have the same owner as its parent table, %',
+            partition, events, root_owner::regrole
+            USING ERRCODE = '55000',
+                  HINT = format('Scoring reads the events as their owner; ALTER TABLE %s OWNER TO %s, or create its partitions as that role.',
+                                partition, quote_ident(root_owner::regrole::text));
+    END IF;
+END
+$$;
+
+REVOKE ALL ON FUNCTION lead_score.events_tables(regclass),
+                       lead_score.create_statement_triggers(bigint, regclass, text),
+                       lead_score.drop_statement_triggers(bigint, regclass, text),
+                       lead_score.check_events_partition(regclass, regclass)
+    FROM PUBLIC;
+
 CREATE FUNCTION lead_score.attach_for_caller(profile text, contacts regclass, events regclass,
                                              options jsonb)
 RETURNS void LANGUAGE plpgsql SECURITY DEFINER
@@ -228,7 +324,6 @@ DECLARE
     problem record;
     relation regclass;
     parent regclass;
-    trigger_row record;
 BEGIN
     IF contacts IS NULL OR events IS NULL THEN
         RAISE EXCEPTION 'attach needs the contacts and the events tables' USING ERRCODE = '22004';
@@ -315,17 +410,20 @@ BEGIN
             RAISE EXCEPTION 'must be the owner of % to attach a profile to it', relation USING ERRCODE = '42501';
         END IF;
         -- Tables whose writes the statement triggers would not all see are refused: a
-        -- partitioned table's partitions take rows written to them directly, and a
-        -- partition takes rows written through its parent, without firing them.
-        IF (SELECT c.relkind FROM pg_class c WHERE c.oid = relation) = 'p' THEN
+        -- partition takes rows written through its parent without firing them. A
+        -- partitioned events table is followed: each of its partitions gets the
+        -- triggers too (a statement naming a partition fires the partition's only).
+        -- Partitioned contacts and accounts tables are not (yet).
+        IF (SELECT c.relkind FROM pg_class c WHERE c.oid = relation) = 'p' AND relation <> events THEN
             RAISE EXCEPTION '% is a partitioned table, which pg_lead_score cannot keep current', relation
                 USING ERRCODE = '0A000',
-                      HINT = 'Writes straight into a partition would not be scored. Attach an unpartitioned table.';
+                      HINT = 'Only the events table may be partitioned. Attach an unpartitioned contacts (and accounts) table.';
         END IF;
         IF (SELECT c.relispartition FROM pg_class c WHERE c.oid = relation) THEN
             RAISE EXCEPTION '% is a partition, which pg_lead_score cannot keep current', relation
                 USING ERRCODE = '0A000',
-                      HINT = 'Writes through its parent table would not be scored. Attach an unpartitioned table.';
+                      HINT = CASE WHEN relation = events THEN 'Writes through its parent table would not be scored. Attach its partitioned parent table as the events table.'
+                                  ELSE 'Writes through its parent table would not be scored. Attach an unpartitioned table.' END;
         END IF;
         -- Nor are a table's inheritance parents': UPDATE and DELETE on a parent reach
         -- the rows of the tables inheriting from it, firing their row triggers only.
@@ -337,7 +435,7 @@ BEGIN
                 USING ERRCODE = '0A000',
                       HINT = 'UPDATE and DELETE through its parent table would not be scored. Attach a table that inherits from no other.';
         END IF;
-        IF (SELECT c.relkind FROM pg_class c WHERE c.oid = relation) <> 'r' THEN
+        IF (SELECT c.relkind FROM pg_class c WHERE c.oid = relation) NOT IN ('r', 'p') THEN
             RAISE EXCEPTION '% is not a table', relation USING ERRCODE = '42809';
         END IF;
         -- Citus routes writes to distributed tables to shards on other nodes, where
@@ -356,6 +454,10 @@ BEGIN
             END;
         END IF;
     END LOOP;
+    -- (Every partition of the events table: a table, with the events table's owner.)
+    PERFORM lead_score.check_events_partition(events, t.relid)
+       FROM pg_partition_tree(events) t WHERE t.relid <> events
+      ORDER BY t.level, t.relid::regclass::text;
     -- Scoring reads the attached tables as their owner (see the README's security
     -- model): one owner for all of them, so nobody's code runs as anyone else.
     IF EXISTS (SELECT FROM pg_class c WHERE c.oid IN (events, accounts)
@@ -434,7 +536,10 @@ BEGIN
     -- writers. Taken one table after the other, a writer holding one of them (a
     -- transaction that wrote a contact, then writes an event) would deadlock with it:
     -- all of them together or none, first.
-    PERFORM lead_score.lock_together(ARRAY[events, contacts, accounts]::oid[], 'SHARE ROW EXCLUSIVE');
+    -- (A partition's too: a writer naming it locks it, not its parent.)
+    PERFORM lead_score.lock_together(ARRAY[events, contacts, accounts]::oid[]
+                                     || ARRAY(SELECT t::oid FROM lead_score.events_tables(events) t WHERE t <> events),
+                                     'SHARE ROW EXCLUSIVE');
 
     INSERT INTO lead_score.attachment_store
            (profile_id, contacts, contact_key, key_type, events, event_contact, event_type, event_time,
@@ -508,22 +613,13 @@ BEGIN
                                                   lead_score.attached_column(accounts, account_key, 'account_key'));
     END IF;
 
-    -- Statement-level triggers: one call per statement, the rows it touched in the
-    -- transition tables `changed` (new rows) and `before_change` (old rows).
-    FOR trigger_row IN
-        SELECT w.relation, w.watched, o.operation, o.referencing
-          FROM (VALUES (events, 'events'), (contacts, 'contacts'), (accounts, 'accounts')) AS w(relation, watched),
-               (VALUES ('insert', 'REFERENCING NEW TABLE AS changed'),
-                       ('update', 'REFERENCING OLD TABLE AS before_change NEW TABLE AS changed'),
-                       ('delete', 'REFERENCING OLD TABLE AS before_change'),
-                       ('truncate', '')) AS o(operation, referencing)
-         WHERE w.relation IS NOT NULL
-    LOOP
-        EXECUTE format('CREATE TRIGGER %I AFTER %s ON %s %s FOR EACH STATEMENT EXECUTE FUNCTION lead_score.%I(%L)',
-                       format('lead_score_%s_%s_%s', target.id, trigger_row.watched, trigger_row.operation),
-                       upper(trigger_row.operation), trigger_row.relation, trigger_row.referencing,
-                       'on_' || trigger_row.watched || '_change', target.id);
-    END LOOP;
+    -- Statement-level triggers on each table (and on every partition of the events
+    -- table: the schema guard gives those created or attached later theirs).
+    PERFORM lead_score.create_statement_triggers(target.id, t, 'events') FROM lead_score.events_tables(events) t;
+    PERFORM lead_score.create_statement_triggers(target.id, contacts, 'contacts');
+    IF accounts IS NOT NULL THEN
+        PERFORM lead_score.create_statement_triggers(target.id, accounts, 'accounts');
+    END IF;
 
     PERFORM lead_score.invalidate_scoring_cache();
     PERFORM lead_score.rescore_for(target.name, 'attach');
@@ -547,6 +643,7 @@ DECLARE
     target lead_score.profile_store := lead_score.locked_profile(profile);
     att lead_score.attachment_store;
     trigger_row record;
+    partitions oid[];
 BEGIN
     SELECT * INTO att FROM lead_score.attachment_store s WHERE s.profile_id = target.id;
     IF NOT FOUND THEN
@@ -557,17 +654,24 @@ BEGIN
     -- (whose triggers read the other tables) and readers holding one and waiting for
     -- the next. First the writers are let finish, all tables together (SHARE), then
     -- everything is taken together; see lead_score.lock_together().
-    PERFORM lead_score.lock_together(ARRAY[att.events, att.contacts, att.accounts]::oid[], 'SHARE');
+    -- (The events table's partitions too: each has the profile's triggers.)
+    partitions := ARRAY(SELECT t::oid FROM lead_score.events_tables(att.events) t WHERE t <> att.events);
+    PERFORM lead_score.lock_together(ARRAY[att.events, att.contacts, att.accounts]::oid[] || partitions, 'SHARE');
     PERFORM lead_score.lock_together(
         ARRAY[to_regclass('lead_score.' || quote_ident(att.state_table)),
               to_regclass('lead_score.' || quote_ident(att.view_name)),
               to_regclass('lead_score.' || quote_ident('accounts_' || target.id)),
               to_regclass('lead_score.' || quote_ident(att.account_view)),
-              att.events, att.contacts, att.accounts]::oid[], 'ACCESS EXCLUSIVE');
+              att.events, att.contacts, att.accounts]::oid[] || partitions, 'ACCESS EXCLUSIVE');
+    -- Its triggers on its tables, on the events table's partitions, and on any table
+    -- that stopped being one while the schema guard was disabled.
     FOR trigger_row IN
         SELECT t.tgname, t.tgrelid::regclass AS relation FROM pg_trigger t
          WHERE pg_catalog.starts_with(t.tgname, format('lead_score_%s_', target.id))
-           AND t.tgrelid IN (att.contacts, att.events, coalesce(att.accounts, 0))
+           AND (t.tgrelid IN (att.contacts, att.events, coalesce(att.accounts, 0))
+                OR t.tgrelid = ANY (partitions)
+                OR t.tgfoid = 'lead_score.on_events_change'::regproc)
+         ORDER BY t.tgrelid, t.tgname
     LOOP
         EXECUTE format('DROP TRIGGER %I ON %s', trigger_row.tgname, trigger_row.relation);
     END LOOP;

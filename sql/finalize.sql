@@ -29,6 +29,8 @@ AS 'MODULE_PATHNAME', 'lead_score_for_caller';
 REVOKE ALL ON FUNCTION lead_score.rescore(text), lead_score.rescore(text, text),
                        lead_score.rescore_for_caller(text), lead_score.rescore_for_caller(text, text),
                        lead_score.rescore_for(text, text) FROM PUBLIC;
+-- (The schema guard's rescore of the contacts in partitions that came or went.)
+REVOKE ALL ON FUNCTION lead_score.rescore_events_in(text, oid[]) FROM PUBLIC;
 
 -- Called by attach, detach and publish only.
 REVOKE ALL ON FUNCTION lead_score.invalidate_scoring_cache() FROM PUBLIC;

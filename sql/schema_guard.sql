@@ -33,6 +33,11 @@
 --   * one of its tables made a partition (ATTACH PARTITION) or an inheritance child
 --     (INHERIT): writes through the parent would not be scored (0A000, as attach
 --     refuses such tables).
+-- A partitioned events table is followed rather than guarded (see follow_partitions
+-- and partitions_dropped): a partition created or attached under it gets the
+-- profile's triggers, one detached loses them, and when one that holds events comes
+-- or goes (ATTACH, DETACH), the contacts of its events are rescored in the same
+-- transaction (after a DROP, whose rows are gone, the whole profile).
 -- Whatever the command: ALTER TABLE on the table or on an inheritance parent, DROP
 -- TYPE ... CASCADE, DROP EXTENSION ... CASCADE. Only what the command changed is
 -- refused: an attachment broken before (by DDL run while a superuser had disabled the
@@ -43,6 +48,10 @@
 -- The event trigger functions run for every DDL command of every role (event triggers
 -- run as the role running the command): SECURITY DEFINER, with a pinned search_path,
 -- they read only the catalog and the extension's tables and run no code of anybody's.
+-- (Following a partitioned events table, they also create and drop the profile's own
+-- triggers, see whether a table has a row, and rescore, which reads the CRM tables as
+-- their one owner as every scoring does; within a security-restricted operation they
+-- refuse instead.)
 -- pg_lead_score's own install and update scripts are left alone (see in_own_script).
 -- A superuser may still bypass the guard (ALTER EVENT TRIGGER ... DISABLE, or
 -- session_replication_role = replica), as any event trigger; writes then fail as
@@ -182,6 +191,153 @@ AS $$
      WHERE target IS NOT NULL
 $$;
 
+-- ddl_command_end, for CREATE and ALTER TABLE: keep every partition of each attached
+-- partitioned events table under the profile's triggers. Postgres fires no trigger
+-- when a table becomes a partition or stops being one, but the rows it holds then
+-- come into or leave what the parent reads; and a statement naming a partition fires
+-- only the partition's own statement triggers. So:
+--   * a partition without the profile's triggers (CREATE TABLE ... PARTITION OF,
+--     ATTACH PARTITION, at any level) gets them; when attached (ALTER TABLE) it may
+--     hold events, and the contacts of those it holds are rescored;
+--   * a table with them that is no longer a partition (DETACH PARTITION) loses them,
+--     and the contacts of the events it holds are rescored;
+--   * a partition must be a table (0A000) with the events table's owner (55000): the
+--     triggers read what it holds as the CRM tables' owner. A new owner for one
+--     (ALTER TABLE ... OWNER TO) is refused the same way.
+-- It creates and drops only its own triggers and runs no code of anybody's but the
+-- scoring, as rescore() does (reading the CRM tables as their owner); within a
+-- security-restricted operation it refuses (42501) rather than act. An attachment whose
+-- events table lost the profile's triggers (not in force) is left alone.
+CREATE FUNCTION lead_score.follow_partitions(tag text)
+RETURNS void LANGUAGE plpgsql
+SET search_path = pg_catalog, lead_score, pg_temp
+AS $$
+DECLARE
+    att record;
+    member record;
+    holding boolean;
+    -- The tables holding rows that came into the tree or left it.
+    moved oid[];
+BEGIN
+    IF tag NOT IN ('CREATE TABLE', 'ALTER TABLE', 'CREATE FOREIGN TABLE', 'ALTER FOREIGN TABLE') THEN
+        RETURN;
+    END IF;
+    FOR att IN
+        SELECT a.profile_id, p.name AS profile, a.events
+          FROM lead_score.attachment_store a
+          JOIN lead_score.profile_store p ON p.id = a.profile_id
+          JOIN pg_class c ON c.oid = a.events
+         WHERE c.relkind = 'p'
+           AND EXISTS (SELECT FROM pg_trigger g WHERE g.tgrelid = a.events
+                          AND g.tgname = format('lead_score_%s_events_insert', a.profile_id))
+         ORDER BY a.profile_id
+    LOOP
+        moved := '{}';
+        -- (First what the command did to partitions that already have the triggers.)
+        FOR member IN
+            SELECT DISTINCT d.objid::regclass AS relation
+              FROM pg_event_trigger_ddl_commands() d
+             WHERE d.classid = 'pg_class'::regclass AND d.objsubid = 0
+               AND d.objid IN (SELECT t.relid FROM pg_partition_tree(att.events) t WHERE t.relid <> att.events)
+        LOOP
+            PERFORM lead_score.check_events_partition(att.events, member.relation);
+        END LOOP;
+        FOR member IN
+            SELECT t.relid AS relation
+              FROM pg_partition_tree(att.events) t
+             WHERE t.relid <> att.events
+               AND NOT EXISTS (SELECT FROM pg_trigger g WHERE g.tgrelid = t.relid
+                                  AND g.tgname = format('lead_score_%s_events_insert', att.profile_id))
+             ORDER BY t.level, t.relid::regclass::text
+        LOOP
+            PERFORM lead_score.check_events_partition(att.events, member.relation);
+            IF lead_score.in_restricted_operation() THEN
+                RAISE EXCEPTION 'pg_lead_score: partition % of %, which profile "%" reads, cannot be followed within a security-restricted operation',
+                    member.relation, att.events, att.profile
+                    USING ERRCODE = '42501',
+                          HINT = 'Index expressions, ANALYZE, autovacuum and REFRESH MATERIALIZED VIEW run functions this way; create or attach partitions directly.';
+            END IF;
+            PERFORM lead_score.create_statement_triggers(att.profile_id, member.relation, 'events');
+            -- Only a table holding rows changes the scores: one just created as a
+            -- partition holds none yet, nor does the empty table pg_partman attaches
+            -- each month. (Whether it has a row: no column is read, no code runs.)
+            IF tag NOT IN ('CREATE TABLE', 'CREATE FOREIGN TABLE') THEN
+                EXECUTE format('SELECT EXISTS (SELECT FROM ONLY %s)', member.relation) INTO holding;
+                IF holding THEN
+                    moved := moved || member.relation::oid;
+                END IF;
+            END IF;
+        END LOOP;
+        FOR member IN
+            SELECT DISTINCT g.tgrelid::regclass AS relation
+              FROM pg_trigger g
+             WHERE g.tgfoid = 'lead_score.on_events_change'::regproc
+               AND starts_with(g.tgname::text, format('lead_score_%s_events_', att.profile_id))
+               AND g.tgrelid <> att.events
+               AND g.tgrelid NOT IN (SELECT t.relid FROM pg_partition_tree(att.events) t)
+             ORDER BY 1
+        LOOP
+            IF lead_score.in_restricted_operation() THEN
+                RAISE EXCEPTION 'pg_lead_score: % was a partition of %, which profile "%" reads, and cannot be followed within a security-restricted operation',
+                    member.relation, att.events, att.profile
+                    USING ERRCODE = '42501',
+                          HINT = 'Index expressions, ANALYZE, autovacuum and REFRESH MATERIALIZED VIEW run functions this way; detach partitions directly.';
+            END IF;
+            PERFORM lead_score.drop_statement_triggers(att.profile_id, member.relation, 'events');
+            EXECUTE format('SELECT EXISTS (SELECT FROM ONLY %s)', member.relation) INTO holding;
+            IF holding THEN
+                moved := moved || member.relation::oid;
+            END IF;
+        END LOOP;
+        -- The contacts with an event in those tables are rescored (as rescore() would,
+        -- holding the score table EXCLUSIVE: see rescore_events_in).
+        IF cardinality(moved) > 0 THEN
+            PERFORM lead_score.rescore_events_in(att.profile, moved);
+        END IF;
+    END LOOP;
+END
+$$;
+
+-- sql_drop: a partition of an attached events table dropped (DROP TABLE, DROP SCHEMA
+-- ... CASCADE, DROP OWNED) took its events with it, and fired no trigger: the profile
+-- is rescored, in the same transaction. The profile's triggers dropped with their
+-- table name it; a DROP TRIGGER (detach() dropping them, or follow_partitions) does
+-- not count, nor does a drop of the events table itself.
+CREATE FUNCTION lead_score.partitions_dropped()
+RETURNS event_trigger LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, lead_score, pg_temp
+AS $$
+DECLARE
+    att record;
+BEGIN
+    IF lead_score.in_own_script() OR TG_TAG = 'DROP TRIGGER' THEN
+        RETURN;
+    END IF;
+    FOR att IN
+        SELECT p.name AS profile
+          FROM lead_score.attachment_store a
+          JOIN lead_score.profile_store p ON p.id = a.profile_id
+         WHERE EXISTS (SELECT FROM pg_event_trigger_dropped_objects() d
+                        WHERE d.object_type = 'trigger'
+                          AND starts_with(d.object_identity, format('lead_score_%s_events_', a.profile_id)))
+           -- (Still in force, its events table partitioned and its contacts still there.)
+           AND EXISTS (SELECT FROM pg_class c WHERE c.oid = a.events AND c.relkind = 'p')
+           AND EXISTS (SELECT FROM pg_trigger g WHERE g.tgrelid = a.events
+                          AND g.tgname = format('lead_score_%s_events_insert', a.profile_id))
+           AND EXISTS (SELECT FROM pg_class c WHERE c.oid = a.contacts)
+         ORDER BY a.profile_id
+    LOOP
+        IF lead_score.in_restricted_operation() THEN
+            RAISE EXCEPTION 'pg_lead_score: a partition of the events table of profile "%" cannot be dropped within a security-restricted operation',
+                att.profile
+                USING ERRCODE = '42501',
+                      HINT = 'Index expressions, ANALYZE, autovacuum and REFRESH MATERIALIZED VIEW run functions this way; drop partitions directly.';
+        END IF;
+        PERFORM lead_score.rescore_for(att.profile, 'rescore');
+    END LOOP;
+END
+$$;
+
 -- ddl_command_start: note the attached tables as they are; refuse a DROP INDEX
 -- CONCURRENTLY of the last unique index on a key (see concurrent_drop_target).
 CREATE FUNCTION lead_score.schema_guard_before()
@@ -255,6 +411,7 @@ BEGIN
                                     refused.relation, refused.column_name, refused.profile);
         END LOOP;
     END IF;
+    PERFORM lead_score.follow_partitions(TG_TAG);
     IF snapshot IS NULL OR snapshot = '[]' THEN
         RETURN;
     END IF;
@@ -443,10 +600,13 @@ $$;
 REVOKE ALL ON FUNCTION lead_score.read_columns(), lead_score.attached_columns(), lead_score.guarded_keys(),
                        lead_score.concurrent_drop_target(text),
                        lead_score.schema_guard_before(), lead_score.schema_guard_after(),
-                       lead_score.schema_guard_push(jsonb), lead_score.schema_guard_pop()
+                       lead_score.schema_guard_push(jsonb), lead_score.schema_guard_pop(),
+                       lead_score.follow_partitions(text), lead_score.partitions_dropped()
     FROM PUBLIC;
 
 CREATE EVENT TRIGGER lead_score_schema_guard_before ON ddl_command_start
     EXECUTE FUNCTION lead_score.schema_guard_before();
 CREATE EVENT TRIGGER lead_score_schema_guard_after ON ddl_command_end
     EXECUTE FUNCTION lead_score.schema_guard_after();
+CREATE EVENT TRIGGER lead_score_schema_guard_drop ON sql_drop
+    EXECUTE FUNCTION lead_score.partitions_dropped();

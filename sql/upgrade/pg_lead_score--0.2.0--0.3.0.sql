@@ -269,6 +269,14 @@ REVOKE ALL ON lead_score.unique_key_indexes FROM PUBLIC;
 REVOKE ALL ON FUNCTION lead_score.has_unique_index(regclass, name) FROM PUBLIC;
 
 -- @definitions sql/profiles.sql: create_profile_for_caller, create_profile, update_profile_for_caller, update_profile, drop_profile_for_caller, drop_profile, add_rule_for_caller, add_rule, update_rule_for_caller, update_rule, remove_rule_for_caller, remove_rule, publish_for_caller, publish, revert_draft_for_caller, revert_draft
+-- (Issue 29, in part: a partitioned events table. attach() gives each partition the
+-- profile's triggers, detach() drops them, through these; see the schema guard below.)
+-- @definitions sql/attach.sql: events_tables, create_statement_triggers, drop_statement_triggers, check_events_partition
+REVOKE ALL ON FUNCTION lead_score.events_tables(regclass),
+                       lead_score.create_statement_triggers(bigint, regclass, text),
+                       lead_score.drop_statement_triggers(bigint, regclass, text),
+                       lead_score.check_events_partition(regclass, regclass)
+    FROM PUBLIC;
 -- @definitions sql/attach.sql: attach_for_caller, attach, detach_for_caller, detach
 -- @definitions sql/qualification.sql: clear_tag_for_caller, clear_tag, forget_for_caller, forget
 REVOKE ALL ON FUNCTION lead_score.create_profile_for_caller(text, text, jsonb),
@@ -362,18 +370,33 @@ CREATE  FUNCTION lead_score."in_own_script"() RETURNS bool /* bool */
 STRICT STABLE PARALLEL RESTRICTED
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'in_own_script_wrapper';
--- @definitions sql/schema_guard.sql: read_columns, attached_columns, guarded_keys, concurrent_drop_target, schema_guard_before, schema_guard_after
+-- (Issue 29, in part: it also follows the partitions of a partitioned events table,
+-- with follow_partitions and the sql_drop trigger partitions_dropped.)
+-- @definitions sql/schema_guard.sql: read_columns, attached_columns, guarded_keys, concurrent_drop_target, follow_partitions, partitions_dropped, schema_guard_before, schema_guard_after
 
 REVOKE ALL ON FUNCTION lead_score.read_columns(), lead_score.attached_columns(), lead_score.guarded_keys(),
                        lead_score.concurrent_drop_target(text),
                        lead_score.schema_guard_before(), lead_score.schema_guard_after(),
-                       lead_score.schema_guard_push(jsonb), lead_score.schema_guard_pop()
+                       lead_score.schema_guard_push(jsonb), lead_score.schema_guard_pop(),
+                       lead_score.follow_partitions(text), lead_score.partitions_dropped()
     FROM PUBLIC;
 
 CREATE EVENT TRIGGER lead_score_schema_guard_before ON ddl_command_start
     EXECUTE FUNCTION lead_score.schema_guard_before();
 CREATE EVENT TRIGGER lead_score_schema_guard_after ON ddl_command_end
     EXECUTE FUNCTION lead_score.schema_guard_after();
+CREATE EVENT TRIGGER lead_score_schema_guard_drop ON sql_drop
+    EXECUTE FUNCTION lead_score.partitions_dropped();
+-- (follow_partitions rescores the contacts of the partitions that came or went.)
+CREATE  FUNCTION lead_score."rescore_events_in"(
+	"profile" TEXT, /* & str */
+	"tables" oid[] /* Vec < pg_sys :: Oid > */
+) RETURNS bigint /* i64 */
+STRICT SECURITY DEFINER
+SET search_path TO pg_catalog, lead_score, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'rescore_events_in_wrapper';
+REVOKE ALL ON FUNCTION lead_score.rescore_events_in(text, oid[]) FROM PUBLIC;
 
 -- Lead routing (the "routing" setting): each profile's next turn (as
 -- sql/qualification.sql has it), the 'routed' transition kind, and the check publish

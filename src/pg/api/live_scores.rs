@@ -23,7 +23,7 @@ use crate::pg::base::rights::{
     refuse_within_restricted_operation, Covering,
 };
 use crate::pg::write::accounts::refresh_accounts;
-use crate::pg::write::maintenance::{differences, rescore_all, tick_attachment};
+use crate::pg::write::maintenance::{self, differences, rescore_all, tick_attachment};
 use crate::pg::write::score_rows::standing;
 use crate::pg::write::some_contacts::{compute_batch, rescore_contacts};
 use crate::pg::write::statement::keep_current;
@@ -185,6 +185,19 @@ mod lead_score {
         let cause = Cause::parse(cause).unwrap_or(Cause::Rescore);
         attached::mark_stale();
         Spi::connect_mut(|client| rescore_all(client, profile, cause) as i64)
+    }
+
+    /// `lead_score.rescore_events_in(profile, tables)`: rescore the contacts with an
+    /// event in `tables`, which just became or stopped being partitions of the profile's
+    /// events table (the schema guard's `follow_partitions`). Internal.
+    #[pg_extern(security_definer)]
+    #[search_path(pg_catalog, lead_score, pg_temp)]
+    fn rescore_events_in(profile: &str, tables: Vec<pg_sys::Oid>) -> i64 {
+        refuse_within_restricted_operation("rescore()");
+        attached::mark_stale();
+        Spi::connect_mut(|client| {
+            maintenance::rescore_events_in(client, profile, &tables, Cause::Rescore) as i64
+        })
     }
 
     /// `lead_score.rescore(profile, contact)`: recompute one contact (its key in the

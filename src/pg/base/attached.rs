@@ -59,14 +59,20 @@ pub(crate) enum Statement {
     RemoveMissing,
     /// Upsert results.
     WriteScores,
-    /// A statement's new events, read from its transition table.
-    NewEvents,
+    /// A statement's new events, read from its transition table. (Per table the
+    /// trigger is on: a partition's transition tables have its own column layout,
+    /// which a plan prepared for its parent's would misread.)
+    NewEvents {
+        relation: pg_sys::Oid,
+    },
     /// Add one contact's new events to its stored sums.
     AddOneContactsEvents,
     /// Add several contacts' new events to their stored sums.
     AddNewEvents,
-    /// The keys a statement touched, from its transition tables (which of them).
+    /// The keys a statement touched, from its transition tables (which of them, and
+    /// of which table, as for `NewEvents`).
     Touched {
+        relation: pg_sys::Oid,
         watched: Watched,
         new_rows: bool,
         old_rows: bool,

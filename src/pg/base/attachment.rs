@@ -14,6 +14,7 @@ pub(crate) struct Attachment {
     pub version: i32,
     /// `ONLY "schema"."table"`: rows of inheritance children are not the attached
     /// table's (its triggers do not see writes to them), so no statement reads them.
+    /// (A partitioned events table is named without `ONLY`: see `relation`.)
     pub contacts: Quoted,
     pub contacts_oid: pg_sys::Oid,
     pub contact_key: Quoted,
@@ -136,8 +137,9 @@ pub(crate) fn key_type_sql(oid: pg_sys::Oid) -> Option<&'static str> {
     })
 }
 
-/// A relation of an attachment: `ONLY "schema"."name"` and its owner, or a 55000
-/// error naming what is gone (a dropped table leaves its attachment behind).
+/// A relation of an attachment: `ONLY "schema"."name"` (a partitioned table without
+/// `ONLY`) and its owner, or a 55000 error naming what is gone (a dropped table leaves
+/// its attachment behind).
 pub(crate) fn relation(
     client: &SpiClient<'_>,
     profile: &str,
@@ -146,7 +148,8 @@ pub(crate) fn relation(
 ) -> (Quoted, pg_sys::Oid) {
     let found = client
         .select(
-            "SELECT n.nspname::pg_catalog.text, c.relname::pg_catalog.text, c.relowner
+            "SELECT n.nspname::pg_catalog.text, c.relname::pg_catalog.text, c.relowner,
+                    c.relkind OPERATOR(pg_catalog.=) 'p'
                FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
               WHERE c.oid OPERATOR(pg_catalog.=) $1",
             Some(1),
@@ -162,10 +165,14 @@ pub(crate) fn relation(
             row.get::<String>(1).unwrap_or_else(|e| read(e)).unwrap_or_default(),
             row.get::<String>(2).unwrap_or_else(|e| read(e)).unwrap_or_default(),
             row.get::<pg_sys::Oid>(3).unwrap_or_else(|e| read(e)).unwrap_or(pg_sys::InvalidOid),
+            row.get::<bool>(4).unwrap_or_else(|e| read(e)).unwrap_or(false),
         )
     });
     match found {
-        Some((schema, name, owner)) => (Quoted::qualified(&schema, &name).only(), owner),
+        // A partitioned (events) table is read whole: its partitions' rows are its own
+        // (ONLY would read none), and each partition has the profile's triggers.
+        Some((schema, name, owner, true)) => (Quoted::qualified(&schema, &name), owner),
+        Some((schema, name, owner, false)) => (Quoted::qualified(&schema, &name).only(), owner),
         None => raise(
             Failure::Misconfigured(format!(
                 "profile \"{profile}\": its {what} table no longer exists"

@@ -11,6 +11,7 @@ use crate::pg::base::attached::{
     attached_by_name as attached, attached_locking, run, Attached, Statement,
 };
 
+use crate::pg::base::attachment::relation;
 use crate::pg::base::clock::decision_now_unix_micros;
 use crate::pg::base::errors::{internal, spi_failed, texts};
 use crate::pg::base::locks::lock_together;
@@ -103,6 +104,63 @@ pub(crate) fn rescore_all(client: &mut SpiClient<'_>, profile: &str, cause: Caus
         .update(&mark, None, params.args())
         .unwrap_or_else(|e| internal("finishing the rescore", e));
     rewrite_everyone(client, &attached, decision_now_unix_micros(), cause)
+}
+
+/// Rescore the contacts that have an event in `tables`: tables that just became, or
+/// stopped being, partitions of the profile's partitioned events table (the schema
+/// guard's `follow_partitions`, which Postgres fires no trigger for). Only those
+/// contacts' histories changed. The score table is held EXCLUSIVE as by `rescore_all`:
+/// a writer in flight is waited for, and one that comes meanwhile waits, and takes the
+/// lock only after this commits, when it sees the tree as committed (taking a lock
+/// reads the catalog's news). Returns how many contacts it scored.
+pub(crate) fn rescore_events_in(
+    client: &mut SpiClient<'_>,
+    profile: &str,
+    tables: &[pg_sys::Oid],
+    cause: Cause,
+) -> usize {
+    let before_locks = attached(client, profile);
+    let attachment = &before_locks.attachment;
+    let read =
+        [Some(attachment.contacts_oid), Some(attachment.events_oid), attachment.accounts_oid];
+    let locks: Vec<(pg_sys::Oid, u32)> =
+        std::iter::once((attachment.state_oid, pg_sys::ExclusiveLock))
+            .chain(read.into_iter().flatten().map(|oid| (oid, pg_sys::AccessShareLock)))
+            .chain(tables.iter().map(|&oid| (oid, pg_sys::AccessShareLock)))
+            .filter(|(oid, _)| *oid != pg_sys::InvalidOid)
+            .collect();
+    lock_together(&locks);
+    let attached = attached_locking(client, profile, &before_locks, pg_sys::ExclusiveLock);
+    let attachment = &attached.attachment;
+    let selects: Vec<String> = tables
+        .iter()
+        .map(|&oid| {
+            // (Each table as `relation` names it: a plain one `ONLY`; the guard passes
+            // only tables holding rows, never a partitioned one.)
+            let (table, _) = relation(client, &attachment.profile_name, "events partition", oid);
+            format!(
+                "SELECT e.{c}::{key_type} AS k FROM {table} e",
+                c = attachment.event_contact,
+                key_type = attachment.key_type
+            )
+        })
+        .collect();
+    if selects.is_empty() {
+        return 0;
+    }
+    // The output is named `key`, so `ORDER BY k` sorts the keys, not their text.
+    let query = format!(
+        "SELECT k::text AS key FROM ({}) named WHERE k IS NOT NULL GROUP BY k ORDER BY k",
+        selects.join(" UNION ALL ")
+    );
+    // The tables hold the CRM's rows: read as their owner.
+    let keys = as_crm_owner(attachment.crm_owner, |_| {
+        texts(client.select(&query, None, &[]), attachment, "finding the partitions' contacts")
+    });
+    let now = decision_now_unix_micros();
+    let scored = rescore_contacts(client, &attached, &keys, now, cause);
+    refresh_accounts(client, &attached, &keys, None, now, cause);
+    scored.scored
 }
 
 /// Score every contact in one pass and store the results that changed; drop the state

@@ -3,6 +3,7 @@
 
 use std::borrow::Cow;
 
+use pgrx::pg_sys;
 use pgrx::spi::SpiClient;
 
 use crate::pg::base::attached::{run, Attached, Statement};
@@ -31,20 +32,22 @@ pub(crate) const STREAM_FROM: i64 = 1_000;
 /// `EventSummary::settle_limits` for events of `count`-limited rules) and the contact
 /// has a stored row. (No version is compared: every stored row was scored by the
 /// active version, see `add_events_sql`.) Reads the new rows from the trigger's
-/// transition table `changed`, which holds `new_row_count` rows. Returns the contacts
+/// transition table `changed` (of `relation`: the events table or one of its
+/// partitions), which holds `new_row_count` rows. Returns the contacts
 /// it could not handle, in key order, for a full recompute, and the contacts whose
 /// accounts are still to be refreshed (every contact the events name, but one whose
 /// account `add_one` kept current).
 pub(crate) fn add_inserted_events(
     client: &SpiClient<'_>,
     attached: &Attached,
+    relation: pg_sys::Oid,
     new_row_count: i64,
     now: i64,
 ) -> (Vec<String>, Vec<String>) {
     let summaries = if attached.attachment.integer_keys() {
-        new_summaries::<i64>(client, attached, new_row_count, now)
+        new_summaries::<i64>(client, attached, relation, new_row_count, now)
     } else {
-        new_summaries::<String>(client, attached, new_row_count, now)
+        new_summaries::<String>(client, attached, relation, new_row_count, now)
     };
     if summaries.is_empty() {
         return (Vec::new(), Vec::new());
@@ -304,10 +307,11 @@ fn add_batch<'b, 'a>(
 }
 
 /// A statement's new events (the trigger's transition table `changed`, `new_row_count`
-/// rows), summarised per contact, in key order.
+/// rows, of `relation`), summarised per contact, in key order.
 pub(crate) fn new_summaries<K: SummaryKey>(
     client: &SpiClient<'_>,
     attached: &Attached,
+    relation: pg_sys::Oid,
     new_row_count: i64,
     now: i64,
 ) -> Vec<(String, EventSummary)> {
@@ -326,8 +330,13 @@ pub(crate) fn new_summaries<K: SummaryKey>(
     as_crm_owner(attachment.crm_owner, |_| {
         if new_row_count <= STREAM_FROM {
             // The usual few rows: a plan prepared once, its result read in one go.
-            let new_rows =
-                attached.statement(client, Statement::NewEvents, &params, false, new_rows);
+            let new_rows = attached.statement(
+                client,
+                Statement::NewEvents { relation },
+                &params,
+                false,
+                new_rows,
+            );
             let rows = run(client, attached, &new_rows, "reading new events", &params);
             fold_rows::<K>(attached, &rows, &mut summaries, now);
         } else {

@@ -27,6 +27,7 @@ use crate::pg::write::transitions::Cause;
 fn touched_keys(
     client: &SpiClient<'_>,
     attached: &Attached,
+    relation: pg_sys::Oid,
     watched: Watched,
     tables: &[&str],
 ) -> Vec<String> {
@@ -42,6 +43,7 @@ fn touched_keys(
         return Vec::new();
     }
     let name = Statement::Touched {
+        relation,
         watched,
         new_rows: tables.contains(&"changed"),
         old_rows: tables.contains(&"before_change"),
@@ -124,7 +126,12 @@ fn trigger_attachment(
             Watched::Contacts => Some(attachment.contacts_oid),
             Watched::Accounts => attachment.accounts_oid,
         };
-        if expected != Some(relation) {
+        // (A partition of a partitioned events table has the profile's triggers too:
+        // a statement naming it fires no trigger of its parent.)
+        if expected != Some(relation)
+            && !(watched == Watched::Events
+                && is_partition_of(client, relation, attachment.events_oid))
+        {
             misfired(
                 format!(
                     "profile \"{}\" is not attached to this table as its {watched:?}",
@@ -144,6 +151,20 @@ fn trigger_attachment(
         lock_accounts_read(client, &attached, trigger, watched);
     }
     attached
+}
+
+/// Whether `relation` is a partition, at any level, of `root`.
+fn is_partition_of(client: &SpiClient<'_>, relation: pg_sys::Oid, root: pg_sys::Oid) -> bool {
+    client
+        .select(
+            "SELECT EXISTS (SELECT FROM pg_catalog.pg_partition_ancestors($1::pg_catalog.regclass) a
+                             WHERE a.relid OPERATOR(pg_catalog.=) $2 AND a.relid OPERATOR(pg_catalog.<>) $1)",
+            Some(1),
+            &[relation.into(), root.into()],
+        )
+        .and_then(|rows| rows.first().get_one::<bool>())
+        .unwrap_or_else(|e| internal("finding a partition's parents", e))
+        .unwrap_or(false)
 }
 
 /// For contacts given an account by a statement (inserted, or updated to another
@@ -228,6 +249,8 @@ fn keep_current_as_owner(trigger: &pgrx::PgTrigger<'_>, watched: Watched) {
             pg_sys::SPI_register_trigger_data(trigger.trigger_data() as *const _ as *mut _);
         }
         let attached = trigger_attachment(client, trigger, watched);
+        // SAFETY: the trigger's relation is open for the duration of the trigger call.
+        let relation = unsafe { (*trigger.trigger_data().tg_relation).rd_id };
         // Our routing UPDATE sets an owner column no rule of this profile reads: the
         // scores stay as they are (and the contacts' tags, which routing follows).
         if watched == Watched::Contacts
@@ -272,7 +295,8 @@ fn keep_current_as_owner(trigger: &pgrx::PgTrigger<'_>, watched: Watched) {
                         pg_sys::tuplestore_tuple_count(new_table)
                     }
                 };
-                let (slow, touched) = add_inserted_events(client, &attached, new_rows, now);
+                let (slow, touched) =
+                    add_inserted_events(client, &attached, relation, new_rows, now);
                 rescore_contacts(client, &attached, &slow, now, cause);
                 refresh_accounts(client, &attached, &touched, None, now, cause);
             }
@@ -284,7 +308,7 @@ fn keep_current_as_owner(trigger: &pgrx::PgTrigger<'_>, watched: Watched) {
                 if trigger.old_transition_table_name().ok().flatten().is_some() {
                     tables.push("before_change");
                 }
-                let keys = touched_keys(client, &attached, watched, &tables);
+                let keys = touched_keys(client, &attached, relation, watched, &tables);
                 rescore_contacts(client, &attached, &keys, now, cause);
                 // A contacts statement places its contacts (new rows) in their accounts.
                 let placed = (watched == Watched::Contacts && tables.contains(&"changed"))

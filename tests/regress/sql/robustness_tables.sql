@@ -315,7 +315,8 @@ SELECT lead_score.rescore('rob_stamp') AS rescored;
 SELECT * FROM rob.check('rob_stamp', 'rob.time_contacts', 'rob.stamp_events');
 
 -- ===================================================================================
--- 4. Partitioned tables are refused (0A000), and leave nothing behind.
+-- 4. Partitioned contacts tables and partitions are refused (0A000), and leave nothing
+--    behind. (A partitioned events table is attached: see partitioned_events.sql.)
 -- ===================================================================================
 SELECT rob.new_profile('rob_part', '{"Click": {"kind": "event", "event": "click", "points": 1}}') AS version;
 CREATE TABLE rob.part_contacts (id bigint PRIMARY KEY) PARTITION BY RANGE (id);
@@ -329,7 +330,7 @@ CREATE INDEX ON rob.flat_events (contact_id);
 SELECT lead_score.attach('rob_part', 'rob.part_contacts', 'rob.flat_events');
 \echo :LAST_ERROR_SQLSTATE
 SELECT lead_score.attach('rob_part', 'rob.flat_contacts', 'rob.part_events');
-\echo :LAST_ERROR_SQLSTATE
+SELECT lead_score.detach('rob_part');
 SELECT lead_score.attach('rob_part', 'rob.part_contacts_low', 'rob.flat_events');
 \echo :LAST_ERROR_SQLSTATE
 SELECT lead_score.attach('rob_part', 'rob.flat_contacts', 'rob.part_events_all');
