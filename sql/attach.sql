@@ -215,7 +215,9 @@ $$;
 -- The profile's statement-level triggers on `relation`, its `watched` table (events,
 -- contacts or accounts) or a partition of its events table: one call per statement,
 -- the rows it touched in the transition tables `changed` (new rows) and
--- `before_change` (old rows).
+-- `before_change` (old rows). Ours are known by name and function: those already there
+-- stay (a partition that lost one gets only what it lacks); a trigger of somebody
+-- else's with one of their names is refused (42710), since it would stand in for ours.
 CREATE FUNCTION lead_score.create_statement_triggers(profile_id bigint, relation regclass, watched text)
 RETURNS void LANGUAGE plpgsql
 SET search_path = pg_catalog, lead_score, pg_temp
@@ -224,22 +226,34 @@ DECLARE
     trigger_row record;
 BEGIN
     FOR trigger_row IN
-        SELECT o.operation, o.referencing
+        SELECT format('lead_score_%s_%s_%s', profile_id, watched, o.operation) AS trigger_name,
+               o.operation, o.referencing,
+               (SELECT g.tgfoid = ('lead_score.on_' || watched || '_change')::regproc
+                  FROM pg_trigger g
+                 WHERE g.tgrelid = relation
+                   AND g.tgname = format('lead_score_%s_%s_%s', profile_id, watched, o.operation)) AS ours
           FROM (VALUES ('insert', 'REFERENCING NEW TABLE AS changed'),
                        ('update', 'REFERENCING OLD TABLE AS before_change NEW TABLE AS changed'),
                        ('delete', 'REFERENCING OLD TABLE AS before_change'),
                        ('truncate', '')) AS o(operation, referencing)
     LOOP
+        IF trigger_row.ours THEN
+            CONTINUE;
+        ELSIF NOT trigger_row.ours THEN
+            RAISE EXCEPTION 'trigger "%" on % is not pg_lead_score''s, but has the name of a trigger of profile %',
+                trigger_row.trigger_name, relation, profile_id
+                USING ERRCODE = '42710',
+                      HINT = 'pg_lead_score names its triggers lead_score_<profile id>_...; rename or drop that trigger.';
+        END IF;
         EXECUTE format('CREATE TRIGGER %I AFTER %s ON %s %s FOR EACH STATEMENT EXECUTE FUNCTION lead_score.%I(%L)',
-                       format('lead_score_%s_%s_%s', profile_id, watched, trigger_row.operation),
-                       upper(trigger_row.operation), relation, trigger_row.referencing,
+                       trigger_row.trigger_name, upper(trigger_row.operation), relation, trigger_row.referencing,
                        'on_' || watched || '_change', profile_id);
     END LOOP;
 END
 $$;
 
 -- Drop the profile's statement triggers from `relation` (a table that stopped being a
--- partition of its events table).
+-- partition of its events table): only ours, by name and function.
 CREATE FUNCTION lead_score.drop_statement_triggers(profile_id bigint, relation regclass, watched text)
 RETURNS void LANGUAGE plpgsql
 SET search_path = pg_catalog, lead_score, pg_temp
@@ -250,6 +264,7 @@ BEGIN
     FOR trigger_name IN
         SELECT t.tgname FROM pg_trigger t
          WHERE t.tgrelid = relation
+           AND t.tgfoid = ('lead_score.on_' || watched || '_change')::regproc
            AND t.tgname IN (SELECT format('lead_score_%s_%s_%s', profile_id, watched, o)
                               FROM unnest(ARRAY['insert', 'update', 'delete', 'truncate']) o)
          ORDER BY t.tgname
@@ -262,7 +277,9 @@ $$;
 -- Refuse a partition of an attached events table that pg_lead_score cannot keep
 -- current or must not read: a foreign table (its writes happen elsewhere, and it takes
 -- no trigger with transition tables), or one with another owner than the events table
--- (the triggers on it read what it holds as the CRM tables' one owner).
+-- (the triggers on it read what it holds as the CRM tables' one owner), or one with
+-- row security forced (its policies would hide rows from that owner's reads, which
+-- queries through the parent, whose policies apply, see).
 CREATE FUNCTION lead_score.check_events_partition(events regclass, partition regclass)
 RETURNS void LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, lead_score, pg_temp
@@ -284,6 +301,13 @@ BEGIN
             USING ERRCODE = '55000',
                   HINT = format('Scoring reads the events as their owner; ALTER TABLE %s OWNER TO %s, or create its partitions as that role.',
                                 partition, quote_ident(root_owner::regrole::text));
+    END IF;
+    IF member.relforcerowsecurity THEN
+        RAISE EXCEPTION 'partition % of % has row security forced, which pg_lead_score cannot keep current',
+            partition, events
+            USING ERRCODE = '55000',
+                  HINT = format('Scoring reads the events as their owner, whom forced policies would hide rows from; ALTER TABLE %s NO FORCE ROW LEVEL SECURITY.',
+                                partition);
     END IF;
 END
 $$;
@@ -668,6 +692,9 @@ BEGIN
     FOR trigger_row IN
         SELECT t.tgname, t.tgrelid::regclass AS relation FROM pg_trigger t
          WHERE pg_catalog.starts_with(t.tgname, format('lead_score_%s_', target.id))
+           -- (Ours by function too: a trigger of somebody else's named like them stays.)
+           AND t.tgfoid IN ('lead_score.on_events_change'::regproc, 'lead_score.on_contacts_change'::regproc,
+                            'lead_score.on_accounts_change'::regproc)
            AND (t.tgrelid IN (att.contacts, att.events, coalesce(att.accounts, 0))
                 OR t.tgrelid = ANY (partitions)
                 OR t.tgfoid = 'lead_score.on_events_change'::regproc)

@@ -49,9 +49,11 @@
 -- run as the role running the command): SECURITY DEFINER, with a pinned search_path,
 -- they read only the catalog and the extension's tables and run no code of anybody's.
 -- (Following a partitioned events table, they also create and drop the profile's own
--- triggers, see whether a table has a row, and rescore, which reads the CRM tables as
--- their one owner as every scoring does; within a security-restricted operation they
--- refuse instead.)
+-- triggers and rescore, which reads the CRM tables, and sees whether one holds a row,
+-- as their one owner in a security-restricted operation, as every scoring does: no
+-- query on a CRM table is planned with the extension's rights, since planning one runs
+-- its owner's code (index and statistics expressions). Within a security-restricted
+-- operation they refuse instead.)
 -- pg_lead_score's own install and update scripts are left alone (see in_own_script).
 -- A superuser may still bypass the guard (ALTER EVENT TRIGGER ... DISABLE, or
 -- session_replication_role = replica), as any event trigger; writes then fail as
@@ -191,35 +193,49 @@ AS $$
      WHERE target IS NOT NULL
 $$;
 
--- ddl_command_end, for CREATE and ALTER TABLE: keep every partition of each attached
--- partitioned events table under the profile's triggers. Postgres fires no trigger
--- when a table becomes a partition or stops being one, but the rows it holds then
--- come into or leave what the parent reads; and a statement naming a partition fires
--- only the partition's own statement triggers. So:
---   * a partition without the profile's triggers (CREATE TABLE ... PARTITION OF,
---     ATTACH PARTITION, at any level) gets them; when attached (ALTER TABLE) it may
---     hold events, and the contacts of those it holds are rescored;
---   * a table with them that is no longer a partition (DETACH PARTITION) loses them,
---     and the contacts of the events it holds are rescored;
---   * a partition must be a table (0A000) with the events table's owner (55000): the
---     triggers read what it holds as the CRM tables' owner. A new owner for one
---     (ALTER TABLE ... OWNER TO) is refused the same way.
--- It creates and drops only its own triggers and runs no code of anybody's but the
--- scoring, as rescore() does (reading the CRM tables as their owner); within a
--- security-restricted operation it refuses (42501) rather than act. An attachment whose
--- events table lost the profile's triggers (not in force) is left alone.
-CREATE FUNCTION lead_score.follow_partitions(tag text)
+-- ddl_command_end: keep every partition of each attached partitioned events table
+-- under the profile's triggers. Postgres fires no trigger when a table becomes a
+-- partition or stops being one, but the rows it holds then come into or leave what the
+-- parent reads; and a statement naming a partition fires only the partition's own
+-- statement triggers. Whatever the command's tag (a CREATE SCHEMA's CREATE TABLE
+-- elements too), for the relations it created or altered (its
+-- pg_event_trigger_ddl_commands rows) and the partitions under them:
+--   * a partition without all of the profile's triggers (CREATE TABLE ... PARTITION
+--     OF, ATTACH PARTITION, at any level, or one that lost one) gets those it lacks;
+--     unless the command created it, it may hold events, whose contacts are rescored;
+--   * a table with them that is no longer a partition (DETACH PARTITION, which alters
+--     its parent) loses them, and the contacts of the events it holds are rescored;
+--   * a partition must be a table (0A000) with the events table's owner (55000) and
+--     no row security forced (55000): the triggers read what it holds as the CRM
+--     tables' owner. ALTER TABLE ... OWNER TO or FORCE ROW LEVEL SECURITY on one is
+--     refused the same way.
+-- Partitions the command did not touch are left as they are (a broken one elsewhere
+-- does not make anybody's DDL fail: verify() reports its stale scores). Ours are
+-- triggers with our name and function (see create_statement_triggers). It creates and
+-- drops only its own triggers and reads no CRM table: rescore_events_in reads them as
+-- their owner, in a security-restricted operation (whether a table holds a row, too);
+-- within a security-restricted operation it refuses (42501) rather than act. An
+-- attachment whose events table lost the profile's triggers (not in force) is left
+-- alone.
+CREATE FUNCTION lead_score.follow_partitions()
 RETURNS void LANGUAGE plpgsql
 SET search_path = pg_catalog, lead_score, pg_temp
 AS $$
 DECLARE
     att record;
     member record;
-    holding boolean;
-    -- The tables holding rows that came into the tree or left it.
+    touched oid[];
+    created oid[];
+    -- The tables whose rows may have come into the tree or left it.
     moved oid[];
 BEGIN
-    IF tag NOT IN ('CREATE TABLE', 'ALTER TABLE', 'CREATE FOREIGN TABLE', 'ALTER FOREIGN TABLE') THEN
+    SELECT coalesce(array_agg(DISTINCT d.objid), '{}'),
+           coalesce(array_agg(DISTINCT d.objid) FILTER (WHERE d.command_tag IN ('CREATE TABLE', 'CREATE FOREIGN TABLE')),
+                    '{}')
+      INTO touched, created
+      FROM pg_event_trigger_ddl_commands() d
+     WHERE d.classid = 'pg_class'::regclass AND d.objsubid = 0;
+    IF cardinality(touched) = 0 THEN
         RETURN;
     END IF;
     FOR att IN
@@ -229,28 +245,25 @@ BEGIN
           JOIN pg_class c ON c.oid = a.events
          WHERE c.relkind = 'p'
            AND EXISTS (SELECT FROM pg_trigger g WHERE g.tgrelid = a.events
-                          AND g.tgname = format('lead_score_%s_events_insert', a.profile_id))
+                          AND g.tgname = format('lead_score_%s_events_insert', a.profile_id)
+                          AND g.tgfoid = 'lead_score.on_events_change'::regproc)
          ORDER BY a.profile_id
     LOOP
         moved := '{}';
-        -- (First what the command did to partitions that already have the triggers.)
+        -- (The partitions the command touched, and those under them.)
         FOR member IN
-            SELECT DISTINCT d.objid::regclass AS relation
-              FROM pg_event_trigger_ddl_commands() d
-             WHERE d.classid = 'pg_class'::regclass AND d.objsubid = 0
-               AND d.objid IN (SELECT t.relid FROM pg_partition_tree(att.events) t WHERE t.relid <> att.events)
-        LOOP
-            PERFORM lead_score.check_events_partition(att.events, member.relation);
-        END LOOP;
-        FOR member IN
-            SELECT t.relid AS relation
+            SELECT t.relid AS relation,
+                   (SELECT count(*) FROM pg_trigger g
+                     WHERE g.tgrelid = t.relid AND g.tgfoid = 'lead_score.on_events_change'::regproc
+                       AND g.tgname IN (SELECT format('lead_score_%s_events_%s', att.profile_id, o)
+                                          FROM unnest(ARRAY['insert', 'update', 'delete', 'truncate']) o)) AS ours
               FROM pg_partition_tree(att.events) t
              WHERE t.relid <> att.events
-               AND NOT EXISTS (SELECT FROM pg_trigger g WHERE g.tgrelid = t.relid
-                                  AND g.tgname = format('lead_score_%s_events_insert', att.profile_id))
+               AND EXISTS (SELECT FROM pg_partition_ancestors(t.relid) u WHERE u.relid = ANY (touched))
              ORDER BY t.level, t.relid::regclass::text
         LOOP
             PERFORM lead_score.check_events_partition(att.events, member.relation);
+            CONTINUE WHEN member.ours = 4;
             IF lead_score.in_restricted_operation() THEN
                 RAISE EXCEPTION 'pg_lead_score: partition % of %, which profile "%" reads, cannot be followed within a security-restricted operation',
                     member.relation, att.events, att.profile
@@ -258,16 +271,13 @@ BEGIN
                           HINT = 'Index expressions, ANALYZE, autovacuum and REFRESH MATERIALIZED VIEW run functions this way; create or attach partitions directly.';
             END IF;
             PERFORM lead_score.create_statement_triggers(att.profile_id, member.relation, 'events');
-            -- Only a table holding rows changes the scores: one just created as a
-            -- partition holds none yet, nor does the empty table pg_partman attaches
-            -- each month. (Whether it has a row: no column is read, no code runs.)
-            IF tag NOT IN ('CREATE TABLE', 'CREATE FOREIGN TABLE') THEN
-                EXECUTE format('SELECT EXISTS (SELECT FROM ONLY %s)', member.relation) INTO holding;
-                IF holding THEN
-                    moved := moved || member.relation::oid;
-                END IF;
+            -- (One just created holds no row yet.)
+            IF member.relation <> ALL (created) THEN
+                moved := moved || member.relation::oid;
             END IF;
         END LOOP;
+        -- (Tables with its triggers no longer under the events table: detached from a
+        -- parent the command altered, or altered themselves.)
         FOR member IN
             SELECT DISTINCT g.tgrelid::regclass AS relation
               FROM pg_trigger g
@@ -275,6 +285,8 @@ BEGIN
                AND starts_with(g.tgname::text, format('lead_score_%s_events_', att.profile_id))
                AND g.tgrelid <> att.events
                AND g.tgrelid NOT IN (SELECT t.relid FROM pg_partition_tree(att.events) t)
+               AND (g.tgrelid = ANY (touched)
+                    OR EXISTS (SELECT FROM pg_partition_tree(att.events) t WHERE t.relid = ANY (touched)))
              ORDER BY 1
         LOOP
             IF lead_score.in_restricted_operation() THEN
@@ -284,13 +296,11 @@ BEGIN
                           HINT = 'Index expressions, ANALYZE, autovacuum and REFRESH MATERIALIZED VIEW run functions this way; detach partitions directly.';
             END IF;
             PERFORM lead_score.drop_statement_triggers(att.profile_id, member.relation, 'events');
-            EXECUTE format('SELECT EXISTS (SELECT FROM ONLY %s)', member.relation) INTO holding;
-            IF holding THEN
-                moved := moved || member.relation::oid;
-            END IF;
+            moved := moved || member.relation::oid;
         END LOOP;
         -- The contacts with an event in those tables are rescored (as rescore() would,
-        -- holding the score table EXCLUSIVE: see rescore_events_in).
+        -- holding the score table EXCLUSIVE; an empty table, as pg_partman attaches
+        -- each month, costs no lock: see rescore_events_in).
         IF cardinality(moved) > 0 THEN
             PERFORM lead_score.rescore_events_in(att.profile, moved);
         END IF;
@@ -323,7 +333,8 @@ BEGIN
            -- (Still in force, its events table partitioned and its contacts still there.)
            AND EXISTS (SELECT FROM pg_class c WHERE c.oid = a.events AND c.relkind = 'p')
            AND EXISTS (SELECT FROM pg_trigger g WHERE g.tgrelid = a.events
-                          AND g.tgname = format('lead_score_%s_events_insert', a.profile_id))
+                          AND g.tgname = format('lead_score_%s_events_insert', a.profile_id)
+                          AND g.tgfoid = 'lead_score.on_events_change'::regproc)
            AND EXISTS (SELECT FROM pg_class c WHERE c.oid = a.contacts)
          ORDER BY a.profile_id
     LOOP
@@ -411,7 +422,7 @@ BEGIN
                                     refused.relation, refused.column_name, refused.profile);
         END LOOP;
     END IF;
-    PERFORM lead_score.follow_partitions(TG_TAG);
+    PERFORM lead_score.follow_partitions();
     IF snapshot IS NULL OR snapshot = '[]' THEN
         RETURN;
     END IF;
@@ -601,7 +612,7 @@ REVOKE ALL ON FUNCTION lead_score.read_columns(), lead_score.attached_columns(),
                        lead_score.concurrent_drop_target(text),
                        lead_score.schema_guard_before(), lead_score.schema_guard_after(),
                        lead_score.schema_guard_push(jsonb), lead_score.schema_guard_pop(),
-                       lead_score.follow_partitions(text), lead_score.partitions_dropped()
+                       lead_score.follow_partitions(), lead_score.partitions_dropped()
     FROM PUBLIC;
 
 CREATE EVENT TRIGGER lead_score_schema_guard_before ON ddl_command_start

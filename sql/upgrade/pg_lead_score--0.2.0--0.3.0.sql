@@ -378,7 +378,7 @@ REVOKE ALL ON FUNCTION lead_score.read_columns(), lead_score.attached_columns(),
                        lead_score.concurrent_drop_target(text),
                        lead_score.schema_guard_before(), lead_score.schema_guard_after(),
                        lead_score.schema_guard_push(jsonb), lead_score.schema_guard_pop(),
-                       lead_score.follow_partitions(text), lead_score.partitions_dropped()
+                       lead_score.follow_partitions(), lead_score.partitions_dropped()
     FROM PUBLIC;
 
 CREATE EVENT TRIGGER lead_score_schema_guard_before ON ddl_command_start

@@ -121,6 +121,31 @@ pub(crate) fn rescore_events_in(
 ) -> usize {
     let before_locks = attached(client, profile);
     let attachment = &before_locks.attachment;
+    // Only a table holding a row changes the scores: the empty one pg_partman attaches
+    // each month costs no lock on the score table. Whether it holds one is asked as
+    // its owner, restricted, like every read of a CRM table: planning the query runs
+    // the table's index and statistics expressions, its owner's code.
+    let tables: Vec<pg_sys::Oid> = tables
+        .iter()
+        .copied()
+        .filter(|&oid| {
+            let (table, _) = relation(client, &attachment.profile_name, "events partition", oid);
+            let query = format!("SELECT EXISTS (SELECT FROM {table})");
+            as_crm_owner(attachment.crm_owner, |_| {
+                client
+                    .select(&query, Some(1), &[])
+                    .and_then(|rows| rows.first().get_one::<bool>())
+                    .unwrap_or_else(|e| {
+                        spi_failed(attachment, "seeing whether a partition holds events", e)
+                    })
+                    .unwrap_or(false)
+            })
+        })
+        .collect();
+    if tables.is_empty() {
+        return 0;
+    }
+    let tables = &tables[..];
     let read =
         [Some(attachment.contacts_oid), Some(attachment.events_oid), attachment.accounts_oid];
     let locks: Vec<(pg_sys::Oid, u32)> =
@@ -398,6 +423,7 @@ pub(crate) fn differences(
     // Then each account whose row differs from a rebuild from the contacts and their
     // score rows.
     found.extend(account_differences(client, attached, &placed, now));
+    found.extend(partition_differences(client, attached));
     found
 }
 
@@ -434,4 +460,47 @@ fn latest_stage_moves(
         Some((text(1)?, (text(2)?, text(3)?)))
     })
     .collect()
+}
+
+/// The partitions of a partitioned events table that the profile's writes would not
+/// keep current (`contact` `partition <name>`): one without all of the profile's
+/// triggers (ours by name and function; its owner dropped one: the schema guard mends
+/// only what a command touches), and one left detach pending by an interrupted
+/// `DETACH ... CONCURRENTLY` (no longer read through its parent, its contacts' scores
+/// stale until `FINALIZE`). Only the catalog is read.
+fn partition_differences(client: &SpiClient<'_>, attached: &Attached) -> Vec<Difference> {
+    let attachment = &attached.attachment;
+    let query = "WITH RECURSIVE tree(relid, pending) AS (
+                     SELECT h.inhrelid, h.inhdetachpending FROM pg_catalog.pg_inherits h
+                      WHERE h.inhparent OPERATOR(pg_catalog.=) $1
+                     UNION
+                     SELECT h.inhrelid, h.inhdetachpending FROM pg_catalog.pg_inherits h
+                       JOIN tree ON h.inhparent OPERATOR(pg_catalog.=) tree.relid
+                 )
+                 SELECT 'partition ' OPERATOR(pg_catalog.||) tree.relid::pg_catalog.regclass::pg_catalog.text,
+                        pg_catalog.concat_ws(', ',
+                            CASE WHEN (SELECT pg_catalog.count(*) FROM pg_catalog.pg_trigger g
+                                        WHERE g.tgrelid OPERATOR(pg_catalog.=) tree.relid
+                                          AND g.tgfoid OPERATOR(pg_catalog.=) 'lead_score.on_events_change'::pg_catalog.regproc
+                                          AND g.tgname::pg_catalog.text OPERATOR(pg_catalog.=) ANY ($2::pg_catalog.text[]))
+                                      OPERATOR(pg_catalog.<) 4 THEN 'triggers' END,
+                            CASE WHEN tree.pending THEN 'detach pending' END)
+                   FROM tree
+                  WHERE EXISTS (SELECT FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) $1
+                                   AND c.relkind OPERATOR(pg_catalog.=) 'p')
+                  ORDER BY 1";
+    let names: Vec<String> = ["insert", "update", "delete", "truncate"]
+        .iter()
+        .map(|o| format!("lead_score_{}_events_{o}", attachment.profile_id))
+        .collect();
+    let what = "checking the events table's partitions";
+    client
+        .select(query, None, &[attachment.events_oid.into(), names.into()])
+        .unwrap_or_else(|e| spi_failed(attachment, what, e))
+        .filter_map(|r| {
+            let relation = r.get::<String>(1).unwrap_or_else(|e| spi_failed(attachment, what, e));
+            let difference = r.get::<String>(2).unwrap_or_else(|e| spi_failed(attachment, what, e));
+            relation.zip(difference.filter(|d| !d.is_empty())).map(|(r, d)| (r, None, None, d))
+        })
+        .collect()
 }

@@ -153,12 +153,20 @@ fn trigger_attachment(
     attached
 }
 
-/// Whether `relation` is a partition, at any level, of `root`.
+/// Whether `relation` is a partition, at any level, of `root`: read from pg_inherits
+/// itself, so that a partition whose DETACH ... CONCURRENTLY was interrupted (detach
+/// pending, which pg_partition_ancestors leaves out) still counts: it keeps the
+/// profile's triggers until DETACH ... FINALIZE, and a CRM write to it must not fail
+/// because of scoring.
 fn is_partition_of(client: &SpiClient<'_>, relation: pg_sys::Oid, root: pg_sys::Oid) -> bool {
     client
         .select(
-            "SELECT EXISTS (SELECT FROM pg_catalog.pg_partition_ancestors($1::pg_catalog.regclass) a
-                             WHERE a.relid OPERATOR(pg_catalog.=) $2 AND a.relid OPERATOR(pg_catalog.<>) $1)",
+            "WITH RECURSIVE up(relid) AS (
+                 SELECT h.inhparent FROM pg_catalog.pg_inherits h WHERE h.inhrelid OPERATOR(pg_catalog.=) $1
+                 UNION
+                 SELECT h.inhparent FROM pg_catalog.pg_inherits h JOIN up ON h.inhrelid OPERATOR(pg_catalog.=) up.relid
+             )
+             SELECT EXISTS (SELECT FROM up WHERE up.relid OPERATOR(pg_catalog.=) $2)",
             Some(1),
             &[relation.into(), root.into()],
         )

@@ -230,6 +230,137 @@ SELECT what, pg_temp.planted(ddl) AS outcome FROM (VALUES
 SELECT * FROM pg_temp.triggers();
 SELECT * FROM pg_temp.scores();
 
+-- No query on a partition is planned or run with the extension's rights: planning one
+-- evaluates the table's statistics and index expressions (constant folding), its
+-- owner's code. The owner plants a function in both, recording who runs it (and
+-- making itself superuser if that is one); attaching and detaching partitions holding
+-- events (the rescore sees whether each holds a row, and reads their contacts) must
+-- run it only as the owner, never as a superuser.
+SET ROLE pe_owner;
+CREATE TABLE pe.seen (who name, super boolean);
+CREATE FUNCTION pe.record() RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    INSERT INTO pe.seen SELECT current_user, r.rolsuper FROM pg_roles r WHERE r.rolname = current_user;
+    IF (SELECT r.rolsuper FROM pg_roles r WHERE r.rolname = current_user) THEN
+        ALTER ROLE pe_owner SUPERUSER;
+    END IF;
+END $$;
+CREATE FUNCTION pe.folded(x integer) RETURNS integer LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM pe.record();
+    RETURN x;
+END $$;
+CREATE TABLE pe.events_2023_10 (LIKE pe.events);
+CREATE STATISTICS pe.events_2023_10_planted ON ((contact_id + pe.folded(1))) FROM pe.events_2023_10;
+CREATE TABLE pe.events_2023_11 (LIKE pe.events);
+CREATE INDEX ON pe.events_2023_11 ((contact_id + pe.folded(1)));
+INSERT INTO pe.events_2023_10 VALUES (3, 'visit', '2023-10-10', NULL);
+INSERT INTO pe.events_2023_11 VALUES (3, 'visit', '2023-11-10', NULL);
+TRUNCATE pe.seen;
+ALTER TABLE pe.events ATTACH PARTITION pe.events_2023_10 FOR VALUES FROM ('2023-10-01') TO ('2023-11-01');
+ALTER TABLE pe.events ATTACH PARTITION pe.events_2023_11 FOR VALUES FROM ('2023-11-01') TO ('2023-12-01');
+RESET ROLE;
+SELECT * FROM pg_temp.scores();
+SET ROLE pe_owner;
+ALTER TABLE pe.events DETACH PARTITION pe.events_2023_10;
+ALTER TABLE pe.events DETACH PARTITION pe.events_2023_11;
+RESET ROLE;
+SELECT * FROM pg_temp.scores();
+SELECT coalesce(bool_or(s.super), false) AS ran_as_superuser,
+       string_agg(DISTINCT s.who, ', ') FILTER (WHERE NOT s.super) AS ran_as,
+       (SELECT r.rolsuper FROM pg_roles r WHERE r.rolname = 'pe_owner') AS owner_is_superuser
+  FROM pe.seen s;
+ALTER ROLE pe_owner NOSUPERUSER;
+SET ROLE pe_owner;
+DROP TABLE pe.events_2023_10, pe.events_2023_11, pe.seen;
+DROP FUNCTION pe.folded(integer), pe.record();
+RESET ROLE;
+
+-- A partition that lost one of the profile's triggers (its owner dropped it) makes
+-- nobody's DDL fail: other roles' commands, which touch no partition, are left alone,
+-- and verify() reports it, and the contacts its unscored writes left stale. The next command
+-- altering it gives it back only the trigger it lacks, and rescores its contacts.
+CREATE ROLE pe_plain;
+SET ROLE pe_owner;
+-- (Not echoed: the name holds the profile's id.)
+\set ECHO none
+SELECT format('DROP TRIGGER %I ON pe.events_2024_06', t.tgname) FROM pg_trigger t
+ WHERE t.tgrelid = 'pe.events_2024_06'::regclass AND t.tgname LIKE 'lead_score%insert' \gexec
+\set ECHO all
+RESET ROLE;
+-- (verify() names the partition at once, and then the contact its write left stale.)
+SELECT contact, difference FROM lead_score.verify('Parted');
+SET ROLE pe_owner;
+INSERT INTO pe.events_2024_06 (contact_id, event_type, occurred_at) VALUES (1, 'demo', '2024-06-20');
+RESET ROLE;
+SELECT contact, difference FROM lead_score.verify('Parted');
+SET ROLE pe_plain;
+CREATE TEMP TABLE pe_plain_t (x integer);
+\echo :SQLSTATE
+DROP TABLE pe_plain_t;
+RESET ROLE;
+CREATE TABLE public.pe_super_t (x integer);
+\echo :SQLSTATE
+DROP TABLE public.pe_super_t;
+SELECT * FROM pg_temp.triggers() WHERE relation = 'pe.events_2024_06'::regclass;
+SELECT * FROM pg_temp.scores();
+SET ROLE pe_owner;
+ALTER TABLE pe.events_2024_06 SET (fillfactor = 100);
+RESET ROLE;
+SELECT * FROM pg_temp.triggers() WHERE relation = 'pe.events_2024_06'::regclass;
+SELECT * FROM pg_temp.scores();
+
+-- A partition created by a CREATE SCHEMA's element (tag CREATE SCHEMA) is followed as
+-- any: it gets the triggers, and one another role would own is refused (55000).
+CREATE SCHEMA pe_elements AUTHORIZATION pe_owner
+    CREATE TABLE events_2023_09 PARTITION OF pe.events FOR VALUES FROM ('2023-09-01') TO ('2023-10-01');
+SELECT * FROM pg_temp.triggers() WHERE relation::text LIKE 'pe_elements.%';
+INSERT INTO pe_elements.events_2023_09 VALUES (2, 'visit', '2023-09-10', NULL);
+SELECT * FROM pg_temp.scores();
+CREATE SCHEMA pe_elements_2
+    CREATE TABLE events_2023_08 PARTITION OF pe.events FOR VALUES FROM ('2023-08-01') TO ('2023-09-01');
+\echo :LAST_ERROR_SQLSTATE
+DROP SCHEMA pe_elements CASCADE;
+SELECT * FROM pg_temp.scores();
+
+-- A trigger merely named like the profile's on a table attached as a partition is
+-- refused (42710): it would stand in for the profile's own. Nothing changes.
+SELECT id AS parted_id FROM lead_score.profile_store WHERE name = 'Parted' \gset
+SET ROLE pe_owner;
+CREATE FUNCTION pe.nothing() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$;
+CREATE TABLE pe.events_2023_07 (LIKE pe.events);
+\set ECHO none
+SELECT format('CREATE TRIGGER %I AFTER INSERT ON pe.events_2023_07 FOR EACH STATEMENT EXECUTE FUNCTION pe.nothing()',
+              'lead_score_' || :parted_id || '_events_insert') \gexec
+\set ECHO all
+INSERT INTO pe.events_2023_07 VALUES (2, 'demo', '2023-07-10', NULL);
+-- (The error without the profile's id.)
+\set VERBOSITY sqlstate
+ALTER TABLE pe.events ATTACH PARTITION pe.events_2023_07 FOR VALUES FROM ('2023-07-01') TO ('2023-08-01');
+\set VERBOSITY default
+SELECT regexp_replace(:'LAST_ERROR_MESSAGE', '(lead_score_|profile )[0-9]+', '\1<id>', 'g') AS message;
+RESET ROLE;
+SELECT * FROM pg_temp.triggers('pe.events_2023_07') WHERE relation = 'pe.events_2023_07'::regclass;
+SELECT * FROM pg_temp.scores();
+
+-- A partition with row security forced is refused (55000), attached or forced later:
+-- its policies would hide from the owner-side rescore rows the parent's reads see.
+SET ROLE pe_owner;
+DROP TABLE pe.events_2023_07;
+CREATE TABLE pe.events_2023_07 (LIKE pe.events);
+INSERT INTO pe.events_2023_07 VALUES (2, 'demo', '2023-07-10', NULL);
+ALTER TABLE pe.events_2023_07 ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
+ALTER TABLE pe.events ATTACH PARTITION pe.events_2023_07 FOR VALUES FROM ('2023-07-01') TO ('2023-08-01');
+\echo :LAST_ERROR_SQLSTATE
+ALTER TABLE pe.events_2024_06 FORCE ROW LEVEL SECURITY;
+\echo :LAST_ERROR_SQLSTATE
+DROP TABLE pe.events_2023_07;
+DROP FUNCTION pe.nothing();
+RESET ROLE;
+SELECT * FROM pg_temp.triggers();
+SELECT * FROM pg_temp.scores();
+
 -- detach() leaves no trigger of the profile on the parent or on any partition.
 SELECT lead_score.detach('Parted');
 SELECT * FROM pg_temp.triggers('pe.events_2024_04');
@@ -264,3 +395,4 @@ DROP FOREIGN DATA WRAPPER pe_fdw;
 SELECT lead_score.drop_profile('Parted');
 DROP ROLE pe_owner;
 DROP ROLE pe_other;
+DROP ROLE pe_plain;
