@@ -265,6 +265,9 @@ BEGIN
         SELECT t.tgname FROM pg_trigger t
          WHERE t.tgrelid = relation
            AND t.tgfoid = ('lead_score.on_' || watched || '_change')::regproc
+           -- (And the profile id it passes: a renamed trigger of another profile stays.)
+           AND t.tgnargs = 1
+           AND t.tgargs = convert_to(profile_id::text, 'UTF8') || '\x00'::bytea
            AND t.tgname IN (SELECT format('lead_score_%s_%s_%s', profile_id, watched, o)
                               FROM unnest(ARRAY['insert', 'update', 'delete', 'truncate']) o)
          ORDER BY t.tgname

@@ -282,6 +282,10 @@ BEGIN
             SELECT DISTINCT g.tgrelid::regclass AS relation
               FROM pg_trigger g
              WHERE g.tgfoid = 'lead_score.on_events_change'::regproc
+               -- (Its own by the profile id it passes, not by name: a table's owner can
+               -- rename a trigger to another profile's name, ALTER TRIGGER ... RENAME.)
+               AND g.tgnargs = 1
+               AND g.tgargs = convert_to(att.profile_id::text, 'UTF8') || '\x00'::bytea
                AND starts_with(g.tgname::text, format('lead_score_%s_events_', att.profile_id))
                AND g.tgrelid <> att.events
                AND g.tgrelid NOT IN (SELECT t.relid FROM pg_partition_tree(att.events) t)

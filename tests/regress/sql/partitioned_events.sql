@@ -389,6 +389,59 @@ SELECT lead_score.attach('Parted', 'pe.contacts', 'pe.events');
 SELECT * FROM pg_temp.scores();
 SELECT lead_score.detach('Parted');
 
+-- A table's owner renaming one of its profile's triggers to another profile's name
+-- (ALTER TRIGGER ... RENAME) does not make that trigger the other profile's: the
+-- schema guard knows ours by the profile id they pass, so the next DDL on the table
+-- neither drops it as the other profile's nor rescores the table for it, whose reads
+-- would run the table owner's code (a statistics expression here) as the other
+-- profile's CRM owner (here a superuser).
+CREATE ROLE pe_team;
+CREATE SCHEMA pe_team AUTHORIZATION pe_team;
+SET ROLE pe_team;
+CREATE TABLE pe_team.contacts (id bigint PRIMARY KEY, country text);
+CREATE TABLE pe_team.events (contact_id bigint, event_type text, occurred_at timestamptz)
+    PARTITION BY RANGE (occurred_at);
+CREATE TABLE pe_team.events_2024 PARTITION OF pe_team.events FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+INSERT INTO pe_team.contacts VALUES (1, 'US');
+INSERT INTO pe_team.events VALUES (1, 'visit', '2024-05-20');
+RESET ROLE;
+CREATE SCHEMA pe_main;
+CREATE TABLE pe_main.contacts (id bigint PRIMARY KEY, country text);
+CREATE TABLE pe_main.events (contact_id bigint, event_type text, occurred_at timestamptz)
+    PARTITION BY RANGE (occurred_at);
+CREATE TABLE pe_main.events_2024 PARTITION OF pe_main.events FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+INSERT INTO pe_main.contacts VALUES (1, 'US');
+SELECT lead_score.create_profile('PeTeam') AS team_id, lead_score.create_profile('PeMain') AS main_id \gset
+SELECT count(lead_score.add_rule(p, 'Visit', '{"kind": "event", "event": "visit", "points": 1, "half_life": null}'))
+       AS rules, count(lead_score.publish(p)) AS published
+  FROM unnest(ARRAY['PeTeam', 'PeMain']) p;
+SELECT lead_score.attach('PeTeam', 'pe_team.contacts', 'pe_team.events') IS NOT NULL AS attached;
+SELECT lead_score.attach('PeMain', 'pe_main.contacts', 'pe_main.events') IS NOT NULL AS attached;
+SELECT format('lead_score_%s_events_truncate', :team_id) AS team_trigger,
+       format('lead_score_%s_events_truncate', :main_id) AS main_trigger \gset
+SET ROLE pe_team;
+CREATE FUNCTION pe_team.folded(x integer) RETURNS integer LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    IF current_user <> 'pe_team' THEN
+        RAISE NOTICE 'pe_team''s code ran as %', current_user;
+    END IF;
+    RETURN x;
+END $$;
+CREATE STATISTICS pe_team.planted ON ((contact_id + pe_team.folded(1))) FROM pe_team.events_2024;
+ALTER TRIGGER :"team_trigger" ON pe_team.events_2024 RENAME TO :"main_trigger";
+ALTER TABLE pe_team.events_2024 SET (fillfactor = 90);
+RESET ROLE;
+-- (The renamed one stays, and PeTeam's own is back: five.)
+SELECT count(*) AS triggers, count(*) FILTER (WHERE tgname = :'main_trigger') AS renamed
+  FROM pg_trigger WHERE tgrelid = 'pe_team.events_2024'::regclass;
+-- PeMain's contact 1 has no event: no score for it from pe_team's visit.
+SELECT count(*) AS main_scored FROM lead_score."PeMain_scores" WHERE score <> 0;
+SELECT lead_score.detach('PeTeam'), lead_score.detach('PeMain');
+SELECT lead_score.drop_profile('PeTeam'), lead_score.drop_profile('PeMain');
+DROP SCHEMA pe_team CASCADE;
+DROP SCHEMA pe_main CASCADE;
+DROP ROLE pe_team;
+
 DROP SCHEMA pe CASCADE;
 DROP SERVER pe_server;
 DROP FOREIGN DATA WRAPPER pe_fdw;
