@@ -314,9 +314,11 @@ $$;
 
 -- sql_drop: a partition of an attached events table dropped (DROP TABLE, DROP SCHEMA
 -- ... CASCADE, DROP OWNED) took its events with it, and fired no trigger: the profile
--- is rescored, in the same transaction. The profile's triggers dropped with their
--- table name it; a DROP TRIGGER (detach() dropping them, or follow_partitions) does
--- not count, nor does a drop of the events table itself.
+-- is rescored, in the same transaction. A dropped table counts if it was in the
+-- profile's tree (or carried its triggers, by the profile id they pass) when the
+-- command started (noted by schema_guard_before): not by a dropped trigger's name,
+-- which anybody's look-alike (a temp table's) has. A drop of the events table itself
+-- does not count.
 CREATE FUNCTION lead_score.partitions_dropped()
 RETURNS event_trigger LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, lead_score, pg_temp
@@ -332,8 +334,9 @@ BEGIN
           FROM lead_score.attachment_store a
           JOIN lead_score.profile_store p ON p.id = a.profile_id
          WHERE EXISTS (SELECT FROM pg_event_trigger_dropped_objects() d
-                        WHERE d.object_type = 'trigger'
-                          AND starts_with(d.object_identity, format('lead_score_%s_events_', a.profile_id)))
+                        WHERE d.object_type IN ('table', 'foreign table')
+                          AND format('%s/%s', a.profile_id, d.objid) = ANY (
+                                  string_to_array(current_setting('lead_score_guard.dropping_partitions', true), ',')))
            -- (Still in force, its events table partitioned and its contacts still there.)
            AND EXISTS (SELECT FROM pg_class c WHERE c.oid = a.events AND c.relkind = 'p')
            AND EXISTS (SELECT FROM pg_trigger g WHERE g.tgrelid = a.events
@@ -395,6 +398,26 @@ BEGIN
     END IF;
     PERFORM lead_score.schema_guard_push(
         coalesce((SELECT pg_catalog.jsonb_agg(pg_catalog.to_jsonb(c)) FROM lead_score.attached_columns() c), '[]'));
+    -- The tables of the profiles' partition trees a DROP may take (profile id/table
+    -- oid, for partitions_dropped: at sql_drop they are out of the catalogs). Set for
+    -- every command, so a value the session set itself never reaches it.
+    PERFORM pg_catalog.set_config('lead_score_guard.dropping_partitions',
+        CASE WHEN pg_catalog.starts_with(TG_TAG, 'DROP ') THEN
+            coalesce((SELECT pg_catalog.string_agg(DISTINCT m.profile_id || '/' || m.relation::oid, ',')
+                        FROM (SELECT a.profile_id, t.relid AS relation
+                                FROM lead_score.attachment_store a
+                                JOIN pg_class c ON c.oid = a.events AND c.relkind = 'p'
+                               CROSS JOIN LATERAL pg_catalog.pg_partition_tree(a.events) t
+                               WHERE t.relid <> a.events
+                              UNION ALL
+                              -- (A detach-pending one too: it still carries the triggers.)
+                              SELECT a.profile_id, g.tgrelid
+                                FROM lead_score.attachment_store a
+                                JOIN pg_trigger g ON g.tgfoid = 'lead_score.on_events_change'::regproc
+                                                 AND g.tgnargs = 1
+                                                 AND g.tgargs = pg_catalog.convert_to(a.profile_id::text, 'UTF8') || '\x00'::bytea
+                               WHERE g.tgrelid <> a.events) m), '')
+        ELSE '' END, true);
 END
 $$;
 

@@ -436,6 +436,23 @@ SELECT count(*) AS triggers, count(*) FILTER (WHERE tgname = :'main_trigger') AS
   FROM pg_trigger WHERE tgrelid = 'pe_team.events_2024'::regclass;
 -- PeMain's contact 1 has no event: no score for it from pe_team's visit.
 SELECT count(*) AS main_scored FROM lead_score."PeMain_scores" WHERE score <> 0;
+-- Dropping a table with a trigger of a profile's name (any role's temp table) is not
+-- dropping one of its partitions: no rescore of the profile (which would hold its score
+-- table EXCLUSIVE). A stored score made wrong shows whether it was rescored.
+SELECT format('lead_score.%I', 'state_' || :main_id) AS main_state,
+       format('lead_score_%s_events_insert', :main_id) AS main_insert \gset
+UPDATE :main_state SET fit = fit + 5 WHERE contact_key = 1;
+SET ROLE pe_plain;
+CREATE FUNCTION pg_temp.nothing() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$;
+CREATE TEMP TABLE decoy (x integer);
+CREATE TRIGGER :"main_insert" AFTER INSERT ON decoy FOR EACH STATEMENT EXECUTE FUNCTION pg_temp.nothing();
+DROP TABLE decoy;
+DROP FUNCTION pg_temp.nothing();
+RESET ROLE;
+SELECT id, score FROM lead_score."PeMain_scores" ORDER BY id;
+-- Dropping one of its partitions does rescore it.
+DROP TABLE pe_main.events_2024;
+SELECT id, score FROM lead_score."PeMain_scores" ORDER BY id;
 SELECT lead_score.detach('PeTeam'), lead_score.detach('PeMain');
 SELECT lead_score.drop_profile('PeTeam'), lead_score.drop_profile('PeMain');
 DROP SCHEMA pe_team CASCADE;
