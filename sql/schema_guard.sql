@@ -404,11 +404,17 @@ BEGIN
     PERFORM pg_catalog.set_config('lead_score_guard.dropping_partitions',
         CASE WHEN pg_catalog.starts_with(TG_TAG, 'DROP ') THEN
             coalesce((SELECT pg_catalog.string_agg(DISTINCT m.profile_id || '/' || m.relation::oid, ',')
-                        FROM (SELECT a.profile_id, t.relid AS relation
-                                FROM lead_score.attachment_store a
-                                JOIN pg_class c ON c.oid = a.events AND c.relkind = 'p'
-                               CROSS JOIN LATERAL pg_catalog.pg_partition_tree(a.events) t
-                               WHERE t.relid <> a.events
+                        FROM (-- (Read from pg_inherits: pg_partition_tree would lock every
+                              -- partition for anybody's DROP, until their transaction ends.)
+                              WITH RECURSIVE tree(profile_id, relation) AS (
+                                  SELECT a.profile_id, i.inhrelid
+                                    FROM lead_score.attachment_store a
+                                    JOIN pg_class c ON c.oid = a.events AND c.relkind = 'p'
+                                    JOIN pg_inherits i ON i.inhparent = a.events
+                                  UNION
+                                  SELECT t.profile_id, i.inhrelid
+                                    FROM tree t JOIN pg_inherits i ON i.inhparent = t.relation)
+                              SELECT tree.profile_id, tree.relation FROM tree
                               UNION ALL
                               -- (A detach-pending one too: it still carries the triggers.)
                               SELECT a.profile_id, g.tgrelid
