@@ -429,8 +429,8 @@ SELECT format('CREATE TRIGGER %I AFTER INSERT ON pe.events_2023_06 REFERENCING N
 \set ECHO all
 \set VERBOSITY sqlstate
 ALTER TABLE pe.events ATTACH PARTITION pe.events_2023_06 FOR VALUES FROM ('2023-06-01') TO ('2023-07-01');
+\echo :SQLSTATE
 \set VERBOSITY default
-\echo :LAST_ERROR_SQLSTATE
 \set ECHO none
 SELECT format('DROP TRIGGER %I ON pe.events_2023_06', 'lead_score_' || :parted_id || '_events_insert') \gexec
 SELECT format('CREATE TRIGGER %I BEFORE TRUNCATE ON pe.events_2023_06 FOR EACH STATEMENT EXECUTE FUNCTION lead_score.on_events_change(%L)',
@@ -438,8 +438,8 @@ SELECT format('CREATE TRIGGER %I BEFORE TRUNCATE ON pe.events_2023_06 FOR EACH S
 \set ECHO all
 \set VERBOSITY sqlstate
 ALTER TABLE pe.events ATTACH PARTITION pe.events_2023_06 FOR VALUES FROM ('2023-06-01') TO ('2023-07-01');
+\echo :SQLSTATE
 \set VERBOSITY default
-\echo :LAST_ERROR_SQLSTATE
 DROP TABLE pe.events_2023_06;
 
 -- A partition with row security forced is refused (55000), attached or forced later:
