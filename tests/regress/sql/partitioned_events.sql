@@ -341,7 +341,7 @@ SELECT format('ALTER TRIGGER %I ON %s RENAME TO %I', t.tgname, t.tgrelid::regcla
    AND t.tgname LIKE 'lead_score%' \gexec
 \set ECHO all
 ALTER TABLE pe.contacts DROP COLUMN country;
-\echo :LAST_ERROR_SQLSTATE
+\echo :SQLSTATE
 -- (Their names back, for the counts below.)
 \set ECHO none
 SELECT format('ALTER TRIGGER %I ON %s RENAME TO %I', t.tgname, t.tgrelid::regclass,
