@@ -212,12 +212,69 @@ AS $$
     SELECT t.relid FROM pg_partition_tree(events) t
 $$;
 
+-- pg_lead_score's triggers, known by what they are, never by name (a table's owner may
+-- rename one, ALTER TRIGGER ... RENAME, or create another with one of their names):
+-- our trigger function for the table it watches (events, contacts or accounts), the
+-- profile's id as its one argument (profile_id; NULL for an argument that is no id),
+-- and the kind create_statement_triggers makes for one operation (AFTER ... FOR EACH
+-- STATEMENT with its transition tables, no WHEN condition, no column list). The one
+-- place that says which triggers are ours: the schema guard, attach(), detach() and
+-- verify() read it. enabled: whether it fires for the CRM's writes (not DISABLE
+-- TRIGGER, nor ENABLE REPLICA TRIGGER, which fires only for replication). Only the
+-- catalog.
+CREATE VIEW lead_score.profile_triggers AS
+    SELECT t.tgrelid AS relation, t.tgname AS trigger_name, k.watched, o.operation,
+           pg_catalog.substring(pg_catalog.encode(t.tgargs, 'escape'), '^([1-9][0-9]{0,17})\\000$')::bigint
+               AS profile_id,
+           t.tgenabled OPERATOR(pg_catalog.=) ANY (ARRAY['O', 'A']::"char"[]) AS enabled
+      FROM pg_catalog.pg_trigger t
+      JOIN pg_catalog.pg_proc f ON f.oid OPERATOR(pg_catalog.=) t.tgfoid
+                               AND f.pronamespace OPERATOR(pg_catalog.=) 'lead_score'::pg_catalog.regnamespace
+      -- (tgtype: AFTER, FOR EACH STATEMENT, and INSERT 4, DELETE 8, UPDATE 16, TRUNCATE 32.)
+      JOIN (VALUES ('insert', 4, NULL, 'changed'),
+                   ('update', 16, 'before_change', 'changed'),
+                   ('delete', 8, 'before_change', NULL),
+                   ('truncate', 32, NULL, NULL)) AS o(operation, tgtype, old_table, new_table)
+        ON t.tgtype OPERATOR(pg_catalog.=) o.tgtype
+       AND t.tgoldtable IS NOT DISTINCT FROM o.old_table::name
+       AND t.tgnewtable IS NOT DISTINCT FROM o.new_table::name
+     CROSS JOIN LATERAL (SELECT pg_catalog.substring(f.proname::pg_catalog.text, '^on_(events|contacts|accounts)_change$')
+                             AS watched) k
+     WHERE k.watched IS NOT NULL
+       AND t.tgnargs OPERATOR(pg_catalog.=) 1 AND NOT t.tgisinternal AND t.tgqual IS NULL
+       AND pg_catalog.cardinality(t.tgattr::pg_catalog.int2[]) OPERATOR(pg_catalog.=) 0;
+REVOKE ALL ON lead_score.profile_triggers FROM PUBLIC;
+
+-- The tables under `root` in its partition tree, at every level (level 1: its own
+-- partitions), each with the path to it from `root` (both ends included) and whether
+-- it is detach pending. Read from pg_inherits, not pg_partition_tree(), which locks
+-- every partition (AccessShareLock until the transaction ends): the schema guard reads
+-- this on anybody's DDL, and a lock any reader of a partition may hold would make
+-- every such command wait. A detach-pending partition (an interrupted DETACH ...
+-- CONCURRENTLY) is here, as it keeps the profile's triggers until FINALIZE.
+CREATE FUNCTION lead_score.partitions_under(root regclass)
+RETURNS TABLE(relation oid, level integer, path oid[], detach_pending boolean)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, lead_score, pg_temp
+AS $$
+    WITH RECURSIVE tree(relation, level, path, detach_pending) AS (
+        SELECT h.inhrelid, 1, ARRAY[root::oid, h.inhrelid], h.inhdetachpending
+          FROM pg_inherits h WHERE h.inhparent = root
+        UNION ALL
+        SELECT h.inhrelid, t.level + 1, t.path || h.inhrelid, h.inhdetachpending
+          FROM tree t JOIN pg_inherits h ON h.inhparent = t.relation
+    )
+    SELECT tree.relation, tree.level, tree.path, tree.detach_pending FROM tree
+$$;
+
 -- The profile's statement-level triggers on `relation`, its `watched` table (events,
 -- contacts or accounts) or a partition of its events table: one call per statement,
 -- the rows it touched in the transition tables `changed` (new rows) and
--- `before_change` (old rows). Ours are known by name and function: those already there
--- stay (a partition that lost one gets only what it lacks); a trigger of somebody
--- else's with one of their names is refused (42710), since it would stand in for ours.
+-- `before_change` (old rows). Ours are known by what they are (profile_triggers), not
+-- by name: those already there stay, whatever their names (a partition that lost one
+-- gets only what it lacks); another trigger with the name one would take (somebody
+-- else's, or a look-alike of another kind or profile) is refused (42710), since it
+-- would stand in for ours.
 CREATE FUNCTION lead_score.create_statement_triggers(profile_id bigint, relation regclass, watched text)
 RETURNS void LANGUAGE plpgsql
 SET search_path = pg_catalog, lead_score, pg_temp
@@ -228,18 +285,22 @@ BEGIN
     FOR trigger_row IN
         SELECT format('lead_score_%s_%s_%s', profile_id, watched, o.operation) AS trigger_name,
                o.operation, o.referencing,
-               (SELECT g.tgfoid = ('lead_score.on_' || watched || '_change')::regproc
-                  FROM pg_trigger g
-                 WHERE g.tgrelid = relation
-                   AND g.tgname = format('lead_score_%s_%s_%s', profile_id, watched, o.operation)) AS ours
+               EXISTS (SELECT FROM lead_score.profile_triggers g
+                        WHERE g.relation = create_statement_triggers.relation
+                          AND g.profile_id = create_statement_triggers.profile_id
+                          AND g.watched = create_statement_triggers.watched
+                          AND g.operation = o.operation) AS present,
+               EXISTS (SELECT FROM pg_trigger g
+                        WHERE g.tgrelid = create_statement_triggers.relation
+                          AND g.tgname = format('lead_score_%s_%s_%s', profile_id, watched, o.operation)) AS name_taken
           FROM (VALUES ('insert', 'REFERENCING NEW TABLE AS changed'),
                        ('update', 'REFERENCING OLD TABLE AS before_change NEW TABLE AS changed'),
                        ('delete', 'REFERENCING OLD TABLE AS before_change'),
                        ('truncate', '')) AS o(operation, referencing)
     LOOP
-        IF trigger_row.ours THEN
+        IF trigger_row.present THEN
             CONTINUE;
-        ELSIF NOT trigger_row.ours THEN
+        ELSIF trigger_row.name_taken THEN
             RAISE EXCEPTION 'trigger "%" on % is not pg_lead_score''s, but has the name of a trigger of profile %',
                 trigger_row.trigger_name, relation, profile_id
                 USING ERRCODE = '42710',
@@ -253,7 +314,8 @@ END
 $$;
 
 -- Drop the profile's statement triggers from `relation` (a table that stopped being a
--- partition of its events table): only ours, by name and function.
+-- partition of its events table): only ours (see profile_triggers), whatever their
+-- names; a renamed trigger of another profile, or one merely named like ours, stays.
 CREATE FUNCTION lead_score.drop_statement_triggers(profile_id bigint, relation regclass, watched text)
 RETURNS void LANGUAGE plpgsql
 SET search_path = pg_catalog, lead_score, pg_temp
@@ -262,12 +324,11 @@ DECLARE
     trigger_name name;
 BEGIN
     FOR trigger_name IN
-        SELECT t.tgname FROM pg_trigger t
-         WHERE t.tgrelid = relation
-           AND t.tgfoid = ('lead_score.on_' || watched || '_change')::regproc
-           AND t.tgname IN (SELECT format('lead_score_%s_%s_%s', profile_id, watched, o)
-                              FROM unnest(ARRAY['insert', 'update', 'delete', 'truncate']) o)
-         ORDER BY t.tgname
+        SELECT g.trigger_name FROM lead_score.profile_triggers g
+         WHERE g.relation = drop_statement_triggers.relation
+           AND g.profile_id = drop_statement_triggers.profile_id
+           AND g.watched = drop_statement_triggers.watched
+         ORDER BY g.trigger_name
     LOOP
         EXECUTE format('DROP TRIGGER %I ON %s', trigger_name, relation);
     END LOOP;
@@ -313,6 +374,7 @@ END
 $$;
 
 REVOKE ALL ON FUNCTION lead_score.events_tables(regclass),
+                       lead_score.partitions_under(regclass),
                        lead_score.create_statement_triggers(bigint, regclass, text),
                        lead_score.drop_statement_triggers(bigint, regclass, text),
                        lead_score.check_events_partition(regclass, regclass)
@@ -690,17 +752,16 @@ BEGIN
     -- Its triggers on its tables, on the events table's partitions, and on any table
     -- that stopped being one while the schema guard was disabled.
     FOR trigger_row IN
-        SELECT t.tgname, t.tgrelid::regclass AS relation FROM pg_trigger t
-         WHERE pg_catalog.starts_with(t.tgname, format('lead_score_%s_', target.id))
-           -- (Ours by function too: a trigger of somebody else's named like them stays.)
-           AND t.tgfoid IN ('lead_score.on_events_change'::regproc, 'lead_score.on_contacts_change'::regproc,
-                            'lead_score.on_accounts_change'::regproc)
-           AND (t.tgrelid IN (att.contacts, att.events, coalesce(att.accounts, 0))
-                OR t.tgrelid = ANY (partitions)
-                OR t.tgfoid = 'lead_score.on_events_change'::regproc)
-         ORDER BY t.tgrelid, t.tgname
+        SELECT g.trigger_name, g.relation::regclass AS relation FROM lead_score.profile_triggers g
+         -- (Ours by what they are, whatever their names: a trigger of somebody else's
+         -- named like them stays, and so does another profile's renamed to their names.)
+         WHERE g.profile_id = target.id
+           AND (g.relation IN (att.contacts, att.events, coalesce(att.accounts, 0))
+                OR g.relation = ANY (partitions)
+                OR g.watched = 'events')
+         ORDER BY g.relation, g.trigger_name
     LOOP
-        EXECUTE format('DROP TRIGGER %I ON %s', trigger_row.tgname, trigger_row.relation);
+        EXECUTE format('DROP TRIGGER %I ON %s', trigger_row.trigger_name, trigger_row.relation);
     END LOOP;
     EXECUTE format('DROP VIEW IF EXISTS lead_score.%I', att.view_name);
     EXECUTE format('DROP TABLE IF EXISTS lead_score.%I', att.state_table);

@@ -167,9 +167,9 @@ AS $$
       LEFT JOIN lead_score.unique_key_indexes i ON i.relation = k.relation AND i.attnum = ka.attnum
      WHERE k.relation IS NOT NULL
        AND EXISTS (SELECT FROM pg_class c WHERE c.oid = k.relation)
-       AND EXISTS (SELECT FROM pg_trigger g
-                    WHERE g.tgrelid IN (a.contacts, a.events, coalesce(a.accounts, 0))
-                      AND pg_catalog.starts_with(g.tgname::text, format('lead_score_%s_', a.profile_id)))
+       AND EXISTS (SELECT FROM lead_score.profile_triggers g
+                    WHERE g.relation IN (a.contacts, a.events, coalesce(a.accounts, 0))
+                      AND g.profile_id = a.profile_id)
 $$;
 
 -- The index a DROP INDEX CONCURRENTLY statement names, as parse_ident() splits it
@@ -211,7 +211,8 @@ $$;
 --     refused the same way.
 -- Partitions the command did not touch are left as they are (a broken one elsewhere
 -- does not make anybody's DDL fail: verify() reports its stale scores). Ours are
--- triggers with our name and function (see create_statement_triggers). It creates and
+-- known by what they are, not by name (see profile_triggers). The tree is read from
+-- pg_inherits (see partitions_under), locking no partition. It creates and
 -- drops only its own triggers and reads no CRM table: rescore_events_in reads them as
 -- their owner, in a security-restricted operation (whether a table holds a row, too);
 -- within a security-restricted operation it refuses (42501) rather than act. An
@@ -244,23 +245,22 @@ BEGIN
           JOIN lead_score.profile_store p ON p.id = a.profile_id
           JOIN pg_class c ON c.oid = a.events
          WHERE c.relkind = 'p'
-           AND EXISTS (SELECT FROM pg_trigger g WHERE g.tgrelid = a.events
-                          AND g.tgname = format('lead_score_%s_events_insert', a.profile_id)
-                          AND g.tgfoid = 'lead_score.on_events_change'::regproc)
+           AND EXISTS (SELECT FROM lead_score.profile_triggers g
+                        WHERE g.relation = a.events AND g.profile_id = a.profile_id AND g.watched = 'events')
          ORDER BY a.profile_id
     LOOP
         moved := '{}';
-        -- (The partitions the command touched, and those under them.)
+        -- (The partitions the command touched, and those under them: by pg_inherits,
+        -- see partitions_under. How many of the profile's operations each has a
+        -- trigger of ours for.)
         FOR member IN
-            SELECT t.relid AS relation,
-                   (SELECT count(*) FROM pg_trigger g
-                     WHERE g.tgrelid = t.relid AND g.tgfoid = 'lead_score.on_events_change'::regproc
-                       AND g.tgname IN (SELECT format('lead_score_%s_events_%s', att.profile_id, o)
-                                          FROM unnest(ARRAY['insert', 'update', 'delete', 'truncate']) o)) AS ours
-              FROM pg_partition_tree(att.events) t
-             WHERE t.relid <> att.events
-               AND EXISTS (SELECT FROM pg_partition_ancestors(t.relid) u WHERE u.relid = ANY (touched))
-             ORDER BY t.level, t.relid::regclass::text
+            SELECT t.relation::regclass AS relation,
+                   (SELECT count(DISTINCT g.operation) FROM lead_score.profile_triggers g
+                     WHERE g.relation = t.relation AND g.profile_id = att.profile_id
+                       AND g.watched = 'events') AS ours
+              FROM lead_score.partitions_under(att.events) t
+             WHERE t.path && touched
+             ORDER BY t.level, t.relation::regclass::text
         LOOP
             PERFORM lead_score.check_events_partition(att.events, member.relation);
             CONTINUE WHEN member.ours = 4;
@@ -279,14 +279,15 @@ BEGIN
         -- (Tables with its triggers no longer under the events table: detached from a
         -- parent the command altered, or altered themselves.)
         FOR member IN
-            SELECT DISTINCT g.tgrelid::regclass AS relation
-              FROM pg_trigger g
-             WHERE g.tgfoid = 'lead_score.on_events_change'::regproc
-               AND starts_with(g.tgname::text, format('lead_score_%s_events_', att.profile_id))
-               AND g.tgrelid <> att.events
-               AND g.tgrelid NOT IN (SELECT t.relid FROM pg_partition_tree(att.events) t)
-               AND (g.tgrelid = ANY (touched)
-                    OR EXISTS (SELECT FROM pg_partition_tree(att.events) t WHERE t.relid = ANY (touched)))
+            SELECT DISTINCT g.relation::regclass AS relation
+              -- (Its own by what they are, not by name: a table's owner can rename a
+              -- trigger to another profile's name, ALTER TRIGGER ... RENAME.)
+              FROM lead_score.profile_triggers g
+             WHERE g.profile_id = att.profile_id AND g.watched = 'events'
+               AND g.relation <> att.events
+               AND g.relation NOT IN (SELECT t.relation FROM lead_score.partitions_under(att.events) t)
+               AND (g.relation = ANY (touched) OR att.events = ANY (touched)
+                    OR EXISTS (SELECT FROM lead_score.partitions_under(att.events) t WHERE t.relation = ANY (touched)))
              ORDER BY 1
         LOOP
             IF lead_score.in_restricted_operation() THEN
@@ -310,9 +311,11 @@ $$;
 
 -- sql_drop: a partition of an attached events table dropped (DROP TABLE, DROP SCHEMA
 -- ... CASCADE, DROP OWNED) took its events with it, and fired no trigger: the profile
--- is rescored, in the same transaction. The profile's triggers dropped with their
--- table name it; a DROP TRIGGER (detach() dropping them, or follow_partitions) does
--- not count, nor does a drop of the events table itself.
+-- is rescored, in the same transaction. A dropped table counts if it was in the
+-- profile's tree (or carried its triggers, by the profile id they pass) when the
+-- command started (noted by schema_guard_before): not by a dropped trigger's name,
+-- which anybody's look-alike (a temp table's) has. A drop of the events table itself
+-- does not count.
 CREATE FUNCTION lead_score.partitions_dropped()
 RETURNS event_trigger LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, lead_score, pg_temp
@@ -328,13 +331,13 @@ BEGIN
           FROM lead_score.attachment_store a
           JOIN lead_score.profile_store p ON p.id = a.profile_id
          WHERE EXISTS (SELECT FROM pg_event_trigger_dropped_objects() d
-                        WHERE d.object_type = 'trigger'
-                          AND starts_with(d.object_identity, format('lead_score_%s_events_', a.profile_id)))
+                        WHERE d.object_type IN ('table', 'foreign table')
+                          AND format('%s/%s', a.profile_id, d.objid) = ANY (
+                                  string_to_array(current_setting('lead_score_guard.dropping_partitions', true), ',')))
            -- (Still in force, its events table partitioned and its contacts still there.)
            AND EXISTS (SELECT FROM pg_class c WHERE c.oid = a.events AND c.relkind = 'p')
-           AND EXISTS (SELECT FROM pg_trigger g WHERE g.tgrelid = a.events
-                          AND g.tgname = format('lead_score_%s_events_insert', a.profile_id)
-                          AND g.tgfoid = 'lead_score.on_events_change'::regproc)
+           AND EXISTS (SELECT FROM lead_score.profile_triggers g
+                        WHERE g.relation = a.events AND g.profile_id = a.profile_id AND g.watched = 'events')
            AND EXISTS (SELECT FROM pg_class c WHERE c.oid = a.contacts)
          ORDER BY a.profile_id
     LOOP
@@ -391,6 +394,27 @@ BEGIN
     END IF;
     PERFORM lead_score.schema_guard_push(
         coalesce((SELECT pg_catalog.jsonb_agg(pg_catalog.to_jsonb(c)) FROM lead_score.attached_columns() c), '[]'));
+    -- The tables of the profiles' partition trees a DROP may take (profile id/table
+    -- oid, for partitions_dropped: at sql_drop they are out of the catalogs). Set for
+    -- every command, so a value the session set itself never reaches it.
+    PERFORM pg_catalog.set_config('lead_score_guard.dropping_partitions',
+        CASE WHEN pg_catalog.starts_with(TG_TAG, 'DROP ') THEN
+            coalesce((SELECT pg_catalog.string_agg(DISTINCT m.profile_id || '/' || m.relation::oid, ',')
+                        FROM (-- (partitions_under reads pg_inherits: pg_partition_tree would
+                              -- lock every partition for anybody's DROP, until their
+                              -- transaction ends.)
+                              SELECT a.profile_id, t.relation
+                                FROM lead_score.attachment_store a
+                                JOIN pg_class c ON c.oid = a.events AND c.relkind = 'p'
+                               CROSS JOIN LATERAL lead_score.partitions_under(a.events) t
+                              UNION ALL
+                              -- (One that carries the profile's triggers too.)
+                              SELECT a.profile_id, g.relation
+                                FROM lead_score.attachment_store a
+                                JOIN lead_score.profile_triggers g ON g.profile_id = a.profile_id
+                                                                  AND g.watched = 'events'
+                               WHERE g.relation <> a.events) m), '')
+        ELSE '' END, true);
 END
 $$;
 
@@ -459,9 +483,8 @@ BEGIN
         live AS (
             SELECT DISTINCT r.profile_id FROM read r
              WHERE r.column_name IS NULL
-               AND EXISTS (SELECT FROM pg_trigger g
-                            WHERE g.tgrelid = r.relation
-                              AND pg_catalog.starts_with(g.tgname::text, format('lead_score_%s_', r.profile_id)))
+               AND EXISTS (SELECT FROM lead_score.profile_triggers g
+                            WHERE g.relation = r.relation AND g.profile_id = r.profile_id)
         ),
         -- How many owners each attachment's tables had before the command and have now
         -- (a dropped table has none), and who owned them.

@@ -271,8 +271,13 @@ REVOKE ALL ON FUNCTION lead_score.has_unique_index(regclass, name) FROM PUBLIC;
 -- @definitions sql/profiles.sql: create_profile_for_caller, create_profile, update_profile_for_caller, update_profile, drop_profile_for_caller, drop_profile, add_rule_for_caller, add_rule, update_rule_for_caller, update_rule, remove_rule_for_caller, remove_rule, publish_for_caller, publish, revert_draft_for_caller, revert_draft
 -- (Issue 29, in part: a partitioned events table. attach() gives each partition the
 -- profile's triggers, detach() drops them, through these; see the schema guard below.)
+-- (Ours are known by what they are, profile_triggers; partition trees read from
+-- pg_inherits, partitions_under, by the schema guard and verify().)
+-- @definitions sql/attach.sql: profile_triggers, partitions_under
+REVOKE ALL ON lead_score.profile_triggers FROM PUBLIC;
 -- @definitions sql/attach.sql: events_tables, create_statement_triggers, drop_statement_triggers, check_events_partition
 REVOKE ALL ON FUNCTION lead_score.events_tables(regclass),
+                       lead_score.partitions_under(regclass),
                        lead_score.create_statement_triggers(bigint, regclass, text),
                        lead_score.drop_statement_triggers(bigint, regclass, text),
                        lead_score.check_events_partition(regclass, regclass)

@@ -423,7 +423,7 @@ pub(crate) fn differences(
     // Then each account whose row differs from a rebuild from the contacts and their
     // score rows.
     found.extend(account_differences(client, attached, &placed, now));
-    found.extend(partition_differences(client, attached));
+    found.extend(table_differences(client, attached));
     found
 }
 
@@ -462,40 +462,59 @@ fn latest_stage_moves(
     .collect()
 }
 
-/// The partitions of a partitioned events table that the profile's writes would not
-/// keep current (`contact` `partition <name>`): one without all of the profile's
-/// triggers (ours by name and function; its owner dropped one: the schema guard mends
-/// only what a command touches), and one left detach pending by an interrupted
-/// `DETACH ... CONCURRENTLY` (no longer read through its parent, its contacts' scores
-/// stale until `FINALIZE`). Only the catalog is read.
-fn partition_differences(client: &SpiClient<'_>, attached: &Attached) -> Vec<Difference> {
+/// The tables the profile's writes would not keep current: its contacts, events and
+/// accounts tables (`contact` `table <name>`) and, for a partitioned events table,
+/// each partition under it at every level (`partition <name>`). `triggers`: one of the
+/// profile's triggers is missing (its owner dropped one: the schema guard mends a
+/// partition only when a command touches it); `triggers disabled`: one of them does
+/// not fire for the CRM's writes (`ALTER TABLE ... DISABLE TRIGGER`, or `ENABLE
+/// REPLICA TRIGGER`); `detach pending`: an interrupted `DETACH ... CONCURRENTLY` left a
+/// partition no longer read through its parent, its contacts' scores stale until
+/// `FINALIZE`. Ours are known by what they are (`lead_score.profile_triggers`), the
+/// tree by pg_inherits (`lead_score.partitions_under`): only the catalog is read, and
+/// no partition is locked.
+fn table_differences(client: &SpiClient<'_>, attached: &Attached) -> Vec<Difference> {
     let attachment = &attached.attachment;
-    let query = "WITH RECURSIVE tree(relid, pending) AS (
-                     SELECT h.inhrelid, h.inhdetachpending FROM pg_catalog.pg_inherits h
-                      WHERE h.inhparent OPERATOR(pg_catalog.=) $1
-                     UNION
-                     SELECT h.inhrelid, h.inhdetachpending FROM pg_catalog.pg_inherits h
-                       JOIN tree ON h.inhparent OPERATOR(pg_catalog.=) tree.relid
+    let query = "WITH tables(label, relation, watched, pending, sort) AS (
+                     SELECT 'table ' OPERATOR(pg_catalog.||) r.relation::pg_catalog.regclass::pg_catalog.text,
+                            r.relation, r.watched, false, r.sort
+                       FROM (VALUES ($2::pg_catalog.oid, 'contacts', 1), ($1, 'events', 2), ($3, 'accounts', 3))
+                            AS r(relation, watched, sort)
+                      WHERE EXISTS (SELECT FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) r.relation)
+                     UNION ALL
+                     SELECT 'partition ' OPERATOR(pg_catalog.||) t.relation::pg_catalog.regclass::pg_catalog.text,
+                            t.relation, 'events', t.detach_pending, 4
+                       FROM lead_score.partitions_under($1) t
+                      WHERE EXISTS (SELECT FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) $1
+                                       AND c.relkind OPERATOR(pg_catalog.=) 'p')
                  )
-                 SELECT 'partition ' OPERATOR(pg_catalog.||) tree.relid::pg_catalog.regclass::pg_catalog.text,
+                 SELECT t.label,
                         pg_catalog.concat_ws(', ',
-                            CASE WHEN (SELECT pg_catalog.count(*) FROM pg_catalog.pg_trigger g
-                                        WHERE g.tgrelid OPERATOR(pg_catalog.=) tree.relid
-                                          AND g.tgfoid OPERATOR(pg_catalog.=) 'lead_score.on_events_change'::pg_catalog.regproc
-                                          AND g.tgname::pg_catalog.text OPERATOR(pg_catalog.=) ANY ($2::pg_catalog.text[]))
+                            CASE WHEN (SELECT pg_catalog.count(DISTINCT g.operation) FROM lead_score.profile_triggers g
+                                        WHERE g.relation OPERATOR(pg_catalog.=) t.relation
+                                          AND g.profile_id OPERATOR(pg_catalog.=) $4
+                                          AND g.watched OPERATOR(pg_catalog.=) t.watched)
                                       OPERATOR(pg_catalog.<) 4 THEN 'triggers' END,
-                            CASE WHEN tree.pending THEN 'detach pending' END)
-                   FROM tree
-                  WHERE EXISTS (SELECT FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) $1
-                                   AND c.relkind OPERATOR(pg_catalog.=) 'p')
-                  ORDER BY 1";
-    let names: Vec<String> = ["insert", "update", "delete", "truncate"]
-        .iter()
-        .map(|o| format!("lead_score_{}_events_{o}", attachment.profile_id))
-        .collect();
-    let what = "checking the events table's partitions";
+                            CASE WHEN EXISTS (SELECT FROM lead_score.profile_triggers g
+                                               WHERE g.relation OPERATOR(pg_catalog.=) t.relation
+                                                 AND g.profile_id OPERATOR(pg_catalog.=) $4
+                                                 AND g.watched OPERATOR(pg_catalog.=) t.watched
+                                                 AND NOT g.enabled) THEN 'triggers disabled' END,
+                            CASE WHEN t.pending THEN 'detach pending' END)
+                   FROM tables t
+                  ORDER BY t.sort, t.label";
+    let what = "checking the attached tables' triggers";
     client
-        .select(query, None, &[attachment.events_oid.into(), names.into()])
+        .select(
+            query,
+            None,
+            &[
+                attachment.events_oid.into(),
+                attachment.contacts_oid.into(),
+                attachment.accounts_oid.into(),
+                attachment.profile_id.into(),
+            ],
+        )
         .unwrap_or_else(|e| spi_failed(attachment, what, e))
         .filter_map(|r| {
             let relation = r.get::<String>(1).unwrap_or_else(|e| spi_failed(attachment, what, e));

@@ -311,6 +311,82 @@ RESET ROLE;
 SELECT * FROM pg_temp.triggers() WHERE relation = 'pe.events_2024_06'::regclass;
 SELECT * FROM pg_temp.scores();
 
+-- Ours are known by what they are (our function, the profile's id, the kind of
+-- trigger), not by name. One its owner renamed (ALTER TRIGGER ... RENAME) is still the
+-- profile's: verify() finds none missing, the next command touching the partition adds
+-- no second one, and a write into it is scored once.
+SELECT id AS parted_id FROM lead_score.profile_store WHERE name = 'Parted' \gset
+SET ROLE pe_owner;
+\set ECHO none
+SELECT format('ALTER TRIGGER %I ON pe.events_2024_06 RENAME TO %I', t.tgname,
+              regexp_replace(t.tgname, '^lead_score_[0-9]+_', 'renamed_'))
+  FROM pg_trigger t WHERE t.tgrelid = 'pe.events_2024_06'::regclass AND t.tgname LIKE 'lead_score%insert' \gexec
+\set ECHO all
+RESET ROLE;
+SELECT contact, difference FROM lead_score.verify('Parted');
+SET ROLE pe_owner;
+ALTER TABLE pe.events_2024_06 SET (fillfactor = 90);
+RESET ROLE;
+SELECT count(*) AS triggers, count(*) FILTER (WHERE tgname = 'renamed_events_insert') AS renamed
+  FROM pg_trigger WHERE tgrelid = 'pe.events_2024_06'::regclass;
+INSERT INTO pe.events_2024_06 (contact_id, event_type, occurred_at) VALUES (3, 'visit', '2024-06-21');
+SELECT * FROM pg_temp.scores();
+-- And a profile whose triggers on its contacts and events tables were all renamed is
+-- still in force: the schema guard refuses to drop a column it reads (2BP01).
+SET ROLE pe_owner;
+\set ECHO none
+SELECT format('ALTER TRIGGER %I ON %s RENAME TO %I', t.tgname, t.tgrelid::regclass,
+              regexp_replace(t.tgname, '^lead_score_[0-9]+_', 'renamed_'))
+  FROM pg_trigger t WHERE t.tgrelid IN ('pe.contacts'::regclass, 'pe.events'::regclass)
+   AND t.tgname LIKE 'lead_score%' \gexec
+\set ECHO all
+ALTER TABLE pe.contacts DROP COLUMN country;
+\echo :SQLSTATE
+-- (Their names back, for the counts below.)
+\set ECHO none
+SELECT format('ALTER TRIGGER %I ON %s RENAME TO %I', t.tgname, t.tgrelid::regclass,
+              regexp_replace(t.tgname, '^renamed_', 'lead_score_' || :parted_id || '_'))
+  FROM pg_trigger t WHERE t.tgrelid IN ('pe.contacts'::regclass, 'pe.events'::regclass, 'pe.events_2024_06'::regclass)
+   AND t.tgname LIKE 'renamed\_%' \gexec
+\set ECHO all
+RESET ROLE;
+SELECT * FROM pg_temp.triggers('pe.contacts');
+
+-- A command locks none of the partitions of an attached tree (the schema guard reads
+-- the tree from pg_inherits): anybody's DDL, a temp table's here, would otherwise lock
+-- every partition of every attached tree until its transaction ends, and wait for any
+-- role holding a lock on one.
+SET ROLE pe_plain;
+BEGIN;
+CREATE TEMP TABLE pe_plain_locks (x integer);
+SELECT count(*) AS partitions_locked
+  FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+ WHERE l.pid = pg_backend_pid() AND l.locktype = 'relation' AND c.relnamespace = 'pe'::regnamespace;
+ROLLBACK;
+RESET ROLE;
+
+-- verify() names each table of the profile's with one of its triggers disabled
+-- (DISABLE TRIGGER, or ENABLE REPLICA TRIGGER, which fires only for replication):
+-- writes there are not scored, and the contacts they leave stale show too.
+SET ROLE pe_owner;
+\set ECHO none
+SELECT format('ALTER TABLE %s %s TRIGGER %I', t.tgrelid::regclass,
+              CASE WHEN t.tgrelid = 'pe.events'::regclass THEN 'ENABLE REPLICA' ELSE 'DISABLE' END, t.tgname)
+  FROM pg_trigger t WHERE t.tgrelid IN ('pe.events'::regclass, 'pe.events_2024_06'::regclass)
+   AND t.tgname LIKE 'lead_score%insert' \gexec
+\set ECHO all
+ALTER TABLE pe.contacts DISABLE TRIGGER USER;
+INSERT INTO pe.events_2024_06 (contact_id, event_type, occurred_at) VALUES (2, 'visit', '2024-06-22');
+RESET ROLE;
+SELECT contact, difference FROM lead_score.verify('Parted');
+SET ROLE pe_owner;
+ALTER TABLE pe.contacts ENABLE TRIGGER USER;
+ALTER TABLE pe.events ENABLE TRIGGER USER;
+ALTER TABLE pe.events_2024_06 ENABLE TRIGGER USER;
+RESET ROLE;
+SELECT lead_score.rescore('Parted') > 0 AS rescored;
+SELECT * FROM pg_temp.scores();
+
 -- A partition created by a CREATE SCHEMA's element (tag CREATE SCHEMA) is followed as
 -- any: it gets the triggers, and one another role would own is refused (55000).
 CREATE SCHEMA pe_elements AUTHORIZATION pe_owner
@@ -326,7 +402,6 @@ SELECT * FROM pg_temp.scores();
 
 -- A trigger merely named like the profile's on a table attached as a partition is
 -- refused (42710): it would stand in for the profile's own. Nothing changes.
-SELECT id AS parted_id FROM lead_score.profile_store WHERE name = 'Parted' \gset
 SET ROLE pe_owner;
 CREATE FUNCTION pe.nothing() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$;
 CREATE TABLE pe.events_2023_07 (LIKE pe.events);
@@ -343,6 +418,29 @@ SELECT regexp_replace(:'LAST_ERROR_MESSAGE', '(lead_score_|profile )[0-9]+', '\1
 RESET ROLE;
 SELECT * FROM pg_temp.triggers('pe.events_2023_07') WHERE relation = 'pe.events_2023_07'::regclass;
 SELECT * FROM pg_temp.scores();
+-- So is one with the profile's name and our function but another profile's id, or
+-- another kind (BEFORE TRUNCATE): neither is the profile's own.
+SET ROLE pe_owner;
+CREATE TABLE pe.events_2023_06 (LIKE pe.events);
+RESET ROLE;
+\set ECHO none
+SELECT format('CREATE TRIGGER %I AFTER INSERT ON pe.events_2023_06 REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION lead_score.on_events_change(%L)',
+              'lead_score_' || :parted_id || '_events_insert', :parted_id + 1000) \gexec
+\set ECHO all
+\set VERBOSITY sqlstate
+ALTER TABLE pe.events ATTACH PARTITION pe.events_2023_06 FOR VALUES FROM ('2023-06-01') TO ('2023-07-01');
+\echo :SQLSTATE
+\set VERBOSITY default
+\set ECHO none
+SELECT format('DROP TRIGGER %I ON pe.events_2023_06', 'lead_score_' || :parted_id || '_events_insert') \gexec
+SELECT format('CREATE TRIGGER %I BEFORE TRUNCATE ON pe.events_2023_06 FOR EACH STATEMENT EXECUTE FUNCTION lead_score.on_events_change(%L)',
+              'lead_score_' || :parted_id || '_events_truncate', :parted_id) \gexec
+\set ECHO all
+\set VERBOSITY sqlstate
+ALTER TABLE pe.events ATTACH PARTITION pe.events_2023_06 FOR VALUES FROM ('2023-06-01') TO ('2023-07-01');
+\echo :SQLSTATE
+\set VERBOSITY default
+DROP TABLE pe.events_2023_06;
 
 -- A partition with row security forced is refused (55000), attached or forced later:
 -- its policies would hide from the owner-side rescore rows the parent's reads see.
@@ -388,6 +486,82 @@ DROP FOREIGN TABLE pe.events_2024_11;
 SELECT lead_score.attach('Parted', 'pe.contacts', 'pe.events');
 SELECT * FROM pg_temp.scores();
 SELECT lead_score.detach('Parted');
+
+-- A table's owner renaming one of its profile's triggers to another profile's name
+-- (ALTER TRIGGER ... RENAME) does not make that trigger the other profile's: the
+-- schema guard knows ours by the profile id they pass, so the next DDL on the table
+-- neither drops it as the other profile's nor rescores the table for it, whose reads
+-- would run the table owner's code (a statistics expression here) as the other
+-- profile's CRM owner (here a superuser).
+CREATE ROLE pe_team;
+CREATE SCHEMA pe_team AUTHORIZATION pe_team;
+SET ROLE pe_team;
+CREATE TABLE pe_team.contacts (id bigint PRIMARY KEY, country text);
+CREATE TABLE pe_team.events (contact_id bigint, event_type text, occurred_at timestamptz)
+    PARTITION BY RANGE (occurred_at);
+CREATE TABLE pe_team.events_2024 PARTITION OF pe_team.events FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+INSERT INTO pe_team.contacts VALUES (1, 'US');
+INSERT INTO pe_team.events VALUES (1, 'visit', '2024-05-20');
+RESET ROLE;
+CREATE SCHEMA pe_main;
+CREATE TABLE pe_main.contacts (id bigint PRIMARY KEY, country text);
+CREATE TABLE pe_main.events (contact_id bigint, event_type text, occurred_at timestamptz)
+    PARTITION BY RANGE (occurred_at);
+CREATE TABLE pe_main.events_2024 PARTITION OF pe_main.events FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+INSERT INTO pe_main.contacts VALUES (1, 'US');
+SELECT lead_score.create_profile('PeTeam') AS team_id, lead_score.create_profile('PeMain') AS main_id \gset
+SELECT count(lead_score.add_rule(p, 'Visit', '{"kind": "event", "event": "visit", "points": 1, "half_life": null}'))
+       AS rules, count(lead_score.publish(p)) AS published
+  FROM unnest(ARRAY['PeTeam', 'PeMain']) p;
+SELECT lead_score.attach('PeTeam', 'pe_team.contacts', 'pe_team.events') IS NOT NULL AS attached;
+SELECT lead_score.attach('PeMain', 'pe_main.contacts', 'pe_main.events') IS NOT NULL AS attached;
+SELECT format('lead_score_%s_events_truncate', :team_id) AS team_trigger,
+       format('lead_score_%s_events_truncate', :main_id) AS main_trigger \gset
+SET ROLE pe_team;
+CREATE FUNCTION pe_team.folded(x integer) RETURNS integer LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    IF current_user <> 'pe_team' THEN
+        RAISE NOTICE 'pe_team''s code ran as %', current_user;
+    END IF;
+    RETURN x;
+END $$;
+CREATE STATISTICS pe_team.planted ON ((contact_id + pe_team.folded(1))) FROM pe_team.events_2024;
+ALTER TRIGGER :"team_trigger" ON pe_team.events_2024 RENAME TO :"main_trigger";
+ALTER TABLE pe_team.events_2024 SET (fillfactor = 90);
+RESET ROLE;
+-- (The renamed one stays, still PeTeam's: it gets no second one. Four.)
+SELECT count(*) AS triggers, count(*) FILTER (WHERE tgname = :'main_trigger') AS renamed
+  FROM pg_trigger WHERE tgrelid = 'pe_team.events_2024'::regclass;
+-- PeMain's contact 1 has no event: no score for it from pe_team's visit.
+SELECT count(*) AS main_scored FROM lead_score."PeMain_scores" WHERE score <> 0;
+-- Dropping a table with a trigger of a profile's name (any role's temp table) is not
+-- dropping one of its partitions: no rescore of the profile (which would hold its score
+-- table EXCLUSIVE). A stored score made wrong shows whether it was rescored.
+SELECT format('lead_score.%I', 'state_' || :main_id) AS main_state,
+       format('lead_score_%s_events_insert', :main_id) AS main_insert \gset
+UPDATE :main_state SET fit = fit + 5 WHERE contact_key = 1;
+SET ROLE pe_plain;
+CREATE FUNCTION pg_temp.nothing() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$;
+CREATE TEMP TABLE decoy (x integer);
+CREATE TRIGGER :"main_insert" AFTER INSERT ON decoy FOR EACH STATEMENT EXECUTE FUNCTION pg_temp.nothing();
+DROP TABLE decoy;
+DROP FUNCTION pg_temp.nothing();
+RESET ROLE;
+SELECT id, score FROM lead_score."PeMain_scores" ORDER BY id;
+-- Dropping one of its partitions does rescore it.
+DROP TABLE pe_main.events_2024;
+SELECT id, score FROM lead_score."PeMain_scores" ORDER BY id;
+-- detach() drops a profile's triggers by what they are: PeMain's leaves the renamed one
+-- of PeTeam's, and PeTeam's drops it with its others.
+SELECT lead_score.detach('PeMain');
+SELECT count(*) AS triggers, count(*) FILTER (WHERE tgname = :'main_trigger') AS renamed
+  FROM pg_trigger WHERE tgrelid = 'pe_team.events_2024'::regclass;
+SELECT lead_score.detach('PeTeam');
+SELECT count(*) AS triggers FROM pg_trigger WHERE tgrelid = 'pe_team.events_2024'::regclass;
+SELECT lead_score.drop_profile('PeTeam'), lead_score.drop_profile('PeMain');
+DROP SCHEMA pe_team CASCADE;
+DROP SCHEMA pe_main CASCADE;
+DROP ROLE pe_team;
 
 DROP SCHEMA pe CASCADE;
 DROP SERVER pe_server;
