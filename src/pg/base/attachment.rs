@@ -27,6 +27,8 @@ pub(crate) struct Attachment {
     pub events: Quoted,
     pub events_oid: pg_sys::Oid,
     pub event_contact: Quoted,
+    /// The event contact column's name, as named at attach.
+    pub(crate) event_contact_name: String,
     pub event_type: Quoted,
     pub event_time: Quoted,
     /// `timestamptz`, `timestamp` or `date`.
@@ -350,6 +352,7 @@ pub(crate) fn load_attachment(client: &SpiClient<'_>, profile_id: i64) -> Option
         events,
         events_oid,
         event_contact: ident(&text(7)?),
+        event_contact_name: text(7)?,
         event_type: ident(&text(8)?),
         event_time: ident(&text(9)?),
         event_time_type: oid(16).unwrap_or(pg_sys::TIMESTAMPTZOID),

@@ -1,6 +1,6 @@
 //! The shared machinery: the attached profile (catalog row, compiled version, prepared
 //! statements, locks), whose rights a statement runs with, reading SPI rows and binding
-//! parameters, the clock, the decayed type's stored layout, and the one error map.
+//! parameters, reading a table by oid, the clock, the decayed type's stored layout, and the one error map.
 
 pub(crate) mod attached;
 pub(crate) mod attachment;
@@ -16,3 +16,4 @@ pub(crate) mod rights;
 pub(crate) mod schema_guard;
 pub(crate) mod spi_rows;
 pub(crate) mod state_table;
+pub(crate) mod table_scan;

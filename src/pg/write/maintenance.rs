@@ -2,7 +2,7 @@
 //! rescoring everyone (`rescore`, and for publish and attach), what time alone changed
 //! (`tick`), and every stored result compared with a recomputation (`verify`).
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 
 use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
@@ -11,12 +11,12 @@ use crate::pg::base::attached::{
     attached_by_name as attached, attached_locking, run, Attached, Statement,
 };
 
-use crate::pg::base::attachment::relation;
 use crate::pg::base::clock::decision_now_unix_micros;
 use crate::pg::base::errors::{internal, spi_failed, texts};
 use crate::pg::base::locks::lock_together;
 use crate::pg::base::params::Params;
 use crate::pg::base::rights::as_crm_owner;
+use crate::pg::base::table_scan::{distinct_texts, holds_rows};
 use crate::pg::write::accounts::{
     account_differences, placed_everyone, rebuild_accounts, refresh_accounts, stale_account_keys,
     Placed,
@@ -122,24 +122,14 @@ pub(crate) fn rescore_events_in(
     let before_locks = attached(client, profile);
     let attachment = &before_locks.attachment;
     // Only a table holding a row changes the scores: the empty one pg_partman attaches
-    // each month costs no lock on the score table. Whether it holds one is asked as
-    // its owner, restricted, like every read of a CRM table: planning the query runs
-    // the table's index and statistics expressions, its owner's code.
+    // each month costs no lock on the score table. Each table is read by its oid (no
+    // name looked up: its schema may be another role's, who can revoke USAGE on it) as
+    // its owner, restricted, like every read of a CRM table.
     let tables: Vec<pg_sys::Oid> = tables
         .iter()
         .copied()
         .filter(|&oid| {
-            let (table, _) = relation(client, &attachment.profile_name, "events partition", oid);
-            let query = format!("SELECT EXISTS (SELECT FROM {table})");
-            as_crm_owner(attachment.crm_owner, |_| {
-                client
-                    .select(&query, Some(1), &[])
-                    .and_then(|rows| rows.first().get_one::<bool>())
-                    .unwrap_or_else(|e| {
-                        spi_failed(attachment, "seeing whether a partition holds events", e)
-                    })
-                    .unwrap_or(false)
-            })
+            as_crm_owner(attachment.crm_owner, |_| holds_rows(oid, "an events partition"))
         })
         .collect();
     if tables.is_empty() {
@@ -157,30 +147,29 @@ pub(crate) fn rescore_events_in(
     lock_together(&locks);
     let attached = attached_locking(client, profile, &before_locks, pg_sys::ExclusiveLock);
     let attachment = &attached.attachment;
-    let selects: Vec<String> = tables
-        .iter()
-        .map(|&oid| {
-            // (Each table as `relation` names it: a plain one `ONLY`; the guard passes
-            // only tables holding rows, never a partitioned one.)
-            let (table, _) = relation(client, &attachment.profile_name, "events partition", oid);
-            format!(
-                "SELECT e.{c}::{key_type} AS k FROM {table} e",
-                c = attachment.event_contact,
-                key_type = attachment.key_type
-            )
-        })
-        .collect();
-    if selects.is_empty() {
-        return 0;
-    }
-    // The output is named `key`, so `ORDER BY k` sorts the keys, not their text.
+    // Their contacts (as text), as the tables' owner; then, as keys, sorted and
+    // without duplicates (the key type's input function: a built-in one).
+    let contact_column = &attachment.event_contact_name;
+    let found: BTreeSet<String> = as_crm_owner(attachment.crm_owner, |_| {
+        tables
+            .iter()
+            .flat_map(|&oid| distinct_texts(oid, contact_column, "an events partition"))
+            .collect()
+    });
+    let found: Vec<Option<String>> = found.into_iter().map(Some).collect();
+    let mut params = Params::default();
+    let found = params.bind(found);
     let query = format!(
-        "SELECT k::text AS key FROM ({}) named WHERE k IS NOT NULL GROUP BY k ORDER BY k",
-        selects.join(" UNION ALL ")
+        "SELECT k::text AS key FROM (SELECT DISTINCT t::{key_type} AS k FROM unnest({found}::text[]) AS t) named
+          ORDER BY k",
+        key_type = attachment.key_type
     );
-    // The tables hold the CRM's rows: read as their owner.
     let keys = as_crm_owner(attachment.crm_owner, |_| {
-        texts(client.select(&query, None, &[]), attachment, "finding the partitions' contacts")
+        texts(
+            client.select(&query, None, params.args()),
+            attachment,
+            "finding the partitions' contacts",
+        )
     });
     let now = decision_now_unix_micros();
     let scored = rescore_contacts(client, &attached, &keys, now, cause);

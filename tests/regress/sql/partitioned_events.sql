@@ -277,6 +277,40 @@ DROP TABLE pe.events_2023_10, pe.events_2023_11, pe.seen;
 DROP FUNCTION pe.folded(integer), pe.record();
 RESET ROLE;
 
+-- A sub-partitioned table whose leaf lives in another role's schema, which then
+-- revokes the owner's USAGE on it: the owner's ATTACH and DETACH of the parent go
+-- through as in Postgres (which never names the leaf), and the leaf's events are
+-- scored, then taken out (contact 2's demo: 10): the guard reads each table by its
+-- oid, never by its name.
+CREATE ROLE pe_archivist;
+CREATE SCHEMA pe_archive AUTHORIZATION pe_archivist;
+GRANT USAGE, CREATE ON SCHEMA pe_archive TO pe_owner;
+SET ROLE pe_owner;
+CREATE TABLE pe.events_2023q3 (LIKE pe.events) PARTITION BY RANGE (occurred_at);
+CREATE TABLE pe_archive.events_2023_08 PARTITION OF pe.events_2023q3 FOR VALUES FROM ('2023-07-01') TO ('2023-10-01');
+INSERT INTO pe.events_2023q3 VALUES (2, 'demo', '2023-08-01', NULL);
+RESET ROLE;
+SET ROLE pe_archivist;
+REVOKE USAGE, CREATE ON SCHEMA pe_archive FROM pe_owner;
+RESET ROLE;
+SELECT * FROM pg_temp.scores();
+SET ROLE pe_owner;
+ALTER TABLE pe.events ATTACH PARTITION pe.events_2023q3 FOR VALUES FROM ('2023-07-01') TO ('2023-10-01');
+\echo :SQLSTATE
+RESET ROLE;
+SELECT * FROM pg_temp.scores();
+SET ROLE pe_owner;
+ALTER TABLE pe.events DETACH PARTITION pe.events_2023q3;
+\echo :SQLSTATE
+RESET ROLE;
+SELECT * FROM pg_temp.scores();
+SELECT * FROM pg_temp.triggers('pe.events_2023q3', 'pe_archive.events_2023_08');
+SET ROLE pe_owner;
+DROP TABLE pe.events_2023q3;
+RESET ROLE;
+DROP SCHEMA pe_archive;
+DROP ROLE pe_archivist;
+
 -- A partition that lost one of the profile's triggers (its owner dropped it) makes
 -- nobody's DDL fail: other roles' commands, which touch no partition, are left alone,
 -- and verify() reports it, and the contacts its unscored writes left stale. The next command
