@@ -198,20 +198,6 @@ REVOKE ALL ON FUNCTION lead_score.attached_column(regclass, text, text),
                        lead_score.has_unique_index(regclass, name)
     FROM PUBLIC;
 
--- The events table and, when it is partitioned, every partition under it (at every
--- level): the tables whose statements the profile's events triggers must see. A
--- statement naming a partition fires the partition's statement triggers only, and one
--- naming its parent the parent's only (with every partition's rows in its transition
--- tables), so each of them has its own.
-CREATE FUNCTION lead_score.events_tables(events regclass)
-RETURNS SETOF regclass LANGUAGE sql STABLE
-SET search_path = pg_catalog, lead_score, pg_temp
-AS $$
-    SELECT events WHERE EXISTS (SELECT FROM pg_class c WHERE c.oid = events)
-    UNION
-    SELECT t.relid FROM pg_partition_tree(events) t
-$$;
-
 -- pg_lead_score's triggers, known by what they are, never by name (a table's owner may
 -- rename one, ALTER TRIGGER ... RENAME, or create another with one of their names):
 -- our trigger function for the table it watches (events, contacts or accounts), the
@@ -265,6 +251,21 @@ AS $$
           FROM tree t JOIN pg_inherits h ON h.inhparent = t.relation
     )
     SELECT tree.relation, tree.level, tree.path, tree.detach_pending FROM tree
+$$;
+
+-- The events table and, when it is partitioned, every partition under it (at every
+-- level): the tables whose statements the profile's events triggers must see. A
+-- statement naming a partition fires the partition's statement triggers only, and one
+-- naming its parent the parent's only (with every partition's rows in its transition
+-- tables), so each of them has its own. Read from pg_inherits (partitions_under), so a
+-- partition left detach pending counts: it keeps the triggers until FINALIZE.
+CREATE FUNCTION lead_score.events_tables(events regclass)
+RETURNS SETOF regclass LANGUAGE sql STABLE
+SET search_path = pg_catalog, lead_score, pg_temp
+AS $$
+    SELECT events WHERE EXISTS (SELECT FROM pg_class c WHERE c.oid = events)
+    UNION
+    SELECT t.relation::regclass FROM lead_score.partitions_under(events) t
 $$;
 
 -- The profile's statement-level triggers on `relation`, its `watched` table (events,
