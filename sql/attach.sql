@@ -202,28 +202,40 @@ REVOKE ALL ON FUNCTION lead_score.attached_column(regclass, text, text),
 -- rename one, ALTER TRIGGER ... RENAME, or create another with one of their names):
 -- our trigger function for the table it watches (events, contacts or accounts), the
 -- profile's id as its one argument (profile_id; NULL for an argument that is no id),
--- and the kind create_statement_triggers makes for one operation (AFTER ... FOR EACH
--- STATEMENT with its transition tables, no WHEN condition, no column list). The one
--- place that says which triggers are ours: the schema guard, attach(), detach() and
--- verify() read it. enabled: whether it fires for the CRM's writes (not DISABLE
--- TRIGGER, nor ENABLE REPLICA TRIGGER, which fires only for replication). Only the
--- catalog.
+-- and the kind create_statement_triggers makes for one operation: AFTER ... FOR EACH
+-- STATEMENT with its transition tables for the CRM's writes (insert, update, delete,
+-- truncate), and AFTER ... FOR EACH ROW for replicated ones (insert_replicated, ...:
+-- a logical-replication apply worker fires row triggers only); no WHEN condition, no
+-- column list. The one place that says which triggers are ours: the schema guard,
+-- attach(), detach() and verify() read it. enabled: whether it fires for the CRM's own
+-- writes, as the statement kinds must (not DISABLE TRIGGER, nor ENABLE REPLICA
+-- TRIGGER); replicated: whether it fires under session_replication_role = replica, as
+-- the row kinds and truncate must (ENABLE REPLICA or ENABLE ALWAYS TRIGGER);
+-- inherited: a row trigger a partition has from its parent (Postgres clones those,
+-- and drops them with the parent's). Only the catalog.
 CREATE VIEW lead_score.profile_triggers AS
     SELECT t.tgrelid AS relation, t.tgname AS trigger_name, k.watched, o.operation,
-           pg_catalog.substring(pg_catalog.encode(t.tgargs, 'escape'), '^([1-9][0-9]{0,17})\\000$')::bigint
+           pg_catalog.substring(pg_catalog.encode(t.tgargs, 'escape'), '^([1-9][0-9]{0,17})\\000$')::pg_catalog.int8
                AS profile_id,
-           t.tgenabled OPERATOR(pg_catalog.=) ANY (ARRAY['O', 'A']::"char"[]) AS enabled
+           o.per_row OR t.tgenabled OPERATOR(pg_catalog.=) ANY (ARRAY['O', 'A']::pg_catalog."char"[]) AS enabled,
+           NOT (o.per_row OR o.operation OPERATOR(pg_catalog.=) 'truncate')
+               OR t.tgenabled OPERATOR(pg_catalog.=) ANY (ARRAY['R', 'A']::pg_catalog."char"[]) AS replicated,
+           t.tgparentid OPERATOR(pg_catalog.<>) '0'::pg_catalog.oid AS inherited
       FROM pg_catalog.pg_trigger t
       JOIN pg_catalog.pg_proc f ON f.oid OPERATOR(pg_catalog.=) t.tgfoid
                                AND f.pronamespace OPERATOR(pg_catalog.=) 'lead_score'::pg_catalog.regnamespace
-      -- (tgtype: AFTER, FOR EACH STATEMENT, and INSERT 4, DELETE 8, UPDATE 16, TRUNCATE 32.)
-      JOIN (VALUES ('insert', 4, NULL, 'changed'),
-                   ('update', 16, 'before_change', 'changed'),
-                   ('delete', 8, 'before_change', NULL),
-                   ('truncate', 32, NULL, NULL)) AS o(operation, tgtype, old_table, new_table)
+      -- (tgtype: ROW 1, and INSERT 4, DELETE 8, UPDATE 16, TRUNCATE 32; AFTER is no bit.
+      -- The transition tables' names, '' for none.)
+      JOIN (VALUES ('insert', 4, false, '', 'changed'),
+                   ('update', 16, false, 'before_change', 'changed'),
+                   ('delete', 8, false, 'before_change', ''),
+                   ('truncate', 32, false, '', ''),
+                   ('insert_replicated', 5, true, '', ''),
+                   ('update_replicated', 17, true, '', ''),
+                   ('delete_replicated', 9, true, '', '')) AS o(operation, tgtype, per_row, old_table, new_table)
         ON t.tgtype OPERATOR(pg_catalog.=) o.tgtype
-       AND t.tgoldtable IS NOT DISTINCT FROM o.old_table::name
-       AND t.tgnewtable IS NOT DISTINCT FROM o.new_table::name
+       AND pg_catalog.concat(t.tgoldtable::pg_catalog.text) OPERATOR(pg_catalog.=) o.old_table
+       AND pg_catalog.concat(t.tgnewtable::pg_catalog.text) OPERATOR(pg_catalog.=) o.new_table
      CROSS JOIN LATERAL (SELECT pg_catalog.substring(f.proname::pg_catalog.text, '^on_(events|contacts|accounts)_change$')
                              AS watched) k
      WHERE k.watched IS NOT NULL
@@ -268,24 +280,49 @@ AS $$
     SELECT t.relation::regclass FROM lead_score.partitions_under(events) t
 $$;
 
--- The profile's statement-level triggers on `relation`, its `watched` table (events,
--- contacts or accounts) or a partition of its events table: one call per statement,
--- the rows it touched in the transition tables `changed` (new rows) and
--- `before_change` (old rows). Ours are known by what they are (profile_triggers), not
--- by name: those already there stay, whatever their names (a partition that lost one
--- gets only what it lacks); another trigger with the name one would take (somebody
--- else's, or a look-alike of another kind or profile) is refused (42710), since it
--- would stand in for ours.
+-- Whether `relation` holds rows itself (not a partitioned table), and so gets the
+-- profile's row triggers for replicated writes besides the statement ones: how many
+-- triggers of a profile such a table has, 7, or 4.
+CREATE FUNCTION lead_score.holds_rows_itself(relation regclass)
+RETURNS boolean LANGUAGE sql STABLE
+SET search_path = pg_catalog, lead_score, pg_temp
+AS $$
+    SELECT c.relkind <> 'p' FROM pg_class c WHERE c.oid = relation
+$$;
+
+CREATE FUNCTION lead_score.profile_trigger_count(relation regclass)
+RETURNS integer LANGUAGE sql STABLE
+SET search_path = pg_catalog, lead_score, pg_temp
+AS $$
+    SELECT CASE WHEN lead_score.holds_rows_itself(relation) THEN 7 ELSE 4 END
+$$;
+
+-- The profile's triggers on `relation`, its `watched` table (events, contacts or
+-- accounts) or a partition of its events table. For the CRM's writes, statement-level
+-- ones: one call per statement, the rows it touched in the transition tables `changed`
+-- (new rows) and `before_change` (old rows); the truncate one ENABLE ALWAYS. For
+-- replicated writes (a logical-replication apply worker, or anybody writing under
+-- session_replication_role = replica), row-level ones, ENABLE REPLICA: the apply
+-- worker fires no statement trigger but truncate's, and under that role the statement
+-- ones leave the rows to them (see statement.rs). A partitioned table has no row
+-- triggers (Postgres would clone them onto every partition, as the role creating or
+-- attaching it, which may not execute our trigger functions): its partitions have
+-- their own. Ours are known by what they are (profile_triggers), not by name: those
+-- already there stay, whatever their names (a partition that lost one gets only what
+-- it lacks); another trigger with the name one would take (somebody else's, or a
+-- look-alike of another kind or profile) is refused (42710), since it would stand in
+-- for ours.
 CREATE FUNCTION lead_score.create_statement_triggers(profile_id bigint, relation regclass, watched text)
 RETURNS void LANGUAGE plpgsql
 SET search_path = pg_catalog, lead_score, pg_temp
 AS $$
 DECLARE
     trigger_row record;
+    modes text[] := '{}';
 BEGIN
     FOR trigger_row IN
         SELECT format('lead_score_%s_%s_%s', profile_id, watched, o.operation) AS trigger_name,
-               o.operation, o.referencing,
+               o.operation, o.timing, o.referencing, o.mode,
                EXISTS (SELECT FROM lead_score.profile_triggers g
                         WHERE g.relation = create_statement_triggers.relation
                           AND g.profile_id = create_statement_triggers.profile_id
@@ -294,10 +331,15 @@ BEGIN
                EXISTS (SELECT FROM pg_trigger g
                         WHERE g.tgrelid = create_statement_triggers.relation
                           AND g.tgname = format('lead_score_%s_%s_%s', profile_id, watched, o.operation)) AS name_taken
-          FROM (VALUES ('insert', 'REFERENCING NEW TABLE AS changed'),
-                       ('update', 'REFERENCING OLD TABLE AS before_change NEW TABLE AS changed'),
-                       ('delete', 'REFERENCING OLD TABLE AS before_change'),
-                       ('truncate', '')) AS o(operation, referencing)
+          FROM (VALUES ('insert', 'INSERT', 'REFERENCING NEW TABLE AS changed FOR EACH STATEMENT', NULL),
+                       ('update', 'UPDATE', 'REFERENCING OLD TABLE AS before_change NEW TABLE AS changed FOR EACH STATEMENT', NULL),
+                       ('delete', 'DELETE', 'REFERENCING OLD TABLE AS before_change FOR EACH STATEMENT', NULL),
+                       ('truncate', 'TRUNCATE', 'FOR EACH STATEMENT', 'ALWAYS'),
+                       ('insert_replicated', 'INSERT', 'FOR EACH ROW', 'REPLICA'),
+                       ('update_replicated', 'UPDATE', 'FOR EACH ROW', 'REPLICA'),
+                       ('delete_replicated', 'DELETE', 'FOR EACH ROW', 'REPLICA')) AS o(operation, timing, referencing, mode)
+         WHERE o.referencing NOT LIKE '%ROW'
+            OR lead_score.holds_rows_itself(create_statement_triggers.relation)
     LOOP
         IF trigger_row.present THEN
             CONTINUE;
@@ -307,10 +349,18 @@ BEGIN
                 USING ERRCODE = '42710',
                       HINT = 'pg_lead_score names its triggers lead_score_<profile id>_...; rename or drop that trigger.';
         END IF;
-        EXECUTE format('CREATE TRIGGER %I AFTER %s ON %s %s FOR EACH STATEMENT EXECUTE FUNCTION lead_score.%I(%L)',
-                       trigger_row.trigger_name, upper(trigger_row.operation), relation, trigger_row.referencing,
+        EXECUTE format('CREATE TRIGGER %I AFTER %s ON %s %s EXECUTE FUNCTION lead_score.%I(%L)',
+                       trigger_row.trigger_name, trigger_row.timing, relation, trigger_row.referencing,
                        'on_' || watched || '_change', profile_id);
+        IF trigger_row.mode IS NOT NULL THEN
+            modes := modes || format('ENABLE %s TRIGGER %I', trigger_row.mode, trigger_row.trigger_name);
+        END IF;
     END LOOP;
+    -- (One ALTER TABLE: the schema guard fires once. On a partitioned table it reaches
+    -- the row triggers' clones on its partitions too.)
+    IF cardinality(modes) > 0 THEN
+        EXECUTE format('ALTER TABLE %s %s', relation, array_to_string(modes, ', '));
+    END IF;
 END
 $$;
 
@@ -329,6 +379,8 @@ BEGIN
          WHERE g.relation = drop_statement_triggers.relation
            AND g.profile_id = drop_statement_triggers.profile_id
            AND g.watched = drop_statement_triggers.watched
+           -- (A clone goes with its parent's trigger, and cannot be dropped alone.)
+           AND NOT g.inherited
          ORDER BY g.trigger_name
     LOOP
         EXECUTE format('DROP TRIGGER %I ON %s', trigger_name, relation);
@@ -376,6 +428,8 @@ $$;
 
 REVOKE ALL ON FUNCTION lead_score.events_tables(regclass),
                        lead_score.partitions_under(regclass),
+                       lead_score.holds_rows_itself(regclass),
+                       lead_score.profile_trigger_count(regclass),
                        lead_score.create_statement_triggers(bigint, regclass, text),
                        lead_score.drop_statement_triggers(bigint, regclass, text),
                        lead_score.check_events_partition(regclass, regclass)
@@ -411,6 +465,7 @@ DECLARE
     problem record;
     relation regclass;
     parent regclass;
+    events_table regclass;
 BEGIN
     IF contacts IS NULL OR events IS NULL THEN
         RAISE EXCEPTION 'attach needs the contacts and the events tables' USING ERRCODE = '22004';
@@ -702,7 +757,14 @@ BEGIN
 
     -- Statement-level triggers on each table (and on every partition of the events
     -- table: the schema guard gives those created or attached later theirs).
-    PERFORM lead_score.create_statement_triggers(target.id, t, 'events') FROM lead_score.events_tables(events) t;
+    -- (The partitions first, the events table last: each ALTER TABLE that enables
+    -- triggers fires the schema guard, which acts for an attachment once its events
+    -- table has the triggers, and must then find every partition with them.)
+    FOR events_table IN
+        SELECT t FROM lead_score.events_tables(events) t ORDER BY t OPERATOR(pg_catalog.=) events
+    LOOP
+        PERFORM lead_score.create_statement_triggers(target.id, events_table, 'events');
+    END LOOP;
     PERFORM lead_score.create_statement_triggers(target.id, contacts, 'contacts');
     IF accounts IS NOT NULL THEN
         PERFORM lead_score.create_statement_triggers(target.id, accounts, 'accounts');
@@ -756,7 +818,7 @@ BEGIN
         SELECT g.trigger_name, g.relation::regclass AS relation FROM lead_score.profile_triggers g
          -- (Ours by what they are, whatever their names: a trigger of somebody else's
          -- named like them stays, and so does another profile's renamed to their names.)
-         WHERE g.profile_id = target.id
+         WHERE g.profile_id = target.id AND NOT g.inherited
            AND (g.relation IN (att.contacts, att.events, coalesce(att.accounts, 0))
                 OR g.relation = ANY (partitions)
                 OR g.watched = 'events')

@@ -193,6 +193,37 @@ AS $$
      WHERE target IS NOT NULL
 $$;
 
+-- The profile's triggers for replicated writes (ENABLE REPLICA) and its truncate
+-- triggers (ENABLE ALWAYS) among `touched` that a command set back to fire for the
+-- CRM's own writes alone (ENABLE TRIGGER, ENABLE TRIGGER USER or ALL, as after a bulk
+-- load with DISABLE TRIGGER USER): given their modes again, since that state is never
+-- one anybody asked for, and in it a logical-replication apply worker's writes would
+-- not be scored. A disabled trigger stays disabled (verify() names it).
+CREATE FUNCTION lead_score.restore_trigger_modes(touched oid[])
+RETURNS void LANGUAGE plpgsql
+SET search_path = pg_catalog, lead_score, pg_temp
+AS $$
+DECLARE
+    found record;
+BEGIN
+    FOR found IN
+        SELECT g.relation::regclass AS relation,
+               string_agg(format('ENABLE %s TRIGGER %I',
+                                 CASE WHEN g.operation = 'truncate' THEN 'ALWAYS' ELSE 'REPLICA' END, g.trigger_name),
+                          ', ' ORDER BY g.trigger_name) AS subcommands
+          FROM lead_score.profile_triggers g
+          JOIN pg_trigger t ON t.tgrelid = g.relation AND t.tgname = g.trigger_name
+         WHERE g.relation = ANY (touched) AND t.tgenabled = 'O'
+           AND (g.operation = 'truncate' OR g.operation LIKE '%\_replicated')
+           AND EXISTS (SELECT FROM lead_score.attachment_store a WHERE a.profile_id = g.profile_id)
+         GROUP BY g.relation
+         ORDER BY 1
+    LOOP
+        EXECUTE format('ALTER TABLE %s %s', found.relation, found.subcommands);
+    END LOOP;
+END
+$$;
+
 -- ddl_command_end: keep every partition of each attached partitioned events table
 -- under the profile's triggers. Postgres fires no trigger when a table becomes a
 -- partition or stops being one, but the rows it holds then come into or leave what the
@@ -239,6 +270,11 @@ BEGIN
     IF cardinality(touched) = 0 THEN
         RETURN;
     END IF;
+    -- (ENABLE TRIGGER, ENABLE TRIGGER USER or ALL, after a bulk load say, gives every
+    -- trigger the mode that fires for the CRM's writes alone.)
+    IF NOT lead_score.in_restricted_operation() THEN
+        PERFORM lead_score.restore_trigger_modes(touched);
+    END IF;
     FOR att IN
         SELECT a.profile_id, p.name AS profile, a.events
           FROM lead_score.attachment_store a
@@ -263,7 +299,7 @@ BEGIN
              ORDER BY t.level, t.relation::regclass::text
         LOOP
             PERFORM lead_score.check_events_partition(att.events, member.relation);
-            CONTINUE WHEN member.ours = 4;
+            CONTINUE WHEN member.ours = lead_score.profile_trigger_count(member.relation);
             IF lead_score.in_restricted_operation() THEN
                 RAISE EXCEPTION 'pg_lead_score: partition % of %, which profile "%" reads, cannot be followed within a security-restricted operation',
                     member.relation, att.events, att.profile
@@ -635,7 +671,8 @@ REVOKE ALL ON FUNCTION lead_score.read_columns(), lead_score.attached_columns(),
                        lead_score.concurrent_drop_target(text),
                        lead_score.schema_guard_before(), lead_score.schema_guard_after(),
                        lead_score.schema_guard_push(jsonb), lead_score.schema_guard_pop(),
-                       lead_score.follow_partitions(), lead_score.partitions_dropped()
+                       lead_score.follow_partitions(), lead_score.partitions_dropped(),
+                       lead_score.restore_trigger_modes(oid[])
     FROM PUBLIC;
 
 CREATE EVENT TRIGGER lead_score_schema_guard_before ON ddl_command_start

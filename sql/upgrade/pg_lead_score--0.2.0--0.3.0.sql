@@ -275,13 +275,51 @@ REVOKE ALL ON FUNCTION lead_score.has_unique_index(regclass, name) FROM PUBLIC;
 -- pg_inherits, partitions_under, by the schema guard and verify().)
 -- @definitions sql/attach.sql: profile_triggers, partitions_under
 REVOKE ALL ON lead_score.profile_triggers FROM PUBLIC;
--- @definitions sql/attach.sql: events_tables, create_statement_triggers, drop_statement_triggers, check_events_partition
+-- @definitions sql/attach.sql: events_tables, holds_rows_itself, profile_trigger_count, create_statement_triggers, drop_statement_triggers, check_events_partition
 REVOKE ALL ON FUNCTION lead_score.events_tables(regclass),
                        lead_score.partitions_under(regclass),
+                       lead_score.holds_rows_itself(regclass),
+                       lead_score.profile_trigger_count(regclass),
                        lead_score.create_statement_triggers(bigint, regclass, text),
                        lead_score.drop_statement_triggers(bigint, regclass, text),
                        lead_score.check_events_partition(regclass, regclass)
     FROM PUBLIC;
+-- Replicated writes are scored: each attached table gets the profile's row triggers
+-- for them (ENABLE REPLICA: a logical-replication apply worker fires row triggers
+-- only), and its truncate trigger fires for them too (ENABLE ALWAYS). An older version
+-- made statement triggers alone, which the apply worker never fires: a database
+-- receiving the CRM's tables by a subscription kept stale scores in silence.
+DO $$
+DECLARE
+    found record;
+BEGIN
+    FOR found IN
+        SELECT a.profile_id, t.relation, t.watched
+          FROM lead_score.attachment_store a
+         CROSS JOIN LATERAL (VALUES (a.contacts::pg_catalog.regclass, 'contacts'),
+                                    (a.events::pg_catalog.regclass, 'events'),
+                                    (a.accounts::pg_catalog.regclass, 'accounts')) AS t(relation, watched)
+         WHERE t.relation IS NOT NULL
+           AND EXISTS (SELECT FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) t.relation)
+           AND EXISTS (SELECT FROM lead_score.profile_triggers g
+                        WHERE g.relation OPERATOR(pg_catalog.=) t.relation
+                          AND g.profile_id OPERATOR(pg_catalog.=) a.profile_id)
+         ORDER BY a.profile_id, t.watched
+    LOOP
+        PERFORM lead_score.create_statement_triggers(found.profile_id, found.relation, found.watched);
+    END LOOP;
+    FOR found IN
+        SELECT g.relation::pg_catalog.regclass AS relation, g.trigger_name
+          FROM lead_score.profile_triggers g
+          JOIN pg_catalog.pg_trigger t ON t.tgrelid OPERATOR(pg_catalog.=) g.relation
+                                      AND t.tgname OPERATOR(pg_catalog.=) g.trigger_name
+         WHERE g.operation OPERATOR(pg_catalog.=) 'truncate' AND t.tgenabled OPERATOR(pg_catalog.=) 'O'
+         ORDER BY 1, 2
+    LOOP
+        EXECUTE pg_catalog.format('ALTER TABLE %s ENABLE ALWAYS TRIGGER %I', found.relation, found.trigger_name);
+    END LOOP;
+END
+$$;
 -- @definitions sql/attach.sql: attach_for_caller, attach, detach_for_caller, detach
 -- @definitions sql/qualification.sql: clear_tag_for_caller, clear_tag, forget_for_caller, forget
 REVOKE ALL ON FUNCTION lead_score.create_profile_for_caller(text, text, jsonb),
@@ -377,13 +415,14 @@ LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'in_own_script_wrapper';
 -- (Issue 29, in part: it also follows the partitions of a partitioned events table,
 -- with follow_partitions and the sql_drop trigger partitions_dropped.)
--- @definitions sql/schema_guard.sql: read_columns, attached_columns, guarded_keys, concurrent_drop_target, follow_partitions, partitions_dropped, schema_guard_before, schema_guard_after
+-- @definitions sql/schema_guard.sql: read_columns, attached_columns, guarded_keys, concurrent_drop_target, restore_trigger_modes, follow_partitions, partitions_dropped, schema_guard_before, schema_guard_after
 
 REVOKE ALL ON FUNCTION lead_score.read_columns(), lead_score.attached_columns(), lead_score.guarded_keys(),
                        lead_score.concurrent_drop_target(text),
                        lead_score.schema_guard_before(), lead_score.schema_guard_after(),
                        lead_score.schema_guard_push(jsonb), lead_score.schema_guard_pop(),
-                       lead_score.follow_partitions(), lead_score.partitions_dropped()
+                       lead_score.follow_partitions(), lead_score.partitions_dropped(),
+                       lead_score.restore_trigger_modes(oid[])
     FROM PUBLIC;
 
 CREATE EVENT TRIGGER lead_score_schema_guard_before ON ddl_command_start

@@ -457,7 +457,9 @@ fn latest_stage_moves(
 /// profile's triggers is missing (its owner dropped one: the schema guard mends a
 /// partition only when a command touches it); `triggers disabled`: one of them does
 /// not fire for the CRM's writes (`ALTER TABLE ... DISABLE TRIGGER`, or `ENABLE
-/// REPLICA TRIGGER`); `detach pending`: an interrupted `DETACH ... CONCURRENTLY` left a
+/// REPLICA TRIGGER`); `triggers skip replication`: one of them fires for the CRM's
+/// writes but not for replicated ones (`ENABLE TRIGGER` undid attach's `ENABLE ALWAYS`:
+/// a logical-replication apply worker's writes would leave scores stale); `detach pending`: an interrupted `DETACH ... CONCURRENTLY` left a
 /// partition no longer read through its parent, its contacts' scores stale until
 /// `FINALIZE`. Ours are known by what they are (`lead_score.profile_triggers`), the
 /// tree by pg_inherits (`lead_score.partitions_under`): only the catalog is read, and
@@ -483,12 +485,18 @@ fn table_differences(client: &SpiClient<'_>, attached: &Attached) -> Vec<Differe
                                         WHERE g.relation OPERATOR(pg_catalog.=) t.relation
                                           AND g.profile_id OPERATOR(pg_catalog.=) $4
                                           AND g.watched OPERATOR(pg_catalog.=) t.watched)
-                                      OPERATOR(pg_catalog.<) 4 THEN 'triggers' END,
+                                      OPERATOR(pg_catalog.<) lead_score.profile_trigger_count(t.relation::pg_catalog.regclass)
+                                 THEN 'triggers' END,
                             CASE WHEN EXISTS (SELECT FROM lead_score.profile_triggers g
                                                WHERE g.relation OPERATOR(pg_catalog.=) t.relation
                                                  AND g.profile_id OPERATOR(pg_catalog.=) $4
                                                  AND g.watched OPERATOR(pg_catalog.=) t.watched
                                                  AND NOT g.enabled) THEN 'triggers disabled' END,
+                            CASE WHEN EXISTS (SELECT FROM lead_score.profile_triggers g
+                                               WHERE g.relation OPERATOR(pg_catalog.=) t.relation
+                                                 AND g.profile_id OPERATOR(pg_catalog.=) $4
+                                                 AND g.watched OPERATOR(pg_catalog.=) t.watched
+                                                 AND NOT g.replicated) THEN 'triggers skip replication' END,
                             CASE WHEN t.pending THEN 'detach pending' END)
                    FROM tables t
                   ORDER BY t.sort, t.label";

@@ -18,6 +18,7 @@ use crate::pg::base::rights::{as_crm_owner, for_caller, for_caller_as, function_
 use crate::pg::write::accounts::{clear_accounts, placed_by_statement, refresh_accounts};
 use crate::pg::write::maintenance::rewrite_everyone;
 use crate::pg::write::new_events::add_inserted_events;
+use crate::pg::write::replicated_rows::{as_one_row_statement, fired_for_row, replicated_session};
 use crate::pg::write::routing;
 use crate::pg::write::some_contacts::rescore_contacts;
 use crate::pg::write::transitions::Cause;
@@ -232,6 +233,22 @@ fn lock_accounts_read(
 }
 
 pub(crate) fn keep_current(trigger: &pgrx::PgTrigger<'_>, watched: Watched) {
+    // Replicated writes are the row triggers' (see `replicated_rows`), the CRM's own the
+    // statement triggers'; truncate has a statement trigger alone, firing for both.
+    let truncate = matches!(trigger.op(), Ok(pgrx::PgTriggerOperation::Truncate));
+    let per_row = fired_for_row(trigger);
+    if !truncate && per_row != replicated_session() {
+        return;
+    }
+    if per_row {
+        return as_one_row_statement(trigger, |statement| {
+            keep_current_as_caller(statement, watched)
+        });
+    }
+    keep_current_as_caller(trigger, watched)
+}
+
+fn keep_current_as_caller(trigger: &pgrx::PgTrigger<'_>, watched: Watched) {
     // The trigger functions are SECURITY INVOKER: the role whose statement fired them is
     // the calling role (its transitions name it), and they act as their owner, the
     // extension's, as SECURITY DEFINER would.
