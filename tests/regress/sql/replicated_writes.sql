@@ -81,6 +81,17 @@ SELECT contact, difference FROM lead_score.verify('Replicated');
 ALTER TABLE rw.events ENABLE REPLICA TRIGGER :"row_trigger";
 SELECT contact, difference FROM lead_score.verify('Replicated');
 
+-- A statement trigger set to fire under that role too (ENABLE ALWAYS, by hand) still
+-- leaves the rows to the row triggers: contact 3's demo counts once (100 + 10).
+SELECT tgname AS statement_trigger FROM pg_trigger
+ WHERE tgrelid = 'rw.events'::regclass AND tgname LIKE 'lead_score%events_insert' \gset
+ALTER TABLE rw.events ENABLE ALWAYS TRIGGER :"statement_trigger";
+SET session_replication_role = replica;
+INSERT INTO rw.events VALUES (10, 3, 'demo', '2024-06-06');
+RESET session_replication_role;
+SELECT * FROM pg_temp.scores();
+ALTER TABLE rw.events ENABLE TRIGGER :"statement_trigger";
+
 -- A partitioned events table: the partitions carry the row triggers (a partitioned
 -- table has none: Postgres would clone them as the role creating the partition), and
 -- a replicated row routed through the parent is scored by its partition's.
