@@ -364,6 +364,42 @@ BEGIN
 END
 $$;
 
+-- The triggers a profile attached by an older version lacks (objects version 4, from
+-- upgrade_attachments): each of its tables' row triggers for replicated writes (ENABLE
+-- REPLICA), and its truncate triggers ENABLE ALWAYS. Only tables that still exist and
+-- carry the profile's triggers (a dropped table leaves its attachment broken).
+CREATE FUNCTION lead_score.complete_triggers(profile_id bigint)
+RETURNS void LANGUAGE plpgsql
+SET search_path = pg_catalog, lead_score, pg_temp
+AS $$
+DECLARE
+    found record;
+BEGIN
+    FOR found IN
+        SELECT t.relation, t.watched
+          FROM lead_score.attachment_store a
+         CROSS JOIN LATERAL (VALUES (a.contacts::regclass, 'contacts'), (a.events::regclass, 'events'),
+                                    (a.accounts::regclass, 'accounts')) AS t(relation, watched)
+         WHERE a.profile_id = complete_triggers.profile_id AND t.relation IS NOT NULL
+           AND EXISTS (SELECT FROM pg_class c WHERE c.oid = t.relation)
+           AND EXISTS (SELECT FROM lead_score.profile_triggers g
+                        WHERE g.relation = t.relation AND g.profile_id = complete_triggers.profile_id)
+         ORDER BY t.watched
+    LOOP
+        PERFORM lead_score.create_statement_triggers(profile_id, found.relation, found.watched);
+    END LOOP;
+    FOR found IN
+        SELECT g.relation::regclass AS relation, g.trigger_name
+          FROM lead_score.profile_triggers g
+          JOIN pg_trigger t ON t.tgrelid = g.relation AND t.tgname = g.trigger_name
+         WHERE g.profile_id = complete_triggers.profile_id AND g.operation = 'truncate' AND t.tgenabled = 'O'
+         ORDER BY 1, 2
+    LOOP
+        EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER %I', found.relation, found.trigger_name);
+    END LOOP;
+END
+$$;
+
 -- Drop the profile's statement triggers from `relation` (a table that stopped being a
 -- partition of its events table): only ours (see profile_triggers), whatever their
 -- names; a renamed trigger of another profile, or one merely named like ours, stays.
@@ -430,10 +466,35 @@ REVOKE ALL ON FUNCTION lead_score.events_tables(regclass),
                        lead_score.partitions_under(regclass),
                        lead_score.holds_rows_itself(regclass),
                        lead_score.profile_trigger_count(regclass),
+                       lead_score.complete_triggers(bigint),
                        lead_score.create_statement_triggers(bigint, regclass, text),
                        lead_score.drop_statement_triggers(bigint, regclass, text),
                        lead_score.check_events_partition(regclass, regclass)
     FROM PUBLIC;
+
+-- Each score row's ceiling: a score it cannot exceed from its last write on
+-- (lead_score.score_ceiling: its fit plus its engagement's positive terms, capped as the
+-- engagement is), on a coarse grid so that most writes leave it as it is and its
+-- update stays HOT; the index reads rows in descending ceiling order for
+-- lead_score.top(). +Infinity, always read, until a write sets it. Every ceiling is
+-- computed as of the earlier of the extension's clock and the transaction's start (a
+-- clock set ahead would otherwise give ceilings below what the live clock reads).
+-- (attach, and the update for a state table made before 0.3.0.)
+CREATE FUNCTION lead_score.add_score_ceiling(state_table name)
+RETURNS void LANGUAGE plpgsql
+SET search_path = pg_catalog, lead_score, pg_temp
+AS $$
+BEGIN
+    EXECUTE format('ALTER TABLE lead_score.%I ADD COLUMN IF NOT EXISTS ceiling float8 NOT NULL DEFAULT ''Infinity''',
+                   state_table);
+    EXECUTE format('UPDATE lead_score.%I SET ceiling = lead_score.score_ceiling(fit, engagement, least(lead_score.now(), transaction_timestamp()))',
+                   state_table);
+    -- (With the key: top() reads it in pages, each after the last row read.)
+    EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON lead_score.%I (ceiling, contact_key)', state_table || '_ceiling',
+                   state_table);
+END
+$$;
+REVOKE ALL ON FUNCTION lead_score.add_score_ceiling(name) FROM PUBLIC;
 
 CREATE FUNCTION lead_score.attach_for_caller(profile text, contacts regclass, events regclass,
                                              options jsonb)
@@ -745,6 +806,7 @@ BEGIN
         ) WITH (fillfactor = 70)$ddl$, state_table, key_type);
     -- (Room on each page lets a new event's update stay a HOT update: no index write.)
     EXECUTE format('CREATE INDEX ON lead_score.%I (next_due) WHERE next_due IS NOT NULL', state_table);
+    PERFORM lead_score.add_score_ceiling(state_table);
     EXECUTE format('ALTER TABLE lead_score.%I ENABLE ROW LEVEL SECURITY', state_table);
     PERFORM lead_score.create_visibility_policy(state_table, contacts, contact_key);
     EXECUTE format('GRANT SELECT ON lead_score.%I TO PUBLIC', state_table);

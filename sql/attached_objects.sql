@@ -8,7 +8,7 @@
 CREATE FUNCTION lead_score.objects_version()
 RETURNS integer LANGUAGE sql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, lead_score, pg_temp
-AS $$ SELECT 3 $$;
+AS $$ SELECT 4 $$;
 
 -- Readers see a contact's score only when they may see the contact. The owner of the
 -- contacts table (and its members) sees every row: the scoring reads score rows beside
@@ -259,6 +259,12 @@ BEGIN
         -- version makes it.
         IF att.objects_version OPERATOR(pg_catalog.<) 3 THEN
             PERFORM lead_score.rebuild_scores_view(att.view_name, att.contact_key, att.state_table, att.profile_id);
+        END IF;
+        -- 3 -> 4: state tables gain the score ceiling (lead_score.top), and the tables
+        -- the triggers for replicated writes (a logical-replication subscriber's).
+        IF att.objects_version OPERATOR(pg_catalog.<) 4 THEN
+            PERFORM lead_score.add_score_ceiling(att.state_table);
+            PERFORM lead_score.complete_triggers(att.profile_id);
         END IF;
         UPDATE lead_score.attachment_store a SET objects_version = lead_score.objects_version()
          WHERE a.profile_id OPERATOR(pg_catalog.=) att.profile_id;

@@ -180,11 +180,40 @@ CREATE  FUNCTION lead_score."same_worth"(
 IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'same_worth_wrapper';
+-- The top of the list from an index (issue 29): each score row keeps a ceiling
+-- (score_ceiling), read in descending order by top(); add_score_ceiling gives a state
+-- table made before 0.3.0 its column and index, with each row's ceiling as of now
+-- (from upgrade_attachments(), objects version 4, at the end of this script).
+CREATE  FUNCTION lead_score."score_ceiling"(
+	"fit" double precision, /* f64 */
+	"engagement" lead_score.Decayed, /* Decayed */
+	"at" timestamp with time zone /* TimestampWithTimeZone */
+) RETURNS double precision /* f64 */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'score_ceiling_wrapper';
+CREATE  FUNCTION lead_score."top"(
+	"profile" TEXT, /* Option < & str > */
+	"n" INT DEFAULT 100, /* Option < i32 > */
+	"min_score" double precision DEFAULT NULL, /* Option < f64 > */
+	"pql" bool DEFAULT NULL, /* Option < bool > */
+	"disqualified" bool DEFAULT NULL /* Option < bool > */
+) RETURNS TABLE (
+	"contact" TEXT,  /* String */
+	"score" double precision  /* f64 */
+)
+STABLE
+SET search_path TO pg_catalog, lead_score, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'top_wrapper';
+-- @definitions sql/attach.sql: add_score_ceiling
+REVOKE ALL ON FUNCTION lead_score.add_score_ceiling(name) FROM PUBLIC;
 -- @definitions sql/attached_objects.sql: create_account_objects
 REVOKE ALL ON FUNCTION lead_score.create_account_objects(bigint, name, name, regclass, regtype) FROM PUBLIC;
 -- (objects_version() and create_scores_view() first: issue 28's grades and stages.)
 -- @definitions sql/attached_objects.sql: objects_version, create_scores_view, upgrade_attachments
-SELECT lead_score.upgrade_attachments();
+-- (upgrade_attachments() runs at the end of this script, once everything it calls is
+-- this version's.)
 -- The policy names the table and key column of each row: may_see_contact takes them.
 DROP POLICY visible_contacts ON lead_score.adjustment_store;
 DROP FUNCTION lead_score.may_see_contact(bigint, text);
@@ -275,51 +304,16 @@ REVOKE ALL ON FUNCTION lead_score.has_unique_index(regclass, name) FROM PUBLIC;
 -- pg_inherits, partitions_under, by the schema guard and verify().)
 -- @definitions sql/attach.sql: profile_triggers, partitions_under
 REVOKE ALL ON lead_score.profile_triggers FROM PUBLIC;
--- @definitions sql/attach.sql: events_tables, holds_rows_itself, profile_trigger_count, create_statement_triggers, drop_statement_triggers, check_events_partition
+-- @definitions sql/attach.sql: events_tables, holds_rows_itself, profile_trigger_count, create_statement_triggers, complete_triggers, drop_statement_triggers, check_events_partition
 REVOKE ALL ON FUNCTION lead_score.events_tables(regclass),
                        lead_score.partitions_under(regclass),
                        lead_score.holds_rows_itself(regclass),
                        lead_score.profile_trigger_count(regclass),
+                       lead_score.complete_triggers(bigint),
                        lead_score.create_statement_triggers(bigint, regclass, text),
                        lead_score.drop_statement_triggers(bigint, regclass, text),
                        lead_score.check_events_partition(regclass, regclass)
     FROM PUBLIC;
--- Replicated writes are scored: each attached table gets the profile's row triggers
--- for them (ENABLE REPLICA: a logical-replication apply worker fires row triggers
--- only), and its truncate trigger fires for them too (ENABLE ALWAYS). An older version
--- made statement triggers alone, which the apply worker never fires: a database
--- receiving the CRM's tables by a subscription kept stale scores in silence.
-DO $$
-DECLARE
-    found record;
-BEGIN
-    FOR found IN
-        SELECT a.profile_id, t.relation, t.watched
-          FROM lead_score.attachment_store a
-         CROSS JOIN LATERAL (VALUES (a.contacts::pg_catalog.regclass, 'contacts'),
-                                    (a.events::pg_catalog.regclass, 'events'),
-                                    (a.accounts::pg_catalog.regclass, 'accounts')) AS t(relation, watched)
-         WHERE t.relation IS NOT NULL
-           AND EXISTS (SELECT FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) t.relation)
-           AND EXISTS (SELECT FROM lead_score.profile_triggers g
-                        WHERE g.relation OPERATOR(pg_catalog.=) t.relation
-                          AND g.profile_id OPERATOR(pg_catalog.=) a.profile_id)
-         ORDER BY a.profile_id, t.watched
-    LOOP
-        PERFORM lead_score.create_statement_triggers(found.profile_id, found.relation, found.watched);
-    END LOOP;
-    FOR found IN
-        SELECT g.relation::pg_catalog.regclass AS relation, g.trigger_name
-          FROM lead_score.profile_triggers g
-          JOIN pg_catalog.pg_trigger t ON t.tgrelid OPERATOR(pg_catalog.=) g.relation
-                                      AND t.tgname OPERATOR(pg_catalog.=) g.trigger_name
-         WHERE g.operation OPERATOR(pg_catalog.=) 'truncate' AND t.tgenabled OPERATOR(pg_catalog.=) 'O'
-         ORDER BY 1, 2
-    LOOP
-        EXECUTE pg_catalog.format('ALTER TABLE %s ENABLE ALWAYS TRIGGER %I', found.relation, found.trigger_name);
-    END LOOP;
-END
-$$;
 -- @definitions sql/attach.sql: attach_for_caller, attach, detach_for_caller, detach
 -- @definitions sql/qualification.sql: clear_tag_for_caller, clear_tag, forget_for_caller, forget
 REVOKE ALL ON FUNCTION lead_score.create_profile_for_caller(text, text, jsonb),
@@ -462,3 +456,7 @@ SET search_path TO pg_catalog, lead_score, pg_temp
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'check_routing_wrapper';
 REVOKE ALL ON FUNCTION lead_score.check_routing(text, jsonb, oid, text) FROM PUBLIC;
+
+-- Every attachment an older version made brought up to this version's objects
+-- (upgrade_attachments(): objects versions 2, 3 and 4).
+SELECT lead_score.upgrade_attachments();

@@ -26,6 +26,7 @@ pub mod rule;
 pub mod settings;
 pub mod span;
 pub mod stages;
+pub mod top_list;
 pub mod training;
 pub mod value;
 

@@ -195,6 +195,18 @@ pub(crate) mod lead_score {
         a.0.same_worth(&b.0, to_unix_micros(at))
     }
 
+    /// A score the row with `fit` and `engagement` cannot exceed from an hour before
+    /// `at` on, on the ceilings' coarse grid: what each score row keeps as `ceiling`,
+    /// the order `lead_score.top` reads them in. (The hour: a reader's transaction,
+    /// whose clock is its start, may have begun before the write it reads.)
+    #[pg_extern(immutable, strict, parallel_safe)]
+    fn score_ceiling(fit: f64, engagement: Decayed, at: TimestampWithTimeZone) -> f64 {
+        const MARGIN_MICROS: i64 = 3_600_000_000;
+        let from = to_unix_micros(at).saturating_sub(MARGIN_MICROS);
+        let bound = lead_score_core::decay::bounded(fit + engagement.0.ceiling_at(from));
+        lead_score_core::top_list::ceiling_step(bound)
+    }
+
     /// `a + b`: both sums together.
     #[pg_operator(immutable, parallel_safe)]
     #[opname(+)]

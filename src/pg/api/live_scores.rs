@@ -14,14 +14,19 @@ use crate::pg::base::attached::{
     self, attached_by_name as attached, attached_locking, lock_scores,
 };
 use crate::pg::base::attachment::Attachment;
-use crate::pg::base::clock::{decision_now_unix_micros, now_unix_micros, to_unix_micros};
-use crate::pg::base::errors::{in_subtransaction, internal, spi_failed, warn_skipped};
+use crate::pg::base::clock::{
+    clock_simulated, decision_now_unix_micros, now_unix_micros, to_unix_micros,
+};
+use crate::pg::base::errors::{
+    in_subtransaction, internal, raise, spi_failed, warn_skipped, Failure,
+};
 use crate::pg::base::locks;
 use crate::pg::base::queries::Watched;
 use crate::pg::base::rights::{
     as_crm_owner, check_may_read_tables, extension_owner, for_caller,
     refuse_within_restricted_operation, Covering,
 };
+use crate::pg::read::top_scores::{top_scores, TopAsked};
 use crate::pg::write::accounts::refresh_accounts;
 use crate::pg::write::maintenance::{self, differences, rescore_all, tick_attachment};
 use crate::pg::write::score_rows::standing;
@@ -141,6 +146,41 @@ mod lead_score {
             let scored = compute_batch(client, &attached, std::slice::from_ref(&found.key), at);
             scored.into_iter().find(|(k, _)| *k == found.key).map(|(_, r)| r.score_at(at))
         })
+    }
+
+    /// `lead_score.top(profile, n, min_score, pql, disqualified)`: the `n` best
+    /// contacts by current score (all for NULL), best first, at least `min_score`, and
+    /// with `pql` / `disqualified` as given (either for NULL): what `ORDER BY score DESC
+    /// LIMIT n` over the scores view returns, read from the score rows in descending
+    /// ceiling order (an index) until no later row can beat the ones found (every row,
+    /// with `lead_score.now` set). Read as the caller, as the view is.
+    #[pg_extern(stable)]
+    #[search_path(pg_catalog, lead_score, pg_temp)]
+    fn top(
+        profile: Option<&str>,
+        n: default!(Option<i32>, 100),
+        min_score: default!(Option<f64>, "NULL"),
+        pql: default!(Option<bool>, "NULL"),
+        disqualified: default!(Option<bool>, "NULL"),
+    ) -> TableIterator<'static, (name!(contact, String), name!(score, f64))> {
+        let Some(profile) = profile else {
+            raise(Failure::NullValue("lead_score.top: the profile is NULL".to_owned()))
+        };
+        let n = match n {
+            Some(n) if n < 0 => raise(Failure::InvalidValue(format!(
+                "lead_score.top: n must be 0 or more (NULL: every contact), got {n}"
+            ))),
+            n => n.map(|n| n as usize),
+        };
+        if min_score.is_some_and(f64::is_nan) {
+            raise(Failure::InvalidValue("lead_score.top: min_score is NaN".to_owned()));
+        }
+        let asked = TopAsked { every_row: clock_simulated(), n, min_score, pql, disqualified };
+        let found = Spi::connect(|client| {
+            let attached = attached(client, profile);
+            top_scores(client, &attached, &asked, now_unix_micros()).0
+        });
+        TableIterator::new(found.into_iter().map(|f| (f.key, f.score)))
     }
 
     /// `lead_score.dimension_scores(dimensions, at)`: each dimension's worth at `at`.

@@ -37,6 +37,8 @@ use lead_score_core::engine::CompiledProfile;
 pub(crate) enum Statement {
     /// The contacts whose due time has passed (`tick`).
     Due,
+    /// Bring the highest score ceilings down to their bounds now (`tick`).
+    TightenCeilings,
     /// Read some contacts' columns (`some_contacts`).
     Contacts,
     /// Read some contacts' events (`some_contacts`).

@@ -68,6 +68,12 @@ pub(crate) struct Attachment {
     /// Whether the state table has the lifecycle stage's columns (0.3.0's attach, or its
     /// update): before, the profile's stages are not settled (see `Attached`).
     pub(crate) stages_stored: bool,
+    /// Whether the state table has the score ceiling (0.3.0's attach, or its update):
+    /// before, writes keep none and `tick` tightens none (see `lead_score.top`).
+    pub(crate) ceiling_stored: bool,
+    /// Whether the SQL knows the profile's triggers by what they are
+    /// (`lead_score.profile_triggers`, 0.3.0's): before, `verify` checks no table's.
+    pub(crate) triggers_known: bool,
     /// The account table keeping the account scores (attached with accounts, 0.3.0's
     /// attach or update), with the accounts' key type.
     pub(crate) account_scores: Option<AccountTable>,
@@ -223,7 +229,12 @@ pub(crate) fn load_attachment(client: &SpiClient<'_>, profile_id: i64) -> Option
                     EXISTS (SELECT FROM pg_catalog.pg_attribute t JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) t.attrelid
                              WHERE c.relname OPERATOR(pg_catalog.=) a.state_table
                                AND c.relnamespace OPERATOR(pg_catalog.=) 'lead_score'::pg_catalog.regnamespace
-                               AND t.attname OPERATOR(pg_catalog.=) 'stage' AND NOT t.attisdropped)
+                               AND t.attname OPERATOR(pg_catalog.=) 'stage' AND NOT t.attisdropped),
+                    EXISTS (SELECT FROM pg_catalog.pg_attribute t JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) t.attrelid
+                             WHERE c.relname OPERATOR(pg_catalog.=) a.state_table
+                               AND c.relnamespace OPERATOR(pg_catalog.=) 'lead_score'::pg_catalog.regnamespace
+                               AND t.attname OPERATOR(pg_catalog.=) 'ceiling' AND NOT t.attisdropped),
+                    pg_catalog.to_regclass('lead_score.profile_triggers') IS NOT NULL
                FROM lead_score.attachment_store a
                JOIN lead_score.profile_store p ON p.id OPERATOR(pg_catalog.=) a.profile_id
               WHERE a.profile_id OPERATOR(pg_catalog.=) $1",
@@ -369,6 +380,8 @@ pub(crate) fn load_attachment(client: &SpiClient<'_>, profile_id: i64) -> Option
         routing_sql: flag(21),
         grades_stored: flag(22),
         stages_stored: flag(23),
+        ceiling_stored: flag(24),
+        triggers_known: flag(25),
         profile_name,
     })
 }

@@ -62,6 +62,12 @@ pub(crate) fn from_unix_micros(micros: i64) -> TimestampWithTimeZone {
     })
 }
 
+/// Whether `lead_score.now` is set: the clock is simulated, and may read before the
+/// rows' last writes.
+pub(crate) fn clock_simulated() -> bool {
+    SIMULATED_NOW.load(Ordering::Relaxed) != NOT_SIMULATED
+}
+
 /// "Now" for scoring: `lead_score.now` when set, otherwise the start of the current
 /// transaction (like `now()`), so every decision in one transaction sees one instant.
 pub(crate) fn now_unix_micros() -> i64 {

@@ -11,7 +11,7 @@ use crate::pg::base::attached::{
     attached_by_name as attached, attached_locking, run, Attached, Statement,
 };
 
-use crate::pg::base::clock::decision_now_unix_micros;
+use crate::pg::base::clock::{clock_simulated, decision_now_unix_micros};
 use crate::pg::base::errors::{internal, spi_failed, texts};
 use crate::pg::base::locks::lock_together;
 use crate::pg::base::params::Params;
@@ -103,7 +103,29 @@ pub(crate) fn rescore_all(client: &mut SpiClient<'_>, profile: &str, cause: Caus
     client
         .update(&mark, None, params.args())
         .unwrap_or_else(|e| internal("finishing the rescore", e));
-    rewrite_everyone(client, &attached, decision_now_unix_micros(), cause)
+    let now = decision_now_unix_micros();
+    let scored = rewrite_everyone(client, &attached, now, cause);
+    // (A rewrite leaves rows whose result is unchanged as they are; `rescore` also
+    // mends a ceiling below its row's bound, which `verify` names.)
+    if matches!(cause, Cause::Rescore) {
+        raise_ceilings(client, &attached, now);
+    }
+    scored
+}
+
+/// Raise every ceiling below its row's bound as of `now` to it.
+fn raise_ceilings(client: &mut SpiClient<'_>, attached: &Attached, now: i64) {
+    if !attached.attachment.ceiling_stored {
+        return;
+    }
+    let raise_them = format!(
+        "UPDATE {state} s SET ceiling = lead_score.score_ceiling(s.fit, s.engagement, least(to_timestamp($1 / 1e6), transaction_timestamp()))
+          WHERE s.ceiling < lead_score.score_ceiling(s.fit, s.engagement, least(to_timestamp($1 / 1e6), transaction_timestamp()))",
+        state = attached.attachment.state_table
+    );
+    client
+        .update(raise_them.as_str(), None, &[(now as f64).into()])
+        .unwrap_or_else(|e| spi_failed(&attached.attachment, "raising the score ceilings", e));
 }
 
 /// Rescore the contacts that have an event in `tables`: tables that just became, or
@@ -277,7 +299,66 @@ pub(crate) fn tick_attachment(client: &SpiClient<'_>, attached: &Attached, now: 
     let due = run(client, attached, &due_query, what, &params).texts();
     let outcome = rescore_contacts(client, attached, &due, now, Cause::Tick);
     refresh_accounts(client, attached, &due, None, now, Cause::Tick);
+    tighten_ceilings(client, attached, now);
     outcome
+}
+
+/// How many of the highest ceilings each `tick()` brings down to what their rows can
+/// still reach: writes only ever raise a ceiling, so a contact that was hot and went
+/// quiet keeps one far above its score, and `lead_score.top` would read it every time.
+const CEILINGS_TIGHTENED: i64 = 1000;
+
+/// Bring the highest ceilings down to their rows' bounds as of `now` (each still a
+/// bound from then on: `lead_score.score_ceiling`), where that is lower: the top of
+/// the ceiling index holds the rows that can reach the top of the list.
+fn tighten_ceilings(client: &SpiClient<'_>, attached: &Attached, now: i64) {
+    if !attached.attachment.ceiling_stored {
+        return;
+    }
+    let mut params = Params::default();
+    let now_param = params.bind(now as f64);
+    let tighten = attached.statement(client, Statement::TightenCeilings, &params, true, || {
+        format!(
+            "UPDATE {state} s SET ceiling = lead_score.score_ceiling(s.fit, s.engagement, least(to_timestamp({now_param} / 1e6), transaction_timestamp()))
+               FROM (SELECT t.contact_key FROM {state} t ORDER BY t.ceiling DESC LIMIT {CEILINGS_TIGHTENED}) top
+              WHERE s.contact_key = top.contact_key
+                AND s.ceiling > lead_score.score_ceiling(s.fit, s.engagement, least(to_timestamp({now_param} / 1e6), transaction_timestamp()))",
+            state = attached.attachment.state_table
+        )
+    });
+    run(client, attached, &tighten, "tightening the score ceilings", &params);
+}
+
+/// The contacts whose ceiling is below their score as of `now` (`verify`: the ceiling
+/// must bound the score, or `lead_score.top` would miss them), where `now` is no more
+/// than an hour before their last write (see `lead_score.score_ceiling`). With
+/// `lead_score.now` set, none: a clock set back reads extrapolations no ceiling bounds,
+/// and `top` reads every row then.
+fn ceiling_differences(client: &SpiClient<'_>, attached: &Attached, now: i64) -> Vec<Difference> {
+    let attachment = &attached.attachment;
+    if clock_simulated() || !attachment.ceiling_stored {
+        return Vec::new();
+    }
+    let query = format!(
+        "SELECT s.contact_key::text, s.ceiling, s.fit + lead_score.value_at(s.engagement, to_timestamp($1 / 1e6))
+           FROM {state} s
+          WHERE s.ceiling < s.fit + lead_score.value_at(s.engagement, to_timestamp($1 / 1e6))
+            AND s.scored_at - interval '1 hour' <= to_timestamp($1 / 1e6)
+          ORDER BY s.contact_key",
+        state = attachment.state_table
+    );
+    let what = "checking the score ceilings";
+    client
+        .select(query.as_str(), None, &[(now as f64).into()])
+        .unwrap_or_else(|e| spi_failed(attachment, what, e))
+        .filter_map(|r| {
+            pgrx::check_for_interrupts!();
+            let key = r.get::<String>(1).unwrap_or_else(|e| spi_failed(attachment, what, e))?;
+            let ceiling = r.get::<f64>(2).unwrap_or_else(|e| spi_failed(attachment, what, e));
+            let score = r.get::<f64>(3).unwrap_or_else(|e| spi_failed(attachment, what, e));
+            Some((key, ceiling, score, "ceiling".to_owned()))
+        })
+        .collect()
 }
 
 /// A contact whose stored result differs from a recomputation: its key, its stored and
@@ -411,6 +492,7 @@ pub(crate) fn differences(
     found.sort_by(|a, b| a.0.cmp(&b.0));
     // Then each account whose row differs from a rebuild from the contacts and their
     // score rows.
+    found.extend(ceiling_differences(client, attached, now));
     found.extend(account_differences(client, attached, &placed, now));
     found.extend(table_differences(client, attached));
     found
@@ -466,6 +548,9 @@ fn latest_stage_moves(
 /// no partition is locked.
 fn table_differences(client: &SpiClient<'_>, attached: &Attached) -> Vec<Difference> {
     let attachment = &attached.attachment;
+    if !attachment.triggers_known {
+        return Vec::new();
+    }
     let query = "WITH tables(label, relation, watched, pending, sort) AS (
                      SELECT 'table ' OPERATOR(pg_catalog.||) r.relation::pg_catalog.regclass::pg_catalog.text,
                             r.relation, r.watched, false, r.sort

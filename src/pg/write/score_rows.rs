@@ -468,8 +468,17 @@ pub(crate) fn add_events_sql(
         format!("coalesce({limits}::bigint[], s.limits)"),
         format!("to_timestamp({now} / 1e6)"),
     ];
-    let set: Vec<String> =
+    let mut set: Vec<String> =
         ADDED.iter().zip(values).map(|(column, value)| format!("{column} = {value}")).collect();
+    // The ceiling only rises here (it stays a bound: `lead_score.top`), and on its grid
+    // it seldom does: the update stays HOT.
+    if attachment.ceiling_stored {
+        set.push(format!(
+            "ceiling = greatest(s.ceiling, lead_score.score_ceiling(s.fit,
+                            s.engagement OPERATOR(lead_score.+) {engagement}::lead_score.decayed,
+                            least(to_timestamp({now} / 1e6), transaction_timestamp())))"
+        ));
+    }
     format!(
         "UPDATE {state} s
             SET {set}
@@ -624,15 +633,31 @@ pub(crate) fn write_batch<T: Borrow<(String, ContactScore)>>(
         let values = &values[..written.len()];
         let set: Vec<String> =
             written[1..].iter().map(|column| format!("{column} = excluded.{column}")).collect();
+        // (The ceiling: see `lead_score.top`; a state table made before 0.3.0 has none
+        // until the update.)
+        let (ceiling_column, ceiling_value, ceiling_set, ceiling_raised) =
+            if attached.attachment.ceiling_stored {
+                (
+                    ", ceiling",
+                    format!(
+                        ", lead_score.score_ceiling(r.fit, r.engagement::lead_score.decayed,
+                                                    least(to_timestamp({now} / 1e6), transaction_timestamp()))"
+                    ),
+                    ", ceiling = excluded.ceiling",
+                    " OR s.ceiling < excluded.ceiling",
+                )
+            } else {
+                ("", String::new(), "", "")
+            };
         format!(
-            "INSERT INTO {state} AS s ({written})
-             SELECT {values}
+            "INSERT INTO {state} AS s ({written}{ceiling_column})
+             SELECT {values}{ceiling_value}
                FROM unnest({sums}, {fit}::float8[], {disqualified}::text[], {next_due}::timestamptz[],
                            {limits}::text[], {stages_met}::int8[])
                     AS r({columns}, fit, disqualified_by, next_due, limits, stages_met)
              ON CONFLICT (contact_key) DO UPDATE
-                SET {set}
-              WHERE ({compared}) IS DISTINCT FROM ({excluded})",
+                SET {set}{ceiling_set}
+              WHERE ({compared}) IS DISTINCT FROM ({excluded}){ceiling_raised}",
             written = written.join(", "),
             values = values.join(", "),
             set = set.join(", "),

@@ -188,6 +188,19 @@ impl DecayedSum {
         settled
     }
 
+    /// A worth this sum never exceeds at any instant from `at` on: a decaying term's
+    /// worth after `at` lies between 0 and its worth at `at` (a term anchored later,
+    /// read at `at`, is extrapolated back, above what it will be worth), a term that
+    /// never decays keeps its worth, so positive terms count their worth at `at` and
+    /// negative ones nothing; each part's bound is clamped by its cap (clamping is
+    /// monotone), and so is the whole. What the top of the list is found by (see
+    /// `lead_score.top`).
+    pub fn ceiling_at(&self, at: i64) -> f64 {
+        let free = self.terms.iter().fold(0.0, |total, t| bounded(total + t.value_at(at).max(0.0)));
+        let raw = self.parts.iter().fold(free, |total, p| bounded(total + p.sum.ceiling_at(at)));
+        self.cap.map_or(raw, |cap| cap.clamp(raw))
+    }
+
     /// Whether this sum and `other` are worth the same, to within rounding, at `at`
     /// and at one and at four of each of their half-lives after it: how `verify` tells
     /// an account's member entry (settled when it was written, see
@@ -429,6 +442,40 @@ mod tests {
         let mut ahead = DecayedSum::default();
         ahead.add_in(&[(6, Cap::at_most(50.0))], 1.0, 10 * DAY, days(1.0));
         assert_eq!(ahead.settled(0), ahead);
+    }
+
+    #[test]
+    fn the_ceiling_bounds_every_later_reading() {
+        // Positive and negative terms of several half-lives, a floor, caps that bind
+        // and then do not, a term that never decays, one anchored after the instant.
+        let mut sum = DecayedSum::default();
+        sum.add(30.0, 0, days(7.0));
+        sum.add(-12.0, DAY, days(2.0));
+        sum.add(5.0, 0, None);
+        sum.add(8.0, 5 * DAY, days(30.0));
+        sum.add_in(&[(1, Cap::at_most(20.0))], 45.0, 0, days(10.0));
+        sum.add_in(&[(2, Cap::at_least(-6.0))], -25.0, 2 * DAY, days(3.0));
+        sum.add_in(&[(1_000_000, Cap::at_most(9.0)), (3, Cap::at_most(4.0))], 7.0, DAY, days(1.0));
+        let mut capped = sum.clone();
+        capped.cap = Some(Cap::at_most(40.0));
+        for whole in [&sum, &capped] {
+            for from in [0, DAY, 3 * DAY, 40 * DAY] {
+                let ceiling = whole.ceiling_at(from);
+                for n in 0..400 {
+                    let t = from + n * DAY / 4;
+                    assert!(
+                        whole.value_at(t) <= ceiling + 1e-12,
+                        "{} > {ceiling} at {t}",
+                        whole.value_at(t)
+                    );
+                }
+            }
+        }
+        // Tight for a sum of positive terms read at their anchor.
+        let mut plain = DecayedSum::default();
+        plain.add(3.0, DAY, days(5.0));
+        plain.add(2.0, DAY, None);
+        assert_eq!(plain.ceiling_at(DAY), plain.value_at(DAY));
     }
 
     #[test]
