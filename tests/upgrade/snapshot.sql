@@ -37,9 +37,10 @@ SELECT 'likelihood', a.profile_id, a.likelihood_intercept, a.likelihood_points_p
 -- (A sequence never used holds nothing: one the update adds is no difference.)
 SELECT 'sequence', s.sequencename, s.last_value
   FROM pg_catalog.pg_sequences s WHERE s.schemaname = 'lead_score' AND s.last_value IS NOT NULL ORDER BY 2;
--- (0.3.0's state tables add the lifecycle stage's columns, NULL without stages.)
+-- (0.3.0's state tables add the lifecycle stage's columns, NULL without stages, and
+-- the score ceiling, a bound derived from the row as of the update.)
 SELECT format('SELECT %L, pg_catalog.to_jsonb(s) OPERATOR(pg_catalog.-) %L::pg_catalog.text[] FROM lead_score.%I s ORDER BY s.contact_key',
-              a.state_table, '{stage,stage_entered_at,stage_base,stages_met}', a.state_table)
+              a.state_table, '{stage,stage_entered_at,stage_base,stages_met,ceiling}', a.state_table)
   FROM lead_score.attachment_store a ORDER BY a.profile_id \gexec
 -- (The columns 0.1.0's views had: 0.2.0 adds likelihood, NULL without one; 0.3.0
 -- grade, priority and priority_rank, NULL without grades, and stage, stage_entered_at

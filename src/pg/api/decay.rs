@@ -192,7 +192,9 @@ pub(crate) mod lead_score {
     /// and four of each of their half-lives after it.
     #[pg_extern(immutable, strict, parallel_safe)]
     fn same_worth(a: Decayed, b: Decayed, at: TimestampWithTimeZone) -> bool {
-        a.0.same_worth(&b.0, to_unix_micros(at))
+        a.0.same_worth(&b.0, to_unix_micros(at), &mut || {
+            pgrx::check_for_interrupts!();
+        })
     }
 
     /// A score the row with `fit` and `engagement` cannot exceed from an hour before

@@ -22,6 +22,7 @@ use crate::pg::write::accounts::{
     Placed,
 };
 use crate::pg::write::everyone::score_everyone;
+use crate::pg::write::recomputed;
 use crate::pg::write::score_rows::{write_batch, Outcome};
 use crate::pg::write::some_contacts::rescore_contacts;
 use crate::pg::write::transitions::{
@@ -207,6 +208,9 @@ pub(crate) fn rewrite_everyone(
     now: i64,
     cause: Cause,
 ) -> usize {
+    // (Every contact is recomputed from its history: an events INSERT of this
+    // statement whose trigger is still to fire must not add to any.)
+    recomputed::note_everyone(attached.attachment.profile_id);
     let mut tags = all_tags(client, attached);
     let scored = score_everyone(client, attached, now, |client, batch, stored| {
         let before = qualification_before(batch, &stored, &mut tags);

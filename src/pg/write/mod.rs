@@ -7,6 +7,7 @@ pub(crate) mod accounts;
 pub(crate) mod everyone;
 pub(crate) mod maintenance;
 pub(crate) mod new_events;
+pub(crate) mod recomputed;
 pub(crate) mod replicated_rows;
 pub(crate) mod routing;
 pub(crate) mod score_rows;

@@ -12,6 +12,7 @@ use crate::pg::base::params::{tid_array, Params};
 use crate::pg::base::rights::as_crm_owner;
 use crate::pg::base::spi_rows::{for_each_row, SlotRow};
 use crate::pg::write::accounts::{reached, tag_accounts, with_account_entry, Reached};
+use crate::pg::write::recomputed;
 use crate::pg::write::score_rows::{
     add_events_sql, int8_array_literal, lock_reading_limits, returned_by_adding_count,
     settled_by_adding, sum_unnest, AfterAdding, Crossed, Locked, NewSums, SumColumns, BATCH,
@@ -128,10 +129,15 @@ fn classify<'a>(
         }
     }
     let mut additive = Vec::new();
-    for (place, (_, summary)) in summaries.iter().enumerate() {
+    for (place, (key, summary)) in summaries.iter().enumerate() {
         pgrx::check_for_interrupts!();
         let row = locked.get(place).and_then(Option::as_ref);
         if locking && row.is_none() {
+            continue;
+        }
+        // (Recomputed since this statement began, its new events may be counted
+        // already: recomputed again, not added to.)
+        if recomputed::during_this_statement(attached.attachment.profile_id, key) {
             continue;
         }
         if summary.is_additive() {

@@ -12,6 +12,7 @@ use crate::pg::base::params::Params;
 use crate::pg::base::queries::{key_array, Contacts};
 use crate::pg::base::rights::as_crm_owner;
 use crate::pg::base::spi_rows::{RawRow, Row};
+use crate::pg::write::recomputed;
 use crate::pg::write::score_rows::{lock_and_read, remove_missing, write_batch, Outcome, BATCH};
 use crate::pg::write::summaries::{
     finish_row, finish_rows, fold_adjustment, fold_adjustments_of, fold_row, fold_rows,
@@ -79,6 +80,7 @@ pub(crate) fn rescore_contacts(
         remove_missing(client, attached, batch, &scored);
         write_batch(client, attached, &scored, now);
         record(client, attached, &found, cause, now);
+        recomputed::note_contacts(attached.attachment.profile_id, batch);
     }
     outcome
 }

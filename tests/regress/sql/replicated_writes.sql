@@ -113,6 +113,17 @@ INSERT INTO rw.parted VALUES (1, 1, 'demo', '2024-06-06'), (2, 2, 'visit', '2024
 RESET session_replication_role;
 SELECT * FROM pg_temp.scores();
 
+-- A replicated UPDATE moving an event to another partition fires the DELETE row
+-- trigger on the old one (which recomputes the contact: the row is in its new place
+-- already) and the INSERT row trigger on the new one, which must not add it again:
+-- contact 1's demo counts once (110).
+UPDATE rw.parted SET occurred_at = '2024-07-06' WHERE id = 1;
+SELECT * FROM pg_temp.scores();
+SET session_replication_role = replica;
+UPDATE rw.parted SET occurred_at = '2024-06-06' WHERE id = 1;
+RESET session_replication_role;
+SELECT * FROM pg_temp.scores();
+
 SELECT lead_score.drop_profile('Replicated');
 SELECT count(*) AS triggers_left FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
  WHERE c.relnamespace = 'rw'::regnamespace AND t.tgname LIKE 'lead_score%';

@@ -8,6 +8,7 @@
 //! kept per instant. Reading stays O(number of caps), whatever the history.
 
 use super::{bounded, DecayTerm, DecayedSum, BOUND};
+use crate::interrupt::Between;
 
 /// The limits of a part's worth.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -205,7 +206,7 @@ impl DecayedSum {
     /// and at one and at four of each of their half-lives after it: how `verify` tells
     /// an account's member entry (settled when it was written, see
     /// [`settled`](Self::settled)) from a stale one.
-    pub fn same_worth(&self, other: &DecayedSum, at: i64) -> bool {
+    pub fn same_worth(&self, other: &DecayedSum, at: i64, between: Between<'_>) -> bool {
         let mut instants = vec![at];
         for term in self.all_terms().chain(other.all_terms()) {
             if let Some(h) = term.half_life {
@@ -216,7 +217,10 @@ impl DecayedSum {
         }
         instants.sort_unstable();
         instants.dedup();
+        // (Each reading sums every term: a sum typed by hand may hold thousands of
+        // half-lives, so the readings are a loop that can be stopped.)
         instants.into_iter().all(|t| {
+            between();
             let (a, b) = (self.value_at(t), other.value_at(t));
             (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0)
         })
@@ -484,18 +488,27 @@ mod tests {
         sum.add_in(&[(1, Cap::at_most(20.0))], 12.0, 0, days(10.0));
         sum.add_in(&[(2, Cap::at_most(10.0))], 40.0, 0, days(5.0));
         let settled = sum.settled(DAY);
-        assert!(sum.same_worth(&settled, DAY));
-        assert!(settled.same_worth(&sum.settled(3 * DAY), 3 * DAY));
+        assert!(sum.same_worth(&settled, DAY, &mut || {}));
+        assert!(settled.same_worth(&sum.settled(3 * DAY), 3 * DAY, &mut || {}));
         // One point more.
         let mut newer = sum.clone();
         newer.add_in(&[(1, Cap::at_most(20.0))], 1.0, DAY, days(10.0));
-        assert!(!newer.same_worth(&settled, DAY));
+        assert!(!newer.same_worth(&settled, DAY, &mut || {}));
         // Worth the same now, not later: rule 2's cap dropped while it still binds.
         let mut uncapped = settled.clone();
         uncapped.parts.clear();
         uncapped.add(settled.part(2).unwrap().value_at(DAY), DAY, days(5.0));
         assert!((uncapped.value_at(DAY) - sum.value_at(DAY)).abs() < 1e-9);
-        assert!(!uncapped.same_worth(&sum, DAY));
+        assert!(!uncapped.same_worth(&sum, DAY, &mut || {}));
+        // A sum typed by hand may hold thousands of half-lives: each reading is a step
+        // the caller can stop (a cancel, statement_timeout).
+        let mut many = DecayedSum::default();
+        for h in 1..2000 {
+            many.add(1.0, 0, days(h as f64 / 10.0));
+        }
+        let mut steps = 0;
+        assert!(many.same_worth(&many.clone(), DAY, &mut || steps += 1));
+        assert!(steps > 2000, "{steps}");
     }
 
     #[test]
