@@ -489,9 +489,12 @@ BEGIN
                    state_table);
     EXECUTE format('UPDATE lead_score.%I SET ceiling = lead_score.score_ceiling(fit, engagement, least(lead_score.now(), transaction_timestamp()))',
                    state_table);
-    -- (With the key: top() reads it in pages, each after the last row read.)
+    -- (With the key: top() reads it in pages, each after the last row read. The work
+    -- queue, PQLs only, reads the tagged contacts' alone: sticky tags bound no score.)
     EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON lead_score.%I (ceiling, contact_key)', state_table || '_ceiling',
                    state_table);
+    EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON lead_score.%I (ceiling, contact_key) WHERE cardinality(tags) > 0',
+                   state_table || '_ceiling_tagged', state_table);
 END
 $$;
 REVOKE ALL ON FUNCTION lead_score.add_score_ceiling(name) FROM PUBLIC;

@@ -60,10 +60,12 @@ pub(crate) fn top_scores(
                 )
             }
         };
-        // (The filters as the scores view computes is_pql and disqualified.)
+        // (The filters as the scores view computes is_pql and disqualified. PQLs only:
+        // the index of the tagged contacts, whose predicate the query states.)
+        let tagged = if asked.pql == Some(true) { " AND cardinality(s.tags) > 0" } else { "" };
         let query = format!(
             "SELECT s.contact_key::text, s.fit, s.engagement, s.ceiling FROM {state} s
-              WHERE ({pql}::boolean IS NULL OR coalesce({tag}::text = ANY (s.tags), false) = {pql}::boolean)
+              WHERE ({pql}::boolean IS NULL OR coalesce({tag}::text = ANY (s.tags), false) = {pql}::boolean){tagged}
                 AND ({disqualified}::boolean IS NULL
                      OR (pg_catalog.cardinality(s.disqualified_by) > 0) = {disqualified}::boolean)
                 AND ({minimum}::float8 IS NULL OR s.ceiling >= {minimum}::float8){keyset}

@@ -85,6 +85,13 @@ SELECT count(*) FROM lead_score.top('Top', 20);
 SELECT idx_tup_fetch < 200 AS few_rows_read, seq_scan = 0 AS no_full_scan
   FROM pg_stat_xact_user_tables WHERE relid = pg_temp.state();
 COMMIT;
+-- The work queue (PQLs not disqualified) reads the index of the tagged contacts only.
+SELECT pg_stat_force_next_flush();
+BEGIN;
+SELECT count(*) FROM lead_score.top('Top', 10, pql => true, disqualified => false);
+SELECT idx_tup_fetch < 200 AS few_rows_read, seq_scan = 0 AS no_full_scan
+  FROM pg_stat_xact_user_tables WHERE relid = pg_temp.state();
+COMMIT;
 -- The plan of its read.
 CREATE FUNCTION pg_temp.plan_of_read() RETURNS SETOF text LANGUAGE plpgsql AS $$
 DECLARE
