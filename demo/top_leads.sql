@@ -111,6 +111,12 @@ SELECT s.id, c.first_name || ' ' || c.last_name AS contact, a.name AS company,
  WHERE s.is_pql AND NOT s.disqualified
  ORDER BY s.score DESC, s.id LIMIT 5;
 
+\echo 'The same queue from the ceiling index, without reading every score row: lead_score.top()'
+\echo '(the same contacts and scores; join the view for the rest):'
+SELECT t.contact::bigint AS id, round(t.score::numeric, 1) AS score,
+       (SELECT round(s.score::numeric, 1) FROM lead_score."Demo_scores" s WHERE s.id = t.contact::bigint) AS view_score
+  FROM lead_score.top('Demo', 5, pql => true, disqualified => false) t;
+
 \echo 'The priority matrix: fit grade (A at 20 fit points, B at 10, C at 0) by engagement band'
 \echo '(1 at 30 points, 2 at 15, 3 at 5, else 4), contacts not disqualified:'
 SELECT grade, count(*) FILTER (WHERE priority LIKE '_1') AS band_1, count(*) FILTER (WHERE priority LIKE '_2') AS band_2,
