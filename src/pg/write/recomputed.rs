@@ -45,9 +45,24 @@ fn with_current<R>(f: impl FnOnce(&mut Recomputed) -> R) -> R {
     })
 }
 
+/// More contacts than this recomputed in one statement count as all of them: the
+/// record stays small whatever a statement touches (a later events INSERT of the
+/// statement then recomputes its contacts rather than add to them: slower, exact).
+const MOST_KEPT: usize = 100_000;
+
 /// Profile `profile_id`'s contacts `keys` were recomputed from their history.
 pub(crate) fn note_contacts(profile_id: i64, keys: &[String]) {
-    with_current(|r| r.contacts.entry(profile_id).or_default().extend(keys.iter().cloned()));
+    with_current(|r| {
+        if r.everyone.contains(&profile_id) {
+            return;
+        }
+        let kept = r.contacts.entry(profile_id).or_default();
+        kept.extend(keys.iter().cloned());
+        if kept.len() > MOST_KEPT {
+            r.contacts.remove(&profile_id);
+            r.everyone.insert(profile_id);
+        }
+    });
 }
 
 /// Every contact of profile `profile_id` was recomputed from its history.
