@@ -18,6 +18,7 @@ pub mod grading;
 pub mod interrupt;
 pub mod json_facts;
 pub mod key_places;
+pub mod key_ranges;
 pub mod learning;
 pub mod next_actions;
 pub mod qualification;

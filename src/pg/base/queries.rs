@@ -181,6 +181,49 @@ impl Attachment {
         estimate.map_or(0, |n| n.clamp(0.0, 20_000_000.0) as usize)
     }
 
+    /// What a full pass working through key ranges compares keys as: the integer for
+    /// integer keys, else the key's text in byte order, which is what the pass joins
+    /// events to contacts by (so a contact and its events always fall in one range,
+    /// whatever the columns' types and collations). Bounds bind as `int8` or `text`.
+    pub(crate) fn range_key(&self, key: &str) -> String {
+        if self.integer_keys() {
+            format!("{key}::pg_catalog.int8")
+        } else {
+            format!("({key}::pg_catalog.text) COLLATE pg_catalog.\"C\"")
+        }
+    }
+
+    /// ` AND` the range key of `key` (an expression) is after `after` and up to `upto`
+    /// (either side open when `None`); nothing when both are.
+    pub(crate) fn key_in_range(
+        &self,
+        key: &str,
+        after: Option<Placeholder>,
+        upto: Option<Placeholder>,
+    ) -> String {
+        let key = self.range_key(key);
+        let mut condition = String::new();
+        if let Some(after) = after {
+            condition += &format!(" AND {key} OPERATOR(pg_catalog.>) {after}");
+        }
+        if let Some(upto) = upto {
+            condition += &format!(" AND {key} OPERATOR(pg_catalog.<=) {upto}");
+        }
+        condition
+    }
+
+    /// A sample of about `share` (0 to 100 percent) of the contacts' range keys (see
+    /// `range_key`), whole pages of the table at random, the same ones every time.
+    pub(crate) fn sample_keys_query(&self, share: Placeholder) -> String {
+        format!(
+            "SELECT {key} FROM {contacts} c TABLESAMPLE SYSTEM ({share}) REPEATABLE (0)
+              WHERE c.{column} IS NOT NULL",
+            key = self.range_key(&format!("c.{}", self.contact_key)),
+            contacts = self.contacts,
+            column = self.contact_key,
+        )
+    }
+
     /// That no contact has the key `key` (an expression of the key type).
     pub(crate) fn no_contact(&self, key: &str) -> String {
         format!("NOT EXISTS (SELECT FROM {} c WHERE c.{} = {key})", self.contacts, self.contact_key)
@@ -207,6 +250,13 @@ impl Attachment {
             Contacts::All => (
                 format!("LEFT JOIN {} s ON s.contact_key = c.{key}", self.state_table),
                 format!("WHERE c.{key} IS NOT NULL ORDER BY c.{key}"),
+            ),
+            Contacts::Between(after, upto) => (
+                format!("LEFT JOIN {} s ON s.contact_key = c.{key}", self.state_table),
+                format!(
+                    "WHERE c.{key} IS NOT NULL{range} ORDER BY c.{key}",
+                    range = self.key_in_range(&format!("c.{key}"), after, upto)
+                ),
             ),
         };
         let stored_columns =
@@ -240,6 +290,10 @@ impl Attachment {
         let filter = match which {
             Contacts::Given(keys) => format!("= ANY ({keys}::text[]::{}[])", self.key_type),
             Contacts::All => "IS NOT NULL".to_owned(),
+            Contacts::Between(after, upto) => format!(
+                "IS NOT NULL{}",
+                self.key_in_range(&format!("e.{}", self.event_contact), after, upto)
+            ),
         };
         format!(
             "{} WHERE e.{} {filter}",
@@ -309,11 +363,14 @@ pub(crate) fn key_array(keys: &[String]) -> Vec<Option<String>> {
     keys.iter().cloned().map(Some).collect()
 }
 
-/// Which contacts a query reads: those whose keys (as text) are in a parameter, or all.
+/// Which contacts a query reads: those whose keys (as text) are in a parameter, all,
+/// or those in a key range (see `Attachment::key_in_range`).
 #[derive(Clone, Copy)]
 pub(crate) enum Contacts {
     Given(Placeholder),
     All,
+    /// Keys after the first parameter and up to the second (`None`: open on that side).
+    Between(Option<Placeholder>, Option<Placeholder>),
 }
 
 /// Which attached table a trigger watches.

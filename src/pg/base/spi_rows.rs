@@ -258,7 +258,8 @@ impl Row for SlotRow {
 #[repr(C)]
 struct RowReceiver<'a> {
     receiver: pg_sys::DestReceiver,
-    each: &'a mut dyn FnMut(&SlotRow),
+    /// Whether to go on: `false` ends the query's execution after this row.
+    each: &'a mut dyn FnMut(&SlotRow) -> bool,
     /// Where the callback's Postgres allocations go; reset every `RESET_EVERY` rows.
     memory: pg_sys::MemoryContext,
     rows: u64,
@@ -277,13 +278,13 @@ unsafe extern "C-unwind" fn receive_row(
     pgrx::check_for_interrupts!();
     pg_sys::slot_getallattrs(slot);
     let caller = pg_sys::MemoryContextSwitchTo(receiver.memory);
-    (receiver.each)(&SlotRow { slot });
+    let go_on = (receiver.each)(&SlotRow { slot });
     pg_sys::MemoryContextSwitchTo(caller);
     receiver.rows += 1;
     if receiver.rows.is_multiple_of(RESET_EVERY) {
         pg_sys::MemoryContextReset(receiver.memory);
     }
-    true
+    go_on
 }
 
 #[pg_guard]
@@ -303,6 +304,25 @@ unsafe extern "C-unwind" fn receiver_done(_receiver: *mut pg_sys::DestReceiver) 
 /// most of what the read costs, over an events table. Errors are raised as Postgres
 /// errors.
 pub(crate) fn for_each_row(query: &str, params: &Params<'_>, each: &mut dyn FnMut(&SlotRow)) {
+    for_each_row_while(query, params, &mut |row| {
+        each(row);
+        true
+    });
+}
+
+/// As `for_each_row`, until `each` returns `false`: the executor stops there (the
+/// rest of the query never runs), and the call returns `false`.
+pub(crate) fn for_each_row_while(
+    query: &str,
+    params: &Params<'_>,
+    each: &mut dyn FnMut(&SlotRow) -> bool,
+) -> bool {
+    let mut stopped = false;
+    let each = &mut |row: &SlotRow| {
+        let go_on = each(row);
+        stopped |= !go_on;
+        go_on
+    };
     let args = params.args();
     let query = std::ffi::CString::new(query).expect("queries are built without NUL bytes");
     let memory = PgMemoryContexts::new("lead_score rows");
@@ -350,4 +370,5 @@ pub(crate) fn for_each_row(query: &str, params: &Params<'_>, each: &mut dyn FnMu
         }
         pg_sys::SPI_freeplan(plan);
     }
+    !stopped
 }

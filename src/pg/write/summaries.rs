@@ -14,6 +14,8 @@ use lead_score_core::decay::HalfLife;
 use lead_score_core::engine::{Adjustment, ContactScore, Event, EventSummary};
 use lead_score_core::json_facts::JsonFacts;
 use lead_score_core::key_places::KeyPlaces;
+use lead_score_core::key_ranges::KeyRange;
+use pgrx::datum::DatumWithOid;
 use lead_score_core::record_facts::RecordFacts;
 
 /// What recomputing some contacts found: per contact, its key and fresh result.
@@ -53,6 +55,14 @@ pub(crate) trait SummaryKey {
     /// Take out the summary of the contact whose key's text is `key`.
     fn take(summaries: &mut Self::Map, key: &str) -> Option<EventSummary>;
 
+    /// How many contacts have a summary.
+    fn count(summaries: &Self::Map) -> usize;
+
+    /// The key in column 1 of a row, as the map keeps it.
+    fn read(row: &impl Row) -> Option<Self>
+    where
+        Self: Sized;
+
     /// All the summaries with their keys' text, in the key type's own order (see
     /// `in_key_order`).
     fn sorted(
@@ -84,6 +94,14 @@ impl SummaryKey for String {
 
     fn take(summaries: &mut Summaries, key: &str) -> Option<EventSummary> {
         summaries.remove(key)
+    }
+
+    fn count(summaries: &Summaries) -> usize {
+        summaries.len()
+    }
+
+    fn read(row: &impl Row) -> Option<String> {
+        row.text(1).map(str::to_owned)
     }
 
     fn sorted(
@@ -130,6 +148,14 @@ impl SummaryKey for i64 {
         // The text is the integer's own output: it parses back exactly.
         let place = summaries.place.remove(key.parse::<i64>().ok()?)?;
         Some(std::mem::take(&mut summaries.all[place as usize]))
+    }
+
+    fn count(summaries: &IntegerSummaries) -> usize {
+        summaries.all.len()
+    }
+
+    fn read(row: &impl Row) -> Option<i64> {
+        row.int8(1)
     }
 
     fn sorted(
@@ -270,11 +296,13 @@ fn made_on_these_contacts<'a>(attached: &'a Attached, params: &mut Params<'a>) -
     )
 }
 
-/// Fold every adjustment of the profile into a full pass's summaries (keys as `K`).
-pub(crate) fn fold_all_adjustments<K: SummaryKey>(
+/// Fold every adjustment of the profile into a full pass's summaries (keys as `K`),
+/// or those of the contacts in `range` (see `Attachment::key_in_range`).
+pub(crate) fn fold_all_adjustments<K: SummaryKey + Clone + for<'a> Into<DatumWithOid<'a>>>(
     attached: &Attached,
     summaries: &mut K::Map,
     now: i64,
+    range: &KeyRange<K>,
 ) {
     if !attached.attachment.current_sql {
         return;
@@ -292,9 +320,12 @@ pub(crate) fn fold_all_adjustments<K: SummaryKey>(
         _ => "a.contact_key",
     };
     let made_here = made_on_these_contacts(attached, &mut params);
+    let after = range.after.clone().map(|key| params.bind(key));
+    let upto = range.upto.clone().map(|key| params.bind(key));
+    let in_range = attached.attachment.key_in_range(&format!("({key})"), after, upto);
     let read = format!(
         "SELECT {key}, {ADJUSTMENT_COLUMNS} FROM lead_score.adjustment_store a
-          WHERE a.profile_id = {profile}{made_here}"
+          WHERE a.profile_id = {profile}{made_here}{in_range}"
     );
     for_each_row(&read, &params, &mut |row| fold_adjustment::<K>(attached, summaries, row, now));
 }
