@@ -7,10 +7,10 @@ use pgrx::datum::DatumWithOid;
 use pgrx::spi::{Spi, SpiClient};
 
 use crate::pg::base::attached::Attached;
+use crate::pg::base::memory::{self, pass_budget};
 use crate::pg::base::params::Params;
 use crate::pg::base::queries::Contacts;
 use crate::pg::base::rights::{as_crm_owner, as_extension_owner};
-use crate::pg::base::memory::{self, pass_budget};
 use crate::pg::base::spi_rows::{for_each_row, for_each_row_while, SlotRow};
 use crate::pg::write::score_rows::{StoredRow, BATCH};
 use crate::pg::write::summaries::{

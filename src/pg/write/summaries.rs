@@ -15,8 +15,8 @@ use lead_score_core::engine::{Adjustment, ContactScore, Event, EventSummary};
 use lead_score_core::json_facts::JsonFacts;
 use lead_score_core::key_places::KeyPlaces;
 use lead_score_core::key_ranges::KeyRange;
-use pgrx::datum::DatumWithOid;
 use lead_score_core::record_facts::RecordFacts;
+use pgrx::datum::DatumWithOid;
 
 /// What recomputing some contacts found: per contact, its key and fresh result.
 pub(crate) type Scored = Vec<(String, ContactScore)>;
