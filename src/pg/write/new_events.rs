@@ -8,6 +8,7 @@ use pgrx::spi::SpiClient;
 
 use crate::pg::base::attached::{run, Attached, Statement};
 use crate::pg::base::attachment::ident;
+use crate::pg::base::clock::from_unix_micros;
 use crate::pg::base::params::{tid_array, Params};
 use crate::pg::base::rights::as_crm_owner;
 use crate::pg::base::spi_rows::{for_each_row, SlotRow};
@@ -234,6 +235,7 @@ fn add_one(
     let version = params.bind(attached.attachment.version);
     let now_param = params.bind(now as f64);
     let limits = params.bind(limits.clone()).to_string();
+    let due = params.bind(summary.next_due.map(from_unix_micros)).to_string();
     let accounts = attached.attachment.account_scores.is_some();
     let returned = returned_by_adding_count(attached);
     let add = attached.statement(client, Statement::AddOneContactsEvents, &params, true, || {
@@ -241,6 +243,7 @@ fn add_one(
         let new = NewSums {
             sums,
             limits,
+            due,
             position: "1".into(),
             from: String::new(),
             also: "",
@@ -269,12 +272,14 @@ fn add_batch<'b, 'a>(
 ) -> Vec<(&'b Addable<'a>, AfterAdding)> {
     let mut sums = SumColumns::default();
     let mut limits = Vec::new();
+    let mut dues = Vec::new();
     let mut tids = Vec::new();
     for Addable { place, summary, limits: new_limits } in batch {
         pgrx::check_for_interrupts!();
         let key = &summaries[*place].0;
         sums.push(key, &summary.engagement, &summary.dimensions, summary.tally);
         limits.push(new_limits.clone());
+        dues.push(summary.next_due.map(from_unix_micros));
         // (Several contacts: all were locked, only those found are here.)
         tids.extend(locked[*place].as_ref().map(|row| row.tid));
     }
@@ -282,15 +287,17 @@ fn add_batch<'b, 'a>(
     let sums = sum_unnest(&sums.bind(attached, &mut params));
     let version = params.bind(attached.attachment.version);
     let now_param = params.bind(now as f64);
-    let (limits, tids) = (params.bind(limits), params.bind(tid_array(&tids)));
+    let (limits, dues) = (params.bind(limits), params.bind(dues));
+    let tids = params.bind(tid_array(&tids));
     let add = attached.statement(client, Statement::AddNewEvents, &params, true, || {
         let new = NewSums {
             sums: SUM_COLUMNS.map(|column| format!("r.{column}")),
             limits: "r.limits".into(),
+            due: "r.due".into(),
             position: "r.n".into(),
             from: format!(
-                "FROM unnest({sums}, {limits}::text[], {tids}::tid[])
-                      WITH ORDINALITY AS r({columns}, limits, tid, n)",
+                "FROM unnest({sums}, {limits}::text[], {dues}::timestamptz[], {tids}::tid[])
+                      WITH ORDINALITY AS r({columns}, limits, due, tid, n)",
                 columns = SUM_COLUMNS.join(", ")
             ),
             // Each row where its lock found it (the key too, should it not be there).

@@ -394,6 +394,8 @@ pub(crate) struct NewSums {
     pub(crate) sums: [String; 9],
     /// The new selections of `count`-limited rules (NULL: unchanged).
     pub(crate) limits: String,
+    /// The new events' due time (NULL: none), a timestamptz.
+    pub(crate) due: String,
     /// The contact's position in the statement, returned for each row updated.
     pub(crate) position: String,
     /// `FROM` clause, if the sums are columns.
@@ -448,7 +450,7 @@ pub(crate) fn add_events_sql(
     let attachment = &attached.attachment;
     let (state, key_type) = (&attachment.state_table, &attachment.key_type);
     let [key, engagement, dimensions, t1, t2, t3, t4, t5, t6] = &new.sums;
-    let NewSums { limits, position, from, also, account_entry, .. } = new;
+    let NewSums { limits, due, position, from, also, account_entry, .. } = new;
     let mut returning = returned_by_adding(attached, position);
     if *account_entry {
         returning.extend(["s.engagement".to_owned(), "s.account_key".to_owned()]);
@@ -467,6 +469,8 @@ pub(crate) fn add_events_sql(
         ),
         format!("coalesce({limits}::bigint[], s.limits)"),
         format!("to_timestamp({now} / 1e6)"),
+        // (`least` passes over a NULL: no due time of the new events', or none stored.)
+        format!("least(s.next_due, {due}::timestamptz)"),
     ];
     let mut set: Vec<String> =
         ADDED.iter().zip(values).map(|(column, value)| format!("{column} = {value}")).collect();
@@ -490,8 +494,9 @@ pub(crate) fn add_events_sql(
 }
 
 /// The columns the fast path's UPDATE sets (`add_events_sql`), in its order: adding
-/// events changes neither fit nor disqualifiers nor due time.
-const ADDED: [&str; 6] = ["version", "engagement", "dimensions", "tally", "limits", "scored_at"];
+/// events changes neither fit nor disqualifiers, and the due time only to an earlier one.
+const ADDED: [&str; 7] =
+    ["version", "engagement", "dimensions", "tally", "limits", "scored_at", "next_due"];
 const _: () = assert!(state_table::all_written(&ADDED), "ADDED names a column no score write sets");
 
 /// The first nine parameters of both score writes, one array each, read by `unnest`

@@ -168,6 +168,27 @@ SELECT id, round(score::numeric, 6) AS score FROM lead_score."Sales_scores" WHER
 SELECT * FROM lead_score.tick();
 SELECT * FROM lead_score.verify('Sales');
 
+-- New events inside a window or in the future are added in place, one at a time and
+-- several at once: their points count now, and the contact's due time moves to the
+-- earliest lapse or arrival (never later), as a recompute from history has it.
+INSERT INTO crm.events (contact_id, event_type, occurred_at) VALUES (1, 'visit', '2024-06-06');
+SELECT contact_key, next_due FROM :state WHERE contact_key = 1;
+INSERT INTO crm.events (contact_id, event_type, occurred_at) VALUES (1, 'visit', '2024-06-05');
+INSERT INTO crm.events (contact_id, event_type, occurred_at) VALUES (1, 'visit', '2024-06-20');
+INSERT INTO crm.events (contact_id, event_type, occurred_at)
+VALUES (3, 'visit', '2024-06-06'), (3, 'visit', '2024-06-10'), (1, 'visit', '2024-06-04');
+SELECT contact_key, next_due FROM :state WHERE contact_key IN (1, 3) ORDER BY 1;
+SELECT id, round(score::numeric, 6) AS score FROM lead_score."Sales_scores" WHERE id IN (1, 3) ORDER BY id;
+SELECT * FROM lead_score.verify('Sales');
+-- At those times tick() takes the lapsed visits out and counts the arrived one.
+SET lead_score.now = '2024-06-11 00:00:01+00';
+SELECT * FROM lead_score.tick();
+SELECT id, round(score::numeric, 6) AS score FROM lead_score."Sales_scores" WHERE id IN (1, 3) ORDER BY id;
+SELECT * FROM lead_score.verify('Sales');
+SET lead_score.now = '2024-06-07 00:00:00+00';
+DELETE FROM crm.events WHERE event_type = 'visit' AND occurred_at > '2024-06-01';
+SELECT * FROM lead_score.verify('Sales');
+
 -- Attachments made by this version are at its layout: upgrade_attachments() has nothing to do.
 SELECT lead_score.upgrade_attachments() AS changed, bool_and(objects_version = lead_score.objects_version()) AS current
   FROM lead_score.attachment_store;

@@ -39,13 +39,14 @@ CREATE TABLE bp.one_pass AS SELECT id, score, fit_score, engagement_score, is_pq
 CREATE TABLE bp.at_one_pass AS SELECT * FROM lead_score.scores_at('Bounded', '2024-05-01');
 SELECT count(*) AS contacts, count(*) FILTER (WHERE score > 0) AS scoring, round(sum(score)::numeric, 6) AS total FROM bp.one_pass;
 
--- Attached again from nothing with the smallest maintenance_work_mem: the pass says (at
--- DEBUG1) that it works a key range at a time.
+-- Attached again from nothing with the smallest maintenance_work_mem, then rescored: the
+-- pass says (at DEBUG1) that it works a key range at a time.
 SET maintenance_work_mem = '1MB';
 SELECT lead_score.detach('Bounded');
+SELECT lead_score.attach('Bounded', 'bp.contacts', 'bp.events', '{"view": "bp_scores", "event_props": "props"}');
 SET client_min_messages = debug1;
 \set VERBOSITY terse
-SELECT lead_score.attach('Bounded', 'bp.contacts', 'bp.events', '{"view": "bp_scores", "event_props": "props"}');
+SELECT lead_score.rescore('Bounded') AS rescored;
 RESET client_min_messages;
 \set VERBOSITY default
 -- The same scores, every contact, and nothing for verify to report (itself in ranges).
@@ -96,12 +97,17 @@ ANALYZE bp.people, bp.visits;
 CREATE TABLE bp.texts_one_pass AS SELECT email, score FROM lead_score.people_scores;
 SET maintenance_work_mem = '1MB';
 SELECT lead_score.detach('Texts');
+SELECT lead_score.attach('Texts', 'bp.people', 'bp.visits', '{"view": "people_scores", "contact_key": "email", "event_contact": "email", "event_type": "kind", "event_time": "at"}');
 SET client_min_messages = debug1;
 \set VERBOSITY terse
-SELECT lead_score.attach('Texts', 'bp.people', 'bp.visits', '{"view": "people_scores", "contact_key": "email", "event_contact": "email", "event_type": "kind", "event_time": "at"}');
+SELECT lead_score.rescore('Texts') AS rescored;
 RESET client_min_messages;
 \set VERBOSITY default
 SELECT count(*) AS contacts, count(*) FILTER (WHERE o.score IS DISTINCT FROM s.score) AS differ
   FROM bp.texts_one_pass o FULL JOIN lead_score.people_scores s USING (email);
 SELECT count(*) AS verify_rows FROM lead_score.verify('Texts');
 RESET maintenance_work_mem;
+
+SELECT lead_score.drop_profile('Bounded');
+SELECT lead_score.drop_profile('Texts');
+DROP SCHEMA bp CASCADE;

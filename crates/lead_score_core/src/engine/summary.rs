@@ -144,11 +144,14 @@ impl EventSummary {
         }
     }
 
-    /// Whether these events can be added to a stored result as they are, without the
-    /// rest of the contact's history: none is a candidate of a limited rule, counted by
-    /// a history condition, inside a window or in the future.
+    /// Whether these events can be added to a stored result without the rest of the
+    /// contact's history: none is a candidate of a limited rule or counted by a history
+    /// condition. Their sums add to the stored sums, and their `next_due` (an event
+    /// inside a window, or in the future) to the stored due time by the earlier of the
+    /// two: a full recompute's sums are the sums of its events', and its due time the
+    /// earliest of theirs.
     pub fn is_additive(&self) -> bool {
-        self.candidates.is_empty() && self.watched.is_empty() && self.next_due.is_none()
+        self.candidates.is_empty() && self.watched.is_empty()
     }
 
     /// Decide this summary's candidates of `count`-limited rules against what the

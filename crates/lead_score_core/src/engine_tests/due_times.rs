@@ -152,9 +152,14 @@ fn within_tests_on_event_fields_say_when_to_look_again() {
     for &(demo_at, points, due) in cases {
         let s = score(&p, &json!({}), &[booked(demo_at)], now);
         assert_eq!((s.score_at(now), s.next_due), (points, due), "demo at {demo_at}");
-        // One whose truth will change is not added blindly to stored sums.
-        let additive = summarise(&p, &[booked(demo_at)], now).is_additive();
-        assert_eq!(additive, due.is_none(), "demo at {demo_at}");
+        // One whose truth will change adds its sums and its due time, the earlier wins.
+        let new = summarise(&p, &[booked(demo_at)], now);
+        assert!(new.is_additive(), "demo at {demo_at}");
+        assert_eq!(
+            (new.engagement.value_at(now), new.next_due),
+            (points, due),
+            "demo at {demo_at}"
+        );
     }
     // At those due times the rescored results change as promised.
     let left = score(&p, &json!({}), &[booked("2024-05-28")], at("2024-06-04") + 1);
