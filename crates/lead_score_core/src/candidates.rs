@@ -38,6 +38,45 @@ pub fn frequent(share: f64) -> bool {
     (MIN_SHARE..=1.0 - MIN_SHARE).contains(&share)
 }
 
+/// Column names that hold who a contact is, not what it is like: a rule on them would
+/// score people by their names (`learned: last_name = Wilson`).
+const IDENTIFYING_NAMES: [&str; 11] = [
+    "name",
+    "first_name",
+    "last_name",
+    "firstname",
+    "lastname",
+    "surname",
+    "full_name",
+    "middle_name",
+    "given_name",
+    "family_name",
+    "id",
+];
+
+/// The same as the last word of a snake_case name (`work_email`, `contact_phone`):
+/// words that say how to reach someone. (`plan_name` may well be a category: only
+/// nearly unique values make it an identifier, see `IDENTIFIER_DISTINCT_SHARE`.)
+const IDENTIFYING_WORDS: [&str; 10] =
+    ["email", "mail", "phone", "mobile", "fax", "address", "street", "url", "website", "uuid"];
+
+/// From this share of distinct values among those present, a text column is taken for
+/// an identifier (an email, a name, a code): its values name contacts, not kinds.
+pub const IDENTIFIER_DISTINCT_SHARE: f64 = 0.5;
+
+/// Whether a column (`name`, holding `distinct` different values in `present` rows)
+/// identifies contacts rather than describing them, so that `train` leaves it out
+/// unless asked: by its name (see `IDENTIFYING_NAMES`, and names ending in `_id`, other
+/// rows' keys), or, for a text column (`text`), by nearly every value being different.
+pub fn identifying(name: &str, text: bool, distinct: i64, present: i64) -> bool {
+    let last_word = name.rsplit('_').next().unwrap_or(name);
+    let by_name = IDENTIFYING_NAMES.contains(&name)
+        || IDENTIFYING_WORDS.contains(&last_word)
+        || name.ends_with("_id");
+    by_name
+        || (text && present > 0 && distinct as f64 >= IDENTIFIER_DISTINCT_SHARE * present as f64)
+}
+
 /// A candidate rule: its name in the draft, its body with one point, and for event
 /// rules which of the half-lives tried (see `half_lives`) it decays with.
 #[derive(Clone, Debug, PartialEq)]

@@ -226,3 +226,41 @@ fn plain_names_and_keys() {
         assert!(!plain_key(key), "{key}");
     }
 }
+
+#[test]
+fn identifying_columns_are_told_by_name_or_by_distinct_values() {
+    use crate::candidates::identifying;
+    // (name, text, distinct, present, identifying)
+    let cases: &[(&str, bool, i64, i64, bool)] = &[
+        ("first_name", true, 30, 6000, true),
+        ("last_name", true, 20, 6000, true),
+        ("work_email", true, 6000, 6000, true),
+        ("contact_phone", true, 10, 100, true),
+        ("name", true, 2000, 2000, true),
+        ("plan_name", true, 4, 2000, false),
+        ("company_name", true, 1900, 2000, true),
+        ("owner_id", false, 12, 6000, true),
+        ("id", false, 6000, 6000, true),
+        ("job_title", true, 25, 6000, false),
+        ("industry", true, 40, 2000, false),
+        ("country", true, 4, 100, false),
+        // Nearly unique text: a code, a free-text note.
+        ("signup_code", true, 5000, 6000, true),
+        ("signup_code", true, 2999, 6000, false),
+        // Unique numbers and times keep their quartiles.
+        ("amount", false, 6000, 6000, false),
+        ("created_at", false, 6000, 6000, false),
+        // An empty column identifies nobody.
+        ("notes", true, 0, 0, false),
+        // Words that merely contain a name are not names.
+        ("username_length", false, 10, 100, false),
+        ("company_size", true, 5, 100, false),
+    ];
+    for &(name, text, distinct, present, expected) in cases {
+        assert_eq!(
+            identifying(name, text, distinct, present),
+            expected,
+            "{name} {distinct}/{present}"
+        );
+    }
+}

@@ -135,7 +135,9 @@ fn train_profile(
         let (outcomes, unsplit) = assign_splits(read, &options);
         let own = &attached.compiled.settings.half_life;
         let half_lives = half_lives(&own.to_string(), own.seconds());
-        let mut candidates = candidates(client, &attached, &Known::of(&outcomes), &half_lives);
+        let known = Known::of(&outcomes);
+        let identifiers = &options.identifiers;
+        let mut candidates = candidates(client, &attached, &known, &half_lives, identifiers);
         if !options.value_names {
             number_values(&mut candidates);
         }

@@ -12,9 +12,12 @@ use crate::pg::base::attached::Attached;
 use crate::pg::base::attachment::{ident, Attachment, Quoted};
 use crate::pg::base::clock::from_unix_micros;
 use crate::pg::base::errors::spi_failed;
+use crate::pg::base::errors::{raise, Failure};
 use crate::pg::base::params::Params;
 use crate::pg::base::rights::as_crm_owner;
-use lead_score_core::candidates::{frequent, keep_valid, plain_name, Candidate, EventRule};
+use lead_score_core::candidates::{
+    frequent, identifying, keep_valid, plain_name, Candidate, EventRule,
+};
 use lead_score_core::learning::Split;
 
 /// At most this many values of one column, and event types, become candidates.
@@ -76,12 +79,20 @@ fn column_candidates(
     table: &Quoted,
     columns: &[(String, pg_sys::Oid)],
     prefix: &str,
+    identifiers: &[String],
     found: &mut Vec<Candidate>,
 ) {
     for (name, oid) in columns {
         check_for_interrupts!();
         let column = Column { table, column: ident(name), field: format!("{prefix}{name}") };
-        let Some((total, present)) = counts(client, attached, &column) else { continue };
+        let text = matches!(*oid, pg_sys::TEXTOID | pg_sys::VARCHAROID);
+        let Some((total, present, distinct)) = counts(client, attached, &column, text) else {
+            continue;
+        };
+        // Names, emails and keys say who a contact is, not what it is like.
+        if identifying(name, text, distinct, present) && !identifiers.contains(&column.field) {
+            continue;
+        }
         if frequent((total - present) as f64 / total as f64) {
             found.push(Candidate::is_empty(&column.field));
         }
@@ -104,20 +115,32 @@ fn column_candidates(
     }
 }
 
-/// How many rows the column's table has, and how many of them hold a value; none for
-/// an empty table.
-fn counts(client: &SpiClient<'_>, attached: &Attached, column: &Column) -> Option<(i64, i64)> {
+/// How many rows the column's table has, how many of them hold a value, and (for a
+/// `text` column, else 0) how many different values; none for an empty table.
+fn counts(
+    client: &SpiClient<'_>,
+    attached: &Attached,
+    column: &Column,
+    text: bool,
+) -> Option<(i64, i64, i64)> {
     let Column { table, column, .. } = column;
+    let distinct =
+        if text { format!("pg_catalog.count(DISTINCT c.{column})") } else { "0".to_owned() };
     let counts = client
         .select(
-            &format!("SELECT pg_catalog.count(*), pg_catalog.count(c.{column}) FROM {table} c"),
+            &format!(
+                "SELECT pg_catalog.count(*), pg_catalog.count(c.{column}), {distinct}::pg_catalog.int8
+                   FROM {table} c"
+            ),
             Some(1),
             &[],
         )
-        .and_then(|rows| rows.first().get_two::<i64, i64>())
+        .and_then(|rows| rows.first().get_three::<i64, i64, i64>())
         .unwrap_or_else(|e| spi_failed(&attached.attachment, WHAT, e));
     match counts {
-        (Some(total), Some(present)) if total > 0 => Some((total, present)),
+        (Some(total), Some(present), Some(distinct)) if total > 0 => {
+            Some((total, present, distinct))
+        }
         _ => None,
     }
 }
@@ -443,6 +466,7 @@ pub(crate) fn candidates(
     attached: &Attached,
     known: &Known,
     half_lives: &[(String, f64)],
+    identifiers: &[String],
 ) -> Vec<Candidate> {
     let attachment = &attached.attachment;
     // The contacts' key, the reference to the account and the accounts' key are no
@@ -462,9 +486,28 @@ pub(crate) fn candidates(
             .collect(),
         _ => Vec::new(),
     };
+    // The identifiers asked for must be columns that could be learned from.
+    let fields = contact_columns.iter().map(|(name, _)| name.clone());
+    let fields: Vec<String> =
+        fields.chain(account_columns.iter().map(|(name, _)| format!("account.{name}"))).collect();
+    if let Some(unknown) = identifiers.iter().find(|field| !fields.contains(field)) {
+        raise(Failure::UndefinedColumn(format!(
+            "profile \"{}\": option \"identifiers\" names \"{unknown}\", which is no column train learns from",
+            attachment.profile_name
+        )).hint("Name a column of the contacts (\"first_name\") or of the accounts (\"account.name\"), other than the keys."));
+    }
     let mut found = Vec::new();
     as_crm_owner(attachment.crm_owner, |_| {
-        column_candidates(client, attached, &attachment.contacts, &contact_columns, "", &mut found);
+        let contacts = &attachment.contacts;
+        column_candidates(
+            client,
+            attached,
+            contacts,
+            &contact_columns,
+            "",
+            identifiers,
+            &mut found,
+        );
         if let Some(accounts) = &attachment.accounts {
             column_candidates(
                 client,
@@ -472,6 +515,7 @@ pub(crate) fn candidates(
                 &accounts.table,
                 &account_columns,
                 "account.",
+                identifiers,
                 &mut found,
             );
         }

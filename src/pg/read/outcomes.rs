@@ -30,6 +30,9 @@ pub(crate) struct OutcomeOptions {
     /// Whether learned rules are named with the values they match (`train`'s
     /// `value_names`, default true), or numbered instead.
     pub(crate) value_names: bool,
+    /// Columns `train` learns from although they look like identifiers (names, emails,
+    /// nearly unique text): its `identifiers` option, fields as rules name them.
+    pub(crate) identifiers: Vec<String>,
 }
 
 /// Which function the options are for: each takes the common ones and its own.
@@ -47,7 +50,9 @@ impl OptionsFor {
         let own: &[&str] = match self {
             OptionsFor::Evaluate => &["subset", "version", "draft"],
             OptionsFor::Bands => &["subset", "version", "draft", "by"],
-            OptionsFor::Train => &["train", "valid", "test", "points_per_doubling", "value_names"],
+            OptionsFor::Train => {
+                &["train", "valid", "test", "points_per_doubling", "value_names", "identifiers"]
+            }
         };
         COMMON.iter().chain(own).copied().collect()
     }
@@ -145,8 +150,24 @@ pub(crate) fn parse_options(
             "option \"value_names\" must be true or false, got {other}"
         ))),
     };
+    let identifiers = match object.get("identifiers") {
+        None | Some(Json::Null) => Vec::new(),
+        Some(Json::Array(fields)) => fields
+            .iter()
+            .map(|field| match field {
+                Json::String(name) if !name.is_empty() => name.clone(),
+                other => raise(Failure::InvalidValue(format!(
+                    "option \"identifiers\" must be an array of column names, got {other} in it"
+                ))),
+            })
+            .collect(),
+        Some(other) => raise(Failure::InvalidValue(format!(
+            "option \"identifiers\" must be an array of column names, got {other}"
+        ))),
+    };
     OutcomeOptions {
         value_names,
+        identifiers,
         key: text("key").unwrap_or_else(|| attached.attachment.contact_key_name.clone()),
         outcome: text("outcome").unwrap_or_else(|| "converted".to_owned()),
         as_of: text("as_of"),

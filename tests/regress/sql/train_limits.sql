@@ -194,6 +194,41 @@ SELECT count(*) AS rules_changed
   FULL JOIN draft_now b USING (rule_name)
  WHERE a.rule IS DISTINCT FROM b.rule;
 
+-- Columns that say who a contact is (names, emails, nearly unique text) offer no
+-- candidates, even when their values happen to predict the outcome, unless the
+-- "identifiers" option names them; a category named like one (plan_name) stays.
+CREATE TABLE tr.people (id bigint PRIMARY KEY, first_name text, work_email text, plan_name text, ref_code text);
+INSERT INTO tr.people
+SELECT g, (ARRAY['Ann', 'Bob', 'Cy', 'Dee', 'Eve'])[1 + g % 5], 'p' || g || '@example.com',
+       (ARRAY['free', 'pro', 'team'])[1 + (g / 5) % 3], md5(g::text)
+  FROM generate_series(1, 3000) AS g;
+CREATE TABLE tr.people_events (id serial PRIMARY KEY, contact_id bigint, kind text, at timestamptz);
+CREATE INDEX ON tr.people_events (contact_id, at);
+-- Ann and Bob convert more; so does the pro plan.
+CREATE TABLE tr.people_outcomes AS
+SELECT p.id, tr.r(p.id, 40) < CASE WHEN p.first_name IN ('Ann', 'Bob') THEN 0.5 ELSE 0.2 END
+                                + CASE WHEN p.plan_name = 'pro' THEN 0.3 ELSE 0 END AS converted
+  FROM tr.people p;
+SELECT lead_score.create_profile('People') > 0 AS created;
+SELECT lead_score.add_rule('People', 'Pro', '{"kind": "fit", "when": {"field": "plan_name", "op": "eq", "value": "pro"}, "points": 5}') > 0 AS added;
+SELECT lead_score.publish('People') AS version;
+SELECT lead_score.attach('People', 'tr.people', 'tr.people_events', '{"event_type": "kind", "event_time": "at"}');
+SELECT metric, value FROM lead_score.train('People', 'tr.people_outcomes') WHERE metric IN ('candidates', 'rules');
+SELECT rule_name FROM lead_score.rules WHERE profile = 'People' AND is_draft ORDER BY rule_name;
+SELECT metric, value FROM lead_score.train('People', 'tr.people_outcomes', '{"identifiers": ["first_name"]}')
+ WHERE metric IN ('candidates', 'rules');
+SELECT rule_name FROM lead_score.rules WHERE profile = 'People' AND is_draft ORDER BY rule_name;
+-- The option's bad inputs: not an array, not names, a column train does not learn from.
+SELECT * FROM lead_score.train('People', 'tr.people_outcomes', '{"identifiers": "first_name"}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM lead_score.train('People', 'tr.people_outcomes', '{"identifiers": ["first_name", 7]}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM lead_score.train('People', 'tr.people_outcomes', '{"identifiers": ["nickname"]}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM lead_score.train('People', 'tr.people_outcomes', '{"identifiers": ["id"]}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT lead_score.drop_profile('People');
+
 SELECT lead_score.detach('Learned');
 SELECT lead_score.drop_profile('Learned');
 SELECT lead_score.drop_profile('Unattached');
