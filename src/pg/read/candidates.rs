@@ -20,8 +20,9 @@ use lead_score_core::candidates::{
 };
 use lead_score_core::learning::Split;
 
-/// At most this many values of one column, and event types, become candidates.
-const VALUES_PER_COLUMN: i64 = 6;
+/// At most this many values of one column (every level of most categories; each must
+/// still be `frequent`), and event types, become candidates.
+const VALUES_PER_COLUMN: i64 = 60;
 const EVENT_TYPES: i64 = 25;
 
 /// Event properties become candidates for this many of the most frequent event types,
