@@ -186,7 +186,7 @@ fn check_candidates(profile: &str, candidates: usize) {
         raise(Failure::TooMuch(format!(
             "profile \"{profile}\": the attached tables offer {candidates} candidate rules; training takes at most {MAX_CANDIDATES}"
         ))
-        .hint("Each text, boolean, number and time column of the contacts and accounts gives up to a few candidates, each frequent event type one per half-life tried; attach tables with fewer columns."));
+        .hint("Each text column of the contacts and accounts gives a candidate per value at least 2% of rows hold (up to 60), each boolean, number and time column a few, each frequent event type one per half-life tried; attach tables with fewer columns."));
     }
 }
 
