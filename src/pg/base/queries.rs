@@ -373,6 +373,17 @@ pub(crate) enum Contacts {
     Between(Option<Placeholder>, Option<Placeholder>),
 }
 
+impl Contacts {
+    /// The contacts between two bounds (see `Between`); all when both sides are open.
+    pub(crate) fn in_range((after, upto): (Option<Placeholder>, Option<Placeholder>)) -> Contacts {
+        if after.is_none() && upto.is_none() {
+            Contacts::All
+        } else {
+            Contacts::Between(after, upto)
+        }
+    }
+}
+
 /// Which attached table a trigger watches.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub(crate) enum Watched {

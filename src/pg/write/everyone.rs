@@ -14,7 +14,7 @@ use crate::pg::base::rights::{as_crm_owner, as_extension_owner};
 use crate::pg::base::spi_rows::{for_each_row, for_each_row_while, SlotRow};
 use crate::pg::write::score_rows::{StoredRow, BATCH};
 use crate::pg::write::summaries::{
-    finish_row, fold_all_adjustments, fold_row, record_column_count, Scored, SummaryKey,
+    bind_range, finish_row, fold_all_adjustments, fold_row, record_column_count, Scored, SummaryKey,
 };
 use lead_score_core::engine::EventSummary;
 use lead_score_core::key_ranges::{pieces_for, KeyRange};
@@ -67,7 +67,7 @@ where
         match summarize::<K>(attached, now, &range, limit, estimated) {
             Ok(summaries) => total += finish::<K>(attached, now, &range, summaries, &mut sink),
             Err(Outgrown { held, seen }) => {
-                let sample = sample.get_or_insert_with(|| sample_keys::<K>(client, attached));
+                let sample = sample.get_or_insert_with(|| sample_keys::<K>(attached, estimated));
                 let share = range.sample_share(sample) as f64 / sample.len().max(1) as f64;
                 let contacts = (estimated as f64 * share) as usize;
                 let pieces = range.split(sample, pieces_for(held, seen, contacts, budget));
@@ -120,13 +120,7 @@ where
     let mut summaries = K::map(room);
     let mut params = Params::default();
     let facts = plan.bind(&mut params);
-    let after = range.after.clone().map(|key| params.bind(key));
-    let upto = range.upto.clone().map(|key| params.bind(key));
-    let which = if after.is_none() && upto.is_none() {
-        Contacts::All
-    } else {
-        Contacts::Between(after, upto)
-    };
+    let which = Contacts::in_range(bind_range(&mut params, range));
     let events = attachment.events_query(plan, which, facts, K::CAST);
     let mut rows = 0_u64;
     let mut outgrown = None;
@@ -154,11 +148,11 @@ where
 
 /// A sample of the contacts' keys (see `Attachment::sample_keys_query`), sorted, each
 /// once: where to cut key ranges.
-fn sample_keys<K: SummaryKey + Ord>(client: &SpiClient<'_>, attached: &Attached) -> Vec<K> {
+/// (`estimated`: the planner's count of the contacts.)
+fn sample_keys<K: SummaryKey + Ord>(attached: &Attached, estimated: usize) -> Vec<K> {
     let attachment = &attached.attachment;
-    let estimated = attachment.estimated_contacts(client).max(1) as f64;
     let mut params = Params::default();
-    let share = params.bind((100.0 * SAMPLED_KEYS / estimated).min(100.0));
+    let share = params.bind((100.0 * SAMPLED_KEYS / estimated.max(1) as f64).min(100.0));
     let query = attachment.sample_keys_query(share);
     let mut keys = Vec::new();
     as_crm_owner(attachment.crm_owner, |_| {
@@ -183,13 +177,7 @@ fn finish<K: SummaryKey + Clone + for<'a> Into<DatumWithOid<'a>>>(
     // into), and go to `sink` a batch at a time.
     let stored_from = 2 + record_column_count(attached);
     let mut params = Params::default();
-    let after = range.after.clone().map(|key| params.bind(key));
-    let upto = range.upto.clone().map(|key| params.bind(key));
-    let which = if after.is_none() && upto.is_none() {
-        Contacts::All
-    } else {
-        Contacts::Between(after, upto)
-    };
+    let which = Contacts::in_range(bind_range(&mut params, range));
     let contacts = attachment.contacts_query(plan, which);
     as_crm_owner(attachment.crm_owner, |outer| {
         let mut total = 0;

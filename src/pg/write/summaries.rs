@@ -7,7 +7,7 @@ use pgrx::spi::SpiClient;
 use crate::pg::base::attached::Attached;
 use crate::pg::base::attached::{run, Statement};
 use crate::pg::base::errors::internal;
-use crate::pg::base::params::Params;
+use crate::pg::base::params::{Params, Placeholder};
 use crate::pg::base::queries::key_array;
 use crate::pg::base::spi_rows::{for_each_row, RawRow, Row, Rows};
 use lead_score_core::decay::HalfLife;
@@ -296,6 +296,15 @@ fn made_on_these_contacts<'a>(attached: &'a Attached, params: &mut Params<'a>) -
     )
 }
 
+/// A key range's bounds as parameters (`None` for an open side).
+pub(crate) fn bind_range<'a, K: Clone + Into<DatumWithOid<'a>>>(
+    params: &mut Params<'a>,
+    range: &KeyRange<K>,
+) -> (Option<Placeholder>, Option<Placeholder>) {
+    let after = range.after.clone().map(|key| params.bind(key));
+    (after, range.upto.clone().map(|key| params.bind(key)))
+}
+
 /// Fold every adjustment of the profile into a full pass's summaries (keys as `K`),
 /// or those of the contacts in `range` (see `Attachment::key_in_range`).
 pub(crate) fn fold_all_adjustments<K: SummaryKey + Clone + for<'a> Into<DatumWithOid<'a>>>(
@@ -320,8 +329,7 @@ pub(crate) fn fold_all_adjustments<K: SummaryKey + Clone + for<'a> Into<DatumWit
         _ => "a.contact_key",
     };
     let made_here = made_on_these_contacts(attached, &mut params);
-    let after = range.after.clone().map(|key| params.bind(key));
-    let upto = range.upto.clone().map(|key| params.bind(key));
+    let (after, upto) = bind_range(&mut params, range);
     let in_range = attached.attachment.key_in_range(&format!("({key})"), after, upto);
     let read = format!(
         "SELECT {key}, {ADJUSTMENT_COLUMNS} FROM lead_score.adjustment_store a
